@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Ensures the Debian tools that lpacs tests and benchmarks shell out to.
+# Fast no-op when everything is present; installs only what is missing.
+set -euo pipefail
+
+# package:probe pairs; a probe starting with / is a file, otherwise a command.
+# python3-numpy is listed because pydicom needs it to decode pixel_array and
+# is only a Recommends of python3-pydicom.
+TOOLS=(
+  'dcmtk:dcmdump'
+  'dcmtk:dump2dcm'
+  'dcmtk:storescu'
+  'dcmtk:storescp'
+  'libgdcm-tools:gdcmanon'
+  'python3-pydicom:'
+  'python3-numpy:'
+  'time:/usr/bin/time'
+  'openssl:openssl'
+  'chromium:chromium'
+)
+
+present() {
+  local pkg=$1 probe=$2
+  if [[ -z $probe ]]; then
+    dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'
+  elif [[ $probe == /* ]]; then
+    [[ -x $probe ]]
+  else
+    command -v "$probe" >/dev/null 2>&1
+  fi
+}
+
+missing=()
+for entry in "${TOOLS[@]}"; do
+  pkg=${entry%%:*}
+  probe=${entry#*:}
+  if ! present "$pkg" "$probe" && [[ " ${missing[*]} " != *" $pkg "* ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo 'install-tools: all tools present'
+  exit 0
+fi
+
+if ((EUID != 0)); then
+  echo "install-tools: missing Debian packages: ${missing[*]}" >&2
+  echo "install-tools: run as root, or: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "install-tools: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+for entry in "${TOOLS[@]}"; do
+  if ! present "${entry%%:*}" "${entry#*:}"; then
+    echo "install-tools: still missing after install: ${entry}" >&2
+    exit 1
+  fi
+done
+echo 'install-tools: done'

@@ -1,0 +1,68 @@
+import { TextDecoder } from 'node:util';
+
+/** Single-byte and multi-byte character sets of PS3.3 C.12.1.1.2 by term. */
+const DECODERS: Readonly<Record<string, string>> = {
+  '': 'latin1', // the default repertoire; latin1 keeps stray bytes readable
+  ISO_IR_6: 'latin1',
+  ISO_IR_100: 'latin1',
+  ISO_IR_101: 'iso-8859-2',
+  ISO_IR_109: 'iso-8859-3',
+  ISO_IR_110: 'iso-8859-4',
+  ISO_IR_144: 'iso-8859-5',
+  ISO_IR_127: 'iso-8859-6',
+  ISO_IR_126: 'iso-8859-7',
+  ISO_IR_138: 'iso-8859-8',
+  ISO_IR_148: 'iso-8859-9',
+  ISO_IR_203: 'iso-8859-15',
+  ISO_IR_13: 'shift_jis',
+  ISO_IR_166: 'windows-874',
+  ISO_IR_192: 'utf-8',
+  GB18030: 'gb18030',
+  GBK: 'gbk',
+  ISO_2022_IR_6: 'latin1',
+  ISO_2022_IR_100: 'latin1',
+  ISO_2022_IR_87: 'iso-2022-jp',
+  ISO_2022_IR_159: 'iso-2022-jp',
+  ISO_2022_IR_13: 'iso-2022-jp',
+  ISO_2022_IR_149: 'euc-kr',
+  ISO_2022_IR_58: 'gb2312',
+};
+
+const cache = new Map<string, TextDecoder>();
+
+function decoderFor(label: string): TextDecoder {
+  let decoder = cache.get(label);
+  if (!decoder) {
+    decoder = new TextDecoder(label);
+    cache.set(label, decoder);
+  }
+  return decoder;
+}
+
+/** Normalises `ISO 2022 IR 87` and `ISO_IR 100` to one spelling. */
+function term(value: string): string {
+  return value.trim().toUpperCase().replace(/[ -]/g, '_');
+}
+
+/**
+ * Decodes a text value under a Specific Character Set (0008,0005), whose
+ * values are given in order. ISO 2022 code extensions are decoded by the
+ * first multi-byte set named; escapes of other sets are dropped.
+ */
+export function decodeText(bytes: Uint8Array, charsets: string[]): string {
+  const terms = charsets.map(term);
+  const multi = terms.find((t) => t.startsWith('ISO_2022_IR_') && t !== 'ISO_2022_IR_6' && t !== 'ISO_2022_IR_100');
+  if (multi === 'ISO_2022_IR_149' || multi === 'ISO_2022_IR_58') {
+    // EUC forms are the ISO 2022 G1 sets without their escapes.
+    const stripped = Buffer.from(bytes).toString('latin1').replace(/\x1b\$\)[AC]|\x1b\(B/g, '');
+    return decoderFor(DECODERS[multi] ?? 'latin1').decode(Buffer.from(stripped, 'latin1'));
+  }
+  const label = DECODERS[multi ?? terms[0] ?? ''] ?? 'latin1';
+  return decoderFor(label).decode(bytes);
+}
+
+/** True when text in this character set can be rewritten as latin1 bytes. */
+export function isSingleByteLatin(charsets: string[]): boolean {
+  const first = term(charsets[0] ?? '');
+  return charsets.length <= 1 && (first === '' || first === 'ISO_IR_100' || first === 'ISO_IR_6');
+}

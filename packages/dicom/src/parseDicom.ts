@@ -1,0 +1,308 @@
+import { inflateRawSync } from 'node:zlib';
+import { implicitVr } from './dictionary';
+import { DicomError, DicomErrorCode } from './errors';
+import { Tag, tagString } from './tags';
+import {
+  EXPLICIT_LE,
+  IMPLICIT_LE,
+  TransferSyntax,
+  encodingOf,
+} from './transferSyntax';
+import type {
+  DataSet,
+  DicomElement,
+  DicomFile,
+  DicomItem,
+  Encoding,
+} from './types';
+import { hasLongLength, isKnownVr } from './vr';
+
+const UNDEFINED = 0xffffffff;
+/** Deeper nesting than any real IOD; guards the stack against crafted files. */
+const MAX_DEPTH = 64;
+
+function u16(buf: Buffer, enc: Encoding, at: number): number {
+  return enc.littleEndian ? buf.readUInt16LE(at) : buf.readUInt16BE(at);
+}
+
+function u32(buf: Buffer, enc: Encoding, at: number): number {
+  return enc.littleEndian ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
+}
+
+function readTag(buf: Buffer, enc: Encoding, at: number): number {
+  return ((u16(buf, enc, at) << 16) | u16(buf, enc, at + 2)) >>> 0;
+}
+
+function truncated(what: string, at: number): DicomError {
+  return new DicomError(
+    DicomErrorCode.Truncated,
+    `file ends inside ${what} at byte ${at}`,
+  );
+}
+
+function need(buf: Buffer, at: number, bytes: number, what: string): void {
+  if (at + bytes > buf.length) throw truncated(what, at);
+}
+
+/** Items of a sequence, defined length (`limit`) or up to its delimiter. */
+function parseItems(
+  buf: Buffer,
+  enc: Encoding,
+  at: number,
+  limit: number | undefined,
+  depth: number,
+  owner: number,
+): { items: DicomItem[]; end: number } {
+  const items: DicomItem[] = [];
+  const bound = limit ?? buf.length;
+  while (limit === undefined || at < limit) {
+    need(buf, at, 8, `sequence ${tagString(owner)}`);
+    const tag = readTag(buf, enc, at);
+    if (tag === Tag.SequenceDelimitationItem) return { items, end: at + 8 };
+    if (tag !== Tag.Item) {
+      throw new DicomError(
+        DicomErrorCode.Malformed,
+        `sequence ${tagString(owner)} holds ${tagString(tag)} at byte ${at} where an item was expected`,
+      );
+    }
+    const length = u32(buf, enc, at + 4);
+    const start = at;
+    at += 8;
+    let elements: DicomElement[];
+    if (length === UNDEFINED) {
+      ({ elements, next: at } = parseElements(buf, enc, at, bound, depth, true));
+    } else {
+      need(buf, at, length, `an item of ${tagString(owner)}`);
+      ({ elements } = parseElements(buf, enc, at, at + length, depth, false));
+      at += length;
+    }
+    items.push({ start, end: at, encoding: enc, elements });
+  }
+  if (limit !== undefined && at !== limit) {
+    throw new DicomError(
+      DicomErrorCode.Malformed,
+      `items of ${tagString(owner)} overrun its length at byte ${at}`,
+    );
+  }
+  return { items, end: at };
+}
+
+/** Fragments of encapsulated pixel data up to the sequence delimiter. */
+function parseFragments(buf: Buffer, enc: Encoding, at: number) {
+  const fragments: Array<{ offset: number; length: number }> = [];
+  for (;;) {
+    need(buf, at, 8, 'encapsulated pixel data');
+    const tag = readTag(buf, enc, at);
+    const length = u32(buf, enc, at + 4);
+    if (tag === Tag.SequenceDelimitationItem) return { fragments, end: at + 8 };
+    if (tag !== Tag.Item) {
+      throw new DicomError(
+        DicomErrorCode.Malformed,
+        `encapsulated pixel data holds ${tagString(tag)} at byte ${at}`,
+      );
+    }
+    need(buf, at + 8, length, 'a pixel data fragment');
+    fragments.push({ offset: at + 8, length });
+    at += 8 + length;
+  }
+}
+
+function parseElement(
+  buf: Buffer,
+  enc: Encoding,
+  start: number,
+  depth: number,
+): DicomElement {
+  need(buf, start, 8, 'an element header');
+  const tag = readTag(buf, enc, start);
+  let vr: string;
+  let length: number;
+  let valueOffset: number;
+  if (enc.explicitVR) {
+    vr = buf.toString('latin1', start + 4, start + 6);
+    if (!isKnownVr(vr)) {
+      throw new DicomError(
+        DicomErrorCode.Malformed,
+        `element ${tagString(tag)} at byte ${start} has no valid VR`,
+      );
+    }
+    if (hasLongLength(vr)) {
+      need(buf, start, 12, 'an element header');
+      length = u32(buf, enc, start + 8);
+      valueOffset = start + 12;
+    } else {
+      length = u16(buf, enc, start + 6);
+      valueOffset = start + 8;
+    }
+  } else {
+    vr = implicitVr(tag);
+    length = u32(buf, enc, start + 4);
+    valueOffset = start + 8;
+  }
+  const el: DicomElement = {
+    tag,
+    vr,
+    start,
+    valueOffset,
+    length,
+    undefinedLength: length === UNDEFINED,
+    end: valueOffset,
+  };
+  if (depth > MAX_DEPTH) {
+    throw new DicomError(
+      DicomErrorCode.Malformed,
+      `sequences nested deeper than ${MAX_DEPTH} at byte ${start}`,
+    );
+  }
+  if (length === UNDEFINED) {
+    if (tag === Tag.PixelData || vr === 'OB' || vr === 'OW') {
+      const { fragments, end } = parseFragments(buf, enc, valueOffset);
+      Object.assign(el, { fragments, end, length: end - valueOffset });
+      return el;
+    }
+    // Undefined length means a sequence; UN ones are implicit VR LE (PS3.5 6.2.2).
+    const itemEnc = vr === 'UN' ? IMPLICIT_LE : enc;
+    if (vr === 'UN' || !enc.explicitVR) el.vr = 'SQ';
+    const { items, end } = parseItems(
+      buf, itemEnc, valueOffset, undefined, depth + 1, tag,
+    );
+    Object.assign(el, { items, end, length: end - valueOffset });
+    return el;
+  }
+  need(buf, valueOffset, length, `the value of ${tagString(tag)}`);
+  el.end = valueOffset + length;
+  if (vr === 'SQ') {
+    el.items = parseItems(
+      buf, enc, valueOffset, el.end, depth + 1, tag,
+    ).items;
+  }
+  return el;
+}
+
+function isZeroFrom(buf: Buffer, at: number, limit: number): boolean {
+  for (let i = at; i < limit; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** Elements from `at` to `limit`, or to an item delimiter when asked. */
+function parseElements(
+  buf: Buffer,
+  enc: Encoding,
+  at: number,
+  limit: number,
+  depth: number,
+  untilDelimiter: boolean,
+): { elements: DicomElement[]; next: number } {
+  const elements: DicomElement[] = [];
+  while (at < limit) {
+    if (depth === 0 && buf[at] === 0 && isZeroFrom(buf, at, limit)) {
+      return { elements, next: at }; // trailing zero padding after the data set
+    }
+    need(buf, at, 4, 'an element tag');
+    const tag = readTag(buf, enc, at);
+    if (tag === Tag.ItemDelimitationItem) {
+      if (untilDelimiter) return { elements, next: at + 8 };
+      throw new DicomError(
+        DicomErrorCode.Malformed,
+        `item delimiter outside an item at byte ${at}`,
+      );
+    }
+    const el = parseElement(buf, enc, at, depth);
+    elements.push(el);
+    at = el.end;
+  }
+  if (untilDelimiter) throw truncated('an item without its delimiter', at);
+  return { elements, next: at };
+}
+
+/** True when byte 0 starts a plausible element (files without preamble). */
+function looksLikeDataSet(buf: Buffer): boolean {
+  if (buf.length < 8) return false;
+  const group = buf.readUInt16LE(0);
+  return group === 0x0002 || group === 0x0008 || group === 0x0010;
+}
+
+function readMeta(buf: Buffer, at: number): { meta: DicomElement[]; next: number } {
+  const meta: DicomElement[] = [];
+  // Some writers put the meta group in implicit VR; PS3.10 says explicit.
+  const vrBytes = buf.toString('latin1', at + 4, at + 6);
+  const enc = isKnownVr(vrBytes) ? EXPLICIT_LE : IMPLICIT_LE;
+  while (at + 8 <= buf.length && buf.readUInt16LE(at) === 0x0002) {
+    const el = parseElement(buf, enc, at, 0);
+    meta.push(el);
+    at = el.end;
+  }
+  return { meta, next: at };
+}
+
+function stringValue(buf: Buffer, el: DicomElement | undefined): string {
+  if (!el) return '';
+  return buf
+    .toString('latin1', el.valueOffset, el.valueOffset + el.length)
+    .replace(/[\0 ]+$/, '');
+}
+
+/** Guesses the syntax of a data set that came without file meta. */
+function guessTransferSyntax(buf: Buffer, at: number): string {
+  const vr = buf.toString('latin1', at + 4, at + 6);
+  return isKnownVr(vr)
+    ? TransferSyntax.ExplicitVRLittleEndian
+    : TransferSyntax.ImplicitVRLittleEndian;
+}
+
+/**
+ * Parses a DICOM file (PS3.10) without copying values: elements point into
+ * the input (or, for the deflated syntax, into the inflated data set).
+ * @throws DicomError with a code and a message that names offsets, not values.
+ */
+export function parseDicom(input: Buffer): DicomFile {
+  let at: number;
+  let hasPreamble: boolean;
+  if (input.length >= 132 && input.toString('latin1', 128, 132) === 'DICM') {
+    at = 132;
+    hasPreamble = true;
+  } else if (looksLikeDataSet(input)) {
+    at = 0;
+    hasPreamble = false;
+  } else {
+    throw new DicomError(
+      DicomErrorCode.NotDicom,
+      input.length < 132
+        ? `only ${input.length} bytes, no DICOM preamble`
+        : 'no DICM prefix at byte 128 and no data element at byte 0',
+    );
+  }
+  const { meta, next } = readMeta(input, at);
+  const tsElement = meta.find((e) => e.tag === Tag.TransferSyntaxUID);
+  const transferSyntaxUID =
+    stringValue(input, tsElement) || guessTransferSyntax(input, next);
+  let body = input;
+  let bodyStart = next;
+  if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
+    try {
+      body = inflateRawSync(input.subarray(next));
+    } catch {
+      throw new DicomError(
+        DicomErrorCode.Malformed,
+        `deflated data set at byte ${next} does not inflate`,
+      );
+    }
+    bodyStart = 0;
+  }
+  const encoding = encodingOf(transferSyntaxUID);
+  const { elements, next: bodyEnd } = parseElements(
+    body, encoding, bodyStart, body.length, 0, false,
+  );
+  const warnings: string[] = [];
+  if (bodyEnd < body.length) {
+    warnings.push(`${body.length - bodyEnd} bytes of zero padding after the data set ignored`);
+  }
+  const metaSet: DataSet = { buffer: input, encoding: EXPLICIT_LE, elements: meta };
+  return {
+    meta: metaSet,
+    body: { buffer: body, encoding, elements },
+    transferSyntaxUID,
+    hasPreamble,
+    warnings,
+  };
+}
