@@ -106,6 +106,11 @@ export class DicomWriter {
     this.element(el.tag, el.vr, value);
   }
 
+  /** Appends everything another writer of the same encoding holds. */
+  append(other: DicomWriter): void {
+    for (const chunk of other.chunks()) this.#push(chunk);
+  }
+
   beginSequence(tag: number): void {
     this.#header(tag, 'SQ', UNDEFINED);
   }

@@ -1,0 +1,106 @@
+import type { Catalog } from '@lpacs/lake';
+import type { CohortFilter } from '../schema/CohortFilter';
+import type { Counts, FacetValue, Study, StudyPage } from '../schema/CohortTypes';
+import type { CompiledFilter } from './compileFilter';
+import { whereOf } from './compileFilter';
+
+const FACETS: Record<string, { expr: string; own?: keyof CohortFilter; order: 'count' | 'value' }> = {
+  modality: { expr: '"Modality"', own: 'modality', order: 'count' },
+  bodyPart: { expr: '"BodyPartExamined"', own: 'bodyPart', order: 'count' },
+  sex: { expr: '"PatientSex"', own: 'sex', order: 'count' },
+  manufacturer: { expr: '"Manufacturer"', own: 'manufacturer', order: 'count' },
+  ageDecade: {
+    expr: `CAST(floor(age_years / 10) * 10 AS INTEGER) || '-' || CAST(floor(age_years / 10) * 10 + 9 AS INTEGER)`,
+    own: 'ageMin',
+    order: 'value',
+  },
+  studyYear: { expr: 'CAST(year("StudyDate") AS VARCHAR)', own: 'studyDateFrom', order: 'value' },
+};
+
+function encodeCursor(uid: string): string {
+  return Buffer.from(`study:${uid}`).toString('base64url');
+}
+
+/** The StudyInstanceUID behind a cursor, or undefined when it is not ours. */
+export function decodeCursor(cursor: string): string | undefined {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  return text.startsWith('study:') ? text.slice(6) : undefined;
+}
+
+/** The SQL behind every cohort field, over the catalog's views. */
+export class CohortQueries {
+  constructor(readonly catalog: Catalog) {}
+
+  async counts(filter: CompiledFilter): Promise<Counts> {
+    const where = whereOf(filter);
+    const [row] = await this.catalog.query(
+      `SELECT count(DISTINCT "PatientID") AS patients, count(DISTINCT "StudyInstanceUID") AS studies,
+              count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances
+       FROM instances ${where.sql}`,
+      where.params,
+    );
+    return {
+      patients: Number(row?.patients ?? 0),
+      studies: Number(row?.studies ?? 0),
+      series: Number(row?.series ?? 0),
+      instances: Number(row?.instances ?? 0),
+    };
+  }
+
+  async facet(name: string, filter: CompiledFilter): Promise<FacetValue[]> {
+    const facet = FACETS[name];
+    if (!facet) throw new Error(`no facet ${name}`);
+    // A facet ignores its own filter, so every value stays selectable.
+    const own: string[] =
+      facet.own === 'ageMin' ? ['ageMin', 'ageMax'] : facet.own === 'studyDateFrom' ? ['studyDateFrom', 'studyDateTo'] : [String(facet.own)];
+    const reduced: CompiledFilter = {
+      clauses: Object.fromEntries(Object.entries(filter.clauses).filter(([k]) => !own.includes(k))),
+    };
+    const where = whereOf(reduced);
+    const order = facet.order === 'count' ? 'count DESC, value' : 'value';
+    const rows = await this.catalog.query(
+      `SELECT coalesce(${facet.expr}, '(none)') AS value, count(DISTINCT "StudyInstanceUID") AS count
+       FROM instances ${where.sql} GROUP BY 1 ORDER BY ${order} LIMIT 100`,
+      where.params,
+    );
+    return rows.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+  }
+
+  async studies(filter: CompiledFilter, first: number, after: string | undefined): Promise<StudyPage> {
+    const where = whereOf(filter);
+    const params: Array<string | number> = [...where.params];
+    let sql = where.sql;
+    if (after !== undefined) {
+      sql = sql ? `${sql} AND "StudyInstanceUID" > ?` : 'WHERE "StudyInstanceUID" > ?';
+      params.push(after);
+    }
+    params.push(first + 1);
+    const rows = await this.catalog.query(
+      `SELECT "StudyInstanceUID" AS uid, any_value("PatientID") AS patient,
+              strftime(min("StudyDate"), '%Y-%m-%d') AS date, any_value("StudyDescription") AS description,
+              max(age_years) AS age, any_value("PatientSex") AS sex,
+              list_sort(list(DISTINCT "Modality") FILTER (WHERE "Modality" IS NOT NULL)) AS modalities,
+              list_sort(list(DISTINCT "BodyPartExamined") FILTER (WHERE "BodyPartExamined" IS NOT NULL)) AS parts,
+              count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances
+       FROM instances ${sql} GROUP BY 1 ORDER BY 1 LIMIT ?`,
+      params,
+    );
+    const nodes: Study[] = rows.slice(0, first).map((r) => ({
+      studyInstanceUID: String(r.uid),
+      patientID: String(r.patient),
+      studyDate: r.date === null ? null : String(r.date),
+      studyDescription: r.description === null ? null : String(r.description),
+      ageYears: r.age === null ? null : Number(r.age),
+      patientSex: r.sex === null ? null : String(r.sex),
+      modalities: (r.modalities as string[] | null) ?? [],
+      bodyParts: (r.parts as string[] | null) ?? [],
+      seriesCount: Number(r.series),
+      instanceCount: Number(r.instances),
+    }));
+    const last = nodes[nodes.length - 1];
+    return {
+      nodes,
+      pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last.studyInstanceUID) : null },
+    };
+  }
+}

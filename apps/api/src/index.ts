@@ -1,0 +1,5 @@
+export { ErrorCode } from './ApiError';
+export { lpacsSchema } from './buildSchema';
+export { EXAMPLE_QUERY } from './http/landingPage';
+export { startServer } from './startServer';
+export type { RunningServer, ServerOptions } from './startServer';

@@ -1,0 +1,127 @@
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError } from 'graphql';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Catalog, silentLogger } from '@lpacs/lake';
+import type { Logger } from '@lpacs/lake';
+import { ErrorCode } from './ApiError';
+import { lpacsSchema } from './buildSchema';
+import { CohortQueries } from './cohort/CohortQueries';
+import type { ApiContext } from './context';
+import { readBody } from './http/readBody';
+import { landingPage } from './http/landingPage';
+
+/** Where and what to serve. */
+export interface ServerOptions {
+  lake: string;
+  /** Defaults to 127.0.0.1: the lake holds research data; expose it deliberately. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  logger?: Logger;
+}
+
+/** A running API server. */
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1_000_000;
+
+/** Keeps client mistakes as they are and hides internals (no stack, no SQL, no values). */
+function formatError(formatted: import('graphql').GraphQLFormattedError, error: unknown) {
+  const original = unwrapResolverError(error);
+  const code = formatted.extensions?.code;
+  if (original instanceof GraphQLError || (code && code !== ErrorCode.Internal)) {
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: code ?? ErrorCode.BadUserInput, ...(formatted.extensions?.field ? { field: formatted.extensions.field } : {}) } };
+  }
+  return { message: 'internal error: the query could not be run (see the server log)', path: formatted.path, extensions: { code: ErrorCode.Internal } };
+}
+
+/** Starts the GraphQL API over a lake at http://host:port/graphql. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? silentLogger;
+  const catalog = await Catalog.open(options.lake);
+  const cohorts = new CohortQueries(catalog);
+  const apollo = new ApolloServer<ApiContext>({
+    schema: await lpacsSchema(),
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+    formatError: (formatted, error) => {
+      const out = formatError(formatted, error);
+      if (out.extensions.code === ErrorCode.Internal) logger.error({ err: String(unwrapResolverError(error)) }, 'resolver failed');
+      return out;
+    },
+  });
+  await apollo.start();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (url.pathname === '/' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(landingPage());
+      return;
+    }
+    if (url.pathname !== '/graphql') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try POST /graphql\n');
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    const raw = req.method === 'POST' ? await readBody(req, MAX_BODY) : '';
+    let body: unknown = raw;
+    if (raw && (headers.get('content-type') ?? '').includes('json')) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
+        return;
+      }
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => ({ cohorts, logger }),
+    });
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') res.end(result.body.string);
+    else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: { status?: number }) => {
+      logger.error({ err: String(err) }, 'request failed');
+      if (!res.headersSent) res.writeHead(err.status ?? 500, { 'content-type': 'text/plain' });
+      res.end(err.status === 413 ? 'request body too large\n' : 'internal error\n');
+    });
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4000, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  logger.info({ host, port }, 'serving');
+  return {
+    url: `http://${shownHost}:${port}/graphql`,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await apollo.stop();
+      catalog.close();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { demoCommand } from './commands/demoCommand';
+import { ingestCommand } from './commands/ingestCommand';
+import { serveCommand } from './commands/serveCommand';
+import { statusCommand } from './commands/statusCommand';
+import { readOptions } from './options';
+
+const USAGE = `usage: lpacs <command> [options]
+
+commands:
+  ingest PATH...   ingest DICOM files, folders (recursive) and .zip archives
+  serve            serve the GraphQL API at /graphql
+  status           lake contents and quarantined files
+  demo             ingest the bundled sample, serve, and run a sample query
+
+options:
+  --lake DIR       lake directory (default: $LPACS_LAKE or ./lake)
+  --json           print the report as JSON
+  --host H         serve on this address (default 127.0.0.1)
+  --port N         serve on this port (default 4000)
+  --workers N      ingest worker threads (default: one per core)
+  --batch-size N   files per committed batch (default 1000)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      lake: { type: 'string' },
+      json: { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      workers: { type: 'string' },
+      'batch-size': { type: 'string' },
+      exit: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const opts = readOptions(values);
+  switch (command) {
+    case 'ingest':
+      return ingestCommand(rest, opts);
+    case 'serve':
+      return serveCommand(opts);
+    case 'status':
+      return statusCommand(opts);
+    case 'demo':
+      return demoCommand(opts, values.exit === true);
+    default:
+      process.stderr.write(`lpacs: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`lpacs: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXAMPLE_QUERY, startServer } from '@lpacs/api';
+import { ingest } from '@lpacs/ingest';
+import { reportText } from '../format';
+import type { Options } from '../options';
+
+/** The bundled sample, put in place by `node datasets/fetch-sample.mjs`. */
+function samplePath(): string {
+  return resolve(__dirname, '..', '..', '..', '..', 'datasets', 'cache', 'sample');
+}
+
+/**
+ * `lpacs demo`: ingests the sample, serves the API on 127.0.0.1, runs the
+ * example query over HTTP and prints it with its answer; keeps serving
+ * unless `--exit`.
+ */
+export async function demoCommand(opts: Options, exit: boolean): Promise<number> {
+  const sample = samplePath();
+  if (!existsSync(sample)) {
+    process.stderr.write(`lpacs demo: no sample at ${sample}; run: node datasets/fetch-sample.mjs\n`);
+    return 1;
+  }
+  process.stdout.write(`== ingest ${sample} into ${opts.lake}\n`);
+  const report = await ingest([sample], { lake: opts.lake, workers: opts.workers });
+  process.stdout.write(reportText(report) + '\n');
+  const server = await startServer({ lake: opts.lake, host: opts.host, port: opts.port });
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: EXAMPLE_QUERY }),
+  });
+  const answer = (await response.json()) as unknown;
+  process.stdout.write(
+    `\n== the API is at ${server.url}\n== query:\n${EXAMPLE_QUERY}\n== answer:\n${JSON.stringify(answer, null, 2)}\n`,
+  );
+  if (exit) {
+    await server.close();
+    return 0;
+  }
+  process.stdout.write(
+    `\nTry it: curl -s ${server.url} -H 'content-type: application/json' -d '{"query":"{ cohort { counts { studies instances } } }"}'\n` +
+      `or open ${server.url.replace(/graphql$/, '')} in a browser. Ctrl-C stops the server; the lake stays in ${join(opts.lake)}.\n`,
+  );
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGINT', resolveStop);
+    process.once('SIGTERM', resolveStop);
+  });
+  await server.close();
+  return 0;
+}

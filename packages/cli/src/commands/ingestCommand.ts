@@ -1,0 +1,27 @@
+import { ingest } from '@lpacs/ingest';
+import { progressLine, reportText } from '../format';
+import type { Options } from '../options';
+
+/** `lpacs ingest PATH... [--lake DIR] [--json] [--workers N]` */
+export async function ingestCommand(paths: string[], opts: Options): Promise<number> {
+  if (!paths.length) {
+    process.stderr.write('lpacs ingest: give at least one file, folder or .zip\n');
+    return 2;
+  }
+  const tty = process.stderr.isTTY && !opts.json;
+  let last = 0;
+  const report = await ingest(paths, {
+    lake: opts.lake,
+    workers: opts.workers,
+    batchSize: opts.batchSize,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (!tty || now - last < 100) return;
+      last = now;
+      process.stderr.write(`\r${progressLine(p)}\x1b[K`);
+    },
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : reportText(report) + '\n');
+  return 0;
+}

@@ -1,0 +1,39 @@
+import { Catalog, Lake } from '@lpacs/lake';
+import type { Options } from '../options';
+
+/** `lpacs status`: what the lake holds and what it refused. */
+export async function statusCommand(opts: Options): Promise<number> {
+  const lake = await Lake.open(opts.lake);
+  const catalog = await Catalog.open(opts.lake, { threads: 1 });
+  try {
+    const [counts] = await catalog.query(
+      `SELECT count(DISTINCT "PatientID") AS patients, count(DISTINCT "StudyInstanceUID") AS studies,
+              count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances, coalesce(sum(size_bytes), 0) AS bytes
+       FROM instances`,
+    );
+    const quarantined = await lake.quarantined();
+    const batches = await lake.batches();
+    const status = { lake: opts.lake, ...counts, batches: batches.length, quarantined };
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      return 0;
+    }
+    const c = counts ?? {};
+    process.stdout.write(
+      [
+        `lake        ${opts.lake}`,
+        `patients    ${c.patients}`,
+        `studies     ${c.studies}`,
+        `series      ${c.series}`,
+        `instances   ${c.instances} (${(Number(c.bytes) / 1e6).toFixed(1)} MB of objects)`,
+        `batches     ${batches.length}`,
+        `quarantined ${quarantined.length}`,
+        ...quarantined.map((q) => `  ${q.id.slice(0, 12)}  ${q.code}  ${q.message}  (${q.source})`),
+      ].join('\n') + '\n',
+    );
+    return 0;
+  } finally {
+    catalog.close();
+    lake.close();
+  }
+}

@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+
+/** Flags shared by every command. */
+export interface Options {
+  lake: string;
+  json: boolean;
+  host: string;
+  port: number;
+  workers: number | undefined;
+  batchSize: number | undefined;
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+/** Reads flags; the lake is --lake, else $LPACS_LAKE, else ./lake. */
+export function readOptions(values: Record<string, string | boolean | undefined>): Options {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  return {
+    lake: resolve(str('lake') ?? process.env.LPACS_LAKE ?? 'lake'),
+    json: values.json === true,
+    host: str('host') ?? '127.0.0.1',
+    port: positiveInt('port', str('port')) ?? 4000,
+    workers: positiveInt('workers', str('workers')),
+    batchSize: positiveInt('batch-size', str('batch-size')),
+  };
+}

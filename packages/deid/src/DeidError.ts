@@ -1,0 +1,16 @@
+/** Why an object was refused by de-identification; stable, safe to show. */
+export enum DeidErrorCode {
+  BurnedInAnnotation = 'BURNED_IN_ANNOTATION',
+  MissingUID = 'MISSING_UID',
+}
+
+/** An object that must not enter the lake; the message never holds values. */
+export class DeidError extends Error {
+  override readonly name = 'DeidError';
+  constructor(
+    readonly code: DeidErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

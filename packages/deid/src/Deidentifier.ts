@@ -1,0 +1,336 @@
+import {
+  DicomWriter,
+  Tag,
+  TransferSyntax,
+  encodeFileMeta,
+  findElement,
+  isSingleByteLatin,
+  readString,
+  readStrings,
+  tagString,
+  valueBytes,
+} from '@lpacs/dicom';
+import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
+import { ActionTable } from './actionTable';
+import type { ElementAction } from './actionTable';
+import { cleanText } from './cleanText';
+import { shiftDA, shiftDT } from './dates';
+import { DeidError, DeidErrorCode } from './DeidError';
+import { readIdentity } from './identity';
+import { RESEARCH_DEFAULT, methodCodes } from './options';
+import type { DeidOptions } from './options';
+import type { SiteKeys } from './SiteKeys';
+
+/** The implementation this product writes in file meta (PS3.7 D.3.3.2). */
+export const IMPLEMENTATION_CLASS_UID = '2.25.56572253830343942067908936876069723705';
+export const IMPLEMENTATION_VERSION_NAME = 'LPACS_0_1';
+/** (0012,0063): the profile and the edition of Table E.1-1 (full text in PROFILE_EDITION). */
+export const DEIDENTIFICATION_METHOD = 'lpacs 0.1: PS3.15 E.1-1 Basic Profile, Jan 2025 table';
+
+/** A de-identified object and what is known about it without PHI. */
+export interface DeidOutcome {
+  /** The whole PS3.10 file. */
+  bytes: Buffer;
+  transferSyntaxUID: string;
+  sopInstanceUID: string;
+  patientPseudonym: string;
+  ageYears: number | undefined;
+  dateShiftDays: number;
+  /** How many elements each action touched (no values). */
+  actions: Record<string, number>;
+  /** Elements whose action failed and that were removed instead. */
+  warnings: string[];
+}
+
+/** A dummy value per VR for the D action (PS3.15 E.1.1 "consistent with the VR"). */
+const DUMMY: Readonly<Record<string, string>> = {
+  AE: 'ANON', AS: '000Y', CS: 'ANON', DA: '19000101', DS: '0',
+  DT: '19000101000000', IS: '0', LO: 'ANONYMIZED', LT: 'ANONYMIZED',
+  PN: 'ANONYMIZED', SH: 'ANONYMIZED', ST: 'ANONYMIZED', TM: '000000',
+  UC: 'ANONYMIZED', UR: '', UT: 'ANONYMIZED',
+};
+
+const MARKERS = [
+  Tag.PatientIdentityRemoved,
+  Tag.DeidentificationMethod,
+  Tag.DeidentificationMethodCodeSequence,
+  Tag.LongitudinalTemporalInformationModified,
+];
+
+/** State of one object's walk. */
+interface Walk {
+  buf: Buffer;
+  charsets: string[];
+  latin: boolean;
+  shift: number;
+  pseudonym: string;
+  identifiers: string[];
+  actions: Record<string, number>;
+  warnings: string[];
+}
+
+/** IOD-dependent codes resolved to the one that keeps type 1/2 attributes valid. */
+function resolve(action: ElementAction, vr: string): ElementAction {
+  switch (action) {
+    case 'X/Z':
+      return 'Z';
+    case 'X/D':
+    case 'X/Z/D':
+    case 'Z/D':
+      return 'D';
+    case 'X/Z/U*':
+      return vr === 'UI' ? 'U' : 'Z';
+    default:
+      return action;
+  }
+}
+
+/**
+ * De-identifies DICOM objects by PS3.15 Annex E: the Basic Profile with the
+ * options given, keyed pseudonyms, UIDs remapped at every depth, dates
+ * shifted per patient. Untouched elements are written back byte for byte.
+ */
+export class Deidentifier {
+  readonly #table: ActionTable;
+  readonly #keys: SiteKeys;
+  readonly #options: DeidOptions;
+
+  constructor(keys: SiteKeys, options: DeidOptions = RESEARCH_DEFAULT) {
+    this.#keys = keys;
+    this.#options = options;
+    this.#table = new ActionTable(options);
+  }
+
+  get options(): DeidOptions {
+    return this.#options;
+  }
+
+  /** @throws DeidError when the object must not enter the lake. */
+  deidentify(file: DicomFile): DeidOutcome {
+    const body = file.body;
+    const top = body.elements;
+    const burned = readString(body.buffer, findElement(top, Tag.BurnedInAnnotation));
+    if (burned?.toUpperCase() === 'YES') {
+      throw new DeidError(DeidErrorCode.BurnedInAnnotation, 'BurnedInAnnotation (0028,0301) is YES: pixel data may show identifying text');
+    }
+    const charsets = readStrings(body.buffer, findElement(top, Tag.SpecificCharacterSet));
+    const identity = readIdentity(body, charsets);
+    const walk: Walk = {
+      buf: body.buffer,
+      charsets,
+      latin: isSingleByteLatin(charsets) || charsets[0]?.trim() === 'ISO_IR 192',
+      shift: this.#keys.dateShiftDays(identity.key),
+      pseudonym: this.#keys.patientPseudonym(identity.key),
+      identifiers: identity.identifiers,
+      actions: {},
+      warnings: [],
+    };
+    const sopClassUID =
+      readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
+      readString(file.meta.buffer, findElement(file.meta.elements, Tag.MediaStorageSOPClassUID));
+    const sopInstance = readString(body.buffer, findElement(top, Tag.SOPInstanceUID));
+    if (!sopClassUID || !sopInstance) {
+      throw new DeidError(DeidErrorCode.MissingUID, 'SOPClassUID or SOPInstanceUID (0008,0016/0018) is missing');
+    }
+    const writer = new DicomWriter(body.encoding);
+    this.#writeTop(writer, top, walk);
+    const sopInstanceUID = this.#options.retainUIDs ? sopInstance : this.#keys.uid(sopInstance);
+    const transferSyntaxUID =
+      file.transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian
+        ? TransferSyntax.ExplicitVRLittleEndian
+        : file.transferSyntaxUID;
+    const meta = encodeFileMeta({
+      mediaStorageSOPClassUID: sopClassUID,
+      mediaStorageSOPInstanceUID: sopInstanceUID,
+      transferSyntaxUID,
+      implementationClassUID: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    });
+    return {
+      bytes: Buffer.concat([meta, ...writer.chunks()]),
+      transferSyntaxUID,
+      sopInstanceUID,
+      patientPseudonym: walk.pseudonym,
+      ageYears: identity.ageYears,
+      dateShiftDays: this.#options.longitudinal === 'modified' ? walk.shift : 0,
+      actions: walk.actions,
+      warnings: walk.warnings,
+    };
+  }
+
+  #writeTop(w: DicomWriter, elements: DicomElement[], walk: Walk): void {
+    const pending = [...MARKERS];
+    for (const el of elements) {
+      while (pending.length && pending[0]! < el.tag) this.#writeMarker(w, pending.shift()!);
+      if (MARKERS.includes(el.tag as (typeof MARKERS)[number])) continue;
+      this.#writeElement(w, w.encoding, el, walk, 0);
+    }
+    for (const tag of pending) this.#writeMarker(w, tag);
+  }
+
+  #writeMarker(w: DicomWriter, tag: number): void {
+    const o = this.#options;
+    if (tag === Tag.PatientIdentityRemoved) w.string(tag, 'CS', 'YES');
+    else if (tag === Tag.DeidentificationMethod) {
+      w.string(tag, 'LO', DEIDENTIFICATION_METHOD);
+    } else if (tag === Tag.DeidentificationMethodCodeSequence) {
+      w.beginSequence(tag);
+      for (const code of methodCodes(o)) {
+        w.beginItem();
+        w.string(Tag.CodeValue, 'SH', code.value);
+        w.string(Tag.CodingSchemeDesignator, 'SH', 'DCM');
+        w.string(Tag.CodeMeaning, 'LO', code.meaning);
+        w.endItem();
+      }
+      w.endSequence();
+    } else if (tag === Tag.LongitudinalTemporalInformationModified) {
+      const value = o.longitudinal === 'modified' ? 'MODIFIED' : o.longitudinal === 'full' ? 'UNMODIFIED' : 'REMOVED';
+      w.string(tag, 'CS', value);
+    }
+  }
+
+  /** Writes the items of a sequence; returns whether anything changed. */
+  #writeSequence(w: DicomWriter, from: Encoding, el: DicomElement, walk: Walk, depth: number): boolean {
+    const sub = new DicomWriter(w.encoding);
+    sub.beginSequence(el.tag);
+    let changed = false;
+    for (const item of el.items ?? []) {
+      sub.beginItem();
+      for (const child of item.elements) {
+        changed = this.#writeElement(sub, item.encoding, child, walk, depth + 1) || changed;
+      }
+      sub.endItem();
+      if (item.encoding.explicitVR !== w.encoding.explicitVR || item.encoding.littleEndian !== w.encoding.littleEndian) changed = true;
+    }
+    sub.endSequence();
+    if (changed) w.append(sub);
+    else w.copy(walk.buf, from, el);
+    return changed;
+  }
+
+  #count(walk: Walk, action: string): void {
+    walk.actions[action] = (walk.actions[action] ?? 0) + 1;
+  }
+
+  /** Writes one element under its action; returns whether it changed. */
+  #writeElement(w: DicomWriter, from: Encoding, el: DicomElement, walk: Walk, depth: number): boolean {
+    if ((el.tag & 0xffff) === 0) {
+      this.#count(walk, 'X');
+      return true; // group lengths (retired, PS3.5 7.2) would be wrong after edits
+    }
+    let action = resolve(this.#table.actionFor(el.tag), el.vr);
+    if (el.tag === Tag.PatientID || el.tag === Tag.PatientName || el.tag === Tag.AccessionNumber) action = 'D';
+    try {
+      return this.#apply(w, from, el, action, walk, depth);
+    } catch {
+      walk.warnings.push(`could not apply ${action} to ${tagString(el.tag)}: removed`);
+      this.#count(walk, 'X');
+      return true;
+    }
+  }
+
+  #apply(w: DicomWriter, from: Encoding, el: DicomElement, action: ElementAction, walk: Walk, depth: number): boolean {
+    switch (action) {
+      case 'keep':
+      case 'K':
+        if (el.items) return this.#writeSequence(w, from, el, walk, depth);
+        w.copy(walk.buf, from, el);
+        return false;
+      case 'X':
+        this.#count(walk, 'X');
+        return true;
+      case 'Z':
+        this.#count(walk, 'Z');
+        if (el.items) {
+          w.beginSequence(el.tag);
+          w.endSequence();
+        } else w.element(el.tag, el.vr, Buffer.alloc(0));
+        return true;
+      case 'D':
+        this.#count(walk, 'D');
+        this.#dummy(w, el, walk);
+        return true;
+      case 'C':
+        if (el.items) return this.#writeSequence(w, from, el, walk, depth);
+        this.#count(walk, 'C');
+        this.#clean(w, el, walk);
+        return true;
+      case 'U':
+        this.#count(walk, 'U');
+        this.#remapUids(w, el, walk);
+        return true;
+      default:
+        this.#count(walk, 'X');
+        walk.warnings.push(`unknown action ${action} on ${tagString(el.tag)}: removed`);
+        return true;
+    }
+  }
+
+  #text(w: DicomWriter, el: DicomElement, walk: Walk, values: string[]): void {
+    w.string(el.tag, el.vr, values.join('\\'), walk.charsets[0]?.trim() === 'ISO_IR 192' ? 'utf8' : 'latin1');
+  }
+
+  #dummy(w: DicomWriter, el: DicomElement, walk: Walk): void {
+    if (el.tag === Tag.PatientID || el.tag === Tag.PatientName) {
+      w.string(el.tag, el.vr, el.length === 0 && el.tag === Tag.PatientName ? '' : walk.pseudonym);
+      return;
+    }
+    if (el.tag === Tag.AccessionNumber) {
+      const value = readString(walk.buf, el);
+      w.string(el.tag, el.vr, value ? this.#keys.accession(value) : '');
+      return;
+    }
+    if (el.items) {
+      w.beginSequence(el.tag);
+      w.endSequence();
+      return;
+    }
+    if ((el.vr === 'DA' || el.vr === 'DT') && this.#options.longitudinal !== 'off') {
+      this.#clean(w, el, walk);
+      return;
+    }
+    if (el.vr === 'UI') {
+      this.#remapUids(w, el, walk);
+      return;
+    }
+    const dummy = DUMMY[el.vr];
+    if (dummy !== undefined) w.string(el.tag, el.vr, el.length === 0 ? '' : dummy);
+    else w.element(el.tag, el.vr, Buffer.alloc(el.length)); // binary: zeros, same size
+  }
+
+  #clean(w: DicomWriter, el: DicomElement, walk: Walk): void {
+    const values = readStrings(walk.buf, el, walk.charsets);
+    if (el.vr === 'DA' || el.vr === 'DT') {
+      const shift = this.#options.longitudinal === 'modified' ? walk.shift : 0;
+      const shifted = values.map((v) => (v === '' ? '' : (el.vr === 'DA' ? shiftDA(v, shift) : shiftDT(v, shift))));
+      if (shifted.some((v) => v === undefined)) {
+        walk.warnings.push(`unreadable date in ${tagString(el.tag)}: emptied`);
+        w.element(el.tag, el.vr, Buffer.alloc(0));
+        return;
+      }
+      this.#text(w, el, walk, shifted as string[]);
+      return;
+    }
+    if (el.vr === 'TM') {
+      w.element(el.tag, el.vr, Buffer.from(valueBytes(walk.buf, el))); // whole-day shifts keep times
+      return;
+    }
+    if (['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(el.vr)) {
+      const cleaned = values.map((v) => cleanText(v, walk.identifiers));
+      const safe = walk.latin ? cleaned : cleaned.map((v) => v.replace(/[^\x20-\x7e]/g, '').trim());
+      this.#text(w, el, walk, safe);
+      return;
+    }
+    w.element(el.tag, el.vr, Buffer.alloc(0));
+  }
+
+  #remapUids(w: DicomWriter, el: DicomElement, walk: Walk): void {
+    if (el.vr !== 'UI') {
+      w.element(el.tag, el.vr, Buffer.alloc(0));
+      return;
+    }
+    const values = readStrings(walk.buf, el);
+    const mapped = this.#options.retainUIDs ? values : values.map((v) => (v ? this.#keys.uid(v) : ''));
+    w.string(el.tag, 'UI', mapped.join('\\'));
+  }
+}

@@ -1,0 +1,75 @@
+import { createHmac } from 'node:crypto';
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function base32(bytes: Buffer, chars: number): string {
+  let out = '';
+  let bits = 0;
+  let acc = 0;
+  for (const byte of bytes) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < chars) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  return out;
+}
+
+/** PN values alike but for case, spacing and trailing separators hash alike. */
+export function normalisePersonName(name: string): string {
+  return name
+    .split('=')[0]!
+    .toUpperCase()
+    .split('^')
+    .map((c) => c.trim().replace(/\s+/g, ' '))
+    .join('^')
+    .replace(/\^+$/, '');
+}
+
+/**
+ * The site secret and every keyed mapping derived from it. The same
+ * secret gives the same pseudonyms, UIDs and date shifts on every run and
+ * worker, which is what makes re-ingest idempotent.
+ */
+export class SiteKeys {
+  readonly #secret: Buffer;
+
+  constructor(secret: Buffer) {
+    if (secret.length < 32) throw new Error('site secret must be at least 32 bytes');
+    this.#secret = secret;
+  }
+
+  #hmac(purpose: string, value: string): Buffer {
+    return createHmac('sha256', this.#secret).update(`${purpose}\0${value}`).digest();
+  }
+
+  /** `2.25.` and the decimal of 128 keyed bits (PS3.5 B.2): at most 44 characters. */
+  uid(original: string): string {
+    const digest = this.#hmac('uid', original).subarray(0, 16);
+    return `2.25.${BigInt(`0x${digest.toString('hex')}`).toString()}`;
+  }
+
+  /** The pseudonymous PatientID of a patient key: `LP` and 16 base32 characters. */
+  patientPseudonym(patientKey: string): string {
+    return `LP${base32(this.#hmac('patient', patientKey), 16)}`;
+  }
+
+  /** A keyed AccessionNumber that fits SH (16 characters). */
+  accession(original: string): string {
+    return `A${base32(this.#hmac('accession', original.trim()), 15)}`;
+  }
+
+  /** A keyed digest of a received file: recognises re-sent files, reveals nothing. */
+  sourceKey(bytes: Uint8Array): string {
+    return createHmac('sha256', this.#secret).update('source\0').update(bytes).digest('hex');
+  }
+
+  /** Days to add to every date of a patient: between -4015 and -366 (1 to 11 years back). */
+  dateShiftDays(patientKey: string): number {
+    const n = this.#hmac('dateshift', patientKey).readUInt32BE(0);
+    return -(366 + (n % 3650));
+  }
+}

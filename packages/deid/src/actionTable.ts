@@ -1,0 +1,64 @@
+import {
+  PRIVATE_RULE,
+  PROFILE_RULES,
+  isPrivateTag,
+  tagHex,
+} from '@lpacs/dicom';
+import type { ProfileAction, ProfileActions, ProfileRule } from '@lpacs/dicom';
+import type { DeidOptions } from './options';
+import { selectedOptions } from './options';
+
+/** What happens to one element; `keep` covers tags the table does not list. */
+export type ElementAction = ProfileAction | 'keep';
+
+/** Picks the action of a row under the options in force (K beats C beats basic). */
+function effective(row: ProfileActions, columns: readonly string[]): ProfileAction {
+  let best: ProfileAction = row.basic;
+  for (const column of columns) {
+    const code = row.options[column as keyof ProfileActions['options']];
+    if (code === 'K') return 'K';
+    if (code === 'C') best = 'C';
+  }
+  return best;
+}
+
+/**
+ * Table E.1-1 compiled for one set of options: exact tags in a map,
+ * repeating groups as masks, private groups by their own row.
+ */
+export class ActionTable {
+  readonly #exact = new Map<number, ProfileAction>();
+  readonly #patterns: Array<[mask: number, value: number, action: ProfileAction]> = [];
+  readonly #private: ProfileAction;
+
+  constructor(options: DeidOptions, rules: readonly ProfileRule[] = PROFILE_RULES) {
+    const columns = selectedOptions(options).map((s) => s.column);
+    for (const rule of rules) {
+      const action = effective(rule, columns);
+      if (rule.mask === 0xffffffff) this.#exact.set(rule.value, action);
+      else this.#patterns.push([rule.mask, rule.value, action]);
+    }
+    this.#private = effective(PRIVATE_RULE, columns);
+  }
+
+  /** The action for a tag, or `keep` when the table does not list it. */
+  actionFor(tag: number): ElementAction {
+    if (isPrivateTag(tag)) return this.#private;
+    const exact = this.#exact.get(tag);
+    if (exact) return exact;
+    for (const [mask, value, action] of this.#patterns) {
+      if (((tag & mask) >>> 0) === value) return action;
+    }
+    return 'keep';
+  }
+
+  /** How many rows the table holds, for reports. */
+  get size(): number {
+    return this.#exact.size + this.#patterns.length + 1;
+  }
+
+  /** For debugging: the tag listing, e.g. `00100010 -> Z`. */
+  describe(tag: number): string {
+    return `${tagHex(tag)} -> ${this.actionFor(tag)}`;
+  }
+}

@@ -1,0 +1,12 @@
+export { ActionTable } from './actionTable';
+export type { ElementAction } from './actionTable';
+export { cleanText } from './cleanText';
+export { ageFromAS, shiftDA, shiftDT, yearsBetween } from './dates';
+export { DeidError, DeidErrorCode } from './DeidError';
+export { Deidentifier, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './Deidentifier';
+export type { DeidOutcome } from './Deidentifier';
+export { readIdentity } from './identity';
+export type { PatientIdentity } from './identity';
+export { RESEARCH_DEFAULT, methodCodes, selectedOptions } from './options';
+export type { DeidOptions, MethodCode } from './options';
+export { SiteKeys, normalisePersonName } from './SiteKeys';

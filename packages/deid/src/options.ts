@@ -1,0 +1,72 @@
+import type { ProfileOption } from '@lpacs/dicom';
+
+/**
+ * The PS3.15 E.1-1 options a lake applies on top of the Basic Profile.
+ * Recorded in every object (0012,0063-0064) and in every ingest report.
+ */
+export interface DeidOptions {
+  /** Retain Longitudinal Temporal Information: off, full dates, or dates shifted per patient. */
+  longitudinal: 'off' | 'full' | 'modified';
+  retainPatientCharacteristics: boolean;
+  retainDeviceIdentity: boolean;
+  retainUIDs: boolean;
+  retainInstitutionIdentity: boolean;
+  retainSafePrivate: boolean;
+  cleanDescriptors: boolean;
+  cleanStructuredContent: boolean;
+  cleanGraphics: boolean;
+}
+
+/**
+ * The research default: dates shifted per patient (intervals kept), sex,
+ * age, size and weight kept, free-text descriptors cleaned rather than
+ * removed (cohorts are built on them), everything else by the Basic Profile.
+ */
+export const RESEARCH_DEFAULT: Readonly<DeidOptions> = {
+  longitudinal: 'modified',
+  retainPatientCharacteristics: true,
+  retainDeviceIdentity: false,
+  retainUIDs: false,
+  retainInstitutionIdentity: false,
+  retainSafePrivate: false,
+  cleanDescriptors: true,
+  cleanStructuredContent: false,
+  cleanGraphics: false,
+};
+
+/** A code of CID 7050 (De-identification Method), PS3.16. */
+export interface MethodCode {
+  value: string;
+  meaning: string;
+}
+
+const BASIC: MethodCode = {
+  value: '113100',
+  meaning: 'Basic Application Confidentiality Profile',
+};
+
+/** The table columns an option switches on, and its CID 7050 code. */
+export function selectedOptions(
+  o: DeidOptions,
+): Array<{ column: ProfileOption; code: MethodCode }> {
+  const out: Array<{ column: ProfileOption; code: MethodCode }> = [];
+  const add = (on: boolean, column: ProfileOption, value: string, meaning: string) => {
+    if (on) out.push({ column, code: { value, meaning } });
+  };
+  add(o.cleanGraphics, 'cleanGraphOpt', '113103', 'Clean Graphics Option');
+  add(o.cleanStructuredContent, 'cleanStructContOpt', '113104', 'Clean Structured Content Option');
+  add(o.cleanDescriptors, 'cleanDescOpt', '113105', 'Clean Descriptors Option');
+  add(o.longitudinal === 'full', 'rtnLongFullDatesOpt', '113106', 'Retain Longitudinal Temporal Information Full Dates Option');
+  add(o.longitudinal === 'modified', 'rtnLongModifDatesOpt', '113107', 'Retain Longitudinal Temporal Information Modified Dates Option');
+  add(o.retainPatientCharacteristics, 'rtnPatCharsOpt', '113108', 'Retain Patient Characteristics Option');
+  add(o.retainDeviceIdentity, 'rtnDevIdOpt', '113109', 'Retain Device Identity Option');
+  add(o.retainUIDs, 'rtnUIDsOpt', '113110', 'Retain UIDs Option');
+  add(o.retainSafePrivate, 'rtnSafePrivOpt', '113111', 'Retain Safe Private Option');
+  add(o.retainInstitutionIdentity, 'rtnInstIdOpt', '113112', 'Retain Institution Identity Option');
+  return out;
+}
+
+/** CID 7050 codes for the profile and options in force, Basic first. */
+export function methodCodes(o: DeidOptions): MethodCode[] {
+  return [BASIC, ...selectedOptions(o).map((s) => s.code)];
+}

@@ -1,0 +1,20 @@
+import { stat } from 'node:fs/promises';
+import { walkFolder } from './sources/walkFolder';
+
+/** Counts files below the inputs (archives count as one), for progress. */
+export async function countInputs(paths: readonly string[]): Promise<number | undefined> {
+  let n = 0;
+  for (const path of paths) {
+    const info = await stat(path);
+    if (!info.isDirectory()) {
+      if (path.toLowerCase().endsWith('.zip')) return undefined;
+      n++;
+      continue;
+    }
+    for await (const file of walkFolder(path)) {
+      if (file.toLowerCase().endsWith('.zip')) return undefined;
+      n++;
+    }
+  }
+  return n;
+}

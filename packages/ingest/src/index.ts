@@ -1,0 +1,8 @@
+export { ingest } from './ingest';
+export type { IngestOptions } from './ingest';
+export type { IngestProgress, IngestReport, QuarantineEntry } from './IngestReport';
+export { indexRow } from './indexRow';
+export { processFile } from './processFile';
+export type { FileContext, FileOutcome } from './processFile';
+export { expandInputs } from './sources/expandInputs';
+export type { InputFile } from './sources/InputFile';

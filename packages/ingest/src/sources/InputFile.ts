@@ -1,0 +1,9 @@
+/** One file to ingest, wherever it came from. */
+export interface InputFile {
+  /** Where it came from, for the report: a path, or `archive.zip!entry`. */
+  source: string;
+  /** A path a worker can read itself, when the file is on disk. */
+  path?: string;
+  /** The bytes, when they came out of an archive or a network request. */
+  bytes?: Buffer;
+}

@@ -1,0 +1,29 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { Deidentifier, SiteKeys } from '@lpacs/deid';
+import { Lake } from '@lpacs/lake';
+import { processFile } from './processFile';
+import type { FileContext } from './processFile';
+import type { WorkerRequest, WorkerResponse, WorkerSetup } from './WorkerPool';
+
+const setup = workerData as WorkerSetup;
+const keys = new SiteKeys(Buffer.from(setup.secretHex, 'hex'));
+const ctx: FileContext = {
+  lake: Lake.attach(setup.lakeRoot),
+  keys,
+  deidentifier: new Deidentifier(keys, setup.options),
+  knownSourceKeys: new Set(setup.knownSourceKeys),
+  ingestedAt: setup.ingestedAt,
+};
+
+parentPort!.on('message', (request: WorkerRequest) => {
+  const input = request.input;
+  if (input.bytes) input.bytes = Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
+  processFile(input, ctx).then(
+    (outcome) => parentPort!.postMessage({ id: request.id, outcome } satisfies WorkerResponse),
+    (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      const code = (err as { code?: string }).code;
+      parentPort!.postMessage({ id: request.id, fatal: code ? `${code}: ${message}` : message } satisfies WorkerResponse);
+    },
+  );
+});
