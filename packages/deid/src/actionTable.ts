@@ -30,6 +30,8 @@ export class ActionTable {
   readonly #exact = new Map<number, ProfileAction>();
   readonly #patterns: Array<[mask: number, value: number, action: ProfileAction]> = [];
   readonly #private: ProfileAction;
+  /** Pattern lookups are memoised: a site sees a few thousand distinct tags. */
+  readonly #memo = new Map<number, ElementAction>();
 
   constructor(options: DeidOptions, rules: readonly ProfileRule[] = PROFILE_RULES) {
     const columns = selectedOptions(options).map((s) => s.column);
@@ -44,12 +46,17 @@ export class ActionTable {
   /** The action for a tag, or `keep` when the table does not list it. */
   actionFor(tag: number): ElementAction {
     if (isPrivateTag(tag)) return this.#private;
-    const exact = this.#exact.get(tag);
+    const exact = this.#exact.get(tag) ?? this.#memo.get(tag);
     if (exact) return exact;
+    let found: ElementAction = 'keep';
     for (const [mask, value, action] of this.#patterns) {
-      if (((tag & mask) >>> 0) === value) return action;
+      if (((tag & mask) >>> 0) === value) {
+        found = action;
+        break;
+      }
     }
-    return 'keep';
+    if (this.#memo.size < 65536) this.#memo.set(tag, found);
+    return found;
   }
 
   /** How many rows the table holds, for reports. */

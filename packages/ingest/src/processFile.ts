@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { DicomError, parseDicom } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
 import type { Deidentifier, SiteKeys } from '@lpacs/deid';
@@ -48,7 +48,7 @@ function refusal(err: unknown): { code: string; message: string } | undefined {
 export async function processFile(input: InputFile, ctx: FileContext): Promise<FileOutcome> {
   let bytes: Buffer;
   try {
-    bytes = input.bytes ?? (await readFile(input.path!));
+    bytes = input.bytes ?? readFileSync(input.path!);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'READ_FAILED';
     return { kind: 'quarantined', source: input.source, code: 'UNREADABLE', message: `cannot read the file (${code})`, bytesRead: 0 };
@@ -67,7 +67,7 @@ export async function processFile(input: InputFile, ctx: FileContext): Promise<F
     return { kind: 'quarantined', source: input.source, ...reason, bytesRead: bytes.length };
   }
   const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
-  const objectKey = await ctx.lake.putObject(outcome.bytes, sha256);
+  const objectKey = ctx.lake.putObjectSync(outcome.bytes, sha256);
   const row = indexRow(outcome.bytes, {
     objectKey,
     sha256,

@@ -1,0 +1,44 @@
+/**
+ * The lpacs GraphQL endpoint. NEXT_PUBLIC_* variables are inlined at build
+ * time, so changing it means rebuilding the portal.
+ */
+export const API_URL =
+  process.env.NEXT_PUBLIC_LPACS_API || 'http://127.0.0.1:4000/graphql';
+
+interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: ReadonlyArray<{ message: string }>;
+}
+
+/**
+ * POSTs a query to the lpacs API and returns its `data`. Throws an Error
+ * naming the first GraphQL error, or the HTTP status when the answer is not
+ * a GraphQL result.
+ */
+export async function graphqlRequest<T>(
+  query: string,
+  variables?: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const res = await fetch(API_URL, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+    },
+    body: JSON.stringify(variables ? { query, variables } : { query }),
+    signal,
+  });
+  let body: GraphQLResponse<T>;
+  try {
+    body = (await res.json()) as GraphQLResponse<T>;
+  } catch {
+    throw new Error(`GraphQL request failed: HTTP ${res.status}`);
+  }
+  const first = body.errors?.[0];
+  if (first) throw new Error(`GraphQL error: ${first.message}`);
+  if (!res.ok || body.data == null) {
+    throw new Error(`GraphQL request failed: HTTP ${res.status}`);
+  }
+  return body.data;
+}

