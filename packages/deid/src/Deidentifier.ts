@@ -159,18 +159,23 @@ export class Deidentifier {
   }
 
   #writeTop(w: DicomWriter, elements: DicomElement[], walk: Walk): void {
-    const pending = [...MARKERS];
+    // PatientID is added when absent, so every object carries its pseudonym.
+    const pending: number[] = [Tag.PatientID, ...MARKERS].filter(
+      (tag) => tag !== Tag.PatientID || !findElement(elements, tag),
+    );
+    pending.sort((a, b) => a - b);
     for (const el of elements) {
-      while (pending.length && pending[0]! < el.tag) this.#writeMarker(w, pending.shift()!);
+      while (pending.length && pending[0]! < el.tag) this.#writeMarker(w, pending.shift()!, walk);
       if (MARKERS.includes(el.tag as (typeof MARKERS)[number])) continue;
       this.#writeElement(w, w.encoding, el, walk, 0);
     }
-    for (const tag of pending) this.#writeMarker(w, tag);
+    for (const tag of pending) this.#writeMarker(w, tag, walk);
   }
 
-  #writeMarker(w: DicomWriter, tag: number): void {
+  #writeMarker(w: DicomWriter, tag: number, walk: Walk): void {
     const o = this.#options;
-    if (tag === Tag.PatientIdentityRemoved) w.string(tag, 'CS', 'YES');
+    if (tag === Tag.PatientID) w.string(tag, 'LO', walk.pseudonym);
+    else if (tag === Tag.PatientIdentityRemoved) w.string(tag, 'CS', 'YES');
     else if (tag === Tag.DeidentificationMethod) {
       w.string(tag, 'LO', DEIDENTIFICATION_METHOD);
     } else if (tag === Tag.DeidentificationMethodCodeSequence) {

@@ -74,6 +74,8 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
     deidentification: { profile: 'PS3.15 E.1-1 Basic Application Confidentiality Profile', edition: PROFILE_EDITION, options: deid, actions: {}, fallbacks: 0 },
   };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  let failure: Error | undefined;
+  const records: Array<Promise<unknown>> = [];
   let pending: Row[] = [];
   let commits = Promise.resolve();
   const commit = () => {
@@ -81,11 +83,16 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
     const rows = pending;
     pending = [];
     const batchId = newBatchId();
-    commits = commits.then(async () => {
-      await lake.commitBatch(batchId, levelRows(rows));
-      report.batches.push(batchId);
-      logger.info({ batch: batchId, rows: rows.length }, 'committed batch');
-    });
+    commits = commits
+      .then(async () => {
+        if (failure) return;
+        await lake.commitBatch(batchId, levelRows(rows));
+        report.batches.push(batchId);
+        logger.info({ batch: batchId, rows: rows.length }, 'committed batch');
+      })
+      .catch((err: Error) => {
+        failure ??= err;
+      });
     return commits;
   };
   const handle = (o: FileOutcome) => {
@@ -100,8 +107,19 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
       const stored = known.shaBySop.get(o.sopInstanceUID);
       if (stored === o.sha256) report.skipped++;
       else if (stored !== undefined) {
+        // Both versions stay traceable: the new one is stored as an object
+        // and this record points at it (the lake keeps the first).
         report.conflicts++;
         report.conflictSources.push(o.source);
+        const key = String(o.row.object_key);
+        records.push(
+          lake.quarantine(undefined, {
+            code: 'CONFLICT',
+            message: `SOP Instance ${o.sopInstanceUID} is stored with other content (sha256 ${stored.slice(0, 12)}); this version is kept as ${key}`,
+            source: o.source,
+            at: new Date().toISOString(),
+          }),
+        );
       } else {
         known.shaBySop.set(o.sopInstanceUID, o.sha256);
         report.ingested++;
@@ -117,21 +135,39 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
       quarantined: report.quarantined, bytesRead: report.bytesRead, elapsedSeconds: elapsed(),
     });
   };
+  // Outcomes are handled in input order, whatever order workers finish in,
+  // so which of two files claiming one SOP Instance UID wins never varies.
   const window = Math.max(4, pool.size * 4);
+  const results = new Map<number, FileOutcome>();
   const inFlight = new Set<Promise<void>>();
-  let failure: Error | undefined;
+  let submitted = 0;
+  let handled = 0;
+  const drain = () => {
+    for (let o = results.get(handled); o; o = results.get(handled)) {
+      results.delete(handled++);
+      handle(o);
+    }
+  };
   try {
     for await (const input of expandInputs(paths)) {
       if (failure) break;
-      const job: Promise<void> = pool.run(input).then(handle, (err: Error) => {
-        failure ??= err;
-      });
+      const seq = submitted++;
+      const job: Promise<void> = pool.run(input).then(
+        (o) => {
+          results.set(seq, o);
+          drain();
+        },
+        (err: Error) => {
+          failure ??= err;
+        },
+      );
       inFlight.add(job);
       void job.finally(() => inFlight.delete(job));
       if (inFlight.size >= window) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
     await commit();
+    await Promise.all(records);
   } finally {
     await pool.close();
     lake.close();

