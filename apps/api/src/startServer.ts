@@ -2,6 +2,7 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,17 +34,36 @@ export interface RunningServer {
 const MAX_BODY = 1_000_000;
 
 /** Keeps client mistakes as they are and hides internals (no stack, no SQL, no values). */
-function formatError(formatted: import('graphql').GraphQLFormattedError, error: unknown) {
+function formatError(formatted: GraphQLFormattedError, error: unknown) {
   const original = unwrapResolverError(error);
   const code = formatted.extensions?.code;
-  if (original instanceof GraphQLError || (code && code !== ErrorCode.Internal)) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: code ?? ErrorCode.BadUserInput, ...(formatted.extensions?.field ? { field: formatted.extensions.field } : {}) } };
+  if (
+    original instanceof GraphQLError ||
+    (code && code !== ErrorCode.Internal)
+  ) {
+    return {
+      message: formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: {
+        code: code ?? ErrorCode.BadUserInput,
+        ...(formatted.extensions?.field
+          ? { field: formatted.extensions.field }
+          : {}),
+      },
+    };
   }
-  return { message: 'internal error: the query could not be run (see the server log)', path: formatted.path, extensions: { code: ErrorCode.Internal } };
+  return {
+    message: 'internal error: the query could not be run (see the server log)',
+    path: formatted.path,
+    extensions: { code: ErrorCode.Internal },
+  };
 }
 
 /** Starts the GraphQL API over a lake at http://host:port/graphql. */
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
+export async function startServer(
+  options: ServerOptions,
+): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
   const catalog = await Catalog.open(options.lake);
   const cohorts = new CohortQueries(catalog);
@@ -53,7 +73,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     plugins: [ApolloServerPluginLandingPageDisabled()],
     formatError: (formatted, error) => {
       const out = formatError(formatted, error);
-      if (out.extensions.code === ErrorCode.Internal) logger.error({ err: String(unwrapResolverError(error)) }, 'resolver failed');
+      if (out.extensions.code === ErrorCode.Internal)
+        logger.error(
+          { err: String(unwrapResolverError(error)) },
+          'resolver failed',
+        );
       return out;
     },
   });
@@ -66,27 +90,46 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     if (url.pathname === '/' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(landingPage());
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(landingPage());
       return;
     }
     if (url.pathname !== '/graphql') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try POST /graphql\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('not found: try POST /graphql\n');
       return;
     }
     const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string') headers.set(k, v);
     const raw = req.method === 'POST' ? await readBody(req, MAX_BODY) : '';
     let body: unknown = raw;
     if (raw && (headers.get('content-type') ?? '').includes('json')) {
       try {
         body = JSON.parse(raw);
       } catch {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
+        res.writeHead(400, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            errors: [
+              {
+                message: 'request body is not valid JSON',
+                extensions: { code: 'BAD_REQUEST' },
+              },
+            ],
+          }),
+        );
         return;
       }
     }
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest: {
+        method: req.method ?? 'GET',
+        headers,
+        search: url.search,
+        body,
+      },
       context: async () => ({ cohorts, logger }),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
@@ -101,8 +144,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = createServer((req, res) => {
     handle(req, res).catch((err: { status?: number }) => {
       logger.error({ err: String(err) }, 'request failed');
-      if (!res.headersSent) res.writeHead(err.status ?? 500, { 'content-type': 'text/plain' });
-      res.end(err.status === 413 ? 'request body too large\n' : 'internal error\n');
+      if (!res.headersSent)
+        res.writeHead(err.status ?? 500, { 'content-type': 'text/plain' });
+      res.end(
+        err.status === 413 ? 'request body too large\n' : 'internal error\n',
+      );
     });
   });
   const host = options.host ?? '127.0.0.1';

@@ -65,7 +65,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string };
-    process.stderr.write(`lpacs: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`);
+    process.stderr.write(
+      `lpacs: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -6,6 +6,9 @@ import type { Logger } from '@lpacs/lake';
  * $LPACS_LOG_LEVEL (default info). Callers log pseudonyms, counts and
  * codes, never PHI.
  */
-export function createLogger(category: string, level = process.env.LPACS_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  category: string,
+  level = process.env.LPACS_LOG_LEVEL ?? 'info',
+): Logger {
   return pino({ level, base: { category } }, pino.destination(2));
 }

@@ -10,16 +10,23 @@ export interface Options {
   batchSize: number | undefined;
 }
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
+function positiveInt(
+  name: string,
+  value: string | undefined,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name} must be a whole number, got "${value}"`);
   return n;
 }
 
 /** Reads flags; the lake is --lake, else $LPACS_LAKE, else ./lake. */
-export function readOptions(values: Record<string, string | boolean | undefined>): Options {
-  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+export function readOptions(
+  values: Record<string, string | boolean | undefined>,
+): Options {
+  const str = (k: string) =>
+    typeof values[k] === 'string' ? (values[k] as string) : undefined;
   return {
     lake: resolve(str('lake') ?? process.env.LPACS_LAKE ?? 'lake'),
     json: values.json === true,

@@ -22,10 +22,12 @@ import type { DeidOptions } from './options';
 import type { SiteKeys } from './SiteKeys';
 
 /** The implementation this product writes in file meta (PS3.7 D.3.3.2). */
-export const IMPLEMENTATION_CLASS_UID = '2.25.56572253830343942067908936876069723705';
+export const IMPLEMENTATION_CLASS_UID =
+  '2.25.56572253830343942067908936876069723705';
 export const IMPLEMENTATION_VERSION_NAME = 'LPACS_0_1';
 /** (0012,0063): the profile and the edition of Table E.1-1 (full text in PROFILE_EDITION). */
-export const DEIDENTIFICATION_METHOD = 'lpacs 0.1: PS3.15 E.1-1 Basic Profile, Jan 2025 table';
+export const DEIDENTIFICATION_METHOD =
+  'lpacs 0.1: PS3.15 E.1-1 Basic Profile, Jan 2025 table';
 
 /** A de-identified object and what is known about it without PHI. */
 export interface DeidOutcome {
@@ -44,10 +46,22 @@ export interface DeidOutcome {
 
 /** A dummy value per VR for the D action (PS3.15 E.1.1 "consistent with the VR"). */
 const DUMMY: Readonly<Record<string, string>> = {
-  AE: 'ANON', AS: '000Y', CS: 'ANON', DA: '19000101', DS: '0',
-  DT: '19000101000000', IS: '0', LO: 'ANONYMIZED', LT: 'ANONYMIZED',
-  PN: 'ANONYMIZED', SH: 'ANONYMIZED', ST: 'ANONYMIZED', TM: '000000',
-  UC: 'ANONYMIZED', UR: '', UT: 'ANONYMIZED',
+  AE: 'ANON',
+  AS: '000Y',
+  CS: 'ANON',
+  DA: '19000101',
+  DS: '0',
+  DT: '19000101000000',
+  IS: '0',
+  LO: 'ANONYMIZED',
+  LT: 'ANONYMIZED',
+  PN: 'ANONYMIZED',
+  SH: 'ANONYMIZED',
+  ST: 'ANONYMIZED',
+  TM: '000000',
+  UC: 'ANONYMIZED',
+  UR: '',
+  UT: 'ANONYMIZED',
 };
 
 const MARKERS = [
@@ -109,16 +123,26 @@ export class Deidentifier {
   deidentify(file: DicomFile): DeidOutcome {
     const body = file.body;
     const top = body.elements;
-    const burned = readString(body.buffer, findElement(top, Tag.BurnedInAnnotation));
+    const burned = readString(
+      body.buffer,
+      findElement(top, Tag.BurnedInAnnotation),
+    );
     if (burned?.toUpperCase() === 'YES') {
-      throw new DeidError(DeidErrorCode.BurnedInAnnotation, 'BurnedInAnnotation (0028,0301) is YES: pixel data may show identifying text');
+      throw new DeidError(
+        DeidErrorCode.BurnedInAnnotation,
+        'BurnedInAnnotation (0028,0301) is YES: pixel data may show identifying text',
+      );
     }
-    const charsets = readStrings(body.buffer, findElement(top, Tag.SpecificCharacterSet));
+    const charsets = readStrings(
+      body.buffer,
+      findElement(top, Tag.SpecificCharacterSet),
+    );
     const identity = readIdentity(body, charsets);
     const walk: Walk = {
       buf: body.buffer,
       charsets,
-      latin: isSingleByteLatin(charsets) || charsets[0]?.trim() === 'ISO_IR 192',
+      latin:
+        isSingleByteLatin(charsets) || charsets[0]?.trim() === 'ISO_IR 192',
       shift: this.#keys.dateShiftDays(identity.key),
       pseudonym: this.#keys.patientPseudonym(identity.key),
       identifiers: identity.identifiers,
@@ -127,14 +151,25 @@ export class Deidentifier {
     };
     const sopClassUID =
       readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
-      readString(file.meta.buffer, findElement(file.meta.elements, Tag.MediaStorageSOPClassUID));
-    const sopInstance = readString(body.buffer, findElement(top, Tag.SOPInstanceUID));
+      readString(
+        file.meta.buffer,
+        findElement(file.meta.elements, Tag.MediaStorageSOPClassUID),
+      );
+    const sopInstance = readString(
+      body.buffer,
+      findElement(top, Tag.SOPInstanceUID),
+    );
     if (!sopClassUID || !sopInstance) {
-      throw new DeidError(DeidErrorCode.MissingUID, 'SOPClassUID or SOPInstanceUID (0008,0016/0018) is missing');
+      throw new DeidError(
+        DeidErrorCode.MissingUID,
+        'SOPClassUID or SOPInstanceUID (0008,0016/0018) is missing',
+      );
     }
     const writer = new DicomWriter(body.encoding);
     this.#writeTop(writer, top, walk);
-    const sopInstanceUID = this.#options.retainUIDs ? sopInstance : this.#keys.uid(sopInstance);
+    const sopInstanceUID = this.#options.retainUIDs
+      ? sopInstance
+      : this.#keys.uid(sopInstance);
     const transferSyntaxUID =
       file.transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian
         ? TransferSyntax.ExplicitVRLittleEndian
@@ -165,7 +200,8 @@ export class Deidentifier {
     );
     pending.sort((a, b) => a - b);
     for (const el of elements) {
-      while (pending.length && pending[0]! < el.tag) this.#writeMarker(w, pending.shift()!, walk);
+      while (pending.length && pending[0]! < el.tag)
+        this.#writeMarker(w, pending.shift()!, walk);
       if (MARKERS.includes(el.tag as (typeof MARKERS)[number])) continue;
       this.#writeElement(w, w.encoding, el, walk, 0);
     }
@@ -189,23 +225,40 @@ export class Deidentifier {
       }
       w.endSequence();
     } else if (tag === Tag.LongitudinalTemporalInformationModified) {
-      const value = o.longitudinal === 'modified' ? 'MODIFIED' : o.longitudinal === 'full' ? 'UNMODIFIED' : 'REMOVED';
+      const value =
+        o.longitudinal === 'modified'
+          ? 'MODIFIED'
+          : o.longitudinal === 'full'
+            ? 'UNMODIFIED'
+            : 'REMOVED';
       w.string(tag, 'CS', value);
     }
   }
 
   /** Writes the items of a sequence; returns whether anything changed. */
-  #writeSequence(w: DicomWriter, from: Encoding, el: DicomElement, walk: Walk, depth: number): boolean {
+  #writeSequence(
+    w: DicomWriter,
+    from: Encoding,
+    el: DicomElement,
+    walk: Walk,
+    depth: number,
+  ): boolean {
     const sub = new DicomWriter(w.encoding);
     sub.beginSequence(el.tag);
     let changed = false;
     for (const item of el.items ?? []) {
       sub.beginItem();
       for (const child of item.elements) {
-        changed = this.#writeElement(sub, item.encoding, child, walk, depth + 1) || changed;
+        changed =
+          this.#writeElement(sub, item.encoding, child, walk, depth + 1) ||
+          changed;
       }
       sub.endItem();
-      if (item.encoding.explicitVR !== w.encoding.explicitVR || item.encoding.littleEndian !== w.encoding.littleEndian) changed = true;
+      if (
+        item.encoding.explicitVR !== w.encoding.explicitVR ||
+        item.encoding.littleEndian !== w.encoding.littleEndian
+      )
+        changed = true;
     }
     sub.endSequence();
     if (changed) w.append(sub);
@@ -218,23 +271,43 @@ export class Deidentifier {
   }
 
   /** Writes one element under its action; returns whether it changed. */
-  #writeElement(w: DicomWriter, from: Encoding, el: DicomElement, walk: Walk, depth: number): boolean {
+  #writeElement(
+    w: DicomWriter,
+    from: Encoding,
+    el: DicomElement,
+    walk: Walk,
+    depth: number,
+  ): boolean {
     if ((el.tag & 0xffff) === 0) {
       this.#count(walk, 'X');
       return true; // group lengths (retired, PS3.5 7.2) would be wrong after edits
     }
     let action = resolve(this.#table.actionFor(el.tag), el.vr);
-    if (el.tag === Tag.PatientID || el.tag === Tag.PatientName || el.tag === Tag.AccessionNumber) action = 'D';
+    if (
+      el.tag === Tag.PatientID ||
+      el.tag === Tag.PatientName ||
+      el.tag === Tag.AccessionNumber
+    )
+      action = 'D';
     try {
       return this.#apply(w, from, el, action, walk, depth);
     } catch {
-      walk.warnings.push(`could not apply ${action} to ${tagString(el.tag)}: removed`);
+      walk.warnings.push(
+        `could not apply ${action} to ${tagString(el.tag)}: removed`,
+      );
       this.#count(walk, 'X');
       return true;
     }
   }
 
-  #apply(w: DicomWriter, from: Encoding, el: DicomElement, action: ElementAction, walk: Walk, depth: number): boolean {
+  #apply(
+    w: DicomWriter,
+    from: Encoding,
+    el: DicomElement,
+    action: ElementAction,
+    walk: Walk,
+    depth: number,
+  ): boolean {
     switch (action) {
       case 'keep':
       case 'K':
@@ -266,18 +339,29 @@ export class Deidentifier {
         return true;
       default:
         this.#count(walk, 'X');
-        walk.warnings.push(`unknown action ${action} on ${tagString(el.tag)}: removed`);
+        walk.warnings.push(
+          `unknown action ${action} on ${tagString(el.tag)}: removed`,
+        );
         return true;
     }
   }
 
   #text(w: DicomWriter, el: DicomElement, walk: Walk, values: string[]): void {
-    w.string(el.tag, el.vr, values.join('\\'), walk.charsets[0]?.trim() === 'ISO_IR 192' ? 'utf8' : 'latin1');
+    w.string(
+      el.tag,
+      el.vr,
+      values.join('\\'),
+      walk.charsets[0]?.trim() === 'ISO_IR 192' ? 'utf8' : 'latin1',
+    );
   }
 
   #dummy(w: DicomWriter, el: DicomElement, walk: Walk): void {
     if (el.tag === Tag.PatientID || el.tag === Tag.PatientName) {
-      w.string(el.tag, el.vr, el.length === 0 && el.tag === Tag.PatientName ? '' : walk.pseudonym);
+      w.string(
+        el.tag,
+        el.vr,
+        el.length === 0 && el.tag === Tag.PatientName ? '' : walk.pseudonym,
+      );
       return;
     }
     if (el.tag === Tag.AccessionNumber) {
@@ -290,7 +374,10 @@ export class Deidentifier {
       w.endSequence();
       return;
     }
-    if ((el.vr === 'DA' || el.vr === 'DT') && this.#options.longitudinal !== 'off') {
+    if (
+      (el.vr === 'DA' || el.vr === 'DT') &&
+      this.#options.longitudinal !== 'off'
+    ) {
       this.#clean(w, el, walk);
       return;
     }
@@ -299,7 +386,8 @@ export class Deidentifier {
       return;
     }
     const dummy = DUMMY[el.vr];
-    if (dummy !== undefined) w.string(el.tag, el.vr, el.length === 0 ? '' : dummy);
+    if (dummy !== undefined)
+      w.string(el.tag, el.vr, el.length === 0 ? '' : dummy);
     else w.element(el.tag, el.vr, Buffer.alloc(el.length)); // binary: zeros, same size
   }
 
@@ -307,7 +395,9 @@ export class Deidentifier {
     const values = readStrings(walk.buf, el, walk.charsets);
     if (el.vr === 'DA' || el.vr === 'DT') {
       const shift = this.#options.longitudinal === 'modified' ? walk.shift : 0;
-      const shifted = values.map((v) => (v === '' ? '' : (el.vr === 'DA' ? shiftDA(v, shift) : shiftDT(v, shift))));
+      const shifted = values.map((v) =>
+        v === '' ? '' : el.vr === 'DA' ? shiftDA(v, shift) : shiftDT(v, shift),
+      );
       if (shifted.some((v) => v === undefined)) {
         walk.warnings.push(`unreadable date in ${tagString(el.tag)}: emptied`);
         w.element(el.tag, el.vr, Buffer.alloc(0));
@@ -322,7 +412,9 @@ export class Deidentifier {
     }
     if (['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(el.vr)) {
       const cleaned = values.map((v) => cleanText(v, walk.identifiers));
-      const safe = walk.latin ? cleaned : cleaned.map((v) => v.replace(/[^\x20-\x7e]/g, '').trim());
+      const safe = walk.latin
+        ? cleaned
+        : cleaned.map((v) => v.replace(/[^\x20-\x7e]/g, '').trim());
       this.#text(w, el, walk, safe);
       return;
     }
@@ -335,7 +427,9 @@ export class Deidentifier {
       return;
     }
     const values = readStrings(walk.buf, el);
-    const mapped = this.#options.retainUIDs ? values : values.map((v) => (v ? this.#keys.uid(v) : ''));
+    const mapped = this.#options.retainUIDs
+      ? values
+      : values.map((v) => (v ? this.#keys.uid(v) : ''));
     w.string(el.tag, 'UI', mapped.join('\\'));
   }
 }

@@ -38,12 +38,15 @@ export class SiteKeys {
   readonly #secret: Buffer;
 
   constructor(secret: Buffer) {
-    if (secret.length < 32) throw new Error('site secret must be at least 32 bytes');
+    if (secret.length < 32)
+      throw new Error('site secret must be at least 32 bytes');
     this.#secret = secret;
   }
 
   #hmac(purpose: string, value: string): Buffer {
-    return createHmac('sha256', this.#secret).update(`${purpose}\0${value}`).digest();
+    return createHmac('sha256', this.#secret)
+      .update(`${purpose}\0${value}`)
+      .digest();
   }
 
   /** `2.25.` and the decimal of 128 keyed bits (PS3.5 B.2): at most 44 characters. */
@@ -64,7 +67,10 @@ export class SiteKeys {
 
   /** A keyed digest of a received file: recognises re-sent files, reveals nothing. */
   sourceKey(bytes: Uint8Array): string {
-    return createHmac('sha256', this.#secret).update('source\0').update(bytes).digest('hex');
+    return createHmac('sha256', this.#secret)
+      .update('source\0')
+      .update(bytes)
+      .digest('hex');
   }
 
   /** Days to add to every date of a patient: between -4015 and -366 (1 to 11 years back). */

@@ -12,7 +12,10 @@ import { selectedOptions } from './options';
 export type ElementAction = ProfileAction | 'keep';
 
 /** Picks the action of a row under the options in force (K beats C beats basic). */
-function effective(row: ProfileActions, columns: readonly string[]): ProfileAction {
+function effective(
+  row: ProfileActions,
+  columns: readonly string[],
+): ProfileAction {
   let best: ProfileAction = row.basic;
   for (const column of columns) {
     const code = row.options[column as keyof ProfileActions['options']];
@@ -28,12 +31,17 @@ function effective(row: ProfileActions, columns: readonly string[]): ProfileActi
  */
 export class ActionTable {
   readonly #exact = new Map<number, ProfileAction>();
-  readonly #patterns: Array<[mask: number, value: number, action: ProfileAction]> = [];
+  readonly #patterns: Array<
+    [mask: number, value: number, action: ProfileAction]
+  > = [];
   readonly #private: ProfileAction;
   /** Pattern lookups are memoised: a site sees a few thousand distinct tags. */
   readonly #memo = new Map<number, ElementAction>();
 
-  constructor(options: DeidOptions, rules: readonly ProfileRule[] = PROFILE_RULES) {
+  constructor(
+    options: DeidOptions,
+    rules: readonly ProfileRule[] = PROFILE_RULES,
+  ) {
     const columns = selectedOptions(options).map((s) => s.column);
     for (const rule of rules) {
       const action = effective(rule, columns);
@@ -50,7 +58,7 @@ export class ActionTable {
     if (exact) return exact;
     let found: ElementAction = 'keep';
     for (const [mask, value, action] of this.#patterns) {
-      if (((tag & mask) >>> 0) === value) {
+      if ((tag & mask) >>> 0 === value) {
         found = action;
         break;
       }

@@ -17,7 +17,10 @@ function escape(term: string): string {
  * then anything shaped like a date, a long number or an e-mail address.
  * What remains is the clinical wording ("CT CHEST W/O CONTRAST").
  */
-export function cleanText(text: string, identifiers: readonly string[]): string {
+export function cleanText(
+  text: string,
+  identifiers: readonly string[],
+): string {
   let out = text;
   const terms = identifiers
     .filter((t) => t.length >= 2)

@@ -8,9 +8,14 @@ function pad(n: number, width: number): string {
 function addDays(y: number, m: number, d: number, days: number) {
   const t = Date.UTC(y, m - 1, d);
   const check = new Date(t);
-  if (check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) return undefined;
+  if (check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d)
+    return undefined;
   const out = new Date(t + days * DAY_MS);
-  return { y: out.getUTCFullYear(), m: out.getUTCMonth() + 1, d: out.getUTCDate() };
+  return {
+    y: out.getUTCFullYear(),
+    m: out.getUTCMonth() + 1,
+    d: out.getUTCDate(),
+  };
 }
 
 /**
@@ -35,7 +40,12 @@ export function shiftDA(value: string, days: number): string | undefined {
 export function shiftDT(value: string, days: number): string | undefined {
   const m = /^(\d{4})(\d{2})?(\d{2})?([0-9.]*)([+-]\d{4})?$/.exec(value.trim());
   if (!m) return undefined;
-  const r = addDays(Number(m[1]), Number(m[2] ?? '01'), Number(m[3] ?? '01'), days);
+  const r = addDays(
+    Number(m[1]),
+    Number(m[2] ?? '01'),
+    Number(m[3] ?? '01'),
+    days,
+  );
   if (!r || r.y < 1 || r.y > 9999) return undefined;
   let out = pad(r.y, 4);
   if (m[2]) out += pad(r.m, 2);
@@ -58,6 +68,8 @@ export function ageFromAS(value: string): number | undefined {
   const m = /^(\d{3})([DWMY])$/.exec(value.trim());
   if (!m) return undefined;
   const n = Number(m[1]);
-  const perYear = { D: 365.25, W: 52.1775, M: 12, Y: 1 }[m[2] as 'D' | 'W' | 'M' | 'Y'];
+  const perYear = { D: 365.25, W: 52.1775, M: 12, Y: 1 }[
+    m[2] as 'D' | 'W' | 'M' | 'Y'
+  ];
   return Math.floor(n / perYear);
 }

@@ -13,12 +13,30 @@ export interface PatientIdentity {
   ageYears: number | undefined;
 }
 
-const NAME_TAGS = [Tag.PatientName, Tag.ReferringPhysicianName, 0x00081050, 0x00081070, 0x00101001, 0x00101060];
-const ID_TAGS = [Tag.PatientID, Tag.AccessionNumber, Tag.StudyID, 0x00101000, 0x00100021, 0x00101040, Tag.InstitutionName, 0x00080081, 0x00081010];
+const NAME_TAGS = [
+  Tag.PatientName,
+  Tag.ReferringPhysicianName,
+  0x00081050,
+  0x00081070,
+  0x00101001,
+  0x00101060,
+];
+const ID_TAGS = [
+  Tag.PatientID,
+  Tag.AccessionNumber,
+  Tag.StudyID,
+  0x00101000,
+  0x00100021,
+  0x00101040,
+  Tag.InstitutionName,
+  0x00080081,
+  0x00081010,
+];
 
 /** Reads the identity of a data set's patient (top level only). */
 export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
-  const str = (tag: number) => readString(ds.buffer, findElement(ds.elements, tag), charsets);
+  const str = (tag: number) =>
+    readString(ds.buffer, findElement(ds.elements, tag), charsets);
   const id = str(Tag.PatientID)?.trim();
   const issuer = str(0x00100021)?.trim();
   const name = normalisePersonName(str(Tag.PatientName) ?? '');
@@ -26,18 +44,30 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const key = id ? `id:${issuer ?? ''}|${id}` : `name:${name}|${birth}`;
   const identifiers: string[] = [];
   for (const tag of NAME_TAGS) {
-    for (const v of readStrings(ds.buffer, findElement(ds.elements, tag), charsets)) {
+    for (const v of readStrings(
+      ds.buffer,
+      findElement(ds.elements, tag),
+      charsets,
+    )) {
       identifiers.push(v, ...v.split(/[\^= ]+/).filter((p) => p.length >= 3));
     }
   }
   for (const tag of ID_TAGS) {
-    identifiers.push(...readStrings(ds.buffer, findElement(ds.elements, tag), charsets));
+    identifiers.push(
+      ...readStrings(ds.buffer, findElement(ds.elements, tag), charsets),
+    );
   }
   if (/^\d{8}$/.test(birth)) {
-    identifiers.push(birth, `${birth.slice(0, 4)}-${birth.slice(4, 6)}-${birth.slice(6)}`);
+    identifiers.push(
+      birth,
+      `${birth.slice(0, 4)}-${birth.slice(4, 6)}-${birth.slice(6)}`,
+    );
   }
-  const studyDate = str(Tag.StudyDate) ?? str(Tag.SeriesDate) ?? str(Tag.AcquisitionDate);
-  const age = ageFromAS(str(Tag.PatientAge) ?? '') ?? (studyDate ? yearsBetween(birth, studyDate) : undefined);
+  const studyDate =
+    str(Tag.StudyDate) ?? str(Tag.SeriesDate) ?? str(Tag.AcquisitionDate);
+  const age =
+    ageFromAS(str(Tag.PatientAge) ?? '') ??
+    (studyDate ? yearsBetween(birth, studyDate) : undefined);
   return {
     key,
     identifiers: identifiers.filter((v) => v.trim().length > 0),

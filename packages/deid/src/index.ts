@@ -3,7 +3,11 @@ export type { ElementAction } from './actionTable';
 export { cleanText } from './cleanText';
 export { ageFromAS, shiftDA, shiftDT, yearsBetween } from './dates';
 export { DeidError, DeidErrorCode } from './DeidError';
-export { Deidentifier, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './Deidentifier';
+export {
+  Deidentifier,
+  IMPLEMENTATION_CLASS_UID,
+  IMPLEMENTATION_VERSION_NAME,
+} from './Deidentifier';
 export type { DeidOutcome } from './Deidentifier';
 export { readIdentity } from './identity';
 export type { PatientIdentity } from './identity';

@@ -50,19 +50,59 @@ export function selectedOptions(
   o: DeidOptions,
 ): Array<{ column: ProfileOption; code: MethodCode }> {
   const out: Array<{ column: ProfileOption; code: MethodCode }> = [];
-  const add = (on: boolean, column: ProfileOption, value: string, meaning: string) => {
+  const add = (
+    on: boolean,
+    column: ProfileOption,
+    value: string,
+    meaning: string,
+  ) => {
     if (on) out.push({ column, code: { value, meaning } });
   };
   add(o.cleanGraphics, 'cleanGraphOpt', '113103', 'Clean Graphics Option');
-  add(o.cleanStructuredContent, 'cleanStructContOpt', '113104', 'Clean Structured Content Option');
+  add(
+    o.cleanStructuredContent,
+    'cleanStructContOpt',
+    '113104',
+    'Clean Structured Content Option',
+  );
   add(o.cleanDescriptors, 'cleanDescOpt', '113105', 'Clean Descriptors Option');
-  add(o.longitudinal === 'full', 'rtnLongFullDatesOpt', '113106', 'Retain Longitudinal Temporal Information Full Dates Option');
-  add(o.longitudinal === 'modified', 'rtnLongModifDatesOpt', '113107', 'Retain Longitudinal Temporal Information Modified Dates Option');
-  add(o.retainPatientCharacteristics, 'rtnPatCharsOpt', '113108', 'Retain Patient Characteristics Option');
-  add(o.retainDeviceIdentity, 'rtnDevIdOpt', '113109', 'Retain Device Identity Option');
+  add(
+    o.longitudinal === 'full',
+    'rtnLongFullDatesOpt',
+    '113106',
+    'Retain Longitudinal Temporal Information Full Dates Option',
+  );
+  add(
+    o.longitudinal === 'modified',
+    'rtnLongModifDatesOpt',
+    '113107',
+    'Retain Longitudinal Temporal Information Modified Dates Option',
+  );
+  add(
+    o.retainPatientCharacteristics,
+    'rtnPatCharsOpt',
+    '113108',
+    'Retain Patient Characteristics Option',
+  );
+  add(
+    o.retainDeviceIdentity,
+    'rtnDevIdOpt',
+    '113109',
+    'Retain Device Identity Option',
+  );
   add(o.retainUIDs, 'rtnUIDsOpt', '113110', 'Retain UIDs Option');
-  add(o.retainSafePrivate, 'rtnSafePrivOpt', '113111', 'Retain Safe Private Option');
-  add(o.retainInstitutionIdentity, 'rtnInstIdOpt', '113112', 'Retain Institution Identity Option');
+  add(
+    o.retainSafePrivate,
+    'rtnSafePrivOpt',
+    '113111',
+    'Retain Safe Private Option',
+  );
+  add(
+    o.retainInstitutionIdentity,
+    'rtnInstIdOpt',
+    '113112',
+    'Retain Institution Identity Option',
+  );
   return out;
 }
 

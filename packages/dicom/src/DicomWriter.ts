@@ -7,7 +7,11 @@ import { hasLongLength, wordSize } from './vr';
 const UNDEFINED = 0xffffffff;
 
 /** Pads a string value to even length: NUL for UI, space otherwise (PS3.5 6.2). */
-export function encodeString(vr: string, text: string, charset: 'latin1' | 'utf8' = 'latin1'): Buffer {
+export function encodeString(
+  vr: string,
+  text: string,
+  charset: 'latin1' | 'utf8' = 'latin1',
+): Buffer {
   const bytes = Buffer.from(text, charset);
   if (bytes.length % 2 === 0) return bytes;
   return Buffer.concat([bytes, Buffer.from(vr === 'UI' ? [0] : [0x20])]);
@@ -65,12 +69,27 @@ export class DicomWriter {
     if (!this.encoding.explicitVR) {
       this.#push(Buffer.concat([this.#tag(tag), this.#u32(length)]));
     } else if (hasLongLength(vr)) {
-      this.#push(Buffer.concat([this.#tag(tag), Buffer.from(vr + '\0\0', 'latin1'), this.#u32(length)]));
+      this.#push(
+        Buffer.concat([
+          this.#tag(tag),
+          Buffer.from(vr + '\0\0', 'latin1'),
+          this.#u32(length),
+        ]),
+      );
     } else {
       if (length > 0xffff) {
-        throw new DicomError(DicomErrorCode.Malformed, `value of ${tagString(tag)} is too long for VR ${vr}`);
+        throw new DicomError(
+          DicomErrorCode.Malformed,
+          `value of ${tagString(tag)} is too long for VR ${vr}`,
+        );
       }
-      this.#push(Buffer.concat([this.#tag(tag), Buffer.from(vr, 'latin1'), this.#u16(length)]));
+      this.#push(
+        Buffer.concat([
+          this.#tag(tag),
+          Buffer.from(vr, 'latin1'),
+          this.#u16(length),
+        ]),
+      );
     }
   }
 
@@ -81,7 +100,12 @@ export class DicomWriter {
   }
 
   /** Appends a string element, padded to even length. */
-  string(tag: number, vr: string, text: string, charset: 'latin1' | 'utf8' = 'latin1'): void {
+  string(
+    tag: number,
+    vr: string,
+    text: string,
+    charset: 'latin1' | 'utf8' = 'latin1',
+  ): void {
     this.element(tag, vr, encodeString(vr, text, charset));
   }
 
@@ -99,10 +123,14 @@ export class DicomWriter {
       return;
     }
     if (el.items || el.fragments) {
-      throw new DicomError(DicomErrorCode.Malformed, `cannot re-encode ${tagString(el.tag)} across byte orders`);
+      throw new DicomError(
+        DicomErrorCode.Malformed,
+        `cannot re-encode ${tagString(el.tag)} across byte orders`,
+      );
     }
     let value = buf.subarray(el.valueOffset, el.valueOffset + el.length);
-    if (from.littleEndian !== this.encoding.littleEndian) value = swapped(value, wordSize(el.vr));
+    if (from.littleEndian !== this.encoding.littleEndian)
+      value = swapped(value, wordSize(el.vr));
     this.element(el.tag, el.vr, value);
   }
 
@@ -120,11 +148,15 @@ export class DicomWriter {
   }
 
   endItem(): void {
-    this.#push(Buffer.concat([this.#tag(Tag.ItemDelimitationItem), this.#u32(0)]));
+    this.#push(
+      Buffer.concat([this.#tag(Tag.ItemDelimitationItem), this.#u32(0)]),
+    );
   }
 
   endSequence(): void {
-    this.#push(Buffer.concat([this.#tag(Tag.SequenceDelimitationItem), this.#u32(0)]));
+    this.#push(
+      Buffer.concat([this.#tag(Tag.SequenceDelimitationItem), this.#u32(0)]),
+    );
   }
 
   /** The chunks written so far, in order. */
@@ -151,15 +183,27 @@ export function encodeFileMeta(meta: FileMeta): Buffer {
   const group = new DicomWriter(EXPLICIT_LE);
   group.element(Tag.FileMetaInformationVersion, 'OB', Buffer.from([0, 1]));
   group.string(Tag.MediaStorageSOPClassUID, 'UI', meta.mediaStorageSOPClassUID);
-  group.string(Tag.MediaStorageSOPInstanceUID, 'UI', meta.mediaStorageSOPInstanceUID);
+  group.string(
+    Tag.MediaStorageSOPInstanceUID,
+    'UI',
+    meta.mediaStorageSOPInstanceUID,
+  );
   group.string(Tag.TransferSyntaxUID, 'UI', meta.transferSyntaxUID);
   group.string(Tag.ImplementationClassUID, 'UI', meta.implementationClassUID);
-  group.string(Tag.ImplementationVersionName, 'SH', meta.implementationVersionName);
+  group.string(
+    Tag.ImplementationVersionName,
+    'SH',
+    meta.implementationVersionName,
+  );
   const body = group.toBuffer();
   const head = new DicomWriter(EXPLICIT_LE);
   const length = Buffer.alloc(4);
   length.writeUInt32LE(body.length);
   head.element(Tag.FileMetaInformationGroupLength, 'UL', length);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), head.toBuffer(), body]);
+  return Buffer.concat([
+    Buffer.alloc(128),
+    Buffer.from('DICM', 'latin1'),
+    head.toBuffer(),
+    body,
+  ]);
 }
-

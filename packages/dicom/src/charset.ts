@@ -51,11 +51,20 @@ function term(value: string): string {
  */
 export function decodeText(bytes: Uint8Array, charsets: string[]): string {
   const terms = charsets.map(term);
-  const multi = terms.find((t) => t.startsWith('ISO_2022_IR_') && t !== 'ISO_2022_IR_6' && t !== 'ISO_2022_IR_100');
+  const multi = terms.find(
+    (t) =>
+      t.startsWith('ISO_2022_IR_') &&
+      t !== 'ISO_2022_IR_6' &&
+      t !== 'ISO_2022_IR_100',
+  );
   if (multi === 'ISO_2022_IR_149' || multi === 'ISO_2022_IR_58') {
     // EUC forms are the ISO 2022 G1 sets without their escapes.
-    const stripped = Buffer.from(bytes).toString('latin1').replace(/\x1b\$\)[AC]|\x1b\(B/g, '');
-    return decoderFor(DECODERS[multi] ?? 'latin1').decode(Buffer.from(stripped, 'latin1'));
+    const stripped = Buffer.from(bytes)
+      .toString('latin1')
+      .replace(/\x1b\$\)[AC]|\x1b\(B/g, '');
+    return decoderFor(DECODERS[multi] ?? 'latin1').decode(
+      Buffer.from(stripped, 'latin1'),
+    );
   }
   const label = DECODERS[multi ?? terms[0] ?? ''] ?? 'latin1';
   return decoderFor(label).decode(bytes);
@@ -64,5 +73,8 @@ export function decodeText(bytes: Uint8Array, charsets: string[]): string {
 /** True when text in this character set can be rewritten as latin1 bytes. */
 export function isSingleByteLatin(charsets: string[]): boolean {
   const first = term(charsets[0] ?? '');
-  return charsets.length <= 1 && (first === '' || first === 'ISO_IR_100' || first === 'ISO_IR_6');
+  return (
+    charsets.length <= 1 &&
+    (first === '' || first === 'ISO_IR_100' || first === 'ISO_IR_6')
+  );
 }

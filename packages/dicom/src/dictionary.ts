@@ -7,7 +7,7 @@ export function lookupTag(tag: number): DictionaryEntry | undefined {
   const exact = DICTIONARY[tagHex(tag)];
   if (exact) return exact;
   for (const p of DICTIONARY_PATTERNS) {
-    if (((tag & p[0]) >>> 0) === p[1]) return [p[2], p[3], p[4], p[5]];
+    if ((tag & p[0]) >>> 0 === p[1]) return [p[2], p[3], p[4], p[5]];
   }
   return undefined;
 }

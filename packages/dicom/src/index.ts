@@ -3,7 +3,11 @@ export { implicitVr, keywordOf, lookupTag } from './dictionary';
 export { DicomWriter, encodeFileMeta, encodeString } from './DicomWriter';
 export type { FileMeta } from './DicomWriter';
 export { DicomError, DicomErrorCode } from './errors';
-export { PRIVATE_RULE, PROFILE_EDITION, PROFILE_RULES } from './generated/confidentialityProfile';
+export {
+  PRIVATE_RULE,
+  PROFILE_EDITION,
+  PROFILE_RULES,
+} from './generated/confidentialityProfile';
 export { parseDicom } from './parseDicom';
 export { Tag, isPrivateCreator, isPrivateTag, tagHex, tagString } from './tags';
 export {
@@ -15,5 +19,12 @@ export {
   isEncapsulated,
 } from './transferSyntax';
 export type * from './types';
-export { findElement, readDecimals, readNumber, readString, readStrings, valueBytes } from './values';
+export {
+  findElement,
+  readDecimals,
+  readNumber,
+  readString,
+  readStrings,
+  valueBytes,
+} from './values';
 export { isStringVr, wordSize } from './vr';

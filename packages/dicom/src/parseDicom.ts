@@ -70,7 +70,14 @@ function parseItems(
     at += 8;
     let elements: DicomElement[];
     if (length === UNDEFINED) {
-      ({ elements, next: at } = parseElements(buf, enc, at, bound, depth, true));
+      ({ elements, next: at } = parseElements(
+        buf,
+        enc,
+        at,
+        bound,
+        depth,
+        true,
+      ));
     } else {
       need(buf, at, length, `an item of ${tagString(owner)}`);
       ({ elements } = parseElements(buf, enc, at, at + length, depth, false));
@@ -164,7 +171,12 @@ function parseElement(
     const itemEnc = vr === 'UN' ? IMPLICIT_LE : enc;
     if (vr === 'UN' || !enc.explicitVR) el.vr = 'SQ';
     const { items, end } = parseItems(
-      buf, itemEnc, valueOffset, undefined, depth + 1, tag,
+      buf,
+      itemEnc,
+      valueOffset,
+      undefined,
+      depth + 1,
+      tag,
     );
     Object.assign(el, { items, end, length: end - valueOffset });
     return el;
@@ -172,9 +184,7 @@ function parseElement(
   need(buf, valueOffset, length, `the value of ${tagString(tag)}`);
   el.end = valueOffset + length;
   if (vr === 'SQ') {
-    el.items = parseItems(
-      buf, enc, valueOffset, el.end, depth + 1, tag,
-    ).items;
+    el.items = parseItems(buf, enc, valueOffset, el.end, depth + 1, tag).items;
   }
   return el;
 }
@@ -222,7 +232,10 @@ function looksLikeDataSet(buf: Buffer): boolean {
   return group === 0x0002 || group === 0x0008 || group === 0x0010;
 }
 
-function readMeta(buf: Buffer, at: number): { meta: DicomElement[]; next: number } {
+function readMeta(
+  buf: Buffer,
+  at: number,
+): { meta: DicomElement[]; next: number } {
   const meta: DicomElement[] = [];
   // Some writers put the meta group in implicit VR; PS3.10 says explicit.
   const vrBytes = buf.toString('latin1', at + 4, at + 6);
@@ -291,13 +304,24 @@ export function parseDicom(input: Buffer): DicomFile {
   }
   const encoding = encodingOf(transferSyntaxUID);
   const { elements, next: bodyEnd } = parseElements(
-    body, encoding, bodyStart, body.length, 0, false,
+    body,
+    encoding,
+    bodyStart,
+    body.length,
+    0,
+    false,
   );
   const warnings: string[] = [];
   if (bodyEnd < body.length) {
-    warnings.push(`${body.length - bodyEnd} bytes of zero padding after the data set ignored`);
+    warnings.push(
+      `${body.length - bodyEnd} bytes of zero padding after the data set ignored`,
+    );
   }
-  const metaSet: DataSet = { buffer: input, encoding: EXPLICIT_LE, elements: meta };
+  const metaSet: DataSet = {
+    buffer: input,
+    encoding: EXPLICIT_LE,
+    elements: meta,
+  };
   return {
     meta: metaSet,
     body: { buffer: body, encoding, elements },

@@ -24,7 +24,7 @@ export function encodingOf(transferSyntaxUID: string): Encoding {
 
 /** True when pixel data under this syntax is encapsulated (PS3.5 A.4). */
 export function isEncapsulated(transferSyntaxUID: string): boolean {
-  return !(
-    Object.values(TransferSyntax) as string[]
-  ).includes(transferSyntaxUID);
+  return !(Object.values(TransferSyntax) as string[]).includes(
+    transferSyntaxUID,
+  );
 }

@@ -63,17 +63,41 @@ export function readNumber(
   const le = enc.littleEndian;
   switch (el.vr) {
     case 'US':
-      return el.length >= 2 ? (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at)) : undefined;
+      return el.length >= 2
+        ? le
+          ? buf.readUInt16LE(at)
+          : buf.readUInt16BE(at)
+        : undefined;
     case 'SS':
-      return el.length >= 2 ? (le ? buf.readInt16LE(at) : buf.readInt16BE(at)) : undefined;
+      return el.length >= 2
+        ? le
+          ? buf.readInt16LE(at)
+          : buf.readInt16BE(at)
+        : undefined;
     case 'UL':
-      return el.length >= 4 ? (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at)) : undefined;
+      return el.length >= 4
+        ? le
+          ? buf.readUInt32LE(at)
+          : buf.readUInt32BE(at)
+        : undefined;
     case 'SL':
-      return el.length >= 4 ? (le ? buf.readInt32LE(at) : buf.readInt32BE(at)) : undefined;
+      return el.length >= 4
+        ? le
+          ? buf.readInt32LE(at)
+          : buf.readInt32BE(at)
+        : undefined;
     case 'FL':
-      return el.length >= 4 ? (le ? buf.readFloatLE(at) : buf.readFloatBE(at)) : undefined;
+      return el.length >= 4
+        ? le
+          ? buf.readFloatLE(at)
+          : buf.readFloatBE(at)
+        : undefined;
     case 'FD':
-      return el.length >= 8 ? (le ? buf.readDoubleLE(at) : buf.readDoubleBE(at)) : undefined;
+      return el.length >= 8
+        ? le
+          ? buf.readDoubleLE(at)
+          : buf.readDoubleBE(at)
+        : undefined;
     case 'IS':
     case 'DS': {
       const n = Number(readString(buf, el));
@@ -85,7 +109,10 @@ export function readNumber(
 }
 
 /** All numeric values of a DS/IS element (e.g. PixelSpacing). */
-export function readDecimals(buf: Buffer, el: DicomElement | undefined): number[] {
+export function readDecimals(
+  buf: Buffer,
+  el: DicomElement | undefined,
+): number[] {
   return readStrings(buf, el)
     .map(Number)
     .filter((n) => Number.isFinite(n));

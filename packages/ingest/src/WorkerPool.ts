@@ -18,7 +18,8 @@ export interface WorkerRequest {
   input: InputFile;
 }
 
-export type WorkerResponse = { id: number; outcome: FileOutcome } | { id: number; fatal: string };
+export type WorkerResponse =
+  { id: number; outcome: FileOutcome } | { id: number; fatal: string };
 
 interface Pending {
   resolve: (o: FileOutcome) => void;
@@ -33,7 +34,9 @@ export class WorkerPool {
 
   constructor(size: number, setup: WorkerSetup) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(join(__dirname, 'worker.js'), { workerData: setup });
+      const worker = new Worker(join(__dirname, 'worker.js'), {
+        workerData: setup,
+      });
       const slot = { worker, busy: 0 };
       worker.on('message', (res: WorkerResponse) => {
         slot.busy--;
@@ -69,7 +72,10 @@ export class WorkerPool {
       // Small Buffers share a pooled ArrayBuffer: only whole ones are moved.
       const bytes = input.bytes;
       const own = bytes && bytes.byteLength === bytes.buffer.byteLength;
-      slot.worker.postMessage({ id, input } satisfies WorkerRequest, own ? [bytes.buffer as ArrayBuffer] : []);
+      slot.worker.postMessage(
+        { id, input } satisfies WorkerRequest,
+        own ? [bytes.buffer as ArrayBuffer] : [],
+      );
     });
   }
 

@@ -2,7 +2,9 @@ import { stat } from 'node:fs/promises';
 import { walkFolder } from './sources/walkFolder';
 
 /** Counts files below the inputs (archives count as one), for progress. */
-export async function countInputs(paths: readonly string[]): Promise<number | undefined> {
+export async function countInputs(
+  paths: readonly string[],
+): Promise<number | undefined> {
   let n = 0;
   for (const path of paths) {
     const info = await stat(path);

@@ -1,6 +1,10 @@
 export { ingest } from './ingest';
 export type { IngestOptions } from './ingest';
-export type { IngestProgress, IngestReport, QuarantineEntry } from './IngestReport';
+export type {
+  IngestProgress,
+  IngestReport,
+  QuarantineEntry,
+} from './IngestReport';
 export { indexRow } from './indexRow';
 export { processFile } from './processFile';
 export type { FileContext, FileOutcome } from './processFile';

@@ -16,7 +16,9 @@ function isoDate(value: string | undefined): string | null {
 }
 
 function int(value: number | undefined): number | null {
-  return value === undefined || !Number.isFinite(value) ? null : Math.trunc(value);
+  return value === undefined || !Number.isFinite(value)
+    ? null
+    : Math.trunc(value);
 }
 
 /** What the lake knows about an object besides its own attributes. */
@@ -36,7 +38,10 @@ export interface StoredObject {
 export function indexRow(bytes: Buffer, stored: StoredObject): Row {
   const file = parseDicom(bytes);
   const { buffer: buf, encoding: enc, elements } = file.body;
-  const charsets = readStrings(buf, findElement(elements, Tag.SpecificCharacterSet));
+  const charsets = readStrings(
+    buf,
+    findElement(elements, Tag.SpecificCharacterSet),
+  );
   const el = (tag: number) => findElement(elements, tag);
   const str = (tag: number) => readString(buf, el(tag), charsets) ?? null;
   const num = (tag: number) => readNumber(buf, enc, el(tag));

@@ -34,10 +34,14 @@ interface Known {
 async function loadKnown(root: string): Promise<Known> {
   const catalog = await Catalog.open(root, { threads: 1 });
   try {
-    const rows = await catalog.query('SELECT source_key, "SOPInstanceUID", sha256 FROM instances');
+    const rows = await catalog.query(
+      'SELECT source_key, "SOPInstanceUID", sha256 FROM instances',
+    );
     return {
       sourceKeys: rows.map((r) => String(r.source_key)),
-      shaBySop: new Map(rows.map((r) => [String(r.SOPInstanceUID), String(r.sha256)])),
+      shaBySop: new Map(
+        rows.map((r) => [String(r.SOPInstanceUID), String(r.sha256)]),
+      ),
     };
   } finally {
     catalog.close();
@@ -50,7 +54,10 @@ async function loadKnown(root: string): Promise<Known> {
  * are committed in atomic batches. Files already ingested are skipped;
  * unreadable ones are quarantined with their reason and the run goes on.
  */
-export async function ingest(paths: readonly string[], options: IngestOptions): Promise<IngestReport> {
+export async function ingest(
+  paths: readonly string[],
+  options: IngestOptions,
+): Promise<IngestReport> {
   const started = process.hrtime.bigint();
   const logger = options.logger ?? silentLogger;
   const deid = options.deid ?? RESEARCH_DEFAULT;
@@ -60,18 +67,38 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
   const secret = await lake.siteSecret();
   const known = await loadKnown(root);
   const filesTotal = await countInputs(paths);
-  const pool = new WorkerPool(options.workers ?? Math.max(1, availableParallelism()), {
-    lakeRoot: root,
-    secretHex: secret.toString('hex'),
-    options: deid,
-    knownSourceKeys: known.sourceKeys,
-    ingestedAt: new Date().toISOString(),
-  });
+  const pool = new WorkerPool(
+    options.workers ?? Math.max(1, availableParallelism()),
+    {
+      lakeRoot: root,
+      secretHex: secret.toString('hex'),
+      options: deid,
+      knownSourceKeys: known.sourceKeys,
+      ingestedAt: new Date().toISOString(),
+    },
+  );
   const report: IngestReport = {
-    lake: root, batches: [], filesSeen: 0, ingested: 0, skipped: 0, quarantined: 0, conflicts: 0,
-    bytesRead: 0, bytesWritten: 0, seconds: 0, filesPerSecond: 0, megabytesPerSecond: 0,
-    quarantine: [], conflictSources: [],
-    deidentification: { profile: 'PS3.15 E.1-1 Basic Application Confidentiality Profile', edition: PROFILE_EDITION, options: deid, actions: {}, fallbacks: 0 },
+    lake: root,
+    batches: [],
+    filesSeen: 0,
+    ingested: 0,
+    skipped: 0,
+    quarantined: 0,
+    conflicts: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    seconds: 0,
+    filesPerSecond: 0,
+    megabytesPerSecond: 0,
+    quarantine: [],
+    conflictSources: [],
+    deidentification: {
+      profile: 'PS3.15 E.1-1 Basic Application Confidentiality Profile',
+      edition: PROFILE_EDITION,
+      options: deid,
+      actions: {},
+      fallbacks: 0,
+    },
   };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   let failure: Error | undefined;
@@ -101,7 +128,11 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
     if (o.kind === 'skipped') report.skipped++;
     else if (o.kind === 'quarantined') {
       report.quarantined++;
-      report.quarantine.push({ source: o.source, code: o.code, message: o.message });
+      report.quarantine.push({
+        source: o.source,
+        code: o.code,
+        message: o.message,
+      });
       logger.warn({ code: o.code }, 'quarantined a file');
     } else {
       const stored = known.shaBySop.get(o.sopInstanceUID);
@@ -125,14 +156,21 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
         report.ingested++;
         report.bytesWritten += o.bytesWritten;
         pending.push(o.row);
-        for (const [k, v] of Object.entries(o.actions)) report.deidentification.actions[k] = (report.deidentification.actions[k] ?? 0) + v;
+        for (const [k, v] of Object.entries(o.actions))
+          report.deidentification.actions[k] =
+            (report.deidentification.actions[k] ?? 0) + v;
         report.deidentification.fallbacks += o.warnings.length;
         if (pending.length >= batchSize) void commit();
       }
     }
     options.onProgress?.({
-      filesDone: report.filesSeen, filesTotal, ingested: report.ingested, skipped: report.skipped,
-      quarantined: report.quarantined, bytesRead: report.bytesRead, elapsedSeconds: elapsed(),
+      filesDone: report.filesSeen,
+      filesTotal,
+      ingested: report.ingested,
+      skipped: report.skipped,
+      quarantined: report.quarantined,
+      bytesRead: report.bytesRead,
+      elapsedSeconds: elapsed(),
     });
   };
   // Outcomes are handled in input order, whatever order workers finish in,
@@ -175,6 +213,7 @@ export async function ingest(paths: readonly string[], options: IngestOptions): 
   if (failure) throw failure;
   report.seconds = elapsed();
   report.filesPerSecond = report.filesSeen / Math.max(report.seconds, 1e-9);
-  report.megabytesPerSecond = report.bytesRead / 1e6 / Math.max(report.seconds, 1e-9);
+  report.megabytesPerSecond =
+    report.bytesRead / 1e6 / Math.max(report.seconds, 1e-9);
   return report;
 }

@@ -6,7 +6,12 @@ function project(table: TableName, rows: readonly Row[]): Row[] {
   const byKey = new Map<string, Row>();
   for (const row of rows) {
     const key = schema.key.map((k) => String(row[k] ?? '')).join('\0');
-    byKey.set(key, Object.fromEntries(schema.columns.map((c) => [c.name, row[c.name] ?? null])));
+    byKey.set(
+      key,
+      Object.fromEntries(
+        schema.columns.map((c) => [c.name, row[c.name] ?? null]),
+      ),
+    );
   }
   return [...byKey.values()];
 }

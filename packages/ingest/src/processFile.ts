@@ -22,7 +22,13 @@ export type FileOutcome =
       warnings: string[];
     }
   | { kind: 'skipped'; source: string; sourceKey: string; bytesRead: number }
-  | { kind: 'quarantined'; source: string; code: string; message: string; bytesRead: number };
+  | {
+      kind: 'quarantined';
+      source: string;
+      code: string;
+      message: string;
+      bytesRead: number;
+    };
 
 /** Everything a worker needs to process files on its own. */
 export interface FileContext {
@@ -35,8 +41,13 @@ export interface FileContext {
 
 /** Error codes of failures that are the file's fault, not the lake's. */
 function refusal(err: unknown): { code: string; message: string } | undefined {
-  if (err instanceof DicomError || err instanceof DeidError) return { code: err.code, message: err.message };
-  if (err instanceof RangeError) return { code: 'MALFORMED', message: 'a length or offset points outside the file' };
+  if (err instanceof DicomError || err instanceof DeidError)
+    return { code: err.code, message: err.message };
+  if (err instanceof RangeError)
+    return {
+      code: 'MALFORMED',
+      message: 'a length or offset points outside the file',
+    };
   return undefined;
 }
 
@@ -45,17 +56,31 @@ function refusal(err: unknown): { code: string; message: string } | undefined {
  * reason. Lake failures (disk full, permissions) are thrown: they are not
  * the file's fault and must stop the run.
  */
-export async function processFile(input: InputFile, ctx: FileContext): Promise<FileOutcome> {
+export async function processFile(
+  input: InputFile,
+  ctx: FileContext,
+): Promise<FileOutcome> {
   let bytes: Buffer;
   try {
     bytes = input.bytes ?? readFileSync(input.path!);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'READ_FAILED';
-    return { kind: 'quarantined', source: input.source, code: 'UNREADABLE', message: `cannot read the file (${code})`, bytesRead: 0 };
+    return {
+      kind: 'quarantined',
+      source: input.source,
+      code: 'UNREADABLE',
+      message: `cannot read the file (${code})`,
+      bytesRead: 0,
+    };
   }
   const sourceKey = ctx.keys.sourceKey(bytes);
   if (ctx.knownSourceKeys.has(sourceKey)) {
-    return { kind: 'skipped', source: input.source, sourceKey, bytesRead: bytes.length };
+    return {
+      kind: 'skipped',
+      source: input.source,
+      sourceKey,
+      bytesRead: bytes.length,
+    };
   }
   let outcome;
   try {
@@ -63,8 +88,17 @@ export async function processFile(input: InputFile, ctx: FileContext): Promise<F
   } catch (err) {
     const reason = refusal(err);
     if (!reason) throw err;
-    await ctx.lake.quarantine(bytes, { ...reason, source: input.source, at: new Date().toISOString() });
-    return { kind: 'quarantined', source: input.source, ...reason, bytesRead: bytes.length };
+    await ctx.lake.quarantine(bytes, {
+      ...reason,
+      source: input.source,
+      at: new Date().toISOString(),
+    });
+    return {
+      kind: 'quarantined',
+      source: input.source,
+      ...reason,
+      bytesRead: bytes.length,
+    };
   }
   const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
   const objectKey = ctx.lake.putObjectSync(outcome.bytes, sha256);

@@ -17,13 +17,25 @@ const ctx: FileContext = {
 
 parentPort!.on('message', (request: WorkerRequest) => {
   const input = request.input;
-  if (input.bytes) input.bytes = Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
+  if (input.bytes)
+    input.bytes = Buffer.from(
+      input.bytes.buffer,
+      input.bytes.byteOffset,
+      input.bytes.byteLength,
+    );
   processFile(input, ctx).then(
-    (outcome) => parentPort!.postMessage({ id: request.id, outcome } satisfies WorkerResponse),
+    (outcome) =>
+      parentPort!.postMessage({
+        id: request.id,
+        outcome,
+      } satisfies WorkerResponse),
     (err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
       const code = (err as { code?: string }).code;
-      parentPort!.postMessage({ id: request.id, fatal: code ? `${code}: ${message}` : message } satisfies WorkerResponse);
+      parentPort!.postMessage({
+        id: request.id,
+        fatal: code ? `${code}: ${message}` : message,
+      } satisfies WorkerResponse);
     },
   );
 });

@@ -1,10 +1,18 @@
 import type { Catalog } from '@lpacs/lake';
 import type { CohortFilter } from '../schema/CohortFilter';
-import type { Counts, FacetValue, Study, StudyPage } from '../schema/CohortTypes';
+import type {
+  Counts,
+  FacetValue,
+  Study,
+  StudyPage,
+} from '../schema/CohortTypes';
 import type { CompiledFilter } from './compileFilter';
 import { whereOf } from './compileFilter';
 
-const FACETS: Record<string, { expr: string; own?: keyof CohortFilter; order: 'count' | 'value' }> = {
+const FACETS: Record<
+  string,
+  { expr: string; own?: keyof CohortFilter; order: 'count' | 'value' }
+> = {
   modality: { expr: '"Modality"', own: 'modality', order: 'count' },
   bodyPart: { expr: '"BodyPartExamined"', own: 'bodyPart', order: 'count' },
   sex: { expr: '"PatientSex"', own: 'sex', order: 'count' },
@@ -14,7 +22,11 @@ const FACETS: Record<string, { expr: string; own?: keyof CohortFilter; order: 'c
     own: 'ageMin',
     order: 'value',
   },
-  studyYear: { expr: 'CAST(year("StudyDate") AS VARCHAR)', own: 'studyDateFrom', order: 'value' },
+  studyYear: {
+    expr: 'CAST(year("StudyDate") AS VARCHAR)',
+    own: 'studyDateFrom',
+    order: 'value',
+  },
 };
 
 function encodeCursor(uid: string): string {
@@ -52,9 +64,15 @@ export class CohortQueries {
     if (!facet) throw new Error(`no facet ${name}`);
     // A facet ignores its own filter, so every value stays selectable.
     const own: string[] =
-      facet.own === 'ageMin' ? ['ageMin', 'ageMax'] : facet.own === 'studyDateFrom' ? ['studyDateFrom', 'studyDateTo'] : [String(facet.own)];
+      facet.own === 'ageMin'
+        ? ['ageMin', 'ageMax']
+        : facet.own === 'studyDateFrom'
+          ? ['studyDateFrom', 'studyDateTo']
+          : [String(facet.own)];
     const reduced: CompiledFilter = {
-      clauses: Object.fromEntries(Object.entries(filter.clauses).filter(([k]) => !own.includes(k))),
+      clauses: Object.fromEntries(
+        Object.entries(filter.clauses).filter(([k]) => !own.includes(k)),
+      ),
     };
     const where = whereOf(reduced);
     const order = facet.order === 'count' ? 'count DESC, value' : 'value';
@@ -63,15 +81,24 @@ export class CohortQueries {
        FROM instances ${where.sql} GROUP BY 1 ORDER BY ${order} LIMIT 100`,
       where.params,
     );
-    return rows.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+    return rows.map((r) => ({
+      value: String(r.value),
+      count: Number(r.count),
+    }));
   }
 
-  async studies(filter: CompiledFilter, first: number, after: string | undefined): Promise<StudyPage> {
+  async studies(
+    filter: CompiledFilter,
+    first: number,
+    after: string | undefined,
+  ): Promise<StudyPage> {
     const where = whereOf(filter);
     const params: Array<string | number> = [...where.params];
     let sql = where.sql;
     if (after !== undefined) {
-      sql = sql ? `${sql} AND "StudyInstanceUID" > ?` : 'WHERE "StudyInstanceUID" > ?';
+      sql = sql
+        ? `${sql} AND "StudyInstanceUID" > ?`
+        : 'WHERE "StudyInstanceUID" > ?';
       params.push(after);
     }
     params.push(first + 1);
@@ -100,7 +127,10 @@ export class CohortQueries {
     const last = nodes[nodes.length - 1];
     return {
       nodes,
-      pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last.studyInstanceUID) : null },
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        endCursor: last ? encodeCursor(last.studyInstanceUID) : null,
+      },
     };
   }
 }

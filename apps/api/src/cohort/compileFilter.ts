@@ -4,7 +4,9 @@ import type { CohortFilter } from '../schema/CohortFilter';
 /** A filter turned into SQL clauses over `instances` with their parameters. */
 export interface CompiledFilter {
   /** One clause per filter field, keyed by field, so facets can leave their own out. */
-  clauses: Partial<Record<keyof CohortFilter, { sql: string; params: string[] | number[] }>>;
+  clauses: Partial<
+    Record<keyof CohortFilter, { sql: string; params: string[] | number[] }>
+  >;
 }
 
 /** The most values a list filter may hold. */
@@ -13,21 +15,44 @@ const MAX_LIST = 100;
 function isoDate(field: string, value: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   const d = m ? new Date(`${value}T00:00:00Z`) : undefined;
-  if (!m || !d || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) {
-    throw badInput(`${field} must be a date as YYYY-MM-DD, got "${value.slice(0, 40)}"`, field);
+  if (
+    !m ||
+    !d ||
+    Number.isNaN(d.getTime()) ||
+    d.toISOString().slice(0, 10) !== value
+  ) {
+    throw badInput(
+      `${field} must be a date as YYYY-MM-DD, got "${value.slice(0, 40)}"`,
+      field,
+    );
   }
   return value;
 }
 
-function list(field: string, values: string[] | undefined, upper: boolean): string[] | undefined {
+function list(
+  field: string,
+  values: string[] | undefined,
+  upper: boolean,
+): string[] | undefined {
   if (values === undefined || values === null) return undefined;
-  if (values.length === 0) throw badInput(`${field} must not be an empty list (leave it out to match everything)`, field);
-  if (values.length > MAX_LIST) throw badInput(`${field} has ${values.length} values; at most ${MAX_LIST}`, field);
+  if (values.length === 0)
+    throw badInput(
+      `${field} must not be an empty list (leave it out to match everything)`,
+      field,
+    );
+  if (values.length > MAX_LIST)
+    throw badInput(
+      `${field} has ${values.length} values; at most ${MAX_LIST}`,
+      field,
+    );
   return values.map((v) => (upper ? v.trim().toUpperCase() : v.trim()));
 }
 
 function inList(column: string, values: string[]) {
-  return { sql: `"${column}" IN (${values.map(() => '?').join(', ')})`, params: values };
+  return {
+    sql: `"${column}" IN (${values.map(() => '?').join(', ')})`,
+    params: values,
+  };
 }
 
 /**
@@ -35,7 +60,9 @@ function inList(column: string, values: string[]) {
  * never enter the SQL text.
  * @throws GraphQLError BAD_USER_INPUT naming the field and the bad value.
  */
-export function compileFilter(filter: CohortFilter | undefined | null): CompiledFilter {
+export function compileFilter(
+  filter: CohortFilter | undefined | null,
+): CompiledFilter {
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
   const modality = list('modality', filter.modality, true);
@@ -45,29 +72,62 @@ export function compileFilter(filter: CohortFilter | undefined | null): Compiled
   const sex = list('sex', filter.sex, true);
   if (sex) {
     const bad = sex.find((s) => !['M', 'F', 'O'].includes(s));
-    if (bad !== undefined) throw badInput(`sex must be M, F or O, got "${bad.slice(0, 20)}"`, 'sex');
+    if (bad !== undefined)
+      throw badInput(`sex must be M, F or O, got "${bad.slice(0, 20)}"`, 'sex');
     clauses.sex = inList('PatientSex', sex);
   }
   const manufacturer = list('manufacturer', filter.manufacturer, false);
   if (manufacturer) clauses.manufacturer = inList('Manufacturer', manufacturer);
   const { ageMin, ageMax } = filter;
-  for (const [field, v] of [['ageMin', ageMin], ['ageMax', ageMax]] as const) {
-    if (v !== undefined && v !== null && (v < 0 || v > 150)) throw badInput(`${field} must be between 0 and 150, got ${v}`, field);
+  for (const [field, v] of [
+    ['ageMin', ageMin],
+    ['ageMax', ageMax],
+  ] as const) {
+    if (v !== undefined && v !== null && (v < 0 || v > 150))
+      throw badInput(`${field} must be between 0 and 150, got ${v}`, field);
   }
   if (ageMin != null && ageMax != null && ageMin > ageMax) {
-    throw badInput(`ageMin (${ageMin}) is greater than ageMax (${ageMax})`, 'ageMin');
+    throw badInput(
+      `ageMin (${ageMin}) is greater than ageMax (${ageMax})`,
+      'ageMin',
+    );
   }
-  if (ageMin != null) clauses.ageMin = { sql: 'age_years >= ?', params: [ageMin] };
-  if (ageMax != null) clauses.ageMax = { sql: 'age_years <= ?', params: [ageMax] };
-  const from = filter.studyDateFrom != null ? isoDate('studyDateFrom', filter.studyDateFrom) : undefined;
-  const to = filter.studyDateTo != null ? isoDate('studyDateTo', filter.studyDateTo) : undefined;
-  if (from && to && from > to) throw badInput(`studyDateFrom (${from}) is after studyDateTo (${to})`, 'studyDateFrom');
-  if (from) clauses.studyDateFrom = { sql: '"StudyDate" >= CAST(? AS DATE)', params: [from] };
-  if (to) clauses.studyDateTo = { sql: '"StudyDate" <= CAST(? AS DATE)', params: [to] };
+  if (ageMin != null)
+    clauses.ageMin = { sql: 'age_years >= ?', params: [ageMin] };
+  if (ageMax != null)
+    clauses.ageMax = { sql: 'age_years <= ?', params: [ageMax] };
+  const from =
+    filter.studyDateFrom != null
+      ? isoDate('studyDateFrom', filter.studyDateFrom)
+      : undefined;
+  const to =
+    filter.studyDateTo != null
+      ? isoDate('studyDateTo', filter.studyDateTo)
+      : undefined;
+  if (from && to && from > to)
+    throw badInput(
+      `studyDateFrom (${from}) is after studyDateTo (${to})`,
+      'studyDateFrom',
+    );
+  if (from)
+    clauses.studyDateFrom = {
+      sql: '"StudyDate" >= CAST(? AS DATE)',
+      params: [from],
+    };
+  if (to)
+    clauses.studyDateTo = {
+      sql: '"StudyDate" <= CAST(? AS DATE)',
+      params: [to],
+    };
   if (filter.text != null) {
     const text = filter.text.trim();
-    if (!text) throw badInput('text must not be blank (leave it out to match everything)', 'text');
-    if (text.length > 200) throw badInput(`text is ${text.length} characters; at most 200`, 'text');
+    if (!text)
+      throw badInput(
+        'text must not be blank (leave it out to match everything)',
+        'text',
+      );
+    if (text.length > 200)
+      throw badInput(`text is ${text.length} characters; at most 200`, 'text');
     const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     clauses.text = {
       sql: `("StudyDescription" ILIKE ? ESCAPE '\\' OR "SeriesDescription" ILIKE ? ESCAPE '\\')`,

@@ -4,32 +4,62 @@ import { Field, InputType, Int } from 'type-graphql';
  * Which instances a cohort holds. Every field is optional; lists match any
  * of their values; fields combine with AND. No filter is the whole lake.
  */
-@InputType({ description: 'Criteria a cohort is built from; all optional, combined with AND.' })
+@InputType({
+  description:
+    'Criteria a cohort is built from; all optional, combined with AND.',
+})
 export class CohortFilter {
-  @Field(() => [String], { nullable: true, description: 'Modality (0008,0060), any of' })
+  @Field(() => [String], {
+    nullable: true,
+    description: 'Modality (0008,0060), any of',
+  })
   modality?: string[];
 
-  @Field(() => [String], { nullable: true, description: 'BodyPartExamined (0018,0015), any of' })
+  @Field(() => [String], {
+    nullable: true,
+    description: 'BodyPartExamined (0018,0015), any of',
+  })
   bodyPart?: string[];
 
-  @Field(() => [String], { nullable: true, description: 'PatientSex (0010,0040): M, F or O, any of' })
+  @Field(() => [String], {
+    nullable: true,
+    description: 'PatientSex (0010,0040): M, F or O, any of',
+  })
   sex?: string[];
 
-  @Field(() => Int, { nullable: true, description: 'Youngest age at study, years (inclusive)' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Youngest age at study, years (inclusive)',
+  })
   ageMin?: number;
 
-  @Field(() => Int, { nullable: true, description: 'Oldest age at study, years (inclusive)' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Oldest age at study, years (inclusive)',
+  })
   ageMax?: number;
 
-  @Field({ nullable: true, description: 'First (shifted) study date, YYYY-MM-DD (inclusive)' })
+  @Field({
+    nullable: true,
+    description: 'First (shifted) study date, YYYY-MM-DD (inclusive)',
+  })
   studyDateFrom?: string;
 
-  @Field({ nullable: true, description: 'Last (shifted) study date, YYYY-MM-DD (inclusive)' })
+  @Field({
+    nullable: true,
+    description: 'Last (shifted) study date, YYYY-MM-DD (inclusive)',
+  })
   studyDateTo?: string;
 
-  @Field(() => [String], { nullable: true, description: 'Manufacturer (0008,0070), any of' })
+  @Field(() => [String], {
+    nullable: true,
+    description: 'Manufacturer (0008,0070), any of',
+  })
   manufacturer?: string[];
 
-  @Field({ nullable: true, description: 'Words in the study or series description (case-insensitive)' })
+  @Field({
+    nullable: true,
+    description: 'Words in the study or series description (case-insensitive)',
+  })
   text?: string;
 }

@@ -9,7 +9,9 @@ export class Counts {
   @Field(() => Int) instances!: number;
 }
 
-@ObjectType({ description: 'One value of a facet and how many studies have it.' })
+@ObjectType({
+  description: 'One value of a facet and how many studies have it.',
+})
 export class FacetValue {
   @Field({ description: 'The value; "(none)" when the attribute is empty' })
   value!: string;
@@ -17,7 +19,10 @@ export class FacetValue {
   count!: number;
 }
 
-@ObjectType({ description: 'Value counts per attribute, each computed with every other filter applied.' })
+@ObjectType({
+  description:
+    'Value counts per attribute, each computed with every other filter applied.',
+})
 export class Facets {
   @Field(() => [FacetValue]) modality!: FacetValue[];
   @Field(() => [FacetValue]) bodyPart!: FacetValue[];
@@ -33,15 +38,20 @@ export class Facets {
 export class Study {
   @Field() studyInstanceUID!: string;
   @Field({ description: 'Pseudonymous PatientID' }) patientID!: string;
-  @Field(() => String, { nullable: true, description: 'Shifted StudyDate, YYYY-MM-DD' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Shifted StudyDate, YYYY-MM-DD',
+  })
   studyDate!: string | null;
   @Field(() => String, { nullable: true }) studyDescription!: string | null;
   @Field(() => Int, { nullable: true }) ageYears!: number | null;
   @Field(() => String, { nullable: true }) patientSex!: string | null;
   @Field(() => [String]) modalities!: string[];
   @Field(() => [String]) bodyParts!: string[];
-  @Field(() => Int, { description: 'Series in the cohort' }) seriesCount!: number;
-  @Field(() => Int, { description: 'Instances in the cohort' }) instanceCount!: number;
+  @Field(() => Int, { description: 'Series in the cohort' })
+  seriesCount!: number;
+  @Field(() => Int, { description: 'Instances in the cohort' })
+  instanceCount!: number;
 }
 
 @ObjectType()
@@ -57,7 +67,9 @@ export class StudyPage {
 }
 
 /** A cohort as resolved: the validated filter, evaluated lazily per field. */
-@ObjectType({ description: 'The instances matching a filter, seen at every level.' })
+@ObjectType({
+  description: 'The instances matching a filter, seen at every level.',
+})
 export class Cohort {
   filter!: CompiledFilter;
 }

@@ -7,7 +7,16 @@ import type { Options } from '../options';
 
 /** The bundled sample, put in place by `node datasets/fetch-sample.mjs`. */
 function samplePath(): string {
-  return resolve(__dirname, '..', '..', '..', '..', 'datasets', 'cache', 'sample');
+  return resolve(
+    __dirname,
+    '..',
+    '..',
+    '..',
+    '..',
+    'datasets',
+    'cache',
+    'sample',
+  );
 }
 
 /**
@@ -15,16 +24,28 @@ function samplePath(): string {
  * example query over HTTP and prints it with its answer; keeps serving
  * unless `--exit`.
  */
-export async function demoCommand(opts: Options, exit: boolean): Promise<number> {
+export async function demoCommand(
+  opts: Options,
+  exit: boolean,
+): Promise<number> {
   const sample = samplePath();
   if (!existsSync(sample)) {
-    process.stderr.write(`lpacs demo: no sample at ${sample}; run: node datasets/fetch-sample.mjs\n`);
+    process.stderr.write(
+      `lpacs demo: no sample at ${sample}; run: node datasets/fetch-sample.mjs\n`,
+    );
     return 1;
   }
   process.stdout.write(`== ingest ${sample} into ${opts.lake}\n`);
-  const report = await ingest([sample], { lake: opts.lake, workers: opts.workers });
+  const report = await ingest([sample], {
+    lake: opts.lake,
+    workers: opts.workers,
+  });
   process.stdout.write(reportText(report) + '\n');
-  const server = await startServer({ lake: opts.lake, host: opts.host, port: opts.port });
+  const server = await startServer({
+    lake: opts.lake,
+    host: opts.host,
+    port: opts.port,
+  });
   const response = await fetch(server.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

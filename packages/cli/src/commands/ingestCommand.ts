@@ -3,9 +3,14 @@ import { progressLine, reportText } from '../format';
 import type { Options } from '../options';
 
 /** `lpacs ingest PATH... [--lake DIR] [--json] [--workers N]` */
-export async function ingestCommand(paths: string[], opts: Options): Promise<number> {
+export async function ingestCommand(
+  paths: string[],
+  opts: Options,
+): Promise<number> {
   if (!paths.length) {
-    process.stderr.write('lpacs ingest: give at least one file, folder or .zip\n');
+    process.stderr.write(
+      'lpacs ingest: give at least one file, folder or .zip\n',
+    );
     return 2;
   }
   const tty = process.stderr.isTTY && !opts.json;
@@ -22,6 +27,10 @@ export async function ingestCommand(paths: string[], opts: Options): Promise<num
     },
   });
   if (tty) process.stderr.write('\r\x1b[K');
-  process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : reportText(report) + '\n');
+  process.stdout.write(
+    opts.json
+      ? JSON.stringify(report, null, 2) + '\n'
+      : reportText(report) + '\n',
+  );
   return 0;
 }

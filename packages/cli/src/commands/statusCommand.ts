@@ -13,7 +13,12 @@ export async function statusCommand(opts: Options): Promise<number> {
     );
     const quarantined = await lake.quarantined();
     const batches = await lake.batches();
-    const status = { lake: opts.lake, ...counts, batches: batches.length, quarantined };
+    const status = {
+      lake: opts.lake,
+      ...counts,
+      batches: batches.length,
+      quarantined,
+    };
     if (opts.json) {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
       return 0;
@@ -28,7 +33,10 @@ export async function statusCommand(opts: Options): Promise<number> {
         `instances   ${c.instances} (${(Number(c.bytes) / 1e6).toFixed(1)} MB of objects)`,
         `batches     ${batches.length}`,
         `quarantined ${quarantined.length}`,
-        ...quarantined.map((q) => `  ${q.id.slice(0, 12)}  ${q.code}  ${q.message}  (${q.source})`),
+        ...quarantined.map(
+          (q) =>
+            `  ${q.id.slice(0, 12)}  ${q.code}  ${q.message}  (${q.source})`,
+        ),
       ].join('\n') + '\n',
     );
     return 0;

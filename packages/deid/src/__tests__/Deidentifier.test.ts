@@ -1,18 +1,38 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Tag, findElement, parseDicom, valueBytes } from '@lpacs/dicom';
-import { DeidErrorCode, Deidentifier, RESEARCH_DEFAULT, SiteKeys } from '../index';
+import {
+  DeidErrorCode,
+  Deidentifier,
+  RESEARCH_DEFAULT,
+  SiteKeys,
+} from '../index';
 
 const REPO = join(__dirname, '..', '..', '..', '..');
 const CT = join(REPO, 'datasets', 'cache', 'ct-test');
 
 interface Truth {
   phiStrings: string[];
-  patients: Array<{ patientBirthDate: string; studies: Array<{ studyDate: string; series: Array<{ instances: Array<{ path: string; sopInstanceUID: string }> }> }> }>;
+  patients: Array<{
+    patientBirthDate: string;
+    studies: Array<{
+      studyDate: string;
+      series: Array<{
+        instances: Array<{ path: string; sopInstanceUID: string }>;
+      }>;
+    }>;
+  }>;
 }
 
 function files(dir: string): string[] {
@@ -24,7 +44,9 @@ function files(dir: string): string[] {
 
 /** The value dcmdump prints for a tag (dcmtk as the independent reader). */
 function dump(file: string, tag: string): string | undefined {
-  const out = execFileSync('dcmdump', ['-q', '+P', tag, file], { encoding: 'latin1' });
+  const out = execFileSync('dcmdump', ['-q', '+P', tag, file], {
+    encoding: 'latin1',
+  });
   return /\[([^\]]*)\]/.exec(out)?.[1];
 }
 
@@ -36,14 +58,18 @@ after(() => rmSync(out, { recursive: true, force: true }));
 
 /** Every way a planted value could survive: as is, upper-case, and each part of a person name. */
 function needles(value: string): string[] {
-  const parts = value.includes('^') ? value.split('^').filter((p) => p.length >= 3) : [];
+  const parts = value.includes('^')
+    ? value.split('^').filter((p) => p.length >= 3)
+    : [];
   return [...new Set([value, value.toUpperCase(), ...parts])];
 }
 
 /** True when `needle` occurs not inside a longer word ("TOM" is not in "MONOCHROME2"). */
 function containsWord(haystack: string, needle: string): boolean {
   const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^A-Za-z0-9])${escaped}($|[^A-Za-z0-9])`).test(haystack);
+  return new RegExp(`(^|[^A-Za-z0-9])${escaped}($|[^A-Za-z0-9])`).test(
+    haystack,
+  );
 }
 
 describe('Deidentifier on the generated CT corpus', () => {
@@ -57,17 +83,30 @@ describe('Deidentifier on the generated CT corpus', () => {
 
   it('leaves no planted identifier in any output byte', () => {
     const birthDates = truth.patients.map((p) => p.patientBirthDate);
-    const studyDates = truth.patients.flatMap((p) => p.studies.map((s) => s.studyDate));
-    const all = [...truth.phiStrings.flatMap(needles), ...birthDates, ...studyDates];
+    const studyDates = truth.patients.flatMap((p) =>
+      p.studies.map((s) => s.studyDate),
+    );
+    const all = [
+      ...truth.phiStrings.flatMap(needles),
+      ...birthDates,
+      ...studyDates,
+    ];
     for (const { path } of outputs) {
       const bytes = readFileSync(path).toString('latin1');
-      for (const needle of all) assert.ok(!containsWord(bytes, needle), `${needle} found in an output`);
+      for (const needle of all)
+        assert.ok(!containsWord(bytes, needle), `${needle} found in an output`);
     }
   });
 
   it('replaces every original UID (checked against truth.json)', () => {
-    const originals = truth.patients.flatMap((p) => p.studies.flatMap((s) => s.series.flatMap((se) => se.instances.map((i) => i.sopInstanceUID))));
-    const text = outputs.map((o) => readFileSync(o.path).toString('latin1')).join('');
+    const originals = truth.patients.flatMap((p) =>
+      p.studies.flatMap((s) =>
+        s.series.flatMap((se) => se.instances.map((i) => i.sopInstanceUID)),
+      ),
+    );
+    const text = outputs
+      .map((o) => readFileSync(o.path).toString('latin1'))
+      .join('');
     for (const uid of originals) assert.ok(!text.includes(uid));
   });
 
@@ -96,7 +135,9 @@ describe('Deidentifier on the generated CT corpus', () => {
     for (const { path, result } of outputs) {
       const study = dump(path, '0008,0020')!;
       const series = dump(path, '0008,0021')!;
-      const day = (d: string) => Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8)) / 86_400_000;
+      const day = (d: string) =>
+        Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8)) /
+        86_400_000;
       const known = shifts.get(result.patientPseudonym);
       if (known !== undefined) assert.equal(result.dateShiftDays, known);
       shifts.set(result.patientPseudonym, result.dateShiftDays);
@@ -106,20 +147,32 @@ describe('Deidentifier on the generated CT corpus', () => {
   });
 
   it('records the profile with CID 7050 codes', () => {
-    const text = execFileSync('dcmdump', ['-q', outputs[0]!.path], { encoding: 'latin1' });
-    for (const code of ['113100', '113105', '113107', '113108']) assert.ok(text.includes(`[${code}]`), code);
+    const text = execFileSync('dcmdump', ['-q', outputs[0]!.path], {
+      encoding: 'latin1',
+    });
+    for (const code of ['113100', '113105', '113107', '113108'])
+      assert.ok(text.includes(`[${code}]`), code);
   });
 
   it('quarantines objects that declare burned-in annotation', () => {
     const src = readFileSync(inputs[0]!);
     const parsed = parseDicom(src);
-    assert.equal(findElement(parsed.body.elements, Tag.BurnedInAnnotation), undefined);
+    assert.equal(
+      findElement(parsed.body.elements, Tag.BurnedInAnnotation),
+      undefined,
+    );
     // (0028,0301) CS "YES", inserted where tag order puts it (PS3.5 7.1).
-    const next = parsed.body.elements.find((e) => e.tag > Tag.BurnedInAnnotation)!;
-    const el = Buffer.from([0x28, 0x00, 0x01, 0x03, 0x43, 0x53, 0x04, 0x00, 0x59, 0x45, 0x53, 0x20]);
+    const next = parsed.body.elements.find(
+      (e) => e.tag > Tag.BurnedInAnnotation,
+    )!;
+    const el = Buffer.from([
+      0x28, 0x00, 0x01, 0x03, 0x43, 0x53, 0x04, 0x00, 0x59, 0x45, 0x53, 0x20,
+    ]);
     const before = src.subarray(0, next.start);
     const rest = src.subarray(next.start);
     const withFlag = Buffer.concat([before, el, rest]);
-    assert.throws(() => deid.deidentify(parseDicom(withFlag)), { code: DeidErrorCode.BurnedInAnnotation });
+    assert.throws(() => deid.deidentify(parseDicom(withFlag)), {
+      code: DeidErrorCode.BurnedInAnnotation,
+    });
   });
 });

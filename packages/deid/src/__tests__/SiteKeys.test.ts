@@ -18,8 +18,14 @@ describe('SiteKeys', () => {
     assert.equal(keys.uid('1.2.3'), keys.uid('1.2.3'));
     assert.notEqual(keys.uid('1.2.3'), keys.uid('1.2.4'));
     assert.notEqual(keys.uid('1.2.3'), other.uid('1.2.3'));
-    assert.equal(keys.patientPseudonym('id:|MRN1'), keys.patientPseudonym('id:|MRN1'));
-    assert.notEqual(keys.patientPseudonym('id:|MRN1'), other.patientPseudonym('id:|MRN1'));
+    assert.equal(
+      keys.patientPseudonym('id:|MRN1'),
+      keys.patientPseudonym('id:|MRN1'),
+    );
+    assert.notEqual(
+      keys.patientPseudonym('id:|MRN1'),
+      other.patientPseudonym('id:|MRN1'),
+    );
   });
 
   it('gives pseudonyms that fit their VRs', () => {

@@ -21,7 +21,10 @@ describe('date shifting', () => {
   });
 
   it('keeps DT precision, time of day and UTC offset', () => {
-    assert.equal(shiftDT('20200105144056.123456+0100', -5), '20191231144056.123456+0100');
+    assert.equal(
+      shiftDT('20200105144056.123456+0100', -5),
+      '20191231144056.123456+0100',
+    );
     assert.equal(shiftDT('202001', -10), '201912');
     assert.equal(shiftDT('2020', -1), '2019');
     assert.equal(shiftDT('20200105', 2), '20200107');

@@ -5,7 +5,9 @@ import { DicomWriter, EXPLICIT_LE, encodeString, parseDicom } from '../index';
 import { SAMPLE, filesUnder } from './fixtures';
 
 describe('DicomWriter', () => {
-  for (const file of filesUnder(SAMPLE).filter((f) => !f.includes('deflated'))) {
+  for (const file of filesUnder(SAMPLE).filter(
+    (f) => !f.includes('deflated'),
+  )) {
     it(`copies every element of ${file.slice(SAMPLE.length + 1)} back byte for byte`, () => {
       const input = readFileSync(file);
       const { body } = parseDicom(input);
@@ -19,7 +21,10 @@ describe('DicomWriter', () => {
 
   it('pads odd strings with a space, and UIDs with NUL (PS3.5 6.2)', () => {
     assert.deepEqual([...encodeString('LO', 'ABC')], [0x41, 0x42, 0x43, 0x20]);
-    assert.deepEqual([...encodeString('UI', '1.2.3')], [0x31, 0x2e, 0x32, 0x2e, 0x33, 0x00]);
+    assert.deepEqual(
+      [...encodeString('UI', '1.2.3')],
+      [0x31, 0x2e, 0x32, 0x2e, 0x33, 0x00],
+    );
     assert.equal(encodeString('CS', 'AB').length, 2);
   });
 
@@ -32,7 +37,10 @@ describe('DicomWriter', () => {
     w.endSequence();
     const bytes = w.toBuffer();
     // Explicit VR LE, SQ: tag, 'SQ', 2 reserved bytes, length 0xFFFFFFFF
-    assert.deepEqual([...bytes.subarray(0, 12)], [0x12, 0x00, 0x64, 0x00, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    assert.deepEqual(
+      [...bytes.subarray(0, 12)],
+      [0x12, 0x00, 0x64, 0x00, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff],
+    );
     const meta = readFileSync(`${SAMPLE}/explicit_little.dcm`);
     const head = meta.subarray(0, 132 + meta.readUInt32LE(140) + 12);
     const parsed = parseDicom(Buffer.concat([head, bytes]));

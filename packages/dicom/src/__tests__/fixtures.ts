@@ -16,7 +16,9 @@ export function filesUnder(dir: string): string[] {
 
 /** One attribute's value as dcmdump (dcmtk) prints it: the independent reader. */
 export function dcmdumpValue(file: string, tag: string): string | undefined {
-  const out = execFileSync('dcmdump', ['-q', '+P', tag, file], { encoding: 'latin1' });
+  const out = execFileSync('dcmdump', ['-q', '+P', tag, file], {
+    encoding: 'latin1',
+  });
   const m = /\[([^\]]*)\]|=(\S+)/.exec(out);
   return m ? (m[1] ?? m[2]) : undefined;
 }

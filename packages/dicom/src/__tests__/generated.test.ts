@@ -7,7 +7,13 @@ import { REPO } from './fixtures';
 
 describe('generated standard data', () => {
   it('is what the generator makes from the committed standard', () => {
-    const script = join(REPO, 'packages', 'dicom', 'scripts', 'generate-standard.mjs');
+    const script = join(
+      REPO,
+      'packages',
+      'dicom',
+      'scripts',
+      'generate-standard.mjs',
+    );
     const out = execFileSync('node', [script, '--check'], { encoding: 'utf8' });
     assert.match(out, /up to date/);
   });
@@ -19,12 +25,17 @@ describe('generated standard data', () => {
   it('keys every rule by a tag that resolves to the same keyword in PS3.6', () => {
     for (const rule of PROFILE_RULES) {
       if (rule.mask !== 0xffffffff) continue;
-      assert.equal(lookupTag(rule.value)?.[1], rule.keyword, `rule ${rule.name}`);
+      assert.equal(
+        lookupTag(rule.value)?.[1],
+        rule.keyword,
+        `rule ${rule.name}`,
+      );
     }
   });
 
   it('has the actions the standard gives for rows checked by hand', () => {
-    const row = (tag: number) => PROFILE_RULES.find((r) => r.value === tag && r.mask === 0xffffffff)!;
+    const row = (tag: number) =>
+      PROFILE_RULES.find((r) => r.value === tag && r.mask === 0xffffffff)!;
     assert.equal(row(0x00100010).basic, 'Z'); // Patient's Name
     assert.equal(row(0x00100020).basic, 'Z/D'); // Patient ID (Z/D since the 2024 editions)
     assert.equal(row(0x00080018).basic, 'U'); // SOP Instance UID

