@@ -13,7 +13,7 @@ import {
 import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
 import { ActionTable } from './actionTable';
 import type { ElementAction } from './actionTable';
-import { cleanText } from './cleanText';
+import { cleanText, identifierPattern } from './cleanText';
 import { shiftDA, shiftDT } from './dates';
 import { DeidError, DeidErrorCode } from './DeidError';
 import { readIdentity } from './identity';
@@ -78,7 +78,7 @@ interface Walk {
   latin: boolean;
   shift: number;
   pseudonym: string;
-  identifiers: string[];
+  identifiers: RegExp | undefined;
   actions: Record<string, number>;
   warnings: string[];
 }
@@ -145,7 +145,7 @@ export class Deidentifier {
         isSingleByteLatin(charsets) || charsets[0]?.trim() === 'ISO_IR 192',
       shift: this.#keys.dateShiftDays(identity.key),
       pseudonym: this.#keys.patientPseudonym(identity.key),
-      identifiers: identity.identifiers,
+      identifiers: identifierPattern(identity.identifiers),
       actions: {},
       warnings: [],
     };

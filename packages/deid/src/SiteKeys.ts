@@ -65,14 +65,6 @@ export class SiteKeys {
     return `A${base32(this.#hmac('accession', original.trim()), 15)}`;
   }
 
-  /** A keyed digest of a received file: recognises re-sent files, reveals nothing. */
-  sourceKey(bytes: Uint8Array): string {
-    return createHmac('sha256', this.#secret)
-      .update('source\0')
-      .update(bytes)
-      .digest('hex');
-  }
-
   /** Days to add to every date of a patient: between -4015 and -366 (1 to 11 years back). */
   dateShiftDays(patientKey: string): number {
     const n = this.#hmac('dateshift', patientKey).readUInt32BE(0);

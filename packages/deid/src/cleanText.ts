@@ -12,6 +12,21 @@ function escape(term: string): string {
 }
 
 /**
+ * One case-insensitive pattern for an object's identifying values, longest
+ * first so "DOE^JOHN" goes before "DOE"; undefined when there are none.
+ */
+export function identifierPattern(
+  identifiers: readonly string[],
+): RegExp | undefined {
+  const terms = [...new Set(identifiers.filter((t) => t.length >= 2))].sort(
+    (a, b) => b.length - a.length,
+  );
+  return terms.length
+    ? new RegExp(terms.map(escape).join('|'), 'gi')
+    : undefined;
+}
+
+/**
  * The Clean (C) action for free-text descriptors (PS3.15 E.3.5): removes
  * every identifying value the object itself carries (names, IDs, dates),
  * then anything shaped like a date, a long number or an e-mail address.
@@ -19,15 +34,12 @@ function escape(term: string): string {
  */
 export function cleanText(
   text: string,
-  identifiers: readonly string[],
+  identifiers: RegExp | readonly string[] | undefined,
 ): string {
-  let out = text;
-  const terms = identifiers
-    .filter((t) => t.length >= 2)
-    .sort((a, b) => b.length - a.length);
-  for (const term of terms) {
-    out = out.replace(new RegExp(escape(term), 'gi'), ' ');
-  }
+  const pattern = Array.isArray(identifiers)
+    ? identifierPattern(identifiers)
+    : (identifiers as RegExp | undefined);
+  let out = pattern ? text.replace(pattern, ' ') : text;
   for (const p of PATTERNS) out = out.replace(p, ' ');
   return out.replace(/\s+/g, ' ').trim();
 }

@@ -1,6 +1,6 @@
 export { ActionTable } from './actionTable';
 export type { ElementAction } from './actionTable';
-export { cleanText } from './cleanText';
+export { cleanText, identifierPattern } from './cleanText';
 export { ageFromAS, shiftDA, shiftDT, yearsBetween } from './dates';
 export { DeidError, DeidErrorCode } from './DeidError';
 export {

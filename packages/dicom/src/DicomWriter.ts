@@ -47,50 +47,53 @@ export class DicomWriter {
     this.#size += chunk.length;
   }
 
-  #u16(n: number): Buffer {
-    const b = Buffer.alloc(2);
-    if (this.encoding.littleEndian) b.writeUInt16LE(n);
-    else b.writeUInt16BE(n);
-    return b;
-  }
-
-  #u32(n: number): Buffer {
-    const b = Buffer.alloc(4);
-    if (this.encoding.littleEndian) b.writeUInt32LE(n);
-    else b.writeUInt32BE(n);
-    return b;
-  }
-
-  #tag(tag: number): Buffer {
-    return Buffer.concat([this.#u16(tag >>> 16), this.#u16(tag & 0xffff)]);
-  }
-
+  /** Writes tag and length (and VR when explicit) into one small buffer. */
   #header(tag: number, vr: string, length: number): void {
-    if (!this.encoding.explicitVR) {
-      this.#push(Buffer.concat([this.#tag(tag), this.#u32(length)]));
-    } else if (hasLongLength(vr)) {
-      this.#push(
-        Buffer.concat([
-          this.#tag(tag),
-          Buffer.from(vr + '\0\0', 'latin1'),
-          this.#u32(length),
-        ]),
-      );
-    } else {
-      if (length > 0xffff) {
-        throw new DicomError(
-          DicomErrorCode.Malformed,
-          `value of ${tagString(tag)} is too long for VR ${vr}`,
-        );
-      }
-      this.#push(
-        Buffer.concat([
-          this.#tag(tag),
-          Buffer.from(vr, 'latin1'),
-          this.#u16(length),
-        ]),
+    const le = this.encoding.littleEndian;
+    const explicit = this.encoding.explicitVR;
+    const long = explicit && hasLongLength(vr);
+    if (explicit && !long && length > 0xffff) {
+      throw new DicomError(
+        DicomErrorCode.Malformed,
+        `value of ${tagString(tag)} is too long for VR ${vr}`,
       );
     }
+    const b = Buffer.allocUnsafe(long ? 12 : 8);
+    if (le) {
+      b.writeUInt16LE(tag >>> 16, 0);
+      b.writeUInt16LE(tag & 0xffff, 2);
+    } else {
+      b.writeUInt16BE(tag >>> 16, 0);
+      b.writeUInt16BE(tag & 0xffff, 2);
+    }
+    if (!explicit) {
+      if (le) b.writeUInt32LE(length, 4);
+      else b.writeUInt32BE(length, 4);
+    } else {
+      b.write(vr, 4, 2, 'latin1');
+      if (long) {
+        b.writeUInt16LE(0, 6);
+        if (le) b.writeUInt32LE(length, 8);
+        else b.writeUInt32BE(length, 8);
+      } else if (le) b.writeUInt16LE(length, 6);
+      else b.writeUInt16BE(length, 6);
+    }
+    this.#push(b);
+  }
+
+  /** An item or delimiter: tag (FFFE,xxxx) and a 4-byte length, never a VR. */
+  #marker(tag: number, length: number): void {
+    const b = Buffer.allocUnsafe(8);
+    if (this.encoding.littleEndian) {
+      b.writeUInt16LE(0xfffe, 0);
+      b.writeUInt16LE(tag & 0xffff, 2);
+      b.writeUInt32LE(length, 4);
+    } else {
+      b.writeUInt16BE(0xfffe, 0);
+      b.writeUInt16BE(tag & 0xffff, 2);
+      b.writeUInt32BE(length, 4);
+    }
+    this.#push(b);
   }
 
   /** Appends an element with a new value (already padded to even length). */
@@ -144,19 +147,15 @@ export class DicomWriter {
   }
 
   beginItem(): void {
-    this.#push(Buffer.concat([this.#tag(Tag.Item), this.#u32(UNDEFINED)]));
+    this.#marker(Tag.Item, UNDEFINED);
   }
 
   endItem(): void {
-    this.#push(
-      Buffer.concat([this.#tag(Tag.ItemDelimitationItem), this.#u32(0)]),
-    );
+    this.#marker(Tag.ItemDelimitationItem, 0);
   }
 
   endSequence(): void {
-    this.#push(
-      Buffer.concat([this.#tag(Tag.SequenceDelimitationItem), this.#u32(0)]),
-    );
+    this.#marker(Tag.SequenceDelimitationItem, 0);
   }
 
   /** The chunks written so far, in order. */

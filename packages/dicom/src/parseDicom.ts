@@ -40,8 +40,16 @@ function truncated(what: string, at: number): DicomError {
   );
 }
 
-function need(buf: Buffer, at: number, bytes: number, what: string): void {
-  if (at + bytes > buf.length) throw truncated(what, at);
+/** Checks bounds; `what` is only formatted when the check fails (hot path). */
+function need(
+  buf: Buffer,
+  at: number,
+  bytes: number,
+  what: string | (() => string),
+): void {
+  if (at + bytes > buf.length) {
+    throw truncated(typeof what === 'string' ? what : what(), at);
+  }
 }
 
 /** Items of a sequence, defined length (`limit`) or up to its delimiter. */
@@ -56,7 +64,7 @@ function parseItems(
   const items: DicomItem[] = [];
   const bound = limit ?? buf.length;
   while (limit === undefined || at < limit) {
-    need(buf, at, 8, `sequence ${tagString(owner)}`);
+    need(buf, at, 8, () => `sequence ${tagString(owner)}`);
     const tag = readTag(buf, enc, at);
     if (tag === Tag.SequenceDelimitationItem) return { items, end: at + 8 };
     if (tag !== Tag.Item) {
@@ -79,7 +87,7 @@ function parseItems(
         true,
       ));
     } else {
-      need(buf, at, length, `an item of ${tagString(owner)}`);
+      need(buf, at, length, () => `an item of ${tagString(owner)}`);
       ({ elements } = parseElements(buf, enc, at, at + length, depth, false));
       at += length;
     }
@@ -181,7 +189,7 @@ function parseElement(
     Object.assign(el, { items, end, length: end - valueOffset });
     return el;
   }
-  need(buf, valueOffset, length, `the value of ${tagString(tag)}`);
+  need(buf, valueOffset, length, () => `the value of ${tagString(tag)}`);
   el.end = valueOffset + length;
   if (vr === 'SQ') {
     el.items = parseItems(buf, enc, valueOffset, el.end, depth + 1, tag).items;

@@ -9,7 +9,8 @@ export interface WorkerSetup {
   lakeRoot: string;
   secretHex: string;
   options: DeidOptions;
-  knownSourceKeys: string[];
+  /** [SOP Instance UID, SHA-256] of every stored object. */
+  stored: Array<[string, string]>;
   ingestedAt: string;
 }
 

@@ -26,7 +26,6 @@ export interface StoredObject {
   objectKey: string;
   sha256: string;
   sizeBytes: number;
-  sourceKey: string;
   ageYears: number | undefined;
   ingestedAt: string;
 }
@@ -65,7 +64,6 @@ export function indexRow(bytes: Buffer, stored: StoredObject): Row {
     object_key: stored.objectKey,
     sha256: stored.sha256,
     size_bytes: stored.sizeBytes,
-    source_key: stored.sourceKey,
     ingested_at: stored.ingestedAt,
     SeriesInstanceUID: str(Tag.SeriesInstanceUID),
     Modality: str(Tag.Modality),

@@ -27,7 +27,6 @@ export interface IngestOptions {
 }
 
 interface Known {
-  sourceKeys: string[];
   shaBySop: Map<string, string>;
 }
 
@@ -35,10 +34,9 @@ async function loadKnown(root: string): Promise<Known> {
   const catalog = await Catalog.open(root, { threads: 1 });
   try {
     const rows = await catalog.query(
-      'SELECT source_key, "SOPInstanceUID", sha256 FROM instances',
+      'SELECT "SOPInstanceUID", sha256 FROM instances',
     );
     return {
-      sourceKeys: rows.map((r) => String(r.source_key)),
       shaBySop: new Map(
         rows.map((r) => [String(r.SOPInstanceUID), String(r.sha256)]),
       ),
@@ -73,7 +71,7 @@ export async function ingest(
       lakeRoot: root,
       secretHex: secret.toString('hex'),
       options: deid,
-      knownSourceKeys: known.sourceKeys,
+      stored: [...known.shaBySop],
       ingestedAt: new Date().toISOString(),
     },
   );
@@ -135,23 +133,27 @@ export async function ingest(
       });
       logger.warn({ code: o.code }, 'quarantined a file');
     } else {
-      const stored = known.shaBySop.get(o.sopInstanceUID);
+      // The worker knew the lake as it was at the start; this run's own
+      // objects are checked here.
+      const stored =
+        o.kind === 'conflict'
+          ? o.storedSha256
+          : known.shaBySop.get(o.sopInstanceUID);
       if (stored === o.sha256) report.skipped++;
       else if (stored !== undefined) {
         // Both versions stay traceable: the new one is stored as an object
         // and this record points at it (the lake keeps the first).
         report.conflicts++;
         report.conflictSources.push(o.source);
-        const key = String(o.row.object_key);
         records.push(
           lake.quarantine(undefined, {
             code: 'CONFLICT',
-            message: `SOP Instance ${o.sopInstanceUID} is stored with other content (sha256 ${stored.slice(0, 12)}); this version is kept as ${key}`,
+            message: `SOP Instance ${o.sopInstanceUID} is stored with other content (sha256 ${stored.slice(0, 12)}); this version is kept as ${o.objectKey}`,
             source: o.source,
             at: new Date().toISOString(),
           }),
         );
-      } else {
+      } else if (o.kind === 'ingested') {
         known.shaBySop.set(o.sopInstanceUID, o.sha256);
         report.ingested++;
         report.bytesWritten += o.bytesWritten;

@@ -2,26 +2,32 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DicomError, parseDicom } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
-import type { Deidentifier, SiteKeys } from '@lpacs/deid';
+import type { Deidentifier } from '@lpacs/deid';
 import type { Lake, Row } from '@lpacs/lake';
 import { indexRow } from './indexRow';
 import type { InputFile } from './sources/InputFile';
 
+interface Stored {
+  source: string;
+  sopInstanceUID: string;
+  sha256: string;
+  objectKey: string;
+  bytesRead: number;
+}
+
 /** What became of one input file. */
 export type FileOutcome =
-  | {
+  | (Stored & {
       kind: 'ingested';
-      source: string;
-      sourceKey: string;
-      sopInstanceUID: string;
-      sha256: string;
       row: Row;
-      bytesRead: number;
       bytesWritten: number;
       actions: Record<string, number>;
       warnings: string[];
-    }
-  | { kind: 'skipped'; source: string; sourceKey: string; bytesRead: number }
+    })
+  /** Already in the lake with the same de-identified content. */
+  | (Stored & { kind: 'skipped' })
+  /** In the lake with other content; this version is stored beside it. */
+  | (Stored & { kind: 'conflict'; storedSha256: string })
   | {
       kind: 'quarantined';
       source: string;
@@ -33,28 +39,32 @@ export type FileOutcome =
 /** Everything a worker needs to process files on its own. */
 export interface FileContext {
   lake: Lake;
-  keys: SiteKeys;
   deidentifier: Deidentifier;
-  knownSourceKeys: ReadonlySet<string>;
+  /** SHA-256 of every stored object by its (de-identified) SOP Instance UID. */
+  storedShaBySop: ReadonlyMap<string, string>;
   ingestedAt: string;
 }
 
 /** Error codes of failures that are the file's fault, not the lake's. */
 function refusal(err: unknown): { code: string; message: string } | undefined {
-  if (err instanceof DicomError || err instanceof DeidError)
+  if (err instanceof DicomError || err instanceof DeidError) {
     return { code: err.code, message: err.message };
-  if (err instanceof RangeError)
+  }
+  if (err instanceof RangeError) {
     return {
       code: 'MALFORMED',
       message: 'a length or offset points outside the file',
     };
+  }
   return undefined;
 }
 
 /**
  * Reads, de-identifies and stores one file, or quarantines it with its
- * reason. Lake failures (disk full, permissions) are thrown: they are not
- * the file's fault and must stop the run.
+ * reason. Re-ingest is idempotent because de-identification is
+ * deterministic: the same file gives the same SOP Instance UID and the same
+ * bytes, which are then skipped without writing. Lake failures (disk full,
+ * permissions) are thrown: they are not the file's fault and stop the run.
  */
 export async function processFile(
   input: InputFile,
@@ -71,15 +81,6 @@ export async function processFile(
       code: 'UNREADABLE',
       message: `cannot read the file (${code})`,
       bytesRead: 0,
-    };
-  }
-  const sourceKey = ctx.keys.sourceKey(bytes);
-  if (ctx.knownSourceKeys.has(sourceKey)) {
-    return {
-      kind: 'skipped',
-      source: input.source,
-      sourceKey,
-      bytesRead: bytes.length,
     };
   }
   let outcome;
@@ -101,23 +102,37 @@ export async function processFile(
     };
   }
   const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');
+  const sopInstanceUID = outcome.sopInstanceUID;
+  const storedSha256 = ctx.storedShaBySop.get(sopInstanceUID);
+  const base = {
+    source: input.source,
+    sopInstanceUID,
+    sha256,
+    bytesRead: bytes.length,
+  };
+  if (storedSha256 === sha256) {
+    return {
+      kind: 'skipped',
+      ...base,
+      objectKey: ctx.lake.layout.objectKey(sha256),
+    };
+  }
   const objectKey = ctx.lake.putObjectSync(outcome.bytes, sha256);
+  if (storedSha256 !== undefined) {
+    return { kind: 'conflict', ...base, objectKey, storedSha256 };
+  }
   const row = indexRow(outcome.bytes, {
     objectKey,
     sha256,
     sizeBytes: outcome.bytes.length,
-    sourceKey,
     ageYears: outcome.ageYears,
     ingestedAt: ctx.ingestedAt,
   });
   return {
     kind: 'ingested',
-    source: input.source,
-    sourceKey,
-    sopInstanceUID: outcome.sopInstanceUID,
-    sha256,
+    ...base,
+    objectKey,
     row,
-    bytesRead: bytes.length,
     bytesWritten: outcome.bytes.length,
     actions: outcome.actions,
     warnings: outcome.warnings,

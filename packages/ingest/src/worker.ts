@@ -9,9 +9,8 @@ const setup = workerData as WorkerSetup;
 const keys = new SiteKeys(Buffer.from(setup.secretHex, 'hex'));
 const ctx: FileContext = {
   lake: Lake.attach(setup.lakeRoot),
-  keys,
   deidentifier: new Deidentifier(keys, setup.options),
-  knownSourceKeys: new Set(setup.knownSourceKeys),
+  storedShaBySop: new Map(setup.stored),
   ingestedAt: setup.ingestedAt,
 };
 
