@@ -1,0 +1,128 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { readdir } from 'node:fs/promises';
+import { LakeLayout } from './LakeLayout';
+import { SCHEMAS, TABLE_NAMES } from './schemas';
+import type { TableName } from './types';
+
+/** A plain JS value out of DuckDB: bigint becomes number, dates strings. */
+export type Plain =
+  string | number | boolean | null | Plain[] | { [k: string]: Plain };
+
+function plain(value: unknown): Plain {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.toISOString();
+  if (
+    typeof value === 'number' ||
+    typeof value === 'string' ||
+    typeof value === 'boolean'
+  )
+    return value;
+  if (Array.isArray(value)) return value.map(plain);
+  return String(value);
+}
+
+function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * DuckDB views over a lake's Parquet tables. `instances` reads every batch;
+ * `patients`, `studies` and `series` keep each key's latest batch row.
+ */
+export class Catalog {
+  readonly #layout: LakeLayout;
+  readonly #instance: DuckDBInstance;
+  readonly #connection: DuckDBConnection;
+  #viewsFor = '';
+
+  private constructor(
+    root: string,
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+  ) {
+    this.#layout = new LakeLayout(root);
+    this.#instance = instance;
+    this.#connection = connection;
+  }
+
+  static async open(
+    root: string,
+    options: { threads?: number } = {},
+  ): Promise<Catalog> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(options.threads ?? 2),
+    });
+    const catalog = new Catalog(root, instance, await instance.connect());
+    await catalog.refresh();
+    return catalog;
+  }
+
+  async #hasFiles(table: TableName): Promise<boolean> {
+    try {
+      return (await readdir(this.#layout.table(table))).some((n) =>
+        n.startsWith('batch='),
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  #emptyView(table: TableName): string {
+    const cols = SCHEMAS[table].columns.map(
+      (c) => `CAST(NULL AS ${c.type}) AS "${c.name}"`,
+    );
+    return `SELECT ${cols.join(', ')}, CAST(NULL AS VARCHAR) AS batch WHERE false`;
+  }
+
+  #fileView(table: TableName): string {
+    return `SELECT * FROM read_parquet(${sqlString(this.#layout.tableGlob(table))}, hive_partitioning = true, union_by_name = true)`;
+  }
+
+  /** Recreates the views when tables appeared since the last call (cheap). */
+  async refresh(): Promise<void> {
+    const present = await Promise.all(
+      TABLE_NAMES.map((t) => this.#hasFiles(t)),
+    );
+    const signature = present.join(',');
+    if (signature === this.#viewsFor) return;
+    for (const [i, table] of TABLE_NAMES.entries()) {
+      const source = present[i]
+        ? this.#fileView(table)
+        : this.#emptyView(table);
+      const raw = `${table}_batches`;
+      await this.#connection.run(`CREATE OR REPLACE VIEW ${raw} AS ${source}`);
+      if (table === 'instances') {
+        await this.#connection.run(
+          `CREATE OR REPLACE VIEW instances AS SELECT * FROM ${raw}`,
+        );
+      } else {
+        const key = SCHEMAS[table].key.map((k) => `"${k}"`).join(', ');
+        await this.#connection.run(
+          `CREATE OR REPLACE VIEW ${table} AS SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY batch DESC) AS rn FROM ${raw}) WHERE rn = 1`,
+        );
+      }
+    }
+    this.#viewsFor = signature;
+  }
+
+  /** Runs parameterised SQL and returns plain row objects. */
+  async query(
+    sql: string,
+    params: DuckDBValue[] = [],
+  ): Promise<Array<Record<string, Plain>>> {
+    await this.refresh();
+    const reader = await this.#connection.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS().map((row) => {
+      const out: Record<string, Plain> = {};
+      for (const [k, v] of Object.entries(row)) out[k] = plain(v);
+      return out;
+    });
+  }
+
+  close(): void {
+    this.#connection.closeSync();
+    this.#instance.closeSync();
+  }
+}

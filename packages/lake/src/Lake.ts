@@ -1,0 +1,288 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  constants,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import {
+  access,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import {
+  fsyncPath,
+  makeDirectories,
+  syncFileSystem,
+  writeFileAtomic,
+} from './fsutil';
+import { LakeError, LakeErrorCode } from './LakeError';
+import { LakeLayout } from './LakeLayout';
+import { ParquetWriter } from './ParquetWriter';
+import { SCHEMAS, TABLE_NAMES } from './schemas';
+import type { Logger, Row, TableName } from './types';
+import { silentLogger } from './types';
+
+/** Why a file was refused, as stored beside it in quarantine. */
+export interface QuarantineReason {
+  code: string;
+  message: string;
+  /** Where the file came from (an operator's path; steward/admin only). */
+  source: string;
+  at: string;
+}
+
+/** The rows of one batch, by table. */
+export type BatchRows = Partial<Record<TableName, Row[]>>;
+
+interface Journal {
+  batchId: string;
+  moves: Array<{ from: string; to: string }>;
+}
+
+/** A new batch id: sortable by time, unique across workers. */
+export function newBatchId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A lake directory: objects, Parquet tables, quarantine and keys. Batches
+ * commit atomically: Parquet is staged and fsynced, a journal naming every
+ * move is written (the commit point), then files are renamed into
+ * `tables/`; an interrupted commit is rolled forward when the lake opens.
+ */
+export class Lake {
+  readonly layout: LakeLayout;
+  readonly #logger: Logger;
+  readonly #parquet = new ParquetWriter();
+
+  private constructor(root: string, logger: Logger) {
+    this.layout = new LakeLayout(root);
+    this.#logger = logger;
+  }
+
+  /** Opens (creating if needed) a lake and finishes interrupted commits. */
+  static async open(
+    root: string,
+    logger: Logger = silentLogger,
+  ): Promise<Lake> {
+    const lake = new Lake(root, logger);
+    const l = lake.layout;
+    try {
+      for (const dir of [
+        l.objects,
+        l.tables,
+        l.staging,
+        l.journal,
+        l.quarantine,
+        l.keys,
+      ]) {
+        await makeDirectories(dir);
+      }
+      await access(root, constants.W_OK);
+    } catch (err) {
+      throw new LakeError(
+        LakeErrorCode.Unwritable,
+        `lake directory ${root} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    await lake.#recover();
+    // The 256 object shards exist up front, so workers never mkdir.
+    await Promise.all(
+      Array.from({ length: 256 }, (_, i) =>
+        mkdir(join(l.objects, i.toString(16).padStart(2, '0'))).catch(
+          (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EEXIST') throw err;
+          },
+        ),
+      ),
+    );
+    return lake;
+  }
+
+  /** A handle for workers: no directory creation, no recovery. */
+  static attach(root: string, logger: Logger = silentLogger): Lake {
+    return new Lake(root, logger);
+  }
+
+  get root(): string {
+    return this.layout.root;
+  }
+
+  /** The site secret (keys/site.key, 0600), created on first use. */
+  async siteSecret(): Promise<Buffer> {
+    const path = this.layout.siteKey;
+    try {
+      const hex = (await readFile(path, 'utf8')).trim();
+      const secret = Buffer.from(hex, 'hex');
+      if (secret.length < 32)
+        throw new LakeError(
+          LakeErrorCode.Corrupt,
+          `${path} holds fewer than 32 bytes`,
+        );
+      return secret;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const secret = randomBytes(32);
+      await writeFileAtomic(path, secret.toString('hex') + '\n', 0o600);
+      this.#logger.info({ path }, 'created site secret');
+      return secret;
+    }
+  }
+
+  /**
+   * Stores a de-identified object by content; returns its key. Idempotent.
+   * Synchronous on purpose: it runs in ingest worker threads, where a
+   * blocking write is cheaper than a trip through the libuv pool. Not
+   * fsynced: commitBatch flushes the file system before any row that
+   * references the object becomes visible.
+   */
+  putObjectSync(bytes: Buffer, sha256: string): string {
+    const key = this.layout.objectKey(sha256);
+    const path = join(this.root, key);
+    if (existsSync(path)) return key; // same content, same name
+    const tmp = `${path}.${process.pid}-${threadId}.tmp`;
+    try {
+      writeFileSync(tmp, bytes);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(tmp, bytes);
+    }
+    renameSync(tmp, path);
+    return key;
+  }
+
+  /** Keeps a refused file and its reason under quarantine/<id>/. */
+  async quarantine(
+    bytes: Buffer | undefined,
+    reason: QuarantineReason,
+  ): Promise<string> {
+    const id = createHash('sha256')
+      .update(bytes ?? reason.source)
+      .digest('hex')
+      .slice(0, 32);
+    const dir = join(this.layout.quarantine, id);
+    if (bytes) await writeFileAtomic(join(dir, 'file.dcm'), bytes, 0o600);
+    await writeFileAtomic(
+      join(dir, 'reason.json'),
+      JSON.stringify(reason, null, 2) + '\n',
+      0o600,
+    );
+    return id;
+  }
+
+  /** Every quarantined file's reason, newest first. */
+  async quarantined(): Promise<Array<QuarantineReason & { id: string }>> {
+    const out: Array<QuarantineReason & { id: string }> = [];
+    for (const id of await readdir(this.layout.quarantine)) {
+      try {
+        const reason = JSON.parse(
+          await readFile(
+            join(this.layout.quarantine, id, 'reason.json'),
+            'utf8',
+          ),
+        ) as QuarantineReason;
+        out.push({ id, ...reason });
+      } catch {
+        // a quarantine entry being written right now
+      }
+    }
+    return out.sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  /** Commits the rows of one batch atomically (see the class comment). */
+  async commitBatch(batchId: string, rows: BatchRows): Promise<void> {
+    const stagingDir = join(this.layout.staging, batchId);
+    await mkdir(stagingDir, { recursive: true });
+    const moves: Journal['moves'] = [];
+    for (const table of TABLE_NAMES) {
+      const tableRows = rows[table];
+      if (!tableRows?.length) continue;
+      const staged = join(stagingDir, `${table}.parquet`);
+      await this.#parquet.write(SCHEMAS[table], tableRows, staged);
+      await fsyncPath(staged);
+      moves.push({
+        from: staged,
+        to: join(this.layout.batchDir(table, batchId), 'part-0.parquet'),
+      });
+    }
+    if (!moves.length) {
+      await rm(stagingDir, { recursive: true, force: true });
+      return;
+    }
+    await syncFileSystem(this.root); // the batch's objects, before its rows
+    const journal = join(this.layout.journal, `${batchId}.json`);
+    await writeFileAtomic(
+      journal,
+      JSON.stringify({ batchId, moves } satisfies Journal),
+    );
+    await this.#applyJournal(journal);
+  }
+
+  async #applyJournal(path: string): Promise<void> {
+    const journal = JSON.parse(await readFile(path, 'utf8')) as Journal;
+    for (const { from, to } of journal.moves) {
+      try {
+        await stat(to);
+        continue; // moved before an interruption
+      } catch {
+        await mkdir(join(to, '..'), { recursive: true });
+        await rename(from, to);
+        await fsyncPath(join(to, '..'));
+      }
+    }
+    await rm(path, { force: true });
+    await rm(join(this.layout.staging, journal.batchId), {
+      recursive: true,
+      force: true,
+    });
+  }
+
+  /** Rolls committed batches forward and drops uncommitted staging. */
+  async #recover(): Promise<void> {
+    for (const name of await readdir(this.layout.journal)) {
+      if (!name.endsWith('.json')) continue;
+      this.#logger.warn(
+        { batch: name.slice(0, -5) },
+        'finishing an interrupted commit',
+      );
+      await this.#applyJournal(join(this.layout.journal, name));
+    }
+    for (const name of await readdir(this.layout.staging)) {
+      this.#logger.warn({ batch: name }, 'dropping an uncommitted batch');
+      await rm(join(this.layout.staging, name), {
+        recursive: true,
+        force: true,
+      });
+    }
+  }
+
+  /** Ids of committed batches of a table, oldest first. */
+  async batches(table: TableName = 'instances'): Promise<string[]> {
+    try {
+      const names = await readdir(this.layout.table(table));
+      return names
+        .filter((n) => n.startsWith('batch='))
+        .map((n) => n.slice(6))
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
+  close(): void {
+    this.#parquet.close();
+  }
+}

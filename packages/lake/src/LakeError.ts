@@ -1,0 +1,16 @@
+/** Failures of the lake itself (not of an input file). */
+export enum LakeErrorCode {
+  NotALake = 'NOT_A_LAKE',
+  Unwritable = 'LAKE_UNWRITABLE',
+  Corrupt = 'LAKE_CORRUPT',
+}
+
+export class LakeError extends Error {
+  override readonly name = 'LakeError';
+  constructor(
+    readonly code: LakeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import type { TableName } from './types';
+
+/**
+ * Every path under a lake directory; nothing else builds lake paths.
+ *
+ * ```
+ * objects/ab/abcdef....dcm          de-identified DICOM, by SHA-256
+ * tables/<table>/batch=<id>/part-0.parquet
+ * staging/<id>/                     a batch being written (never read)
+ * journal/<id>.json                 a committed batch still being moved
+ * quarantine/<id>/                  refused files and why
+ * keys/site.key                     the site secret (0600)
+ * ```
+ */
+export class LakeLayout {
+  constructor(readonly root: string) {}
+
+  get objects(): string {
+    return join(this.root, 'objects');
+  }
+  get tables(): string {
+    return join(this.root, 'tables');
+  }
+  get staging(): string {
+    return join(this.root, 'staging');
+  }
+  get journal(): string {
+    return join(this.root, 'journal');
+  }
+  get quarantine(): string {
+    return join(this.root, 'quarantine');
+  }
+  get keys(): string {
+    return join(this.root, 'keys');
+  }
+  get siteKey(): string {
+    return join(this.keys, 'site.key');
+  }
+
+  /** The object key (relative path) of a de-identified object. */
+  objectKey(sha256: string): string {
+    return `objects/${sha256.slice(0, 2)}/${sha256}.dcm`;
+  }
+
+  table(name: TableName): string {
+    return join(this.tables, name);
+  }
+
+  batchDir(name: TableName, batchId: string): string {
+    return join(this.table(name), `batch=${batchId}`);
+  }
+
+  /** The glob DuckDB reads a table through. */
+  tableGlob(name: TableName): string {
+    return join(this.table(name), '*', '*.parquet');
+  }
+}

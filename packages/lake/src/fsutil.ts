@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+/** Flushes a file or directory to disk. */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes a file so a reader sees either nothing or all of it: a temporary
+ * sibling, fsync, rename (atomic on one file system).
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  mode = 0o644,
+  durable = true,
+): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Flushes the whole file system holding `path` (syncfs(2) via coreutils
+ * `sync -f`): one call makes a batch's objects durable, where an fsync per
+ * object would cost a journal commit each.
+ */
+export async function syncFileSystem(path: string): Promise<void> {
+  await promisify(execFile)('sync', ['-f', path]);
+}
+
+/**
+ * `mkdir -p` one level at a time. Node's recursive mkdir loops forever on
+ * some pseudo file systems (seen under /proc); this fails with the errno.
+ */
+export async function makeDirectories(path: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(path);
+  for (;;) {
+    try {
+      if (!(await stat(at)).isDirectory())
+        throw Object.assign(new Error(`${at} is not a directory`), {
+          code: 'ENOTDIR',
+        });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.unshift(at);
+      const parent = dirname(at);
+      if (parent === at) break;
+      at = parent;
+    }
+  }
+  for (const dir of missing) {
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}

@@ -1,0 +1,18 @@
+export { Catalog } from './Catalog';
+export type { Plain } from './Catalog';
+export { fsyncPath, writeFileAtomic } from './fsutil';
+export { Lake, newBatchId } from './Lake';
+export type { BatchRows, QuarantineReason } from './Lake';
+export { LakeError, LakeErrorCode } from './LakeError';
+export { LakeLayout } from './LakeLayout';
+export { ParquetWriter } from './ParquetWriter';
+export { SCHEMAS, TABLE_NAMES } from './schemas';
+export { silentLogger } from './types';
+export type {
+  Column,
+  ColumnType,
+  Logger,
+  Row,
+  TableName,
+  TableSchema,
+} from './types';
