@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GNU_TIME = '/usr/bin/time';
-const TOOLS = ['lpacs', 'gdcmanon', 'cp'];
+const TOOLS = ['lpacs', 'gdcmanon', 'gdcmanon+sync', 'cp', 'cp+sync'];
 const REPORT_FIELDS = [
   'filesSeen',
   'ingested',
@@ -110,6 +110,12 @@ async function measure(command, args, scratch) {
 
 // ---------------------------------------------------------------- tools
 
+async function measureSynced(command, args, out, scratch) {
+  process.env.LPACS_BENCH_OUT = out;
+  const [sh, shArgs] = thenSync(command, args, out);
+  return measure(sh, shArgs, scratch);
+}
+
 function lastJsonObject(text) {
   const start = text.indexOf('{');
   const end = text.lastIndexOf('}');
@@ -170,10 +176,20 @@ async function makeCertificate(dir) {
   return cert;
 }
 
-function gdcmanonTool(root) {
+// lpacs makes every batch durable (syncfs) before it commits; a peer is
+// also timed with a `sync -f` of its output, so like is compared with like.
+function thenSync(command, args, out) {
+  return [
+    'sh',
+    ['-c', '"$0" "$@" && sync -f "$LPACS_BENCH_OUT"', command, ...args],
+    out,
+  ];
+}
+
+function gdcmanonTool(root, durable = false) {
   let cert;
   return {
-    name: 'gdcmanon',
+    name: durable ? 'gdcmanon+sync' : 'gdcmanon',
     missing: () => {
       if (!onPath('gdcmanon')) return 'gdcmanon not installed (libgdcm-tools)';
       return onPath('openssl') ? null : 'openssl not installed';
@@ -182,19 +198,25 @@ function gdcmanonTool(root) {
       cert ??= await makeCertificate(root);
       const out = join(scratch, 'out');
       const args = ['--continue', '-r', '-i', corpus.dir, '-o', out];
-      const m = await measure('gdcmanon', [...args, '-c', cert], scratch);
+      const full = [...args, '-c', cert];
+      const m = durable
+        ? await measureSynced('gdcmanon', full, out, scratch)
+        : await measure('gdcmanon', full, scratch);
       return { ...m, outputFiles: listFiles(out).length };
     },
   };
 }
 
-function cpTool() {
+function cpTool(durable = false) {
   return {
-    name: 'cp',
+    name: durable ? 'cp+sync' : 'cp',
     missing: () => (onPath('cp') ? null : 'cp not found'),
     async run(corpus, scratch) {
       const out = join(scratch, 'copy');
-      const m = await measure('cp', ['-r', corpus.dir, out], scratch);
+      const args = ['-r', corpus.dir, out];
+      const m = durable
+        ? await measureSynced('cp', args, out, scratch)
+        : await measure('cp', args, scratch);
       return { ...m, outputFiles: listFiles(out).length };
     },
   };
@@ -236,7 +258,9 @@ async function bench(opts) {
   const all = {
     lpacs: lpacsTool(opts),
     gdcmanon: gdcmanonTool(root),
+    'gdcmanon+sync': gdcmanonTool(root, true),
     cp: cpTool(),
+    'cp+sync': cpTool(true),
   };
   const tools = opts.tools.map((name) => all[name]);
   const skipped = {};
@@ -294,14 +318,22 @@ function results(opts, corpus, runs, skipped) {
     skipped,
     ratios: {
       'lpacs/gdcmanon': ratio('lpacs', 'gdcmanon'),
+      'lpacs/gdcmanon+sync': ratio('lpacs', 'gdcmanon+sync'),
       'lpacs/cp': ratio('lpacs', 'cp'),
+      'lpacs/cp+sync': ratio('lpacs', 'cp+sync'),
     },
   };
 }
 
 // ---------------------------------------------------------------- output
 
-const LABELS = { lpacs: 'lpacs ingest', gdcmanon: 'gdcmanon -e', cp: 'cp -r' };
+const LABELS = {
+  lpacs: 'lpacs ingest',
+  gdcmanon: 'gdcmanon -e',
+  'gdcmanon+sync': 'gdcmanon+sync',
+  cp: 'cp -r',
+  'cp+sync': 'cp -r+sync',
+};
 
 function fixed(value, digits) {
   return value === null || value === undefined ? 'n/a' : value.toFixed(digits);

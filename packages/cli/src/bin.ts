@@ -1,9 +1,5 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { demoCommand } from './commands/demoCommand';
-import { ingestCommand } from './commands/ingestCommand';
-import { serveCommand } from './commands/serveCommand';
-import { statusCommand } from './commands/statusCommand';
 import { readOptions } from './options';
 
 const USAGE = `usage: lpacs <command> [options]
@@ -45,14 +41,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const opts = readOptions(values);
   switch (command) {
+    // Commands load lazily: ingest need not pay for the GraphQL stack.
     case 'ingest':
-      return ingestCommand(rest, opts);
+      return (await import('./commands/ingestCommand.js')).ingestCommand(
+        rest,
+        opts,
+      );
     case 'serve':
-      return serveCommand(opts);
+      return (await import('./commands/serveCommand.js')).serveCommand(opts);
     case 'status':
-      return statusCommand(opts);
+      return (await import('./commands/statusCommand.js')).statusCommand(opts);
     case 'demo':
-      return demoCommand(opts, values.exit === true);
+      return (await import('./commands/demoCommand.js')).demoCommand(
+        opts,
+        values.exit === true,
+      );
     default:
       process.stderr.write(`lpacs: unknown command "${command}"\n\n${USAGE}`);
       return 2;

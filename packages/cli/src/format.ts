@@ -15,6 +15,23 @@ export function progressLine(p: IngestProgress): string {
   return `  ${p.filesDone}${total} files${pct}  ${rate.toFixed(0)} files/s  ${mbs.toFixed(1)} MB/s  ingested ${p.ingested}  skipped ${p.skipped}  quarantined ${p.quarantined}`;
 }
 
+/** The options in force, in the words of PS3.15 Table E.1-1. */
+function optionNames(r: IngestReport): string[] {
+  const o = r.deidentification.options;
+  const names: string[] = [];
+  if (o.longitudinal === 'modified') names.push('modified dates');
+  if (o.longitudinal === 'full') names.push('full dates');
+  if (o.retainPatientCharacteristics) names.push('patient characteristics');
+  if (o.retainDeviceIdentity) names.push('device identity');
+  if (o.retainInstitutionIdentity) names.push('institution identity');
+  if (o.retainUIDs) names.push('UIDs');
+  if (o.retainSafePrivate) names.push('safe private');
+  if (o.cleanDescriptors) names.push('clean descriptors');
+  if (o.cleanStructuredContent) names.push('clean structured content');
+  if (o.cleanGraphics) names.push('clean graphics');
+  return names;
+}
+
 /** The human-readable end-of-run report. */
 export function reportText(r: IngestReport): string {
   const lines = [
@@ -31,7 +48,7 @@ export function reportText(r: IngestReport): string {
   lines.push(
     `read        ${megabytes(r.bytesRead)} in ${r.seconds.toFixed(2)} s: ${r.filesPerSecond.toFixed(1)} files/s, ${r.megabytesPerSecond.toFixed(1)} MB/s`,
     `batches     ${r.batches.length ? r.batches.join(', ') : 'none (nothing new)'}`,
-    `de-identification: ${r.deidentification.profile}; options ${JSON.stringify(r.deidentification.options)}`,
+    `de-identification: ${r.deidentification.profile}, options: ${optionNames(r).join(', ') || 'none'}`,
   );
   for (const q of r.quarantine.slice(0, 20))
     lines.push(`  quarantined ${q.source}: ${q.code} ${q.message}`);

@@ -83,6 +83,17 @@ interface Walk {
   warnings: string[];
 }
 
+function assemble(
+  chunks: readonly Buffer[],
+  size: number,
+  into?: Buffer,
+): Buffer {
+  if (!into || into.length < size) return Buffer.concat(chunks, size);
+  let at = 0;
+  for (const chunk of chunks) at += chunk.copy(into, at);
+  return into.subarray(0, size);
+}
+
 /** IOD-dependent codes resolved to the one that keeps type 1/2 attributes valid. */
 function resolve(action: ElementAction, vr: string): ElementAction {
   switch (action) {
@@ -119,8 +130,13 @@ export class Deidentifier {
     return this.#options;
   }
 
-  /** @throws DeidError when the object must not enter the lake. */
-  deidentify(file: DicomFile): DeidOutcome {
+  /**
+   * @param into a scratch buffer to assemble the output in when it is large
+   *   enough (the result is then a view of it, valid until its next use);
+   *   saves an allocation and its page faults per object.
+   * @throws DeidError when the object must not enter the lake.
+   */
+  deidentify(file: DicomFile, into?: Buffer): DeidOutcome {
     const body = file.body;
     const top = body.elements;
     const burned = readString(
@@ -182,7 +198,11 @@ export class Deidentifier {
       implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     });
     return {
-      bytes: Buffer.concat([meta, ...writer.chunks()]),
+      bytes: assemble(
+        [meta, ...writer.chunks()],
+        meta.length + writer.size,
+        into,
+      ),
       transferSyntaxUID,
       sopInstanceUID,
       patientPseudonym: walk.pseudonym,
