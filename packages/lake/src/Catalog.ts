@@ -1,6 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LakeLayout } from './LakeLayout';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { TableName } from './types';
@@ -61,12 +62,16 @@ export class Catalog {
 
   async #hasFiles(table: TableName): Promise<boolean> {
     try {
-      return (await readdir(this.#layout.table(table))).some((n) =>
-        n.startsWith('batch='),
-      );
+      for (const name of await readdir(this.#layout.table(table))) {
+        if (!name.startsWith('batch=')) continue;
+        const dir = join(this.#layout.table(table), name);
+        if ((await readdir(dir)).some((f) => f.endsWith('.parquet')))
+          return true;
+      }
     } catch {
-      return false;
+      // no table directory yet
     }
+    return false;
   }
 
   #emptyView(table: TableName): string {

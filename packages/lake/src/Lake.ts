@@ -6,15 +6,7 @@ import {
   renameSync,
   writeFileSync,
 } from 'node:fs';
-import {
-  access,
-  mkdir,
-  readFile,
-  readdir,
-  rename,
-  rm,
-  stat,
-} from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import {
@@ -210,13 +202,15 @@ export class Lake {
     for (const table of TABLE_NAMES) {
       const tableRows = rows[table];
       if (!tableRows?.length) continue;
-      const staged = join(stagingDir, `${table}.parquet`);
+      // A whole batch directory is staged and renamed, so a reader never
+      // sees an empty batch=<id> directory.
+      const stagedDir = join(stagingDir, table);
+      await mkdir(stagedDir, { recursive: true });
+      const staged = join(stagedDir, 'part-0.parquet');
       await this.#parquet.write(SCHEMAS[table], tableRows, staged);
       await fsyncPath(staged);
-      moves.push({
-        from: staged,
-        to: join(this.layout.batchDir(table, batchId), 'part-0.parquet'),
-      });
+      await fsyncPath(stagedDir);
+      moves.push({ from: stagedDir, to: this.layout.batchDir(table, batchId) });
     }
     if (!moves.length) {
       await rm(stagingDir, { recursive: true, force: true });
@@ -234,14 +228,10 @@ export class Lake {
   async #applyJournal(path: string): Promise<void> {
     const journal = JSON.parse(await readFile(path, 'utf8')) as Journal;
     for (const { from, to } of journal.moves) {
-      try {
-        await stat(to);
-        continue; // moved before an interruption
-      } catch {
-        await mkdir(join(to, '..'), { recursive: true });
-        await rename(from, to);
-        await fsyncPath(join(to, '..'));
-      }
+      if (existsSync(to)) continue; // moved before an interruption
+      await mkdir(dirname(to), { recursive: true });
+      await rename(from, to);
+      await fsyncPath(dirname(to));
     }
     await rm(path, { force: true });
     await rm(join(this.layout.staging, journal.batchId), {

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Catalog, Lake } from '../index';
+
+const root = mkdtempSync(join(tmpdir(), 'lpacs-lake-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const row = (i: number) => ({
+  SOPInstanceUID: `2.25.${i}`,
+  SeriesInstanceUID: '2.25.900',
+  StudyInstanceUID: '2.25.800',
+  PatientID: 'LPTEST',
+  Modality: 'CT',
+  StudyDate: '2020-01-02',
+  ingested_at: '2026-01-01T00:00:00Z',
+});
+
+async function count(lake: string): Promise<number> {
+  const catalog = await Catalog.open(lake, { threads: 1 });
+  try {
+    const [r] = await catalog.query('SELECT count(*) AS n FROM instances');
+    return Number(r?.n);
+  } finally {
+    catalog.close();
+  }
+}
+
+describe('Lake', () => {
+  it('creates its secret with mode 0600 and keeps it', async () => {
+    const dir = join(root, 'secret');
+    const lake = await Lake.open(dir);
+    const a = await lake.siteSecret();
+    const b = await lake.siteSecret();
+    assert.equal(a.length, 32);
+    assert.ok(a.equals(b));
+    assert.equal(statSync(join(dir, 'keys', 'site.key')).mode & 0o777, 0o600);
+    lake.close();
+  });
+
+  it('rolls an interrupted commit forward when it opens', async () => {
+    const dir = join(root, 'journal');
+    const lake = await Lake.open(dir);
+    await lake.commitBatch('b1', { instances: [row(1), row(2)] });
+    lake.close();
+    assert.equal(await count(dir), 2);
+    // Put the lake back in the state of a kill after the journal was written.
+    const committed = join(
+      dir,
+      'tables',
+      'instances',
+      'batch=b1',
+      'part-0.parquet',
+    );
+    const staged = join(dir, 'staging', 'b1', 'instances.parquet');
+    mkdirSync(join(dir, 'staging', 'b1'), { recursive: true });
+    renameSync(committed, staged);
+    writeFileSync(
+      join(dir, 'journal', 'b1.json'),
+      JSON.stringify({
+        batchId: 'b1',
+        moves: [{ from: staged, to: committed }],
+      }),
+    );
+    assert.equal(await count(dir), 0);
+    (await Lake.open(dir)).close();
+    assert.equal(await count(dir), 2);
+    assert.deepEqual(readdirSync(join(dir, 'journal')), []);
+    assert.deepEqual(readdirSync(join(dir, 'staging')), []);
+  });
+
+  it('drops staging that never reached its journal', async () => {
+    const dir = join(root, 'staging');
+    (await Lake.open(dir)).close();
+    mkdirSync(join(dir, 'staging', 'b9'), { recursive: true });
+    writeFileSync(join(dir, 'staging', 'b9', 'instances.parquet'), 'partial');
+    (await Lake.open(dir)).close();
+    assert.ok(!existsSync(join(dir, 'staging', 'b9')));
+    assert.equal(await count(dir), 0);
+  });
+
+  it('stores an object under its hash once', async () => {
+    const lake = await Lake.open(join(root, 'objects'));
+    const sha = 'ab'.repeat(32);
+    const key = lake.putObjectSync(Buffer.from('one'), sha);
+    assert.equal(key, `objects/ab/${sha}.dcm`);
+    assert.equal(lake.putObjectSync(Buffer.from('one'), sha), key);
+    assert.deepEqual(readdirSync(join(root, 'objects', 'objects', 'ab')), [
+      `${sha}.dcm`,
+    ]);
+    lake.close();
+  });
+
+  it('answers queries on an empty lake with the schema and no rows', async () => {
+    assert.equal(await count(join(root, 'empty')), 0);
+    // A leftover empty batch directory must not break readers either.
+    mkdirSync(join(root, 'empty', 'tables', 'instances', 'batch=zz'), {
+      recursive: true,
+    });
+    assert.equal(await count(join(root, 'empty')), 0);
+  });
+});
