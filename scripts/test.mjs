@@ -58,6 +58,11 @@ step('generated CT corpus', 'node', [
   '--size',
   '64',
 ]);
+step('PHI-planted corpus', 'node', [
+  'datasets/plant-phi.mjs',
+  '--out',
+  'datasets/cache/plant-phi',
+]);
 step('build', 'npx', ['turbo', 'run', 'build'], {
   NEXT_TELEMETRY_DISABLED: '1',
 });

@@ -1,0 +1,391 @@
+// Plants a unique marker in every attribute of PS3.15 Table E.1-1 that can
+// hold one, at the top level, three sequence levels deep, in private
+// blocks (inside sequences too), multi-valued, and under two character
+// sets, and writes the files with dcmtk's dump2dcm (a writer independent of
+// lpacs). markers.json says which markers must not survive de-identification
+// under lpacs's research default, computed from the standard's own table.
+//
+// node datasets/plant-phi.mjs --out DIR
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const standard = join(here, '..', 'packages', 'dicom', 'standard');
+const { values } = parseArgs({ options: { out: { type: 'string' } } });
+if (!values.out) {
+  console.error('usage: node datasets/plant-phi.mjs --out DIR');
+  process.exit(2);
+}
+const out = values.out;
+mkdirSync(out, { recursive: true });
+
+const profile = JSON.parse(
+  readFileSync(join(standard, 'confidentiality_profile_attributes.json')),
+);
+const dictionary = new Map(
+  JSON.parse(readFileSync(join(standard, 'attributes.json'))).map((a) => [
+    a.tag,
+    a,
+  ]),
+);
+const profileTags = new Set(profile.map((r) => r.tag));
+
+// The research default's option columns (README, "De-identification").
+const OPTIONS = ['rtnLongModifDatesOpt', 'rtnPatCharsOpt', 'cleanDescOpt'];
+function effective(row) {
+  const codes = OPTIONS.map((o) => row[o]).filter(Boolean);
+  if (codes.includes('K')) return 'K';
+  if (codes.includes('C')) return 'C';
+  return row.basicProfile;
+}
+
+const PATIENT = 'PHIMKNAME';
+let counter = 0;
+const markers = [];
+
+/** A value for a VR that is unique and searchable, or undefined. */
+function markerFor(vr, action) {
+  const n = String(++counter).padStart(5, '0');
+  if (action === 'C' && ['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(vr))
+    return { value: `CT ${PATIENT} ${vr}`, needle: PATIENT };
+  switch (vr) {
+    case 'AE':
+    case 'CS':
+    case 'SH':
+    case 'LO':
+    case 'ST':
+    case 'LT':
+    case 'UT':
+    case 'UC':
+      return { value: `PHIMK${n}`, needle: `PHIMK${n}` };
+    case 'PN':
+      return { value: `PHIMK${n}^GIVEN`, needle: `PHIMK${n}` };
+    case 'UR':
+      return { value: `http://phimk${n}.example/`, needle: `phimk${n}` };
+    case 'UI':
+      return {
+        value: `1.2.826.0.1.3680043.999.${n}`,
+        needle: `1.2.826.0.1.3680043.999.${n}`,
+      };
+    case 'DA': {
+      const d = new Date(Date.UTC(1931, 0, 1) + counter * 86_400_000);
+      const v = d.toISOString().slice(0, 10).replace(/-/g, '');
+      return { value: v, needle: v };
+    }
+    case 'DT': {
+      const d = new Date(Date.UTC(1931, 6, 1) + counter * 86_400_000);
+      const v = `${d.toISOString().slice(0, 10).replace(/-/g, '')}101010`;
+      return { value: v, needle: v };
+    }
+    case 'TM':
+      return { value: `101010.${n}`, needle: `101010.${n}` };
+    case 'DS':
+    case 'IS':
+      return { value: `8765${n}`, needle: `8765${n}` };
+    default:
+      return undefined; // binary VRs: nothing searchable to plant
+  }
+}
+
+/** `(gggg,eeee) VR [value]` in dump2dcm's syntax. */
+function line(tag, vr, value, depth) {
+  return `${'  '.repeat(depth)}${tag.toLowerCase()} ${vr} [${value}]`;
+}
+
+function sequence(tag, items, depth) {
+  const pad = '  '.repeat(depth);
+  const lines = [
+    `${pad}${tag.toLowerCase()} SQ (Sequence with explicit length #=${items.length})`,
+  ];
+  for (const item of items) {
+    lines.push(
+      `${pad}  (fffe,e000) na (Item with explicit length #=${item.length})`,
+    );
+    lines.push(...item);
+    lines.push(`${pad}  (fffe,e00d) na (ItemDelimitationItem for re-encoding)`);
+  }
+  lines.push(`${pad}(fffe,e0dd) na (SequenceDelimitationItem for re-encoding)`);
+  return lines;
+}
+
+/** Every plantable row of the table as dump lines at a depth, recording markers. */
+function plantedLines(file, where, depth) {
+  const lines = [];
+  for (const row of profile) {
+    if (!/^\([0-9A-F]{4},[0-9A-F]{4}\)$/.test(row.tag)) continue;
+    if (row.tag.startsWith('(0000') || row.tag.startsWith('(0002')) continue;
+    // The patient's name stays the header's, which cleaned text must lose.
+    if (row.tag === '(0010,0010)') continue;
+    const entry = dictionary.get(row.tag);
+    if (!entry) continue;
+    const action = effective(row);
+    const vr = entry.valueRepresentation;
+    if (vr === 'SQ') {
+      const m = markerFor('LO', 'X');
+      lines.push(
+        ...sequence(
+          row.tag,
+          [[line('(0008,0100)', 'SH', m.value.slice(0, 16), depth + 2)]],
+          depth,
+        ),
+      );
+      markers.push({
+        file,
+        where: `${where} ${row.tag} item`,
+        tag: row.tag,
+        needle: m.value.slice(0, 16),
+        mustVanish: !['K', 'C', 'U'].includes(action),
+        action,
+      });
+      continue;
+    }
+    if (action === 'K' || (action === 'C' && vr === 'TM')) continue; // kept by design
+    const m = markerFor(vr, action);
+    if (!m) continue;
+    lines.push(line(row.tag, vr, m.value, depth));
+    markers.push({
+      file,
+      where: `${where} ${row.tag}`,
+      tag: row.tag,
+      needle: m.needle,
+      mustVanish: true,
+      action,
+    });
+  }
+  return lines;
+}
+
+const BASE = [
+  ['(0008,0016)', 'UI', '1.2.840.10008.5.1.4.1.1.7'],
+  ['(0008,0060)', 'CS', 'OT'],
+  ['(0010,0010)', 'PN', `${PATIENT}^JOHN`],
+  ['(0010,0020)', 'LO', 'PHIMKPATIENTID'],
+];
+
+/** The base attributes a file needs, minus any tag the planted lines carry. */
+function header(sop, charset, skip) {
+  const lines = [];
+  if (charset) lines.push(line('(0008,0005)', 'CS', charset, 0));
+  const base = [
+    ...BASE,
+    ['(0008,0018)', 'UI', sop],
+    ['(0020,000D)', 'UI', `${sop}.1`],
+    ['(0020,000E)', 'UI', `${sop}.2`],
+  ];
+  for (const [tag, vr, value] of base)
+    if (!skip.has(tag)) lines.push(line(tag, vr, value, 0));
+  return lines;
+}
+
+function tagOf(l) {
+  return /^\s*(\([0-9a-f]{4},[0-9a-f]{4}\))/.exec(l)?.[1]?.toUpperCase();
+}
+
+/** Sorts top-level blocks (a line, or a sequence with its items) by tag. */
+function sortTop(lines) {
+  const blocks = [];
+  for (const l of lines) {
+    if (!l.startsWith(' ') && !l.startsWith('(fffe')) blocks.push([l]);
+    else blocks.at(-1).push(l);
+  }
+  blocks.sort((a, b) => (tagOf(a[0]) < tagOf(b[0]) ? -1 : 1));
+  const seen = new Set();
+  return blocks
+    .filter((b) => !seen.has(tagOf(b[0])) && seen.add(tagOf(b[0])))
+    .flat();
+}
+
+function write(name, lines, encoding = 'latin1') {
+  const dump = join(out, `${name}.txt`);
+  writeFileSync(dump, lines.join('\n') + '\n', encoding);
+  const file = join(out, `${name}.dcm`);
+  execFileSync('dump2dcm', ['+te', '-q', '--update-meta-info', dump, file]);
+  return file;
+}
+
+// 1. Every attribute at the top level.
+const top = plantedLines('top', 'top level', 0);
+write(
+  'top',
+  sortTop([...header('2.25.1001', null, new Set(top.map(tagOf))), ...top]),
+);
+
+// 2. The same three levels deep inside kept sequences.
+const KEEP_SQ = [
+  '(0008,1140)',
+  '(0008,114A)',
+  '(0040,A375)',
+  '(0018,9346)',
+].filter(
+  (t) => !profileTags.has(t) && dictionary.get(t)?.valueRepresentation === 'SQ',
+);
+if (KEEP_SQ.length < 1) throw new Error('no kept sequence to nest in');
+const outer = KEEP_SQ[0];
+const inner = plantedLines('nested', 'depth 3', 3);
+const nested = sequence(
+  outer,
+  [sequence(outer, [sequence(outer, [sortNested(inner, 3)], 2)], 1)],
+  0,
+);
+function sortNested(lines, depth) {
+  const pad = '  '.repeat(depth);
+  const blocks = [];
+  for (const l of lines) {
+    if (
+      l.startsWith(pad) &&
+      !l.startsWith(pad + ' ') &&
+      !l.trim().startsWith('(fffe')
+    )
+      blocks.push([l]);
+    else blocks.at(-1).push(l);
+  }
+  blocks.sort((a, b) => (tagOf(a[0]) < tagOf(b[0]) ? -1 : 1));
+  const seen = new Set();
+  return blocks
+    .filter((b) => !seen.has(tagOf(b[0])) && seen.add(tagOf(b[0])))
+    .flat();
+}
+write(
+  'nested',
+  sortTop([
+    ...header('2.25.1002', null, new Set()),
+    ...nested.map((l, i) => (i === 0 ? l : l)),
+  ]),
+);
+
+// 3. Private blocks: creator, values, a private sequence with a private block inside.
+const priv = [
+  line('(0009,0010)', 'LO', 'PHIMKCREATOR', 0),
+  line('(0009,1001)', 'LO', 'PHIMKPRIVATE1', 0),
+  line('(0009,1002)', 'SH', 'PHIMKPRIVATE2', 0),
+  ...sequence(
+    '(0009,1003)',
+    [
+      [
+        line('(0011,0010)', 'LO', 'PHIMKCREATOR2', 2),
+        line('(0011,1001)', 'LO', 'PHIMKPRIVATE3', 2),
+      ],
+    ],
+    0,
+  ),
+  ...sequence(
+    outer,
+    [
+      [
+        line('(0013,0010)', 'LO', 'PHIMKCREATOR3', 2),
+        line('(0013,1001)', 'LO', 'PHIMKPRIVATE4', 2),
+      ],
+    ],
+    0,
+  ),
+];
+for (const needle of [
+  'PHIMKCREATOR',
+  'PHIMKPRIVATE1',
+  'PHIMKPRIVATE2',
+  'PHIMKCREATOR2',
+  'PHIMKPRIVATE3',
+  'PHIMKCREATOR3',
+  'PHIMKPRIVATE4',
+])
+  markers.push({
+    file: 'private',
+    where: 'private block',
+    tag: 'private',
+    needle,
+    mustVanish: true,
+    action: 'X',
+  });
+write('private', sortTop([...header('2.25.1003', null, new Set()), ...priv]));
+
+// 4. Multi-valued and accents under ISO_IR 100 (Latin-1 bytes).
+const latin = [
+  line('(0010,0010)', 'PN', 'MÜLLERPHIMK^JÖRG', 0),
+  line('(0010,1000)', 'LO', 'PHIMKOTHER1\\PHIMKOTHER2', 0),
+  line('(0008,1048)', 'PN', 'PHIMKDOC1^A\\PHIMKDOC2^B', 0),
+];
+for (const needle of [
+  'MÜLLERPHIMK',
+  'PHIMKOTHER1',
+  'PHIMKOTHER2',
+  'PHIMKDOC1',
+  'PHIMKDOC2',
+])
+  markers.push({
+    file: 'latin1',
+    where: 'ISO_IR 100',
+    tag: 'multi',
+    needle,
+    mustVanish: true,
+    action: 'Z',
+    encoding: 'latin1',
+  });
+write(
+  'latin1',
+  sortTop([
+    ...header('2.25.1004', 'ISO_IR 100', new Set(['(0010,0010)'])),
+    ...latin,
+  ]),
+  'latin1',
+);
+
+// 5. UTF-8 under ISO_IR 192.
+const utf8 = [
+  line('(0010,0010)', 'PN', '张伟PHIMK^王', 0),
+  line('(0008,0080)', 'LO', 'Hôpital PHIMKINST', 0),
+];
+markers.push({
+  file: 'utf8',
+  where: 'ISO_IR 192',
+  tag: '(0010,0010)',
+  needle: '张伟PHIMK',
+  mustVanish: true,
+  action: 'Z',
+  encoding: 'utf8',
+});
+markers.push({
+  file: 'utf8',
+  where: 'ISO_IR 192',
+  tag: '(0008,0080)',
+  needle: 'PHIMKINST',
+  mustVanish: true,
+  action: 'X',
+  encoding: 'utf8',
+});
+write(
+  'utf8',
+  sortTop([
+    ...header('2.25.1005', 'ISO_IR 192', new Set(['(0010,0010)'])),
+    ...utf8,
+  ]),
+  'utf8',
+);
+
+for (const file of ['nested', 'private'])
+  markers.push({
+    file,
+    where: 'PatientID',
+    tag: '(0010,0020)',
+    needle: 'PHIMKPATIENTID',
+    mustVanish: true,
+    action: 'Z/D',
+  });
+for (const file of ['top', 'nested', 'private'])
+  markers.push({
+    file,
+    where: 'PatientName',
+    tag: '(0010,0010)',
+    needle: PATIENT,
+    mustVanish: true,
+    action: 'Z',
+  });
+writeFileSync(
+  join(out, 'markers.json'),
+  JSON.stringify({ markers }, null, 1) + '\n',
+);
+console.log(
+  `plant-phi: ${markers.length} markers (${markers.filter((m) => m.mustVanish).length} must vanish) in 5 files under ${out}`,
+);
