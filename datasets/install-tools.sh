@@ -11,6 +11,7 @@ TOOLS=(
   'dcmtk:dump2dcm'
   'dcmtk:storescu'
   'dcmtk:storescp'
+  'dicom3tools:dciodvfy'
   'libgdcm-tools:gdcmanon'
   'python3-pydicom:'
   'python3-numpy:'

