@@ -5,6 +5,11 @@ import { readOptions } from './options';
 const USAGE = `usage: lpacs <command> [options]
 
 commands:
+  init             create a lake and fix its de-identification options
+                   [--dates off|full|modified] [--retain NAME]... [--no-clean-descriptors]
+                   NAME: patient-characteristics, device-identity,
+                   institution-identity, uids (default: modified dates,
+                   patient characteristics, clean descriptors)
   ingest PATH...   ingest DICOM files, folders (recursive) and .zip archives
   serve            serve the GraphQL API at /graphql
   status           lake contents and quarantined files
@@ -31,6 +36,9 @@ async function main(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       'batch-size': { type: 'string' },
       exit: { type: 'boolean' },
+      dates: { type: 'string' },
+      retain: { type: 'string', multiple: true },
+      'no-clean-descriptors': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -42,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
   const opts = readOptions(values);
   switch (command) {
     // Commands load lazily: ingest need not pay for the GraphQL stack.
+    case 'init':
+      return (await import('./commands/initCommand.js')).initCommand(opts, {
+        dates: values.dates,
+        retain: values.retain,
+        noClean: values['no-clean-descriptors'],
+      });
     case 'ingest':
       return (await import('./commands/ingestCommand.js')).ingestCommand(
         rest,

@@ -23,7 +23,7 @@ function positiveInt(
 
 /** Reads flags; the lake is --lake, else $LPACS_LAKE, else ./lake. */
 export function readOptions(
-  values: Record<string, string | boolean | undefined>,
+  values: Record<string, string | boolean | string[] | undefined>,
 ): Options {
   const str = (k: string) =>
     typeof values[k] === 'string' ? (values[k] as string) : undefined;

@@ -14,3 +14,4 @@ export type { PatientIdentity } from './identity';
 export { RESEARCH_DEFAULT, methodCodes, selectedOptions } from './options';
 export type { DeidOptions, MethodCode } from './options';
 export { SiteKeys, normalisePersonName } from './SiteKeys';
+export { parseOptions } from './parseOptions';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { PROFILE_EDITION } from '@lpacs/dicom';
-import { RESEARCH_DEFAULT } from '@lpacs/deid';
+import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
 import type { DeidOptions } from '@lpacs/deid';
 import { Catalog, Lake, newBatchId, silentLogger } from '@lpacs/lake';
 import type { Logger, Row } from '@lpacs/lake';
@@ -20,7 +20,10 @@ export interface IngestOptions {
   workers?: number;
   /** Files per committed batch; default 1000. */
   batchSize?: number;
-  /** De-identification options; default RESEARCH_DEFAULT. */
+  /**
+   * De-identification options for a new lake (default RESEARCH_DEFAULT);
+   * they are recorded in its lake.json, which rules from then on.
+   */
   deid?: DeidOptions;
   logger?: Logger;
   onProgress?: (progress: IngestProgress) => void;
@@ -58,10 +61,17 @@ export async function ingest(
 ): Promise<IngestReport> {
   const started = process.hrtime.bigint();
   const logger = options.logger ?? silentLogger;
-  const deid = options.deid ?? RESEARCH_DEFAULT;
+  const requested = options.deid ?? RESEARCH_DEFAULT;
   const batchSize = options.batchSize ?? 1000;
   const root = resolve(options.lake);
   const lake = await Lake.open(root, logger);
+  const settings = await lake.settings({ deidentification: requested });
+  const deid = parseOptions(settings.deidentification);
+  if (options.deid && JSON.stringify(options.deid) !== JSON.stringify(deid)) {
+    throw new Error(
+      `this lake was created with other de-identification options (${lake.layout.settings}); ingest into a new lake to use new ones`,
+    );
+  }
   const secret = await lake.siteSecret();
   const known = await loadKnown(root);
   const filesTotal = await countInputs(paths);

@@ -112,6 +112,41 @@ export class Lake {
     return this.layout.root;
   }
 
+  /**
+   * The lake's settings (`lake.json`), written once with `initial` when the
+   * lake has none: settings that shape stored data (de-identification
+   * options) must not change under it.
+   */
+  async settings(
+    initial: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const path = this.layout.settings;
+    try {
+      const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+      if (
+        typeof parsed !== 'object' ||
+        parsed === null ||
+        Array.isArray(parsed)
+      ) {
+        throw new LakeError(
+          LakeErrorCode.Corrupt,
+          `${path} must hold a JSON object`,
+        );
+      }
+      return parsed as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof SyntaxError) {
+        throw new LakeError(
+          LakeErrorCode.Corrupt,
+          `${path} is not valid JSON: ${err.message}`,
+        );
+      }
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await writeFileAtomic(path, JSON.stringify(initial, null, 2) + '\n');
+      return initial;
+    }
+  }
+
   /** The site secret (keys/site.key, 0600), created on first use. */
   async siteSecret(): Promise<Buffer> {
     const path = this.layout.siteKey;

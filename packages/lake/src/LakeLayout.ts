@@ -11,6 +11,7 @@ import type { TableName } from './types';
  * journal/<id>.json                 a committed batch still being moved
  * quarantine/<id>/                  refused files and why
  * keys/site.key                     the site secret (0600)
+ * lake.json                         settings (de-identification options)
  * ```
  */
 export class LakeLayout {
@@ -33,6 +34,10 @@ export class LakeLayout {
   }
   get keys(): string {
     return join(this.root, 'keys');
+  }
+  /** Settings that shape stored data, fixed when the lake is created. */
+  get settings(): string {
+    return join(this.root, 'lake.json');
   }
   get siteKey(): string {
     return join(this.keys, 'site.key');

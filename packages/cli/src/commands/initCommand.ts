@@ -1,0 +1,61 @@
+import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
+import { Lake } from '@lpacs/lake';
+import type { Options } from '../options';
+
+/** What `lpacs init` accepts besides the shared flags. */
+export interface InitFlags {
+  dates?: string;
+  retain?: string[];
+  noClean?: boolean;
+}
+
+const RETAIN: Record<string, string> = {
+  'patient-characteristics': 'retainPatientCharacteristics',
+  'device-identity': 'retainDeviceIdentity',
+  'institution-identity': 'retainInstitutionIdentity',
+  uids: 'retainUIDs',
+};
+
+/**
+ * `lpacs init [--dates off|full|modified] [--retain NAME]... [--no-clean-descriptors]`:
+ * creates a lake with its de-identification options (lake.json). Later
+ * ingests use them; they cannot change under stored data.
+ */
+export async function initCommand(
+  opts: Options,
+  flags: InitFlags,
+): Promise<number> {
+  const requested: Record<string, unknown> = {
+    ...RESEARCH_DEFAULT,
+    retainPatientCharacteristics: false,
+  };
+  if (flags.dates !== undefined) requested.longitudinal = flags.dates;
+  const retain = flags.retain ?? ['patient-characteristics'];
+  for (const name of retain) {
+    const key = RETAIN[name];
+    if (!key)
+      throw new Error(
+        `--retain takes ${Object.keys(RETAIN).join(', ')}; got "${name}"`,
+      );
+    requested[key] = true;
+  }
+  if (flags.noClean) requested.cleanDescriptors = false;
+  const options = parseOptions(requested);
+  const lake = await Lake.open(opts.lake);
+  try {
+    const settings = await lake.settings({ deidentification: options });
+    const current = parseOptions(settings.deidentification);
+    if (JSON.stringify(current) !== JSON.stringify(options)) {
+      process.stderr.write(
+        `lpacs init: ${lake.layout.settings} already exists with other options:\n${JSON.stringify(current, null, 2)}\n`,
+      );
+      return 1;
+    }
+    process.stdout.write(
+      `lake ${opts.lake} de-identifies with:\n${JSON.stringify(current, null, 2)}\n`,
+    );
+    return 0;
+  } finally {
+    lake.close();
+  }
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RESEARCH_DEFAULT, parseOptions } from '../index';
+
+describe('parseOptions', () => {
+  it('fills what is missing with the research default', () => {
+    assert.deepEqual(parseOptions(undefined), RESEARCH_DEFAULT);
+    assert.deepEqual(parseOptions({ retainDeviceIdentity: true }), {
+      ...RESEARCH_DEFAULT,
+      retainDeviceIdentity: true,
+    });
+  });
+
+  it('names unknown keys and bad values', () => {
+    assert.throws(
+      () => parseOptions({ retainEverything: true }),
+      /unknown de-identification option "retainEverything"/,
+    );
+    assert.throws(
+      () => parseOptions({ longitudinal: 'sometimes' }),
+      /longitudinal must be "off", "full" or "modified", got "sometimes"/,
+    );
+    assert.throws(
+      () => parseOptions({ cleanDescriptors: 'yes' }),
+      /cleanDescriptors must be true or false, got "yes"/,
+    );
+    assert.throws(() => parseOptions([]), /must be an object/);
+  });
+
+  it('refuses options it cannot honour rather than record them', () => {
+    assert.throws(
+      () => parseOptions({ retainSafePrivate: true }),
+      /not supported yet/,
+    );
+    assert.throws(
+      () => parseOptions({ cleanGraphics: true }),
+      /not supported yet/,
+    );
+  });
+});

@@ -1,0 +1,72 @@
+import { RESEARCH_DEFAULT } from './options';
+import type { DeidOptions } from './options';
+
+const BOOLEAN_KEYS = [
+  'retainPatientCharacteristics',
+  'retainDeviceIdentity',
+  'retainUIDs',
+  'retainInstitutionIdentity',
+  'retainSafePrivate',
+  'cleanDescriptors',
+  'cleanStructuredContent',
+  'cleanGraphics',
+] as const;
+
+/**
+ * Reads de-identification options from untrusted JSON (a lake's
+ * `lake.json`): missing keys take the research default, unknown keys and
+ * wrong types are refused with a message naming them.
+ * @throws Error naming the first bad key and its value.
+ */
+export function parseOptions(input: unknown): DeidOptions {
+  if (input === undefined || input === null) return { ...RESEARCH_DEFAULT };
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new Error('deidentification options must be an object');
+  }
+  const known = new Set<string>(['longitudinal', ...BOOLEAN_KEYS]);
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) {
+      throw new Error(
+        `unknown de-identification option "${key}" (known: ${[...known].join(', ')})`,
+      );
+    }
+  }
+  const raw = input as Record<string, unknown>;
+  const out: DeidOptions = { ...RESEARCH_DEFAULT };
+  if (raw.longitudinal !== undefined) {
+    if (
+      raw.longitudinal !== 'off' &&
+      raw.longitudinal !== 'full' &&
+      raw.longitudinal !== 'modified'
+    ) {
+      throw new Error(
+        `longitudinal must be "off", "full" or "modified", got ${JSON.stringify(raw.longitudinal)}`,
+      );
+    }
+    out.longitudinal = raw.longitudinal;
+  }
+  for (const key of BOOLEAN_KEYS) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'boolean')
+      throw new Error(
+        `${key} must be true or false, got ${JSON.stringify(value)}`,
+      );
+    out[key] = value;
+  }
+  if (out.retainSafePrivate) {
+    // TODO: no safe-private list exists yet, so this option would keep nothing
+    // it promises; refusing it is better than recording an option not applied.
+    throw new Error(
+      'retainSafePrivate is not supported yet: private attributes are always removed',
+    );
+  }
+  if (out.cleanStructuredContent || out.cleanGraphics) {
+    // TODO: SR content and graphic annotations are removed (Basic Profile)
+    // rather than cleaned; claiming the option would misstate what was done.
+    throw new Error(
+      'cleanStructuredContent and cleanGraphics are not supported yet',
+    );
+  }
+  return out;
+}

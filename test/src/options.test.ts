@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CT, dcmdump, filesUnder, runCli, tempDir } from './helpers';
+
+const work = tempDir('options');
+after(() => work.remove());
+const slice = filesUnder(CT).find((f) => f.endsWith('CT000001.dcm'))!;
+const TAGS = [
+  '0008,0020',
+  '0018,1000',
+  '0008,1010',
+  '0010,1010',
+  '0012,0064',
+  '0008,0100',
+];
+
+/** Ingests one CT slice into a lake made with `init` flags; returns the stored object's values. */
+async function storedWith(name: string, flags: string[]) {
+  const lake = join(work.path, name);
+  if (flags.length) {
+    const init = await runCli(['init', '--lake', lake, ...flags]);
+    assert.equal(init.code, 0, init.stderr);
+  }
+  const run = await runCli(['ingest', slice, '--lake', lake, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const objects = filesUnder(join(lake, 'objects'));
+  assert.equal(objects.length, 1);
+  return { values: dcmdump(objects[0]!, TAGS)!, codes: codesOf(objects[0]!) };
+}
+
+/** CID 7050 code values in (0012,0064), read by dcmdump. */
+function codesOf(file: string): string[] {
+  const text = execFileSync('dcmdump', ['-q', '+P', '0012,0064', '+p', file], {
+    encoding: 'latin1',
+  });
+  return [...text.matchAll(/\(0008,0100\) SH \[(\d+)\]/g)].map((m) => m[1]!);
+}
+
+describe('de-identification options per lake (lpacs init)', () => {
+  const original = dcmdump(slice, TAGS)!;
+
+  it('shifts dates and drops device identity by default', async () => {
+    const { values, codes } = await storedWith('default', []);
+    assert.notEqual(values['0008,0020'], original['0008,0020']);
+    assert.notEqual(values['0018,1000'], original['0018,1000']);
+    assert.notEqual(values['0008,1010'], original['0008,1010']);
+    assert.equal(values['0010,1010'], original['0010,1010']); // patient characteristics kept
+    assert.deepEqual(codes.sort(), ['113100', '113105', '113107', '113108']);
+  });
+
+  it('keeps full dates and device identity when the lake says so, and records it', async () => {
+    const { values, codes } = await storedWith('full', [
+      '--dates',
+      'full',
+      '--retain',
+      'device-identity',
+    ]);
+    assert.equal(values['0008,0020'], original['0008,0020']);
+    assert.equal(values['0018,1000'], original['0018,1000']);
+    assert.equal(values['0008,1010'], original['0008,1010']);
+    assert.notEqual(values['0010,1010'], original['0010,1010']); // characteristics not asked for
+    assert.deepEqual(codes.sort(), ['113100', '113105', '113106', '113109']);
+  });
+
+  it('refuses to change options under stored data', async () => {
+    const lake = join(work.path, 'default');
+    const run = await runCli(['init', '--lake', lake, '--dates', 'off']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /already exists with other options/);
+    assert.ok(readdirSync(lake).includes('lake.json'));
+  });
+});
