@@ -1,4 +1,6 @@
 export { ingest } from './ingest';
+export { IngestSession } from './IngestSession';
+export type { RunHooks, SessionOptions, Verdict } from './IngestSession';
 export type { IngestOptions } from './ingest';
 export type {
   IngestProgress,

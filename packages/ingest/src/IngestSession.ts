@@ -1,0 +1,289 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { PROFILE_EDITION } from '@lpacs/dicom';
+import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
+import type { DeidOptions } from '@lpacs/deid';
+import { Catalog, Lake, newBatchId, silentLogger } from '@lpacs/lake';
+import type { Logger, Row } from '@lpacs/lake';
+import type { IngestProgress, IngestReport } from './IngestReport';
+import { levelRows } from './levelRows';
+import type { FileOutcome } from './processFile';
+import type { InputFile } from './sources/InputFile';
+import { WorkerPool } from './WorkerPool';
+
+/** How a session is set up. */
+export interface SessionOptions {
+  /** The lake directory (created if missing). */
+  lake: string;
+  /** Worker threads; default: one per core. */
+  workers?: number;
+  /** Files per committed batch; default 1000. */
+  batchSize?: number;
+  /**
+   * De-identification options for a new lake (default RESEARCH_DEFAULT);
+   * they are recorded in its lake.json, which rules from then on.
+   */
+  deid?: DeidOptions;
+  logger?: Logger;
+}
+
+/** What finally became of one input: the worker's outcome and the lake's verdict. */
+export type Verdict = 'ingested' | 'skipped' | 'conflict' | 'quarantined';
+
+/** Hooks of one run. */
+export interface RunHooks {
+  filesTotal?: number;
+  onProgress?: (progress: IngestProgress) => void;
+  onOutcome?: (outcome: FileOutcome, verdict: Verdict) => void;
+}
+
+async function loadStored(root: string): Promise<Map<string, string>> {
+  const catalog = await Catalog.open(root, { threads: 1 });
+  try {
+    const rows = await catalog.query(
+      'SELECT "SOPInstanceUID", sha256 FROM instances',
+    );
+    return new Map(
+      rows.map((r) => [String(r.SOPInstanceUID), String(r.sha256)]),
+    );
+  } finally {
+    catalog.close();
+  }
+}
+
+/**
+ * An open lake with its worker threads, ready to ingest. The CLI opens one
+ * per run; the server keeps one for STOW-RS. Runs are serialised, and each
+ * run commits everything it ingested before it returns.
+ */
+export class IngestSession {
+  readonly #lake: Lake;
+  readonly #pool: WorkerPool;
+  readonly #logger: Logger;
+  readonly #batchSize: number;
+  readonly #stored: Map<string, string>;
+  readonly options: DeidOptions;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    lake: Lake,
+    pool: WorkerPool,
+    stored: Map<string, string>,
+    options: DeidOptions,
+    o: SessionOptions,
+  ) {
+    this.#lake = lake;
+    this.#pool = pool;
+    this.#stored = stored;
+    this.options = options;
+    this.#logger = o.logger ?? silentLogger;
+    this.#batchSize = o.batchSize ?? 1000;
+  }
+
+  static async open(o: SessionOptions): Promise<IngestSession> {
+    const root = resolve(o.lake);
+    const lake = await Lake.open(root, o.logger);
+    try {
+      const requested = o.deid ?? RESEARCH_DEFAULT;
+      const settings = await lake.settings({ deidentification: requested });
+      const deid = parseOptions(settings.deidentification);
+      if (o.deid && JSON.stringify(o.deid) !== JSON.stringify(deid)) {
+        throw new Error(
+          `this lake was created with other de-identification options (${lake.layout.settings}); ingest into a new lake to use new ones`,
+        );
+      }
+      const secret = await lake.siteSecret();
+      const stored = await loadStored(root);
+      const pool = new WorkerPool(
+        o.workers ?? Math.max(1, availableParallelism()),
+        {
+          lakeRoot: root,
+          secretHex: secret.toString('hex'),
+          options: deid,
+          stored: [...stored],
+          ingestedAt: new Date().toISOString(),
+        },
+      );
+      return new IngestSession(lake, pool, stored, deid, o);
+    } catch (err) {
+      lake.close();
+      throw err;
+    }
+  }
+
+  get lakeRoot(): string {
+    return this.#lake.root;
+  }
+
+  /** Ingests the inputs (after any run already under way) and commits them. */
+  run(
+    inputs: AsyncIterable<InputFile> | Iterable<InputFile>,
+    hooks: RunHooks = {},
+  ): Promise<IngestReport> {
+    const next = this.#queue.then(() => this.#run(inputs, hooks));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #newReport(): IngestReport {
+    return {
+      lake: this.#lake.root,
+      batches: [],
+      filesSeen: 0,
+      ingested: 0,
+      skipped: 0,
+      quarantined: 0,
+      conflicts: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      seconds: 0,
+      filesPerSecond: 0,
+      megabytesPerSecond: 0,
+      quarantine: [],
+      conflictSources: [],
+      deidentification: {
+        profile: 'PS3.15 E.1-1 Basic Application Confidentiality Profile',
+        edition: PROFILE_EDITION,
+        options: this.options,
+        actions: {},
+        fallbacks: 0,
+      },
+    };
+  }
+
+  async #run(
+    inputs: AsyncIterable<InputFile> | Iterable<InputFile>,
+    hooks: RunHooks,
+  ): Promise<IngestReport> {
+    const started = process.hrtime.bigint();
+    const lake = this.#lake;
+    const logger = this.#logger;
+    const known = this.#stored;
+    const report = this.#newReport();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+    let failure: Error | undefined;
+    const records: Array<Promise<unknown>> = [];
+    let pending: Row[] = [];
+    let commits = Promise.resolve();
+    const commit = () => {
+      if (!pending.length) return commits;
+      const rows = pending;
+      pending = [];
+      const batchId = newBatchId();
+      commits = commits
+        .then(async () => {
+          if (failure) return;
+          await lake.commitBatch(batchId, levelRows(rows));
+          report.batches.push(batchId);
+          logger.info({ batch: batchId, rows: rows.length }, 'committed batch');
+        })
+        .catch((err: Error) => {
+          failure ??= err;
+        });
+      return commits;
+    };
+    const verdictOf = (o: FileOutcome): Verdict => {
+      if (o.kind === 'quarantined') return 'quarantined';
+      // Workers know the lake as it was when they started; later objects are checked here.
+      const stored =
+        o.kind === 'conflict' ? o.storedSha256 : known.get(o.sopInstanceUID);
+      if (stored === o.sha256) return 'skipped';
+      if (stored !== undefined) {
+        // Both versions stay traceable: the new one is stored as an object
+        // and this record points at it (the lake keeps the first).
+        records.push(
+          lake.quarantine(undefined, {
+            code: 'CONFLICT',
+            message: `SOP Instance ${o.sopInstanceUID} is stored with other content (sha256 ${stored.slice(0, 12)}); this version is kept as ${o.objectKey}`,
+            source: o.source,
+            at: new Date().toISOString(),
+          }),
+        );
+        return 'conflict';
+      }
+      return o.kind === 'ingested' ? 'ingested' : 'skipped';
+    };
+    const handle = (o: FileOutcome) => {
+      report.filesSeen++;
+      report.bytesRead += o.bytesRead;
+      const verdict = verdictOf(o);
+      if (verdict === 'skipped') report.skipped++;
+      else if (o.kind === 'quarantined') {
+        report.quarantined++;
+        report.quarantine.push({
+          source: o.source,
+          code: o.code,
+          message: o.message,
+        });
+        logger.warn({ code: o.code }, 'quarantined a file');
+      } else if (verdict === 'conflict') {
+        report.conflicts++;
+        report.conflictSources.push(o.source);
+      } else if (o.kind === 'ingested') {
+        known.set(o.sopInstanceUID, o.sha256);
+        report.ingested++;
+        report.bytesWritten += o.bytesWritten;
+        pending.push(o.row);
+        for (const [k, v] of Object.entries(o.actions))
+          report.deidentification.actions[k] =
+            (report.deidentification.actions[k] ?? 0) + v;
+        report.deidentification.fallbacks += o.warnings.length;
+        if (pending.length >= this.#batchSize) void commit();
+      }
+      hooks.onOutcome?.(o, verdict);
+      hooks.onProgress?.({
+        filesDone: report.filesSeen,
+        filesTotal: hooks.filesTotal,
+        ingested: report.ingested,
+        skipped: report.skipped,
+        quarantined: report.quarantined,
+        bytesRead: report.bytesRead,
+        elapsedSeconds: elapsed(),
+      });
+    };
+    // Outcomes are handled in input order, whatever order workers finish in,
+    // so which of two files claiming one SOP Instance UID wins never varies.
+    const window = Math.max(4, this.#pool.size * 4);
+    const results = new Map<number, FileOutcome>();
+    const inFlight = new Set<Promise<void>>();
+    let submitted = 0;
+    let handled = 0;
+    const drain = () => {
+      for (let o = results.get(handled); o; o = results.get(handled)) {
+        results.delete(handled++);
+        handle(o);
+      }
+    };
+    for await (const input of inputs) {
+      if (failure) break;
+      const seq = submitted++;
+      const job: Promise<void> = this.#pool.run(input).then(
+        (o) => {
+          results.set(seq, o);
+          drain();
+        },
+        (err: Error) => {
+          failure ??= err;
+        },
+      );
+      inFlight.add(job);
+      void job.finally(() => inFlight.delete(job));
+      if (inFlight.size >= window) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    await commit();
+    await Promise.all(records);
+    if (failure) throw failure;
+    report.seconds = elapsed();
+    report.filesPerSecond = report.filesSeen / Math.max(report.seconds, 1e-9);
+    report.megabytesPerSecond =
+      report.bytesRead / 1e6 / Math.max(report.seconds, 1e-9);
+    return report;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#pool.close();
+    this.#lake.close();
+  }
+}
