@@ -46,7 +46,11 @@ const PATIENT = 'PHIMKNAME';
 let counter = 0;
 const markers = [];
 
-/** A value for a VR that is unique and searchable, or undefined. */
+/**
+ * A searchable value for a VR, or undefined. Dates all fall within 300
+ * days: lpacs shifts by at least 366, so a shifted date can never equal
+ * another planted one and pass for a leak.
+ */
 function markerFor(vr, action) {
   const n = String(++counter).padStart(5, '0');
   if (action === 'C' && ['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(vr))
@@ -71,12 +75,12 @@ function markerFor(vr, action) {
         needle: `1.2.826.0.1.3680043.999.${n}`,
       };
     case 'DA': {
-      const d = new Date(Date.UTC(1931, 0, 1) + counter * 86_400_000);
+      const d = new Date(Date.UTC(1931, 0, 1) + (counter % 300) * 86_400_000);
       const v = d.toISOString().slice(0, 10).replace(/-/g, '');
       return { value: v, needle: v };
     }
     case 'DT': {
-      const d = new Date(Date.UTC(1931, 6, 1) + counter * 86_400_000);
+      const d = new Date(Date.UTC(1931, 0, 1) + (counter % 300) * 86_400_000);
       const v = `${d.toISOString().slice(0, 10).replace(/-/g, '')}101010`;
       return { value: v, needle: v };
     }

@@ -12,6 +12,8 @@ import { ErrorCode } from './ApiError';
 import { lpacsSchema } from './buildSchema';
 import { CohortQueries } from './cohort/CohortQueries';
 import type { ApiContext } from './context';
+import { IngestSession } from '@lpacs/ingest';
+import { stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
 
@@ -23,6 +25,8 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port?: number;
   logger?: Logger;
+  /** Largest STOW-RS request body, bytes (default 1 GiB; bodies are buffered). */
+  maxStowBytes?: number;
 }
 
 /** A running API server. */
@@ -83,8 +87,33 @@ export async function startServer(
   });
   await apollo.start();
 
+  // The ingest session (and its worker) starts with the first STOW-RS request.
+  let session: Promise<IngestSession> | undefined;
+  const ingestSession = () =>
+    (session ??= IngestSession.open({
+      lake: options.lake,
+      workers: 1,
+      logger,
+    }).catch((err: unknown) => {
+      session = undefined; // let the next request try again
+      throw err;
+    }));
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (
+      /^\/dicomweb\/studies(\/[0-9.]+)?\/?$/.test(url.pathname) &&
+      req.method === 'POST'
+    ) {
+      await stowRs(
+        req,
+        res,
+        ingestSession,
+        logger,
+        options.maxStowBytes ?? 1 << 30,
+      );
+      return;
+    }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
@@ -167,6 +196,7 @@ export async function startServer(
         server.closeAllConnections();
       });
       await apollo.stop();
+      if (session) await (await session).close();
       catalog.close();
     },
   };

@@ -34,6 +34,7 @@ export interface DeidOutcome {
   /** The whole PS3.10 file. */
   bytes: Buffer;
   transferSyntaxUID: string;
+  sopClassUID: string;
   sopInstanceUID: string;
   patientPseudonym: string;
   ageYears: number | undefined;
@@ -221,6 +222,7 @@ export class Deidentifier {
         into,
       ),
       transferSyntaxUID,
+      sopClassUID,
       sopInstanceUID,
       patientPseudonym: walk.pseudonym,
       ageYears: identity.ageYears,

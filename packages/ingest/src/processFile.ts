@@ -9,6 +9,7 @@ import type { InputFile } from './sources/InputFile';
 
 interface Stored {
   source: string;
+  sopClassUID: string;
   sopInstanceUID: string;
   sha256: string;
   objectKey: string;
@@ -134,6 +135,7 @@ export async function processFile(
   const storedSha256 = ctx.storedShaBySop.get(sopInstanceUID);
   const base = {
     source: input.source,
+    sopClassUID: outcome.sopClassUID,
     sopInstanceUID,
     sha256,
     bytesRead: bytes.length,

@@ -1,0 +1,145 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type {
+  FileOutcome,
+  IngestSession,
+  InputFile,
+  Verdict,
+} from '@lpacs/ingest';
+import type { Logger } from '@lpacs/lake';
+import { readBodyBuffer } from '../http/readBody';
+import { headerParam, parseMultipart } from './parseMultipart';
+
+/** PS3.4 status codes used in STOW-RS responses (PS3.18 10.5.3). */
+const Status = {
+  /** Coercion of data elements: every stored instance was de-identified. */
+  Coerced: 0xb000,
+  /** Processing failure: the part could not be read as DICOM. */
+  CannotUnderstand: 0xc000,
+  /** The SOP Instance UID is stored with other content. */
+  Duplicate: 0x0111,
+} as const;
+
+interface ItemResult {
+  sopClassUID?: string;
+  sopInstanceUID?: string;
+  status?: number;
+  reason?: string;
+}
+
+type JsonAttribute = { vr: string; Value?: unknown[] };
+
+function sopItem(
+  r: ItemResult,
+  statusTag: string,
+): Record<string, JsonAttribute> {
+  const item: Record<string, JsonAttribute> = {};
+  if (r.sopClassUID) item['00081150'] = { vr: 'UI', Value: [r.sopClassUID] };
+  if (r.sopInstanceUID)
+    item['00081155'] = { vr: 'UI', Value: [r.sopInstanceUID] };
+  if (r.status !== undefined) item[statusTag] = { vr: 'US', Value: [r.status] };
+  // ErrorComment (0000,0902): why, in words and codes, never values (no PHI).
+  if (r.reason) item['00000902'] = { vr: 'LO', Value: [r.reason.slice(0, 64)] };
+  return item;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res
+    .writeHead(status, { 'content-type': 'application/dicom+json' })
+    .end(JSON.stringify(body));
+}
+
+/**
+ * STOW-RS (PS3.18 10.5): `POST /dicomweb/studies` with a
+ * multipart/related body of application/dicom parts. Every part goes
+ * through the same de-identification and lake commit as `lpacs ingest`;
+ * the response lists what was stored (with the de-identified UIDs) and
+ * what failed and why.
+ */
+export async function stowRs(
+  req: IncomingMessage,
+  res: ServerResponse,
+  session: () => Promise<IngestSession>,
+  logger: Logger,
+  maxBytes: number,
+): Promise<void> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^multipart\/related/i.test(type)) {
+    send(res, 415, {
+      error: `Content-Type must be multipart/related; type="application/dicom", got "${type.slice(0, 80)}"`,
+    });
+    return;
+  }
+  const partType = headerParam(type, 'type');
+  if (partType && partType.toLowerCase() !== 'application/dicom') {
+    send(res, 415, {
+      error: `only application/dicom parts are accepted, got type="${partType.slice(0, 60)}"`,
+    });
+    return;
+  }
+  const boundary = headerParam(type, 'boundary');
+  if (!boundary) {
+    send(res, 400, {
+      error: 'the multipart/related Content-Type has no boundary parameter',
+    });
+    return;
+  }
+  let parts;
+  try {
+    parts = parseMultipart(await readBodyBuffer(req, maxBytes), boundary);
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    send(res, status ?? 400, {
+      error: `cannot read the multipart body: ${(err as Error).message}`,
+    });
+    return;
+  }
+  const stamp = Date.now().toString(36);
+  const inputs: InputFile[] = parts.map((p, i) => ({
+    source: `stow:${stamp}#${i + 1}`,
+    bytes: Buffer.from(p.body),
+  }));
+  const stored: ItemResult[] = [];
+  const failed: ItemResult[] = [];
+  const onOutcome = (o: FileOutcome, verdict: Verdict) => {
+    if (o.kind === 'quarantined')
+      failed.push({
+        status: Status.CannotUnderstand,
+        reason: `${o.code}: ${o.message}`,
+      });
+    else if (verdict === 'conflict')
+      failed.push({
+        sopClassUID: o.sopClassUID,
+        sopInstanceUID: o.sopInstanceUID,
+        status: Status.Duplicate,
+        reason: 'CONFLICT: stored with other content',
+      });
+    else
+      stored.push({
+        sopClassUID: o.sopClassUID,
+        sopInstanceUID: o.sopInstanceUID,
+        status: Status.Coerced,
+      });
+  };
+  const report = await (await session()).run(inputs, { onOutcome });
+  logger.info(
+    {
+      parts: parts.length,
+      stored: stored.length,
+      failed: failed.length,
+      batches: report.batches.length,
+    },
+    'STOW-RS',
+  );
+  const body: Record<string, JsonAttribute> = {};
+  if (stored.length)
+    body['00081199'] = {
+      vr: 'SQ',
+      Value: stored.map((r) => sopItem(r, '00081196')),
+    };
+  if (failed.length)
+    body['00081198'] = {
+      vr: 'SQ',
+      Value: failed.map((r) => sopItem(r, '00081197')),
+    };
+  send(res, failed.length === 0 ? 200 : stored.length ? 202 : 409, body);
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import { CT, containsWord, filesUnder, phiNeedles, tempDir } from './helpers';
+
+const truth = JSON.parse(readFileSync(join(CT, 'truth.json'), 'utf8'));
+const work = tempDir('stow');
+let server: RunningServer;
+let stowUrl: string;
+const slices = filesUnder(CT)
+  .filter((f) => f.endsWith('.dcm'))
+  .slice(0, 3);
+
+type DicomJson = Record<
+  string,
+  { vr: string; Value?: Array<Record<string, { Value?: unknown[] }>> }
+>;
+
+function multipart(
+  parts: Buffer[],
+  boundary = 'lpacs-test-boundary',
+): { body: Buffer; type: string } {
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+      part,
+      Buffer.from('\r\n'),
+    );
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return {
+    body: Buffer.concat(chunks),
+    type: `multipart/related; type="application/dicom"; boundary=${boundary}`,
+  };
+}
+
+async function stow(parts: Buffer[]) {
+  const { body, type } = multipart(parts);
+  const res = await fetch(stowUrl, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: JSON.parse(text) as DicomJson };
+}
+
+async function instanceCount(): Promise<number> {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ cohort { counts { instances } } }' }),
+  });
+  return (
+    (await res.json()) as {
+      data: { cohort: { counts: { instances: number } } };
+    }
+  ).data.cohort.counts.instances;
+}
+
+before(async () => {
+  server = await startServer({ lake: join(work.path, 'lake'), port: 0 });
+  stowUrl = server.url.replace(/graphql$/, 'dicomweb/studies');
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('STOW-RS (POST /dicomweb/studies)', () => {
+  it('stores what it can read, reports what it cannot, and says why', async () => {
+    const r = await stow([
+      ...slices.map((f) => readFileSync(f)),
+      Buffer.from('not DICOM at all'),
+    ]);
+    assert.equal(r.status, 202);
+    const stored = r.json['00081199']?.Value ?? [];
+    const failed = r.json['00081198']?.Value ?? [];
+    assert.equal(stored.length, 3);
+    for (const item of stored) {
+      assert.match(String(item['00081155']?.Value?.[0]), /^2\.25\.\d+$/);
+      assert.equal(item['00081150']?.Value?.[0], '1.2.840.10008.5.1.4.1.1.2');
+      assert.equal(item['00081196']?.Value?.[0], 0xb000); // coerced: de-identified
+    }
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]?.['00081197']?.Value?.[0], 0xc000);
+    assert.match(String(failed[0]?.['00000902']?.Value?.[0]), /^NOT_DICOM/);
+    assert.equal(await instanceCount(), 3);
+    for (const needle of phiNeedles(truth))
+      assert.ok(!containsWord(r.text, needle), needle);
+  });
+
+  it('accepts the same instances again without storing them twice', async () => {
+    const r = await stow(slices.map((f) => readFileSync(f)));
+    assert.equal(r.status, 200);
+    assert.equal(r.json['00081199']?.Value?.length, 3);
+    assert.equal(await instanceCount(), 3);
+  });
+
+  it('refuses what is not multipart/related application/dicom, naming it', async () => {
+    const res = await fetch(stowUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(res.status, 415);
+    assert.match(await res.text(), /Content-Type must be multipart\/related/);
+    const broken = await fetch(stowUrl, {
+      method: 'POST',
+      headers: {
+        'content-type':
+          'multipart/related; type="application/dicom"; boundary=xyz',
+      },
+      body: 'no boundary anywhere',
+    });
+    assert.equal(broken.status, 400);
+    assert.match(await broken.text(), /no part starts with the boundary/);
+  });
+});
