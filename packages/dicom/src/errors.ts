@@ -5,6 +5,7 @@ export enum DicomErrorCode {
   Malformed = 'MALFORMED',
   UnsupportedTransferSyntax = 'UNSUPPORTED_TRANSFER_SYNTAX',
   MissingAttribute = 'MISSING_ATTRIBUTE',
+  MediaDirectory = 'DICOMDIR',
 }
 
 /**

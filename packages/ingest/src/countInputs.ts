@@ -9,12 +9,12 @@ export async function countInputs(
   for (const path of paths) {
     const info = await stat(path);
     if (!info.isDirectory()) {
-      if (path.toLowerCase().endsWith('.zip')) return undefined;
+      if (/\.(zip|tar|tgz|tar\.gz)$/i.test(path)) return undefined;
       n++;
       continue;
     }
     for await (const file of walkFolder(path)) {
-      if (file.toLowerCase().endsWith('.zip')) return undefined;
+      if (/\.(zip|tar|tgz|tar\.gz)$/i.test(file)) return undefined;
       n++;
     }
   }

