@@ -1,10 +1,15 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
-import { API_URL, graphqlRequest } from '../lib/graphql';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { graphqlRequest } from '../lib/graphql';
 
-const COUNTS_QUERY =
-  '{ cohort { counts { patients studies series instances } } }';
+const COHORT_QUERY = `query ($filter: CohortFilter) {
+  cohort(filter: $filter) {
+    counts { patients studies series instances }
+    facets { modality { value count } }
+  }
+}`;
 
 interface Counts {
   patients: number;
@@ -13,8 +18,11 @@ interface Counts {
   instances: number;
 }
 
-interface CountsResult {
-  cohort: { counts: Counts };
+interface CohortResult {
+  cohort: {
+    counts: Counts;
+    facets: { modality: Array<{ value: string; count: number }> };
+  };
 }
 
 const LEVELS: ReadonlyArray<readonly [keyof Counts, string]> = [
@@ -24,32 +32,55 @@ const LEVELS: ReadonlyArray<readonly [keyof Counts, string]> = [
   ['instances', 'Instances'],
 ];
 
-export default function HomePage() {
-  const counts = useQuery({
-    queryKey: ['lake-counts'],
+export default function CohortPage() {
+  const [modalities, setModalities] = useState<string[]>([]);
+  const filter = modalities.length ? { modality: modalities } : null;
+  const cohort = useQuery({
+    queryKey: ['cohort', filter],
     queryFn: ({ signal }) =>
-      graphqlRequest<CountsResult>(COUNTS_QUERY, undefined, signal),
+      graphqlRequest<CohortResult>(COHORT_QUERY, { filter }, signal),
+    placeholderData: keepPreviousData,
   });
+  const toggle = (value: string) =>
+    setModalities((current) =>
+      current.includes(value)
+        ? current.filter((m) => m !== value)
+        : [...current, value].sort(),
+    );
 
+  if (cohort.isPending) return <p role="status">Loading the lake…</p>;
+  if (cohort.isError) {
+    return (
+      <p role="alert">Could not load the cohort: {cohort.error.message}</p>
+    );
+  }
+  const { counts, facets } = cohort.data.cohort;
   return (
-    <section aria-labelledby="counts-heading" aria-busy={counts.isPending}>
-      <h1 id="counts-heading">What the lake holds</h1>
-      {counts.isPending ? (
-        <p role="status">Loading counts…</p>
-      ) : counts.isError ? (
-        <p role="alert">
-          Could not load counts from {API_URL}: {counts.error.message}
-        </p>
-      ) : (
-        <dl aria-label="Lake counts">
-          {LEVELS.map(([key, label]) => (
-            <div key={key}>
-              <dt>{label}</dt>
-              <dd>{counts.data.cohort.counts[key].toLocaleString('en')}</dd>
-            </div>
-          ))}
-        </dl>
-      )}
+    <section aria-labelledby="cohort-heading" aria-busy={cohort.isFetching}>
+      <h1 id="cohort-heading">Cohort</h1>
+      <fieldset>
+        <legend>Modality</legend>
+        {facets.modality.map((f) => (
+          <label key={f.value} style={{ marginRight: '1rem' }}>
+            <input
+              type="checkbox"
+              name="modality"
+              value={f.value}
+              checked={modalities.includes(f.value)}
+              onChange={() => toggle(f.value)}
+            />{' '}
+            {f.value} ({f.count})
+          </label>
+        ))}
+      </fieldset>
+      <dl aria-label="Cohort counts">
+        {LEVELS.map(([key, label]) => (
+          <div key={key}>
+            <dt>{label}</dt>
+            <dd data-level={key}>{counts[key].toLocaleString('en')}</dd>
+          </div>
+        ))}
+      </dl>
     </section>
   );
 }

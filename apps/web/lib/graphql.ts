@@ -1,9 +1,5 @@
-/**
- * The lpacs GraphQL endpoint. NEXT_PUBLIC_* variables are inlined at build
- * time, so changing it means rebuilding the portal.
- */
-export const API_URL =
-  process.env.NEXT_PUBLIC_LPACS_API || 'http://127.0.0.1:4000/graphql';
+/** The portal's same-origin GraphQL route (proxied to the lpacs API). */
+export const API_URL = '/api/graphql';
 
 interface GraphQLResponse<T> {
   data?: T | null;
@@ -22,10 +18,7 @@ export async function graphqlRequest<T>(
 ): Promise<T> {
   const res = await fetch(API_URL, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-    },
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(variables ? { query, variables } : { query }),
     signal,
   });
@@ -36,7 +29,7 @@ export async function graphqlRequest<T>(
     throw new Error(`GraphQL request failed: HTTP ${res.status}`);
   }
   const first = body.errors?.[0];
-  if (first) throw new Error(`GraphQL error: ${first.message}`);
+  if (first) throw new Error(first.message);
   if (!res.ok || body.data == null) {
     throw new Error(`GraphQL request failed: HTTP ${res.status}`);
   }
