@@ -1,0 +1,20 @@
+/** Why the DIMSE service could not start; stable strings, safe to show. */
+export enum DimseErrorCode {
+  /** An AE title is empty, longer than 16 characters or not printable. */
+  InvalidAeTitle = 'INVALID_AE_TITLE',
+  /** The port is not an integer from 0 to 65535. */
+  InvalidPort = 'INVALID_PORT',
+  /** The host and port could not be bound (in use, not permitted). */
+  ListenFailed = 'LISTEN_FAILED',
+}
+
+/** A misconfigured or failed DIMSE service; the message names the value. */
+export class DimseError extends Error {
+  override readonly name = 'DimseError';
+  constructor(
+    readonly code: DimseErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,205 @@
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+import {
+  Dataset,
+  Implementation,
+  Scp,
+  constants,
+  responses,
+} from 'dcmjs-dimse';
+import type { association, requests } from 'dcmjs-dimse';
+import type { IngestSession } from '@lpacs/ingest';
+import type { Logger } from '@lpacs/lake';
+import { DatasetCollector } from './DatasetCollector';
+import { encodePartTen } from './encodePartTen';
+import { negotiateAssociation } from './negotiateAssociation';
+import type { AssociationPolicy } from './negotiateAssociation';
+import { StoreStatus, storeStatus } from './storeStatus';
+import type { StoreAnswer } from './storeStatus';
+
+const { RejectResult, RejectSource, Status } = constants;
+
+/** What every connection of one SCP shares. */
+export interface ConnectionContext {
+  session: IngestSession;
+  policy: AssociationPolicy;
+  logger: Logger;
+  /** The next input name for the ingest report: `dimse:AE#n`. */
+  nextSource(callingAE: string): string;
+  /** Keeps a C-STORE under way known, so closing can wait for it. */
+  track(work: Promise<unknown>): void;
+}
+
+interface Received {
+  collector: DatasetCollector;
+  transferSyntaxUID: string;
+}
+
+/** A stable code for a thrown value, for logs (never its message). */
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.name : 'UNKNOWN';
+}
+
+/**
+ * One TCP connection to the C-STORE SCP: negotiates the association, answers
+ * C-ECHO, and ingests each C-STORE data set before it answers, so a success
+ * status means the instance is committed to the lake.
+ *
+ * TODO: each instance is its own `session.run`, hence its own lake batch
+ * (a Parquet file per table and a journalled, fsynced commit), which costs
+ * tens of milliseconds per instance and leaves many tiny Parquet files
+ * after a large push. Batching the instances of one association and
+ * answering once the batch commits would need the SCU to allow
+ * asynchronous operations (PS3.7 D.3.3.3) or a commit per few instances.
+ */
+export class StoreScpConnection extends Scp {
+  readonly #context: ConnectionContext;
+  readonly #socket: Socket;
+  readonly #received = new Map<requests.CStoreRequest, Received>();
+  #callingAE = '';
+  #stored = 0;
+  #failed = 0;
+
+  constructor(socket: Socket, context: ConnectionContext) {
+    super(socket);
+    this.#socket = socket;
+    this.#context = context;
+  }
+
+  override associationRequested(request: association.Association): void {
+    const { logger, policy } = this.#context;
+    this.#callingAE = request.getCallingAeTitle();
+    const fields = {
+      callingAE: this.#callingAE,
+      calledAE: request.getCalledAeTitle(),
+    };
+    const decision = negotiateAssociation(request, policy);
+    if (decision.phase === 'rejected') {
+      logger.warn({ ...fields, reason: decision.why }, 'association rejected');
+      this.sendAssociationReject(
+        RejectResult.Permanent,
+        RejectSource.ServiceUser,
+        decision.reason,
+      );
+      return;
+    }
+    logger.info(
+      { ...fields, contexts: decision.contexts, refused: decision.refused },
+      'association accepted',
+    );
+    this.sendAssociationAccept();
+  }
+
+  override associationReleaseRequested(): void {
+    this.#context.logger.info(
+      { callingAE: this.#callingAE, stored: this.#stored, failed: this.#failed },
+      'association released',
+    );
+    this.sendAssociationReleaseResponse();
+  }
+
+  override abort(source: number, reason: number): void {
+    this.#context.logger.warn(
+      { callingAE: this.#callingAE, source, reason },
+      'association aborted by the peer',
+    );
+    // After an A-ABORT both sides close the transport (PS3.8 7.3.2); dcmtk
+    // waits for us to do so until its ACSE timeout.
+    this.#socket.destroy();
+  }
+
+  override cEchoRequest(
+    request: requests.CEchoRequest,
+    callback: (response: responses.CEchoResponse) => void,
+  ): void {
+    const response = responses.CEchoResponse.fromRequest(request);
+    response.setStatus(Status.Success);
+    callback(response);
+  }
+
+  override createStoreWritableStream(
+    context: association.PresentationContext,
+    request: requests.CStoreRequest,
+  ): Writable {
+    const collector = new DatasetCollector();
+    this.#received.set(request, {
+      collector,
+      transferSyntaxUID: context.getAcceptedTransferSyntaxUid() ?? '',
+    });
+    return collector;
+  }
+
+  override createDatasetFromStoreWritableStream(
+    _writable: Writable,
+    context: association.PresentationContext,
+    callback: (dataset: Dataset) => void,
+  ): void {
+    // The bytes stay with the collector for cStoreRequest; parsing them
+    // into a dcmjs Dataset here would cost time and could alter them.
+    callback(new Dataset({}, context.getAcceptedTransferSyntaxUid()));
+  }
+
+  override cStoreRequest(
+    request: requests.CStoreRequest,
+    callback: (response: responses.CStoreResponse) => void,
+  ): void {
+    const work = this.#store(request).then((answer) => {
+      if (answer.status === StoreStatus.Coerced) this.#stored++;
+      else this.#failed++;
+      this.#context.logger.debug(
+        {
+          callingAE: this.#callingAE,
+          status: `0x${answer.status.toString(16).padStart(4, '0')}`,
+          comment: answer.comment,
+        },
+        'C-STORE answered',
+      );
+      const response = responses.CStoreResponse.fromRequest(request);
+      response.setStatus(answer.status);
+      if (answer.comment) response.setErrorComment(answer.comment);
+      callback(response);
+    });
+    this.#context.track(work);
+  }
+
+  async #store(request: requests.CStoreRequest): Promise<StoreAnswer> {
+    const { session, logger } = this.#context;
+    const received = this.#received.get(request);
+    this.#received.delete(request);
+    if (!received) {
+      return { status: StoreStatus.CannotUnderstand, comment: 'NO_DATA_SET' };
+    }
+    const { collector, transferSyntaxUID } = received;
+    if (!collector.writableFinished) await once(collector, 'finish');
+    const bytes = encodePartTen(
+      {
+        sopClassUID: request.getAffectedSopClassUid(),
+        sopInstanceUID: request.getAffectedSopInstanceUid(),
+        transferSyntaxUID,
+        implementationClassUID: Implementation.getImplementationClassUid(),
+        implementationVersionName: Implementation.getImplementationVersion(),
+        sourceAETitle: this.#callingAE,
+      },
+      collector.bytes(),
+    );
+    let answer: StoreAnswer | undefined;
+    try {
+      await session.run(
+        [{ source: this.#context.nextSource(this.#callingAE), bytes }],
+        { onOutcome: (o, verdict) => (answer = storeStatus(o, verdict)) },
+      );
+    } catch (err) {
+      logger.error(
+        { callingAE: this.#callingAE, code: errorCode(err) },
+        'the lake failed to store a received instance',
+      );
+      return { status: StoreStatus.OutOfResources, comment: 'LAKE_FAILURE' };
+    }
+    return (
+      answer ?? { status: StoreStatus.OutOfResources, comment: 'NO_OUTCOME' }
+    );
+  }
+}
