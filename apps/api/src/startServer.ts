@@ -25,6 +25,8 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port?: number;
   logger?: Logger;
+  /** The ingest session for STOW-RS; by default one is opened on first use. */
+  session?: IngestSession;
   /** Largest STOW-RS request body, bytes (default 1 GiB; bodies are buffered). */
   maxStowBytes?: number;
 }
@@ -88,7 +90,9 @@ export async function startServer(
   await apollo.start();
 
   // The ingest session (and its worker) starts with the first STOW-RS request.
-  let session: Promise<IngestSession> | undefined;
+  let session: Promise<IngestSession> | undefined = options.session
+    ? Promise.resolve(options.session)
+    : undefined;
   const ingestSession = () =>
     (session ??= IngestSession.open({
       lake: options.lake,
@@ -196,7 +200,7 @@ export async function startServer(
         server.closeAllConnections();
       });
       await apollo.stop();
-      if (session) await (await session).close();
+      if (session && !options.session) await (await session).close();
       catalog.close();
     },
   };

@@ -11,7 +11,8 @@ commands:
                    institution-identity, uids (default: modified dates,
                    patient characteristics, clean descriptors)
   ingest PATH...   ingest DICOM files, folders (recursive) and .zip archives
-  serve            serve the GraphQL API at /graphql
+  serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
+                   with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP
   status           lake contents and quarantined files
   demo             ingest the bundled sample, serve, and run a sample query
 
@@ -39,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
       dates: { type: 'string' },
       retain: { type: 'string', multiple: true },
       'no-clean-descriptors': { type: 'boolean' },
+      'dimse-port': { type: 'string' },
+      'ae-title': { type: 'string' },
+      'allow-ae': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,7 +66,14 @@ async function main(argv: string[]): Promise<number> {
         opts,
       );
     case 'serve':
-      return (await import('./commands/serveCommand.js')).serveCommand(opts);
+      return (await import('./commands/serveCommand.js')).serveCommand(opts, {
+        port:
+          values['dimse-port'] === undefined
+            ? undefined
+            : Number(values['dimse-port']),
+        aeTitle: values['ae-title'],
+        allow: values['allow-ae'],
+      });
     case 'status':
       return (await import('./commands/statusCommand.js')).statusCommand(opts);
     case 'demo':

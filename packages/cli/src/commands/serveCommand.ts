@@ -1,24 +1,64 @@
 import { startServer } from '@lpacs/api';
+import { startStoreScp } from '@lpacs/dimse';
+import type { StoreScp } from '@lpacs/dimse';
+import { IngestSession } from '@lpacs/ingest';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 
-/** `lpacs serve`: the API until interrupted. */
-export async function serveCommand(opts: Options): Promise<number> {
+/** DICOM flags of `lpacs serve`. */
+export interface DimseFlags {
+  port?: number;
+  aeTitle?: string;
+  allow?: string[];
+}
+
+/**
+ * `lpacs serve`: the API (GraphQL, STOW-RS) and, with --dimse-port, a
+ * C-STORE SCP, all ingesting through one session, until interrupted.
+ */
+export async function serveCommand(
+  opts: Options,
+  dimse: DimseFlags = {},
+): Promise<number> {
   const logger = createLogger('api');
-  const server = await startServer({
+  const session = await IngestSession.open({
     lake: opts.lake,
-    host: opts.host,
-    port: opts.port,
+    workers: 1,
     logger,
   });
-  process.stdout.write(
-    `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
-  );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await server.close();
-  return 0;
+  let scp: StoreScp | undefined;
+  try {
+    const server = await startServer({
+      lake: opts.lake,
+      host: opts.host,
+      port: opts.port,
+      logger,
+      session,
+    });
+    process.stdout.write(
+      `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
+    );
+    if (dimse.port !== undefined) {
+      scp = await startStoreScp({
+        session,
+        host: opts.host,
+        port: dimse.port,
+        aeTitle: dimse.aeTitle ?? 'LPACS',
+        allowedCallingAETitles: dimse.allow,
+        logger: createLogger('dimse'),
+      });
+      process.stdout.write(
+        `lpacs C-STORE SCP ${dimse.aeTitle ?? 'LPACS'} listening on ${opts.host}:${scp.port}\n`,
+      );
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await scp?.close();
+    await server.close();
+    return 0;
+  } finally {
+    await session.close();
+  }
 }
