@@ -1,7 +1,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { implicitVr } from './dictionary';
 import { DicomError, DicomErrorCode } from './errors';
-import { Tag, tagString } from './tags';
+import { Tag, isPrivateTag, tagString } from './tags';
 import {
   EXPLICIT_LE,
   IMPLICIT_LE,
@@ -191,6 +191,18 @@ function parseElement(
   }
   need(buf, valueOffset, length, () => `the value of ${tagString(tag)}`);
   el.end = valueOffset + length;
+  if (vr === 'UN' && !isPrivateTag(tag)) {
+    // A standard attribute sent as UN is read with its dictionary VR, its
+    // value being implicit VR LE (PS3.5 6.2.2): otherwise UIDs and nested
+    // sequences would escape their de-identification rules.
+    const known = implicitVr(tag);
+    if (known === 'SQ') {
+      el.vr = 'SQ';
+      el.items = parseItems(buf, IMPLICIT_LE, valueOffset, el.end, depth + 1, tag).items;
+      return el;
+    }
+    if (known !== 'UN') el.vr = known;
+  }
   if (vr === 'SQ') {
     el.items = parseItems(buf, enc, valueOffset, el.end, depth + 1, tag).items;
   }
