@@ -75,6 +75,21 @@ const REQUIRES: ReadonlyMap<number, number> = new Map([
   [0x00120081, 0x00120082],
 ]);
 
+/**
+ * The descriptors the Clean Descriptors option keeps after cleaning, for
+ * cohort building; every other attribute the option would clean (patient
+ * comments, histories, occupation, medical alerts, ...) is emptied instead.
+ */
+const KEPT_DESCRIPTORS: ReadonlySet<number> = new Set([
+  0x00081030, // Study Description
+  0x0008103e, // Series Description
+  0x00181030, // Protocol Name
+  0x00400254, // Performed Procedure Step Description
+  0x00321060, // Requested Procedure Description
+  0x00082111, // Derivation Description
+  0x00180010, // Contrast/Bolus Agent
+]);
+
 const MARKERS = [
   Tag.PatientIdentityRemoved,
   Tag.DeidentificationMethod,
@@ -470,6 +485,12 @@ export class Deidentifier {
       return;
     }
     if (['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(el.vr)) {
+      if (!KEPT_DESCRIPTORS.has(el.tag)) {
+        // Comments, histories, occupations: free text with no clinical
+        // wording worth the risk; removing is always allowed for C.
+        w.element(el.tag, el.vr, Buffer.alloc(0));
+        return;
+      }
       const cleaned = values.map((v) => cleanText(v, walk.identifiers));
       const safe = walk.latin
         ? cleaned

@@ -1,10 +1,31 @@
-/** Dates, times and long digit runs: likely identifiers in free text. */
+const MONTH =
+  '(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC)[A-Z]*\\.?';
+
+/**
+ * Shapes of identifiers in free text: dates in numeric and month-name
+ * forms, phone and social security numbers, e-mail addresses, URLs, and
+ * any run of 5 or more digits.
+ */
 const PATTERNS = [
   /\b\d{4}[-./]\d{1,2}[-./]\d{1,2}\b/g,
   /\b\d{1,2}[-./]\d{1,2}[-./]\d{2,4}\b/g,
-  /\b(19|20)\d{6}\b/g,
+  new RegExp(`\\b\\d{1,2}[-\\s./]*${MONTH}[-\\s./,]*\\d{2,4}\\b`, 'gi'),
+  new RegExp(
+    `\\b${MONTH}[-\\s./]*\\d{1,2}(?:st|nd|rd|th)?[-\\s.,/]*\\d{2,4}\\b`,
+    'gi',
+  ),
+  /\b\d{3}-\d{2}-\d{4}\b/g,
+  /(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b/g,
+  /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g,
+  /@[\w-]+(?:\.[\w-]+)+/g,
+  /\bhttps?:\/\/\S+/gi,
+  // Street addresses, and ages over 89 (identifying under HIPAA 164.514).
+  /\b\d{1,5}\s+(?:\w+\s+){1,3}(?:ROAD|RD|STREET|ST|AVENUE|AVE|LANE|LN|DRIVE|DR|BLVD|BOULEVARD|WAY|COURT|CT|PLACE|PL)\b\.?/gi,
+  /\b(?:9\d|1[0-4]\d)\s*(?:YEARS?|YRS?|Y\/?O)\b/gi,
+  // Identifiers: a token with four digits or more, digits spaced out.
+  /[\w-]*\d[\w-]*\d[\w-]*\d[\w-]*\d[\w-]*/g,
+  /\b(?:\d\s){3,}\d\b/g,
   /\d{5,}/g,
-  /[\w.+-]+@[\w-]+\.[\w.]+/g,
 ];
 
 function escape(term: string): string {
@@ -14,23 +35,32 @@ function escape(term: string): string {
 /**
  * One case-insensitive pattern for an object's identifying values, longest
  * first so "DOE^JOHN" goes before "DOE"; undefined when there are none.
+ * Values are compared in Unicode NFC, so composed and decomposed spellings
+ * of one name match.
  */
 export function identifierPattern(
   identifiers: readonly string[],
 ): RegExp | undefined {
-  const terms = [...new Set(identifiers.filter((t) => t.length >= 2))].sort(
-    (a, b) => b.length - a.length,
-  );
+  const terms = [
+    ...new Set(
+      identifiers
+        .map((t) => t.normalize('NFC').trim())
+        .filter((t) => t.length >= 2),
+    ),
+  ].sort((a, b) => b.length - a.length);
   return terms.length
-    ? new RegExp(terms.map(escape).join('|'), 'gi')
+    ? new RegExp(terms.map(escape).join('|'), 'giu')
     : undefined;
 }
 
 /**
  * The Clean (C) action for free-text descriptors (PS3.15 E.3.5): removes
- * every identifying value the object itself carries (names, IDs, dates),
- * then anything shaped like a date, a long number or an e-mail address.
- * What remains is the clinical wording ("CT CHEST W/O CONTRAST").
+ * every identifying value the object itself carries (names and their
+ * parts, IDs, the birth date in any common form), then anything shaped like
+ * a date, a phone or social security number, an address on the internet or
+ * a long number. What remains is the clinical wording ("CT CHEST W/O
+ * CONTRAST"). Free text can still hold identifiers of no known shape, which
+ * is why only a few descriptors are cleaned and kept (see Deidentifier).
  */
 export function cleanText(
   text: string,
@@ -39,7 +69,10 @@ export function cleanText(
   const pattern = Array.isArray(identifiers)
     ? identifierPattern(identifiers)
     : (identifiers as RegExp | undefined);
-  let out = pattern ? text.replace(pattern, ' ') : text;
+  // Shapes first, so removing a name cannot break up an e-mail address.
+  let out = text.normalize('NFC');
+  for (const p of PATTERNS) out = out.replace(p, ' ');
+  if (pattern) out = out.replace(pattern, ' ');
   for (const p of PATTERNS) out = out.replace(p, ' ');
   return out.replace(/\s+/g, ' ').trim();
 }

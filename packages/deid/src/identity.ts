@@ -33,6 +33,37 @@ const ID_TAGS = [
   0x00081010,
 ];
 
+const MONTHS = [
+  'JAN',
+  'FEB',
+  'MAR',
+  'APR',
+  'MAY',
+  'JUN',
+  'JUL',
+  'AUG',
+  'SEP',
+  'OCT',
+  'NOV',
+  'DEC',
+];
+
+/** The ways a birth date is commonly written in free text. */
+function birthDateForms(da: string): string[] {
+  const [y, m, d] = [da.slice(0, 4), da.slice(4, 6), da.slice(6, 8)];
+  const mon = MONTHS[Number(m) - 1] ?? '';
+  const day = String(Number(d));
+  return [
+    da,
+    `${y}-${m}-${d}`,
+    `${d}.${m}.${y}`,
+    `${d}/${m}/${y}`,
+    `${m}/${d}/${y}`,
+    `${d}-${mon}-${y}`,
+    `${day} ${mon} ${y}`,
+  ];
+}
+
 /** Reads the identity of a data set's patient (top level only). */
 export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const str = (tag: number) =>
@@ -49,7 +80,7 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
       findElement(ds.elements, tag),
       charsets,
     )) {
-      identifiers.push(v, ...v.split(/[\^= ]+/).filter((p) => p.length >= 3));
+      identifiers.push(v, ...v.split(/[\^= ,-]+/).filter((p) => p.length >= 3));
     }
   }
   for (const tag of ID_TAGS) {
@@ -57,12 +88,7 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
       ...readStrings(ds.buffer, findElement(ds.elements, tag), charsets),
     );
   }
-  if (/^\d{8}$/.test(birth)) {
-    identifiers.push(
-      birth,
-      `${birth.slice(0, 4)}-${birth.slice(4, 6)}-${birth.slice(6)}`,
-    );
-  }
+  if (/^\d{8}$/.test(birth)) identifiers.push(...birthDateForms(birth));
   const studyDate =
     str(Tag.StudyDate) ?? str(Tag.SeriesDate) ?? str(Tag.AcquisitionDate);
   const age =

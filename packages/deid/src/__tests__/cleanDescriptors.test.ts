@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { findElement, parseDicom, readString } from '@lpacs/dicom';
+import { Deidentifier, RESEARCH_DEFAULT, SiteKeys, cleanText } from '../index';
+
+// Shared case 02: descriptors a tester wrote with the patient's own
+// identifiers (Smith-Jones^John, born 1961-08-21) in common free-text forms.
+const DIR = join(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'test',
+  'data',
+  'clean-descriptors',
+);
+const deid = new Deidentifier(
+  new SiteKeys(Buffer.alloc(32, 6)),
+  RESEARCH_DEFAULT,
+);
+const FORBIDDEN = [
+  'SMITH',
+  'JONES',
+  'JOHN',
+  'MÜLLER',
+  'JÖRG',
+  '1961',
+  'AUG',
+  '867',
+  '5309',
+  '078-05',
+  '@',
+  'ELM ROAD',
+  '101 YEARS',
+];
+const FREE_TEXT = [
+  0x00104000, 0x00102180, 0x001021b0, 0x00324000, 0x00102000, 0x00380500,
+  0x00204000,
+];
+
+describe('Clean Descriptors on planted free text', () => {
+  for (const name of readdirSync(DIR).filter((f) => f.endsWith('.dcm'))) {
+    it(`leaves no identifier in the descriptors of ${name}`, () => {
+      const out = parseDicom(
+        deid.deidentify(parseDicom(readFileSync(join(DIR, name)))).bytes,
+      ).body;
+      const charsets = ['ISO_IR 192'];
+      for (const tag of [0x00081030, 0x0008103e]) {
+        const value = (
+          readString(out.buffer, findElement(out.elements, tag), charsets) ?? ''
+        )
+          .normalize('NFC')
+          .toUpperCase();
+        for (const f of FORBIDDEN)
+          assert.ok(!value.includes(f), `${f} in "${value}"`);
+        assert.ok(!/\d{3}/.test(value), `digits in "${value}"`);
+      }
+      for (const tag of FREE_TEXT) {
+        assert.equal(
+          readString(out.buffer, findElement(out.elements, tag)),
+          undefined,
+          `free text ${tag.toString(16)} kept`,
+        );
+      }
+    });
+  }
+
+  it('keeps the clinical wording', () => {
+    assert.equal(
+      cleanText('CT CHEST W/O CONTRAST 5MM', ['DOE^JANE']),
+      'CT CHEST W/O CONTRAST 5MM',
+    );
+    assert.equal(
+      cleanText('MR KNEE LEFT for DOE JANE', ['DOE^JANE', 'DOE', 'JANE']),
+      'MR KNEE LEFT for',
+    );
+  });
+
+  it('matches names in either Unicode normal form', () => {
+    const nfd = 'Kopf Mu\u0308ller'.normalize('NFD');
+    assert.equal(cleanText(nfd, ['Müller']), 'Kopf');
+  });
+});
