@@ -4,6 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
+  REPO,
   SAMPLE,
   filesUnder,
   independentCounts,
@@ -108,5 +109,27 @@ describe('ingest sources', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /no such file or folder: .*no-such-folder/);
     assert.ok(!existsSync(lake));
+  });
+
+  it('quarantines an object without StudyInstanceUID (shared case 09) instead of indexing "null"', async () => {
+    const file = join(REPO, 'test', 'data', 'no-study-uid.dcm');
+    const report = await ingest('no-study', [file, join(SAMPLE, 'rle.dcm')]);
+    assert.deepEqual(
+      report.quarantine.map((q) => [q.code, q.message]),
+      [['MISSING_UID', 'StudyInstanceUID (0020,000D) is missing']],
+    );
+    assert.equal(report.ingested, 1);
+  });
+
+  it('follows symbolic links to files inside folders (shared case 11)', async () => {
+    const dir = join(work.path, 'links');
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('ln', [
+      '-s',
+      join(SAMPLE, 'rle.dcm'),
+      join(dir, 'linked.dcm'),
+    ]);
+    const report = await ingest('links', [dir]);
+    assert.equal(report.ingested, 1);
   });
 });

@@ -21,6 +21,14 @@ function positiveInt(
   return n;
 }
 
+function atLeastOne(
+  name: string,
+  value: number | undefined,
+): number | undefined {
+  if (value === 0) throw new Error(`--${name} must be at least 1`);
+  return value;
+}
+
 /** Reads flags; the lake is --lake, else $LPACS_LAKE, else ./lake. */
 export function readOptions(
   values: Record<string, string | boolean | string[] | undefined>,
@@ -32,7 +40,10 @@ export function readOptions(
     json: values.json === true,
     host: str('host') ?? '127.0.0.1',
     port: positiveInt('port', str('port')) ?? 4000,
-    workers: positiveInt('workers', str('workers')),
-    batchSize: positiveInt('batch-size', str('batch-size')),
+    workers: atLeastOne('workers', positiveInt('workers', str('workers'))),
+    batchSize: atLeastOne(
+      'batch-size',
+      positiveInt('batch-size', str('batch-size')),
+    ),
   };
 }

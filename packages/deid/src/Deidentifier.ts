@@ -208,6 +208,21 @@ export class Deidentifier {
       body.buffer,
       findElement(top, Tag.SOPInstanceUID),
     );
+    const study = readString(
+      body.buffer,
+      findElement(top, Tag.StudyInstanceUID),
+    );
+    const series = readString(
+      body.buffer,
+      findElement(top, Tag.SeriesInstanceUID),
+    );
+    if (!study || !series) {
+      // Without them the object cannot be placed in a study or series.
+      throw new DeidError(
+        DeidErrorCode.MissingUID,
+        `${study ? 'SeriesInstanceUID (0020,000E)' : 'StudyInstanceUID (0020,000D)'} is missing`,
+      );
+    }
     if (!sopClassUID || !sopInstance) {
       throw new DeidError(
         DeidErrorCode.MissingUID,

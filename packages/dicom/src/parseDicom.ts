@@ -198,7 +198,14 @@ function parseElement(
     const known = implicitVr(tag);
     if (known === 'SQ') {
       el.vr = 'SQ';
-      el.items = parseItems(buf, IMPLICIT_LE, valueOffset, el.end, depth + 1, tag).items;
+      el.items = parseItems(
+        buf,
+        IMPLICIT_LE,
+        valueOffset,
+        el.end,
+        depth + 1,
+        tag,
+      ).items;
       return el;
     }
     if (known !== 'UN') el.vr = known;

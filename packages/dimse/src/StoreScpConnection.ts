@@ -49,11 +49,12 @@ function errorCode(err: unknown): string {
  * status means the instance is committed to the lake.
  *
  * TODO: each instance is its own `session.run`, hence its own lake batch
- * (a Parquet file per table and a journalled, fsynced commit), which costs
- * tens of milliseconds per instance and leaves many tiny Parquet files
- * after a large push. Batching the instances of one association and
- * answering once the batch commits would need the SCU to allow
- * asynchronous operations (PS3.7 D.3.3.3) or a commit per few instances.
+ * (a Parquet file per table and a journalled, fsynced commit): about
+ * 27 ms per sample MR slice (2.6 MB) on the dev box, against about 8 ms
+ * when 20 go in one run, and a 2,000-slice push leaves 2,000 tiny
+ * Parquet files per table. Batching the instances of an association needs
+ * the answers held until the batch commits, so the SCU must allow
+ * asynchronous operations (PS3.7 D.3.3.3) or wait on a short batch timer.
  */
 export class StoreScpConnection extends Scp {
   readonly #context: ConnectionContext;
@@ -95,7 +96,11 @@ export class StoreScpConnection extends Scp {
 
   override associationReleaseRequested(): void {
     this.#context.logger.info(
-      { callingAE: this.#callingAE, stored: this.#stored, failed: this.#failed },
+      {
+        callingAE: this.#callingAE,
+        stored: this.#stored,
+        failed: this.#failed,
+      },
       'association released',
     );
     this.sendAssociationReleaseResponse();
@@ -146,25 +151,14 @@ export class StoreScpConnection extends Scp {
     request: requests.CStoreRequest,
     callback: (response: responses.CStoreResponse) => void,
   ): void {
-    const work = this.#store(request).then((answer) => {
-      if (answer.status === StoreStatus.Coerced) this.#stored++;
-      else this.#failed++;
-      this.#context.logger.debug(
-        {
-          callingAE: this.#callingAE,
-          status: `0x${answer.status.toString(16).padStart(4, '0')}`,
-          comment: answer.comment,
-        },
-        'C-STORE answered',
-      );
-      const response = responses.CStoreResponse.fromRequest(request);
-      response.setStatus(answer.status);
-      if (answer.comment) response.setErrorComment(answer.comment);
-      callback(response);
-    });
-    this.#context.track(work);
+    this.#context.track(
+      this.#store(request).then((answer) =>
+        this.#answer(request, answer, callback),
+      ),
+    );
   }
 
+  /** Ingests one received data set; never rejects, failures become statuses. */
   async #store(request: requests.CStoreRequest): Promise<StoreAnswer> {
     const { session, logger } = this.#context;
     const received = this.#received.get(request);
@@ -172,34 +166,60 @@ export class StoreScpConnection extends Scp {
     if (!received) {
       return { status: StoreStatus.CannotUnderstand, comment: 'NO_DATA_SET' };
     }
-    const { collector, transferSyntaxUID } = received;
-    if (!collector.writableFinished) await once(collector, 'finish');
-    const bytes = encodePartTen(
-      {
-        sopClassUID: request.getAffectedSopClassUid(),
-        sopInstanceUID: request.getAffectedSopInstanceUid(),
-        transferSyntaxUID,
-        implementationClassUID: Implementation.getImplementationClassUid(),
-        implementationVersionName: Implementation.getImplementationVersion(),
-        sourceAETitle: this.#callingAE,
-      },
-      collector.bytes(),
-    );
-    let answer: StoreAnswer | undefined;
     try {
+      const { collector, transferSyntaxUID } = received;
+      if (!collector.writableFinished) await once(collector, 'finish');
+      const bytes = encodePartTen(
+        {
+          sopClassUID: request.getAffectedSopClassUid(),
+          sopInstanceUID: request.getAffectedSopInstanceUid(),
+          transferSyntaxUID,
+          implementationClassUID: Implementation.getImplementationClassUid(),
+          implementationVersionName: Implementation.getImplementationVersion(),
+          sourceAETitle: this.#callingAE,
+        },
+        collector.bytes(),
+      );
+      let answer: StoreAnswer | undefined;
       await session.run(
         [{ source: this.#context.nextSource(this.#callingAE), bytes }],
         { onOutcome: (o, verdict) => (answer = storeStatus(o, verdict)) },
       );
+      return (
+        answer ?? { status: StoreStatus.OutOfResources, comment: 'NO_OUTCOME' }
+      );
     } catch (err) {
       logger.error(
         { callingAE: this.#callingAE, code: errorCode(err) },
-        'the lake failed to store a received instance',
+        'a received instance could not be stored',
       );
-      return { status: StoreStatus.OutOfResources, comment: 'LAKE_FAILURE' };
+      return { status: StoreStatus.OutOfResources, comment: 'STORE_FAILED' };
     }
-    return (
-      answer ?? { status: StoreStatus.OutOfResources, comment: 'NO_OUTCOME' }
+  }
+
+  #answer(
+    request: requests.CStoreRequest,
+    answer: StoreAnswer,
+    callback: (response: responses.CStoreResponse) => void,
+  ): void {
+    const { logger } = this.#context;
+    if (answer.status === StoreStatus.Coerced) this.#stored++;
+    else this.#failed++;
+    const status = `0x${answer.status.toString(16).padStart(4, '0')}`;
+    logger.debug(
+      { callingAE: this.#callingAE, status, comment: answer.comment },
+      'C-STORE answered',
     );
+    try {
+      const response = responses.CStoreResponse.fromRequest(request);
+      response.setStatus(answer.status);
+      if (answer.comment) response.setErrorComment(answer.comment);
+      callback(response);
+    } catch (err) {
+      logger.error(
+        { callingAE: this.#callingAE, code: errorCode(err) },
+        'a C-STORE response could not be sent',
+      );
+    }
   }
 }

@@ -36,7 +36,10 @@ export interface StoreAnswer {
 }
 
 /** The answer for the outcome of ingesting one received instance. */
-export function storeStatus(outcome: FileOutcome, verdict: Verdict): StoreAnswer {
+export function storeStatus(
+  outcome: FileOutcome,
+  verdict: Verdict,
+): StoreAnswer {
   if (outcome.kind === 'quarantined') {
     return {
       status: StoreStatus.CannotUnderstand,

@@ -64,6 +64,11 @@ export class WorkerPool {
     return this.#pending.size;
   }
 
+  /**
+   * Processes one file in the least busy worker. A Buffer that owns its
+   * whole ArrayBuffer is moved, not copied, so it is empty for the caller
+   * afterwards: pass a copy to keep the bytes.
+   */
   run(input: InputFile): Promise<FileOutcome> {
     const slot = this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.#nextId++;

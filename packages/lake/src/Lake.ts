@@ -17,6 +17,7 @@ import {
 } from './fsutil';
 import { LakeError, LakeErrorCode } from './LakeError';
 import { LakeLayout } from './LakeLayout';
+import { LakeLock } from './LakeLock';
 import { ParquetWriter } from './ParquetWriter';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { Logger, Row, TableName } from './types';
@@ -58,6 +59,7 @@ export class Lake {
   readonly layout: LakeLayout;
   readonly #logger: Logger;
   readonly #parquet = new ParquetWriter();
+  #lock: LakeLock | undefined;
 
   private constructor(root: string, logger: Logger) {
     this.layout = new LakeLayout(root);
@@ -65,12 +67,28 @@ export class Lake {
   }
 
   /** Opens (creating if needed) a lake and finishes interrupted commits. */
+  /**
+   * Opens a lake. `write` (the default) creates it if needed, takes its
+   * one-writer lock and finishes interrupted commits; `read` only checks it
+   * exists and changes nothing, so it is safe beside a running ingest.
+   * @throws LakeError NOT_A_LAKE, LAKE_UNWRITABLE or LAKE_BUSY.
+   */
   static async open(
     root: string,
     logger: Logger = silentLogger,
+    mode: 'write' | 'read' = 'write',
   ): Promise<Lake> {
     const lake = new Lake(root, logger);
     const l = lake.layout;
+    if (mode === 'read') {
+      if (!existsSync(l.tables)) {
+        throw new LakeError(
+          LakeErrorCode.NotALake,
+          `no lake at ${root} (create one with lpacs init or lpacs ingest)`,
+        );
+      }
+      return lake;
+    }
     try {
       for (const dir of [
         l.objects,
@@ -89,18 +107,32 @@ export class Lake {
         `lake directory ${root} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       );
     }
-    await lake.#recover();
-    // The 256 object shards exist up front, so workers never mkdir.
-    await Promise.all(
-      Array.from({ length: 256 }, (_, i) =>
-        mkdir(join(l.objects, i.toString(16).padStart(2, '0'))).catch(
-          (err: NodeJS.ErrnoException) => {
-            if (err.code !== 'EEXIST') throw err;
-          },
+    lake.#lock = LakeLock.acquire(l.lock, root);
+    try {
+      await lake.#recover();
+      // The 256 object shards exist up front, so workers never mkdir.
+      await Promise.all(
+        Array.from({ length: 256 }, (_, i) =>
+          lake.#prepareShard(join(l.objects, i.toString(16).padStart(2, '0'))),
         ),
-      ),
-    );
+      );
+    } catch (err) {
+      lake.close();
+      throw err;
+    }
     return lake;
+  }
+
+  /** Creates an object shard, dropping temporary files a killed writer left. */
+  async #prepareShard(dir: string): Promise<void> {
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      for (const name of await readdir(dir)) {
+        if (name.endsWith('.tmp')) await rm(join(dir, name), { force: true });
+      }
+    }
   }
 
   /** A handle for workers: no directory creation, no recovery. */
@@ -264,6 +296,14 @@ export class Lake {
     const journal = JSON.parse(await readFile(path, 'utf8')) as Journal;
     for (const { from, to } of journal.moves) {
       if (existsSync(to)) continue; // moved before an interruption
+      if (!existsSync(from)) {
+        // Neither staged nor moved: nothing left to roll forward.
+        this.#logger.error(
+          { batch: journal.batchId },
+          'a committed batch lost its staged file',
+        );
+        continue;
+      }
       await mkdir(dirname(to), { recursive: true });
       await rename(from, to);
       await fsyncPath(dirname(to));
@@ -309,5 +349,7 @@ export class Lake {
 
   close(): void {
     this.#parquet.close();
+    this.#lock?.release();
+    this.#lock = undefined;
   }
 }

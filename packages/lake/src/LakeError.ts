@@ -3,6 +3,7 @@ export enum LakeErrorCode {
   NotALake = 'NOT_A_LAKE',
   Unwritable = 'LAKE_UNWRITABLE',
   Corrupt = 'LAKE_CORRUPT',
+  Busy = 'LAKE_BUSY',
 }
 
 export class LakeError extends Error {

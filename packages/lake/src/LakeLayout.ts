@@ -39,6 +39,10 @@ export class LakeLayout {
   get settings(): string {
     return join(this.root, 'lake.json');
   }
+  /** Held by the one process writing the lake. */
+  get lock(): string {
+    return join(this.root, 'lake.lock');
+  }
   get siteKey(): string {
     return join(this.keys, 'site.key');
   }

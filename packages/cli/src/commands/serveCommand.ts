@@ -2,6 +2,7 @@ import { startServer } from '@lpacs/api';
 import { startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
 import { IngestSession } from '@lpacs/ingest';
+import { Lake } from '@lpacs/lake';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 
@@ -21,11 +22,14 @@ export async function serveCommand(
   dimse: DimseFlags = {},
 ): Promise<number> {
   const logger = createLogger('api');
-  const session = await IngestSession.open({
-    lake: opts.lake,
-    workers: 1,
-    logger,
-  });
+  // A typo'd --lake is an error, not an empty lake.
+  (await Lake.open(opts.lake, logger, 'read')).close();
+  // A C-STORE SCP needs the lake's write lock for as long as it runs;
+  // without one, STOW-RS takes it on its first request.
+  const session =
+    dimse.port === undefined
+      ? undefined
+      : await IngestSession.open({ lake: opts.lake, workers: 1, logger });
   let scp: StoreScp | undefined;
   try {
     const server = await startServer({
@@ -38,7 +42,7 @@ export async function serveCommand(
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
     );
-    if (dimse.port !== undefined) {
+    if (session && dimse.port !== undefined) {
       scp = await startStoreScp({
         session,
         host: opts.host,
@@ -59,6 +63,6 @@ export async function serveCommand(
     await server.close();
     return 0;
   } finally {
-    await session.close();
+    await session?.close();
   }
 }

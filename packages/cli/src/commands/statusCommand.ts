@@ -3,7 +3,7 @@ import type { Options } from '../options';
 
 /** `lpacs status`: what the lake holds and what it refused. */
 export async function statusCommand(opts: Options): Promise<number> {
-  const lake = await Lake.open(opts.lake);
+  const lake = await Lake.open(opts.lake, undefined, 'read');
   const catalog = await Catalog.open(opts.lake, { threads: 1 });
   try {
     const [counts] = await catalog.query(

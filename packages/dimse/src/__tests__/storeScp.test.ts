@@ -115,143 +115,182 @@ function assertRejected(run: ToolRun, reason: RegExp): void {
   assert.match(run.output, reason);
 }
 
-describe('startStoreScp against dcmtk echoscu and storescu', () => {
-  const root = mkdtempSync(join(tmpdir(), 'lpacs-dimse-'));
-  after(() => rmSync(root, { recursive: true, force: true }));
-  let distinctSent = 0;
-  /** Files whose SOP Instance UID an earlier file already carried. */
-  const repeats = new Set<string>();
-  const sentSyntaxes = new Set<string>();
+describe(
+  'startStoreScp against dcmtk echoscu and storescu',
+  { timeout: 180_000 },
+  () => {
+    const root = mkdtempSync(join(tmpdir(), 'lpacs-dimse-'));
+    after(() => rmSync(root, { recursive: true, force: true }));
+    let distinctSent = 0;
+    /** Files whose SOP Instance UID an earlier file already carried. */
+    const repeats = new Set<string>();
+    const sentSyntaxes = new Set<string>();
 
-  before(async () => {
-    const uids = new Set<string>();
-    for (const file of SENT) {
-      const uid = await dcmdumpValue(file, '0008,0018');
-      if (uids.has(uid)) {
-        repeats.add(file);
-        continue;
+    before(async () => {
+      const uids = new Set<string>();
+      for (const file of SENT) {
+        const uid = await dcmdumpValue(file, '0008,0018');
+        if (uids.has(uid)) {
+          repeats.add(file);
+          continue;
+        }
+        uids.add(uid);
+        // lpacs inflates deflated data sets when it de-identifies them.
+        if (file !== 'deflated.dcm')
+          sentSyntaxes.add(await dcmdumpValue(file, '0002,0010'));
       }
-      uids.add(uid);
-      // lpacs inflates deflated data sets when it de-identifies them.
-      if (file !== 'deflated.dcm')
-        sentSyntaxes.add(await dcmdumpValue(file, '0002,0010'));
-    }
-    distinctSent = uids.size;
-  });
+      distinctSent = uids.size;
+    });
 
-  /** Runs `body` against an SCP on a fresh session, then closes both. */
-  async function withScp(
-    lake: string,
-    options: Partial<StoreScpOptions>,
-    body: (port: number) => Promise<void>,
-  ): Promise<void> {
-    const session = await IngestSession.open({ lake, workers: 1 });
-    try {
-      const scp = await startStoreScp({ session, port: 0, ...options });
+    /** Runs `body` against an SCP on a fresh session, then closes both. */
+    async function withScp(
+      lake: string,
+      options: Partial<StoreScpOptions>,
+      body: (port: number) => Promise<void>,
+    ): Promise<void> {
+      const session = await IngestSession.open({ lake, workers: 1 });
       try {
-        await body(scp.port);
+        const scp = await startStoreScp({ session, port: 0, ...options });
+        try {
+          await body(scp.port);
+        } finally {
+          await scp.close();
+        }
       } finally {
-        await scp.close();
+        await session.close();
       }
-    } finally {
-      await session.close();
     }
-  }
 
-  it('answers C-ECHO called to its AE title', async () => {
-    await withScp(join(root, 'echo'), {}, async (port) => {
-      const run = await tool('echoscu', ['-aec', 'LPACS', '127.0.0.1', `${port}`]);
-      assert.equal(run.code, 0, run.output);
+    it('answers C-ECHO called to its AE title', async () => {
+      await withScp(join(root, 'echo'), {}, async (port) => {
+        const run = await tool('echoscu', [
+          '-aec',
+          'LPACS',
+          '127.0.0.1',
+          `${port}`,
+        ]);
+        assert.equal(run.code, 0, run.output);
+      });
     });
-  });
 
-  it('rejects associations called to another AE title, storing nothing', async () => {
-    const lake = join(root, 'called');
-    await withScp(lake, {}, async (port) => {
-      const at = ['-aec', 'WRONG', '127.0.0.1', `${port}`];
-      const reason = /Called AE Title Not Recognized/;
-      assertRejected(await tool('echoscu', at), reason);
-      assertRejected(await tool('storescu', [...at, 'rle.dcm']), reason);
+    it('rejects associations called to another AE title, storing nothing', async () => {
+      const lake = join(root, 'called');
+      await withScp(lake, {}, async (port) => {
+        const at = ['-aec', 'WRONG', '127.0.0.1', `${port}`];
+        const reason = /Called AE Title Not Recognized/;
+        assertRejected(await tool('echoscu', at), reason);
+        assertRejected(await tool('storescu', [...at, 'rle.dcm']), reason);
+      });
+      assert.equal(await instanceCount(lake), 0);
     });
-    assert.equal(await instanceCount(lake), 0);
-  });
 
-  it('rejects calling AE titles outside the allow list', async () => {
-    const lake = join(root, 'calling');
-    const allowedCallingAETitles = ['MODALITY1'];
-    await withScp(lake, { allowedCallingAETitles }, async (port) => {
-      const at = ['-aec', 'LPACS', '127.0.0.1', `${port}`];
-      const stranger = ['-aet', 'STRANGER', ...at, 'explicit_little.dcm'];
-      assertRejected(
-        await tool('storescu', stranger),
-        /Calling AE Title Not Recognized/,
+    it('rejects calling AE titles outside the allow list', async () => {
+      const lake = join(root, 'calling');
+      const allowedCallingAETitles = ['MODALITY1'];
+      await withScp(lake, { allowedCallingAETitles }, async (port) => {
+        const at = ['-aec', 'LPACS', '127.0.0.1', `${port}`];
+        const stranger = ['-aet', 'STRANGER', ...at, 'explicit_little.dcm'];
+        assertRejected(
+          await tool('storescu', stranger),
+          /Calling AE Title Not Recognized/,
+        );
+        const known = await tool('echoscu', ['-aet', 'MODALITY1', ...at]);
+        assert.equal(known.code, 0, known.output);
+      });
+      assert.equal(await instanceCount(lake), 0);
+    });
+
+    it('keeps a big endian instance in big endian', async () => {
+      const lake = join(root, 'big-endian');
+      await withScp(lake, {}, async (port) => {
+        const at = ['-xb', '-aec', 'LPACS', '127.0.0.1', `${port}`];
+        const run = await tool('storescu', [...at, 'explicit_big.dcm']);
+        assert.equal(run.code, 0, run.output);
+      });
+      const rows = await lakeQuery(
+        lake,
+        'SELECT "TransferSyntaxUID" AS ts FROM instances',
       );
-      const known = await tool('echoscu', ['-aet', 'MODALITY1', ...at]);
-      assert.equal(known.code, 0, known.output);
+      const sent = await dcmdumpValue('explicit_big.dcm', '0002,0010');
+      assert.deepEqual(
+        rows.map((r) => r.ts),
+        [sent],
+      );
     });
-    assert.equal(await instanceCount(lake), 0);
-  });
 
-  it('keeps a big endian instance in big endian', async () => {
-    const lake = join(root, 'big-endian');
-    await withScp(lake, {}, async (port) => {
-      const at = ['-xb', '-aec', 'LPACS', '127.0.0.1', `${port}`];
-      const run = await tool('storescu', [...at, 'explicit_big.dcm']);
-      assert.equal(run.code, 0, run.output);
+    // The next three share one lake, in this order.
+    const pushed = join(root, 'pushed');
+
+    it('ingests every pushed instance, one row per SOP Instance UID', async () => {
+      await withScp(pushed, {}, (port) => pushAll(port, repeats));
+      assert.equal(await instanceCount(pushed), distinctSent);
+      const stored = await lakeQuery(
+        pushed,
+        'SELECT DISTINCT "TransferSyntaxUID" AS ts FROM instances',
+      );
+      const syntaxes = new Set(stored.map((r) => String(r.ts)));
+      for (const ts of sentSyntaxes)
+        assert.ok(syntaxes.has(ts), `no instance kept in ${ts}`);
     });
-    const rows = await lakeQuery(
-      lake,
-      'SELECT "TransferSyntaxUID" AS ts FROM instances',
-    );
-    const sent = await dcmdumpValue('explicit_big.dcm', '0002,0010');
-    assert.deepEqual(
-      rows.map((r) => r.ts),
-      [sent],
-    );
-  });
 
-  // The next three share one lake, in this order.
-  const pushed = join(root, 'pushed');
+    it('adds no rows when the same instances are pushed again', async () => {
+      await withScp(pushed, {}, (port) => pushAll(port, repeats));
+      assert.equal(await instanceCount(pushed), distinctSent);
+    });
 
-  it('ingests every pushed instance, one row per SOP Instance UID', async () => {
-    await withScp(pushed, {}, (port) => pushAll(port, repeats));
-    assert.equal(await instanceCount(pushed), distinctSent);
-    const stored = await lakeQuery(
-      pushed,
-      'SELECT DISTINCT "TransferSyntaxUID" AS ts FROM instances',
-    );
-    const syntaxes = new Set(stored.map((r) => String(r.ts)));
-    for (const ts of sentSyntaxes)
-      assert.ok(syntaxes.has(ts), `no instance kept in ${ts}`);
-  });
-
-  it('adds no rows when the same instances are pushed again', async () => {
-    await withScp(pushed, {}, (port) => pushAll(port, repeats));
-    assert.equal(await instanceCount(pushed), distinctSent);
-  });
-
-  it('fails quarantined and conflicting instances with their code', async () => {
-    const burned = join(root, 'burned.dcm');
-    const changed = join(root, 'changed.dcm');
-    copyFileSync(join(SAMPLE, 'explicit_little.dcm'), burned);
-    copyFileSync(join(SAMPLE, 'explicit_little.dcm'), changed);
-    const modify = async (file: string, assignment: string) => {
+    /** A copy of explicit_little.dcm with one attribute set by dcmodify. */
+    async function modifiedCopy(name: string, assignment: string) {
+      const file = join(root, name);
+      copyFileSync(join(SAMPLE, 'explicit_little.dcm'), file);
       const run = await tool('dcmodify', ['-nb', '-i', assignment, file]);
       assert.equal(run.code, 0, run.output);
-    };
-    await modify(burned, '(0028,0301)=YES');
-    await modify(changed, '(0020,0013)=4242');
-    await withScp(pushed, {}, async (port) => {
-      const at = ['-d', '-aec', 'LPACS', '127.0.0.1', `${port}`];
-      const quarantined = await tool('storescu', [...at, burned]);
-      assert.notEqual(quarantined.code, 0);
-      assert.match(quarantined.output, /DIMSE Status\s*: 0xc000/);
-      assert.match(quarantined.output, /\[quarantined: BURNED_IN_ANNOTATION\]/);
-      const conflict = await tool('storescu', [...at, changed]);
-      assert.notEqual(conflict.code, 0);
-      assert.match(conflict.output, /DIMSE Status\s*: 0xc001/);
-      assert.match(conflict.output, /\[CONFLICT: /);
+      return file;
+    }
+
+    it('fails quarantined and conflicting instances with their code', async () => {
+      const burned = await modifiedCopy('burned.dcm', '(0028,0301)=YES');
+      const changed = await modifiedCopy('changed.dcm', '(0020,0013)=4242');
+      await withScp(pushed, {}, async (port) => {
+        const at = ['-d', '-aec', 'LPACS', '127.0.0.1', `${port}`];
+        const quarantined = await tool('storescu', [...at, burned]);
+        assert.notEqual(quarantined.code, 0);
+        assert.match(quarantined.output, /DIMSE Status\s*: 0xc000/);
+        assert.match(
+          quarantined.output,
+          /\[quarantined: BURNED_IN_ANNOTATION\]/,
+        );
+        const conflict = await tool('storescu', [...at, changed]);
+        assert.notEqual(conflict.code, 0);
+        assert.match(conflict.output, /DIMSE Status\s*: 0xc001/);
+        assert.match(conflict.output, /\[CONFLICT: /);
+      });
+      assert.equal(await instanceCount(pushed), distinctSent);
     });
-    assert.equal(await instanceCount(pushed), distinctSent);
-  });
-});
+
+    it('quarantines the received data set as a DICOM file dcmdump reads', async () => {
+      const lake = join(root, 'wrapped');
+      const burned = await modifiedCopy('burned-alone.dcm', '(0028,0301)=YES');
+      await withScp(lake, {}, async (port) => {
+        const at = ['-aec', 'LPACS', '127.0.0.1', `${port}`];
+        assert.notEqual((await tool('storescu', [...at, burned])).code, 0);
+      });
+      const [id, ...others] = readdirSync(join(lake, 'quarantine'));
+      assert.ok(
+        id !== undefined && others.length === 0,
+        'one quarantined file',
+      );
+      const kept = join(lake, 'quarantine', id, 'file.dcm');
+      const dump = await tool('dcmdump', ['-q', '-Un', kept]);
+      assert.equal(dump.code, 0, dump.output);
+      const sop = await dcmdumpValue(burned, '0008,0018');
+      assert.equal(await dcmdumpValue(kept, '0002,0003'), sop);
+      assert.equal(await dcmdumpValue(kept, '0008,0018'), sop);
+      // storescu proposes explicit VR little endian first by default.
+      assert.equal(
+        await dcmdumpValue(kept, '0002,0010'),
+        '1.2.840.10008.1.2.1',
+      );
+      assert.equal(await dcmdumpValue(kept, '0002,0016'), 'STORESCU');
+    });
+  },
+);

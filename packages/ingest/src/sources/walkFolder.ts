@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Every regular file below a folder, depth first, in name order. */
@@ -9,5 +9,10 @@ export async function* walkFolder(dir: string): AsyncGenerator<string> {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* walkFolder(path);
     else if (entry.isFile()) yield path;
+    else if (entry.isSymbolicLink()) {
+      // Followed to files only: a link to a folder could loop.
+      const target = await stat(path).catch(() => undefined);
+      if (target?.isFile()) yield path;
+    }
   }
 }

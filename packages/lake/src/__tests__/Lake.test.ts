@@ -110,4 +110,30 @@ describe('Lake', () => {
     });
     assert.equal(await count(join(root, 'empty')), 0);
   });
+
+  it('lets one process write at a time, and any number read', async () => {
+    const dir = join(root, 'lock');
+    const writer = await Lake.open(dir);
+    await assert.rejects(Lake.open(dir), { code: 'LAKE_BUSY' });
+    const reader = await Lake.open(dir, undefined, 'read');
+    reader.close();
+    writer.close();
+    (await Lake.open(dir)).close();
+  });
+
+  it('takes over a lock whose writer is gone (kill -9)', async () => {
+    const dir = join(root, 'stale');
+    (await Lake.open(dir)).close();
+    writeFileSync(join(dir, 'lake.lock'), '999999999\n');
+    (await Lake.open(dir)).close();
+    assert.ok(!existsSync(join(dir, 'lake.lock')));
+  });
+
+  it('refuses to read a lake that does not exist, and creates nothing', async () => {
+    const dir = join(root, 'typo');
+    await assert.rejects(Lake.open(dir, undefined, 'read'), {
+      code: 'NOT_A_LAKE',
+    });
+    assert.ok(!existsSync(dir));
+  });
 });
