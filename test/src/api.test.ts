@@ -294,4 +294,25 @@ describe('GraphQL cohort API', () => {
     for (const needle of needles)
       assert.ok(!containsWord(all, needle), `${needle} leaked`);
   });
+
+  it('refuses oversized queries before running them (shared case 05)', async () => {
+    const aliases = Array.from(
+      { length: 200 },
+      (_, i) => `c${i}: cohort { counts { studies } }`,
+    ).join(' ');
+    const r = await gql(`{ ${aliases} }`);
+    assert.match(
+      r.errors?.[0]?.message ?? '',
+      /query selects more than 300 fields/,
+    );
+    assert.equal(r.data, undefined);
+    const inner = 'ofType { '.repeat(10) + 'name' + ' }'.repeat(10);
+    const deep = await gql(
+      `{ __schema { types { fields { type { ${inner} } } } } }`,
+    );
+    assert.match(
+      deep.errors?.[0]?.message ?? '',
+      /query nests deeper than 12 levels/,
+    );
+  });
 });

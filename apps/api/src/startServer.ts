@@ -16,6 +16,7 @@ import { IngestSession } from '@lpacs/ingest';
 import { stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
+import { limitQuery } from './http/limitQuery';
 
 /** Where and what to serve. */
 export interface ServerOptions {
@@ -77,6 +78,7 @@ export async function startServer(
     schema: await lpacsSchema(),
     includeStacktraceInErrorResponses: false,
     plugins: [ApolloServerPluginLandingPageDisabled()],
+    validationRules: [limitQuery],
     formatError: (formatted, error) => {
       const out = formatError(formatted, error);
       if (out.extensions.code === ErrorCode.Internal)

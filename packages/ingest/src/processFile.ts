@@ -67,8 +67,8 @@ function readInto(path: string, into: typeof scratch): Buffer {
     const size = fstatSync(fd).size;
     if (into.input.length < size)
       into.input = Buffer.allocUnsafe(Math.max(size, 1 << 20));
-    if (into.output.length < size * 2)
-      into.output = Buffer.allocUnsafe(size * 2);
+    if (into.output.length < size + (1 << 20))
+      into.output = Buffer.allocUnsafe(size + (1 << 20));
     let at = 0;
     while (at < size) {
       const n = readSync(fd, into.input, at, size - at, at);
@@ -127,11 +127,14 @@ export async function processFile(
     bytes = input.bytes ?? readInto(input.path!, scratch);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'READ_FAILED';
+    const tooLarge = code === 'ERR_OUT_OF_RANGE' || err instanceof RangeError;
     return {
       kind: 'quarantined',
       source: input.source,
-      code: 'UNREADABLE',
-      message: `cannot read the file (${code})`,
+      code: tooLarge ? 'TOO_LARGE' : 'UNREADABLE',
+      message: tooLarge
+        ? 'the file is larger than the 2 GiB lpacs reads into memory'
+        : `cannot read the file (${code})`,
       bytesRead: 0,
     };
   }

@@ -1,5 +1,6 @@
 import { ingest } from '@lpacs/ingest';
 import { progressLine, reportText } from '../format';
+import { createLogger } from '../logger';
 import type { Options } from '../options';
 
 /** `lpacs ingest PATH... [--lake DIR] [--json] [--workers N]` */
@@ -19,6 +20,9 @@ export async function ingestCommand(
     lake: opts.lake,
     workers: opts.workers,
     batchSize: opts.batchSize,
+    // Quarantines and commits are in the report; the log is for operators
+    // who ask for it (LPACS_LOG_LEVEL=info or debug).
+    logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
     onProgress: (p) => {
       const now = Date.now();
       if (!tty || now - last < 100) return;

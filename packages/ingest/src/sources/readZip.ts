@@ -2,6 +2,9 @@ import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 import type { InputFile } from './InputFile';
 
+/** Largest member read into memory (one object at a time); larger ones are refused. */
+export const MAX_ENTRY_BYTES = 2 ** 31 - 1;
+
 function openZip(path: string): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, autoClose: true }, (err, zip) => {
@@ -56,6 +59,16 @@ export async function* readZip(path: string): AsyncGenerator<InputFile> {
   try {
     for (let entry = await next(); entry; entry = await next()) {
       if (entry.fileName.endsWith('/')) continue;
+      if (entry.uncompressedSize > MAX_ENTRY_BYTES) {
+        yield {
+          source: `${path}!${entry.fileName}`,
+          error: {
+            code: 'TOO_LARGE',
+            message: `zip entry of ${entry.uncompressedSize} bytes; lpacs reads objects up to ${MAX_ENTRY_BYTES} bytes`,
+          },
+        };
+        continue;
+      }
       yield {
         source: `${path}!${entry.fileName}`,
         bytes: await readEntry(zip, entry),
