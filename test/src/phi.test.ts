@@ -30,6 +30,7 @@ const work = tempDir('phi');
 const lake = join(work.path, 'lake');
 let server: RunningServer;
 let cliOutput = '';
+let reportJson = '';
 
 before(async () => {
   const run = await runCli(['ingest', PLANT, '--lake', lake, '--json'], {
@@ -37,6 +38,7 @@ before(async () => {
   });
   assert.equal(run.code, 0, run.stderr);
   cliOutput = run.stdout + run.stderr;
+  reportJson = run.stdout;
   server = await startServer({ lake, port: 0 });
 });
 after(async () => {
@@ -51,9 +53,7 @@ function leaks(text: string): string[] {
 
 describe('planted PHI through the whole pipeline', () => {
   it('ingests all five planted files', () => {
-    const report = JSON.parse(
-      cliOutput.slice(0, cliOutput.lastIndexOf('}') + 1),
-    ) as { ingested: number };
+    const report = JSON.parse(reportJson) as { ingested: number };
     assert.equal(report.ingested, 5);
   });
 
