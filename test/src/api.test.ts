@@ -315,4 +315,13 @@ describe('GraphQL cohort API', () => {
       /query nests deeper than 12 levels/,
     );
   });
+
+  it('tells a browser that GETs /graphql what to do instead', async () => {
+    const res = await fetch(server.url);
+    assert.equal(res.status, 405);
+    assert.match(
+      await res.text(),
+      /POST a JSON body .* to \/graphql, or open \/ for a query page/,
+    );
+  });
 });

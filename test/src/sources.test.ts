@@ -132,4 +132,45 @@ describe('ingest sources', () => {
     const report = await ingest('links', [dir]);
     assert.equal(report.ingested, 1);
   });
+
+  it('reads a path given twice, or a file inside a folder also given, once', async () => {
+    const file = join(SAMPLE, 'rle.dcm');
+    const report = await ingest('twice', [file, SAMPLE, file]);
+    assert.equal(report.filesSeen, filesUnder(SAMPLE).length);
+  });
+
+  it('says so when there is nothing to ingest', async () => {
+    const empty = join(work.path, 'empty');
+    execFileSync('mkdir', ['-p', empty]);
+    const run = await runCli([
+      'ingest',
+      empty,
+      '--lake',
+      join(work.path, 'lake-empty'),
+    ]);
+    assert.equal(run.code, 0);
+    assert.match(run.stderr, /no files found in .*empty/);
+  });
+
+  it('quotes a file name holding a newline, so it cannot fake a report line', async () => {
+    const dir = join(work.path, 'odd-names');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'x\n  quarantined fake.dcm: OK'), 'not dicom');
+    const run = await runCli([
+      'ingest',
+      dir,
+      '--lake',
+      join(work.path, 'lake-odd'),
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(
+      !run.stdout
+        .split('\n')
+        .some((l) => l.startsWith('  quarantined fake.dcm')),
+    );
+    assert.match(
+      run.stdout,
+      /quarantined ".*x\\n  quarantined fake\.dcm: OK": NOT_DICOM/,
+    );
+  });
 });

@@ -130,6 +130,18 @@ export async function startServer(
         .end(landingPage());
       return;
     }
+    if (
+      url.pathname === '/graphql' &&
+      req.method === 'GET' &&
+      !url.searchParams.has('query')
+    ) {
+      res
+        .writeHead(405, { 'content-type': 'text/plain', allow: 'POST' })
+        .end(
+          'POST a JSON body {"query": "..."} to /graphql, or open / for a query page\n',
+        );
+      return;
+    }
     if (url.pathname !== '/graphql') {
       res
         .writeHead(404, { 'content-type': 'text/plain' })

@@ -50,8 +50,11 @@ export function reportText(r: IngestReport): string {
     `batches     ${r.batches.length ? r.batches.join(', ') : 'none (nothing new)'}`,
     `de-identification: ${r.deidentification.profile}, options: ${optionNames(r).join(', ') || 'none'}`,
   );
+  // JSON-quoted when a path holds control characters, so a crafted file
+  // name cannot print a line of its own.
+  const shown = (p: string) => (/[\x00-\x1f]/.test(p) ? JSON.stringify(p) : p);
   for (const q of r.quarantine.slice(0, 20))
-    lines.push(`  quarantined ${q.source}: ${q.code} ${q.message}`);
+    lines.push(`  quarantined ${shown(q.source)}: ${q.code} ${q.message}`);
   if (r.quarantine.length > 20)
     lines.push(`  ... and ${r.quarantine.length - 20} more (lpacs status)`);
   return lines.join('\n');

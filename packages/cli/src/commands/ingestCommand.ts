@@ -31,6 +31,11 @@ export async function ingestCommand(
     },
   });
   if (tty) process.stderr.write('\r\x1b[K');
+  if (report.filesSeen === 0) {
+    process.stderr.write(
+      `lpacs ingest: no files found in ${paths.join(', ')}\n`,
+    );
+  }
   process.stdout.write(
     opts.json
       ? JSON.stringify(report, null, 2) + '\n'

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { InputFile } from './InputFile';
 import { readTar } from './readTar';
 import { readZip } from './readZip';
@@ -43,12 +44,19 @@ function archive(path: string): AsyncGenerator<InputFile> | undefined {
 export async function* expandInputs(
   paths: readonly string[],
 ): AsyncGenerator<InputFile> {
+  // The same path given twice (or a folder and a file inside it) is read once.
+  const seen = new Set<string>();
   for (const path of paths) {
     const info = await stat(path);
     if (info.isDirectory()) {
       for await (const file of walkFolder(path)) {
+        if (seen.has(resolve(file))) continue;
+        seen.add(resolve(file));
         yield* archive(file) ?? [{ source: file, path: file }];
       }
-    } else yield* archive(path) ?? [{ source: path, path }];
+    } else if (!seen.has(resolve(path))) {
+      seen.add(resolve(path));
+      yield* archive(path) ?? [{ source: path, path }];
+    }
   }
 }
