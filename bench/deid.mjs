@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { makeCertificate } from './certificate.mjs';
 
 const require = createRequire(import.meta.url);
 const { parseDicom } = require('../packages/dicom/dist/index.js');

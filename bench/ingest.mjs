@@ -8,6 +8,7 @@
 //
 // The page cache cannot be dropped here, so every file is read once before
 // timing and all contestants read from cache.
+import { makeCertificate } from './certificate.mjs';
 import { spawn } from 'node:child_process';
 import {
   accessSync,
@@ -153,29 +154,6 @@ function lpacsTool(opts) {
   };
 }
 
-// De-identify mode encrypts the removed attributes for the recipient in a
-// certificate, so it refuses to run without one; a throwaway one will do.
-async function makeCertificate(dir) {
-  const cert = join(dir, 'cert.pem');
-  const result = await exec('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=lpacs-bench',
-  ]);
-  if (result.code !== 0) throw new Error(`openssl: ${result.stderr}`);
-  return cert;
-}
-
 // lpacs makes every batch durable (syncfs) before it commits; a peer is
 // also timed with a `sync -f` of its output, so like is compared with like.
 function thenSync(command, args, out) {
@@ -195,7 +173,7 @@ function gdcmanonTool(root, durable = false) {
       return onPath('openssl') ? null : 'openssl not installed';
     },
     async run(corpus, scratch) {
-      cert ??= await makeCertificate(root);
+      cert ??= makeCertificate(root);
       const out = join(scratch, 'out');
       const args = ['--continue', '-r', '-i', corpus.dir, '-o', out];
       const full = [...args, '-c', cert];
