@@ -324,4 +324,13 @@ describe('GraphQL cohort API', () => {
       /POST a JSON body .* to \/graphql, or open \/ for a query page/,
     );
   });
+
+  it('calls an operation the schema lacks a client error (shared case 14)', async () => {
+    const r = await gql('mutation { x }');
+    assert.match(
+      r.errors?.[0]?.message ?? '',
+      /not configured to execute mutation/,
+    );
+    assert.equal(r.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  });
 });

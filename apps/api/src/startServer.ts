@@ -53,7 +53,13 @@ function formatError(formatted: GraphQLFormattedError, error: unknown) {
       locations: formatted.locations,
       path: formatted.path,
       extensions: {
-        code: code ?? ErrorCode.BadUserInput,
+        // An error graphql-js raised about the request itself (no resolver
+        // path), such as a mutation this schema does not have, is the
+        // client's: Apollo labels it internal.
+        code:
+          code === undefined || (code === ErrorCode.Internal && !formatted.path)
+            ? ErrorCode.BadUserInput
+            : code,
         ...(formatted.extensions?.field
           ? { field: formatted.extensions.field }
           : {}),
