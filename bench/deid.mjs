@@ -87,22 +87,7 @@ try {
   const hasGdcm = spawnSync('sh', ['-c', 'command -v gdcmanon']).status === 0;
   let cert;
   if (hasGdcm) {
-    cert = join(root, 'cert.pem');
-    spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(root, 'key.pem'),
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=lpacs-bench',
-    ]);
+    cert = makeCertificate(root);
   }
   const lp = [];
   const gd = [];
