@@ -22,7 +22,7 @@ describe('a lake with one writer and readers beside it', () => {
       '--lake',
       lake,
       '--batch-size',
-      '3',
+      '1',
       '--workers',
       '1',
       '--json',
