@@ -14,6 +14,8 @@ commands:
   serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
                    with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP
   status           lake contents and quarantined files
+  compact          merge each table's batches into one file (readers never
+                   see a missing or doubled row)
   demo             ingest the bundled sample, serve, and run a sample query
 
 options:
@@ -74,6 +76,10 @@ async function main(argv: string[]): Promise<number> {
         aeTitle: values['ae-title'],
         allow: values['allow-ae'],
       });
+    case 'compact':
+      return (await import('./commands/compactCommand.js')).compactCommand(
+        opts,
+      );
     case 'status':
       return (await import('./commands/statusCommand.js')).statusCommand(opts);
     case 'demo':

@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { readdir } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LakeLayout } from './LakeLayout';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
@@ -60,18 +60,26 @@ export class Catalog {
     return catalog;
   }
 
-  async #hasFiles(table: TableName): Promise<boolean> {
+  /**
+   * The table's current version directory (tables/<t> is a symlink that a
+   * compaction swaps), or undefined when the table holds no Parquet yet.
+   * Views read through the resolved path, so a query that started before a
+   * swap keeps reading the version it listed.
+   */
+  async #source(table: TableName): Promise<string | undefined> {
     try {
-      for (const name of await readdir(this.#layout.table(table))) {
+      const dir = await realpath(this.#layout.table(table));
+      for (const name of await readdir(dir)) {
         if (!name.startsWith('batch=')) continue;
-        const dir = join(this.#layout.table(table), name);
-        if ((await readdir(dir)).some((f) => f.endsWith('.parquet')))
-          return true;
+        if (
+          (await readdir(join(dir, name))).some((f) => f.endsWith('.parquet'))
+        )
+          return dir;
       }
     } catch {
       // no table directory yet
     }
-    return false;
+    return undefined;
   }
 
   #emptyView(table: TableName): string {
@@ -81,21 +89,18 @@ export class Catalog {
     return `SELECT ${cols.join(', ')}, CAST(NULL AS VARCHAR) AS batch WHERE false`;
   }
 
-  #fileView(table: TableName): string {
-    return `SELECT * FROM read_parquet(${sqlString(this.#layout.tableGlob(table))}, hive_partitioning = true, union_by_name = true)`;
+  #fileView(dir: string): string {
+    return `SELECT * FROM read_parquet(${sqlString(join(dir, '*', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`;
   }
 
   /** Recreates the views when tables appeared since the last call (cheap). */
   async refresh(): Promise<void> {
-    const present = await Promise.all(
-      TABLE_NAMES.map((t) => this.#hasFiles(t)),
-    );
+    const present = await Promise.all(TABLE_NAMES.map((t) => this.#source(t)));
     const signature = present.join(',');
     if (signature === this.#viewsFor) return;
     for (const [i, table] of TABLE_NAMES.entries()) {
-      const source = present[i]
-        ? this.#fileView(table)
-        : this.#emptyView(table);
+      const dir = present[i];
+      const source = dir ? this.#fileView(dir) : this.#emptyView(table);
       const raw = `${table}_batches`;
       await this.#connection.run(`CREATE OR REPLACE VIEW ${raw} AS ${source}`);
       if (table === 'instances') {

@@ -18,6 +18,8 @@ import {
 import { LakeError, LakeErrorCode } from './LakeError';
 import { LakeLayout } from './LakeLayout';
 import { LakeLock } from './LakeLock';
+import { compactTable, currentVersion } from './compactTable';
+import type { Compaction } from './compactTable';
 import { ParquetWriter } from './ParquetWriter';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { Logger, Row, TableName } from './types';
@@ -109,6 +111,7 @@ export class Lake {
     }
     lake.#lock = LakeLock.acquire(l.lock, root);
     try {
+      for (const table of TABLE_NAMES) await currentVersion(l, table);
       await lake.#recover();
       // The 256 object shards exist up front, so workers never mkdir.
       await Promise.all(
@@ -332,6 +335,23 @@ export class Lake {
         force: true,
       });
     }
+  }
+
+  /**
+   * Merges each table's batches into one (see compactTable); readers never
+   * see a missing or doubled row. Needs the write lock this handle holds.
+   */
+  async compact(): Promise<Compaction[]> {
+    if (!this.#lock)
+      throw new LakeError(
+        LakeErrorCode.Busy,
+        'compaction needs a lake opened for writing',
+      );
+    const batchId = newBatchId();
+    const out: Compaction[] = [];
+    for (const table of TABLE_NAMES)
+      out.push(await compactTable(this.layout, table, batchId));
+    return out;
   }
 
   /** Ids of committed batches of a table, oldest first. */

@@ -6,7 +6,7 @@ import type { TableName } from './types';
  *
  * ```
  * objects/ab/abcdef....dcm          de-identified DICOM, by SHA-256
- * tables/<table>/batch=<id>/part-0.parquet
+ * tables/<table> -> .<table>.v<N>/batch=<id>/part-0.parquet
  * staging/<id>/                     a batch being written (never read)
  * journal/<id>.json                 a committed batch still being moved
  * quarantine/<id>/                  refused files and why
@@ -58,10 +58,5 @@ export class LakeLayout {
 
   batchDir(name: TableName, batchId: string): string {
     return join(this.table(name), `batch=${batchId}`);
-  }
-
-  /** The glob DuckDB reads a table through. */
-  tableGlob(name: TableName): string {
-    return join(this.table(name), '*', '*.parquet');
   }
 }

@@ -16,3 +16,4 @@ export type {
   TableName,
   TableSchema,
 } from './types';
+export type { Compaction } from './compactTable';

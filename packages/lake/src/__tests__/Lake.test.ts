@@ -136,4 +136,47 @@ describe('Lake', () => {
     });
     assert.ok(!existsSync(dir));
   });
+
+  it('compacts batches into one while readers see every row exactly once', async () => {
+    const dir = join(root, 'compact');
+    const lake = await Lake.open(dir);
+    for (let b = 0; b < 12; b++) {
+      await lake.commitBatch(`b${String(b).padStart(2, '0')}`, {
+        instances: [row(2 * b), row(2 * b + 1)],
+        studies: [
+          {
+            StudyInstanceUID: '2.25.800',
+            PatientID: 'LPTEST',
+            StudyDescription: `v${b}`,
+          },
+        ],
+      });
+    }
+    const catalog = await Catalog.open(dir, { threads: 1 });
+    const seen: number[] = [];
+    let done = false;
+    const reading = (async () => {
+      while (!done) {
+        const [r] = await catalog.query(
+          'SELECT count(*) AS n, count(DISTINCT "SOPInstanceUID") AS u FROM instances',
+        );
+        seen.push(Number(r?.n), Number(r?.u));
+      }
+    })();
+    const result = await lake.compact();
+    done = true;
+    await reading;
+    assert.ok(seen.length > 0);
+    assert.deepEqual([...new Set(seen)], [24]);
+    assert.deepEqual(
+      result.find((c) => c.table === 'instances'),
+      { table: 'instances', batchesBefore: 12, batchesAfter: 1, rows: 24 },
+    );
+    const [study] = await catalog.query(
+      'SELECT "StudyDescription" AS d, count(*) OVER () AS n FROM studies',
+    );
+    assert.deepEqual(study, { d: 'v11', n: 1 }); // the latest batch's row survives
+    catalog.close();
+    lake.close();
+  });
 });

@@ -1,0 +1,118 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import {
+  lstat,
+  mkdir,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  symlink,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncPath } from './fsutil';
+import type { LakeLayout } from './LakeLayout';
+import { SCHEMAS } from './schemas';
+import type { TableName } from './types';
+
+function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+const VERSION = /^\.(.+)\.v(\d+)$/;
+
+/** What one compaction did. */
+export interface Compaction {
+  table: TableName;
+  batchesBefore: number;
+  batchesAfter: number;
+  rows: number;
+}
+
+/**
+ * The version directory `tables/<table>` points at, creating the link on a
+ * new lake. Tables are symlinks to `.<table>.v<N>` so a compaction can
+ * swap a whole new version in with one atomic rename.
+ */
+export async function currentVersion(
+  layout: LakeLayout,
+  table: TableName,
+): Promise<string | undefined> {
+  const link = layout.table(table);
+  try {
+    const info = await lstat(link);
+    if (!info.isSymbolicLink()) return undefined; // a lake from before versions
+    return await readlink(link);
+  } catch {
+    const first = `.${table}.v1`;
+    await mkdir(join(layout.tables, first), { recursive: true });
+    await symlink(first, link);
+    return first;
+  }
+}
+
+/**
+ * Merges all of a table's batches into one, and swaps it in atomically: a
+ * reader sees the old version or the new one, never a missing or doubled
+ * row. Level tables keep each key's latest row. The version before the
+ * previous one is deleted; the previous one stays for readers that listed
+ * its files just before the swap. Must run under the lake's write lock.
+ */
+export async function compactTable(
+  layout: LakeLayout,
+  table: TableName,
+  batchId: string,
+): Promise<Compaction> {
+  const current = await currentVersion(layout, table);
+  const link = layout.table(table);
+  const batches = (await readdir(link)).filter((n) => n.startsWith('batch='));
+  const result: Compaction = {
+    table,
+    batchesBefore: batches.length,
+    batchesAfter: batches.length,
+    rows: 0,
+  };
+  if (batches.length <= 1 || current === undefined) return result;
+  const n = Number(VERSION.exec(current)?.[2] ?? '1');
+  const next = `.${table}.v${n + 1}`;
+  const nextDir = join(layout.tables, next);
+  await rm(nextDir, { recursive: true, force: true });
+  const target = join(nextDir, `batch=${batchId}`);
+  await mkdir(target, { recursive: true });
+  const glob = join(layout.tables, current, '*', '*.parquet');
+  const source = `read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`;
+  const key = SCHEMAS[table].key.map((k) => `"${k}"`).join(', ');
+  const select =
+    table === 'instances'
+      ? `SELECT * EXCLUDE (batch) FROM ${source}`
+      : `SELECT * EXCLUDE (rn, batch) FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY batch DESC) AS rn FROM ${source}) WHERE rn = 1`;
+  const file = join(target, 'part-0.parquet');
+  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await db.connect();
+  try {
+    await conn.run(
+      `COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    const reader = await conn.runAndReadAll(
+      `SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`,
+    );
+    result.rows = Number(reader.getRowObjectsJS()[0]?.n ?? 0);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+  await fsyncPath(file);
+  await fsyncPath(target);
+  await fsyncPath(nextDir);
+  const tmpLink = join(layout.tables, `.${table}.link.tmp`);
+  await rm(tmpLink, { force: true });
+  await symlink(next, tmpLink);
+  await rename(tmpLink, link); // the swap: one atomic rename
+  await fsyncPath(layout.tables);
+  for (const name of await readdir(layout.tables)) {
+    const m = VERSION.exec(name);
+    if (m && m[1] === table && Number(m[2]) < n)
+      await rm(join(layout.tables, name), { recursive: true, force: true });
+  }
+  result.batchesAfter = 1;
+  return result;
+}
