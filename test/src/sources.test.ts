@@ -20,6 +20,8 @@ const expected = independentCounts(filesUnder(SAMPLE)).instances;
 interface Report {
   filesSeen: number;
   ingested: number;
+  skipped: number;
+  conflicts: number;
   quarantine: Array<{ source: string; code: string; message: string }>;
 }
 
@@ -171,6 +173,29 @@ describe('ingest sources', () => {
     assert.match(
       run.stdout,
       /quarantined ".*x\\n  quarantined fake\.dcm: OK": NOT_DICOM/,
+    );
+  });
+
+  it('skips the same instance sent again re-encoded, and still flags a real change (retest case 03)', async () => {
+    const dir = join(work.path, 'reencoded');
+    execFileSync('mkdir', ['-p', dir]);
+    const original = join(SAMPLE, 'implicit_little.dcm');
+    const explicit = join(dir, 'explicit.dcm');
+    execFileSync('dcmconv', ['+te', original, explicit]); // what storescu sends by default
+    const changed = join(dir, 'changed.dcm');
+    execFileSync('dcmconv', ['+te', original, changed]);
+    execFileSync('dcmodify', ['-nb', '-m', '(0020,0013)=99', changed]);
+    const lake = 'reencoded';
+    await ingest(lake, [original]);
+    const again = await ingest(lake, [explicit]);
+    assert.deepEqual(
+      [again.ingested, again.skipped, again.conflicts],
+      [0, 1, 0],
+    );
+    const edited = await ingest(lake, [changed]);
+    assert.deepEqual(
+      [edited.ingested, edited.skipped, edited.conflicts],
+      [0, 0, 1],
     );
   });
 });

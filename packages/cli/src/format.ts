@@ -15,6 +15,14 @@ export function progressLine(p: IngestProgress): string {
   return `  ${p.filesDone}${total} files${pct}  ${rate.toFixed(0)} files/s  ${mbs.toFixed(1)} MB/s  ingested ${p.ingested}  skipped ${p.skipped}  quarantined ${p.quarantined}`;
 }
 
+/**
+ * A path as printed: JSON-quoted when it holds control characters, so a
+ * crafted file name cannot print a line of its own.
+ */
+export function shownPath(p: string): string {
+  return /[\x00-\x1f]/.test(p) ? JSON.stringify(p) : p;
+}
+
 /** The options in force, in the words of PS3.15 Table E.1-1. */
 function optionNames(r: IngestReport): string[] {
   const o = r.deidentification.options;
@@ -50,11 +58,9 @@ export function reportText(r: IngestReport): string {
     `batches     ${r.batches.length ? r.batches.join(', ') : 'none (nothing new)'}`,
     `de-identification: ${r.deidentification.profile}, options: ${optionNames(r).join(', ') || 'none'}`,
   );
-  // JSON-quoted when a path holds control characters, so a crafted file
-  // name cannot print a line of its own.
-  const shown = (p: string) => (/[\x00-\x1f]/.test(p) ? JSON.stringify(p) : p);
+
   for (const q of r.quarantine.slice(0, 20))
-    lines.push(`  quarantined ${shown(q.source)}: ${q.code} ${q.message}`);
+    lines.push(`  quarantined ${shownPath(q.source)}: ${q.code} ${q.message}`);
   if (r.quarantine.length > 20)
     lines.push(`  ... and ${r.quarantine.length - 20} more (lpacs status)`);
   return lines.join('\n');

@@ -184,6 +184,7 @@ export class IngestSession {
     };
     const verdictOf = (o: FileOutcome): Verdict => {
       if (o.kind === 'quarantined') return 'quarantined';
+      if (o.kind === 'skipped') return 'skipped'; // matched the lake's copy
       // Workers know the lake as it was when they started; later objects are checked here.
       const stored =
         o.kind === 'conflict' ? o.storedSha256 : known.get(o.sopInstanceUID);

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import {
   DicomError,
   DicomErrorCode,
@@ -89,6 +96,50 @@ function isMediaDirectory(file: DicomFile): boolean {
   return readString(file.meta.buffer, el) === MEDIA_STORAGE_DIRECTORY;
 }
 
+/** What must match for two encodings to be one instance: pixels and indexed values. */
+function essence(bytes: Buffer): string | undefined {
+  const file = parseDicom(bytes);
+  const el = findElement(file.body.elements, Tag.PixelData);
+  if (!el) return undefined;
+  const pixels = createHash('sha256')
+    .update(
+      file.body.buffer.subarray(el.valueOffset, el.valueOffset + el.length),
+    )
+    .digest('hex');
+  const row = indexRow(bytes, {
+    objectKey: '',
+    sha256: '',
+    sizeBytes: 0,
+    ageYears: undefined,
+    ingestedAt: '',
+  });
+  const { TransferSyntaxUID: _ts, ...values } = row;
+  return JSON.stringify([pixels, values]);
+}
+
+/**
+ * True when the object stored under this SOP Instance UID is the same
+ * instance re-encoded (an SCU converting implicit to explicit VR, other
+ * padding or group lengths): same pixel data and same indexed values. A
+ * change to either is a conflict. Read only when the bytes differ, which
+ * is rare.
+ */
+function sameInstance(
+  ctx: FileContext,
+  storedSha256: string,
+  output: Buffer,
+): boolean {
+  try {
+    const stored = readFileSync(
+      join(ctx.lake.root, ctx.lake.layout.objectKey(storedSha256)),
+    );
+    const a = essence(stored);
+    return a !== undefined && a === essence(output);
+  } catch {
+    return false;
+  }
+}
+
 /** Error codes of failures that are the file's fault, not the lake's. */
 function refusal(err: unknown): { code: string; message: string } | undefined {
   if (err instanceof DicomError || err instanceof DeidError) {
@@ -174,11 +225,16 @@ export async function processFile(
     sha256,
     bytesRead: bytes.length,
   };
-  if (storedSha256 === sha256) {
+  if (
+    storedSha256 !== undefined &&
+    (storedSha256 === sha256 || sameInstance(ctx, storedSha256, outcome.bytes))
+  ) {
+    // The lake's copy stands: report it, not the re-encoded one.
     return {
       kind: 'skipped',
       ...base,
-      objectKey: ctx.lake.layout.objectKey(sha256),
+      sha256: storedSha256,
+      objectKey: ctx.lake.layout.objectKey(storedSha256),
     };
   }
   const objectKey = ctx.lake.putObjectSync(outcome.bytes, sha256);

@@ -232,7 +232,7 @@ export class Lake {
     reason: QuarantineReason,
   ): Promise<string> {
     const id = createHash('sha256')
-      .update(bytes ?? reason.source)
+      .update(bytes ?? `${reason.source}\0${reason.code}\0${reason.message}`)
       .digest('hex')
       .slice(0, 32);
     const dir = join(this.layout.quarantine, id);

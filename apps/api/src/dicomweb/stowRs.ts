@@ -120,7 +120,16 @@ export async function stowRs(
         status: Status.Coerced,
       });
   };
-  const report = await (await session()).run(inputs, { onOutcome });
+  let open: IngestSession;
+  try {
+    open = await session();
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code !== 'LAKE_BUSY') throw err;
+    send(res, 503, { error: e.message });
+    return;
+  }
+  const report = await open.run(inputs, { onOutcome });
   logger.info(
     {
       parts: parts.length,

@@ -50,6 +50,9 @@ export async function serveCommand(
         aeTitle: dimse.aeTitle ?? 'LPACS',
         allowedCallingAETitles: dimse.allow,
         logger: createLogger('dimse'),
+      }).catch(async (err: unknown) => {
+        await server.close(); // no half-started service: exit with the error
+        throw err;
       });
       process.stdout.write(
         `lpacs C-STORE SCP ${dimse.aeTitle ?? 'LPACS'} listening on ${opts.host}:${scp.port}\n`,

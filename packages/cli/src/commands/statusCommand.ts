@@ -1,4 +1,5 @@
 import { Catalog, Lake } from '@lpacs/lake';
+import { shownPath } from '../format';
 import type { Options } from '../options';
 
 /** `lpacs status`: what the lake holds and what it refused. */
@@ -35,7 +36,7 @@ export async function statusCommand(opts: Options): Promise<number> {
         `quarantined ${quarantined.length}`,
         ...quarantined.map(
           (q) =>
-            `  ${q.id.slice(0, 12)}  ${q.code}  ${q.message}  (${q.source})`,
+            `  ${q.id.slice(0, 12)}  ${q.code}  ${q.message}  (${shownPath(q.source)})`,
         ),
       ].join('\n') + '\n',
     );
