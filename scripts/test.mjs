@@ -83,7 +83,7 @@ step(`tests (${files.length} files)`, 'node', [
   // A test file whose process lingers after its tests (seen once in CI
   // after the API tests, not reproduced) must not hold the run.
   '--test-force-exit',
-  '--test-timeout=600000',
+  '--test-timeout=300000',
   '--test-reporter=spec',
   ...files,
 ]);
