@@ -98,6 +98,19 @@ describe('ingest sources', () => {
       DICOMDIR: 'DICOMDIR',
     });
     assert.equal(report.ingested, 1);
+    // status lists them too, the archives by their reason alone (retest item).
+    const status = await runCli([
+      'status',
+      '--lake',
+      join(work.path, 'lake-bad'),
+      '--json',
+    ]);
+    const listed = (
+      JSON.parse(status.stdout) as { quarantined: Array<{ code: string }> }
+    ).quarantined
+      .map((q) => q.code)
+      .sort();
+    assert.deepEqual(listed, ['BAD_ARCHIVE', 'BAD_ARCHIVE', 'DICOMDIR']);
   });
 
   it('names a path that does not exist before touching the lake', async () => {

@@ -140,6 +140,24 @@ function sameInstance(
   }
 }
 
+/**
+ * Quarantines an input that has no bytes to keep (a damaged archive, an
+ * unreadable or oversized file): only its reason is recorded, so
+ * `lpacs status` lists it with the others.
+ */
+async function record(
+  ctx: FileContext,
+  source: string,
+  reason: { code: string; message: string },
+): Promise<FileOutcome> {
+  await ctx.lake.quarantine(undefined, {
+    ...reason,
+    source,
+    at: new Date().toISOString(),
+  });
+  return { kind: 'quarantined', source, ...reason, bytesRead: 0 };
+}
+
 /** Error codes of failures that are the file's fault, not the lake's. */
 function refusal(err: unknown): { code: string; message: string } | undefined {
   if (err instanceof DicomError || err instanceof DeidError) {
@@ -165,29 +183,24 @@ export async function processFile(
   input: InputFile,
   ctx: FileContext,
 ): Promise<FileOutcome> {
-  if (input.error) {
-    return {
-      kind: 'quarantined',
-      source: input.source,
-      ...input.error,
-      bytesRead: 0,
-    };
-  }
+  if (input.error) return record(ctx, input.source, input.error);
   let bytes: Buffer;
   try {
     bytes = input.bytes ?? readInto(input.path!, scratch);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'READ_FAILED';
     const tooLarge = code === 'ERR_OUT_OF_RANGE' || err instanceof RangeError;
-    return {
-      kind: 'quarantined',
-      source: input.source,
-      code: tooLarge ? 'TOO_LARGE' : 'UNREADABLE',
-      message: tooLarge
-        ? 'the file is larger than the 2 GiB lpacs reads into memory'
-        : `cannot read the file (${code})`,
-      bytesRead: 0,
-    };
+    return record(
+      ctx,
+      input.source,
+      tooLarge
+        ? {
+            code: 'TOO_LARGE',
+            message:
+              'the file is larger than the 2 GiB lpacs reads into memory',
+          }
+        : { code: 'UNREADABLE', message: `cannot read the file (${code})` },
+    );
   }
   let outcome;
   try {
