@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { isArchive } from './sources/expandInputs';
 import { walkFolder } from './sources/walkFolder';
 
 /** Counts files below the inputs (archives count as one), for progress. */
@@ -9,12 +10,12 @@ export async function countInputs(
   for (const path of paths) {
     const info = await stat(path);
     if (!info.isDirectory()) {
-      if (/\.(zip|tar|tgz|tar\.gz)$/i.test(path)) return undefined;
+      if (isArchive(path)) return undefined;
       n++;
       continue;
     }
     for await (const file of walkFolder(path)) {
-      if (/\.(zip|tar|tgz|tar\.gz)$/i.test(file)) return undefined;
+      if (isArchive(file)) return undefined;
       n++;
     }
   }

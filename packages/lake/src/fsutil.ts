@@ -22,14 +22,13 @@ export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string,
   mode = 0o644,
-  durable = true,
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
   const handle = await open(tmp, 'w', mode);
   try {
     await handle.writeFile(data);
-    if (durable) await handle.sync();
+    await handle.sync();
   } finally {
     await handle.close();
   }

@@ -5,6 +5,11 @@ import { readTar } from './readTar';
 import { readZip } from './readZip';
 import { walkFolder } from './walkFolder';
 
+/** True for the archive kinds ingest opens: .zip, .tar, .tar.gz, .tgz. */
+export function isArchive(path: string): boolean {
+  return isZip(path) || isTar(path);
+}
+
 function isZip(path: string): boolean {
   return path.toLowerCase().endsWith('.zip');
 }
