@@ -233,7 +233,7 @@ export async function startServer(
     url: `http://${shownHost}:${port}/graphql`,
     close: async () => {
       // Each step is bounded: a stop that never settles must not keep the
-      // process (or a test run) alive. Seen once in CI, not reproduced.
+      // process (or a test run) alive.
       await bounded(
         'http server',
         new Promise<void>((resolve) => {
@@ -250,7 +250,7 @@ export async function startServer(
           logger,
         );
       }
-      catalog.close();
+      await catalog.close();
     },
   };
 }

@@ -47,7 +47,7 @@ async function loadStored(root: string): Promise<Map<string, string>> {
       rows.map((r) => [String(r.SOPInstanceUID), String(r.sha256)]),
     );
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 }
 

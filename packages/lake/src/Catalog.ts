@@ -37,6 +37,9 @@ export class Catalog {
   readonly #instance: DuckDBInstance;
   readonly #connection: DuckDBConnection;
   #viewsFor = '';
+  /** Queries started and not yet settled; close() waits for them. */
+  readonly #running = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
 
   private constructor(
     root: string,
@@ -122,6 +125,20 @@ export class Catalog {
     sql: string,
     params: DuckDBValue[] = [],
   ): Promise<Array<Record<string, Plain>>> {
+    if (this.#closing) throw new Error('catalog is closed');
+    const run = this.#run(sql, params);
+    this.#running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.#running.delete(run);
+    }
+  }
+
+  async #run(
+    sql: string,
+    params: DuckDBValue[],
+  ): Promise<Array<Record<string, Plain>>> {
     await this.refresh();
     const reader = await this.#connection.runAndReadAll(sql, params);
     return reader.getRowObjectsJS().map((row) => {
@@ -131,8 +148,24 @@ export class Catalog {
     });
   }
 
-  close(): void {
-    this.#connection.closeSync();
-    this.#instance.closeSync();
+  /**
+   * Refuses new queries, lets running ones finish (interrupting any still
+   * running after a second), then closes DuckDB.
+   * Closing under a running query is not safe: DuckDB then destroys the
+   * connection on the thread running the query while holding its lock, and
+   * that thread never ends (process.exit waits on it forever).
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      // A long query gets a second, then is interrupted (it rejects).
+      const grace = setTimeout(() => this.#connection.interrupt(), 1000);
+      grace.unref();
+      while (this.#running.size > 0)
+        await Promise.allSettled([...this.#running]);
+      clearTimeout(grace);
+      this.#connection.closeSync();
+      this.#instance.closeSync();
+    })();
+    return this.#closing;
   }
 }

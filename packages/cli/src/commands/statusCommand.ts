@@ -42,7 +42,7 @@ export async function statusCommand(opts: Options): Promise<number> {
     );
     return 0;
   } finally {
-    catalog.close();
+    await catalog.close();
     lake.close();
   }
 }

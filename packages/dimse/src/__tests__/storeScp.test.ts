@@ -100,7 +100,7 @@ async function lakeQuery(
   try {
     return await catalog.query(sql);
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 }
 

@@ -9,6 +9,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -33,7 +34,7 @@ async function count(lake: string): Promise<number> {
     const [r] = await catalog.query('SELECT count(*) AS n FROM instances');
     return Number(r?.n);
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 }
 
@@ -176,7 +177,45 @@ describe('Lake', () => {
       'SELECT "StudyDescription" AS d, count(*) OVER () AS n FROM studies',
     );
     assert.deepEqual(study, { d: 'v11', n: 1 }); // the latest batch's row survives
-    catalog.close();
+    await catalog.close();
     lake.close();
+  });
+
+  // CI hung at exit once: a query still running when close() dropped the
+  // connection made DuckDB destroy its context on a libuv thread while
+  // holding the context's lock, and process.exit waited on that thread.
+  it('closes with queries in flight: they settle, and the process exits', async () => {
+    const dir = join(root, 'inflight');
+    const lake = await Lake.open(dir);
+    await lake.commitBatch('b00', { instances: [row(1), row(2)] });
+    lake.close();
+    const script = `
+      const { Catalog } = require(${JSON.stringify(join(__dirname, '..', 'index.js'))});
+      (async () => {
+        const catalog = await Catalog.open(${JSON.stringify(dir)}, { threads: 2 });
+        const running = [];
+        for (let i = 0; i < 16; i++)
+          running.push(catalog.query('SELECT count(*) AS n FROM instances, range(20000)'));
+        const closing = catalog.close();
+        const late = await catalog.query('SELECT 1').then(() => 'ran', (e) => e.message);
+        const settled = await Promise.allSettled(running);
+        await closing;
+        console.log(JSON.stringify({ late, counts: settled.map((s) => s.status === 'fulfilled' ? s.value[0].n : s.reason.message) }));
+        process.exit(0);
+      })();`;
+    for (let round = 0; round < 4; round++) {
+      const child = spawnSync(process.execPath, ['-e', script], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(child.signal, null, 'the process hung at exit');
+      assert.equal(child.status, 0, child.stderr);
+      const out = JSON.parse(child.stdout) as {
+        late: string;
+        counts: unknown[];
+      };
+      assert.match(out.late, /catalog is closed/);
+      assert.deepEqual(out.counts, new Array(16).fill(2 * 20000));
+    }
   });
 });
