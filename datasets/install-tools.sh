@@ -5,7 +5,8 @@ set -euo pipefail
 
 # package:probe pairs; a probe starting with / is a file, otherwise a command.
 # python3-numpy is listed because pydicom needs it to decode pixel_array and
-# is only a Recommends of python3-pydicom.
+# is only a Recommends of python3-pydicom. python3-onnx writes the tiny
+# test models (datasets/make-model.py).
 TOOLS=(
   'dcmtk:dcmdump'
   'dcmtk:dump2dcm'
@@ -15,6 +16,7 @@ TOOLS=(
   'libgdcm-tools:gdcmanon'
   'python3-pydicom:'
   'python3-numpy:'
+  'python3-onnx:'
   'time:/usr/bin/time'
   'openssl:openssl'
   'chromium:chromium'

@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Writes tiny deterministic ONNX models (with their manifests) for lpacs tests.
+
+Run with Debian's python3 (python3-onnx): /usr/bin/python3 datasets/make-model.py
+[--out datasets/cache/models]. Each model is a folder with model.onnx and
+manifest.json, the layout `lpacs models add` expects.
+
+ct-brightness (classification): input image [N,1,32,32] holds a CT frame
+windowed to [0,1] (centre 40, width 400) and resized to 32x32. The model
+takes the mean m of each image, then logits = m * [8, -8] + [-2, 2] and
+scores = sigmoid(logits), labelled ["bright", "dark"]. So a frame's
+expected scores are sigmoid(8m - 2) and sigmoid(2 - 8m): computable by hand.
+
+ct-threshold (segmentation): the same input; mask = (image > 0.5) as float,
+shape [N,1,32,32], label "dense".
+
+The files are written byte-for-byte the same on every run (no producer
+timestamps), so their SHA-256, the model's identity in a lake, is stable.
+"""
+
+import argparse
+import json
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+SIZE = 32
+OPSET = 13
+
+PREPROCESSING = {
+    "frames": "each",
+    "rescale": True,
+    "window": {"center": 40, "width": 400},
+    "resize": {"rows": SIZE, "columns": SIZE, "method": "bilinear"},
+    "normalize": {"mean": [0], "std": [1]},
+    "layout": "NCHW",
+}
+
+
+def image_input():
+    return helper.make_tensor_value_info(
+        "image", TensorProto.FLOAT, ["N", 1, SIZE, SIZE]
+    )
+
+
+def brightness_model():
+    weight = numpy_helper.from_array(
+        np.array([[8.0, -8.0]], dtype=np.float32), "weight"
+    )
+    bias = numpy_helper.from_array(np.array([-2.0, 2.0], dtype=np.float32), "bias")
+    nodes = [
+        helper.make_node(
+            "ReduceMean", ["image"], ["mean4"], axes=[1, 2, 3], keepdims=1
+        ),
+        helper.make_node(
+            "Flatten", ["mean4"], ["mean"], axis=1
+        ),
+        helper.make_node("MatMul", ["mean", "weight"], ["linear"]),
+        helper.make_node("Add", ["linear", "bias"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], ["scores"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ct_brightness",
+        [image_input()],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 2])],
+        initializer=[weight, bias],
+    )
+    manifest = {
+        "name": "ct-brightness",
+        "version": "1.0.0",
+        "task": "classification",
+        "description": "Mean of the windowed frame through a fixed linear layer and a sigmoid (test model).",
+        "inputs": [
+            {"name": "image", "shape": ["N", 1, SIZE, SIZE], "dtype": "float32"}
+        ],
+        "preprocessing": PREPROCESSING,
+        "outputs": [{"name": "scores", "labels": ["bright", "dark"]}],
+    }
+    return graph, manifest
+
+
+def threshold_model():
+    half = numpy_helper.from_array(np.array(0.5, dtype=np.float32), "half")
+    nodes = [
+        helper.make_node("Greater", ["image", "half"], ["above"]),
+        helper.make_node("Cast", ["above"], ["mask"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ct_threshold",
+        [image_input()],
+        [
+            helper.make_tensor_value_info(
+                "mask", TensorProto.FLOAT, ["N", 1, SIZE, SIZE]
+            )
+        ],
+        initializer=[half],
+    )
+    manifest = {
+        "name": "ct-threshold",
+        "version": "1.0.0",
+        "task": "segmentation",
+        "description": "Pixels above half the window (test model).",
+        "inputs": [
+            {"name": "image", "shape": ["N", 1, SIZE, SIZE], "dtype": "float32"}
+        ],
+        "preprocessing": PREPROCESSING,
+        "outputs": [{"name": "mask", "labels": ["dense"]}],
+    }
+    return graph, manifest
+
+
+def write(out, graph, manifest):
+    model = helper.make_model(
+        graph,
+        producer_name="lpacs datasets/make-model.py",
+        opset_imports=[helper.make_opsetid("", OPSET)],
+    )
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    folder = os.path.join(out, manifest["name"])
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "model.onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    print(f"make-model: {folder}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default="datasets/cache/models")
+    args = parser.parse_args()
+    for graph, manifest in (brightness_model(), threshold_model()):
+        write(args.out, graph, manifest)
+
+
+if __name__ == "__main__":
+    main()
