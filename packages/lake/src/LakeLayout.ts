@@ -11,6 +11,9 @@ import type { TableName } from './types';
  * journal/<id>.json                 a committed batch still being moved
  * quarantine/<id>/                  refused files and why
  * keys/site.key                     the site secret (0600)
+ * models/<sha256>/                  a registered model (model.onnx, manifest.json)
+ * masks/<model sha256>/<uid>-<f>.npy segmentation masks (uint8, NumPy .npy)
+ * state/jobs/<id>.json               a prediction job and its progress
  * lake.json                         settings (de-identification options)
  * ```
  */
@@ -45,6 +48,30 @@ export class LakeLayout {
   }
   get siteKey(): string {
     return join(this.keys, 'site.key');
+  }
+  /** Registered ONNX models, one folder per SHA-256 of model.onnx. */
+  get models(): string {
+    return join(this.root, 'models');
+  }
+  /** The folder of one registered model. */
+  model(sha256: string): string {
+    return join(this.models, sha256);
+  }
+  /** Prediction jobs: state, then inputs, one pair per job id. */
+  get jobs(): string {
+    return join(this.root, 'state', 'jobs');
+  }
+  /** A job's state and progress (rewritten atomically). */
+  job(id: string): string {
+    return join(this.jobs, `${id}.json`);
+  }
+  /** A job's inputs, written once when the job is created. */
+  jobInputs(id: string): string {
+    return join(this.jobs, `${id}.inputs.json`);
+  }
+  /** The object key (relative path) of a segmentation mask. */
+  maskKey(modelSha256: string, sopInstanceUID: string, frame: number): string {
+    return `masks/${modelSha256}/${sopInstanceUID}-${frame}.npy`;
   }
 
   /** The object key (relative path) of a de-identified object. */

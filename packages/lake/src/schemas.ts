@@ -77,10 +77,28 @@ const INSTANCE = [
   col('ingested_at', 'TIMESTAMP', 'When the batch was committed (UTC)'),
 ];
 
+const PREDICTION = [
+  col('model_name', 'VARCHAR', 'Name of the model, from its manifest'),
+  col('model_version', 'VARCHAR', 'Version of the model, from its manifest'),
+  col('model_sha256', 'VARCHAR', 'SHA-256 of model.onnx: the model identity'),
+  col('run_id', 'VARCHAR', 'The prediction job that wrote the row'),
+  col('SOPInstanceUID', 'VARCHAR', 'The instance the model read'),
+  col('frame_index', 'INTEGER', 'Frame of the instance (0 for single frame)'),
+  col('SeriesInstanceUID', 'VARCHAR', 'Series of the instance'),
+  col('StudyInstanceUID', 'VARCHAR', 'Study of the instance'),
+  col('label', 'VARCHAR', 'Output label (class, target or mask label)'),
+  col('score', 'DOUBLE', 'Classification score of the label, else NULL'),
+  col('value', 'DOUBLE', 'Regression value, or mask fraction above 0.5'),
+  col('mask_key', 'VARCHAR', 'Segmentation mask object under the lake'),
+  col('created_at', 'TIMESTAMP', 'When the prediction was made (UTC)'),
+];
+
 /**
  * The lake's tables. `instances` carries every level's columns so one scan
  * answers a cohort query; the level tables hold each batch's latest view of
- * a patient, study or series (deduplicated by key when read).
+ * a patient, study or series (deduplicated by key when read). `predictions`
+ * holds model outputs, a row per instance, frame and label; a model rerun
+ * on an instance replaces its rows (the latest batch wins when read).
  */
 export const SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   patients: { name: 'patients', key: ['PatientID'], columns: PATIENT },
@@ -99,6 +117,11 @@ export const SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
     key: ['SOPInstanceUID'],
     columns: [...INSTANCE, ...SERIES, ...STUDY, ...PATIENT],
   },
+  predictions: {
+    name: 'predictions',
+    key: ['model_sha256', 'SOPInstanceUID', 'frame_index', 'label'],
+    columns: PREDICTION,
+  },
 };
 
 export const TABLE_NAMES: readonly TableName[] = [
@@ -106,4 +129,5 @@ export const TABLE_NAMES: readonly TableName[] = [
   'studies',
   'series',
   'instances',
+  'predictions',
 ];

@@ -34,7 +34,8 @@ export interface TableSchema {
   columns: readonly Column[];
 }
 
-export type TableName = 'patients' | 'studies' | 'series' | 'instances';
+export type TableName =
+  'patients' | 'studies' | 'series' | 'instances' | 'predictions';
 
 /** A row as written: values by column name; missing ones are NULL. */
 export type Row = Readonly<Record<string, string | number | null | undefined>>;
