@@ -1,8 +1,34 @@
 /**
- * Model registry and ONNX inference over cohorts.
- *
- * TODO: nothing here yet. The AI-hooks issue adds the manifest format, an
- * onnxruntime-node session pool and the prediction job runner; until then
- * no model can be run and cohort filters cannot use predictions.
+ * Model registry and ONNX inference over cohorts: models stored in the
+ * lake by the SHA-256 of model.onnx, onnxruntime session pools, and
+ * persisted prediction jobs whose rows land in the `predictions` table.
  */
-export const ML_PACKAGE_VERSION = '0.1.0';
+export { checkModelSignature } from './checkModelSignature';
+export type { TensorSignature } from './checkModelSignature';
+export { encodeNpy } from './encodeNpy';
+export { framesOf } from './framesOf';
+export { JobStore } from './JobStore';
+export type {
+  InputFailure,
+  JobInput,
+  JobPhase,
+  JobProgress,
+  JobSelection,
+  JobState,
+} from './jobTypes';
+export { LakePredictionSink } from './LakePredictionSink';
+export type { PredictionSink } from './LakePredictionSink';
+export { MlError, MlErrorCode } from './MlError';
+export { ModelRegistry } from './ModelRegistry';
+export { OnnxModel } from './OnnxModel';
+export type { ModelOutput } from './OnnxModel';
+export { predictChunk } from './predictChunk';
+export type { ChunkResult } from './predictChunk';
+export { PredictionJobs } from './PredictionJobs';
+export type { PredictionJobsOptions } from './PredictionJobs';
+export { preprocessFrame } from './preprocessFrame';
+export { resizePlane } from './resizePlane';
+export { selectInputs } from './selectInputs';
+export { defaultIntraOpThreads } from './SessionPool';
+export type * from './types';
+export { validateManifest } from './validateManifest';

@@ -1,0 +1,313 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  Catalog,
+  newBatchId,
+  silentLogger,
+  writeFileAtomic,
+} from '@lpacs/lake';
+import type { Logger } from '@lpacs/lake';
+import { JobStore } from './JobStore';
+import type { JobInput, JobSelection, JobState } from './jobTypes';
+import { LakePredictionSink } from './LakePredictionSink';
+import type { PredictionSink } from './LakePredictionSink';
+import { ModelRegistry } from './ModelRegistry';
+import { OnnxModel } from './OnnxModel';
+import { predictChunk } from './predictChunk';
+import { selectInputs } from './selectInputs';
+import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
+
+/** Failures kept in a job's state; the count goes on past it. */
+const MAX_FAILURES = 1000;
+
+/** How prediction jobs run. */
+export interface PredictionJobsOptions {
+  /** The lake directory. */
+  lakeRoot: string;
+  /** Decodes a frame (`@lpacs/pixels`' decodeFrame). */
+  decodeFrame: FrameDecoder;
+  logger?: Logger;
+  /** onnxruntime settings for every model's session pool. */
+  session?: SessionOptions;
+  /** Where rows go; default a LakePredictionSink on lakeRoot. */
+  sink?: PredictionSink;
+  /** Inputs per lake commit (and per progress save); default 64. */
+  commitEvery?: number;
+  /** Called after every commit with the job's new state. */
+  onProgress?: (job: JobState) => void;
+}
+
+function terminal(job: JobState): boolean {
+  return (
+    job.phase === 'done' || job.phase === 'cancelled' || job.phase === 'failed'
+  );
+}
+
+/**
+ * Runs models over lake instances as persisted jobs: create one from a
+ * selection, run or resume it (it goes on after the last committed chunk),
+ * watch its progress, cancel it from this or another process. Inputs the
+ * same model (by SHA-256) has already predicted are skipped. Keeps one
+ * session pool per model while jobs use it.
+ */
+export class PredictionJobs {
+  readonly #options: PredictionJobsOptions;
+  readonly #logger: Logger;
+  readonly #store: JobStore;
+  readonly #registry: ModelRegistry;
+  readonly #sink: PredictionSink;
+  readonly #models = new Map<string, Promise<OnnxModel>>();
+  readonly #running = new Map<
+    string,
+    { controller: AbortController; done: Promise<JobState> }
+  >();
+
+  constructor(options: PredictionJobsOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#store = new JobStore(options.lakeRoot);
+    this.#registry = new ModelRegistry(options.lakeRoot, this.#logger);
+    this.#sink =
+      options.sink ?? new LakePredictionSink(options.lakeRoot, this.#logger);
+  }
+
+  /** The lake's model registry. */
+  get registry(): ModelRegistry {
+    return this.#registry;
+  }
+
+  /**
+   * Creates a queued job: resolves the model (name or SHA-256) and the
+   * selection's instances now, so the job's inputs never change.
+   * @throws MlError MODEL_NOT_FOUND or BAD_SELECTION.
+   */
+  async create(model: string, selection: JobSelection): Promise<JobState> {
+    const registered = await this.#registry.get(model);
+    const catalog = await Catalog.open(this.#options.lakeRoot, { threads: 1 });
+    let inputs: JobInput[];
+    try {
+      inputs = await selectInputs(catalog, selection);
+    } finally {
+      await catalog.close();
+    }
+    const now = new Date().toISOString();
+    const job: JobState = {
+      id: newBatchId(),
+      phase: 'queued',
+      model: {
+        name: registered.manifest.name,
+        version: registered.manifest.version,
+        sha256: registered.sha256,
+      },
+      selection,
+      createdAt: now,
+      updatedAt: now,
+      progress: {
+        total: inputs.length,
+        done: 0,
+        predicted: 0,
+        skipped: 0,
+        failed: 0,
+      },
+      failures: [],
+    };
+    await this.#store.create(job, inputs);
+    this.#logger.info(
+      { job: job.id, model: registered.manifest.name, inputs: inputs.length },
+      'ml.jobs created',
+    );
+    return job;
+  }
+
+  /** Creates a job and runs it in the background. */
+  async start(model: string, selection: JobSelection): Promise<JobState> {
+    const job = await this.create(model, selection);
+    void this.run(job.id);
+    return job;
+  }
+
+  /** A job's state. @throws MlError JOB_NOT_FOUND. */
+  get(id: string): Promise<JobState> {
+    return this.#store.get(id);
+  }
+
+  /** Every job, newest first. */
+  list(): Promise<JobState[]> {
+    return this.#store.list();
+  }
+
+  /** Resumes, in the background, jobs a stopped process left unfinished. */
+  async resumeUnfinished(): Promise<string[]> {
+    const ids = (await this.#store.list())
+      .filter((j) => !terminal(j) && !this.#running.has(j.id))
+      .map((j) => j.id);
+    for (const id of ids) void this.run(id);
+    return ids;
+  }
+
+  /**
+   * Cancels a job: a running one stops after its current chunk (whose rows
+   * are kept); one not running here is marked cancelled on disk, which a
+   * runner in another process sees before its next chunk.
+   */
+  async cancel(id: string): Promise<JobState> {
+    const here = this.#running.get(id);
+    if (here) {
+      here.controller.abort();
+      return here.done;
+    }
+    const job = await this.#store.get(id);
+    if (terminal(job)) return job;
+    const now = new Date().toISOString();
+    const cancelled: JobState = {
+      ...job,
+      phase: 'cancelled',
+      updatedAt: now,
+      finishedAt: now,
+    };
+    await this.#store.save(cancelled);
+    return cancelled;
+  }
+
+  /**
+   * Runs (or resumes) a job to its end in this process and returns its
+   * final state; a job failure is in the state, not thrown.
+   * @throws MlError JOB_NOT_FOUND.
+   */
+  run(id: string): Promise<JobState> {
+    const here = this.#running.get(id);
+    if (here) return here.done;
+    const controller = new AbortController();
+    const done = this.#run(id, controller.signal).finally(() =>
+      this.#running.delete(id),
+    );
+    this.#running.set(id, { controller, done });
+    return done;
+  }
+
+  async #run(id: string, signal: AbortSignal): Promise<JobState> {
+    let job = await this.#store.get(id);
+    if (terminal(job)) return job;
+    const root = this.#options.lakeRoot;
+    const every = Math.max(1, this.#options.commitEvery ?? 64);
+    try {
+      const registered = await this.#registry.get(job.model.sha256);
+      const model = await this.#model(registered);
+      const inputs = await this.#store.inputs(id);
+      const seen = await this.#alreadyPredicted(registered.sha256);
+      job = await this.#save({ ...job, phase: 'running' });
+      const read = (key: string) => readFile(join(root, key));
+      while (job.progress.done < inputs.length) {
+        if (signal.aborted || (await this.#cancelledElsewhere(id)))
+          return await this.#finish(job, 'cancelled');
+        const chunk = inputs.slice(
+          job.progress.done,
+          job.progress.done + every,
+        );
+        const todo = chunk.filter((i) => !seen.has(i.SOPInstanceUID));
+        const r = await predictChunk(
+          registered,
+          model,
+          id,
+          todo,
+          read,
+          this.#options.decodeFrame,
+        );
+        for (const mask of r.masks)
+          await writeFileAtomic(join(root, mask.key), mask.bytes);
+        await this.#sink.commit(r.rows);
+        const p = job.progress;
+        const next: JobState = {
+          ...job,
+          progress: {
+            total: p.total,
+            done: p.done + chunk.length,
+            predicted: p.predicted + r.predicted.length,
+            skipped: p.skipped + chunk.length - todo.length,
+            failed: p.failed + r.failures.length,
+          },
+          failures: [...job.failures, ...r.failures].slice(0, MAX_FAILURES),
+        };
+        // Checked again after the chunk, so a cancel written meanwhile by
+        // another process is not overwritten with "running".
+        if (signal.aborted || (await this.#cancelledElsewhere(id)))
+          return await this.#finish(next, 'cancelled');
+        job = await this.#save(next);
+      }
+      return await this.#finish(job, 'done');
+    } catch (err) {
+      this.#logger.error(
+        { job: id, error: (err as Error).message },
+        'ml.jobs failed',
+      );
+      const now = new Date().toISOString();
+      const failed: JobState = {
+        ...job,
+        phase: 'failed',
+        updatedAt: now,
+        finishedAt: now,
+        error: (err as Error).message,
+      };
+      await this.#store.save(failed);
+      return failed;
+    }
+  }
+
+  async #save(job: JobState): Promise<JobState> {
+    const next = { ...job, updatedAt: new Date().toISOString() } as JobState;
+    await this.#store.save(next);
+    this.#options.onProgress?.(next);
+    return next;
+  }
+
+  async #finish(job: JobState, phase: 'done' | 'cancelled'): Promise<JobState> {
+    const now = new Date().toISOString();
+    const out: JobState = { ...job, phase, updatedAt: now, finishedAt: now };
+    await this.#store.save(out);
+    this.#options.onProgress?.(out);
+    this.#logger.info({ job: job.id, phase, ...job.progress }, 'ml.jobs ended');
+    return out;
+  }
+
+  async #cancelledElsewhere(id: string): Promise<boolean> {
+    return (await this.#store.get(id)).phase === 'cancelled';
+  }
+
+  async #alreadyPredicted(sha256: string): Promise<Set<string>> {
+    const catalog = await Catalog.open(this.#options.lakeRoot, { threads: 1 });
+    try {
+      const rows = await catalog.query(
+        'SELECT DISTINCT SOPInstanceUID FROM predictions WHERE model_sha256 = ?',
+        [sha256],
+      );
+      return new Set(rows.map((r) => String(r.SOPInstanceUID)));
+    } finally {
+      await catalog.close();
+    }
+  }
+
+  #model(registered: RegisteredModel): Promise<OnnxModel> {
+    let model = this.#models.get(registered.sha256);
+    if (!model) {
+      model = OnnxModel.open(
+        registered.dir,
+        registered.manifest,
+        this.#options.session,
+        this.#logger,
+      );
+      model.catch(() => this.#models.delete(registered.sha256));
+      this.#models.set(registered.sha256, model);
+    }
+    return model;
+  }
+
+  /** Stops running jobs (after their current chunk) and releases sessions. */
+  async close(): Promise<void> {
+    for (const { controller } of this.#running.values()) controller.abort();
+    await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    const models = [...this.#models.values()];
+    this.#models.clear();
+    for (const m of await Promise.allSettled(models))
+      if (m.status === 'fulfilled') await m.value.close();
+  }
+}

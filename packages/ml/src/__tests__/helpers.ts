@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DecodedFrame, FrameDecoder } from '../types';
+
+/** The repository root, from dist/__tests__. */
+export const repo = join(__dirname, '..', '..', '..', '..');
+
+/** What numpy (scripts/reference.py) says about one file's first frame. */
+export interface Reference {
+  path: string;
+  rows: number;
+  columns: number;
+  bitsStored: number;
+  pixelRepresentation: number;
+  photometricInterpretation: string;
+  stored: number[];
+  modality: number[];
+  mean: number;
+  scores: [number, number];
+  maskFraction: number;
+  mask: number[];
+}
+
+function run(args: string[]): string {
+  const r = spawnSync('/usr/bin/python3', args, {
+    cwd: repo,
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  if (r.status !== 0)
+    throw new Error(`python3 ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Builds the test models (datasets/make-model.py) into a new folder. */
+export function makeModels(): string {
+  const out = mkdtempSync(join(tmpdir(), 'lpacs-models-'));
+  run(['datasets/make-model.py', '--out', out]);
+  return out;
+}
+
+/** numpy's view of each file (see scripts/reference.py). */
+export function references(paths: string[]): Reference[] {
+  return JSON.parse(
+    run(['packages/ml/scripts/reference.py', ...paths]),
+  ) as Reference[];
+}
+
+/** A DecodedFrame holding pydicom's pixels for one file. */
+export function frameOf(r: Reference): DecodedFrame {
+  return {
+    rows: r.rows,
+    columns: r.columns,
+    samplesPerPixel: 1,
+    photometricInterpretation: r.photometricInterpretation,
+    numberOfFrames: 1,
+    bitsStored: r.bitsStored,
+    pixelRepresentation: r.pixelRepresentation,
+    stored: Int32Array.from(r.stored),
+    modality: Float32Array.from(r.modality),
+  };
+}
+
+/**
+ * A decoder returning pydicom's pixels for the files it was given, found
+ * by the SHA-256 of the bytes; anything else is undecodable.
+ * TODO: swap for @lpacs/pixels' decodeFrame once that package is
+ * committed; until then the job tests do not exercise the real decoder.
+ */
+export function referenceDecoder(refs: Reference[]): FrameDecoder {
+  const bySha = new Map(
+    refs.map((r) => [
+      createHash('sha256')
+        .update(readFileSync(join(repo, r.path)))
+        .digest('hex'),
+      r,
+    ]),
+  );
+  return async (dicom, frame) => {
+    const r = bySha.get(createHash('sha256').update(dicom).digest('hex'));
+    if (!r || frame !== 0) throw new Error('not a DICOM image we can decode');
+    return frameOf(r);
+  };
+}
+
+/** Reads a .npy file with numpy: its shape and values. */
+export function numpyLoad(path: string): { shape: number[]; values: number[] } {
+  return JSON.parse(
+    run([
+      '-c',
+      'import sys, json, numpy; a = numpy.load(sys.argv[1]); ' +
+        'print(json.dumps({"shape": list(a.shape), "dtype": str(a.dtype), "values": a.ravel().tolist()}))',
+      path,
+    ]),
+  ) as { shape: number[]; values: number[] };
+}

@@ -1,0 +1,67 @@
+/** One instance a job runs the model on. */
+export interface JobInput {
+  SOPInstanceUID: string;
+  SeriesInstanceUID: string;
+  StudyInstanceUID: string;
+  /** Object path under the lake. */
+  object_key: string;
+  NumberOfFrames: number;
+}
+
+/** An input the model could not read, and why; the job goes on. */
+export interface InputFailure {
+  SOPInstanceUID: string;
+  /** An MlErrorCode. */
+  code: string;
+  message: string;
+}
+
+/**
+ * What to run a model on: instances of the listed series, of the listed
+ * modalities, or matching a compiled cohort filter (SQL over `instances`
+ * with its parameters). Given together, all must hold.
+ */
+export interface JobSelection {
+  seriesInstanceUIDs?: string[];
+  modalities?: string[];
+  where?: { sql: string; params: Array<string | number> };
+}
+
+/** Counters of a job. */
+export interface JobProgress {
+  /** Inputs selected. */
+  total: number;
+  /** Inputs handled so far (predicted, skipped or failed). */
+  done: number;
+  /** Inputs with predictions written by this job. */
+  predicted: number;
+  /** Inputs the same model (same SHA-256) had already predicted. */
+  skipped: number;
+  /** Inputs that failed (see failures). */
+  failed: number;
+}
+
+interface JobBase {
+  id: string;
+  model: { name: string; version: string; sha256: string };
+  selection: JobSelection;
+  createdAt: string;
+  updatedAt: string;
+  progress: JobProgress;
+  /** The first failures (at most 1000 kept), with their reasons. */
+  failures: InputFailure[];
+}
+
+/**
+ * A prediction job as persisted in `state/jobs/<id>.json`, keyed on its
+ * phase. `running` is also what a job stopped by a crash shows; resuming
+ * it continues after the last committed input.
+ */
+export type JobState =
+  | (JobBase & { phase: 'queued' | 'running' })
+  | (JobBase & { phase: 'done'; finishedAt: string })
+  | (JobBase & { phase: 'cancelled'; finishedAt: string })
+  | (JobBase & { phase: 'failed'; finishedAt: string; error: string });
+
+/** A job's phase. */
+export type JobPhase = JobState['phase'];

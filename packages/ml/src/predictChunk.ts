@@ -1,0 +1,149 @@
+import type { Row } from '@lpacs/lake';
+import { framesOf } from './framesOf';
+import type { InputFailure, JobInput } from './jobTypes';
+import { MlError, MlErrorCode } from './MlError';
+import type { OnnxModel } from './OnnxModel';
+import { predictionRows } from './predictionRows';
+import { preprocessFrame } from './preprocessFrame';
+import type { FrameDecoder, RegisteredModel } from './types';
+
+/** What a chunk of inputs gave. */
+export interface ChunkResult {
+  rows: Row[];
+  masks: Array<{ key: string; bytes: Buffer }>;
+  /** SOP Instance UIDs with every selected frame predicted. */
+  predicted: string[];
+  failures: InputFailure[];
+}
+
+interface Image {
+  input: JobInput;
+  frame: number;
+  tensor: Float32Array;
+}
+
+function failure(input: JobInput, err: unknown, code: MlErrorCode) {
+  return {
+    SOPInstanceUID: input.SOPInstanceUID,
+    code: err instanceof MlError ? err.code : code,
+    message: (err as Error).message?.slice(0, 300) ?? String(err),
+  };
+}
+
+/** Reads an input's frames and preprocesses them; throws on a bad one. */
+async function images(
+  input: JobInput,
+  bytes: Uint8Array,
+  model: OnnxModel,
+  decode: FrameDecoder,
+): Promise<Image[]> {
+  const pre = model.manifest.preprocessing;
+  const out: Image[] = [];
+  for (const frame of framesOf(pre.frames, input.NumberOfFrames)) {
+    let decoded;
+    try {
+      decoded = await decode(bytes, frame);
+    } catch (err) {
+      throw new MlError(
+        MlErrorCode.Undecodable,
+        `frame ${frame}: ${(err as Error).message}`,
+      );
+    }
+    out.push({
+      input,
+      frame,
+      tensor: preprocessFrame(decoded, pre, model.channels),
+    });
+  }
+  return out;
+}
+
+/**
+ * Runs a model over a few inputs: reads and decodes each, batches the
+ * images through the session pool (up to its size at once), and turns the
+ * outputs into rows. A bad input is recorded and the rest go on; a batch
+ * onnxruntime refuses is retried image by image to find the bad one.
+ */
+export async function predictChunk(
+  registered: RegisteredModel,
+  model: OnnxModel,
+  runId: string,
+  inputs: readonly JobInput[],
+  readObject: (key: string) => Promise<Uint8Array>,
+  decode: FrameDecoder,
+): Promise<ChunkResult> {
+  const result: ChunkResult = {
+    rows: [],
+    masks: [],
+    predicted: [],
+    failures: [],
+  };
+  const failed = new Set<string>();
+  const createdAt = new Date().toISOString();
+  const collect = (imgs: Image[], values: Float32Array[], dims: number[]) =>
+    imgs.forEach((img, i) => {
+      const p = predictionRows(
+        registered,
+        runId,
+        img.input,
+        img.frame,
+        values[i]!,
+        dims,
+        createdAt,
+      );
+      result.rows.push(...p.rows);
+      if (p.mask) result.masks.push(p.mask);
+    });
+  const runBatch = async (batch: Image[]): Promise<void> => {
+    try {
+      const out = await model.run(batch.map((b) => b.tensor));
+      collect(batch, out.values, [...out.dims]);
+    } catch (err) {
+      if (batch.length === 1) {
+        const input = batch[0]!.input;
+        if (failed.has(input.SOPInstanceUID)) return;
+        failed.add(input.SOPInstanceUID);
+        result.failures.push(failure(input, err, MlErrorCode.InferenceFailed));
+        return;
+      }
+      for (const one of batch) await runBatch([one]);
+    }
+  };
+  const inFlight = new Set<Promise<void>>();
+  let pending: Image[] = [];
+  const flush = async (): Promise<void> => {
+    if (!pending.length) return;
+    const p = runBatch(pending).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    pending = [];
+    if (inFlight.size >= model.parallelism) await Promise.race(inFlight);
+  };
+  for (const input of inputs) {
+    try {
+      const bytes = await readObject(input.object_key);
+      for (const img of await images(input, bytes, model, decode)) {
+        pending.push(img);
+        if (pending.length >= model.maxBatch) await flush();
+      }
+    } catch (err) {
+      failed.add(input.SOPInstanceUID);
+      result.failures.push(failure(input, err, MlErrorCode.Undecodable));
+    }
+  }
+  await flush();
+  await Promise.all(inFlight);
+  // An input with one failed frame has its other frames' rows dropped, so
+  // a rerun predicts it whole.
+  if (failed.size) {
+    result.rows = result.rows.filter(
+      (r) => !failed.has(r.SOPInstanceUID as string),
+    );
+    result.masks = result.masks.filter(
+      (m) => ![...failed].some((uid) => m.key.includes(`/${uid}-`)),
+    );
+  }
+  result.predicted = inputs
+    .map((i) => i.SOPInstanceUID)
+    .filter((uid) => !failed.has(uid));
+  return result;
+}

@@ -1,0 +1,218 @@
+import { MlError, MlErrorCode } from './MlError';
+import type {
+  ModelManifest,
+  ModelTask,
+  OutputSpec,
+  Preprocessing,
+  TensorSpec,
+} from './types';
+
+type Json = Record<string, unknown>;
+
+const TASKS: readonly ModelTask[] = [
+  'classification',
+  'regression',
+  'segmentation',
+];
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function show(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** Collects every problem rather than stopping at the first. */
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string, value?: unknown): void {
+    const got = value === undefined ? ' (missing)' : `, got ${show(value)}`;
+    this.list.push(`${path}: ${message}${got}`);
+  }
+}
+
+function tensorSpec(v: unknown, path: string, p: Problems): void {
+  if (!isObject(v)) return p.add(path, 'must be an object', v);
+  if (typeof v.name !== 'string' || !v.name)
+    p.add(`${path}.name`, 'must be a non-empty string', v.name);
+  if (v.dtype !== 'float32')
+    p.add(`${path}.dtype`, 'must be "float32"', v.dtype);
+  if (!Array.isArray(v.shape) || v.shape.length !== 4) {
+    p.add(`${path}.shape`, 'must list 4 dimensions (N, C, H, W)', v.shape);
+    return;
+  }
+  v.shape.forEach((d: unknown, i) => {
+    if (!isPositiveInt(d) && !(typeof d === 'string' && d && i === 0))
+      p.add(
+        `${path}.shape[${i}]`,
+        i === 0
+          ? 'must be a positive integer or a symbolic name'
+          : 'must be a positive integer',
+        d,
+      );
+  });
+}
+
+function outputSpec(v: unknown, path: string, p: Problems): void {
+  if (!isObject(v)) return p.add(path, 'must be an object', v);
+  if (typeof v.name !== 'string' || !v.name)
+    p.add(`${path}.name`, 'must be a non-empty string', v.name);
+  if (
+    !Array.isArray(v.labels) ||
+    v.labels.length === 0 ||
+    !v.labels.every((l) => typeof l === 'string' && l.length > 0)
+  )
+    p.add(`${path}.labels`, 'must be a non-empty list of strings', v.labels);
+  else if (new Set(v.labels).size !== v.labels.length)
+    p.add(`${path}.labels`, 'must not repeat a label', v.labels);
+}
+
+function numberList(v: unknown, path: string, p: Problems, positive = false) {
+  if (
+    !Array.isArray(v) ||
+    v.length === 0 ||
+    !v.every((x) => isFiniteNumber(x) && (!positive || x > 0))
+  )
+    p.add(
+      path,
+      positive
+        ? 'must be a non-empty list of positive numbers'
+        : 'must be a non-empty list of numbers',
+      v,
+    );
+}
+
+function preprocessing(v: unknown, path: string, p: Problems): void {
+  if (!isObject(v)) return p.add(path, 'must be an object', v);
+  if (!['each', 'first', 'middle'].includes(v.frames as string))
+    p.add(`${path}.frames`, 'must be "each", "first" or "middle"', v.frames);
+  if (typeof v.rescale !== 'boolean')
+    p.add(`${path}.rescale`, 'must be true or false', v.rescale);
+  const w = v.window;
+  if (w !== undefined && w !== 'dicom') {
+    if (!isObject(w))
+      p.add(`${path}.window`, 'must be {center, width} or "dicom"', w);
+    else {
+      if (!isFiniteNumber(w.center))
+        p.add(`${path}.window.center`, 'must be a number', w.center);
+      if (!isFiniteNumber(w.width) || w.width <= 0)
+        p.add(`${path}.window.width`, 'must be a positive number', w.width);
+    }
+  }
+  const r = v.resize;
+  if (!isObject(r)) p.add(`${path}.resize`, 'must be an object', r);
+  else {
+    if (!isPositiveInt(r.rows))
+      p.add(`${path}.resize.rows`, 'must be a positive integer', r.rows);
+    if (!isPositiveInt(r.columns))
+      p.add(`${path}.resize.columns`, 'must be a positive integer', r.columns);
+    if (r.method !== 'bilinear' && r.method !== 'nearest')
+      p.add(
+        `${path}.resize.method`,
+        'must be "bilinear" or "nearest"',
+        r.method,
+      );
+  }
+  const n = v.normalize;
+  if (!isObject(n)) p.add(`${path}.normalize`, 'must be {mean, std}', n);
+  else {
+    numberList(n.mean, `${path}.normalize.mean`, p);
+    numberList(n.std, `${path}.normalize.std`, p, true);
+  }
+  if (v.layout !== 'NCHW' && v.layout !== 'NHWC')
+    p.add(`${path}.layout`, 'must be "NCHW" or "NHWC"', v.layout);
+}
+
+/** Checks that shapes agree with the task, preprocessing and labels. */
+function consistency(m: ModelManifest, p: Problems): void {
+  const [input] = m.inputs;
+  const pre = m.preprocessing;
+  const nchw = pre.layout === 'NCHW';
+  const [, a, b, c] = input.shape;
+  const [channels, rows, columns] = nchw ? [a, b, c] : [c, a, b];
+  if (rows !== pre.resize.rows || columns !== pre.resize.columns)
+    p.add(
+      'preprocessing.resize',
+      `must match inputs[0].shape ${show(input.shape)} in ${pre.layout} (rows ${show(rows)}, columns ${show(columns)})`,
+      `${pre.resize.rows}x${pre.resize.columns}`,
+    );
+  if (channels !== 1 && channels !== 3)
+    p.add('inputs[0].shape', 'must have 1 or 3 channels', channels);
+  for (const key of ['mean', 'std'] as const) {
+    const len = pre.normalize[key].length;
+    if (len !== 1 && len !== channels)
+      p.add(
+        `preprocessing.normalize.${key}`,
+        `must hold 1 value or one per channel (${show(channels)})`,
+        pre.normalize[key],
+      );
+  }
+  if (m.outputs.length !== 1)
+    p.add('outputs', 'must list exactly one output', m.outputs.length);
+}
+
+/**
+ * Validates a parsed manifest.json and returns it typed.
+ * @param json - the parsed file.
+ * @returns the manifest.
+ * @throws MlError MANIFEST_INVALID naming each mistake (in `problems`).
+ */
+export function validateManifest(json: unknown): ModelManifest {
+  const p = new Problems();
+  if (!isObject(json)) {
+    p.add('manifest', 'must be a JSON object', json);
+  } else {
+    if (typeof json.name !== 'string' || !NAME.test(json.name))
+      p.add(
+        'name',
+        'must be 1-64 of a-z 0-9 . _ - starting with a letter or digit',
+        json.name,
+      );
+    if (typeof json.version !== 'string' || !json.version.trim())
+      p.add('version', 'must be a non-empty string', json.version);
+    if (!TASKS.includes(json.task as ModelTask))
+      p.add('task', `must be one of ${TASKS.join(', ')}`, json.task);
+    if (json.description !== undefined && typeof json.description !== 'string')
+      p.add('description', 'must be a string', json.description);
+    if (!Array.isArray(json.inputs) || json.inputs.length !== 1)
+      p.add('inputs', 'must list exactly one input', json.inputs);
+    else tensorSpec(json.inputs[0], 'inputs[0]', p);
+    preprocessing(json.preprocessing, 'preprocessing', p);
+    if (!Array.isArray(json.outputs) || json.outputs.length === 0)
+      p.add('outputs', 'must list at least one output', json.outputs);
+    else json.outputs.forEach((o, i) => outputSpec(o, `outputs[${i}]`, p));
+    if (!p.list.length) {
+      const m = json as unknown as ModelManifest;
+      consistency(m, p);
+    }
+  }
+  if (p.list.length)
+    throw new MlError(
+      MlErrorCode.ManifestInvalid,
+      `invalid manifest: ${p.list.join('; ')}`,
+      p.list,
+    );
+  const m = json as Json;
+  return {
+    name: m.name as string,
+    version: m.version as string,
+    task: m.task as ModelTask,
+    ...(m.description === undefined
+      ? {}
+      : { description: m.description as string }),
+    inputs: [(m.inputs as TensorSpec[])[0]!],
+    preprocessing: m.preprocessing as Preprocessing,
+    outputs: m.outputs as OutputSpec[],
+  };
+}
