@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdirSync,
   renameSync,
+  rmdirSync,
   writeFileSync,
 } from 'node:fs';
 import { access, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
@@ -112,30 +113,13 @@ export class Lake {
     lake.#lock = LakeLock.acquire(l.lock, root);
     try {
       for (const table of TABLE_NAMES) await currentVersion(l, table);
+      // Also drops objects a killed writer left half-written in staging.
       await lake.#recover();
-      // The 256 object shards exist up front, so workers never mkdir.
-      await Promise.all(
-        Array.from({ length: 256 }, (_, i) =>
-          lake.#prepareShard(join(l.objects, i.toString(16).padStart(2, '0'))),
-        ),
-      );
     } catch (err) {
       lake.close();
       throw err;
     }
     return lake;
-  }
-
-  /** Creates an object shard, dropping temporary files a killed writer left. */
-  async #prepareShard(dir: string): Promise<void> {
-    try {
-      await mkdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      for (const name of await readdir(dir)) {
-        if (name.endsWith('.tmp')) await rm(join(dir, name), { force: true });
-      }
-    }
   }
 
   /** A handle for workers: no directory creation, no recovery. */
@@ -213,16 +197,25 @@ export class Lake {
   putObjectSync(bytes: Buffer, sha256: string): string {
     const key = this.layout.objectKey(sha256);
     const path = join(this.root, key);
-    if (existsSync(path)) return key; // same content, same name
-    const tmp = `${path}.${process.pid}-${threadId}.tmp`;
+    // Always written, even when the name exists: after a crash an object
+    // renamed but never flushed can be empty or short. Only instances not
+    // yet indexed get here, so that is rare. Written beside, then renamed:
+    // a reader never finds a partial object under a final name.
+    const tmp = join(this.layout.objectStaging, `${sha256}.${threadId}`);
     try {
       writeFileSync(tmp, bytes);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(dirname(path), { recursive: true });
+      mkdirSync(this.layout.objectStaging, { recursive: true });
       writeFileSync(tmp, bytes);
     }
-    renameSync(tmp, path);
+    try {
+      renameSync(tmp, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dirname(path), { recursive: true });
+      renameSync(tmp, path);
+    }
     return key;
   }
 
@@ -329,7 +322,12 @@ export class Lake {
       await this.#applyJournal(join(this.layout.journal, name));
     }
     for (const name of await readdir(this.layout.staging)) {
-      this.#logger.warn({ batch: name }, 'dropping an uncommitted batch');
+      if (join(this.layout.staging, name) === this.layout.objectStaging)
+        this.#logger.info(
+          {},
+          'dropping objects an earlier run left unfinished',
+        );
+      else this.#logger.warn({ batch: name }, 'dropping an uncommitted batch');
       await rm(join(this.layout.staging, name), {
         recursive: true,
         force: true,
@@ -369,6 +367,14 @@ export class Lake {
 
   close(): void {
     this.#parquet.close();
+    if (this.#lock) {
+      try {
+        // Empty once every object written was renamed into place.
+        rmdirSync(this.layout.objectStaging);
+      } catch {
+        // absent, or a crashed writer's leftovers: dropped at next open
+      }
+    }
     this.#lock?.release();
     this.#lock = undefined;
   }

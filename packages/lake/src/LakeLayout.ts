@@ -8,6 +8,7 @@ import type { TableName } from './types';
  * objects/ab/abcdef....dcm          de-identified DICOM, by SHA-256
  * tables/<table> -> .<table>.v<N>/batch=<id>/part-0.parquet
  * staging/<id>/                     a batch being written (never read)
+ * staging/objects/                  objects being written
  * journal/<id>.json                 a committed batch still being moved
  * quarantine/<id>/                  refused files and why
  * keys/site.key                     the site secret (0600)
@@ -28,6 +29,10 @@ export class LakeLayout {
   }
   get staging(): string {
     return join(this.root, 'staging');
+  }
+  /** Objects being written, renamed into objects/ when complete. */
+  get objectStaging(): string {
+    return join(this.root, 'staging', 'objects');
   }
   get journal(): string {
     return join(this.root, 'journal');

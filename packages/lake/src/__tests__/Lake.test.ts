@@ -3,6 +3,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -10,8 +11,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Catalog, Lake } from '../index';
 
@@ -93,14 +95,39 @@ describe('Lake', () => {
 
   it('stores an object under its hash once', async () => {
     const lake = await Lake.open(join(root, 'objects'));
-    const sha = 'ab'.repeat(32);
-    const key = lake.putObjectSync(Buffer.from('one'), sha);
-    assert.equal(key, `objects/ab/${sha}.dcm`);
-    assert.equal(lake.putObjectSync(Buffer.from('one'), sha), key);
-    assert.deepEqual(readdirSync(join(root, 'objects', 'objects', 'ab')), [
-      `${sha}.dcm`,
-    ]);
+    const bytes = Buffer.from('one');
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const key = lake.putObjectSync(bytes, sha);
+    assert.equal(key, `objects/${sha.slice(0, 2)}/${sha}.dcm`);
+    const path = join(root, 'objects', key);
+    assert.equal(lake.putObjectSync(bytes, sha), key);
+    assert.deepEqual(readdirSync(dirname(path)), [`${sha}.dcm`]);
+    assert.deepEqual(readFileSync(path), bytes);
+    assert.deepEqual(readdirSync(lake.layout.objectStaging), []);
     lake.close();
+  });
+
+  it('rewrites an object a crash left empty under its final name', async () => {
+    const dir = join(root, 'torn');
+    const lake = await Lake.open(dir);
+    const bytes = Buffer.from('the whole object');
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const path = join(dir, lake.layout.objectKey(sha));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, ''); // renamed, never flushed, then power lost
+    lake.putObjectSync(bytes, sha);
+    assert.deepEqual(readFileSync(path), bytes);
+    lake.close();
+  });
+
+  it('drops objects a killed writer left in staging when it opens', async () => {
+    const dir = join(root, 'leftover');
+    const lake = await Lake.open(dir);
+    mkdirSync(lake.layout.objectStaging, { recursive: true });
+    writeFileSync(join(lake.layout.objectStaging, 'half.1'), 'half');
+    lake.close();
+    (await Lake.open(dir)).close();
+    assert.ok(!existsSync(join(dir, 'staging', 'objects')));
   });
 
   it('answers queries on an empty lake with the schema and no rows', async () => {
