@@ -1,10 +1,14 @@
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type {
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBValue,
+} from '@duckdb/node-api';
 import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LakeLayout } from './LakeLayout';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { TableName } from './types';
+import { openDuckDB } from './openDuckDB';
 
 /** A plain JS value out of DuckDB: bigint becomes number, dates strings. */
 export type Plain =
@@ -55,9 +59,7 @@ export class Catalog {
     root: string,
     options: { threads?: number } = {},
   ): Promise<Catalog> {
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: String(options.threads ?? 2),
-    });
+    const instance = await openDuckDB(options.threads ?? 2);
     const catalog = new Catalog(root, instance, await instance.connect());
     await catalog.refresh();
     return catalog;

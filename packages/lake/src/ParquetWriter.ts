@@ -1,7 +1,7 @@
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { rm, writeFile } from 'node:fs/promises';
 import type { Row, TableSchema } from './types';
+import { openDuckDB } from './openDuckDB';
 
 function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
@@ -17,9 +17,7 @@ export class ParquetWriter {
 
   async #connect(): Promise<DuckDBConnection> {
     if (!this.#connection) {
-      this.#instance = await DuckDBInstance.create(':memory:', {
-        threads: '1',
-      });
+      this.#instance = await openDuckDB(1);
       this.#connection = await this.#instance.connect();
     }
     return this.#connection;

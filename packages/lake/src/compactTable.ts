@@ -1,4 +1,3 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 import {
   lstat,
   mkdir,
@@ -13,6 +12,7 @@ import { fsyncPath } from './fsutil';
 import type { LakeLayout } from './LakeLayout';
 import { SCHEMAS } from './schemas';
 import type { TableName } from './types';
+import { openDuckDB } from './openDuckDB';
 
 function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
@@ -86,7 +86,7 @@ export async function compactTable(
       ? `SELECT * EXCLUDE (batch) FROM ${source}`
       : `SELECT * EXCLUDE (rn, batch) FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY batch DESC) AS rn FROM ${source}) WHERE rn = 1`;
   const file = join(target, 'part-0.parquet');
-  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const db = await openDuckDB(1);
   const conn = await db.connect();
   try {
     await conn.run(
