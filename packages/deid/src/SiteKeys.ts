@@ -36,6 +36,12 @@ export function normalisePersonName(name: string): string {
  */
 export class SiteKeys {
   readonly #secret: Buffer;
+  /**
+   * Recent results: a study's files share their study, series, frame of
+   * reference and patient, so most HMACs of a file were computed for the
+   * one before. Cleared when full, which keeps memory bounded.
+   */
+  readonly #memo = new Map<string, Buffer>();
 
   constructor(secret: Buffer) {
     if (secret.length < 32)
@@ -44,9 +50,14 @@ export class SiteKeys {
   }
 
   #hmac(purpose: string, value: string): Buffer {
-    return createHmac('sha256', this.#secret)
-      .update(`${purpose}\0${value}`)
-      .digest();
+    const input = `${purpose}\0${value}`;
+    let digest = this.#memo.get(input);
+    if (!digest) {
+      digest = createHmac('sha256', this.#secret).update(input).digest();
+      if (this.#memo.size >= 4096) this.#memo.clear();
+      this.#memo.set(input, digest);
+    }
+    return digest;
   }
 
   /** `2.25.` and the decimal of 128 keyed bits (PS3.5 B.2): at most 44 characters. */

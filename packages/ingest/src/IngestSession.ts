@@ -1,9 +1,16 @@
 import { availableParallelism } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PROFILE_EDITION } from '@lpacs/dicom';
 import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
 import type { DeidOptions } from '@lpacs/deid';
-import { Catalog, Lake, newBatchId, silentLogger } from '@lpacs/lake';
+import {
+  Catalog,
+  Lake,
+  LakeLayout,
+  newBatchId,
+  silentLogger,
+} from '@lpacs/lake';
 import type { Logger, Row } from '@lpacs/lake';
 import type { IngestProgress, IngestReport } from './IngestReport';
 import { levelRows } from './levelRows';
@@ -38,6 +45,10 @@ export interface RunHooks {
 }
 
 async function loadStored(root: string): Promise<Map<string, string>> {
+  // A new lake has nothing to load: spare it starting DuckDB.
+  const instances = new LakeLayout(root).table('instances');
+  const batches = await readdir(instances).catch(() => []);
+  if (!batches.some((b) => b.startsWith('batch='))) return new Map();
   const catalog = await Catalog.open(root, { threads: 1 });
   try {
     const rows = await catalog.query(
@@ -93,17 +104,24 @@ export class IngestSession {
         );
       }
       const secret = await lake.siteSecret();
-      const stored = await loadStored(root);
+      // Workers load their code while DuckDB reads what is stored.
       const pool = new WorkerPool(
         o.workers ?? Math.max(1, availableParallelism()),
         {
           lakeRoot: root,
           secretHex: secret.toString('hex'),
           options: deid,
-          stored: [...stored],
           ingestedAt: new Date().toISOString(),
         },
       );
+      let stored: Map<string, string>;
+      try {
+        stored = await loadStored(root);
+      } catch (err) {
+        await pool.close();
+        throw err;
+      }
+      pool.share([...stored]);
       return new IngestSession(lake, pool, stored, deid, o);
     } catch (err) {
       lake.close();

@@ -9,15 +9,13 @@ export interface WorkerSetup {
   lakeRoot: string;
   secretHex: string;
   options: DeidOptions;
-  /** [SOP Instance UID, SHA-256] of every stored object. */
-  stored: Array<[string, string]>;
   ingestedAt: string;
 }
 
-export interface WorkerRequest {
-  id: number;
-  input: InputFile;
-}
+export type WorkerRequest =
+  | { id: number; input: InputFile }
+  /** [SOP Instance UID, SHA-256] of every stored object, sent once first. */
+  | { stored: Array<[string, string]> };
 
 export type WorkerResponse =
   { id: number; outcome: FileOutcome } | { id: number; fatal: string };
@@ -53,6 +51,12 @@ export class WorkerPool {
       });
       this.#workers.push(slot);
     }
+  }
+
+  /** Tells every worker what the lake holds; call before the first run. */
+  share(stored: Array<[string, string]>): void {
+    for (const slot of this.#workers)
+      slot.worker.postMessage({ stored } satisfies WorkerRequest);
   }
 
   get size(): number {

@@ -10,11 +10,15 @@ const keys = new SiteKeys(Buffer.from(setup.secretHex, 'hex'));
 const ctx: FileContext = {
   lake: Lake.attach(setup.lakeRoot),
   deidentifier: new Deidentifier(keys, setup.options),
-  storedShaBySop: new Map(setup.stored),
+  storedShaBySop: new Map(),
   ingestedAt: setup.ingestedAt,
 };
 
 parentPort!.on('message', (request: WorkerRequest) => {
+  if ('stored' in request) {
+    ctx.storedShaBySop = new Map(request.stored);
+    return;
+  }
   const input = request.input;
   if (input.bytes)
     input.bytes = Buffer.from(
