@@ -9,7 +9,7 @@
 // The page cache cannot be dropped here, so every file is read once before
 // timing and all contestants read from cache.
 import { makeCertificate } from './certificate.mjs';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -271,6 +271,9 @@ async function bench(opts) {
 
 async function runTool(tool, corpus, root) {
   const scratch = mkdtempSync(join(root, `${tool.name}-`));
+  // Untimed: flush what earlier runs left dirty, so no contestant's writes
+  // are throttled by another's writeback.
+  execFileSync('sync');
   try {
     return await tool.run(corpus, scratch);
   } finally {
