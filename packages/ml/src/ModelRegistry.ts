@@ -61,11 +61,12 @@ export class ModelRegistry {
 
   /**
    * Validates a model folder (manifest, then the manifest against the ONNX
-   * graph) and copies it into the lake. Adding the same model.onnx again
-   * returns the stored one.
+   * graph) and copies it into the lake. Adding the same model.onnx with
+   * the same manifest again returns the stored one.
    * @param dir - a folder with model.onnx and manifest.json.
    * @throws MlError MANIFEST_INVALID, MODEL_MISMATCH or MODEL_CONFLICT (the
-   * name and version are stored with another model.onnx).
+   * name and version are stored with another model.onnx, or this
+   * model.onnx with another manifest).
    */
   async add(
     dir: string,
@@ -86,7 +87,14 @@ export class ModelRegistry {
     await model.close();
     const existing = await this.list();
     const same = existing.find((m) => m.sha256 === sha256);
-    if (same) return same;
+    if (same) {
+      if (JSON.stringify(same.manifest) === JSON.stringify(manifest))
+        return same;
+      throw new MlError(
+        MlErrorCode.ModelConflict,
+        `this model.onnx is already stored as ${same.manifest.name} ${same.manifest.version} with another manifest`,
+      );
+    }
     const clash = existing.find(
       (m) =>
         m.manifest.name === manifest.name &&

