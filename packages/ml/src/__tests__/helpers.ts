@@ -67,9 +67,8 @@ export function frameOf(r: Reference): DecodedFrame {
 
 /**
  * A decoder returning pydicom's pixels for the files it was given, found
- * by the SHA-256 of the bytes; anything else is undecodable.
- * TODO: swap for @lpacs/pixels' decodeFrame once that package is
- * committed; until then the job tests do not exercise the real decoder.
+ * by the SHA-256 of the bytes; anything else is undecodable. It keeps the
+ * job tests about jobs; one test runs the real @lpacs/pixels decoder.
  */
 export function referenceDecoder(refs: Reference[]): FrameDecoder {
   const bySha = new Map(

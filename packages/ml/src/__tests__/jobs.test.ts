@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Catalog, Lake, newBatchId } from '@lpacs/lake';
+import { decodeFrame } from '@lpacs/pixels';
 import type { Row } from '@lpacs/lake';
 import { JobStore } from '../JobStore';
 import { MlErrorCode } from '../MlError';
@@ -387,6 +388,41 @@ describe('a job killed mid-run', () => {
          FROM predictions_batches`,
       );
       assert.deepEqual(r, { n: 96, uids: 48 });
+    } finally {
+      await jobs.close();
+    }
+  });
+});
+
+describe('a job decoding with @lpacs/pixels', () => {
+  it('writes the scores numpy computes from pydicom pixels', async () => {
+    const root = await makeLake('pixels');
+    await new ModelRegistry(root).add(join(models, 'ct-brightness'));
+    const jobs = jobsOn(root, { decodeFrame });
+    try {
+      const { id } = await jobs.create('ct-brightness', {});
+      const job = await jobs.run(id);
+      assert.equal(job.phase, 'done');
+      assert.deepEqual(job.progress, {
+        total: 50,
+        done: 50,
+        predicted: 49,
+        skipped: 0,
+        failed: 1,
+      });
+      assert.equal(job.failures[0]!.SOPInstanceUID, GARBAGE);
+      const rows = await predictions(
+        root,
+        `SELECT SOPInstanceUID, score FROM predictions WHERE label = 'bright'`,
+      );
+      assert.equal(rows.length, 49);
+      for (const r of rows) {
+        const ref = bySop.get(String(r.SOPInstanceUID))!;
+        assert.ok(
+          Math.abs(Number(r.score) - ref.scores[0]) < 1e-5,
+          `${ref.path}: ${r.score} vs numpy ${ref.scores[0]}`,
+        );
+      }
     } finally {
       await jobs.close();
     }
