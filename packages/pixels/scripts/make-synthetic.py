@@ -68,3 +68,10 @@ ds = base(ExplicitVRLittleEndian, SamplesPerPixel=1,
           PhotometricInterpretation='MONOCHROME1', NumberOfFrames=3,
           BitsAllocated=16, BitsStored=16, HighBit=15, PixelRepresentation=0)
 save('frames3_u16', ds, frames.astype('<u2').tobytes(), frames)
+
+# YBR_FULL colour-by-pixel, which a renderer must turn into RGB itself.
+ds = base(ExplicitVRLittleEndian, SamplesPerPixel=3,
+          PhotometricInterpretation='YBR_FULL', PlanarConfiguration=0,
+          BitsAllocated=8, BitsStored=8, HighBit=7, PixelRepresentation=0)
+ybr = (np.arange(ROWS * COLS * 3).reshape(ROWS, COLS, 3) * 11 % 200 + 28)
+save('ybr_full', ds, ybr.astype('u1').tobytes(), ybr)

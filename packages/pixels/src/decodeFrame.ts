@@ -59,6 +59,17 @@ export async function decodeFrame(
       `Pixel Data is ${encapsulated ? 'not ' : ''}encapsulated under ${syntax}`,
     );
   }
+  if (
+    !encapsulated &&
+    /^YBR_(FULL_422|PARTIAL)/.test(image.photometricInterpretation)
+  ) {
+    // TODO: native subsampled YBR (two Y, one Cb, one Cr per pixel pair,
+    // PS3.3 C.7.6.3.1.2) is not unpacked; such frames cannot be viewed.
+    throw new PixelError(
+      PixelErrorCode.UnsupportedPixelFormat,
+      `uncompressed ${image.photometricInterpretation} is not supported`,
+    );
+  }
   const bytes = frameBytes(set, image, frameIndex);
   let stored: Int32Array;
   let photometric = image.photometricInterpretation;
@@ -107,6 +118,8 @@ export async function decodeFrame(
     pixelRepresentation: image.pixelRepresentation,
     stored,
     modality,
+    rescaleSlope: slope,
+    rescaleIntercept: intercept,
     ...(image.windowCenter !== undefined
       ? { windowCenter: image.windowCenter }
       : {}),

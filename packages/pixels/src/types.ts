@@ -15,6 +15,10 @@ export interface DecodedFrame {
   stored: Int32Array;
   /** modality values: stored * RescaleSlope + RescaleIntercept */
   modality: Float32Array;
+  /** Rescale Slope used for `modality` (1 when absent), PS3.3 C.11.1. */
+  rescaleSlope: number;
+  /** Rescale Intercept used for `modality` (0 when absent). */
+  rescaleIntercept: number;
   /** The first Window Center of the file, if any (PS3.3 C.11.2). */
   windowCenter?: number;
   /** The first Window Width of the file, if any (PS3.3 C.11.2). */

@@ -89,3 +89,51 @@ export function maxDifference(
     max = Math.max(max, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
   return max;
 }
+
+/** Samples of a binary PGM (P5) or PPM (P6) image with maxval 255. */
+export function readPnm(bytes: Buffer): {
+  width: number;
+  height: number;
+  channels: number;
+  data: Buffer;
+} {
+  const header = /^P([56])\s+(\d+)\s+(\d+)\s+255\s/.exec(
+    bytes.toString('latin1', 0, 64),
+  );
+  if (!header) throw new Error('not an 8-bit binary PGM/PPM');
+  return {
+    width: Number(header[2]),
+    height: Number(header[3]),
+    channels: header[1] === '5' ? 1 : 3,
+    data: bytes.subarray(header[0].length),
+  };
+}
+
+/**
+ * A frame as dcmtk renders it to PGM/PPM: `tool` is dcm2pnm, dcmj2pnm
+ * (JPEG) or dcml2pnm (JPEG-LS); `gdcm` first uncompresses with gdcmconv
+ * for what dcmtk cannot read (JPEG 2000). Frames count from 0 here.
+ */
+export function dcmtkRender(
+  file: string,
+  frame: number,
+  tool: 'dcm2pnm' | 'dcmj2pnm' | 'dcml2pnm' | 'gdcm',
+  args: string[],
+  work: string,
+): ReturnType<typeof readPnm> {
+  const name = Math.random().toString(36).slice(2);
+  let input = file;
+  if (tool === 'gdcm') {
+    input = join(work, `${name}.dcm`);
+    run('gdcmconv', ['--raw', file, input]);
+  }
+  const out = join(work, `${name}.pnm`);
+  run(tool === 'gdcm' ? 'dcm2pnm' : tool, [
+    '+F',
+    String(frame + 1),
+    ...args,
+    input,
+    out,
+  ]);
+  return readPnm(readFileSync(out));
+}
