@@ -1,0 +1,22 @@
+/** Every operation the API and CLI guard, named `area.verb`. */
+export enum Action {
+  CohortQuery = 'cohort.query',
+  CohortSave = 'cohort.save',
+  CohortRead = 'cohort.read',
+  StudyView = 'study.view',
+  ShareRequest = 'share.request',
+  ShareDecide = 'share.decide',
+  ShareRevoke = 'share.revoke',
+  ShareList = 'share.list',
+  ReleaseList = 'release.list',
+  ReleaseDownload = 'release.download',
+  ModelRun = 'model.run',
+  ModelManage = 'model.manage',
+  Ingest = 'ingest',
+  UserManage = 'user.manage',
+  TokenOwn = 'token.own',
+  AuditRead = 'audit.read',
+  SqlExplain = 'sql.explain',
+}
+
+export const ACTIONS: readonly Action[] = Object.values(Action);

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  AccessStore,
+  Action,
+  AuditLog,
+  authorize,
+  hashPassword,
+  Role,
+  verifyPassword,
+} from '../index';
+
+const root = mkdtempSync(join(tmpdir(), 'lpacs-access-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function run(script: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
+    child.on('close', resolve);
+  });
+}
+
+describe('passwords', () => {
+  it('verifies the password it hashed and nothing else', async () => {
+    const hash = await hashPassword('correct horse battery');
+    assert.match(hash, /^scrypt\$65536\$8\$1\$/);
+    assert.ok(!hash.includes('correct'));
+    assert.equal(await verifyPassword('correct horse battery', hash), true);
+    assert.equal(await verifyPassword('correct horse batterY', hash), false);
+    assert.notEqual(
+      await hashPassword('correct horse battery'),
+      hash,
+      'salted',
+    );
+  });
+});
+
+describe('users and tokens', () => {
+  const store = new AccessStore(join(root, 'lake'));
+
+  it('issues a token that authenticates as its user until revoked', async () => {
+    await store.addUser('ada', Role.Researcher, 'a long passphrase');
+    const { token, info } = await store.issueToken('ada', { label: 'nb' });
+    assert.match(token, /^lpat_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    const who = store.authenticate(token);
+    assert.deepEqual(
+      { name: who.name, role: who.role, tokenId: who.tokenId },
+      { name: 'ada', role: 'researcher', tokenId: info.id },
+    );
+    const file = readFileSync(
+      join(root, 'lake', 'state', 'access.json'),
+      'utf8',
+    );
+    assert.ok(!file.includes(token.slice(23)), 'the secret is not stored');
+    assert.ok(!file.includes('a long passphrase'));
+    assert.equal(
+      statSync(join(root, 'lake', 'state', 'access.json')).mode & 0o777,
+      0o600,
+    );
+    await store.revokeToken(info.id);
+    assert.throws(() => store.authenticate(token), { code: 'UNAUTHENTICATED' });
+  });
+
+  it('refuses a tampered, expired or unknown token and a disabled user', async () => {
+    await store.addUser('bob', Role.Collaborator);
+    const { token } = await store.issueToken('bob');
+    const last = token.at(-1) === 'A' ? 'B' : 'A';
+    assert.throws(() => store.authenticate(token.slice(0, -1) + last), {
+      code: 'UNAUTHENTICATED',
+    });
+    assert.throws(() => store.authenticate('lpat_nonsense'), {
+      code: 'UNAUTHENTICATED',
+    });
+    // Expired: rewrite its expiry in the file as an operator's clock would see it.
+    const path = join(root, 'lake', 'state', 'access.json');
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as {
+      tokens: Array<{ expiresAt: string }>;
+    };
+    const expired = await store.issueToken('bob');
+    assert.equal(store.authenticate(expired.token).name, 'bob');
+    doc.tokens = (JSON.parse(readFileSync(path, 'utf8')) as typeof doc).tokens;
+    doc.tokens.at(-1)!.expiresAt = new Date(Date.now() - 1000).toISOString();
+    writeFileSync(path, JSON.stringify(doc));
+    assert.throws(() => store.authenticate(expired.token), {
+      code: 'UNAUTHENTICATED',
+    });
+    assert.equal(store.authenticate(token).name, 'bob');
+    await store.disableUser('bob');
+    assert.throws(() => store.authenticate(token), { code: 'UNAUTHENTICATED' });
+  });
+
+  it('signs in with the right password only, the same error either way', async () => {
+    const session = await store.signIn('ada', 'a long passphrase');
+    assert.equal(session.info.kind, 'session');
+    assert.equal(store.authenticate(session.token).name, 'ada');
+    const wrong = await store
+      .signIn('ada', 'a wrong passphrase')
+      .catch((e: Error) => e.message);
+    const nobody = await store
+      .signIn('zed', 'a long passphrase')
+      .catch((e: Error) => e.message);
+    assert.equal(wrong, 'wrong user name or password');
+    assert.equal(nobody, wrong);
+  });
+
+  it('names what is wrong with a new user', async () => {
+    await assert.rejects(
+      store.addUser('Ada Lovelace', Role.Admin),
+      /user name "Ada Lovelace" must be/,
+    );
+    await assert.rejects(store.addUser('ada', Role.Admin), /exists already/);
+    await assert.rejects(
+      store.addUser('cyd', Role.Admin, 'short'),
+      /at least 12/,
+    );
+  });
+
+  it('loses no user when two processes add users at once', async () => {
+    const lake = join(root, 'race');
+    const script = (prefix: string) => `
+      const { AccessStore, Role } = require(${JSON.stringify(join(__dirname, '..', 'index.js'))});
+      (async () => {
+        const s = new AccessStore(${JSON.stringify(lake)});
+        for (let i = 0; i < 20; i++) await s.addUser('${prefix}' + i, Role.Researcher);
+      })();`;
+    const codes = await Promise.all([run(script('p')), run(script('q'))]);
+    assert.deepEqual(codes, [0, 0]);
+    assert.equal(new AccessStore(lake).users().length, 40);
+  });
+});
+
+describe('authorize', () => {
+  const who = (role: Role, scopes?: Action[]) => ({
+    userId: 'u',
+    name: 'n',
+    role,
+    tokenId: 't',
+    ...(scopes ? { scopes } : {}),
+  });
+
+  it('lets a role do what its row allows and a scoped token only its scopes', () => {
+    assert.equal(
+      authorize(who(Role.Researcher), Action.CohortQuery).role,
+      'researcher',
+    );
+    assert.throws(() => authorize(who(Role.Collaborator), Action.CohortQuery), {
+      code: 'FORBIDDEN',
+      message: 'the collaborator role may not cohort.query',
+    });
+    assert.throws(
+      () =>
+        authorize(
+          who(Role.Researcher, [Action.CohortQuery]),
+          Action.CohortSave,
+        ),
+      {
+        code: 'FORBIDDEN',
+        message: 'this token is not scoped for cohort.save',
+      },
+    );
+    assert.throws(() => authorize(undefined, Action.CohortQuery), {
+      code: 'UNAUTHENTICATED',
+    });
+  });
+});
+
+describe('audit log', () => {
+  it('chains entries so that editing any line is found', async () => {
+    const log = new AuditLog(join(root, 'audit-edit'));
+    for (let i = 0; i < 5; i++)
+      await log.append({
+        actor: 'ada',
+        action: Action.CohortQuery,
+        outcome: 'ok',
+        detail: { n: i },
+      });
+    assert.equal(log.verify().entries, 5);
+    const lines = readFileSync(log.path, 'utf8').split('\n');
+    lines[2] = lines[2]!.replace('"actor":"ada"', '"actor":"eve"');
+    writeFileSync(log.path, lines.join('\n'));
+    assert.throws(() => log.verify(), {
+      code: 'AUDIT_BROKEN',
+      message: /audit entry 3 \(seq 3\)/,
+    });
+  });
+
+  it('finds a deleted line', async () => {
+    const log = new AuditLog(join(root, 'audit-delete'));
+    for (let i = 0; i < 4; i++)
+      await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    const lines = readFileSync(log.path, 'utf8').split('\n');
+    lines.splice(1, 1);
+    writeFileSync(log.path, lines.join('\n'));
+    assert.throws(() => log.verify(), {
+      code: 'AUDIT_BROKEN',
+      message: /entry 2 \(seq 3\)/,
+    });
+  });
+
+  it('keeps one unbroken chain when two processes append at once', async () => {
+    const lake = join(root, 'audit-race');
+    const script = (actor: string) => `
+      const { AuditLog } = require(${JSON.stringify(join(__dirname, '..', 'index.js'))});
+      (async () => {
+        const log = new AuditLog(${JSON.stringify(lake)});
+        for (let i = 0; i < 50; i++) await log.append({ actor: '${actor}', action: 'cohort.query', outcome: 'ok' });
+      })();`;
+    assert.deepEqual(
+      await Promise.all([run(script('a')), run(script('b'))]),
+      [0, 0],
+    );
+    const log = new AuditLog(lake);
+    assert.equal(log.verify().entries, 100);
+    assert.equal(log.query({ actor: 'a', limit: 1000 }).length, 50);
+  });
+});

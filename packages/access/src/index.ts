@@ -1,0 +1,11 @@
+export { AccessError, AccessErrorCode } from './AccessError';
+export { AccessStore } from './AccessStore';
+export { Action, ACTIONS } from './Action';
+export { AuditLog } from './AuditLog';
+export type { AuditEntry, AuditEvent, AuditQuery } from './AuditLog';
+export { authorize } from './authorize';
+export { JsonDocument, withFileLock } from './JsonDocument';
+export { hashPassword, verifyPassword } from './passwords';
+export { PERMISSIONS, roleAllows } from './permissions';
+export { parseRole, Role, ROLES } from './Role';
+export type { IssuedToken, Principal, TokenInfo, User } from './types';
