@@ -17,6 +17,11 @@ commands:
   compact          merge each table's batches into one file (readers never
                    see a missing or doubled row)
   demo             ingest the bundled sample, serve, and run a sample query
+  models add DIR   store an ONNX model folder (model.onnx + manifest.json)
+  models list      the lake's models
+  predict          run a model over the lake's instances as a resumable job
+                   --model NAME [--modality M]... [--series UID]... [--threads N];
+                   --resume ID continues a stopped job, --cancel ID cancels one
 
 options:
   --lake DIR       lake directory (default: $LPACS_LAKE or ./lake)
@@ -45,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
       'dimse-port': { type: 'string' },
       'ae-title': { type: 'string' },
       'allow-ae': { type: 'string', multiple: true },
+      model: { type: 'string' },
+      modality: { type: 'string', multiple: true },
+      series: { type: 'string', multiple: true },
+      resume: { type: 'string' },
+      cancel: { type: 'string' },
+      threads: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -86,6 +97,30 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/demoCommand.js')).demoCommand(
         opts,
         values.exit === true,
+      );
+    case 'models':
+      if (rest[0] === 'add')
+        return (
+          await import('./commands/modelsAddCommand.js')
+        ).modelsAddCommand(rest.slice(1), opts);
+      if (rest[0] === 'list')
+        return (
+          await import('./commands/modelsListCommand.js')
+        ).modelsListCommand(opts);
+      process.stderr.write(`lpacs models: add DIR or list\n`);
+      return 2;
+    case 'predict':
+      return (await import('./commands/predictCommand.js')).predictCommand(
+        {
+          model: values.model,
+          modality: values.modality,
+          series: values.series,
+          resume: values.resume,
+          cancel: values.cancel,
+          threads:
+            values.threads === undefined ? undefined : Number(values.threads),
+        },
+        opts,
       );
     default:
       process.stderr.write(`lpacs: unknown command "${command}"\n\n${USAGE}`);

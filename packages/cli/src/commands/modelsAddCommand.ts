@@ -1,0 +1,29 @@
+import { ModelRegistry } from '@lpacs/ml';
+import { resolve } from 'node:path';
+import { createLogger } from '../logger';
+import type { Options } from '../options';
+
+/** `lpacs models add DIR [--lake DIR] [--json]`: stores a model folder. */
+export async function modelsAddCommand(
+  dirs: string[],
+  opts: Options,
+): Promise<number> {
+  if (dirs.length !== 1) {
+    process.stderr.write(
+      'lpacs models add: give one folder holding model.onnx and manifest.json\n',
+    );
+    return 2;
+  }
+  const registry = new ModelRegistry(
+    opts.lake,
+    createLogger('ml.registry', process.env.LPACS_LOG_LEVEL ?? 'error'),
+  );
+  const model = await registry.add(resolve(dirs[0]!));
+  const m = model.manifest;
+  process.stdout.write(
+    opts.json
+      ? JSON.stringify(model, null, 2) + '\n'
+      : `added ${m.name} ${m.version} (${m.task}) sha256 ${model.sha256}\n`,
+  );
+  return 0;
+}
