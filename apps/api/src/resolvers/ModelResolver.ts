@@ -1,0 +1,221 @@
+import { GraphQLError } from 'graphql';
+import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { MlError, MlErrorCode } from '@lpacs/ml';
+import type {
+  JobSelection,
+  JobState,
+  PredictionJobs,
+  RegisteredModel,
+} from '@lpacs/ml';
+import { ErrorCode, badInput } from '../ApiError';
+import { compileFilter, whereOf } from '../cohort/compileFilter';
+import type { ApiContext } from '../context';
+import { Job, Model, Prediction, RunModelInput } from '../schema/ModelTypes';
+
+/**
+ * The context models need: the server's prediction jobs (one per lake,
+ * holding the session pools). Absent, model operations say so.
+ */
+export type ModelContext = ApiContext & { predictions?: PredictionJobs };
+
+const MAX_SERIES = 1000;
+
+function jobsOf(ctx: ModelContext): PredictionJobs {
+  if (!ctx.predictions)
+    throw new GraphQLError('models are not enabled on this server', {
+      extensions: { code: ErrorCode.Internal },
+    });
+  return ctx.predictions;
+}
+
+/** MlError codes as the API's client error codes. */
+function apiError(err: unknown): unknown {
+  if (!(err instanceof MlError)) return err;
+  switch (err.code) {
+    case MlErrorCode.ModelNotFound:
+    case MlErrorCode.JobNotFound:
+      return new GraphQLError(err.message, {
+        extensions: { code: ErrorCode.NotFound },
+      });
+    case MlErrorCode.BadSelection:
+      return badInput(err.message);
+    default:
+      return err;
+  }
+}
+
+async function api<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw apiError(err);
+  }
+}
+
+function toModel(m: RegisteredModel): Model {
+  return Object.assign(new Model(), {
+    name: m.manifest.name,
+    version: m.manifest.version,
+    task: m.manifest.task,
+    sha256: m.sha256,
+    description: m.manifest.description ?? null,
+    labels: m.manifest.outputs[0]?.labels ?? [],
+    inputShape: m.manifest.inputs[0].shape.map(String),
+    addedAt: m.addedAt,
+  });
+}
+
+function toJob(j: JobState): Job {
+  const p = j.progress;
+  return Object.assign(new Job(), {
+    id: j.id,
+    phase: j.phase,
+    modelName: j.model.name,
+    modelVersion: j.model.version,
+    modelSha256: j.model.sha256,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+    finishedAt: 'finishedAt' in j ? j.finishedAt : null,
+    error: j.phase === 'failed' ? j.error : null,
+    progress: { ...p, fraction: p.total ? p.done / p.total : 1 },
+    failures: j.failures.map((f) => ({
+      sopInstanceUID: f.SOPInstanceUID,
+      code: f.code,
+      message: f.message,
+    })),
+  });
+}
+
+/** Models, prediction jobs and predictions. */
+@Resolver()
+export class ModelResolver {
+  @Query(() => [Model], { description: 'The models stored in the lake.' })
+  async models(@Ctx() ctx: ModelContext): Promise<Model[]> {
+    return (await jobsOf(ctx).registry.list()).map(toModel);
+  }
+
+  @Query(() => Model, {
+    nullable: true,
+    description: 'A model by name (newest, or the version) or SHA-256.',
+  })
+  async model(
+    @Ctx() ctx: ModelContext,
+    @Arg('name') name: string,
+    @Arg('version', () => String, { nullable: true }) version?: string,
+  ): Promise<Model | null> {
+    try {
+      return toModel(
+        await jobsOf(ctx).registry.get(name, version ?? undefined),
+      );
+    } catch (err) {
+      if (err instanceof MlError && err.code === MlErrorCode.ModelNotFound)
+        return null;
+      throw err;
+    }
+  }
+
+  @Query(() => [Job], { description: 'Prediction jobs, newest first.' })
+  async jobs(@Ctx() ctx: ModelContext): Promise<Job[]> {
+    return (await jobsOf(ctx).list()).map(toJob);
+  }
+
+  @Query(() => Job, { nullable: true, description: 'A job and its progress.' })
+  async job(
+    @Ctx() ctx: ModelContext,
+    @Arg('id') id: string,
+  ): Promise<Job | null> {
+    try {
+      return toJob(await jobsOf(ctx).get(id));
+    } catch (err) {
+      if (err instanceof MlError && err.code === MlErrorCode.JobNotFound)
+        return null;
+      throw err;
+    }
+  }
+
+  @Query(() => [Prediction], {
+    description: 'The predictions on a series, optionally of one model.',
+  })
+  async predictions(
+    @Ctx() ctx: ModelContext,
+    @Arg('seriesInstanceUID') seriesInstanceUID: string,
+    @Arg('model', () => String, {
+      nullable: true,
+      description: 'Model name or SHA-256',
+    })
+    model?: string,
+  ): Promise<Prediction[]> {
+    const params: string[] = [seriesInstanceUID];
+    let byModel = '';
+    if (model != null) {
+      byModel = 'AND (model_name = ? OR model_sha256 = ?)';
+      params.push(model, model);
+    }
+    const rows = await ctx.cohorts.catalog.query(
+      `SELECT * FROM predictions WHERE "SeriesInstanceUID" = ? ${byModel}
+       ORDER BY model_name, "SOPInstanceUID", frame_index, label
+       LIMIT 100000`,
+      params,
+    );
+    return rows.map((r) =>
+      Object.assign(new Prediction(), {
+        modelName: r.model_name,
+        modelVersion: r.model_version,
+        modelSha256: r.model_sha256,
+        runId: r.run_id,
+        sopInstanceUID: r.SOPInstanceUID,
+        frameIndex: r.frame_index,
+        seriesInstanceUID: r.SeriesInstanceUID,
+        studyInstanceUID: r.StudyInstanceUID,
+        label: r.label,
+        score: r.score,
+        value: r.value,
+        maskKey: r.mask_key,
+        createdAt: r.created_at,
+      }),
+    );
+  }
+
+  @Mutation(() => Job, {
+    description:
+      'Starts a model over listed series and/or a cohort filter; returns the queued job.',
+  })
+  async runModel(
+    @Ctx() ctx: ModelContext,
+    @Arg('input', () => RunModelInput) input: RunModelInput,
+  ): Promise<Job> {
+    const selection: JobSelection = {};
+    const series = input.seriesInstanceUIDs;
+    if (series != null) {
+      if (!series.length || series.length > MAX_SERIES)
+        throw badInput(
+          `seriesInstanceUIDs must hold 1 to ${MAX_SERIES} UIDs, got ${series.length}`,
+          'seriesInstanceUIDs',
+        );
+      selection.seriesInstanceUIDs = series;
+    }
+    if (input.filter != null) {
+      const where = whereOf(compileFilter(input.filter));
+      if (where.sql)
+        selection.where = {
+          sql: where.sql.replace(/^WHERE /, ''),
+          params: where.params,
+        };
+    }
+    if (!selection.seriesInstanceUIDs && !selection.where)
+      throw badInput(
+        'give seriesInstanceUIDs or a non-empty filter (a model over the whole lake is a CLI job: lpacs predict)',
+      );
+    return toJob(await api(jobsOf(ctx).start(input.model, selection)));
+  }
+
+  @Mutation(() => Job, {
+    description: 'Cancels a job; a running one stops after its current chunk.',
+  })
+  async cancelJob(
+    @Ctx() ctx: ModelContext,
+    @Arg('id') id: string,
+  ): Promise<Job> {
+    return toJob(await api(jobsOf(ctx).cancel(id)));
+  }
+}
