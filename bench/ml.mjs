@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// Benchmarks a prediction job (`@lpacs/ml`) against a bare onnxruntime-node
+// loop over the same preprocessed tensors, in the same run.
+//
+// Usage: node bench/ml.mjs [--images N] [--size S] [--batch B]
+//   [--threads T] [--runs K] [--json]
+//
+// The corpus is generated (datasets/generate-ct.mjs: N slices of S x S CT),
+// ingested into a throwaway lake, and the test model of
+// datasets/make-model.py (window, resize to 32x32, mean, linear, sigmoid)
+// runs over it:
+//   job   PredictionJobs.run: read object, decode (@lpacs/pixels),
+//         preprocess, batched inference, Parquet commit, job state saves
+//   bare  InferenceSession.run over tensors preprocessed beforehand, same
+//         batch size and threads: the floor for this model
+// The ratio job/bare is the pipeline's overhead. Each figure is the median
+// of K runs; the job runs a fresh copy of the model each time (a new
+// version), since a model never predicts an instance twice.
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ingest } from '@lpacs/ingest';
+import { Catalog } from '@lpacs/lake';
+import { PredictionJobs, preprocessFrame, validateManifest } from '@lpacs/ml';
+import { decodeFrame } from '@lpacs/pixels';
+import ort from 'onnxruntime-node';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string', default: '256' },
+    size: { type: 'string', default: '256' },
+    batch: { type: 'string', default: '8' },
+    threads: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const images = Number(values.images);
+const size = Number(values.size);
+const batch = Number(values.batch);
+const threads = Number(values.threads);
+const runs = Number(values.runs);
+const series = 4;
+const slices = Math.max(1, Math.ceil(images / series));
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+const log = (line) => values.json || process.stderr.write(line + '\n');
+
+const work = mkdtempSync(join(tmpdir(), 'lpacs-bench-ml-'));
+try {
+  log(`== corpus: ${series * slices} CT slices of ${size}x${size}`);
+  execFileSync('node', [
+    join(root, 'datasets/generate-ct.mjs'),
+    ...['--out', join(work, 'ct'), '--patients', '1', '--studies', '1'],
+    ...['--series', String(series), '--slices', String(slices)],
+    ...['--size', String(size)],
+  ]);
+  const lake = join(work, 'lake');
+  await ingest([join(work, 'ct')], { lake, workers: 2 });
+  execFileSync('/usr/bin/python3', [
+    join(root, 'datasets/make-model.py'),
+    '--out',
+    join(work, 'models'),
+  ]);
+  const modelDir = join(work, 'models', 'ct-brightness');
+  const manifest = validateManifest(
+    JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')),
+  );
+
+  // The bare loop's input: every instance decoded and preprocessed now.
+  const catalog = await Catalog.open(lake, { threads: 1 });
+  const keys = (await catalog.query('SELECT object_key FROM instances')).map(
+    (r) => String(r.object_key),
+  );
+  await catalog.close();
+  let t0 = process.hrtime.bigint();
+  const tensors = [];
+  let decodeSeconds = 0;
+  for (const key of keys) {
+    const bytes = readFileSync(join(lake, key));
+    const t1 = process.hrtime.bigint();
+    const frame = await decodeFrame(bytes, 0);
+    decodeSeconds += seconds(t1);
+    tensors.push(preprocessFrame(frame, manifest.preprocessing, 1));
+  }
+  const prepSeconds = seconds(t0);
+  const n = tensors.length;
+
+  const session = await ort.InferenceSession.create(
+    join(modelDir, 'model.onnx'),
+    {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    },
+  );
+  const per = tensors[0].length;
+  const bare = [];
+  for (let r = 0; r < runs; r++) {
+    t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i += batch) {
+      const chunk = tensors.slice(i, i + batch);
+      const data = new Float32Array(chunk.length * per);
+      chunk.forEach((t, j) => data.set(t, j * per));
+      await session.run({
+        image: new ort.Tensor('float32', data, [chunk.length, 1, 32, 32]),
+      });
+    }
+    bare.push(seconds(t0));
+  }
+  await session.release();
+
+  const job = [];
+  for (let r = 0; r < runs; r++) {
+    // A new version is a new model.onnx (doc string differs): no skips.
+    const dir = join(work, `model-${r}`);
+    cpSync(modelDir, dir, { recursive: true });
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      'import onnx, sys; m = onnx.load(sys.argv[1]); m.doc_string = sys.argv[2]; onnx.save(m, sys.argv[1])',
+      join(dir, 'model.onnx'),
+      `bench run ${r}`,
+    ]);
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ ...manifest, version: `bench-${r}` }),
+    );
+    const jobs = new PredictionJobs({
+      lakeRoot: lake,
+      decodeFrame,
+      session: { intraOpNumThreads: threads, maxBatch: batch },
+    });
+    try {
+      const model = await jobs.registry.add(dir);
+      const { id } = await jobs.create(model.sha256, {});
+      t0 = process.hrtime.bigint();
+      const state = await jobs.run(id);
+      job.push(seconds(t0));
+      if (state.phase !== 'done' || state.progress.predicted !== n)
+        throw new Error(
+          `bench job ended ${state.phase}: ${JSON.stringify(state.progress)}`,
+        );
+    } finally {
+      await jobs.close();
+    }
+  }
+
+  const result = {
+    images: n,
+    size,
+    batch,
+    threads,
+    runs,
+    bareSeconds: median(bare),
+    jobSeconds: median(job),
+    bareImagesPerSecond: n / median(bare),
+    jobImagesPerSecond: n / median(job),
+    decodeAndPreprocessImagesPerSecond: n / prepSeconds,
+    decodeImagesPerSecond: n / decodeSeconds,
+    overheadRatio: median(job) / median(bare),
+  };
+  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else
+    process.stdout.write(
+      [
+        `images      ${n} CT frames ${size}x${size}, batch ${batch}, ${threads} intra-op thread(s), median of ${runs}`,
+        `bare ORT    ${result.bareImagesPerSecond.toFixed(0)} images/s (${result.bareSeconds.toFixed(3)} s, tensors preprocessed beforehand)`,
+        `job         ${result.jobImagesPerSecond.toFixed(0)} images/s (${result.jobSeconds.toFixed(3)} s: read, decode, preprocess, infer, commit)`,
+        `decode+prep ${result.decodeAndPreprocessImagesPerSecond.toFixed(0)} images/s alone (decode alone ${result.decodeImagesPerSecond.toFixed(0)} images/s)`,
+        `ratio       job / bare = ${result.overheadRatio.toFixed(1)}x`,
+      ].join('\n') + '\n',
+    );
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
