@@ -13,6 +13,7 @@ import { lpacsSchema } from './buildSchema';
 import { CohortQueries } from './cohort/CohortQueries';
 import type { ApiContext } from './context';
 import { IngestSession } from '@lpacs/ingest';
+import { dicomWeb } from './dicomweb/dicomWeb';
 import { stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
@@ -143,6 +144,8 @@ export async function startServer(
       );
       return;
     }
+    if (await dicomWeb(req, res, url, { catalog, lake: options.lake, logger }))
+      return;
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
