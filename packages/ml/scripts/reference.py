@@ -4,6 +4,9 @@ computes, with numpy, what ct-brightness and ct-threshold (see
 datasets/make-model.py) must output for each file's first frame.
 
 Usage: /usr/bin/python3 reference.py FILE... > reference.json
+       /usr/bin/python3 reference.py --tensor ROWS COLUMNS MEAN STD FILE...
+       (each file's first frame preprocessed the same way but resized to
+       ROWS x COLUMNS and normalised, one channel, as a JSON list)
 
 Preprocessing as the manifests describe it: modality values (pydicom's
 modality LUT), window centre 40 width 400 to [0, 1], bilinear resize to
@@ -37,19 +40,36 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def reference(path):
+def first_frame(path):
     ds = pydicom.dcmread(path)
     stored = ds.pixel_array
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         stored = stored[0]
     modality = apply_modality_lut(stored, ds).astype(np.float64)
-    rows, cols = stored.shape
+    return ds, stored, modality
+
+
+def windowed_resized(modality, out_rows, out_cols):
+    rows, cols = modality.shape
     windowed = np.clip((modality - (40 - 400 / 2)) / 400, 0, 1)
     resized = (
-        interpolation_matrix(rows, SIZE)
+        interpolation_matrix(rows, out_rows)
         @ windowed
-        @ interpolation_matrix(cols, SIZE).T
+        @ interpolation_matrix(cols, out_cols).T
     )
+    return windowed, resized
+
+
+def tensor(path, out_rows, out_cols, mean, std):
+    _, _, modality = first_frame(path)
+    _, resized = windowed_resized(modality, out_rows, out_cols)
+    return ((resized - mean) / std).ravel().tolist()
+
+
+def reference(path):
+    ds, stored, modality = first_frame(path)
+    rows, cols = stored.shape
+    windowed, resized = windowed_resized(modality, SIZE, SIZE)
     if rows == 2 * SIZE and cols == 2 * SIZE:
         # A factor-2 bilinear shrink is the mean of 2x2 blocks.
         blocks = windowed.reshape(SIZE, 2, SIZE, 2).mean(axis=(1, 3))
@@ -73,7 +93,12 @@ def reference(path):
 
 
 def main():
-    json.dump([reference(p) for p in sys.argv[1:]], sys.stdout)
+    args = sys.argv[1:]
+    if args and args[0] == "--tensor":
+        r, c, mean, std = int(args[1]), int(args[2]), float(args[3]), float(args[4])
+        json.dump([tensor(p, r, c, mean, std) for p in args[5:]], sys.stdout)
+    else:
+        json.dump([reference(p) for p in args], sys.stdout)
 
 
 if __name__ == "__main__":
