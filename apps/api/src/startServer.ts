@@ -6,8 +6,13 @@ import type { GraphQLFormattedError } from 'graphql';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AccessError, AccessStore, Action, AuditLog } from '@lpacs/access';
 import { Catalog, silentLogger } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
+import { allowRoute } from './access/allowRoute';
+import { Gate } from './access/Gate';
+import { principalOf } from './access/principalOf';
+import { signInRoutes } from './access/signInRoutes';
 import { ErrorCode } from './ApiError';
 import { lpacsSchema } from './buildSchema';
 import { CohortQueries } from './cohort/CohortQueries';
@@ -44,6 +49,14 @@ const MAX_BODY = 1_000_000;
 /** Keeps client mistakes as they are and hides internals (no stack, no SQL, no values). */
 function formatError(formatted: GraphQLFormattedError, error: unknown) {
   const original = unwrapResolverError(error);
+  if (original instanceof AccessError) {
+    return {
+      message: original.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: original.code },
+    };
+  }
   const code = formatted.extensions?.code;
   if (
     original instanceof GraphQLError ||
@@ -98,6 +111,8 @@ export async function startServer(
   const logger = options.logger ?? silentLogger;
   const catalog = await Catalog.open(options.lake);
   const cohorts = new CohortQueries(catalog);
+  const access = new AccessStore(options.lake);
+  const audit = new AuditLog(options.lake);
   const apollo = new ApolloServer<ApiContext>({
     schema: await lpacsSchema(),
     includeStacktraceInErrorResponses: false,
@@ -131,10 +146,34 @@ export async function startServer(
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    let gate: Gate;
+    try {
+      gate = new Gate(principalOf(req.headers, access), audit, logger);
+    } catch (err) {
+      if (!(err instanceof AccessError)) throw err;
+      await new Gate(undefined, audit, logger).record('authenticate', 'failed');
+      res
+        .writeHead(401, {
+          'content-type': 'application/json',
+          'www-authenticate': 'Bearer',
+        })
+        .end(
+          JSON.stringify({
+            errors: [{ message: err.message, extensions: { code: err.code } }],
+          }),
+        );
+      return;
+    }
+    if (
+      url.pathname.startsWith('/auth/') &&
+      (await signInRoutes(req, res, url.pathname, access, gate, false))
+    )
+      return;
     if (
       /^\/dicomweb\/studies(\/[0-9.]+)?\/?$/.test(url.pathname) &&
       req.method === 'POST'
     ) {
+      if (!(await allowRoute(gate, Action.Ingest, res))) return;
       await stowRs(
         req,
         res,
@@ -203,7 +242,7 @@ export async function startServer(
         search: url.search,
         body,
       },
-      context: async () => ({ cohorts, logger }),
+      context: async () => ({ cohorts, logger, gate, access, audit }),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;

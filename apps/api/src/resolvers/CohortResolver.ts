@@ -1,5 +1,7 @@
+import { Action } from '@lpacs/access';
 import {
   Arg,
+  Authorized,
   Ctx,
   FieldResolver,
   Int,
@@ -20,6 +22,7 @@ export const MAX_PAGE = 500;
 
 @Resolver(() => Cohort)
 export class CohortResolver {
+  @Authorized(Action.CohortQuery)
   @Query(() => Cohort, {
     description: 'The instances matching a filter (no filter: the whole lake).',
   })

@@ -1,0 +1,17 @@
+import type { Action } from '@lpacs/access';
+import type { AuthChecker } from 'type-graphql';
+import type { ApiContext } from '../context';
+
+/**
+ * type-graphql's hook for `@Authorized(Action.X)`: every guarded field
+ * goes through the request's Gate, so the policy lives in one place. A
+ * bare `@Authorized()` asks only for a signed-in caller.
+ */
+export const authChecker: AuthChecker<ApiContext, Action> = async (
+  { context, info },
+  actions,
+) => {
+  if (actions.length === 0) await context.gate.signedIn(info.fieldName);
+  for (const action of actions) await context.gate.allow(action);
+  return true;
+};

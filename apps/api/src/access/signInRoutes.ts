@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AccessError } from '@lpacs/access';
+import type { AccessStore } from '@lpacs/access';
+import { readBody } from '../http/readBody';
+import type { Gate } from './Gate';
+import { SESSION_COOKIE, credentialOf } from './principalOf';
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify(body));
+}
+
+function cookie(value: string, maxAge: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+}
+
+/**
+ * `POST /auth/sign-in` {name, password} sets the session cookie;
+ * `POST /auth/sign-out` revokes the session. Failures are audited.
+ * Returns false when the path is not one of these.
+ */
+export async function signInRoutes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  store: AccessStore,
+  gate: Gate,
+  secure: boolean,
+): Promise<boolean> {
+  if (path === '/auth/sign-in' && req.method === 'POST') {
+    let name = '';
+    let password = '';
+    try {
+      const body = JSON.parse(await readBody(req, 10_000)) as {
+        name?: unknown;
+        password?: unknown;
+      };
+      if (typeof body.name === 'string') name = body.name;
+      if (typeof body.password === 'string') password = body.password;
+    } catch {
+      json(res, 400, { error: 'send JSON {"name": "...", "password": "..."}' });
+      return true;
+    }
+    try {
+      const session = await store.signIn(name, password);
+      const user = store.user(name)!;
+      await gate.record('sign-in', 'ok', name);
+      const seconds = Math.round(
+        (Date.parse(session.info.expiresAt) - Date.now()) / 1000,
+      );
+      res.setHeader('set-cookie', cookie(session.token, seconds, secure));
+      json(res, 200, {
+        name: user.name,
+        role: user.role,
+        expiresAt: session.info.expiresAt,
+      });
+    } catch (err) {
+      if (!(err instanceof AccessError)) throw err;
+      await gate.record('sign-in', 'failed', name.slice(0, 64));
+      json(res, 401, { error: err.message });
+    }
+    return true;
+  }
+  if (path === '/auth/sign-out' && req.method === 'POST') {
+    const p = gate.principal;
+    const session = p
+      ? store.tokens(p.userId).find((t) => t.id === p.tokenId)
+      : undefined;
+    if (session?.kind === 'session') {
+      await store.revokeToken(session.id);
+      await gate.record('sign-out', 'ok');
+    }
+    res.setHeader('set-cookie', cookie('', 0, secure));
+    json(res, 200, { signedOut: credentialOf(req.headers) !== undefined });
+    return true;
+  }
+  return false;
+}
