@@ -17,6 +17,14 @@ commands:
   compact          merge each table's batches into one file (readers never
                    see a missing or doubled row)
   demo             ingest the bundled sample, serve, and run a sample query
+  users add NAME --role ROLE [--password-stdin]
+                   add a user (admin, steward, researcher, collaborator);
+                   also: users list | disable NAME | password NAME
+  tokens create USER [--label L] [--days N] [--scope ACTION]...
+                   print an API token (Authorization: Bearer ...);
+                   also: tokens list [USER] | revoke ID
+  audit [--actor A] [--action X] [--limit N]
+                   the audit log, newest first; audit verify checks its chain
   models add DIR   store an ONNX model folder (model.onnx + manifest.json)
   models list      the lake's models
   predict          run a model over the lake's instances as a resumable job
@@ -56,6 +64,14 @@ async function main(argv: string[]): Promise<number> {
       resume: { type: 'string' },
       cancel: { type: 'string' },
       threads: { type: 'string' },
+      role: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      label: { type: 'string' },
+      days: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      actor: { type: 'string' },
+      action: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -97,6 +113,24 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/demoCommand.js')).demoCommand(
         opts,
         values.exit === true,
+      );
+    case 'users':
+      return (await import('./commands/usersCommand.js')).usersCommand(
+        rest,
+        opts,
+        { role: values.role, passwordStdin: values['password-stdin'] },
+      );
+    case 'tokens':
+      return (await import('./commands/tokensCommand.js')).tokensCommand(
+        rest,
+        opts,
+        { label: values.label, days: values.days, scope: values.scope },
+      );
+    case 'audit':
+      return (await import('./commands/auditCommand.js')).auditCommand(
+        rest,
+        opts,
+        { actor: values.actor, action: values.action, limit: values.limit },
       );
     case 'models':
       if (rest[0] === 'add')

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { AccessStore } from '@lpacs/access';
 import { EXAMPLE_QUERY, startServer } from '@lpacs/api';
 import { ingest } from '@lpacs/ingest';
+import { firstAdmin, firstAdminText } from '../firstAdmin';
 import { reportText } from '../format';
 import type { Options } from '../options';
 
@@ -46,21 +48,42 @@ export async function demoCommand(
     host: opts.host,
     port: opts.port,
   });
+  const password = await firstAdmin(opts.lake);
+  // The demo asks as the first admin, with a token that lives one day.
+  const admin = new AccessStore(opts.lake)
+    .users()
+    .find((u) => u.role === 'admin' && !u.disabledAt);
+  if (!admin) {
+    process.stderr.write('lpacs demo: this lake has no active admin\n');
+    await server.close();
+    return 1;
+  }
+  const { token } = await new AccessStore(opts.lake).issueToken(admin.name, {
+    label: 'demo',
+    expiresInDays: 1,
+  });
   const response = await fetch(server.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+    },
     body: JSON.stringify({ query: EXAMPLE_QUERY }),
   });
   const answer = (await response.json()) as unknown;
   process.stdout.write(
     `\n== the API is at ${server.url}\n== query:\n${EXAMPLE_QUERY}\n== answer:\n${JSON.stringify(answer, null, 2)}\n`,
   );
+  if (password)
+    process.stdout.write(
+      `\n${firstAdminText(password, server.url.replace(/graphql$/, ''))}`,
+    );
   if (exit) {
     await server.close();
     return 0;
   }
   process.stdout.write(
-    `\nTry it: curl -s ${server.url} -H 'content-type: application/json' -d '{"query":"{ cohort { counts { studies instances } } }"}'\n` +
+    `\nTry it: curl -s ${server.url} -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ cohort { counts { studies instances } } }"}'\n` +
       `or open ${server.url.replace(/graphql$/, '')} in a browser. Ctrl-C stops the server; the lake stays in ${join(opts.lake)}.\n`,
   );
   await new Promise<void>((resolveStop) => {

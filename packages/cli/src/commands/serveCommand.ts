@@ -3,6 +3,7 @@ import { startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
 import { IngestSession } from '@lpacs/ingest';
 import { Lake } from '@lpacs/lake';
+import { firstAdmin, firstAdminText } from '../firstAdmin';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 
@@ -42,6 +43,11 @@ export async function serveCommand(
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
     );
+    const password = await firstAdmin(opts.lake);
+    if (password)
+      process.stdout.write(
+        firstAdminText(password, server.url.replace(/graphql$/, '')),
+      );
     if (session && dimse.port !== undefined) {
       scp = await startStoreScp({
         session,

@@ -1,0 +1,36 @@
+import { AuditLog } from '@lpacs/access';
+import type { Options } from '../options';
+import { requireLake } from '../requireLake';
+
+/** `lpacs audit [--actor A] [--action X] [--limit N] [--json]`, `audit verify`. */
+export async function auditCommand(
+  args: string[],
+  opts: Options,
+  flags: {
+    actor?: string | undefined;
+    action?: string | undefined;
+    limit?: string | undefined;
+  },
+): Promise<number> {
+  await requireLake(opts.lake);
+  const log = new AuditLog(opts.lake);
+  if (args[0] === 'verify') {
+    const { entries, head } = log.verify();
+    process.stdout.write(
+      `audit log intact: ${entries} entries, head ${head}\n`,
+    );
+    return 0;
+  }
+  const entries = log.query({
+    ...(flags.actor ? { actor: flags.actor } : {}),
+    ...(flags.action ? { action: flags.action } : {}),
+    limit: flags.limit === undefined ? 50 : Number(flags.limit),
+  });
+  if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+  else
+    for (const e of entries)
+      process.stdout.write(
+        `${String(e.seq).padStart(6)} ${e.at} ${e.actor.padEnd(16)} ${e.action.padEnd(18)} ${e.outcome.padEnd(7)} ${e.target ?? ''}\n`,
+      );
+  return 0;
+}
