@@ -2,7 +2,8 @@
 
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { graphqlRequest } from '../lib/graphql';
+import { GraphQLRequestError, graphqlRequest } from '../lib/graphql';
+import { SignIn } from './SignIn';
 
 const COHORT_QUERY = `query ($filter: CohortFilter) {
   cohort(filter: $filter) {
@@ -40,6 +41,8 @@ export default function CohortPage() {
     queryFn: ({ signal }) =>
       graphqlRequest<CohortResult>(COHORT_QUERY, { filter }, signal),
     placeholderData: keepPreviousData,
+    retry: (count, error) =>
+      !(error instanceof GraphQLRequestError) && count < 2,
   });
   const toggle = (value: string) =>
     setModalities((current) =>
@@ -49,6 +52,12 @@ export default function CohortPage() {
     );
 
   if (cohort.isPending) return <p role="status">Loading the lake…</p>;
+  if (
+    cohort.isError &&
+    cohort.error instanceof GraphQLRequestError &&
+    cohort.error.code === 'UNAUTHENTICATED'
+  )
+    return <SignIn />;
   if (cohort.isError) {
     return (
       <p role="alert">Could not load the cohort: {cohort.error.message}</p>

@@ -3,7 +3,17 @@ export const API_URL = '/api/graphql';
 
 interface GraphQLResponse<T> {
   data?: T | null;
-  errors?: ReadonlyArray<{ message: string }>;
+  errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }>;
+}
+
+/** A GraphQL error with its `extensions.code` (UNAUTHENTICATED, ...). */
+export class GraphQLRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -29,7 +39,8 @@ export async function graphqlRequest<T>(
     throw new Error(`GraphQL request failed: HTTP ${res.status}`);
   }
   const first = body.errors?.[0];
-  if (first) throw new Error(first.message);
+  if (first)
+    throw new GraphQLRequestError(first.message, first.extensions?.code);
   if (!res.ok || body.data == null) {
     throw new Error(`GraphQL request failed: HTTP ${res.status}`);
   }

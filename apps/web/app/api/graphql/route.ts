@@ -1,18 +1,20 @@
+import { apiGraphqlUrl, forwardedCredentials } from '../../../lib/apiTarget';
+
 /**
  * Same-origin proxy to the lpacs API, so the browser never needs CORS and
- * the API can stay on 127.0.0.1. The target is read per request from
- * LPACS_API_URL (default http://127.0.0.1:4000/graphql).
+ * the API can stay on 127.0.0.1. The session cookie travels with it.
  */
 export const dynamic = 'force-dynamic';
 
 export async function POST(request: Request): Promise<Response> {
-  const target = process.env.LPACS_API_URL ?? 'http://127.0.0.1:4000/graphql';
+  const target = apiGraphqlUrl();
   try {
     const upstream = await fetch(target, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         accept: 'application/json',
+        ...forwardedCredentials(request),
       },
       body: await request.text(),
     });
