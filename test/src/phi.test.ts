@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { REPO, filesUnder, runCli, tempDir } from './helpers';
+import { Role } from '@lpacs/access';
+import { REPO, bearer, filesUnder, runCli, tempDir, tokenFor } from './helpers';
 
 const PLANT = join(REPO, 'datasets', 'cache', 'plant-phi');
 const { markers } = JSON.parse(
@@ -72,7 +73,7 @@ describe('planted PHI through the whole pipeline', () => {
   it('sends no marker in API responses', async () => {
     const res = await fetch(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: bearer(await tokenFor(lake, Role.Researcher)),
       body: JSON.stringify({
         query: `{ cohort { counts { patients studies } studies(first: 50) { nodes { studyInstanceUID patientID studyDate studyDescription modalities bodyParts patientSex ageYears } } facets { modality { value count } bodyPart { value count } manufacturer { value count } sex { value count } studyYear { value count } } } }`,
       }),

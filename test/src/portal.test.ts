@@ -9,7 +9,8 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { REPO, SAMPLE, runCli, tempDir } from './helpers';
+import { AccessStore, Role } from '@lpacs/access';
+import { REPO, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
 
 const work = tempDir('portal');
 const artefacts = join(REPO, 'test-output', 'screenshots');
@@ -18,6 +19,8 @@ let next: ChildProcess;
 let browser: Browser;
 let page: Page;
 let portal: string;
+let token: string;
+const PASSWORD = 'portal test passphrase';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,7 +50,7 @@ async function waitFor(url: string, ms: number): Promise<void> {
 async function countsFromApi(filter: object | null) {
   const res = await fetch(api.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: bearer(token),
     body: JSON.stringify({
       query:
         'query ($f: CohortFilter) { cohort(filter: $f) { counts { studies instances } } }',
@@ -65,6 +68,8 @@ before(async () => {
   const lake = join(work.path, 'lake');
   const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
   assert.equal(run.code, 0, run.stderr);
+  await new AccessStore(lake).addUser('rita', Role.Researcher, PASSWORD);
+  token = await tokenFor(lake, Role.Researcher, 'rita');
   api = await startServer({ lake, port: 0 });
   const port = await freePort();
   next = spawn(
@@ -111,8 +116,21 @@ after(async () => {
 });
 
 describe('portal in Chromium', () => {
-  it('shows the live counts of the whole lake', async () => {
+  it('asks who you are, and refuses a wrong password', async () => {
     await page.goto(portal);
+    await page.getByLabel('User name').fill('rita');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'wrong user name or password' })
+      .waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(artefacts, 'sign-in.png') });
+  });
+
+  it('shows the live counts of the whole lake once signed in', async () => {
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
     const instances = page.locator('dd[data-level="instances"]');
     await instances.waitFor({ timeout: 15_000 });
     const expected = await countsFromApi(null);

@@ -4,12 +4,22 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { CT, containsWord, filesUnder, phiNeedles, tempDir } from './helpers';
+import { Role } from '@lpacs/access';
+import {
+  CT,
+  bearer,
+  containsWord,
+  filesUnder,
+  phiNeedles,
+  tempDir,
+  tokenFor,
+} from './helpers';
 
 const truth = JSON.parse(readFileSync(join(CT, 'truth.json'), 'utf8'));
 const work = tempDir('stow');
 let server: RunningServer;
 let stowUrl: string;
+let admin: string;
 const slices = filesUnder(CT)
   .filter((f) => f.endsWith('.dcm'))
   .slice(0, 3);
@@ -42,7 +52,7 @@ async function stow(parts: Buffer[]) {
   const { body, type } = multipart(parts);
   const res = await fetch(stowUrl, {
     method: 'POST',
-    headers: { 'content-type': type },
+    headers: { 'content-type': type, authorization: `Bearer ${admin}` },
     body,
   });
   const text = await res.text();
@@ -52,7 +62,7 @@ async function stow(parts: Buffer[]) {
 async function instanceCount(): Promise<number> {
   const res = await fetch(server.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: bearer(admin),
     body: JSON.stringify({ query: '{ cohort { counts { instances } } }' }),
   });
   return (
@@ -63,6 +73,7 @@ async function instanceCount(): Promise<number> {
 }
 
 before(async () => {
+  admin = await tokenFor(join(work.path, 'lake'), Role.Admin);
   server = await startServer({ lake: join(work.path, 'lake'), port: 0 });
   stowUrl = server.url.replace(/graphql$/, 'dicomweb/studies');
 });
@@ -104,7 +115,7 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
   it('refuses what is not multipart/related application/dicom, naming it', async () => {
     const res = await fetch(stowUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: bearer(admin),
       body: '{}',
     });
     assert.equal(res.status, 415);
@@ -114,10 +125,32 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
       headers: {
         'content-type':
           'multipart/related; type="application/dicom"; boundary=xyz',
+        authorization: `Bearer ${admin}`,
       },
       body: 'no boundary anywhere',
     });
     assert.equal(broken.status, 400);
     assert.match(await broken.text(), /no part starts with the boundary/);
+  });
+
+  it('stores nothing for a caller without a token or without the ingest right', async () => {
+    const before = await instanceCount();
+    const one = readFileSync(filesUnder(CT).find((f) => f.endsWith('.dcm'))!);
+    const { body, type } = multipart([one]);
+    const anonymous = await fetch(stowUrl, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body,
+    });
+    assert.equal(anonymous.status, 401);
+    const researcher = await tokenFor(join(work.path, 'lake'), Role.Researcher);
+    const refused = await fetch(stowUrl, {
+      method: 'POST',
+      headers: { 'content-type': type, authorization: `Bearer ${researcher}` },
+      body,
+    });
+    assert.equal(refused.status, 403);
+    assert.match(await refused.text(), /the researcher role may not ingest/);
+    assert.equal(await instanceCount(), before);
   });
 });
