@@ -14,6 +14,11 @@ expected scores are sigmoid(8m - 2) and sigmoid(2 - 8m): computable by hand.
 ct-threshold (segmentation): the same input; mask = (image > 0.5) as float,
 shape [N,1,32,32], label "dense".
 
+ct-volume-trend (regression over a series): input [N,4,32,32] holds four
+slices of a series, sorted by ImagePositionPatient and sampled evenly, each
+preprocessed as above; value = mean(last slice) - mean(first slice),
+labelled "last_minus_first". Reversed slice order flips its sign.
+
 The files are written byte-for-byte the same on every run (no producer
 timestamps), so their SHA-256, the model's identity in a lake, is stable.
 """
@@ -113,6 +118,45 @@ def threshold_model():
     return graph, manifest
 
 
+def volume_model():
+    weight = numpy_helper.from_array(
+        np.array([[-1.0], [0.0], [0.0], [1.0]], dtype=np.float32), "weight"
+    )
+    nodes = [
+        helper.make_node(
+            "ReduceMean", ["image"], ["means"], axes=[2, 3], keepdims=0
+        ),
+        helper.make_node("MatMul", ["means", "weight"], ["value"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ct_volume_trend",
+        [
+            helper.make_tensor_value_info(
+                "image", TensorProto.FLOAT, ["N", 4, SIZE, SIZE]
+            )
+        ],
+        [helper.make_tensor_value_info("value", TensorProto.FLOAT, ["N", 1])],
+        initializer=[weight],
+    )
+    manifest = {
+        "name": "ct-volume-trend",
+        "version": "1.0.0",
+        "task": "regression",
+        "description": "Mean of the last slice minus mean of the first (test model).",
+        "inputs": [
+            {"name": "image", "shape": ["N", 4, SIZE, SIZE], "dtype": "float32"}
+        ],
+        "preprocessing": {
+            **PREPROCESSING,
+            "frames": "first",
+            "stack": {"by": "ImagePositionPatient", "slices": 4},
+        },
+        "outputs": [{"name": "value", "labels": ["last_minus_first"]}],
+    }
+    return graph, manifest
+
+
 def write(out, graph, manifest):
     model = helper.make_model(
         graph,
@@ -135,7 +179,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="datasets/cache/models")
     args = parser.parse_args()
-    for graph, manifest in (brightness_model(), threshold_model()):
+    for graph, manifest in (brightness_model(), threshold_model(), volume_model()):
         write(args.out, graph, manifest)
 
 

@@ -119,7 +119,13 @@ export const SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   },
   predictions: {
     name: 'predictions',
-    key: ['model_sha256', 'SOPInstanceUID', 'frame_index', 'label'],
+    key: [
+      'model_sha256',
+      'SeriesInstanceUID',
+      'SOPInstanceUID',
+      'frame_index',
+      'label',
+    ],
     columns: PREDICTION,
   },
 };

@@ -7,6 +7,9 @@ Usage: /usr/bin/python3 reference.py FILE... > reference.json
        /usr/bin/python3 reference.py --tensor ROWS COLUMNS MEAN STD FILE...
        (each file's first frame preprocessed the same way but resized to
        ROWS x COLUMNS and normalised, one channel, as a JSON list)
+       /usr/bin/python3 reference.py --volume FILE...
+       (ct-volume-trend on one series: the files sorted along the slice
+       normal, 4 sampled evenly, mean of the last minus mean of the first)
 
 Preprocessing as the manifests describe it: modality values (pydicom's
 modality LUT), window centre 40 width 400 to [0, 1], bilinear resize to
@@ -66,6 +69,21 @@ def tensor(path, out_rows, out_cols, mean, std):
     return ((resized - mean) / std).ravel().tolist()
 
 
+def volume(paths):
+    placed = []
+    for path in paths:
+        ds, _, modality = first_frame(path)
+        iop = np.array([float(x) for x in ds.ImageOrientationPatient])
+        normal = np.cross(iop[:3], iop[3:])
+        at = float(np.dot([float(x) for x in ds.ImagePositionPatient], normal))
+        placed.append((at, modality))
+    placed.sort(key=lambda p: p[0])
+    n = len(placed)
+    picked = [placed[int(np.floor(i * (n - 1) / 3 + 0.5))][1] for i in range(4)]
+    means = [windowed_resized(m, SIZE, SIZE)[1].mean() for m in picked]
+    return {"value": means[3] - means[0], "means": means}
+
+
 def reference(path):
     ds, stored, modality = first_frame(path)
     rows, cols = stored.shape
@@ -94,7 +112,9 @@ def reference(path):
 
 def main():
     args = sys.argv[1:]
-    if args and args[0] == "--tensor":
+    if args and args[0] == "--volume":
+        json.dump(volume(args[1:]), sys.stdout)
+    elif args and args[0] == "--tensor":
         r, c, mean, std = int(args[1]), int(args[2]), float(args[3]), float(args[4])
         json.dump([tensor(p, r, c, mean, std) for p in args[5:]], sys.stdout)
     else:

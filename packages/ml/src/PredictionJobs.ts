@@ -14,6 +14,7 @@ import type { PredictionSink } from './LakePredictionSink';
 import { ModelRegistry } from './ModelRegistry';
 import { OnnxModel } from './OnnxModel';
 import { predictChunk } from './predictChunk';
+import { predictVolumes } from './predictVolumes';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
 
@@ -35,6 +36,18 @@ export interface PredictionJobsOptions {
   commitEvery?: number;
   /** Called after every commit with the job's new state. */
   onProgress?: (job: JobState) => void;
+}
+
+/** Consecutive inputs of one series, together (inputs are series-sorted). */
+function groupBySeries(inputs: readonly JobInput[]): JobInput[][] {
+  const out: JobInput[][] = [];
+  for (const i of inputs) {
+    const last = out[out.length - 1];
+    if (last && last[0]!.SeriesInstanceUID === i.SeriesInstanceUID)
+      last.push(i);
+    else out.push([i]);
+  }
+  return out;
 }
 
 function terminal(job: JobState): boolean {
@@ -194,25 +207,37 @@ export class PredictionJobs {
       const registered = await this.#registry.get(job.model.sha256);
       const model = await this.#model(registered);
       const inputs = await this.#store.inputs(id);
-      const seen = await this.#alreadyPredicted(registered.sha256);
+      // A stacking model's unit is a series: chunks end on a series
+      // boundary and skips go by series.
+      const stacked = registered.manifest.preprocessing.stack !== undefined;
+      const unit = (i: JobInput) =>
+        stacked ? i.SeriesInstanceUID : i.SOPInstanceUID;
+      const seen = await this.#alreadyPredicted(registered.sha256, stacked);
       job = await this.#save({ ...job, phase: 'running' });
       const read = (key: string) => readFile(join(root, key));
+      const decode = this.#options.decodeFrame;
       while (job.progress.done < inputs.length) {
         if (signal.aborted || (await this.#cancelledElsewhere(id)))
           return await this.#finish(job, 'cancelled');
-        const chunk = inputs.slice(
-          job.progress.done,
-          job.progress.done + every,
-        );
-        const todo = chunk.filter((i) => !seen.has(i.SOPInstanceUID));
-        const r = await predictChunk(
-          registered,
-          model,
-          id,
-          todo,
-          read,
-          this.#options.decodeFrame,
-        );
+        let end = Math.min(inputs.length, job.progress.done + every);
+        while (
+          stacked &&
+          end < inputs.length &&
+          unit(inputs[end]!) === unit(inputs[end - 1]!)
+        )
+          end++;
+        const chunk = inputs.slice(job.progress.done, end);
+        const todo = chunk.filter((i) => !seen.has(unit(i)));
+        const r = stacked
+          ? await predictVolumes(
+              registered,
+              model,
+              id,
+              groupBySeries(todo),
+              read,
+              decode,
+            )
+          : await predictChunk(registered, model, id, todo, read, decode);
         for (const mask of r.masks)
           await writeFileAtomic(join(root, mask.key), mask.bytes);
         await this.#sink.commit(r.rows);
@@ -224,7 +249,7 @@ export class PredictionJobs {
             done: p.done + chunk.length,
             predicted: p.predicted + r.predicted.length,
             skipped: p.skipped + chunk.length - todo.length,
-            failed: p.failed + r.failures.length,
+            failed: p.failed + todo.length - r.predicted.length,
           },
           failures: [...job.failures, ...r.failures].slice(0, MAX_FAILURES),
         };
@@ -273,14 +298,19 @@ export class PredictionJobs {
     return (await this.#store.get(id)).phase === 'cancelled';
   }
 
-  async #alreadyPredicted(sha256: string): Promise<Set<string>> {
+  /** Instances (or, for a stacking model, series) already predicted. */
+  async #alreadyPredicted(
+    sha256: string,
+    bySeries: boolean,
+  ): Promise<Set<string>> {
     const catalog = await Catalog.open(this.#options.lakeRoot, { threads: 1 });
     try {
+      const column = bySeries ? 'SeriesInstanceUID' : 'SOPInstanceUID';
       const rows = await catalog.query(
-        'SELECT DISTINCT SOPInstanceUID FROM predictions WHERE model_sha256 = ?',
+        `SELECT DISTINCT "${column}" AS uid FROM predictions WHERE model_sha256 = ?`,
         [sha256],
       );
-      return new Set(rows.map((r) => String(r.SOPInstanceUID)));
+      return new Set(rows.map((r) => String(r.uid)));
     } finally {
       await catalog.close();
     }

@@ -10,7 +10,10 @@ export interface JobInput {
 
 /** An input the model could not read, and why; the job goes on. */
 export interface InputFailure {
-  SOPInstanceUID: string;
+  /** The instance at fault, when one is. */
+  SOPInstanceUID?: string;
+  /** The series, for a model that stacks series. */
+  SeriesInstanceUID?: string;
   /** An MlErrorCode. */
   code: string;
   message: string;

@@ -85,8 +85,12 @@ export async function predictChunk(
       const p = predictionRows(
         registered,
         runId,
-        img.input,
-        img.frame,
+        {
+          SOPInstanceUID: img.input.SOPInstanceUID,
+          frame_index: img.frame,
+          SeriesInstanceUID: img.input.SeriesInstanceUID,
+          StudyInstanceUID: img.input.StudyInstanceUID,
+        },
         values[i]!,
         dims,
         createdAt,

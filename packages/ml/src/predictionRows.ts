@@ -1,8 +1,16 @@
 import type { Row } from '@lpacs/lake';
 import { LakeLayout } from '@lpacs/lake';
 import { encodeNpy } from './encodeNpy';
-import type { JobInput } from './jobTypes';
 import type { RegisteredModel } from './types';
+
+/** What one model input was: a frame of an instance, or a whole series. */
+export interface PredictionTarget {
+  /** Null for a series-level (stacked) input. */
+  SOPInstanceUID: string | null;
+  frame_index: number | null;
+  SeriesInstanceUID: string;
+  StudyInstanceUID: string;
+}
 
 /** The rows of one image's prediction and, for a segmentation, its mask. */
 export interface ImagePrediction {
@@ -19,14 +27,13 @@ function assertNever(task: never): never {
  * its score (classification) or value (regression); for a segmentation a
  * uint8 mask object (`.npy`, [labels, rows, columns], 1 where the output
  * exceeds 0.5) and a row per label whose value is that label's fraction of
- * mask pixels.
+ * mask pixels. A series-level mask is keyed by the SeriesInstanceUID.
  * @param dims - the output's shape without the batch axis.
  */
 export function predictionRows(
   model: RegisteredModel,
   runId: string,
-  input: JobInput,
-  frame: number,
+  target: PredictionTarget,
   values: Float32Array,
   dims: readonly number[],
   createdAt: string,
@@ -38,10 +45,7 @@ export function predictionRows(
     model_version: m.version,
     model_sha256: model.sha256,
     run_id: runId,
-    SOPInstanceUID: input.SOPInstanceUID,
-    frame_index: frame,
-    SeriesInstanceUID: input.SeriesInstanceUID,
-    StudyInstanceUID: input.StudyInstanceUID,
+    ...target,
     created_at: createdAt,
   };
   switch (m.task) {
@@ -70,8 +74,8 @@ export function predictionRows(
         }
       const key = new LakeLayout('').maskKey(
         model.sha256,
-        input.SOPInstanceUID,
-        frame,
+        target.SOPInstanceUID ?? target.SeriesInstanceUID,
+        target.frame_index ?? 0,
       );
       return {
         rows: labels.map((label, i) => ({

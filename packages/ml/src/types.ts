@@ -48,6 +48,14 @@ export interface Preprocessing {
   /** One value for all channels, or one per channel. */
   normalize: { mean: number[]; std: number[] };
   layout: 'NCHW' | 'NHWC';
+  /**
+   * Makes a series, not an instance, the model's unit: its instances'
+   * first frames sorted by ImagePositionPatient along the slice normal,
+   * `slices` of them picked evenly, each preprocessed as above and stacked
+   * as the input's channels (mean and std: one value, or one per slice).
+   * `frames` must then be `first`.
+   */
+  stack?: { by: 'ImagePositionPatient'; slices: number };
 }
 
 /** A model's manifest.json, validated. */

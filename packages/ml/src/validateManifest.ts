@@ -132,6 +132,18 @@ function preprocessing(v: unknown, path: string, p: Problems): void {
   }
   if (v.layout !== 'NCHW' && v.layout !== 'NHWC')
     p.add(`${path}.layout`, 'must be "NCHW" or "NHWC"', v.layout);
+  const st = v.stack;
+  if (st !== undefined) {
+    if (!isObject(st)) p.add(`${path}.stack`, 'must be {by, slices}', st);
+    else {
+      if (st.by !== 'ImagePositionPatient')
+        p.add(`${path}.stack.by`, 'must be "ImagePositionPatient"', st.by);
+      if (!isPositiveInt(st.slices))
+        p.add(`${path}.stack.slices`, 'must be a positive integer', st.slices);
+    }
+    if (v.frames !== 'first')
+      p.add(`${path}.frames`, 'must be "first" when stacking', v.frames);
+  }
 }
 
 /** Checks that shapes agree with the task, preprocessing and labels. */
@@ -147,7 +159,14 @@ function consistency(m: ModelManifest, p: Problems): void {
       `must match inputs[0].shape ${show(input.shape)} in ${pre.layout} (rows ${show(rows)}, columns ${show(columns)})`,
       `${pre.resize.rows}x${pre.resize.columns}`,
     );
-  if (channels !== 1 && channels !== 3)
+  const slices = pre.stack?.slices;
+  if (slices !== undefined && channels !== slices)
+    p.add(
+      'inputs[0].shape',
+      `must have one channel per stacked slice (${slices})`,
+      channels,
+    );
+  if (slices === undefined && channels !== 1 && channels !== 3)
     p.add('inputs[0].shape', 'must have 1 or 3 channels', channels);
   for (const key of ['mean', 'std'] as const) {
     const len = pre.normalize[key].length;

@@ -79,7 +79,8 @@ function toJob(j: JobState): Job {
     error: j.phase === 'failed' ? j.error : null,
     progress: { ...p, fraction: p.total ? p.done / p.total : 1 },
     failures: j.failures.map((f) => ({
-      sopInstanceUID: f.SOPInstanceUID,
+      sopInstanceUID: f.SOPInstanceUID ?? null,
+      seriesInstanceUID: f.SeriesInstanceUID ?? null,
       code: f.code,
       message: f.message,
     })),

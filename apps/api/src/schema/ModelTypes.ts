@@ -32,9 +32,15 @@ export class JobProgress {
   fraction!: number;
 }
 
-@ObjectType({ description: 'An instance a job could not use, and why.' })
+@ObjectType({ description: 'An instance or series a job could not use.' })
 export class JobFailure {
-  @Field() sopInstanceUID!: string;
+  @Field(() => String, { nullable: true, description: 'The instance at fault' })
+  sopInstanceUID!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The series, for a model that stacks series',
+  })
+  seriesInstanceUID!: string | null;
   @Field({ description: 'BAD_INPUT, UNDECODABLE or INFERENCE_FAILED' })
   code!: string;
   @Field() message!: string;
@@ -63,8 +69,12 @@ export class Prediction {
   @Field() modelVersion!: string;
   @Field() modelSha256!: string;
   @Field({ description: 'The job that wrote it' }) runId!: string;
-  @Field() sopInstanceUID!: string;
-  @Field(() => Int) frameIndex!: number;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Null for a model that stacks a whole series',
+  })
+  sopInstanceUID!: string | null;
+  @Field(() => Int, { nullable: true }) frameIndex!: number | null;
   @Field() seriesInstanceUID!: string;
   @Field() studyInstanceUID!: string;
   @Field() label!: string;
