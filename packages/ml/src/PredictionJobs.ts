@@ -135,7 +135,7 @@ export class PredictionJobs {
   /** Creates a job and runs it in the background. */
   async start(model: string, selection: JobSelection): Promise<JobState> {
     const job = await this.create(model, selection);
-    void this.run(job.id);
+    this.#background(job.id);
     return job;
   }
 
@@ -154,8 +154,18 @@ export class PredictionJobs {
     const ids = (await this.#store.list())
       .filter((j) => !terminal(j) && !this.#running.has(j.id))
       .map((j) => j.id);
-    for (const id of ids) void this.run(id);
+    for (const id of ids) this.#background(id);
     return ids;
+  }
+
+  /** Runs a job without waiting; a failure is in its state and the log. */
+  #background(id: string): void {
+    this.run(id).catch((err: unknown) =>
+      this.#logger.error(
+        { job: id, error: (err as Error).message },
+        'ml.jobs could not run',
+      ),
+    );
   }
 
   /**

@@ -79,6 +79,8 @@ export async function predictChunk(
     failures: [],
   };
   const failed = new Set<string>();
+  const masks: Array<{ uid: string; mask: { key: string; bytes: Buffer } }> =
+    [];
   const createdAt = new Date().toISOString();
   const collect = (imgs: Image[], values: Float32Array[], dims: number[]) =>
     imgs.forEach((img, i) => {
@@ -96,7 +98,7 @@ export async function predictChunk(
         createdAt,
       );
       result.rows.push(...p.rows);
-      if (p.mask) result.masks.push(p.mask);
+      if (p.mask) masks.push({ uid: img.input.SOPInstanceUID, mask: p.mask });
     });
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {
@@ -140,14 +142,10 @@ export async function predictChunk(
   await Promise.all(inFlight);
   // An input with one failed frame has its other frames' rows dropped, so
   // a rerun predicts it whole.
-  if (failed.size) {
-    result.rows = result.rows.filter(
-      (r) => !failed.has(r.SOPInstanceUID as string),
-    );
-    result.masks = result.masks.filter(
-      (m) => ![...failed].some((uid) => m.key.includes(`/${uid}-`)),
-    );
-  }
+  result.rows = result.rows.filter(
+    (r) => !failed.has(r.SOPInstanceUID as string),
+  );
+  result.masks = masks.filter((m) => !failed.has(m.uid)).map((m) => m.mask);
   result.predicted = inputs
     .map((i) => i.SOPInstanceUID)
     .filter((uid) => !failed.has(uid));
