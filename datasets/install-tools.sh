@@ -19,6 +19,7 @@ TOOLS=(
   'python3-onnx:'
   'time:/usr/bin/time'
   'openssl:openssl'
+  'unzip:unzip'
   'chromium:chromium'
 )
 

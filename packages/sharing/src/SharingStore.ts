@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AccessError, AccessErrorCode, JsonDocument } from '@lpacs/access';
+import { writeFileAtomic } from '@lpacs/lake';
+import type {
+  FrozenInstance,
+  SavedCohort,
+  ShareRequest,
+  ShareStatus,
+} from './types';
+
+interface Doc {
+  cohorts: SavedCohort[];
+  shares: ShareRequest[];
+}
+
+function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(8).toString('hex')}`;
+}
+
+function notFound(what: string, id: string): AccessError {
+  return new AccessError(AccessErrorCode.NotFound, `no ${what} "${id}"`);
+}
+
+/**
+ * Saved cohorts and share requests, `<lake>/state/sharing.json`; each
+ * cohort's frozen instance list in `state/cohorts/<id>.json`, written once.
+ * State changes follow the workflow: pending -> approved | denied, and
+ * approved -> revoked; nothing else.
+ */
+export class SharingStore {
+  readonly #root: string;
+  readonly #doc: JsonDocument<Doc>;
+
+  constructor(lakeRoot: string) {
+    this.#root = lakeRoot;
+    this.#doc = new JsonDocument<Doc>(
+      join(lakeRoot, 'state', 'sharing.json'),
+      () => ({ cohorts: [], shares: [] }),
+    );
+  }
+
+  #instancesPath(cohortId: string): string {
+    return join(this.#root, 'state', 'cohorts', `${cohortId}.json`);
+  }
+
+  /** Freezes a cohort: its query, counts, lake version and exact instances. */
+  async saveCohort(
+    c: Omit<SavedCohort, 'id' | 'createdAt'>,
+    instances: FrozenInstance[],
+  ): Promise<SavedCohort> {
+    const cohort: SavedCohort = {
+      ...c,
+      id: newId('co'),
+      createdAt: new Date().toISOString(),
+    };
+    // The list lands first: a cohort is never listed without its instances.
+    await writeFileAtomic(
+      this.#instancesPath(cohort.id),
+      JSON.stringify(instances),
+      0o600,
+    );
+    await this.#doc.update((doc) => {
+      doc.cohorts.push(cohort);
+    });
+    return cohort;
+  }
+
+  cohorts(): SavedCohort[] {
+    return this.#doc.read().cohorts;
+  }
+
+  cohort(id: string): SavedCohort {
+    const c = this.cohorts().find((x) => x.id === id);
+    if (!c) throw notFound('saved cohort', id);
+    return c;
+  }
+
+  async cohortInstances(id: string): Promise<FrozenInstance[]> {
+    this.cohort(id);
+    return JSON.parse(
+      await readFile(this.#instancesPath(id), 'utf8'),
+    ) as FrozenInstance[];
+  }
+
+  async requestShare(
+    r: Pick<
+      ShareRequest,
+      'cohortId' | 'requester' | 'collaborator' | 'purpose' | 'expiresAt'
+    >,
+  ): Promise<ShareRequest> {
+    this.cohort(r.cohortId);
+    const share: ShareRequest = {
+      ...r,
+      id: newId('sh'),
+      status: 'pending',
+      requestedAt: new Date().toISOString(),
+    };
+    await this.#doc.update((doc) => {
+      doc.shares.push(share);
+    });
+    return share;
+  }
+
+  shares(): ShareRequest[] {
+    return this.#doc.read().shares;
+  }
+
+  share(id: string): ShareRequest {
+    const s = this.shares().find((x) => x.id === id);
+    if (!s) throw notFound('share request', id);
+    return s;
+  }
+
+  /**
+   * Moves a share from one state to the next, applying `fields`.
+   * @throws AccessError BAD_USER_INPUT when the share is not in `from`.
+   */
+  async transition(
+    id: string,
+    from: ShareStatus,
+    to: ShareStatus,
+    fields: Partial<ShareRequest>,
+  ): Promise<ShareRequest> {
+    return this.#doc.update((doc) => {
+      const s = doc.shares.find((x) => x.id === id);
+      if (!s) throw notFound('share request', id);
+      if (s.status !== from)
+        throw new AccessError(
+          AccessErrorCode.BadInput,
+          `share ${id} is ${s.status}, so it cannot become ${to}`,
+        );
+      Object.assign(s, fields, { status: to });
+      return { ...s };
+    });
+  }
+}

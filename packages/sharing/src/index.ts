@@ -1,0 +1,12 @@
+export { buildRelease, instancePath, releaseDir } from './buildRelease';
+export { DownloadLinks } from './downloadLinks';
+export { SharingStore } from './SharingStore';
+export { ZipStream } from './ZipStream';
+export type {
+  FrozenInstance,
+  ReleaseFile,
+  ReleaseManifest,
+  SavedCohort,
+  ShareRequest,
+  ShareStatus,
+} from './types';
