@@ -5,13 +5,14 @@ import { authChecker } from './access/authChecker';
 import { AccessResolver } from './resolvers/AccessResolver';
 import { CohortResolver } from './resolvers/CohortResolver';
 import { ModelResolver } from './resolvers/ModelResolver';
+import { SharingResolver } from './resolvers/SharingResolver';
 
 let schema: Promise<GraphQLSchema> | undefined;
 
 /** The API's GraphQL schema, built once from the resolver classes. */
 export function lpacsSchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [AccessResolver, CohortResolver, ModelResolver],
+    resolvers: [AccessResolver, CohortResolver, ModelResolver, SharingResolver],
     authChecker,
     validate: false,
   });

@@ -1,5 +1,6 @@
 import type { AccessStore, AuditLog } from '@lpacs/access';
 import type { Logger } from '@lpacs/lake';
+import type { DownloadLinks, SharingStore } from '@lpacs/sharing';
 import type { Gate } from './access/Gate';
 import type { CohortQueries } from './cohort/CohortQueries';
 
@@ -11,4 +12,11 @@ export interface ApiContext {
   gate: Gate;
   access: AccessStore;
   audit: AuditLog;
+  sharing: SharingStore;
+  links: DownloadLinks;
+  lakeRoot: string;
+  /** http://host:port of this server, for links it hands out. */
+  baseUrl: string;
+  /** The lake's de-identification settings, as recorded in lake.json. */
+  deidentification(): unknown;
 }

@@ -7,13 +7,16 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccessError, AccessStore, Action, AuditLog } from '@lpacs/access';
-import { Catalog, silentLogger } from '@lpacs/lake';
+import { Catalog, LakeLayout, silentLogger } from '@lpacs/lake';
+import { DownloadLinks, SharingStore } from '@lpacs/sharing';
+import { readFileSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
 import { allowRoute } from './access/allowRoute';
 import { Gate } from './access/Gate';
 import { principalOf } from './access/principalOf';
 import { signInRoutes } from './access/signInRoutes';
 import { ErrorCode } from './ApiError';
+import { releaseRoutes } from './sharing/releaseRoutes';
 import { lpacsSchema } from './buildSchema';
 import { CohortQueries } from './cohort/CohortQueries';
 import type { ApiContext } from './context';
@@ -113,6 +116,19 @@ export async function startServer(
   const cohorts = new CohortQueries(catalog);
   const access = new AccessStore(options.lake);
   const audit = new AuditLog(options.lake);
+  const sharing = new SharingStore(options.lake);
+  const links = new DownloadLinks();
+  const deidentification = () => {
+    try {
+      const settings = JSON.parse(
+        readFileSync(new LakeLayout(options.lake).settings, 'utf8'),
+      ) as { deidentification?: unknown };
+      return settings.deidentification ?? null;
+    } catch {
+      return null;
+    }
+  };
+  let baseUrl = '';
   const apollo = new ApolloServer<ApiContext>({
     schema: await lpacsSchema(),
     includeStacktraceInErrorResponses: false,
@@ -164,6 +180,17 @@ export async function startServer(
         );
       return;
     }
+    if (
+      url.pathname.startsWith('/releases/') &&
+      (await releaseRoutes(req, res, url, {
+        lakeRoot: options.lake,
+        access,
+        audit,
+        sharing,
+        links,
+      }))
+    )
+      return;
     if (
       url.pathname.startsWith('/auth/') &&
       (await signInRoutes(req, res, url.pathname, access, gate, false))
@@ -242,7 +269,18 @@ export async function startServer(
         search: url.search,
         body,
       },
-      context: async () => ({ cohorts, logger, gate, access, audit }),
+      context: async () => ({
+        cohorts,
+        logger,
+        gate,
+        access,
+        audit,
+        sharing,
+        links,
+        lakeRoot: options.lake,
+        baseUrl,
+        deidentification,
+      }),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;
@@ -270,6 +308,7 @@ export async function startServer(
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${shownHost}:${port}`;
   logger.info({ host, port }, 'serving');
   return {
     url: `http://${shownHost}:${port}/graphql`,

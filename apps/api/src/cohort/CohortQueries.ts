@@ -1,4 +1,5 @@
 import type { Catalog } from '@lpacs/lake';
+import type { FrozenInstance } from '@lpacs/sharing';
 import type { CohortFilter } from '../schema/CohortFilter';
 import type {
   Counts,
@@ -42,6 +43,32 @@ export function decodeCursor(cursor: string): string | undefined {
 /** The SQL behind every cohort field, over the catalog's views. */
 export class CohortQueries {
   constructor(readonly catalog: Catalog) {}
+
+  /** The instances a filter selects, as a cohort freezes them. */
+  async instances(filter: CompiledFilter): Promise<FrozenInstance[]> {
+    const where = whereOf(filter);
+    const rows = await this.catalog.query(
+      `SELECT "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", object_key, sha256, size_bytes
+       FROM instances ${where.sql} ORDER BY "SOPInstanceUID"`,
+      where.params,
+    );
+    return rows.map((r) => ({
+      SOPInstanceUID: String(r.SOPInstanceUID),
+      SeriesInstanceUID: String(r.SeriesInstanceUID),
+      StudyInstanceUID: String(r.StudyInstanceUID),
+      object_key: String(r.object_key),
+      sha256: String(r.sha256),
+      size_bytes: Number(r.size_bytes),
+    }));
+  }
+
+  /** The newest committed batch: the lake version a query saw. */
+  async lakeVersion(): Promise<string> {
+    const [row] = await this.catalog.query(
+      "SELECT coalesce(max(batch), 'empty') AS v FROM instances",
+    );
+    return String(row?.v);
+  }
 
   async counts(filter: CompiledFilter): Promise<Counts> {
     const where = whereOf(filter);

@@ -1,0 +1,297 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AccessError, AccessErrorCode, Action, Role } from '@lpacs/access';
+import type { Principal } from '@lpacs/access';
+import { buildRelease, releaseDir } from '@lpacs/sharing';
+import type { ReleaseManifest, ShareRequest } from '@lpacs/sharing';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { badInput } from '../ApiError';
+import { compileFilter } from '../cohort/compileFilter';
+import type { ApiContext } from '../context';
+import { CohortFilter } from '../schema/CohortFilter';
+import {
+  DownloadLink,
+  ReleaseType,
+  SavedCohortType,
+  ShareRequestType,
+} from '../schema/SharingTypes';
+
+const YEAR_MS = 366 * 86_400_000;
+/** Download links live this long; a browser starts the download at once. */
+const LINK_SECONDS = 15 * 60;
+
+function sees(p: Principal): boolean {
+  return p.role === Role.Admin || p.role === Role.Steward;
+}
+
+function readManifest(lake: string, id: string): ReleaseManifest {
+  return JSON.parse(
+    readFileSync(join(releaseDir(lake, id), 'manifest.json'), 'utf8'),
+  ) as ReleaseManifest;
+}
+
+function releaseOut(m: ReleaseManifest, share: ShareRequest): ReleaseType {
+  return Object.assign(new ReleaseType(), {
+    id: m.id,
+    shareId: m.shareId,
+    cohortName: m.cohortName,
+    collaborator: m.collaborator,
+    createdAt: m.createdAt,
+    expiresAt: m.expiresAt,
+    status: share.status,
+    fileCount: m.files.length,
+    totalBytes: m.totalBytes,
+    counts: m.counts,
+  });
+}
+
+/**
+ * Why `who` may not download the release of `share` now, or undefined.
+ * Collaborators get only their own, approved, unexpired releases.
+ */
+export function downloadRefusal(
+  who: { name: string; role: string },
+  share: ShareRequest,
+): string | undefined {
+  if (share.status !== 'approved') return `this release is ${share.status}`;
+  if (who.role === Role.Collaborator) {
+    if (share.collaborator !== who.name) return 'this release is not yours';
+    if (Date.parse(share.expiresAt) <= Date.now())
+      return 'your access to this release has expired';
+  }
+  return undefined;
+}
+
+/** Saved cohorts, share requests, decisions and releases. */
+@Resolver()
+export class SharingResolver {
+  @Authorized(Action.CohortSave)
+  @Mutation(() => SavedCohortType, {
+    description:
+      'Freezes a cohort: its query, counts, lake version and exact instances.',
+  })
+  async saveCohort(
+    @Ctx() ctx: ApiContext,
+    @Arg('name') name: string,
+    @Arg('filter', () => CohortFilter, { nullable: true })
+    filter?: CohortFilter,
+  ): Promise<SavedCohortType> {
+    const trimmed = name.trim();
+    if (!trimmed || trimmed.length > 200)
+      throw badInput('name must be 1-200 characters', 'name');
+    const compiled = compileFilter(filter);
+    const [counts, instances, lakeVersion] = await Promise.all([
+      ctx.cohorts.counts(compiled),
+      ctx.cohorts.instances(compiled),
+      ctx.cohorts.lakeVersion(),
+    ]);
+    const saved = await ctx.sharing.saveCohort(
+      {
+        name: trimmed,
+        owner: ctx.gate.principal!.name,
+        filter: JSON.stringify(filter ?? {}),
+        lakeVersion,
+        counts,
+      },
+      instances,
+    );
+    await ctx.gate.record('cohort.save', 'ok', saved.id, {
+      instances: counts.instances,
+    });
+    return Object.assign(new SavedCohortType(), saved);
+  }
+
+  @Authorized(Action.CohortRead)
+  @Query(() => [SavedCohortType], {
+    description: 'Saved cohorts: your own (stewards and admins: all).',
+  })
+  savedCohorts(@Ctx() ctx: ApiContext): SavedCohortType[] {
+    const p = ctx.gate.principal!;
+    return ctx.sharing
+      .cohorts()
+      .filter((c) => sees(p) || c.owner === p.name)
+      .map((c) => Object.assign(new SavedCohortType(), c));
+  }
+
+  @Authorized(Action.ShareRequest)
+  @Mutation(() => ShareRequestType, {
+    description:
+      'Asks a steward to share one of your saved cohorts with a collaborator.',
+  })
+  async requestShare(
+    @Ctx() ctx: ApiContext,
+    @Arg('cohortId') cohortId: string,
+    @Arg('collaborator') collaborator: string,
+    @Arg('purpose') purpose: string,
+    @Arg('expiresAt', { description: 'YYYY-MM-DD, within a year' })
+    expiresAt: string,
+  ): Promise<ShareRequestType> {
+    const p = ctx.gate.principal!;
+    const cohort = ctx.sharing.cohort(cohortId);
+    if (cohort.owner !== p.name)
+      throw new AccessError(
+        AccessErrorCode.Forbidden,
+        'you may share only cohorts you saved',
+      );
+    const target = ctx.access.user(collaborator);
+    if (!target || target.disabledAt || target.role !== Role.Collaborator)
+      throw badInput(
+        `"${collaborator}" is not an active collaborator`,
+        'collaborator',
+      );
+    if (!purpose.trim() || purpose.length > 2000)
+      throw badInput('purpose must be 1-2000 characters', 'purpose');
+    const end = /^\d{4}-\d{2}-\d{2}$/.test(expiresAt)
+      ? Date.parse(`${expiresAt}T23:59:59Z`)
+      : NaN;
+    if (!(end > Date.now() && end < Date.now() + YEAR_MS))
+      throw badInput(
+        `expiresAt must be a date (YYYY-MM-DD) within the next year, got "${expiresAt.slice(0, 40)}"`,
+        'expiresAt',
+      );
+    const share = await ctx.sharing.requestShare({
+      cohortId,
+      requester: p.name,
+      collaborator,
+      purpose: purpose.trim(),
+      expiresAt: new Date(end).toISOString(),
+    });
+    await ctx.gate.record('share.request', 'ok', share.id, {
+      cohort: cohortId,
+    });
+    return Object.assign(new ShareRequestType(), share);
+  }
+
+  @Authorized(Action.ShareList)
+  @Query(() => [ShareRequestType], {
+    description:
+      'Share requests: your own (stewards and admins: all), newest first.',
+  })
+  shareRequests(
+    @Ctx() ctx: ApiContext,
+    @Arg('status', () => String, { nullable: true }) status?: string,
+  ): ShareRequestType[] {
+    const p = ctx.gate.principal!;
+    return ctx.sharing
+      .shares()
+      .filter(
+        (s) =>
+          (sees(p) || s.requester === p.name) &&
+          (!status || s.status === status),
+      )
+      .reverse()
+      .map((s) => Object.assign(new ShareRequestType(), s));
+  }
+
+  @Authorized(Action.ShareDecide)
+  @Mutation(() => ShareRequestType, {
+    description:
+      'Approves (making the release) or denies a pending share; a denial needs a reason.',
+  })
+  async decideShare(
+    @Ctx() ctx: ApiContext,
+    @Arg('id') id: string,
+    @Arg('approve') approve: boolean,
+    @Arg('reason', () => String, { nullable: true }) reason?: string,
+  ): Promise<ShareRequestType> {
+    const p = ctx.gate.principal!;
+    const share = ctx.sharing.share(id);
+    if (share.status !== 'pending')
+      throw badInput(`share ${id} is ${share.status}, not pending`, 'id');
+    if (!approve && !reason?.trim())
+      throw badInput('a denial needs a reason', 'reason');
+    const decided = {
+      decidedBy: p.name,
+      decidedAt: new Date().toISOString(),
+      ...(reason ? { reason: reason.trim() } : {}),
+    };
+    if (!approve) {
+      const denied = await ctx.sharing.transition(
+        id,
+        'pending',
+        'denied',
+        decided,
+      );
+      await ctx.gate.record('share.deny', 'ok', id);
+      return Object.assign(new ShareRequestType(), denied);
+    }
+    const cohort = ctx.sharing.cohort(share.cohortId);
+    const manifest = await buildRelease({
+      lakeRoot: ctx.lakeRoot,
+      catalog: ctx.cohorts.catalog,
+      share,
+      cohort,
+      instances: await ctx.sharing.cohortInstances(cohort.id),
+      deidentification: ctx.deidentification(),
+    });
+    const approved = await ctx.sharing.transition(id, 'pending', 'approved', {
+      ...decided,
+      releaseId: manifest.id,
+    });
+    await ctx.gate.record('share.approve', 'ok', id, {
+      release: manifest.id,
+      files: manifest.files.length,
+    });
+    return Object.assign(new ShareRequestType(), approved);
+  }
+
+  @Authorized(Action.ShareRevoke)
+  @Mutation(() => ShareRequestType, {
+    description: 'Stops access to an approved release at once.',
+  })
+  async revokeShare(
+    @Ctx() ctx: ApiContext,
+    @Arg('id') id: string,
+    @Arg('reason') reason: string,
+  ): Promise<ShareRequestType> {
+    if (!reason.trim()) throw badInput('a revocation needs a reason', 'reason');
+    const revoked = await ctx.sharing.transition(id, 'approved', 'revoked', {
+      reason: reason.trim(),
+      decidedBy: ctx.gate.principal!.name,
+      decidedAt: new Date().toISOString(),
+    });
+    await ctx.gate.record('share.revoke', 'ok', id);
+    return Object.assign(new ShareRequestType(), revoked);
+  }
+
+  @Authorized(Action.ReleaseList)
+  @Query(() => [ReleaseType], {
+    description:
+      'Releases you may download (collaborators: only theirs, while approved and unexpired).',
+  })
+  releases(@Ctx() ctx: ApiContext): ReleaseType[] {
+    const p = ctx.gate.principal!;
+    return ctx.sharing
+      .shares()
+      .filter((s) => s.releaseId && (sees(p) || !downloadRefusal(p, s)))
+      .map((s) => releaseOut(readManifest(ctx.lakeRoot, s.releaseId!), s));
+  }
+
+  @Authorized(Action.ReleaseDownload)
+  @Mutation(() => DownloadLink, {
+    description: 'A signed link to download a release, valid 15 minutes.',
+  })
+  async releaseDownload(
+    @Ctx() ctx: ApiContext,
+    @Arg('id') id: string,
+  ): Promise<DownloadLink> {
+    const p = ctx.gate.principal!;
+    const share = ctx.sharing.shares().find((s) => s.releaseId === id);
+    const refusal = share ? downloadRefusal(p, share) : 'no such release';
+    if (refusal) {
+      await ctx.gate.record('release.link', 'denied', id, { why: refusal });
+      throw new AccessError(
+        share ? AccessErrorCode.Forbidden : AccessErrorCode.NotFound,
+        refusal,
+      );
+    }
+    const { query, expiresAt } = ctx.links.sign(id, p.name, LINK_SECONDS);
+    await ctx.gate.record('release.link', 'ok', id);
+    const base = `${ctx.baseUrl}/releases/${id}`;
+    return Object.assign(new DownloadLink(), {
+      zipUrl: `${base}/download.zip?${query}`,
+      manifestUrl: `${base}/files/manifest.json?${query}`,
+      expiresAt,
+    });
+  }
+}

@@ -1,0 +1,181 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { AccessStore, AuditLog } from '@lpacs/access';
+import { ZipStream, releaseDir } from '@lpacs/sharing';
+import type {
+  DownloadLinks,
+  ReleaseManifest,
+  SharingStore,
+} from '@lpacs/sharing';
+import { readFile } from 'node:fs/promises';
+import { downloadRefusal } from '../resolvers/SharingResolver';
+
+/** What the release routes need from the server. */
+export interface ReleaseRouteDeps {
+  lakeRoot: string;
+  access: AccessStore;
+  audit: AuditLog;
+  sharing: SharingStore;
+  links: DownloadLinks;
+}
+
+function refuse(res: ServerResponse, status: number, why: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain' }).end(`${why}\n`);
+}
+
+/** A byte range of `size` from a Range header (one range), or why not. */
+function rangeOf(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return 'unsatisfiable';
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  return start <= end && start < size ? { start, end } : 'unsatisfiable';
+}
+
+/**
+ * `GET /releases/<id>/download.zip` and `GET /releases/<id>/files/<path>`,
+ * both with a signed link from the releaseDownload mutation. Access is
+ * checked again on every request, so revocation and expiry act at once.
+ * Returns false when the path is not a release route.
+ */
+export async function releaseRoutes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  deps: ReleaseRouteDeps,
+): Promise<boolean> {
+  const m =
+    /^\/releases\/(rel_[0-9a-f]{16})\/(download\.zip|files\/(.+))$/.exec(
+      url.pathname,
+    );
+  if (!m || req.method !== 'GET') return false;
+  const id = m[1]!;
+  const link = deps.links.verify(id, url.searchParams);
+  if ('refused' in link) {
+    await deps.audit.append({
+      actor: 'anonymous',
+      action: 'release.download',
+      target: id,
+      outcome: 'denied',
+      detail: { why: link.refused },
+    });
+    refuse(res, 403, link.refused);
+    return true;
+  }
+  const user = deps.access.user(link.user);
+  const share = deps.sharing.shares().find((s) => s.releaseId === id);
+  const why =
+    !user || user.disabledAt
+      ? 'your account is disabled'
+      : !share
+        ? 'no such release'
+        : downloadRefusal(user, share);
+  if (why) {
+    await deps.audit.append({
+      actor: link.user,
+      action: 'release.download',
+      target: id,
+      outcome: 'denied',
+      detail: { why },
+    });
+    refuse(res, 403, why);
+    return true;
+  }
+  const dir = releaseDir(deps.lakeRoot, id);
+  const manifest = JSON.parse(
+    await readFile(join(dir, 'manifest.json'), 'utf8'),
+  ) as ReleaseManifest;
+  const pathOf = (source: ReleaseManifest['files'][number]['source']) =>
+    'objectKey' in source
+      ? join(deps.lakeRoot, source.objectKey)
+      : join(dir, source.releaseFile);
+  if (m[2] === 'download.zip') {
+    await deps.audit.append({
+      actor: user!.name,
+      role: user!.role,
+      action: 'release.download',
+      target: id,
+      outcome: 'ok',
+      detail: { files: manifest.files.length, bytes: manifest.totalBytes },
+    });
+    res.writeHead(200, {
+      'content-type': 'application/zip',
+      'content-disposition': `attachment; filename="${id}.zip"`,
+    });
+    const zip = new ZipStream(res);
+    const manifestPath = join(dir, 'manifest.json');
+    await zip.add(
+      'manifest.json',
+      (await stat(manifestPath)).size,
+      createReadStream(manifestPath),
+    );
+    for (const f of manifest.files)
+      await zip.add(f.path, f.size, createReadStream(pathOf(f.source)));
+    await zip.finish();
+    return true;
+  }
+  const wanted = decodeURIComponent(m[3]!);
+  const file =
+    wanted === 'manifest.json'
+      ? {
+          path: join(dir, 'manifest.json'),
+          size: (await stat(join(dir, 'manifest.json'))).size,
+        }
+      : (() => {
+          const f = manifest.files.find((x) => x.path === wanted);
+          return f ? { path: pathOf(f.source), size: f.size } : undefined;
+        })();
+  if (!file) {
+    refuse(res, 404, `no file ${wanted.slice(0, 200)} in release ${id}`);
+    return true;
+  }
+  await deps.audit.append({
+    actor: user!.name,
+    role: user!.role,
+    action: 'release.file',
+    target: `${id}/${wanted.slice(0, 200)}`,
+    outcome: 'ok',
+  });
+  const range = rangeOf(req.headers.range, file.size);
+  const type = wanted.endsWith('.dcm')
+    ? 'application/dicom'
+    : wanted.endsWith('.json')
+      ? 'application/json'
+      : 'application/octet-stream';
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { 'content-range': `bytes */${file.size}` }).end();
+    return true;
+  }
+  if (range) {
+    res.writeHead(206, {
+      'content-type': type,
+      'accept-ranges': 'bytes',
+      'content-range': `bytes ${range.start}-${range.end}/${file.size}`,
+      'content-length': range.end - range.start + 1,
+    });
+    createReadStream(file.path, { start: range.start, end: range.end }).pipe(
+      res,
+    );
+    return true;
+  }
+  res.writeHead(200, {
+    'content-type': type,
+    'accept-ranges': 'bytes',
+    'content-length': file.size,
+  });
+  createReadStream(file.path).pipe(res);
+  return true;
+}
