@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AccessStore, AuditLog, Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  CT,
+  SAMPLE,
+  bearer,
+  containsWord,
+  dcmdump,
+  filesUnder,
+  independentCounts,
+  parquetRows,
+  phiNeedles,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+
+const work = tempDir('sharing');
+const lake = join(work.path, 'lake');
+let server: RunningServer;
+const token: Record<string, string> = {};
+
+interface Gql<T> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+async function gql<T>(
+  who: string,
+  query: string,
+  variables?: object,
+): Promise<Gql<T>> {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: bearer(token[who]!),
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as Gql<T>;
+}
+
+const ctFiles = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
+const inAYear = new Date(Date.now() + 200 * 86_400_000)
+  .toISOString()
+  .slice(0, 10);
+let cohortId = '';
+let shareId = '';
+let releaseId = '';
+let zipUrl = '';
+let zipDir = '';
+
+before(async () => {
+  const run = await runCli(['ingest', CT, '--lake', lake, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  token.rita = await tokenFor(lake, Role.Researcher, 'rita');
+  token.sam = await tokenFor(lake, Role.Steward, 'sam');
+  token.cole = await tokenFor(lake, Role.Collaborator, 'cole');
+  token.otto = await tokenFor(lake, Role.Collaborator, 'otto');
+  server = await startServer({ lake, port: 0 });
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('controlled sharing, from saved cohort to download', () => {
+  it('saves a cohort frozen: later ingests do not change it', async () => {
+    const saved = await gql<{
+      saveCohort: {
+        id: string;
+        counts: { instances: number; studies: number };
+      };
+    }>(
+      'rita',
+      'mutation ($f: CohortFilter) { saveCohort(name: "chest CT", filter: $f) { id counts { instances studies } } }',
+      { f: { bodyPart: ['CHEST'] } },
+    );
+    assert.equal(saved.errors, undefined, JSON.stringify(saved.errors));
+    const chest = ctFiles.filter(
+      (f) => dcmdump(f, ['0018,0015'])?.['0018,0015'] === 'CHEST',
+    );
+    assert.ok(chest.length > 0);
+    const expected = independentCounts(chest);
+    assert.equal(saved.data!.saveCohort.counts.instances, expected.instances);
+    assert.equal(saved.data!.saveCohort.counts.studies, expected.studies);
+    cohortId = saved.data!.saveCohort.id;
+    // More data arrives; the saved cohort keeps its answer.
+    const more = await runCli(['ingest', SAMPLE, '--lake', lake, '--json']);
+    assert.equal(more.code, 0, more.stderr);
+    const list = await gql<{
+      savedCohorts: Array<{ id: string; counts: { instances: number } }>;
+    }>('rita', '{ savedCohorts { id counts { instances } } }');
+    assert.deepEqual(list.data!.savedCohorts, [
+      { id: cohortId, counts: { instances: expected.instances } },
+    ]);
+  });
+
+  it('takes a share request from the researcher, for a collaborator only', async () => {
+    const toResearcher = await gql(
+      'rita',
+      'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "sam", purpose: "p", expiresAt: $e) { id } }',
+      { c: cohortId, e: inAYear },
+    );
+    assert.match(
+      toResearcher.errors?.[0]?.message ?? '',
+      /"sam" is not an active collaborator/,
+    );
+    const r = await gql<{ requestShare: { id: string; status: string } }>(
+      'rita',
+      'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "validation of a nodule model", expiresAt: $e) { id status } }',
+      { c: cohortId, e: inAYear },
+    );
+    assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+    assert.equal(r.data!.requestShare.status, 'pending');
+    shareId = r.data!.requestShare.id;
+  });
+
+  it('lets only a steward decide, and a pending share gives no release', async () => {
+    const byResearcher = await gql(
+      'rita',
+      'mutation ($id: String!) { decideShare(id: $id, approve: true) { status } }',
+      { id: shareId },
+    );
+    assert.equal(byResearcher.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+    const early = await gql<{ releases: unknown[] }>(
+      'cole',
+      '{ releases { id } }',
+    );
+    assert.deepEqual(early.data!.releases, []);
+    const ok = await gql<{
+      decideShare: { status: string; releaseId: string };
+    }>(
+      'sam',
+      'mutation ($id: String!) { decideShare(id: $id, approve: true) { status releaseId } }',
+      { id: shareId },
+    );
+    assert.equal(ok.errors, undefined, JSON.stringify(ok.errors));
+    assert.equal(ok.data!.decideShare.status, 'approved');
+    releaseId = ok.data!.decideShare.releaseId;
+    const again = await gql(
+      'sam',
+      'mutation ($id: String!) { decideShare(id: $id, approve: false, reason: "x") { status } }',
+      { id: shareId },
+    );
+    assert.match(again.errors?.[0]?.message ?? '', /is approved, not pending/);
+  });
+
+  it('shows the release to its collaborator only', async () => {
+    const mine = await gql<{
+      releases: Array<{ id: string; fileCount: number }>;
+    }>('cole', '{ releases { id fileCount } }');
+    assert.deepEqual(
+      mine.data!.releases.map((r) => r.id),
+      [releaseId],
+    );
+    const other = await gql<{ releases: unknown[] }>(
+      'otto',
+      '{ releases { id } }',
+    );
+    assert.deepEqual(other.data!.releases, []);
+    const steal = await gql(
+      'otto',
+      'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+      { id: releaseId },
+    );
+    assert.equal(steal.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+    const query = await gql('cole', '{ cohort { counts { instances } } }');
+    assert.equal(query.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  });
+
+  it('downloads a zip whose manifest checks out, holding exactly the frozen cohort', async () => {
+    const link = await gql<{ releaseDownload: { zipUrl: string } }>(
+      'cole',
+      'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+      { id: releaseId },
+    );
+    zipUrl = link.data!.releaseDownload.zipUrl;
+    const res = await fetch(zipUrl);
+    assert.equal(res.status, 200);
+    const zip = Buffer.from(await res.arrayBuffer());
+    const zipPath = join(work.path, 'release.zip');
+    writeFileSync(zipPath, zip);
+    // An independent reader checks every CRC, then unpacks.
+    execFileSync('/usr/bin/python3', ['-m', 'zipfile', '-t', zipPath]);
+    zipDir = join(work.path, 'unzipped');
+    mkdirSync(zipDir);
+    execFileSync('/usr/bin/python3', ['-m', 'zipfile', '-e', zipPath, zipDir]);
+    const manifest = JSON.parse(
+      readFileSync(join(zipDir, 'manifest.json'), 'utf8'),
+    ) as {
+      files: Array<{ path: string; sha256: string; size: number }>;
+    };
+    const unpacked = filesUnder(zipDir)
+      .map((f) => f.slice(zipDir.length + 1))
+      .sort();
+    assert.deepEqual(
+      unpacked,
+      ['manifest.json', ...manifest.files.map((f) => f.path)].sort(),
+    );
+    for (const f of manifest.files) {
+      const bytes = readFileSync(join(zipDir, f.path));
+      assert.equal(bytes.length, f.size, f.path);
+      assert.equal(
+        createHash('sha256').update(bytes).digest('hex'),
+        f.sha256,
+        f.path,
+      );
+    }
+    const dicom = manifest.files.filter((f) => f.path.endsWith('.dcm'));
+    const chest = ctFiles.filter(
+      (f) => dcmdump(f, ['0018,0015'])?.['0018,0015'] === 'CHEST',
+    );
+    assert.equal(dicom.length, chest.length);
+    for (const f of dicom) {
+      const v = dcmdump(join(zipDir, f.path), ['0008,0018', '0018,0015']);
+      assert.equal(v?.['0018,0015'], 'CHEST');
+      assert.ok(f.path.endsWith(`/${v?.['0008,0018']}.dcm`));
+    }
+    const rows = await parquetRows(
+      `SELECT count(*) AS n, count(DISTINCT file) AS f FROM '${join(zipDir, 'metadata', 'instances.parquet')}'`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [Number(r.n), Number(r.f)]),
+      [[dicom.length, dicom.length]],
+    );
+    assert.ok(
+      readdirSync(join(zipDir, 'metadata')).includes('studies.parquet'),
+    );
+  });
+
+  it('carries no planted identifier anywhere in the release', () => {
+    const truth = JSON.parse(readFileSync(join(CT, 'truth.json'), 'utf8'));
+    const needles = phiNeedles(truth);
+    for (const f of filesUnder(zipDir)) {
+      const text = readFileSync(f).toString('latin1');
+      const found = needles.filter((n) => containsWord(text, n));
+      assert.deepEqual(found, [], f);
+    }
+  });
+
+  it('serves one file with HTTP Range, and refuses a tampered link', async () => {
+    const one = zipUrl.replace(
+      '/download.zip?',
+      '/files/metadata/instances.parquet?',
+    );
+    const part = await fetch(one, { headers: { range: 'bytes=0-3' } });
+    assert.equal(part.status, 206);
+    assert.equal(
+      Buffer.from(await part.arrayBuffer()).toString('latin1'),
+      'PAR1',
+    );
+    const whole = readFileSync(join(zipDir, 'metadata', 'instances.parquet'));
+    assert.equal(
+      part.headers.get('content-range'),
+      `bytes 0-3/${whole.length}`,
+    );
+    const tail = await fetch(one, { headers: { range: 'bytes=-4' } });
+    assert.deepEqual(Buffer.from(await tail.arrayBuffer()), whole.subarray(-4));
+    const tampered = await fetch(zipUrl.replace('user=cole', 'user=otto'));
+    assert.equal(tampered.status, 403);
+  });
+
+  it('stops a revoked release at once, even for a link already handed out', async () => {
+    const r = await gql<{ revokeShare: { status: string } }>(
+      'sam',
+      'mutation ($id: String!) { revokeShare(id: $id, reason: "consent withdrawn") { status } }',
+      { id: shareId },
+    );
+    assert.equal(r.data!.revokeShare.status, 'revoked');
+    const res = await fetch(zipUrl);
+    assert.equal(res.status, 403);
+    assert.match(await res.text(), /this release is revoked/);
+    const mine = await gql<{ releases: unknown[] }>(
+      'cole',
+      '{ releases { id } }',
+    );
+    assert.deepEqual(mine.data!.releases, []);
+  });
+
+  it('audited the request, the decision, the download and the refusals in an intact chain', () => {
+    const log = new AuditLog(lake);
+    const actions = log
+      .entries()
+      .map((e) => `${e.actor}:${e.action}:${e.outcome}`);
+    for (const expected of [
+      'rita:cohort.save:ok',
+      'rita:share.request:ok',
+      'rita:share.decide:denied',
+      'sam:share.approve:ok',
+      'otto:release.link:denied',
+      'cole:release.download:ok',
+      'sam:share.revoke:ok',
+      'cole:release.download:denied',
+    ])
+      assert.ok(actions.includes(expected), `${expected} missing`);
+    assert.ok(log.verify().entries >= actions.length);
+    assert.ok(new AccessStore(lake).users().length >= 4);
+  });
+});
