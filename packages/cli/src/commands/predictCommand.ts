@@ -45,7 +45,8 @@ function reportText(job: JobState, seconds: number): string {
  * `lpacs predict --model NAME [--modality M]... [--series UID]...`: runs a
  * model over the lake's matching instances as a job; `--resume ID` goes on
  * with a job a stopped process left, `--cancel ID` cancels one. Ctrl-C
- * cancels after the running chunk.
+ * cancels after the running chunk. `$LPACS_ORT_PROVIDERS` (e.g.
+ * `cuda,cpu`) picks onnxruntime's execution providers.
  */
 export async function predictCommand(
   flags: PredictFlags,
@@ -65,8 +66,20 @@ export async function predictCommand(
     lakeRoot: opts.lake,
     decodeFrame,
     logger: createLogger('ml.jobs', process.env.LPACS_LOG_LEVEL ?? 'error'),
-    session:
-      flags.threads === undefined ? {} : { intraOpNumThreads: flags.threads },
+    session: {
+      ...(flags.threads === undefined
+        ? {}
+        : { intraOpNumThreads: flags.threads }),
+      // onnxruntime execution providers in order, e.g. "cuda,cpu"; CPU only
+      // unless asked (the CUDA provider is not installed by default).
+      ...(process.env.LPACS_ORT_PROVIDERS
+        ? {
+            executionProviders: process.env.LPACS_ORT_PROVIDERS.split(',')
+              .map((p) => p.trim())
+              .filter(Boolean),
+          }
+        : {}),
+    },
     onProgress: (job) => {
       const now = Date.now();
       if (!tty || now - last < 100) return;
