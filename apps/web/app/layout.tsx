@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import { PortalShell } from '../components/shell/PortalShell';
+import './globals.css';
 import { Providers } from './providers';
 
 export const metadata: Metadata = {
@@ -11,9 +13,12 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>
-        <header>lpacs</header>
+        <a className="skip" href="#main">
+          Skip to content
+        </a>
+        <header className="brand">lpacs</header>
         <Providers>
-          <main>{children}</main>
+          <PortalShell>{children}</PortalShell>
         </Providers>
       </body>
     </html>

@@ -1,0 +1,114 @@
+'use client';
+
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { COHORT_STUDIES } from '../../lib/cohortOperations';
+import { formatCount } from '../../lib/format';
+import { graphqlRequest } from '../../lib/graphql';
+import type { CohortFilter, StudyPage } from '../../lib/types';
+import { ErrorAlert } from '../common/ErrorAlert';
+import { Loading } from '../common/Loading';
+
+/** Studies per page of the results table. */
+export const PAGE_SIZE = 10;
+
+/**
+ * The studies of a cohort, a page at a time by the API's cursor. Mount it
+ * with a key per filter so a new filter starts again at page one.
+ */
+export function StudyTable({ filter }: { filter: CohortFilter | null }) {
+  // The cursors of the pages visited so far; null is the first page.
+  const [trail, setTrail] = useState<Array<string | null>>([null]);
+  const after = trail[trail.length - 1] ?? null;
+  const page = useQuery<StudyPage>({
+    queryKey: ['studies', filter, after],
+    queryFn: ({ signal }) =>
+      graphqlRequest<{ cohort: { studies: StudyPage } }>(
+        COHORT_STUDIES,
+        { filter, first: PAGE_SIZE, after },
+        signal,
+      ).then((d) => d.cohort.studies),
+    placeholderData: keepPreviousData,
+  });
+  if (page.isPending) return <Loading what="studies" />;
+  if (page.isError)
+    return <ErrorAlert what="Could not load the studies" error={page.error} />;
+  const { nodes, pageInfo } = page.data;
+  const first = (trail.length - 1) * PAGE_SIZE + 1;
+  return (
+    <section aria-labelledby="studies-heading">
+      <h2 id="studies-heading">Studies</h2>
+      {nodes.length === 0 ? (
+        <p>No study matches these filters.</p>
+      ) : (
+        <div className="table-box">
+          <table aria-describedby="studies-range">
+            <thead>
+              <tr>
+                <th scope="col">Study Instance UID</th>
+                <th scope="col">Patient (pseudonym)</th>
+                <th scope="col">Study date</th>
+                <th scope="col">Description</th>
+                <th scope="col" className="num">
+                  Age
+                </th>
+                <th scope="col">Sex</th>
+                <th scope="col">Modalities</th>
+                <th scope="col">Body parts</th>
+                <th scope="col" className="num">
+                  Series
+                </th>
+                <th scope="col" className="num">
+                  Instances
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {nodes.map((s) => (
+                <tr key={s.studyInstanceUID}>
+                  <td className="uid">{s.studyInstanceUID}</td>
+                  <td className="uid">{s.patientID}</td>
+                  <td>{s.studyDate ?? '—'}</td>
+                  <td>{s.studyDescription ?? '—'}</td>
+                  <td className="num">{s.ageYears ?? '—'}</td>
+                  <td>{s.patientSex ?? '—'}</td>
+                  <td>{s.modalities.join(', ')}</td>
+                  <td>{s.bodyParts.join(', ') || '—'}</td>
+                  <td className="num">{formatCount(s.seriesCount)}</td>
+                  <td className="num">{formatCount(s.instanceCount)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        <button
+          type="button"
+          disabled={trail.length === 1 || page.isFetching}
+          onClick={() => setTrail((t) => t.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <span id="studies-range" aria-live="polite">
+          {nodes.length
+            ? `Studies ${first}-${first + nodes.length - 1}`
+            : 'No studies'}
+          {page.isFetching ? ' (updating…)' : ''}
+        </span>
+        <button
+          type="button"
+          disabled={
+            !pageInfo.hasNextPage || !pageInfo.endCursor || page.isFetching
+          }
+          onClick={() => {
+            const next = pageInfo.endCursor;
+            if (next) setTrail((t) => [...t, next]);
+          }}
+        >
+          Next page
+        </button>
+      </div>
+    </section>
+  );
+}

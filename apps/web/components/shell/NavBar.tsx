@@ -1,0 +1,53 @@
+'use client';
+
+import { useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { usePathname, useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { navigationFor } from '../../lib/navigation';
+import type { Me } from '../../lib/types';
+
+/** The pages the user's role may use, who they are, and sign-out. */
+export function NavBar({ me }: { me: Me }) {
+  const path = usePathname();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [busy, setBusy] = useState(false);
+
+  async function signOut() {
+    setBusy(true);
+    try {
+      await fetch('/api/auth/sign-out', { method: 'POST' });
+    } finally {
+      // Forget everything the previous user saw before anyone else signs in.
+      queryClient.clear();
+      router.push('/');
+      await queryClient.resetQueries();
+      setBusy(false);
+    }
+  }
+
+  return (
+    <nav aria-label="Portal" className="nav">
+      <ul>
+        {navigationFor(me.role).map((link) => (
+          <li key={link.label}>
+            <Link
+              href={link.href}
+              aria-current={path === link.href ? 'page' : undefined}
+            >
+              {link.label}
+            </Link>
+          </li>
+        ))}
+      </ul>
+      <p className="whoami">
+        Signed in as <strong data-testid="me-name">{me.name}</strong> (
+        <span data-testid="me-role">{me.role}</span>){' '}
+        <button type="button" onClick={signOut} disabled={busy}>
+          {busy ? 'Signing out…' : 'Sign out'}
+        </button>
+      </p>
+    </nav>
+  );
+}
