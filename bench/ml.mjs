@@ -16,7 +16,9 @@
 //         preprocess, batched inference, Parquet commit, job state saves
 //   bare  InferenceSession.run over tensors preprocessed beforehand, same
 //         batch size and threads: the floor for this model
-// The ratio job/bare is the pipeline's overhead. Each figure is the median
+// The ratio job/bare is the pipeline's overhead; the event-loop delay during
+// the job is how long a request served by the same process (the API) could
+// wait. Each figure is the median
 // of K runs; the job runs a fresh copy of the model each time (a new
 // version), since a model never predicts an instance twice.
 import { execFileSync } from 'node:child_process';
@@ -32,6 +34,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ingest } from '@lpacs/ingest';
 import { Catalog } from '@lpacs/lake';
@@ -178,6 +181,8 @@ try {
   await session.release();
 
   const job = [];
+  const lagP99 = [];
+  const lagMax = [];
   for (let r = 0; r < runs; r++) {
     // A new version is a new model.onnx (doc string differs): no skips.
     const dir = join(work, `model-${r}`);
@@ -199,10 +204,22 @@ try {
     });
     try {
       const model = await jobs.registry.add(dir);
+      // Session creation is outside both timings: an empty job opens the
+      // model's session pool, which the real job then reuses.
+      await jobs.run(
+        (await jobs.create(model.sha256, { seriesInstanceUIDs: ['none'] })).id,
+      );
       const { id } = await jobs.create(model.sha256, {});
+      // How long the event loop stalls while a job runs: what a GraphQL
+      // request served by the same process would wait at worst.
+      const lag = monitorEventLoopDelay({ resolution: 1 });
+      lag.enable();
       t0 = process.hrtime.bigint();
       const state = await jobs.run(id);
       job.push(seconds(t0));
+      lag.disable();
+      lagP99.push(lag.percentile(99) / 1e6);
+      lagMax.push(lag.max / 1e6);
       if (state.phase !== 'done' || state.progress.predicted !== n)
         throw new Error(
           `bench job ended ${state.phase}: ${JSON.stringify(state.progress)}`,
@@ -226,6 +243,8 @@ try {
     decodeAndPreprocessImagesPerSecond: n / prepSeconds,
     decodeImagesPerSecond: n / decodeSeconds,
     overheadRatio: median(job) / median(bare),
+    eventLoopDelayP99Ms: median(lagP99),
+    eventLoopDelayMaxMs: median(lagMax),
   };
   if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else
@@ -237,6 +256,7 @@ try {
         `job         ${result.jobImagesPerSecond.toFixed(0)} images/s (${result.jobSeconds.toFixed(3)} s: read, decode, preprocess, infer, commit)`,
         `decode+prep ${result.decodeAndPreprocessImagesPerSecond.toFixed(0)} images/s alone (decode alone ${result.decodeImagesPerSecond.toFixed(0)} images/s)`,
         `ratio       job / bare = ${result.overheadRatio.toFixed(1)}x`,
+        `event loop  p99 delay ${result.eventLoopDelayP99Ms.toFixed(1)} ms, max ${result.eventLoopDelayMaxMs.toFixed(1)} ms during the job`,
       ].join('\n') + '\n',
     );
 } finally {

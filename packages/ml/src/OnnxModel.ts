@@ -1,23 +1,10 @@
 import { join } from 'node:path';
-import { Tensor } from 'onnxruntime-node';
-import type { InferenceSession } from 'onnxruntime-node';
 import { silentLogger } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
 import { checkModelSignature } from './checkModelSignature';
-import type { TensorSignature } from './checkModelSignature';
 import { MlError, MlErrorCode } from './MlError';
 import { SessionPool } from './SessionPool';
 import type { ModelManifest, SessionOptions } from './types';
-
-function signatures(
-  meta: readonly InferenceSession.ValueMetadata[],
-): TensorSignature[] {
-  return meta.map((m) =>
-    m.isTensor
-      ? { name: m.name, type: m.type, shape: m.shape }
-      : { name: m.name, type: 'non-tensor', shape: [] },
-  );
-}
 
 /** One run's output: each image's values and their shape (no batch). */
 export interface ModelOutput {
@@ -69,11 +56,7 @@ export class OnnxModel {
       logger,
     );
     try {
-      checkModelSignature(
-        manifest,
-        signatures(pool.first.inputMetadata),
-        signatures(pool.first.outputMetadata),
-      );
+      checkModelSignature(manifest, pool.inputs, pool.outputs);
     } catch (err) {
       await pool.close();
       throw err;
@@ -115,23 +98,20 @@ export class OnnxModel {
     });
     const shape = [n, ...(input.shape.slice(1) as number[])];
     const output = this.manifest.outputs[0]!.name;
-    let result: InferenceSession.OnnxValueMapType;
+    let result;
     try {
-      result = await this.#pool.run({
-        [input.name]: new Tensor('float32', data, shape),
-      });
+      result = await this.#pool.run(input.name, output, data, shape);
     } catch (err) {
       throw new MlError(
         MlErrorCode.InferenceFailed,
         `onnxruntime failed on a batch of ${images.length}: ${(err as Error).message}`,
       );
     }
-    const tensor = result[output] as Tensor;
-    const values = tensor.data as Float32Array;
+    const values = result.data;
     const per = values.length / n;
     return {
       values: images.map((_, i) => values.slice(i * per, (i + 1) * per)),
-      dims: tensor.dims.slice(1),
+      dims: result.dims.slice(1),
     };
   }
 

@@ -1,11 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  Catalog,
-  newBatchId,
-  silentLogger,
-  writeFileAtomic,
-} from '@lpacs/lake';
+import { Catalog, newBatchId, silentLogger } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
 import { JobStore } from './JobStore';
 import type { JobInput, JobSelection, JobState } from './jobTypes';
@@ -17,6 +12,7 @@ import { predictChunk } from './predictChunk';
 import { predictVolumes } from './predictVolumes';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
+import { writeMask } from './writeMask';
 
 /** Failures kept in a job's state; the count goes on past it. */
 const MAX_FAILURES = 1000;
@@ -249,7 +245,7 @@ export class PredictionJobs {
             )
           : await predictChunk(registered, model, id, todo, read, decode);
         for (const mask of r.masks)
-          await writeFileAtomic(join(root, mask.key), mask.bytes);
+          await writeMask(join(root, mask.key), mask.bytes);
         await this.#sink.commit(r.rows);
         const p = job.progress;
         const next: JobState = {

@@ -1,7 +1,8 @@
 import { cpus } from 'node:os';
-import { InferenceSession } from 'onnxruntime-node';
-import type { Tensor } from 'onnxruntime-node';
 import type { Logger } from '@lpacs/lake';
+import type { TensorSignature } from './checkModelSignature';
+import { SessionWorker } from './SessionWorker';
+import type { RunResult } from './SessionWorker';
 import type { SessionOptions } from './types';
 
 /** Default threads per session: half the cores, so queries keep a share. */
@@ -10,16 +11,17 @@ export function defaultIntraOpThreads(): number {
 }
 
 /**
- * A fixed set of onnxruntime sessions over one model file. `run` waits for
- * an idle session, so at most `poolSize` batches run at once.
+ * A fixed set of onnxruntime sessions over one model file, each in its own
+ * worker thread. `run` waits for an idle session, so at most `poolSize`
+ * batches run at once, and none on the main thread.
  */
 export class SessionPool {
-  readonly #sessions: InferenceSession[];
-  readonly #idle: InferenceSession[];
-  readonly #waiting: Array<(s: InferenceSession) => void> = [];
+  readonly #sessions: SessionWorker[];
+  readonly #idle: SessionWorker[];
+  readonly #waiting: Array<(s: SessionWorker) => void> = [];
   #closed = false;
 
-  private constructor(sessions: InferenceSession[]) {
+  private constructor(sessions: SessionWorker[]) {
     this.#sessions = sessions;
     this.#idle = [...sessions];
   }
@@ -37,11 +39,11 @@ export class SessionPool {
     const intraOpNumThreads =
       options.intraOpNumThreads ?? defaultIntraOpThreads();
     const executionProviders = options.executionProviders ?? ['cpu'];
-    const sessions: InferenceSession[] = [];
+    const sessions: SessionWorker[] = [];
     try {
       for (let i = 0; i < size; i++)
         sessions.push(
-          await InferenceSession.create(path, {
+          await SessionWorker.open(path, {
             executionProviders,
             intraOpNumThreads,
             interOpNumThreads: 1,
@@ -49,7 +51,7 @@ export class SessionPool {
           }),
         );
     } catch (err) {
-      await Promise.allSettled(sessions.map((s) => s.release()));
+      await Promise.allSettled(sessions.map((s) => s.close()));
       throw err;
     }
     logger.debug(
@@ -59,25 +61,36 @@ export class SessionPool {
     return new SessionPool(sessions);
   }
 
-  /** The first session, for its input and output metadata. */
-  get first(): InferenceSession {
-    return this.#sessions[0]!;
+  /** The model's inputs, as its session describes them. */
+  get inputs(): TensorSignature[] {
+    return this.#sessions[0]!.inputs;
+  }
+
+  /** The model's outputs, as its session describes them. */
+  get outputs(): TensorSignature[] {
+    return this.#sessions[0]!.outputs;
   }
 
   get size(): number {
     return this.#sessions.length;
   }
 
-  /** Runs feeds on the next idle session. */
+  /**
+   * Runs one input on the next idle session and returns one output;
+   * `data` is transferred to the worker.
+   */
   async run(
-    feeds: Record<string, Tensor>,
-  ): Promise<InferenceSession.OnnxValueMapType> {
+    input: string,
+    output: string,
+    data: Float32Array,
+    dims: number[],
+  ): Promise<RunResult> {
     if (this.#closed) throw new Error('session pool is closed');
     const session =
       this.#idle.pop() ??
-      (await new Promise<InferenceSession>((r) => this.#waiting.push(r)));
+      (await new Promise<SessionWorker>((r) => this.#waiting.push(r)));
     try {
-      return await session.run(feeds);
+      return await session.run(input, output, data, dims);
     } finally {
       const next = this.#waiting.shift();
       if (next) next(session);
@@ -85,14 +98,14 @@ export class SessionPool {
     }
   }
 
-  /** Releases every session (after running batches finish). */
+  /** Ends every session (after running batches finish). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     while (this.#idle.length < this.#sessions.length)
-      await new Promise<InferenceSession>((r) => this.#waiting.push(r)).then(
-        (s) => this.#idle.push(s),
+      this.#idle.push(
+        await new Promise<SessionWorker>((r) => this.#waiting.push(r)),
       );
-    await Promise.all(this.#sessions.map((s) => s.release()));
+    await Promise.all(this.#sessions.map((s) => s.close()));
   }
 }

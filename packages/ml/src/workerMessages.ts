@@ -1,0 +1,31 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import type { TensorSignature } from './checkModelSignature';
+
+/** What a session worker starts with. */
+export interface WorkerStart {
+  path: string;
+  options: InferenceSession.SessionOptions;
+}
+
+/** A request to a session worker. */
+export type WorkerRequest =
+  | {
+      kind: 'run';
+      id: number;
+      input: string;
+      output: string;
+      data: Float32Array;
+      dims: number[];
+    }
+  | { kind: 'close' };
+
+/** A session worker's reply. */
+export type WorkerReply =
+  | {
+      kind: 'ready';
+      inputs: TensorSignature[];
+      outputs: TensorSignature[];
+    }
+  | { kind: 'failed'; message: string }
+  | { kind: 'result'; id: number; data: Float32Array; dims: number[] }
+  | { kind: 'error'; id: number; message: string };
