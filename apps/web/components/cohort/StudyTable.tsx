@@ -9,8 +9,8 @@ import type { CohortFilter, StudyPage } from '../../lib/types';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
 
-/** Studies per page of the results table. */
-export const PAGE_SIZE = 10;
+/** The page sizes offered; the API allows up to 500. */
+const PAGE_SIZES = [5, 10, 25, 50] as const;
 
 /**
  * The studies of a cohort, a page at a time by the API's cursor. Mount it
@@ -19,13 +19,14 @@ export const PAGE_SIZE = 10;
 export function StudyTable({ filter }: { filter: CohortFilter | null }) {
   // The cursors of the pages visited so far; null is the first page.
   const [trail, setTrail] = useState<Array<string | null>>([null]);
+  const [pageSize, setPageSize] = useState<number>(10);
   const after = trail[trail.length - 1] ?? null;
   const page = useQuery<StudyPage>({
-    queryKey: ['studies', filter, after],
+    queryKey: ['studies', filter, pageSize, after],
     queryFn: ({ signal }) =>
       graphqlRequest<{ cohort: { studies: StudyPage } }>(
         COHORT_STUDIES,
-        { filter, first: PAGE_SIZE, after },
+        { filter, first: pageSize, after },
         signal,
       ).then((d) => d.cohort.studies),
     placeholderData: keepPreviousData,
@@ -34,7 +35,7 @@ export function StudyTable({ filter }: { filter: CohortFilter | null }) {
   if (page.isError)
     return <ErrorAlert what="Could not load the studies" error={page.error} />;
   const { nodes, pageInfo } = page.data;
-  const first = (trail.length - 1) * PAGE_SIZE + 1;
+  const first = (trail.length - 1) * pageSize + 1;
   return (
     <section aria-labelledby="studies-heading">
       <h2 id="studies-heading">Studies</h2>
@@ -108,6 +109,22 @@ export function StudyTable({ filter }: { filter: CohortFilter | null }) {
         >
           Next page
         </button>
+        <label>
+          Studies per page{' '}
+          <select
+            value={pageSize}
+            onChange={(e) => {
+              setPageSize(Number(e.target.value));
+              setTrail([null]);
+            }}
+          >
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
       </div>
     </section>
   );

@@ -6,6 +6,7 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { navigationFor } from '../../lib/navigation';
 import type { Me } from '../../lib/types';
+import { ME_KEY } from '../../lib/useMe';
 
 /** The pages the user's role may use, who they are, and sign-out. */
 export function NavBar({ me }: { me: Me }) {
@@ -19,10 +20,13 @@ export function NavBar({ me }: { me: Me }) {
     try {
       await fetch('/api/auth/sign-out', { method: 'POST' });
     } finally {
-      // Forget everything the previous user saw before anyone else signs in.
-      queryClient.clear();
+      // Back to the sign-in form at once, then forget everything the
+      // previous user saw before anyone else signs in.
+      await queryClient.resetQueries({ queryKey: ME_KEY });
+      queryClient.removeQueries({
+        predicate: (q) => q.queryKey[0] !== ME_KEY[0],
+      });
       router.push('/');
-      await queryClient.resetQueries();
       setBusy(false);
     }
   }
