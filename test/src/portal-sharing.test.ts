@@ -1,0 +1,509 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import { AccessStore, Role } from '@lpacs/access';
+import {
+  REPO,
+  SAMPLE,
+  bearer,
+  dcmdump,
+  filesUnder,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+
+// The sharing story in a real browser: a researcher builds and saves a
+// cohort and asks to share it, a steward approves, the collaborator
+// downloads the zip. Every number the pages show is checked against the
+// API asked directly with a token; the zip is checked by Python's zipfile
+// and by hashing every file against its manifest.
+
+const work = tempDir('portal-sharing');
+const lake = join(work.path, 'lake');
+const shots = join(REPO, 'test-output', 'screenshots');
+const PASSWORD = 'portal story passphrase';
+const COHORT = 'MR for the portal story';
+const token: Record<string, string> = {};
+let api: RunningServer;
+let next: ChildProcess;
+let browser: Browser;
+let portal: string;
+
+interface Counts {
+  patients: number;
+  studies: number;
+  series: number;
+  instances: number;
+}
+
+async function gql<T>(who: string, query: string, variables?: object) {
+  const res = await fetch(api.url, {
+    method: 'POST',
+    headers: bearer(token[who]!),
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data!;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForUrl(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end)
+      throw new Error(`${url} did not answer within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Polls what a user would read until it equals `expected`. */
+async function expectText(
+  locator: Locator,
+  expected: string,
+  ms = 10_000,
+): Promise<void> {
+  const end = Date.now() + ms;
+  let seen: string | null = null;
+  while (Date.now() < end) {
+    seen = await locator.textContent().catch(() => null);
+    if (seen?.trim() === expected) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(seen?.trim(), expected);
+}
+
+async function signIn(name: string): Promise<{
+  context: BrowserContext;
+  page: Page;
+}> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  await page.goto(portal);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page
+    .getByTestId('me-name')
+    .filter({ hasText: name })
+    .waitFor({ timeout: 15_000 });
+  return { context, page };
+}
+
+function navLink(page: Page, name: string): Locator {
+  return page
+    .getByRole('navigation', { name: 'Portal' })
+    .getByRole('link', { name, exact: true });
+}
+
+async function navLabels(page: Page): Promise<string[]> {
+  return page
+    .getByRole('navigation', { name: 'Portal' })
+    .getByRole('link')
+    .allTextContents();
+}
+
+async function expectCounts(page: Page, expected: Counts): Promise<void> {
+  for (const level of ['patients', 'studies', 'series', 'instances'] as const) {
+    await expectText(
+      page.locator(`dl[aria-label="Cohort counts"] dd[data-level="${level}"]`),
+      expected[level].toLocaleString('en'),
+    );
+  }
+}
+
+before(async () => {
+  const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
+  assert.equal(run.code, 0, run.stderr);
+  const store = new AccessStore(lake);
+  await store.addUser('rita', Role.Researcher, PASSWORD);
+  await store.addUser('sam', Role.Steward, PASSWORD);
+  await store.addUser('cole', Role.Collaborator, PASSWORD);
+  await store.addUser('otto', Role.Collaborator, PASSWORD);
+  token.rita = await tokenFor(lake, Role.Researcher, 'rita');
+  token.sam = await tokenFor(lake, Role.Steward, 'sam');
+  token.cole = await tokenFor(lake, Role.Collaborator, 'cole');
+  api = await startServer({ lake, port: 0 });
+  const port = await freePort();
+  next = spawn(
+    process.execPath,
+    [
+      join(REPO, 'node_modules', 'next', 'dist', 'bin', 'next'),
+      'start',
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(port),
+    ],
+    {
+      cwd: join(REPO, 'apps', 'web'),
+      env: {
+        ...process.env,
+        LPACS_API_URL: api.url,
+        NEXT_TELEMETRY_DISABLED: '1',
+      },
+      stdio: 'ignore',
+    },
+  );
+  portal = `http://127.0.0.1:${port}/`;
+  await waitForUrl(portal, 30_000);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  mkdirSync(shots, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  next?.kill();
+  await api?.close();
+  work.remove();
+});
+
+describe('portal sharing story in Chromium', () => {
+  let rita: Page;
+  let sam: Page;
+  let cole: Page;
+
+  it('shows a researcher the builder, saved cohorts and tokens only', async () => {
+    rita = (await signIn('rita')).page;
+    assert.deepEqual(await navLabels(rita), [
+      'Cohort builder',
+      'Saved cohorts',
+      'API tokens',
+    ]);
+    assert.equal(await rita.getByTestId('me-role').textContent(), 'researcher');
+    const all = await gql<{ cohort: { counts: Counts } }>(
+      'rita',
+      '{ cohort { counts { patients studies series instances } } }',
+    );
+    await expectCounts(rita, all.cohort.counts);
+    await rita.screenshot({ path: join(shots, 'story-1-builder.png') });
+  });
+
+  it('pages through the studies by the API cursor', async () => {
+    await rita.getByLabel('Studies per page').selectOption('5');
+    const first = await gql<{
+      cohort: {
+        studies: {
+          nodes: Array<{ studyInstanceUID: string }>;
+          pageInfo: { endCursor: string; hasNextPage: boolean };
+        };
+      };
+    }>(
+      'rita',
+      '{ cohort { studies(first: 5) { nodes { studyInstanceUID } pageInfo { endCursor hasNextPage } } } }',
+    );
+    const second = await gql<{
+      cohort: { studies: { nodes: Array<{ studyInstanceUID: string }> } };
+    }>(
+      'rita',
+      'query ($a: String) { cohort { studies(first: 5, after: $a) { nodes { studyInstanceUID } } } }',
+      { a: first.cohort.studies.pageInfo.endCursor },
+    );
+    assert.ok(first.cohort.studies.pageInfo.hasNextPage);
+    const uids = rita.locator(
+      'section[aria-labelledby="studies-heading"] tbody tr td:first-child',
+    );
+    const expectUids = async (expected: string[]) => {
+      const end = Date.now() + 10_000;
+      let seen: string[] = [];
+      while (Date.now() < end) {
+        seen = await uids.allTextContents();
+        if (JSON.stringify(seen) === JSON.stringify(expected)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(seen, expected);
+    };
+    await expectUids(first.cohort.studies.nodes.map((n) => n.studyInstanceUID));
+    await rita.getByRole('button', { name: 'Next page' }).click();
+    await expectUids(
+      second.cohort.studies.nodes.map((n) => n.studyInstanceUID),
+    );
+    await rita.getByRole('button', { name: 'Previous page' }).click();
+    await expectUids(first.cohort.studies.nodes.map((n) => n.studyInstanceUID));
+  });
+
+  it('updates counts and the other facets when a modality is chosen', async () => {
+    const mr = await gql<{
+      cohort: {
+        counts: Counts;
+        facets: { sex: Array<{ value: string; count: number }> };
+      };
+    }>(
+      'rita',
+      '{ cohort(filter: { modality: ["MR"] }) { counts { patients studies series instances } facets { sex { value count } } } }',
+    );
+    await rita
+      .getByRole('group', { name: 'Modality' })
+      .getByRole('checkbox', { name: /^MR / })
+      .check();
+    await expectCounts(rita, mr.cohort.counts);
+    const sexLabels = mr.cohort.facets.sex
+      .filter((f) => f.value !== '(none)')
+      .map((f) => `${f.value} (${f.count})`)
+      .sort();
+    const shown = async () =>
+      (
+        await rita
+          .getByRole('group', { name: 'Sex' })
+          .locator('label')
+          .allTextContents()
+      )
+        .map((t) => t.trim())
+        .sort();
+    const end = Date.now() + 10_000;
+    while (
+      JSON.stringify(await shown()) !== JSON.stringify(sexLabels) &&
+      Date.now() < end
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await shown(), sexLabels);
+    await rita.screenshot({ path: join(shots, 'story-2-builder-mr.png') });
+  });
+
+  it('saves the cohort with the counts the API froze', async () => {
+    await rita.getByLabel('Cohort name').fill(COHORT);
+    await rita.getByRole('button', { name: 'Save cohort' }).click();
+    await rita
+      .getByRole('status')
+      .filter({ hasText: `Saved “${COHORT}”` })
+      .waitFor({ timeout: 15_000 });
+    const saved = await gql<{
+      savedCohorts: Array<{ name: string; counts: Counts; filter: string }>;
+    }>('rita', '{ savedCohorts { name filter counts { instances } } }');
+    assert.equal(saved.savedCohorts.length, 1);
+    assert.equal(saved.savedCohorts[0]!.name, COHORT);
+    assert.deepEqual(JSON.parse(saved.savedCohorts[0]!.filter), {
+      modality: ['MR'],
+    });
+  });
+
+  it('lists the saved cohort with frozen and today counts, and requests a share', async () => {
+    await navLink(rita, 'Saved cohorts').click();
+    const row = rita.getByRole('row', { name: new RegExp(COHORT) });
+    await row.waitFor({ timeout: 15_000 });
+    const frozen = (
+      await gql<{ savedCohorts: Array<{ counts: Counts }> }>(
+        'rita',
+        '{ savedCohorts { counts { patients studies series instances } } }',
+      )
+    ).savedCohorts[0]!.counts;
+    for (const level of ['patients', 'instances'] as const) {
+      const n = frozen[level].toLocaleString('en');
+      await expectText(row.locator(`td[data-level="${level}"]`), `${n} / ${n}`);
+    }
+    await rita
+      .getByRole('button', { name: `Request share of ${COHORT}` })
+      .click();
+    const form = rita.getByRole('form', {
+      name: `Request a share of ${COHORT}`,
+    });
+    // A steward is no collaborator: the API's reason is shown as it is.
+    await form.getByLabel('Collaborator (user name)').fill('sam');
+    await form.getByLabel('Purpose').fill('external validation of a model');
+    await form.getByRole('button', { name: 'Request share' }).click();
+    await form
+      .getByRole('alert')
+      .filter({ hasText: '"sam" is not an active collaborator' })
+      .waitFor({ timeout: 10_000 });
+    await form.getByLabel('Collaborator (user name)').fill('cole');
+    await form.getByRole('button', { name: 'Request share' }).click();
+    await form
+      .getByRole('status')
+      .filter({ hasText: 'Requested' })
+      .waitFor({ timeout: 10_000 });
+    const mine = rita.getByRole('table', { name: 'My share requests' });
+    await mine
+      .locator('td[data-status="pending"]')
+      .waitFor({ timeout: 10_000 });
+    await rita.screenshot({
+      path: join(shots, 'story-3-saved-cohorts.png'),
+      fullPage: true,
+    });
+    const shares = await gql<{
+      shareRequests: Array<{ collaborator: string; status: string }>;
+    }>('rita', '{ shareRequests { collaborator status } }');
+    assert.deepEqual(shares.shareRequests, [
+      { collaborator: 'cole', status: 'pending' },
+    ]);
+  });
+
+  it('lets the steward deny only with a reason, then approve', async () => {
+    sam = (await signIn('sam')).page;
+    assert.deepEqual(await navLabels(sam), [
+      'Cohort builder',
+      'Saved cohorts',
+      'Share requests',
+      'Releases',
+      'API tokens',
+    ]);
+    await navLink(sam, 'Share requests').click();
+    const pending = sam.getByRole('table', { name: 'Pending share requests' });
+    const row = pending.getByRole('row', { name: new RegExp(COHORT) });
+    await row.waitFor({ timeout: 15_000 });
+    await sam.screenshot({ path: join(shots, 'story-4-inbox.png') });
+    await row.getByRole('button', { name: 'Deny' }).click();
+    await row
+      .getByRole('alert')
+      .filter({ hasText: 'A reason is required to deny' })
+      .waitFor({ timeout: 5_000 });
+    const stillPending = await gql<{ shareRequests: unknown[] }>(
+      'sam',
+      '{ shareRequests(status: "pending") { id } }',
+    );
+    assert.equal(stillPending.shareRequests.length, 1);
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await sam
+      .getByRole('table', { name: 'Decided share requests' })
+      .locator('td[data-status="approved"]')
+      .waitFor({ timeout: 30_000 });
+    const decided = await gql<{
+      shareRequests: Array<{ status: string; decidedBy: string }>;
+    }>('sam', '{ shareRequests { status decidedBy } }');
+    assert.deepEqual(decided.shareRequests, [
+      { status: 'approved', decidedBy: 'sam' },
+    ]);
+    await sam.screenshot({ path: join(shots, 'story-5-approved.png') });
+  });
+
+  it('shows the collaborator only My releases, with the API’s size and file count', async () => {
+    cole = (await signIn('cole')).page;
+    await cole.waitForURL(/\/releases$/, { timeout: 10_000 });
+    assert.deepEqual(await navLabels(cole), ['My releases']);
+    const releases = await gql<{
+      releases: Array<{ id: string; fileCount: number; totalBytes: number }>;
+    }>('cole', '{ releases { id fileCount totalBytes } }');
+    assert.equal(releases.releases.length, 1);
+    const release = releases.releases[0]!;
+    const rows = cole.locator('tr[data-release]');
+    await rows.first().waitFor({ timeout: 15_000 });
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().getAttribute('data-release'), release.id);
+    assert.equal(
+      await rows.first().locator('td[data-file-count]').textContent(),
+      release.fileCount.toLocaleString('en'),
+    );
+    assert.equal(
+      await rows.first().locator('td[data-bytes]').getAttribute('data-bytes'),
+      String(release.totalBytes),
+    );
+    await cole.screenshot({ path: join(shots, 'story-6-my-releases.png') });
+  });
+
+  it('downloads the zip; every file matches the manifest, all of them MR', async () => {
+    const [download] = await Promise.all([
+      cole.waitForEvent('download', { timeout: 60_000 }),
+      cole.getByRole('button', { name: `Download ${COHORT}` }).click(),
+    ]);
+    const zipPath = join(work.path, 'release.zip');
+    await download.saveAs(zipPath);
+    execFileSync('/usr/bin/python3', ['-m', 'zipfile', '-t', zipPath]);
+    const dir = join(work.path, 'unzipped');
+    mkdirSync(dir);
+    execFileSync('/usr/bin/python3', ['-m', 'zipfile', '-e', zipPath, dir]);
+    const manifest = JSON.parse(
+      readFileSync(join(dir, 'manifest.json'), 'utf8'),
+    ) as { files: Array<{ path: string; sha256: string; size: number }> };
+    const unpacked = filesUnder(dir)
+      .map((f) => f.slice(dir.length + 1))
+      .sort();
+    assert.deepEqual(
+      unpacked,
+      ['manifest.json', ...manifest.files.map((f) => f.path)].sort(),
+    );
+    for (const f of manifest.files) {
+      const bytes = readFileSync(join(dir, f.path));
+      assert.equal(bytes.length, f.size, f.path);
+      assert.equal(
+        createHash('sha256').update(bytes).digest('hex'),
+        f.sha256,
+        f.path,
+      );
+    }
+    const frozen = (
+      await gql<{ savedCohorts: Array<{ counts: Counts }> }>(
+        'rita',
+        '{ savedCohorts { counts { instances } } }',
+      )
+    ).savedCohorts[0]!.counts;
+    const dicom = manifest.files.filter((f) => f.path.endsWith('.dcm'));
+    assert.equal(dicom.length, frozen.instances);
+    const uids = new Set<string>();
+    for (const f of dicom) {
+      const v = dcmdump(join(dir, f.path), ['0008,0060', '0008,0018']);
+      assert.equal(v?.['0008,0060'], 'MR', f.path);
+      uids.add(v?.['0008,0018'] ?? '');
+    }
+    assert.equal(uids.size, dicom.length);
+    const listed = await gql<{ releases: Array<{ fileCount: number }> }>(
+      'cole',
+      '{ releases { fileCount } }',
+    );
+    assert.equal(listed.releases[0]!.fileCount, manifest.files.length);
+  });
+
+  it('links to the manifest through the portal with the session', async () => {
+    const href = await cole
+      .getByRole('link', { name: `Manifest of ${COHORT}` })
+      .getAttribute('href');
+    assert.ok(href);
+    const res = await cole.request.get(new URL(href, portal).toString());
+    assert.equal(res.status(), 200);
+    const manifest = (await res.json()) as { files: unknown[] };
+    const listed = await gql<{ releases: Array<{ fileCount: number }> }>(
+      'cole',
+      '{ releases { fileCount } }',
+    );
+    assert.equal(manifest.files.length, listed.releases[0]!.fileCount);
+  });
+
+  it('shows another collaborator no release, and signs the researcher out', async () => {
+    const otto = (await signIn('otto')).page;
+    await otto.waitForURL(/\/releases$/, { timeout: 10_000 });
+    await otto
+      .getByText('No release yet', { exact: false })
+      .waitFor({ timeout: 10_000 });
+    assert.equal(await otto.locator('tr[data-release]').count(), 0);
+    await otto.screenshot({ path: join(shots, 'story-7-no-release.png') });
+    await rita.getByRole('button', { name: 'Sign out' }).click();
+    await rita
+      .getByRole('button', { name: 'Sign in' })
+      .waitFor({ timeout: 10_000 });
+  });
+});
