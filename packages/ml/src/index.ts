@@ -24,6 +24,8 @@ export { OnnxModel } from './OnnxModel';
 export type { ModelOutput } from './OnnxModel';
 export { predictChunk } from './predictChunk';
 export type { ChunkResult } from './predictChunk';
+export { predictionClause } from './predictionClause';
+export type { PredictionCriterion } from './predictionClause';
 export { predictionRows } from './predictionRows';
 export type { ImagePrediction, PredictionTarget } from './predictionRows';
 export { predictVolumes } from './predictVolumes';

