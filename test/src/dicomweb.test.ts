@@ -9,7 +9,15 @@ import type { RunningServer } from '@lpacs/api';
 import { api } from 'dicomweb-client';
 import sharp from 'sharp';
 import XMLHttpRequest from 'xhr2';
-import { SAMPLE, dcmdump, filesUnder, runCli, tempDir } from './helpers';
+import { Role } from '@lpacs/access';
+import {
+  SAMPLE,
+  dcmdump,
+  filesUnder,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
 
 // dicomweb-client is written for browsers; xhr2 gives Node the XHR it uses.
 Object.assign(globalThis, { XMLHttpRequest });
@@ -136,6 +144,19 @@ function dcm2pnm(s: Stored, frame: number, c: number, w: number): Buffer {
   return pgm.subarray(header[0].length);
 }
 
+let token = '';
+
+/** fetch as the signed-in researcher a viewer would be. */
+function fetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return globalThis.fetch(url, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(init.headers as Record<string, string> | undefined),
+    },
+  });
+}
+
 before(async () => {
   const run = await runCli(['ingest', SAMPLE, '--lake', lake, '--json']);
   assert.equal(run.code, 0, run.stderr);
@@ -175,11 +196,13 @@ before(async () => {
   stored = stored
     .filter((s) => !doubled.includes(s.sop))
     .sort((a, b) => a.sop.localeCompare(b.sop));
+  token = await tokenFor(lake, Role.Researcher);
   server = await startServer({ lake, port: 0 });
   base = server.url.replace(/\/graphql$/, '/dicomweb');
   type Options = ConstructorParameters<typeof api.DICOMwebClient>[0];
   client = new api.DICOMwebClient({
     url: base,
+    headers: { Authorization: `Bearer ${token}` },
   } as Options) as unknown as Client;
 });
 
@@ -399,6 +422,17 @@ describe('WADO-RS with dicomweb-client', () => {
 });
 
 describe('DICOMweb errors', () => {
+  it('refuses a caller without a token (401) and a collaborator (403)', async () => {
+    const anonymous = await globalThis.fetch(`${base}/studies`);
+    assert.equal(anonymous.status, 401);
+    const collaborator = await tokenFor(lake, Role.Collaborator);
+    const refused = await globalThis.fetch(`${base}/studies`, {
+      headers: { authorization: `Bearer ${collaborator}` },
+    });
+    assert.equal(refused.status, 403);
+    assert.match(await refused.text(), /collaborator role may not study\.view/);
+  });
+
   async function status(url: string, accept?: string) {
     const res = await fetch(url, accept ? { headers: { accept } } : {});
     return { code: res.status, text: await res.text() };

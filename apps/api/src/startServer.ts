@@ -210,8 +210,15 @@ export async function startServer(
       );
       return;
     }
-    if (await dicomWeb(req, res, url, { catalog, lake: options.lake, logger }))
-      return;
+    if (url.pathname.startsWith('/dicomweb/') && req.method === 'GET') {
+      // TODO: collaborators get 403 here; DICOMweb scoped to their
+      // releases (so a viewer can browse one) is not built yet.
+      if (!(await allowRoute(gate, Action.StudyView, res))) return;
+      if (
+        await dicomWeb(req, res, url, { catalog, lake: options.lake, logger })
+      )
+        return;
+    }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
