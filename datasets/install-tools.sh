@@ -17,6 +17,7 @@ TOOLS=(
   'python3-pydicom:'
   'python3-numpy:'
   'python3-onnx:'
+  'python3-requests:'
   'time:/usr/bin/time'
   'openssl:openssl'
   'unzip:unzip'
