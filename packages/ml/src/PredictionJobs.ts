@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Catalog, newBatchId, silentLogger } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
+import { alreadyPredicted } from './alreadyPredicted';
+import { chunkEnd, groupBySeries } from './chunkInputs';
 import { JobStore } from './JobStore';
 import type { JobInput, JobSelection, JobState } from './jobTypes';
 import { LakePredictionSink } from './LakePredictionSink';
@@ -32,18 +34,6 @@ export interface PredictionJobsOptions {
   commitEvery?: number;
   /** Called after every commit with the job's new state. */
   onProgress?: (job: JobState) => void;
-}
-
-/** Consecutive inputs of one series, together (inputs are series-sorted). */
-function groupBySeries(inputs: readonly JobInput[]): JobInput[][] {
-  const out: JobInput[][] = [];
-  for (const i of inputs) {
-    const last = out[out.length - 1];
-    if (last && last[0]!.SeriesInstanceUID === i.SeriesInstanceUID)
-      last.push(i);
-    else out.push([i]);
-  }
-  return out;
 }
 
 function terminal(job: JobState): boolean {
@@ -218,20 +208,14 @@ export class PredictionJobs {
       const stacked = registered.manifest.preprocessing.stack !== undefined;
       const unit = (i: JobInput) =>
         stacked ? i.SeriesInstanceUID : i.SOPInstanceUID;
-      const seen = await this.#alreadyPredicted(registered.sha256, stacked);
+      const seen = await alreadyPredicted(root, registered.sha256, stacked);
       job = await this.#save({ ...job, phase: 'running' });
       const read = (key: string) => readFile(join(root, key));
       const decode = this.#options.decodeFrame;
       while (job.progress.done < inputs.length) {
         if (signal.aborted || (await this.#cancelledElsewhere(id)))
           return await this.#finish(job, 'cancelled');
-        let end = Math.min(inputs.length, job.progress.done + every);
-        while (
-          stacked &&
-          end < inputs.length &&
-          unit(inputs[end]!) === unit(inputs[end - 1]!)
-        )
-          end++;
+        const end = chunkEnd(inputs, job.progress.done, every, stacked);
         const chunk = inputs.slice(job.progress.done, end);
         const todo = chunk.filter((i) => !seen.has(unit(i)));
         const r = stacked
@@ -302,24 +286,6 @@ export class PredictionJobs {
 
   async #cancelledElsewhere(id: string): Promise<boolean> {
     return (await this.#store.get(id)).phase === 'cancelled';
-  }
-
-  /** Instances (or, for a stacking model, series) already predicted. */
-  async #alreadyPredicted(
-    sha256: string,
-    bySeries: boolean,
-  ): Promise<Set<string>> {
-    const catalog = await Catalog.open(this.#options.lakeRoot, { threads: 1 });
-    try {
-      const column = bySeries ? 'SeriesInstanceUID' : 'SOPInstanceUID';
-      const rows = await catalog.query(
-        `SELECT DISTINCT "${column}" AS uid FROM predictions WHERE model_sha256 = ?`,
-        [sha256],
-      );
-      return new Set(rows.map((r) => String(r.uid)));
-    } finally {
-      await catalog.close();
-    }
   }
 
   #model(registered: RegisteredModel): Promise<OnnxModel> {
