@@ -1,0 +1,313 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import { AccessStore, Role } from '@lpacs/access';
+import { REPO, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
+
+// The admin pages in a real browser: users, tokens and the audit log, each
+// checked against the API asked directly (a generated password signs in, a
+// created token answers `me`, a revoked one no longer does).
+
+const work = tempDir('portal-admin');
+const lake = join(work.path, 'lake');
+const shots = join(REPO, 'test-output', 'screenshots');
+const PASSWORD = 'portal story passphrase';
+const token: Record<string, string> = {};
+let api: RunningServer;
+let next: ChildProcess;
+let browser: Browser;
+let portal: string;
+
+async function gql<T>(who: string, query: string, variables?: object) {
+  const res = await fetch(api.url, {
+    method: 'POST',
+    headers: bearer(token[who]!),
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data!;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForUrl(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end)
+      throw new Error(`${url} did not answer within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function signIn(name: string): Promise<{
+  context: BrowserContext;
+  page: Page;
+}> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  await page.goto(portal);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page
+    .getByTestId('me-name')
+    .filter({ hasText: name })
+    .waitFor({ timeout: 15_000 });
+  return { context, page };
+}
+
+function navLink(page: Page, name: string): Locator {
+  return page
+    .getByRole('navigation', { name: 'Portal' })
+    .getByRole('link', { name, exact: true });
+}
+
+async function navLabels(page: Page): Promise<string[]> {
+  return page
+    .getByRole('navigation', { name: 'Portal' })
+    .getByRole('link')
+    .allTextContents();
+}
+
+before(async () => {
+  const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
+  assert.equal(run.code, 0, run.stderr);
+  const store = new AccessStore(lake);
+  await store.addUser('ada', Role.Admin, PASSWORD);
+  await store.addUser('rita', Role.Researcher, PASSWORD);
+  token.ada = await tokenFor(lake, Role.Admin, 'ada');
+  api = await startServer({ lake, port: 0 });
+  const port = await freePort();
+  next = spawn(
+    process.execPath,
+    [
+      join(REPO, 'node_modules', 'next', 'dist', 'bin', 'next'),
+      'start',
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(port),
+    ],
+    {
+      cwd: join(REPO, 'apps', 'web'),
+      env: {
+        ...process.env,
+        LPACS_API_URL: api.url,
+        NEXT_TELEMETRY_DISABLED: '1',
+      },
+      stdio: 'ignore',
+    },
+  );
+  portal = `http://127.0.0.1:${port}/`;
+  await waitForUrl(portal, 30_000);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  mkdirSync(shots, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  next?.kill();
+  await api?.close();
+  work.remove();
+});
+
+async function rowsOf(page: Page, table: string, cell: string) {
+  return page
+    .getByRole('table', { name: table })
+    .locator(cell)
+    .allTextContents();
+}
+
+describe('portal admin pages in Chromium', () => {
+  let ada: Page;
+
+  it('shows an admin every page', async () => {
+    ada = (await signIn('ada')).page;
+    assert.deepEqual(await navLabels(ada), [
+      'Cohort builder',
+      'Saved cohorts',
+      'Share requests',
+      'Releases',
+      'Users',
+      'API tokens',
+      'Audit log',
+    ]);
+  });
+
+  it('lists the users and adds one with a generated password that signs in', async () => {
+    await navLink(ada, 'Users').click();
+    const expected = await gql<{ users: Array<{ name: string }> }>(
+      'ada',
+      '{ users { name } }',
+    );
+    const table = ada.getByRole('table', { name: 'Users' });
+    await table.waitFor({ timeout: 15_000 });
+    assert.deepEqual(
+      (await rowsOf(ada, 'Users', 'tbody th')).sort(),
+      expected.users.map((u) => u.name).sort(),
+    );
+    const form = ada.getByRole('form', { name: 'Add a user' });
+    await form.getByLabel('New user name').fill('cora');
+    await form.getByLabel('Role').selectOption('collaborator');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    const secret = ada.getByRole('status').getByLabel('Generated password');
+    await secret.waitFor({ timeout: 10_000 });
+    const password = (await secret.textContent())!.trim();
+    await table.locator('tr[data-user="cora"]').waitFor({ timeout: 10_000 });
+    assert.equal(
+      await table.locator('tr[data-user="cora"] td[data-role]').textContent(),
+      'collaborator',
+    );
+    await ada.screenshot({ path: join(shots, 'admin-users.png') });
+    const signIn = await fetch(api.url.replace(/graphql$/, 'auth/sign-in'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'cora', password }),
+    });
+    assert.equal(signIn.status, 200);
+    assert.equal(
+      ((await signIn.json()) as { role: string }).role,
+      'collaborator',
+    );
+    await ada.getByRole('button', { name: 'Disable cora' }).click();
+    await table
+      .locator('tr[data-user="cora"]')
+      .getByText('disabled', { exact: false })
+      .waitFor({ timeout: 10_000 });
+    const after = await gql<{
+      users: Array<{ name: string; disabledAt: string | null }>;
+    }>('ada', '{ users { name disabledAt } }');
+    assert.ok(after.users.find((u) => u.name === 'cora')?.disabledAt);
+  });
+
+  it('creates a token that answers as its owner, and revokes it', async () => {
+    await navLink(ada, 'API tokens').click();
+    const form = ada.getByRole('form', { name: 'Create a token' });
+    await form.getByLabel('Token label').fill('notebook');
+    await form.getByLabel('Expires in (days)').fill('7');
+    await form.getByRole('button', { name: 'Create token' }).click();
+    const shown = ada.getByRole('status').getByLabel('New token');
+    await shown.waitFor({ timeout: 10_000 });
+    const secret = (await shown.textContent())!.trim();
+    const ask = async () => {
+      const res = await fetch(api.url, {
+        method: 'POST',
+        headers: bearer(secret),
+        body: JSON.stringify({ query: '{ me { name } }' }),
+      });
+      return (await res.json()) as {
+        data?: { me: { name: string } } | null;
+        errors?: Array<{ extensions?: { code?: string } }>;
+      };
+    };
+    assert.equal((await ask()).data?.me.name, 'ada');
+    await ada.getByRole('button', { name: 'Revoke notebook' }).click();
+    const table = ada.getByRole('table', { name: 'Tokens' });
+    await table
+      .getByRole('row', { name: /notebook/ })
+      .locator('td[data-token-status]')
+      .filter({ hasText: 'revoked' })
+      .waitFor({ timeout: 10_000 });
+    assert.equal(
+      (await ask()).errors?.[0]?.extensions?.code,
+      'UNAUTHENTICATED',
+    );
+    await ada.screenshot({ path: join(shots, 'admin-tokens.png') });
+  });
+
+  it('filters the audit log by user and action as the API does', async () => {
+    await navLink(ada, 'Audit log').click();
+    const form = ada.getByRole('form', { name: 'Audit filters' });
+    await form.getByLabel('User').selectOption('ada');
+    await form.getByLabel('Action').fill('user.add');
+    await form.getByRole('button', { name: 'Show entries' }).click();
+    const expected = await gql<{
+      auditLog: Array<{ seq: number; actor: string; action: string }>;
+    }>(
+      'ada',
+      '{ auditLog(actor: "ada", action: "user.add") { seq actor action } }',
+    );
+    assert.ok(expected.auditLog.length >= 1);
+    const seqs = ada
+      .getByRole('table', { name: 'Audit entries' })
+      .locator('tbody tr');
+    const end = Date.now() + 10_000;
+    const want = expected.auditLog.map((e) => String(e.seq));
+    let seen: string[] = [];
+    while (Date.now() < end) {
+      seen = await seqs.evaluateAll((rows) =>
+        rows.map((r) => r.getAttribute('data-seq') ?? ''),
+      );
+      if (JSON.stringify(seen) === JSON.stringify(want)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(seen, want);
+    assert.deepEqual(
+      [...new Set(await rowsOf(ada, 'Audit entries', 'td[data-action]'))],
+      ['user.add'],
+    );
+    await ada.getByRole('button', { name: 'Verify the hash chain' }).click();
+    await ada
+      .getByRole('status')
+      .filter({ hasText: /^Intact: \d+ entries/ })
+      .waitFor({ timeout: 10_000 });
+    await ada.screenshot({ path: join(shots, 'admin-audit.png') });
+  });
+
+  it('signs in by keyboard alone, and hides admin pages from a researcher', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 800 },
+    });
+    const page = await context.newPage();
+    await page.goto(portal);
+    await page.getByLabel('User name').focus();
+    await page.keyboard.type('rita');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('me-name').waitFor({ timeout: 15_000 });
+    assert.ok(!(await navLabels(page)).includes('Users'));
+    await page.goto(new URL('admin/users', portal).toString());
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'not available to the researcher role' })
+      .waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(shots, 'researcher-no-admin.png') });
+    await context.close();
+  });
+});
