@@ -78,6 +78,51 @@ const OPERATIONS: Array<{
     run: (t) => gqlStatus(t, '{ verifyAudit { entries } }'),
   },
   { name: 'store by STOW-RS', allowed: 'A', run: (t) => stowStatus(t) },
+  {
+    name: 're-identify a pseudonym',
+    allowed: 'S',
+    run: (t) =>
+      gqlStatus(
+        t,
+        'mutation { reidentify(pseudonym: "LPNOBODY", reason: "audit test") { pseudonym } }',
+      ),
+  },
+  {
+    name: 'save a cohort',
+    allowed: 'AR',
+    run: (t) => gqlStatus(t, 'mutation { saveCohort(name: "all") { id } }'),
+  },
+  {
+    name: 'list share requests',
+    allowed: 'ASR',
+    run: (t) => gqlStatus(t, '{ shareRequests { id } }'),
+  },
+  {
+    name: 'list releases',
+    allowed: 'ASC',
+    run: (t) => gqlStatus(t, '{ releases { id } }'),
+  },
+  {
+    name: 'decide a share',
+    allowed: 'S',
+    run: (t) =>
+      gqlStatus(
+        t,
+        'mutation { decideShare(id: "sh_0000000000000000", approve: true) { id } }',
+      ),
+  },
+  {
+    name: 'browse DICOMweb (QIDO-RS)',
+    allowed: 'ASR',
+    run: async (t) => {
+      const res = await fetch(
+        server.url.replace(/graphql$/, 'dicomweb/studies?limit=1'),
+        t ? { headers: { authorization: `Bearer ${t}` } } : {},
+      );
+      await res.text();
+      return res.status;
+    },
+  },
 ];
 
 const LETTER: Record<Who, string> = {
@@ -102,7 +147,8 @@ async function gqlStatus(
     errors?: Array<{ extensions?: { code?: string } }>;
   };
   const code = body.errors?.[0]?.extensions?.code;
-  if (!code) return 200;
+  // Past the gate, a lookup of nothing (NOT_FOUND) still counts as allowed.
+  if (!code || code === 'NOT_FOUND') return 200;
   return code === 'UNAUTHENTICATED' ? 401 : code === 'FORBIDDEN' ? 403 : 500;
 }
 

@@ -4,6 +4,7 @@ import { buildSchema } from 'type-graphql';
 import { authChecker } from './access/authChecker';
 import { AccessResolver } from './resolvers/AccessResolver';
 import { CohortResolver } from './resolvers/CohortResolver';
+import { LinkageResolver } from './resolvers/LinkageResolver';
 import { ModelResolver } from './resolvers/ModelResolver';
 import { SharingResolver } from './resolvers/SharingResolver';
 
@@ -12,7 +13,13 @@ let schema: Promise<GraphQLSchema> | undefined;
 /** The API's GraphQL schema, built once from the resolver classes. */
 export function lpacsSchema(): Promise<GraphQLSchema> {
   schema ??= buildSchema({
-    resolvers: [AccessResolver, CohortResolver, ModelResolver, SharingResolver],
+    resolvers: [
+      AccessResolver,
+      CohortResolver,
+      LinkageResolver,
+      ModelResolver,
+      SharingResolver,
+    ],
     authChecker,
     validate: false,
   });

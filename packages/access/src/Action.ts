@@ -17,6 +17,8 @@ export enum Action {
   TokenOwn = 'token.own',
   AuditRead = 'audit.read',
   SqlExplain = 'sql.explain',
+  /** Looks up the original identifiers behind a pseudonym. */
+  LinkageUse = 'linkage.use',
 }
 
 export const ACTIONS: readonly Action[] = Object.values(Action);

@@ -26,6 +26,7 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   [Action.TokenOwn]: [Admin, Steward, Researcher, Collaborator],
   [Action.AuditRead]: [Admin],
   [Action.SqlExplain]: [Admin],
+  [Action.LinkageUse]: [Steward],
 };
 
 /** True when `role` may perform `action` (before any per-object check). */

@@ -43,6 +43,22 @@ export interface DeidOutcome {
   actions: Record<string, number>;
   /** Elements whose action failed and that were removed instead. */
   warnings: string[];
+  /**
+   * The encrypted link from this object's original identifiers to their
+   * pseudonyms (see SiteKeys.sealLinkage), or undefined when this
+   * Deidentifier sealed the same link already.
+   */
+  linkage: string | undefined;
+}
+
+/** What a linkage record holds once opened (steward use only). */
+export interface LinkageRecord {
+  /** The pseudonymous PatientID. */
+  pseudonym: string;
+  /** `id:<issuer>|<PatientID>`, or `name:<name>|<birth date>` without an ID. */
+  patientKey: string;
+  /** [original AccessionNumber, its pseudonym]. */
+  accessions: Array<[string, string]>;
 }
 
 /** A dummy value per VR for the D action (PS3.15 E.1.1 "consistent with the VR"). */
@@ -107,6 +123,7 @@ interface Walk {
   identifiers: RegExp | undefined;
   actions: Record<string, number>;
   warnings: string[];
+  accessions: Array<[string, string]>;
 }
 
 function assemble(
@@ -152,6 +169,8 @@ export class Deidentifier {
   readonly #table: ActionTable;
   readonly #keys: SiteKeys;
   readonly #options: DeidOptions;
+  /** Linkage records sealed already (plaintext, in memory only). */
+  readonly #sealed = new Set<string>();
 
   constructor(keys: SiteKeys, options: DeidOptions = RESEARCH_DEFAULT) {
     this.#keys = keys;
@@ -197,6 +216,7 @@ export class Deidentifier {
       identifiers: identifierPattern(identity.identifiers),
       actions: {},
       warnings: [],
+      accessions: [],
     };
     const sopClassUID =
       readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
@@ -259,7 +279,21 @@ export class Deidentifier {
       dateShiftDays: this.#options.longitudinal === 'modified' ? walk.shift : 0,
       actions: walk.actions,
       warnings: walk.warnings,
+      linkage: this.#seal({
+        pseudonym: walk.pseudonym,
+        patientKey: identity.key,
+        accessions: walk.accessions,
+      }),
     };
+  }
+
+  /** Seals a linkage record unless this instance sealed the same one already. */
+  #seal(record: LinkageRecord): string | undefined {
+    const plain = JSON.stringify(record);
+    if (this.#sealed.has(plain)) return undefined;
+    if (this.#sealed.size >= 10_000) this.#sealed.clear();
+    this.#sealed.add(plain);
+    return this.#keys.sealLinkage(plain);
   }
 
   #writeTop(w: DicomWriter, elements: DicomElement[], walk: Walk): void {
@@ -455,7 +489,9 @@ export class Deidentifier {
     }
     if (el.tag === Tag.AccessionNumber) {
       const value = readString(walk.buf, el);
-      w.string(el.tag, el.vr, value ? this.#keys.accession(value) : '');
+      const pseudonym = value ? this.#keys.accession(value) : '';
+      if (value) walk.accessions.push([value.trim(), pseudonym]);
+      w.string(el.tag, el.vr, pseudonym);
       return;
     }
     if (el.items) {

@@ -1,4 +1,9 @@
-import { createHmac } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+} from 'node:crypto';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -74,6 +79,37 @@ export class SiteKeys {
   /** A keyed AccessionNumber that fits SH (16 characters). */
   accession(original: string): string {
     return `A${base32(this.#hmac('accession', original.trim()), 15)}`;
+  }
+
+  /** The AES-256 key of the linkage, derived from the secret for that one use. */
+  get #linkageKey(): Buffer {
+    return createHmac('sha256', this.#secret).update('linkage key v1').digest();
+  }
+
+  /**
+   * Encrypts a linkage record (original identifiers and their pseudonyms)
+   * with AES-256-GCM: base64 of a 12-byte IV, the ciphertext and the tag.
+   */
+  sealLinkage(plain: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#linkageKey, iv);
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64');
+  }
+
+  /** Decrypts what sealLinkage made. @throws on a wrong key or any change. */
+  openLinkage(sealed: string): string {
+    const bytes = Buffer.from(sealed, 'base64');
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      this.#linkageKey,
+      bytes.subarray(0, 12),
+    );
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    return Buffer.concat([
+      decipher.update(bytes.subarray(12, bytes.length - 16)),
+      decipher.final(),
+    ]).toString('utf8');
   }
 
   /** Days to add to every date of a patient: between -4015 and -366 (1 to 11 years back). */

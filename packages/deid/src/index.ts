@@ -8,7 +8,7 @@ export {
   IMPLEMENTATION_CLASS_UID,
   IMPLEMENTATION_VERSION_NAME,
 } from './Deidentifier';
-export type { DeidOutcome } from './Deidentifier';
+export type { DeidOutcome, LinkageRecord } from './Deidentifier';
 export { readIdentity } from './identity';
 export type { PatientIdentity } from './identity';
 export { RESEARCH_DEFAULT, methodCodes, selectedOptions } from './options';

@@ -182,15 +182,21 @@ export class IngestSession {
     let failure: Error | undefined;
     const records: Array<Promise<unknown>> = [];
     let pending: Row[] = [];
+    let sealed: string[] = [];
     let commits = Promise.resolve();
     const commit = () => {
       if (!pending.length) return commits;
       const rows = pending;
+      const linkage = sealed;
       pending = [];
+      sealed = [];
       const batchId = newBatchId();
       commits = commits
         .then(async () => {
           if (failure) return;
+          // Linkage first: a crash before the commit leaves a harmless
+          // duplicate, never an object whose linkage was lost.
+          if (linkage.length) await lake.writeLinkage(batchId, linkage);
           await lake.commitBatch(batchId, levelRows(rows));
           report.batches.push(batchId);
           logger.info({ batch: batchId, rows: rows.length }, 'committed batch');
@@ -243,6 +249,7 @@ export class IngestSession {
         report.ingested++;
         report.bytesWritten += o.bytesWritten;
         pending.push(o.row);
+        if (o.linkage) sealed.push(o.linkage);
         for (const [k, v] of Object.entries(o.actions))
           report.deidentification.actions[k] =
             (report.deidentification.actions[k] ?? 0) + v;

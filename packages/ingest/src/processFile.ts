@@ -36,6 +36,8 @@ export type FileOutcome =
   | (Stored & {
       kind: 'ingested';
       row: Row;
+      /** Encrypted link of original identifiers to pseudonyms, if new. */
+      linkage: string | undefined;
       bytesWritten: number;
       actions: Record<string, number>;
       warnings: string[];
@@ -268,6 +270,7 @@ export async function processFile(
     row,
     bytesWritten: outcome.bytes.length,
     actions: outcome.actions,
+    linkage: outcome.linkage,
     warnings: outcome.warnings,
   };
 }

@@ -219,6 +219,19 @@ export class Lake {
     return key;
   }
 
+  /**
+   * Stores a batch's encrypted linkage records (0600), written whole or
+   * not at all. The records are sealed by the de-identifier; the lake
+   * never sees them in the clear.
+   */
+  async writeLinkage(batchId: string, sealed: string[]): Promise<void> {
+    await writeFileAtomic(
+      join(this.layout.linkage, `${batchId}.ndjson`),
+      `${sealed.join('\n')}\n`,
+      0o600,
+    );
+  }
+
   /** Keeps a refused file and its reason under quarantine/<id>/. */
   async quarantine(
     bytes: Buffer | undefined,

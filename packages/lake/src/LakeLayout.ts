@@ -12,8 +12,10 @@ import type { TableName } from './types';
  * journal/<id>.json                 a committed batch still being moved
  * quarantine/<id>/                  refused files and why
  * keys/site.key                     the site secret (0600)
+ * keys/linkage/<batch>.ndjson       encrypted original -> pseudonym links
  * models/<sha256>/                  a registered model (model.onnx, manifest.json)
  * masks/<model sha256>/<uid>-<f>.npy segmentation masks (uint8, NumPy .npy)
+ * masks/<model sha256>/<uid>-<f>.seg.dcm the same mask as DICOM SEG
  * state/jobs/<id>.json               a prediction job and its progress
  * lake.json                         settings (de-identification options)
  * ```
@@ -51,6 +53,10 @@ export class LakeLayout {
   get lock(): string {
     return join(this.root, 'lake.lock');
   }
+  /** Encrypted linkage records, one file per batch (steward use only). */
+  get linkage(): string {
+    return join(this.keys, 'linkage');
+  }
   get siteKey(): string {
     return join(this.keys, 'site.key');
   }
@@ -73,6 +79,14 @@ export class LakeLayout {
   /** A job's inputs, written once when the job is created. */
   jobInputs(id: string): string {
     return join(this.jobs, `${id}.inputs.json`);
+  }
+  /** The object key of a mask as a DICOM Segmentation object. */
+  segmentationKey(
+    modelSha256: string,
+    sopInstanceUID: string,
+    frame: number,
+  ): string {
+    return `masks/${modelSha256}/${sopInstanceUID}-${frame}.seg.dcm`;
   }
   /** The object key (relative path) of a segmentation mask. */
   maskKey(modelSha256: string, sopInstanceUID: string, frame: number): string {

@@ -1,0 +1,75 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SiteKeys } from '@lpacs/deid';
+import type { LinkageRecord } from '@lpacs/deid';
+import { LakeLayout } from '@lpacs/lake';
+
+/** What the linkage says about one pseudonym. */
+export interface Reidentified {
+  pseudonym: string;
+  patientID?: string;
+  issuerOfPatientID?: string;
+  /** Only for patients that had no PatientID (the key was name and birth date). */
+  patientName?: string;
+  patientBirthDate?: string;
+  accessions: Array<[string, string]>;
+}
+
+/**
+ * Opens the lake's encrypted linkage with the site secret, one pseudonym
+ * at a time. Records are decrypted on each lookup and never cached.
+ */
+export class LinkageReader {
+  readonly #layout: LakeLayout;
+
+  constructor(lakeRoot: string) {
+    this.#layout = new LakeLayout(lakeRoot);
+  }
+
+  /** The originals behind `pseudonym`, or undefined when none are recorded. */
+  lookup(pseudonym: string): Reidentified | undefined {
+    let keys: SiteKeys;
+    let files: string[];
+    try {
+      const hex = readFileSync(this.#layout.siteKey, 'utf8').trim();
+      keys = new SiteKeys(Buffer.from(hex, 'hex'));
+      files = readdirSync(this.#layout.linkage);
+    } catch {
+      return undefined; // nothing ingested yet
+    }
+    let found: Reidentified | undefined;
+    const accessions = new Map<string, string>();
+    for (const file of files.sort()) {
+      const lines = readFileSync(join(this.#layout.linkage, file), 'utf8');
+      for (const line of lines.split('\n')) {
+        if (!line) continue;
+        const record = JSON.parse(keys.openLinkage(line)) as LinkageRecord;
+        if (record.pseudonym !== pseudonym) continue;
+        found ??= { pseudonym, accessions: [], ...fromKey(record.patientKey) };
+        for (const [original, pseudo] of record.accessions)
+          accessions.set(original, pseudo);
+      }
+    }
+    if (found) found.accessions = [...accessions].sort();
+    return found;
+  }
+}
+
+function fromKey(key: string): Partial<Reidentified> {
+  const [kind, rest = ''] = [
+    key.slice(0, key.indexOf(':')),
+    key.slice(key.indexOf(':') + 1),
+  ];
+  const bar = rest.lastIndexOf('|');
+  if (kind === 'id') {
+    const issuer = rest.slice(0, rest.indexOf('|'));
+    return {
+      patientID: rest.slice(rest.indexOf('|') + 1),
+      ...(issuer ? { issuerOfPatientID: issuer } : {}),
+    };
+  }
+  return {
+    patientName: rest.slice(0, bar),
+    patientBirthDate: rest.slice(bar + 1),
+  };
+}
