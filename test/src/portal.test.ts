@@ -10,9 +10,10 @@ import type { Browser, Page } from 'playwright-core';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { AccessStore, Role } from '@lpacs/access';
-import { REPO, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
+import { CT, REPO, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
 
 const work = tempDir('portal');
+const lake = join(work.path, 'lake');
 const artefacts = join(REPO, 'test-output', 'screenshots');
 let api: RunningServer;
 let next: ChildProcess;
@@ -47,25 +48,55 @@ async function waitFor(url: string, ms: number): Promise<void> {
   }
 }
 
-async function countsFromApi(filter: object | null) {
+interface Counts {
+  patients: number;
+  studies: number;
+  series: number;
+  instances: number;
+}
+
+async function apiData<T>(query: string, variables?: object): Promise<T> {
   const res = await fetch(api.url, {
     method: 'POST',
     headers: bearer(token),
-    body: JSON.stringify({
-      query:
-        'query ($f: CohortFilter) { cohort(filter: $f) { counts { studies instances } } }',
-      variables: { f: filter },
-    }),
+    body: JSON.stringify({ query, variables }),
   });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data!;
+}
+
+async function countsFromApi(filter: object | null): Promise<Counts> {
   return (
-    (await res.json()) as {
-      data: { cohort: { counts: { studies: number; instances: number } } };
-    }
-  ).data.cohort.counts;
+    await apiData<{ cohort: { counts: Counts } }>(
+      'query ($f: CohortFilter) { cohort(filter: $f) { counts { patients studies series instances } } }',
+      { f: filter },
+    )
+  ).cohort.counts;
+}
+
+/** Polls the four counts on screen until they equal the API's. */
+async function expectCounts(expected: Counts): Promise<void> {
+  const levels = ['patients', 'studies', 'series', 'instances'] as const;
+  const want = levels.map((l) => expected[l].toLocaleString('en'));
+  const read = () =>
+    Promise.all(
+      levels.map((l) =>
+        page
+          .locator(`dl[aria-label="Cohort counts"] dd[data-level="${l}"]`)
+          .textContent(),
+      ),
+    );
+  const end = Date.now() + 10_000;
+  let seen = await read();
+  while (JSON.stringify(seen) !== JSON.stringify(want) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = await read();
+  }
+  assert.deepEqual(seen, want);
 }
 
 before(async () => {
-  const lake = join(work.path, 'lake');
   const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
   assert.equal(run.code, 0, run.stderr);
   await new AccessStore(lake).addUser('rita', Role.Researcher, PASSWORD);
@@ -156,5 +187,95 @@ describe('portal in Chromium', () => {
     }
     assert.equal(await instances.textContent(), String(expected.instances));
     await page.screenshot({ path: join(artefacts, 'cohort-ct.png') });
+  });
+
+  it('narrows by age, study date and description words as the API does', async () => {
+    const whole = await countsFromApi(null);
+    // Each filter must narrow the sample, or the check would prove nothing.
+    const narrowed = async (filter: object) => {
+      const counts = await countsFromApi(filter);
+      assert.ok(counts.studies > 0 && counts.studies < whole.studies);
+      return counts;
+    };
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expectCounts(whole);
+    await page.getByLabel('From age').fill('0');
+    await page.getByLabel('To age').fill('9');
+    await expectCounts(await narrowed({ ageMin: 0, ageMax: 9 }));
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('From date').fill('1990-01-01');
+    await page.getByLabel('To date').fill('1995-12-31');
+    await expectCounts(
+      await narrowed({
+        studyDateFrom: '1990-01-01',
+        studyDateTo: '1995-12-31',
+      }),
+    );
+    await page.screenshot({ path: join(artefacts, 'cohort-dates.png') });
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Words in study or series description').fill('chest');
+    await expectCounts(await narrowed({ text: 'chest' }));
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expectCounts(whole);
+  });
+
+  it('draws the age decade and study year bars from the API facets', async () => {
+    const facets = (
+      await apiData<{
+        cohort: {
+          facets: Record<string, Array<{ value: string; count: number }>>;
+        };
+      }>(
+        '{ cohort { facets { ageDecade { value count } studyYear { value count } } } }',
+      )
+    ).cohort.facets;
+    for (const [name, title] of [
+      ['ageDecade', 'Age at study by decade'],
+      ['studyYear', 'Study year'],
+    ] as const) {
+      const rows = await page
+        .getByRole('list', { name: new RegExp(title) })
+        .locator('li')
+        .evaluateAll((items) =>
+          items.map((li) =>
+            [...li.querySelectorAll('span')]
+              .map((s) => s.textContent ?? '')
+              .filter(Boolean)
+              .join('='),
+          ),
+        );
+      assert.deepEqual(
+        rows.sort(),
+        facets[name]!.map((f) => `${f.value}=${f.count}`).sort(),
+      );
+    }
+  });
+
+  it('shows a saved cohort frozen beside today, with the difference after new data', async () => {
+    const saved = (
+      await apiData<{ saveCohort: { counts: Counts } }>(
+        'mutation { saveCohort(name: "whole lake before CT", filter: {}) { counts { patients studies series instances } } }',
+      )
+    ).saveCohort.counts;
+    const more = await runCli(['ingest', CT, '--lake', lake]);
+    assert.equal(more.code, 0, more.stderr);
+    const today = await countsFromApi(null);
+    assert.ok(today.instances > saved.instances);
+    await page
+      .getByRole('navigation', { name: 'Portal' })
+      .getByRole('link', { name: 'Saved cohorts', exact: true })
+      .click();
+    const row = page.getByRole('row', { name: /whole lake before CT/ });
+    await row.waitFor({ timeout: 15_000 });
+    for (const level of ['patients', 'instances'] as const) {
+      const diff = today[level] - saved[level];
+      const cell = row.locator(`td[data-level="${level}"]`);
+      const want = `${saved[level].toLocaleString('en')} / ${today[level].toLocaleString('en')}${diff ? ` (+${diff.toLocaleString('en')})` : ''}`;
+      const end = Date.now() + 10_000;
+      while ((await cell.textContent()) !== want && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await cell.textContent(), want);
+    }
+    await page.screenshot({ path: join(artefacts, 'saved-cohort-diff.png') });
   });
 });
