@@ -32,6 +32,11 @@ export interface PredictionJobsOptions {
   sink?: PredictionSink;
   /** Inputs per lake commit (and per progress save); default 64. */
   commitEvery?: number;
+  /**
+   * Also write each segmentation mask of a single-frame image as a DICOM
+   * SEG object beside its .npy (default true).
+   */
+  dicomSeg?: boolean;
   /** Called after every commit with the job's new state. */
   onProgress?: (job: JobState) => void;
 }
@@ -227,7 +232,15 @@ export class PredictionJobs {
               read,
               decode,
             )
-          : await predictChunk(registered, model, id, todo, read, decode);
+          : await predictChunk(
+              registered,
+              model,
+              id,
+              todo,
+              read,
+              decode,
+              this.#options.dicomSeg ?? true,
+            );
         for (const mask of r.masks)
           await writeMask(join(root, mask.key), mask.bytes);
         await this.#sink.commit(r.rows);

@@ -1,4 +1,6 @@
+import { LakeLayout } from '@lpacs/lake';
 import type { Row } from '@lpacs/lake';
+import { encodeSegmentation } from './encodeSegmentation';
 import { framesOf } from './framesOf';
 import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
@@ -18,6 +20,8 @@ export interface ChunkResult {
 
 interface Image {
   input: JobInput;
+  /** The source object, for a DICOM SEG beside a mask. */
+  bytes: Uint8Array;
   frame: number;
   tensor: Float32Array;
 }
@@ -51,6 +55,7 @@ async function images(
     }
     out.push({
       input,
+      bytes,
       frame,
       tensor: preprocessFrame(decoded, pre, model.channels),
     });
@@ -59,10 +64,48 @@ async function images(
 }
 
 /**
+ * A mask as a DICOM SEG over its source, or nothing when the source lacks
+ * the geometry a SEG needs (the .npy mask is written either way).
+ */
+function segmentationOf(
+  registered: RegisteredModel,
+  img: Image,
+  mask: { values: Uint8Array; shape: number[] },
+  createdAt: string,
+): { key: string; bytes: Buffer } | undefined {
+  const [, rows, columns] = mask.shape as [number, number, number];
+  try {
+    const bytes = encodeSegmentation({
+      source: img.bytes,
+      mask: mask.values,
+      maskRows: rows,
+      maskColumns: columns,
+      labels: registered.manifest.outputs[0]!.labels,
+      model: {
+        name: registered.manifest.name,
+        version: registered.manifest.version,
+        sha256: registered.sha256,
+      },
+      createdAt: new Date(createdAt),
+    });
+    const key = new LakeLayout('').segmentationKey(
+      registered.sha256,
+      img.input.SOPInstanceUID,
+      img.frame,
+    );
+    return { key, bytes };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Runs a model over a few inputs: reads and decodes each, batches the
  * images through the session pool (up to its size at once), and turns the
  * outputs into rows. A bad input is recorded and the rest go on; a batch
- * onnxruntime refuses is retried image by image to find the bad one.
+ * onnxruntime refuses is retried image by image to find the bad one. With
+ * `dicomSeg`, a segmentation mask of a single-frame image is also written
+ * as a DICOM Segmentation object.
  */
 export async function predictChunk(
   registered: RegisteredModel,
@@ -71,6 +114,7 @@ export async function predictChunk(
   inputs: readonly JobInput[],
   readObject: (key: string) => Promise<Uint8Array>,
   decode: FrameDecoder,
+  dicomSeg = false,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
     rows: [],
@@ -98,7 +142,13 @@ export async function predictChunk(
         createdAt,
       );
       result.rows.push(...p.rows);
-      if (p.mask) masks.push({ uid: img.input.SOPInstanceUID, mask: p.mask });
+      if (!p.mask) return;
+      const uid = img.input.SOPInstanceUID;
+      masks.push({ uid, mask: { key: p.mask.key, bytes: p.mask.bytes } });
+      if (dicomSeg && img.input.NumberOfFrames === 1) {
+        const seg = segmentationOf(registered, img, p.mask, createdAt);
+        if (seg) masks.push({ uid, mask: seg });
+      }
     });
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {

@@ -15,7 +15,8 @@ export interface PredictionTarget {
 /** The rows of one image's prediction and, for a segmentation, its mask. */
 export interface ImagePrediction {
   rows: Row[];
-  mask?: { key: string; bytes: Buffer };
+  /** The .npy object, and the mask itself: [labels, rows, columns]. */
+  mask?: { key: string; bytes: Buffer; values: Uint8Array; shape: number[] };
 }
 
 function assertNever(task: never): never {
@@ -84,7 +85,12 @@ export function predictionRows(
           value: counts[i]! / plane,
           mask_key: key,
         })),
-        mask: { key, bytes: encodeNpy(mask, [l, h, w]) },
+        mask: {
+          key,
+          bytes: encodeNpy(mask, [l, h, w]),
+          values: mask,
+          shape: [l, h, w],
+        },
       };
     }
     default:

