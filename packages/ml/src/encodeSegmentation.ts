@@ -15,6 +15,7 @@ import {
   IMPLEMENTATION_VERSION_NAME,
 } from '@lpacs/deid';
 import { MlError, MlErrorCode } from './MlError';
+import { packMaskBits } from './packMaskBits';
 
 /** Segmentation Storage (PS3.4 B.5). */
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
@@ -84,30 +85,6 @@ function copyOrEmpty(
   const el = findElement(src.elements, tag);
   if (el) w.copy(src.buffer, src.encoding, el);
   else w.element(tag, vr, Buffer.alloc(0));
-}
-
-/** Nearest-neighbour resampling of the mask to the source's grid, bit-packed. */
-function packFrames(s: SegmentationSource, rows: number, cols: number) {
-  const n = s.labels.length;
-  const bits = n * rows * cols;
-  const out = Buffer.alloc(Math.ceil(bits / 8) + (Math.ceil(bits / 8) % 2));
-  let k = 0;
-  for (let f = 0; f < n; f++)
-    for (let r = 0; r < rows; r++) {
-      const mr = Math.min(
-        s.maskRows - 1,
-        Math.floor(((r + 0.5) * s.maskRows) / rows),
-      );
-      for (let c = 0; c < cols; c++, k++) {
-        const mc = Math.min(
-          s.maskColumns - 1,
-          Math.floor(((c + 0.5) * s.maskColumns) / cols),
-        );
-        if (s.mask[(f * s.maskRows + mr) * s.maskColumns + mc])
-          out[k >> 3]! |= 1 << (k & 7);
-      }
-    }
-  return out;
 }
 
 /**
@@ -297,7 +274,11 @@ export function encodeSegmentation(s: SegmentationSource): Buffer {
     w.endItem();
   }
   w.endSequence();
-  w.element(t(0x7fe0, 0x0010), 'OB', packFrames(s, rows, cols));
+  w.element(
+    t(0x7fe0, 0x0010),
+    'OB',
+    packMaskBits(s.mask, n, s.maskRows, s.maskColumns, rows, cols),
+  );
   const meta = encodeFileMeta({
     mediaStorageSOPClassUID: SEGMENTATION_STORAGE,
     mediaStorageSOPInstanceUID: sop,

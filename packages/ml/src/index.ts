@@ -6,6 +6,8 @@
 export { checkModelSignature } from './checkModelSignature';
 export type { TensorSignature } from './checkModelSignature';
 export { encodeNpy } from './encodeNpy';
+export { encodeSegmentation } from './encodeSegmentation';
+export type { SegmentationSource } from './encodeSegmentation';
 export { framesOf } from './framesOf';
 export { JobStore } from './JobStore';
 export type {
@@ -24,6 +26,7 @@ export { OnnxModel } from './OnnxModel';
 export type { ModelOutput } from './OnnxModel';
 export { predictChunk } from './predictChunk';
 export type { ChunkResult } from './predictChunk';
+export { packMaskBits } from './packMaskBits';
 export { predictionClause } from './predictionClause';
 export type { PredictionCriterion } from './predictionClause';
 export { predictionRows } from './predictionRows';
