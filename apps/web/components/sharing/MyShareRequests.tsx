@@ -3,7 +3,8 @@
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
 import { ShareRequestTable } from './ShareRequestTable';
-import { useSavedCohorts, useShareRequests } from './useShareRequests';
+import { useSavedCohorts } from './useSavedCohorts';
+import { useShareRequests } from './useShareRequests';
 
 /** The caller's share requests and what the stewards decided. */
 export function MyShareRequests() {

@@ -6,7 +6,7 @@ import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
 import { RequestShareForm } from './RequestShareForm';
 import { SavedCohortRow } from './SavedCohortRow';
-import { useSavedCohorts } from './useShareRequests';
+import { useSavedCohorts } from './useSavedCohorts';
 
 /** Saved cohorts with frozen and current counts; owners may request shares. */
 export function SavedCohortList({ me }: { me: Me }) {

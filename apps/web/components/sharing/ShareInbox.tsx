@@ -5,7 +5,8 @@ import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
 import { DecideShareForm } from './DecideShareForm';
 import { ShareRequestTable } from './ShareRequestTable';
-import { useSavedCohorts, useShareRequests } from './useShareRequests';
+import { useSavedCohorts } from './useSavedCohorts';
+import { useShareRequests } from './useShareRequests';
 
 /** The steward's inbox: pending requests first, then decided ones. */
 export function ShareInbox({ me }: { me: Me }) {

@@ -34,6 +34,13 @@ export function PortalShell({ children }: { children: ReactNode }) {
     return (
       <main id="main">
         <ErrorAlert what="Could not reach lpacs" error={me.error} />
+        <button
+          type="button"
+          onClick={() => void me.refetch()}
+          disabled={me.isFetching}
+        >
+          {me.isFetching ? 'Trying…' : 'Try again'}
+        </button>
       </main>
     );
   return (
