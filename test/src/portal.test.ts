@@ -215,6 +215,13 @@ describe('portal in Chromium', () => {
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await page.getByLabel('Words in study or series description').fill('chest');
     await expectCounts(await narrowed({ text: 'chest' }));
+    await page
+      .getByLabel('Words in study or series description')
+      .fill('no such words anywhere');
+    await expectCounts(await countsFromApi({ text: 'no such words anywhere' }));
+    await page
+      .getByText('No study matches these filters.')
+      .waitFor({ timeout: 10_000 });
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await expectCounts(whole);
   });
