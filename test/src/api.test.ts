@@ -189,6 +189,40 @@ describe('GraphQL cohort API', () => {
     );
   });
 
+  it('combines filters with anyOf, allOf and not', async () => {
+    const either = studiesWhere(
+      objects,
+      (o) => o.modality === 'MR' || o.bodyPart === 'CHEST',
+    );
+    assert.deepEqual(
+      (
+        await allStudies({
+          anyOf: [{ modality: ['MR'] }, { bodyPart: ['CHEST'] }],
+        })
+      ).sort(),
+      either,
+    );
+    // Studies with an instance that is CT and not of the chest; an
+    // instance without a body part counts as "not chest".
+    const ctNotChest = studiesWhere(
+      objects,
+      (o) => o.modality === 'CT' && o.bodyPart !== 'CHEST',
+    );
+    assert.ok(ctNotChest.length > 0);
+    assert.deepEqual(
+      (
+        await allStudies({
+          allOf: [{ modality: ['CT'] }, { not: { bodyPart: ['CHEST'] } }],
+        })
+      ).sort(),
+      ctNotChest,
+    );
+    let deep: object = { modality: ['CT'] };
+    for (let i = 0; i < 6; i++) deep = { not: deep };
+    const r = await gql(COHORT, { filter: deep });
+    assert.match(r.errors?.[0]?.message ?? '', /nest at most 4 levels/);
+  });
+
   it('filters by (shifted) study date range', async () => {
     const dates = [
       ...new Set(objects.map((o) => o.studyDate).filter(Boolean)),

@@ -5,9 +5,13 @@ import type { CohortFilter } from '../schema/CohortFilter';
 export interface CompiledFilter {
   /** One clause per filter field, keyed by field, so facets can leave their own out. */
   clauses: Partial<
-    Record<keyof CohortFilter, { sql: string; params: string[] | number[] }>
+    Record<keyof CohortFilter, { sql: string; params: Array<string | number> }>
   >;
 }
+
+/** How deep allOf/anyOf/not may nest, and how many filters one may hold. */
+const MAX_DEPTH = 4;
+const MAX_PARTS = 20;
 
 /** The most values a list filter may hold. */
 const MAX_LIST = 100;
@@ -62,9 +66,39 @@ function inList(column: string, values: string[]) {
  */
 export function compileFilter(
   filter: CohortFilter | undefined | null,
+  depth = 0,
 ): CompiledFilter {
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
+  if (depth > MAX_DEPTH)
+    throw badInput(
+      `allOf, anyOf and not nest at most ${MAX_DEPTH} levels deep`,
+      'allOf',
+    );
+  const nested = (field: 'allOf' | 'anyOf', joiner: string) => {
+    const parts = filter[field];
+    if (parts == null) return;
+    if (parts.length === 0 || parts.length > MAX_PARTS)
+      throw badInput(
+        `${field} must hold 1 to ${MAX_PARTS} filters, got ${parts.length}`,
+        field,
+      );
+    const compiled = parts.map((p) => whereClause(compileFilter(p, depth + 1)));
+    clauses[field] = {
+      sql: `(${compiled.map((c) => `(${c.sql})`).join(joiner)})`,
+      params: compiled.flatMap((c) => c.params),
+    };
+  };
+  nested('allOf', ' AND ');
+  nested('anyOf', ' OR ');
+  if (filter.not != null) {
+    const inner = whereClause(compileFilter(filter.not, depth + 1));
+    // NULL-safe: an instance with no value for a column is "not" matched.
+    clauses.not = {
+      sql: `NOT coalesce((${inner.sql}), false)`,
+      params: inner.params,
+    };
+  }
   const modality = list('modality', filter.modality, true);
   if (modality) clauses.modality = inList('Modality', modality);
   const bodyPart = list('bodyPart', filter.bodyPart, true);
@@ -135,6 +169,18 @@ export function compileFilter(
     };
   }
   return { clauses };
+}
+
+/** A compiled filter as one boolean expression (TRUE when empty). */
+function whereClause(filter: CompiledFilter): {
+  sql: string;
+  params: Array<string | number>;
+} {
+  const where = whereOf(filter);
+  return {
+    sql: where.sql ? where.sql.replace(/^WHERE /, '') : 'TRUE',
+    params: where.params,
+  };
 }
 
 /** The WHERE clause of a compiled filter, optionally leaving one field out. */

@@ -62,4 +62,22 @@ export class CohortFilter {
     description: 'Words in the study or series description (case-insensitive)',
   })
   text?: string;
+
+  @Field(() => [CohortFilter], {
+    nullable: true,
+    description: 'Instances matching every one of these filters (AND)',
+  })
+  allOf?: CohortFilter[];
+
+  @Field(() => [CohortFilter], {
+    nullable: true,
+    description: 'Instances matching at least one of these filters (OR)',
+  })
+  anyOf?: CohortFilter[];
+
+  @Field(() => CohortFilter, {
+    nullable: true,
+    description: 'Instances not matching this filter (NOT)',
+  })
+  not?: CohortFilter;
 }
