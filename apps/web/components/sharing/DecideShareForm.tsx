@@ -2,7 +2,6 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
-import type { FormEvent } from 'react';
 import { graphqlRequest } from '../../lib/graphql';
 import { DECIDE_SHARE, REVOKE_SHARE } from '../../lib/sharingOperations';
 import type { ShareRequest } from '../../lib/types';
@@ -43,11 +42,7 @@ export function DecideShareForm({
   const pending = share.status === 'pending';
   if (!(pending && canDecide) && share.status !== 'approved') return null;
 
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const submitter = (event.nativeEvent as SubmitEvent).submitter;
-    const decision = (submitter?.getAttribute('value') ??
-      'approve') as Decision;
+  function act(decision: Decision) {
     if (decision !== 'approve' && !reason.trim()) {
       setMissing(`A reason is required to ${decision} a share.`);
       return;
@@ -58,8 +53,8 @@ export function DecideShareForm({
   return (
     <form
       className="inline"
-      onSubmit={submit}
-      aria-label={`Decide ${share.id}`}
+      onSubmit={(e) => e.preventDefault()}
+      aria-label={`Decision on share request ${share.id} for ${share.collaborator}`}
     >
       <label htmlFor={`${id}-r`}>
         {pending ? 'Reason (required to deny)' : 'Reason (required to revoke)'}
@@ -72,15 +67,27 @@ export function DecideShareForm({
       </label>
       {pending ? (
         <>
-          <button type="submit" value="approve" disabled={decide.isPending}>
+          <button
+            type="button"
+            onClick={() => act('approve')}
+            disabled={decide.isPending}
+          >
             Approve
           </button>
-          <button type="submit" value="deny" disabled={decide.isPending}>
+          <button
+            type="button"
+            onClick={() => act('deny')}
+            disabled={decide.isPending}
+          >
             Deny
           </button>
         </>
       ) : (
-        <button type="submit" value="revoke" disabled={decide.isPending}>
+        <button
+          type="button"
+          onClick={() => act('revoke')}
+          disabled={decide.isPending}
+        >
           Revoke
         </button>
       )}
