@@ -493,6 +493,32 @@ describe('portal sharing story in Chromium', () => {
     assert.equal(manifest.files.length, listed.releases[0]!.fileCount);
   });
 
+  it('lets the steward revoke only with a reason, and the release leaves My releases', async () => {
+    const decided = sam.getByRole('table', { name: 'Decided share requests' });
+    const row = decided.getByRole('row', { name: new RegExp(COHORT) });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row
+      .getByRole('alert')
+      .filter({ hasText: 'A reason is required to revoke' })
+      .waitFor({ timeout: 5_000 });
+    await row
+      .getByLabel('Reason (required to revoke)')
+      .fill('consent withdrawn');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.locator('td[data-status="revoked"]').waitFor({ timeout: 10_000 });
+    const shares = await gql<{
+      shareRequests: Array<{ status: string; reason: string }>;
+    }>('sam', '{ shareRequests { status reason } }');
+    assert.deepEqual(shares.shareRequests, [
+      { status: 'revoked', reason: 'consent withdrawn' },
+    ]);
+    await cole.reload();
+    await cole
+      .getByText('No release yet', { exact: false })
+      .waitFor({ timeout: 10_000 });
+    assert.equal(await cole.locator('tr[data-release]').count(), 0);
+  });
+
   it('shows another collaborator no release, and signs the researcher out', async () => {
     const otto = (await signIn('otto')).page;
     await otto.waitForURL(/\/releases$/, { timeout: 10_000 });
