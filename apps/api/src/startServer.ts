@@ -7,7 +7,12 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccessError, AccessStore, Action, AuditLog } from '@lpacs/access';
-import { Catalog, LakeLayout, silentLogger } from '@lpacs/lake';
+import {
+  Catalog,
+  LakeLayout,
+  QueryTimeoutError,
+  silentLogger,
+} from '@lpacs/lake';
 import { DownloadLinks, SharingStore } from '@lpacs/sharing';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
@@ -37,6 +42,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** The ingest session for STOW-RS; by default one is opened on first use. */
   session?: IngestSession;
+  /** A query running longer is stopped with QUERY_TIMEOUT (default 30 s). */
+  queryTimeoutMs?: number;
   /** Largest STOW-RS request body, bytes (default 1 GiB; bodies are buffered). */
   maxStowBytes?: number;
 }
@@ -52,6 +59,14 @@ const MAX_BODY = 1_000_000;
 /** Keeps client mistakes as they are and hides internals (no stack, no SQL, no values). */
 function formatError(formatted: GraphQLFormattedError, error: unknown) {
   const original = unwrapResolverError(error);
+  if (original instanceof QueryTimeoutError) {
+    return {
+      message: original.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: original.code },
+    };
+  }
   if (original instanceof AccessError) {
     return {
       message: original.message,
@@ -112,7 +127,9 @@ export async function startServer(
   options: ServerOptions,
 ): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
-  const catalog = await Catalog.open(options.lake);
+  const catalog = await Catalog.open(options.lake, {
+    timeoutMs: options.queryTimeoutMs ?? 30_000,
+  });
   const cohorts = new CohortQueries(catalog);
   const access = new AccessStore(options.lake);
   const audit = new AuditLog(options.lake);

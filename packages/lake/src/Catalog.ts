@@ -32,15 +32,39 @@ function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
+/** Options of a catalog; all have defaults. */
+export interface CatalogOptions {
+  /** DuckDB worker threads (default 2). */
+  threads?: number;
+  /** Queries that may run at once, one connection each (default 4). */
+  connections?: number;
+  /** A query running longer is interrupted with QUERY_TIMEOUT (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** A query that ran past the catalog's time limit and was stopped. */
+export class QueryTimeoutError extends Error {
+  override readonly name = 'QueryTimeoutError';
+  readonly code = 'QUERY_TIMEOUT';
+}
+
 /**
  * DuckDB views over a lake's Parquet tables. `instances` reads every batch;
  * `patients`, `studies` and `series` keep each key's latest batch row.
+ * Queries run on a small pool of connections, so slow ones do not queue
+ * fast ones, and each is interrupted past the time limit.
  */
 export class Catalog {
   readonly #layout: LakeLayout;
   readonly #instance: DuckDBInstance;
-  readonly #connection: DuckDBConnection;
+  /** The connection that (re)creates views; views are shared by all. */
+  readonly #views: DuckDBConnection;
+  readonly #idle: DuckDBConnection[];
+  readonly #waiting: Array<(c: DuckDBConnection) => void> = [];
+  readonly #all: DuckDBConnection[];
+  readonly #timeoutMs: number;
   #viewsFor = '';
+  #refreshing: Promise<void> | undefined;
   /** Queries started and not yet settled; close() waits for them. */
   readonly #running = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -48,19 +72,31 @@ export class Catalog {
   private constructor(
     root: string,
     instance: DuckDBInstance,
-    connection: DuckDBConnection,
+    connections: DuckDBConnection[],
+    timeoutMs: number,
   ) {
     this.#layout = new LakeLayout(root);
     this.#instance = instance;
-    this.#connection = connection;
+    this.#all = connections;
+    this.#views = connections[0]!;
+    this.#idle = connections.slice(1);
+    this.#timeoutMs = timeoutMs;
   }
 
   static async open(
     root: string,
-    options: { threads?: number } = {},
+    options: CatalogOptions = {},
   ): Promise<Catalog> {
     const instance = await openDuckDB(options.threads ?? 2);
-    const catalog = new Catalog(root, instance, await instance.connect());
+    const connections: DuckDBConnection[] = [];
+    for (let i = 0; i <= Math.max(1, options.connections ?? 4); i++)
+      connections.push(await instance.connect());
+    const catalog = new Catalog(
+      root,
+      instance,
+      connections,
+      options.timeoutMs ?? 30_000,
+    );
     await catalog.refresh();
     return catalog;
   }
@@ -99,7 +135,15 @@ export class Catalog {
   }
 
   /** Recreates the views when tables appeared since the last call (cheap). */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    // One refresh at a time; concurrent callers share it.
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<void> {
     const present = await Promise.all(TABLE_NAMES.map((t) => this.#source(t)));
     const signature = present.join(',');
     if (signature === this.#viewsFor) return;
@@ -107,14 +151,14 @@ export class Catalog {
       const dir = present[i];
       const source = dir ? this.#fileView(dir) : this.#emptyView(table);
       const raw = `${table}_batches`;
-      await this.#connection.run(`CREATE OR REPLACE VIEW ${raw} AS ${source}`);
+      await this.#views.run(`CREATE OR REPLACE VIEW ${raw} AS ${source}`);
       if (table === 'instances') {
-        await this.#connection.run(
+        await this.#views.run(
           `CREATE OR REPLACE VIEW instances AS SELECT * FROM ${raw}`,
         );
       } else {
         const key = SCHEMAS[table].key.map((k) => `"${k}"`).join(', ');
-        await this.#connection.run(
+        await this.#views.run(
           `CREATE OR REPLACE VIEW ${table} AS SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY batch DESC) AS rn FROM ${raw}) WHERE rn = 1`,
         );
       }
@@ -122,7 +166,10 @@ export class Catalog {
     this.#viewsFor = signature;
   }
 
-  /** Runs parameterised SQL and returns plain row objects. */
+  /**
+   * Runs parameterised SQL and returns plain row objects.
+   * @throws QueryTimeoutError past the time limit.
+   */
   async query(
     sql: string,
     params: DuckDBValue[] = [],
@@ -137,35 +184,66 @@ export class Catalog {
     }
   }
 
+  #acquire(): Promise<DuckDBConnection> {
+    const idle = this.#idle.pop();
+    if (idle) return Promise.resolve(idle);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(connection: DuckDBConnection): void {
+    const next = this.#waiting.shift();
+    if (next) next(connection);
+    else this.#idle.push(connection);
+  }
+
   async #run(
     sql: string,
     params: DuckDBValue[],
   ): Promise<Array<Record<string, Plain>>> {
     await this.refresh();
-    const reader = await this.#connection.runAndReadAll(sql, params);
-    return reader.getRowObjectsJS().map((row) => {
-      const out: Record<string, Plain> = {};
-      for (const [k, v] of Object.entries(row)) out[k] = plain(v);
-      return out;
-    });
+    const connection = await this.#acquire();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      connection.interrupt();
+    }, this.#timeoutMs);
+    try {
+      const reader = await connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJS().map((row) => {
+        const out: Record<string, Plain> = {};
+        for (const [k, v] of Object.entries(row)) out[k] = plain(v);
+        return out;
+      });
+    } catch (err) {
+      if (timedOut)
+        throw new QueryTimeoutError(
+          `the query ran longer than ${this.#timeoutMs} ms and was stopped; narrow the filter`,
+        );
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.#release(connection);
+    }
   }
 
   /**
    * Refuses new queries, lets running ones finish (interrupting any still
-   * running after a second), then closes DuckDB.
-   * Closing under a running query is not safe: DuckDB then destroys the
-   * connection on the thread running the query while holding its lock, and
-   * that thread never ends (process.exit waits on it forever).
+   * running after a second), then closes DuckDB. Closing under a running
+   * query is not safe: DuckDB then destroys the connection on the thread
+   * running the query while holding its lock, and that thread never ends
+   * (process.exit waits on it forever).
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      // A long query gets a second, then is interrupted (it rejects).
-      const grace = setTimeout(() => this.#connection.interrupt(), 1000);
+      const grace = setTimeout(() => {
+        for (const c of this.#all) c.interrupt();
+      }, 1000);
       grace.unref();
       while (this.#running.size > 0)
         await Promise.allSettled([...this.#running]);
+      await this.#refreshing?.catch(() => undefined);
       clearTimeout(grace);
-      this.#connection.closeSync();
+      for (const c of this.#all) c.closeSync();
       this.#instance.closeSync();
     })();
     return this.#closing;

@@ -1,5 +1,5 @@
-export { Catalog } from './Catalog';
-export type { Plain } from './Catalog';
+export { Catalog, QueryTimeoutError } from './Catalog';
+export type { CatalogOptions, Plain } from './Catalog';
 export { fsyncPath, writeFileAtomic } from './fsutil';
 export { Lake, newBatchId } from './Lake';
 export type { BatchRows, QuarantineReason } from './Lake';

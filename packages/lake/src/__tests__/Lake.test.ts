@@ -208,6 +208,25 @@ describe('Lake', () => {
     lake.close();
   });
 
+  it('stops a query past its time limit and keeps answering others', async () => {
+    const catalog = await Catalog.open(join(root, 'empty'), {
+      threads: 1,
+      timeoutMs: 100,
+    });
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        catalog.query('SELECT count(*) AS n FROM range(100000000000)'),
+        { code: 'QUERY_TIMEOUT', message: /longer than 100 ms/ },
+      );
+      assert.ok(Date.now() - started < 5000, 'interrupted, not run out');
+      const [r] = await catalog.query('SELECT 41 + 1 AS n');
+      assert.equal(r?.n, 42);
+    } finally {
+      await catalog.close();
+    }
+  });
+
   // CI hung at exit once: a query still running when close() dropped the
   // connection made DuckDB destroy its context on a libuv thread while
   // holding the context's lock, and process.exit waited on that thread.
