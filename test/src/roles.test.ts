@@ -93,6 +93,12 @@ const OPERATIONS: Array<{
     run: (t) => gqlStatus(t, 'mutation { saveCohort(name: "all") { id } }'),
   },
   {
+    name: 'see the SQL behind a filter',
+    allowed: 'A',
+    run: (t) =>
+      gqlStatus(t, '{ cohortSql(filter: { modality: ["CT"] }) { sql } }'),
+  },
+  {
     name: 'list share requests',
     allowed: 'ASR',
     run: (t) => gqlStatus(t, '{ shareRequests { id } }'),
@@ -199,6 +205,24 @@ describe('every operation as every role', () => {
       }
     });
   }
+
+  it('shows an admin parameterised SQL: values only in the parameters', async () => {
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: bearer(tokens.get(Role.Admin)!),
+      body: JSON.stringify({
+        query:
+          '{ cohortSql(filter: { modality: ["CT"], text: "o\'brien" }) { sql params } }',
+      }),
+    });
+    const body = (await res.json()) as {
+      data: { cohortSql: { sql: string; params: string[] } };
+    };
+    const { sql, params } = body.data.cohortSql;
+    assert.match(sql, /"Modality" IN \(\?\)/);
+    assert.ok(!sql.includes('brien'));
+    assert.deepEqual(params, ['"CT"', '"%o\'brien%"', '"%o\'brien%"']);
+  });
 
   it('answers a revoked or made-up token with 401 and audits it', async () => {
     const res = await fetch(server.url, {

@@ -70,14 +70,23 @@ export class CohortQueries {
     return String(row?.v);
   }
 
-  async counts(filter: CompiledFilter): Promise<Counts> {
+  /** The SQL and parameters the counts of a filter run (for admins). */
+  countsSql(filter: CompiledFilter): {
+    sql: string;
+    params: Array<string | number>;
+  } {
     const where = whereOf(filter);
-    const [row] = await this.catalog.query(
-      `SELECT count(DISTINCT "PatientID") AS patients, count(DISTINCT "StudyInstanceUID") AS studies,
+    return {
+      sql: `SELECT count(DISTINCT "PatientID") AS patients, count(DISTINCT "StudyInstanceUID") AS studies,
               count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances
        FROM instances ${where.sql}`,
-      where.params,
-    );
+      params: where.params,
+    };
+  }
+
+  async counts(filter: CompiledFilter): Promise<Counts> {
+    const { sql, params } = this.countsSql(filter);
+    const [row] = await this.catalog.query(sql, params);
     return {
       patients: Number(row?.patients ?? 0),
       studies: Number(row?.studies ?? 0),

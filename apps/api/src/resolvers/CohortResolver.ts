@@ -14,7 +14,13 @@ import { compileFilter } from '../cohort/compileFilter';
 import { decodeCursor } from '../cohort/CohortQueries';
 import type { ApiContext } from '../context';
 import { CohortFilter } from '../schema/CohortFilter';
-import { Cohort, Counts, Facets, StudyPage } from '../schema/CohortTypes';
+import {
+  Cohort,
+  CohortSql,
+  Counts,
+  Facets,
+  StudyPage,
+} from '../schema/CohortTypes';
 import type { FacetValue } from '../schema/CohortTypes';
 
 /** The most studies one page may ask for. */
@@ -33,6 +39,23 @@ export class CohortResolver {
     const cohort = new Cohort();
     cohort.filter = compileFilter(filter);
     return cohort;
+  }
+
+  @Authorized(Action.SqlExplain)
+  @Query(() => CohortSql, {
+    description:
+      'The SQL and parameters behind a filter’s counts (admins, for debugging).',
+  })
+  cohortSql(
+    @Ctx() ctx: ApiContext,
+    @Arg('filter', () => CohortFilter, { nullable: true })
+    filter?: CohortFilter,
+  ): CohortSql {
+    const { sql, params } = ctx.cohorts.countsSql(compileFilter(filter));
+    return Object.assign(new CohortSql(), {
+      sql,
+      params: params.map((p) => JSON.stringify(p)),
+    });
   }
 
   @FieldResolver(() => Counts)

@@ -73,3 +73,11 @@ export class StudyPage {
 export class Cohort {
   filter!: CompiledFilter;
 }
+
+@ObjectType({
+  description: 'The SQL a filter runs, with its parameters as JSON.',
+})
+export class CohortSql {
+  @Field() sql!: string;
+  @Field(() => [String]) params!: string[];
+}
