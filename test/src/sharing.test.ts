@@ -94,11 +94,34 @@ describe('controlled sharing, from saved cohort to download', () => {
     const more = await runCli(['ingest', SAMPLE, '--lake', lake, '--json']);
     assert.equal(more.code, 0, more.stderr);
     const list = await gql<{
-      savedCohorts: Array<{ id: string; counts: { instances: number } }>;
-    }>('rita', '{ savedCohorts { id counts { instances } } }');
+      savedCohorts: Array<{
+        id: string;
+        counts: { instances: number };
+        currentCounts: { instances: number };
+      }>;
+    }>(
+      'rita',
+      '{ savedCohorts { id counts { instances } currentCounts { instances } } }',
+    );
+    // Today's count of the same filter, from the objects now in the lake.
+    const chestNow = filesUnder(join(lake, 'objects')).filter(
+      (f) => dcmdump(f, ['0018,0015'])?.['0018,0015'] === 'CHEST',
+    ).length;
     assert.deepEqual(list.data!.savedCohorts, [
-      { id: cohortId, counts: { instances: expected.instances } },
+      {
+        id: cohortId,
+        counts: { instances: expected.instances },
+        currentCounts: { instances: chestNow },
+      },
     ]);
+  });
+
+  it('names the collaborators a researcher may share with', async () => {
+    const r = await gql<{ collaborators: string[] }>(
+      'rita',
+      '{ collaborators }',
+    );
+    assert.deepEqual(r.data!.collaborators, ['cole', 'otto']);
   });
 
   it('takes a share request from the researcher, for a collaborator only', async () => {
@@ -111,13 +134,16 @@ describe('controlled sharing, from saved cohort to download', () => {
       toResearcher.errors?.[0]?.message ?? '',
       /"sam" is not an active collaborator/,
     );
-    const r = await gql<{ requestShare: { id: string; status: string } }>(
+    const r = await gql<{
+      requestShare: { id: string; status: string; cohortName: string };
+    }>(
       'rita',
-      'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "validation of a nodule model", expiresAt: $e) { id status } }',
+      'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "validation of a nodule model", expiresAt: $e) { id status cohortName } }',
       { c: cohortId, e: inAYear },
     );
     assert.equal(r.errors, undefined, JSON.stringify(r.errors));
     assert.equal(r.data!.requestShare.status, 'pending');
+    assert.equal(r.data!.requestShare.cohortName, 'chest CT');
     shareId = r.data!.requestShare.id;
   });
 

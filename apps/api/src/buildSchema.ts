@@ -6,7 +6,10 @@ import { AccessResolver } from './resolvers/AccessResolver';
 import { CohortResolver } from './resolvers/CohortResolver';
 import { LinkageResolver } from './resolvers/LinkageResolver';
 import { ModelResolver } from './resolvers/ModelResolver';
-import { SharingResolver } from './resolvers/SharingResolver';
+import {
+  SavedCohortResolver,
+  SharingResolver,
+} from './resolvers/SharingResolver';
 
 let schema: Promise<GraphQLSchema> | undefined;
 
@@ -19,6 +22,7 @@ export function lpacsSchema(): Promise<GraphQLSchema> {
       LinkageResolver,
       ModelResolver,
       SharingResolver,
+      SavedCohortResolver,
     ],
     authChecker,
     validate: false,

@@ -136,13 +136,16 @@ export class AuditLog {
   /** Entries matching `q`, newest first. */
   query(q: AuditQuery = {}): AuditEntry[] {
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 10_000);
+    // A bare date as the end means the whole of that day.
+    const to =
+      q.to && /^\d{4}-\d{2}-\d{2}$/.test(q.to) ? `${q.to}T23:59:59.999Z` : q.to;
     return this.entries()
       .filter(
         (e) =>
           (!q.actor || e.actor === q.actor) &&
           (!q.action || e.action === q.action) &&
           (!q.from || e.at >= q.from) &&
-          (!q.to || e.at <= q.to),
+          (!to || e.at <= to),
       )
       .reverse()
       .slice(0, limit);

@@ -1,6 +1,5 @@
 import { crc32 } from 'node:zlib';
 import type { Writable } from 'node:stream';
-import { once } from 'node:events';
 
 const U32 = 0xffffffff;
 
@@ -44,8 +43,21 @@ export class ZipStream {
   async #write(chunk: Buffer | Uint8Array): Promise<void> {
     if (this.#out.destroyed) throw new Error('the download was interrupted');
     this.#offset += chunk.length;
-    if (!this.#out.write(chunk))
-      await Promise.race([once(this.#out, 'drain'), once(this.#out, 'close')]);
+    if (!this.#out.write(chunk)) await this.#drained();
+  }
+
+  /** Resolves on 'drain', or on 'close' (a client that went away). */
+  #drained(): Promise<void> {
+    const out = this.#out;
+    return new Promise((resolve) => {
+      const done = () => {
+        out.off('drain', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('close', done);
+    });
   }
 
   /**

@@ -4,7 +4,16 @@ import { AccessError, AccessErrorCode, Action, Role } from '@lpacs/access';
 import type { Principal } from '@lpacs/access';
 import { buildRelease, releaseDir } from '@lpacs/sharing';
 import type { ReleaseManifest, ShareRequest } from '@lpacs/sharing';
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
 import { badInput } from '../ApiError';
 import { compileFilter } from '../cohort/compileFilter';
 import type { ApiContext } from '../context';
@@ -13,6 +22,7 @@ import {
   DownloadLink,
   ReleaseType,
   SavedCohortType,
+  SavedCounts,
   ShareRequestType,
 } from '../schema/SharingTypes';
 
@@ -22,6 +32,14 @@ const LINK_SECONDS = 15 * 60;
 
 function sees(p: Principal): boolean {
   return p.role === Role.Admin || p.role === Role.Steward;
+}
+
+function shareOut(ctx: ApiContext, s: ShareRequest): ShareRequestType {
+  const name = ctx.sharing.cohorts().find((c) => c.id === s.cohortId)?.name;
+  return Object.assign(new ShareRequestType(), {
+    ...s,
+    cohortName: name ?? '(deleted)',
+  });
 }
 
 function readManifest(lake: string, id: string): ReleaseManifest {
@@ -62,9 +80,39 @@ export function downloadRefusal(
   return undefined;
 }
 
+/** Today's counts of a saved cohort's filter, beside its frozen ones. */
+@Resolver(() => SavedCohortType)
+export class SavedCohortResolver {
+  @FieldResolver(() => SavedCounts, {
+    description: 'The same filter run on the lake as it is now.',
+  })
+  async currentCounts(
+    @Root() cohort: SavedCohortType,
+    @Ctx() ctx: ApiContext,
+  ): Promise<SavedCounts> {
+    const filter = JSON.parse(cohort.filter) as CohortFilter;
+    return Object.assign(
+      new SavedCounts(),
+      await ctx.cohorts.counts(compileFilter(filter)),
+    );
+  }
+}
+
 /** Saved cohorts, share requests, decisions and releases. */
 @Resolver()
 export class SharingResolver {
+  @Authorized(Action.ShareRequest)
+  @Query(() => [String], {
+    description: 'Names of active collaborators a share may be requested for.',
+  })
+  collaborators(@Ctx() ctx: ApiContext): string[] {
+    return ctx.access
+      .users()
+      .filter((u) => u.role === Role.Collaborator && !u.disabledAt)
+      .map((u) => u.name)
+      .sort();
+  }
+
   @Authorized(Action.CohortSave)
   @Mutation(() => SavedCohortType, {
     description:
@@ -159,7 +207,7 @@ export class SharingResolver {
     await ctx.gate.record('share.request', 'ok', share.id, {
       cohort: cohortId,
     });
-    return Object.assign(new ShareRequestType(), share);
+    return shareOut(ctx, share);
   }
 
   @Authorized(Action.ShareList)
@@ -180,7 +228,7 @@ export class SharingResolver {
           (!status || s.status === status),
       )
       .reverse()
-      .map((s) => Object.assign(new ShareRequestType(), s));
+      .map((s) => shareOut(ctx, s));
   }
 
   @Authorized(Action.ShareDecide)
@@ -213,7 +261,7 @@ export class SharingResolver {
         decided,
       );
       await ctx.gate.record('share.deny', 'ok', id);
-      return Object.assign(new ShareRequestType(), denied);
+      return shareOut(ctx, denied);
     }
     const cohort = ctx.sharing.cohort(share.cohortId);
     const manifest = await buildRelease({
@@ -232,7 +280,7 @@ export class SharingResolver {
       release: manifest.id,
       files: manifest.files.length,
     });
-    return Object.assign(new ShareRequestType(), approved);
+    return shareOut(ctx, approved);
   }
 
   @Authorized(Action.ShareRevoke)
@@ -251,7 +299,7 @@ export class SharingResolver {
       decidedAt: new Date().toISOString(),
     });
     await ctx.gate.record('share.revoke', 'ok', id);
-    return Object.assign(new ShareRequestType(), revoked);
+    return shareOut(ctx, revoked);
   }
 
   @Authorized(Action.ReleaseList)

@@ -27,6 +27,7 @@ export class SavedCohortType {
 export class ShareRequestType {
   @Field(() => ID) id!: string;
   @Field() cohortId!: string;
+  @Field({ description: 'The saved cohort’s name.' }) cohortName!: string;
   @Field() requester!: string;
   @Field() collaborator!: string;
   @Field() purpose!: string;

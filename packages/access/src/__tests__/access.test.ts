@@ -222,5 +222,9 @@ describe('audit log', () => {
     const log = new AuditLog(lake);
     assert.equal(log.verify().entries, 100);
     assert.equal(log.query({ actor: 'a', limit: 1000 }).length, 50);
+    // A bare date as the end of a range means the whole of that day.
+    const today = new Date().toISOString().slice(0, 10);
+    assert.equal(log.query({ to: today, limit: 1000 }).length, 100);
+    assert.equal(log.query({ from: '2000-01-01', to: '2000-01-02' }).length, 0);
   });
 });

@@ -71,6 +71,28 @@ describe('ZipStream', () => {
     );
   });
 
+  it('waits for a slow reader without piling up listeners (portal case: MaxListenersExceededWarning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    let most = 0;
+    const sink = new Writable({
+      highWaterMark: 1,
+      write: (_c, _e, done) => {
+        most = Math.max(most, sink.listenerCount('drain'));
+        setImmediate(done);
+      },
+    });
+    const zip = new ZipStream(sink);
+    await zip.add('big', 200 * 1024, chunks(Buffer.alloc(200 * 1024), 1024));
+    await zip.finish();
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings, []);
+    assert.ok(most <= 2, `${most} drain listeners at once`);
+    assert.equal(sink.listenerCount('close'), 0);
+  });
+
   it('refuses an entry whose bytes do not match its declared size', async () => {
     const sink = new Writable({ write: (_c, _e, done) => done() });
     const zip = new ZipStream(sink);
