@@ -63,6 +63,11 @@ step('PHI-planted corpus', 'node', [
   '--out',
   'datasets/cache/plant-phi',
 ]);
+step('test models (ONNX)', '/usr/bin/python3', [
+  'datasets/make-model.py',
+  '--out',
+  'datasets/cache/models',
+]);
 step('build', 'npx', ['turbo', 'run', 'build'], {
   NEXT_TELEMETRY_DISABLED: '1',
 });

@@ -14,6 +14,8 @@ import {
   silentLogger,
 } from '@lpacs/lake';
 import { DownloadLinks, SharingStore } from '@lpacs/sharing';
+import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
+import { decodeFrame } from '@lpacs/pixels';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
 import { allowRoute } from './access/allowRoute';
@@ -177,6 +179,24 @@ export async function startServer(
       throw err;
     }));
 
+  // Prediction jobs commit through the ingest session when one holds the
+  // lake's write lock (STOW-RS, DIMSE), else take the lock per commit.
+  const direct = new LakePredictionSink(options.lake, logger);
+  const predictions = new PredictionJobs({
+    lakeRoot: options.lake,
+    decodeFrame,
+    logger,
+    sink: {
+      commit: async (rows) => {
+        if (!rows.length) return;
+        if (session) await (await session).commitRows({ predictions: rows });
+        else await direct.commit(rows);
+      },
+    },
+  });
+  const resumed = await predictions.resumeUnfinished();
+  if (resumed.length) logger.info({ jobs: resumed }, 'resumed prediction jobs');
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let gate: Gate;
@@ -304,6 +324,7 @@ export async function startServer(
         lakeRoot: options.lake,
         baseUrl,
         deidentification,
+        predictions,
       }),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
@@ -348,6 +369,7 @@ export async function startServer(
         logger,
       );
       await bounded('apollo', apollo.stop(), logger);
+      await bounded('prediction jobs', predictions.close(), logger);
       if (session && !options.session) {
         await bounded(
           'ingest session',

@@ -11,7 +11,7 @@ import {
   newBatchId,
   silentLogger,
 } from '@lpacs/lake';
-import type { Logger, Row } from '@lpacs/lake';
+import type { BatchRows, Logger, Row } from '@lpacs/lake';
 import type { IngestProgress, IngestReport } from './IngestReport';
 import { levelRows } from './levelRows';
 import type { FileOutcome } from './processFile';
@@ -305,6 +305,21 @@ export class IngestSession {
     report.megabytesPerSecond =
       report.bytesRead / 1e6 / Math.max(report.seconds, 1e-9);
     return report;
+  }
+
+  /**
+   * Commits rows that did not come from files (model predictions) as one
+   * batch through this session's write lock, after any run under way.
+   * Returns the batch id.
+   */
+  commitRows(rows: BatchRows): Promise<string> {
+    const next = this.#queue.then(async () => {
+      const batchId = newBatchId();
+      await this.#lake.commitBatch(batchId, rows);
+      return batchId;
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
   }
 
   async close(): Promise<void> {

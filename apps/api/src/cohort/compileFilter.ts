@@ -1,3 +1,4 @@
+import { predictionClause } from '@lpacs/ml';
 import { badInput } from '../ApiError';
 import type { CohortFilter } from '../schema/CohortFilter';
 
@@ -153,6 +154,37 @@ export function compileFilter(
       sql: '"StudyDate" <= CAST(? AS DATE)',
       params: [to],
     };
+  if (filter.prediction != null) {
+    if (filter.prediction.length === 0 || filter.prediction.length > 10)
+      throw badInput(
+        `prediction must hold 1 to 10 criteria, got ${filter.prediction.length}`,
+        'prediction',
+      );
+    const parts = filter.prediction.map((c) => {
+      for (const key of ['model', 'label'] as const)
+        if (!c[key]?.trim() || c[key].length > 200)
+          throw badInput(
+            `prediction ${key} must be 1-200 characters`,
+            'prediction',
+          );
+      try {
+        return predictionClause({
+          model: c.model.trim(),
+          label: c.label,
+          ...(c.minScore != null ? { minScore: c.minScore } : {}),
+          ...(c.maxScore != null ? { maxScore: c.maxScore } : {}),
+          ...(c.minValue != null ? { minValue: c.minValue } : {}),
+          ...(c.maxValue != null ? { maxValue: c.maxValue } : {}),
+        });
+      } catch (err) {
+        throw badInput((err as Error).message, 'prediction');
+      }
+    });
+    clauses.prediction = {
+      sql: parts.map((p) => p.sql).join(' AND '),
+      params: parts.flatMap((p) => p.params),
+    };
+  }
   if (filter.text != null) {
     const text = filter.text.trim();
     if (!text)

@@ -1,5 +1,6 @@
+import { Action } from '@lpacs/access';
 import { GraphQLError } from 'graphql';
-import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { MlError, MlErrorCode } from '@lpacs/ml';
 import type {
   JobSelection,
@@ -90,11 +91,13 @@ function toJob(j: JobState): Job {
 /** Models, prediction jobs and predictions. */
 @Resolver()
 export class ModelResolver {
+  @Authorized(Action.CohortQuery)
   @Query(() => [Model], { description: 'The models stored in the lake.' })
   async models(@Ctx() ctx: ModelContext): Promise<Model[]> {
     return (await jobsOf(ctx).registry.list()).map(toModel);
   }
 
+  @Authorized(Action.CohortQuery)
   @Query(() => Model, {
     nullable: true,
     description: 'A model by name (newest, or the version) or SHA-256.',
@@ -115,11 +118,13 @@ export class ModelResolver {
     }
   }
 
+  @Authorized(Action.CohortQuery)
   @Query(() => [Job], { description: 'Prediction jobs, newest first.' })
   async jobs(@Ctx() ctx: ModelContext): Promise<Job[]> {
     return (await jobsOf(ctx).list()).map(toJob);
   }
 
+  @Authorized(Action.CohortQuery)
   @Query(() => Job, { nullable: true, description: 'A job and its progress.' })
   async job(
     @Ctx() ctx: ModelContext,
@@ -134,6 +139,7 @@ export class ModelResolver {
     }
   }
 
+  @Authorized(Action.CohortQuery)
   @Query(() => [Prediction], {
     description: 'The predictions on a series, optionally of one model.',
   })
@@ -177,6 +183,7 @@ export class ModelResolver {
     );
   }
 
+  @Authorized(Action.ModelRun)
   @Mutation(() => Job, {
     description:
       'Starts a model over listed series and/or a cohort filter; returns the queued job.',
@@ -210,6 +217,7 @@ export class ModelResolver {
     return toJob(await api(jobsOf(ctx).start(input.model, selection)));
   }
 
+  @Authorized(Action.ModelRun)
   @Mutation(() => Job, {
     description: 'Cancels a job; a running one stops after its current chunk.',
   })

@@ -1,4 +1,40 @@
-import { Field, InputType, Int } from 'type-graphql';
+import { Field, Float, InputType, Int } from 'type-graphql';
+
+@InputType({
+  description:
+    'Instances a model labelled so: a label of a model (name or SHA-256) within bounds.',
+})
+export class PredictionFilter {
+  @Field({ description: 'Model name (any version) or SHA-256 of model.onnx' })
+  model!: string;
+
+  @Field({ description: 'Output label, as in the model manifest' })
+  label!: string;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Lowest score (inclusive)',
+  })
+  minScore?: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Highest score (inclusive)',
+  })
+  maxScore?: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Lowest value (inclusive)',
+  })
+  minValue?: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Highest value (inclusive)',
+  })
+  maxValue?: number;
+}
 
 /**
  * Which instances a cohort holds. Every field is optional; lists match any
@@ -62,6 +98,12 @@ export class CohortFilter {
     description: 'Words in the study or series description (case-insensitive)',
   })
   text?: string;
+
+  @Field(() => [PredictionFilter], {
+    nullable: true,
+    description: 'Model predictions the instances must have, all of them',
+  })
+  prediction?: PredictionFilter[];
 
   @Field(() => [CohortFilter], {
     nullable: true,

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  CT,
+  REPO,
+  bearer,
+  dcmdump,
+  filesUnder,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+
+// A model run over a cohort from GraphQL, whose predictions then select a
+// cohort: checked against numpy's scores on the same stored objects.
+const run = promisify(execFile);
+const work = tempDir('models');
+const lake = join(work.path, 'lake');
+let server: RunningServer;
+let token = '';
+
+async function gql<T>(query: string, variables?: object) {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: bearer(token),
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as {
+    data?: T;
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+  };
+}
+
+before(async () => {
+  const ingested = await runCli(['ingest', CT, '--lake', lake, '--json']);
+  assert.equal(ingested.code, 0, ingested.stderr);
+  const models = join(work.path, 'models');
+  await run('/usr/bin/python3', [
+    join(REPO, 'datasets', 'make-model.py'),
+    '--out',
+    models,
+  ]);
+  const added = await runCli([
+    'models',
+    'add',
+    join(models, 'ct-brightness'),
+    '--lake',
+    lake,
+  ]);
+  assert.equal(added.code, 0, added.stderr);
+  token = await tokenFor(lake, Role.Researcher);
+  server = await startServer({ lake, port: 0 });
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('a model over a cohort, its predictions as criteria', () => {
+  it('runs ct-brightness on the CT cohort and selects by score like numpy does', async () => {
+    const started = await gql<{ runModel: { id: string } }>(
+      'mutation { runModel(input: { model: "ct-brightness", filter: { modality: ["CT"] } }) { id } }',
+    );
+    assert.equal(started.errors, undefined, JSON.stringify(started.errors));
+    const id = started.data!.runModel.id;
+    let status = '';
+    for (
+      let i = 0;
+      i < 600 && !['done', 'failed', 'cancelled'].includes(status);
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      const job = await gql<{ job: { phase: string } }>(
+        'query ($id: String!) { job(id: $id) { phase } }',
+        { id },
+      );
+      status = job.data?.job.phase ?? JSON.stringify(job.errors);
+    }
+    assert.equal(status, 'done');
+    // numpy's scores on the de-identified objects the lake holds.
+    const objects = filesUnder(join(lake, 'objects')).filter(
+      (f) => dcmdump(f, ['0008,0060'])?.['0008,0060'] === 'CT',
+    );
+    const { stdout } = await run(
+      '/usr/bin/python3',
+      [join(REPO, 'packages', 'ml', 'scripts', 'reference.py'), ...objects],
+      { maxBuffer: 1 << 28 },
+    );
+    const bright = (JSON.parse(stdout) as Array<{ scores: number[] }>)
+      .map((r) => r.scores[0]!)
+      .sort((a, b) => a - b);
+    // A threshold halfway between two distinct scores near the median.
+    const mid = Math.floor(bright.length / 2);
+    let hi = mid;
+    while (hi < bright.length - 1 && bright[hi]! - bright[mid - 1]! < 1e-4)
+      hi++;
+    const threshold = (bright[mid - 1]! + bright[hi]!) / 2;
+    const expected = bright.filter((s) => s >= threshold).length;
+    assert.ok(
+      expected > 0 && expected < bright.length,
+      'the threshold splits the cohort',
+    );
+    const cohort = await gql<{ cohort: { counts: { instances: number } } }>(
+      'query ($f: CohortFilter) { cohort(filter: $f) { counts { instances } } }',
+      {
+        f: {
+          prediction: [
+            { model: 'ct-brightness', label: 'bright', minScore: threshold },
+          ],
+        },
+      },
+    );
+    assert.equal(cohort.errors, undefined, JSON.stringify(cohort.errors));
+    assert.equal(cohort.data!.cohort.counts.instances, expected);
+  });
+
+  it('names a bad prediction bound', async () => {
+    const r = await gql(
+      '{ cohort(filter: { prediction: [{ model: " ", label: "bright" }] }) { counts { instances } } }',
+    );
+    assert.match(
+      r.errors?.[0]?.message ?? '',
+      /prediction model must be 1-200 characters/,
+    );
+  });
+});
