@@ -116,7 +116,7 @@ export class IngestSession {
       );
       let stored: Map<string, string>;
       try {
-        stored = await loadStored(root);
+        [stored] = await Promise.all([loadStored(root), lake.warmWriter()]);
       } catch (err) {
         await pool.close();
         throw err;

@@ -232,6 +232,14 @@ export class Lake {
     );
   }
 
+  /**
+   * Loads the Parquet writer (DuckDB) ahead of the first commit: an ingest
+   * overlaps it with starting its workers instead of paying it at the end.
+   */
+  warmWriter(): Promise<void> {
+    return this.#parquet.warm();
+  }
+
   /** Keeps a refused file and its reason under quarantine/<id>/. */
   async quarantine(
     bytes: Buffer | undefined,

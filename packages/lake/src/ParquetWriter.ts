@@ -14,13 +14,20 @@ function sqlString(text: string): string {
 export class ParquetWriter {
   #instance: DuckDBInstance | undefined;
   #connection: DuckDBConnection | undefined;
+  #connecting: Promise<DuckDBConnection> | undefined;
 
-  async #connect(): Promise<DuckDBConnection> {
-    if (!this.#connection) {
+  #connect(): Promise<DuckDBConnection> {
+    this.#connecting ??= (async () => {
       this.#instance = await openDuckDB(1);
       this.#connection = await this.#instance.connect();
-    }
-    return this.#connection;
+      return this.#connection;
+    })();
+    return this.#connecting;
+  }
+
+  /** Starts DuckDB now, so the first write does not wait for it. */
+  async warm(): Promise<void> {
+    await this.#connect();
   }
 
   /** Writes `rows` to `path` (zstd Parquet) with the columns of `schema`. */
