@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { AccessStore, Role } from '@lpacs/access';
-import { REPO, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
+import { SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
+import {
+  launchChromium,
+  navLabels,
+  navLink,
+  screenshots,
+  signInAs,
+  startPortal,
+} from './portalHarness';
 
 // The admin pages in a real browser: users, tokens and the audit log, each
 // checked against the API asked directly (a generated password signs in, a
@@ -18,11 +21,11 @@ import { REPO, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
 
 const work = tempDir('portal-admin');
 const lake = join(work.path, 'lake');
-const shots = join(REPO, 'test-output', 'screenshots');
+const shots = screenshots();
 const PASSWORD = 'portal story passphrase';
 const token: Record<string, string> = {};
 let api: RunningServer;
-let next: ChildProcess;
+let stopPortal: (() => void) | undefined;
 let browser: Browser;
 let portal: string;
 
@@ -37,62 +40,10 @@ async function gql<T>(who: string, query: string, variables?: object) {
   return body.data!;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForUrl(url: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end)
-      throw new Error(`${url} did not answer within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function signIn(name: string): Promise<{
-  context: BrowserContext;
-  page: Page;
-}> {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    acceptDownloads: true,
-  });
-  const page = await context.newPage();
-  await page.goto(portal);
-  await page.getByLabel('User name').fill(name);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page
-    .getByTestId('me-name')
-    .filter({ hasText: name })
-    .waitFor({ timeout: 15_000 });
-  return { context, page };
-}
-
-function navLink(page: Page, name: string): Locator {
-  return page
-    .getByRole('navigation', { name: 'Portal' })
-    .getByRole('link', { name, exact: true });
-}
-
-async function navLabels(page: Page): Promise<string[]> {
-  return page
-    .getByRole('navigation', { name: 'Portal' })
-    .getByRole('link')
-    .allTextContents();
+function signIn(
+  name: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  return signInAs(browser, portal, name, PASSWORD);
 }
 
 before(async () => {
@@ -103,45 +54,14 @@ before(async () => {
   await store.addUser('rita', Role.Researcher, PASSWORD);
   token.ada = await tokenFor(lake, Role.Admin, 'ada');
   api = await startServer({ lake, port: 0 });
-  const port = await freePort();
-  next = spawn(
-    process.execPath,
-    [
-      join(REPO, 'node_modules', 'next', 'dist', 'bin', 'next'),
-      'start',
-      '-H',
-      '127.0.0.1',
-      '-p',
-      String(port),
-    ],
-    {
-      cwd: join(REPO, 'apps', 'web'),
-      env: {
-        ...process.env,
-        LPACS_API_URL: api.url,
-        NEXT_TELEMETRY_DISABLED: '1',
-      },
-      stdio: 'ignore',
-    },
-  );
-  portal = `http://127.0.0.1:${port}/`;
-  await waitForUrl(portal, 30_000);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  mkdirSync(shots, { recursive: true });
+  const started = await startPortal(api.url);
+  portal = started.url;
+  stopPortal = started.stop;
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  next?.kill();
+  stopPortal?.();
   await api?.close();
   work.remove();
 });

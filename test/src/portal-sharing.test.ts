@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { AccessStore, Role } from '@lpacs/access';
 import {
-  REPO,
   SAMPLE,
   bearer,
   dcmdump,
@@ -21,6 +17,14 @@ import {
   tempDir,
   tokenFor,
 } from './helpers';
+import {
+  launchChromium,
+  navLabels,
+  navLink,
+  screenshots,
+  signInAs,
+  startPortal,
+} from './portalHarness';
 
 // The sharing story in a real browser: a researcher builds and saves a
 // cohort and asks to share it, a steward approves, the collaborator
@@ -30,12 +34,12 @@ import {
 
 const work = tempDir('portal-sharing');
 const lake = join(work.path, 'lake');
-const shots = join(REPO, 'test-output', 'screenshots');
+const shots = screenshots();
 const PASSWORD = 'portal story passphrase';
 const COHORT = 'MR for the portal story';
 const token: Record<string, string> = {};
 let api: RunningServer;
-let next: ChildProcess;
+let stopPortal: (() => void) | undefined;
 let browser: Browser;
 let portal: string;
 
@@ -57,31 +61,6 @@ async function gql<T>(who: string, query: string, variables?: object) {
   return body.data!;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForUrl(url: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end)
-      throw new Error(`${url} did not answer within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Polls what a user would read until it equals `expected`. */
 async function expectText(
   locator: Locator,
@@ -98,37 +77,10 @@ async function expectText(
   assert.equal(seen?.trim(), expected);
 }
 
-async function signIn(name: string): Promise<{
-  context: BrowserContext;
-  page: Page;
-}> {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    acceptDownloads: true,
-  });
-  const page = await context.newPage();
-  await page.goto(portal);
-  await page.getByLabel('User name').fill(name);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page
-    .getByTestId('me-name')
-    .filter({ hasText: name })
-    .waitFor({ timeout: 15_000 });
-  return { context, page };
-}
-
-function navLink(page: Page, name: string): Locator {
-  return page
-    .getByRole('navigation', { name: 'Portal' })
-    .getByRole('link', { name, exact: true });
-}
-
-async function navLabels(page: Page): Promise<string[]> {
-  return page
-    .getByRole('navigation', { name: 'Portal' })
-    .getByRole('link')
-    .allTextContents();
+function signIn(
+  name: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  return signInAs(browser, portal, name, PASSWORD);
 }
 
 async function expectCounts(page: Page, expected: Counts): Promise<void> {
@@ -152,45 +104,14 @@ before(async () => {
   token.sam = await tokenFor(lake, Role.Steward, 'sam');
   token.cole = await tokenFor(lake, Role.Collaborator, 'cole');
   api = await startServer({ lake, port: 0 });
-  const port = await freePort();
-  next = spawn(
-    process.execPath,
-    [
-      join(REPO, 'node_modules', 'next', 'dist', 'bin', 'next'),
-      'start',
-      '-H',
-      '127.0.0.1',
-      '-p',
-      String(port),
-    ],
-    {
-      cwd: join(REPO, 'apps', 'web'),
-      env: {
-        ...process.env,
-        LPACS_API_URL: api.url,
-        NEXT_TELEMETRY_DISABLED: '1',
-      },
-      stdio: 'ignore',
-    },
-  );
-  portal = `http://127.0.0.1:${port}/`;
-  await waitForUrl(portal, 30_000);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  mkdirSync(shots, { recursive: true });
+  const started = await startPortal(api.url);
+  portal = started.url;
+  stopPortal = started.stop;
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  next?.kill();
+  stopPortal?.();
   await api?.close();
   work.remove();
 });

@@ -1,52 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { AccessStore, Role } from '@lpacs/access';
-import { CT, REPO, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
+import { CT, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
+import { launchChromium, screenshots, startPortal } from './portalHarness';
 
 const work = tempDir('portal');
 const lake = join(work.path, 'lake');
-const artefacts = join(REPO, 'test-output', 'screenshots');
+const artefacts = screenshots();
 let api: RunningServer;
-let next: ChildProcess;
+let stopPortal: (() => void) | undefined;
 let browser: Browser;
 let page: Page;
 let portal: string;
 let token: string;
 const PASSWORD = 'portal test passphrase';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > end)
-      throw new Error(`${url} did not answer within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Counts {
   patients: number;
@@ -102,46 +73,15 @@ before(async () => {
   await new AccessStore(lake).addUser('rita', Role.Researcher, PASSWORD);
   token = await tokenFor(lake, Role.Researcher, 'rita');
   api = await startServer({ lake, port: 0 });
-  const port = await freePort();
-  next = spawn(
-    process.execPath,
-    [
-      join(REPO, 'node_modules', 'next', 'dist', 'bin', 'next'),
-      'start',
-      '-H',
-      '127.0.0.1',
-      '-p',
-      String(port),
-    ],
-    {
-      cwd: join(REPO, 'apps', 'web'),
-      env: {
-        ...process.env,
-        LPACS_API_URL: api.url,
-        NEXT_TELEMETRY_DISABLED: '1',
-      },
-      stdio: 'ignore',
-    },
-  );
-  portal = `http://127.0.0.1:${port}/`;
-  await waitFor(portal, 30_000);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const started = await startPortal(api.url);
+  portal = started.url;
+  stopPortal = started.stop;
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  mkdirSync(artefacts, { recursive: true });
 });
 after(async () => {
   await browser?.close();
-  next?.kill();
+  stopPortal?.();
   await api?.close();
   work.remove();
 });

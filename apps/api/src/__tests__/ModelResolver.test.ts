@@ -12,6 +12,8 @@ import { Catalog } from '@lpacs/lake';
 import { silentLogger } from '@lpacs/lake';
 import { PredictionJobs } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
+import { AuditLog, Role } from '@lpacs/access';
+import { Gate } from '../access/Gate';
 import { lpacsSchema } from '../buildSchema';
 import { CohortQueries } from '../cohort/CohortQueries';
 import type { ModelContext } from '../resolvers/ModelResolver';
@@ -64,10 +66,18 @@ before(async () => {
   await jobs.registry.add(join(work, 'models', 'ct-brightness'));
   catalog = await Catalog.open(lake, { threads: 1 });
   // Only what model operations use; the rest of ApiContext is not needed.
+  // The caller is a researcher, who may query and run models.
+  const researcher = {
+    userId: 'u1',
+    name: 'rita',
+    role: Role.Researcher,
+    tokenId: 't1',
+  };
   context = {
     cohorts: new CohortQueries(catalog),
     logger: silentLogger,
     predictions: jobs,
+    gate: new Gate(researcher, new AuditLog(lake), silentLogger),
   } as unknown as ModelContext;
   schema = await lpacsSchema();
 });
