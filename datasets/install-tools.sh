@@ -21,6 +21,10 @@ TOOLS=(
   'time:/usr/bin/time'
   'openssl:openssl'
   'unzip:unzip'
+  'orthanc:/usr/sbin/Orthanc'
+  'orthanc-dicomweb:/usr/share/orthanc/plugins/libOrthancDicomWeb.so'
+  'iproute2:ip'
+  'util-linux:unshare'
   'chromium:chromium'
 )
 
@@ -59,6 +63,11 @@ echo "install-tools: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The tests start their own Orthanc in a private network namespace; the
+# packaged service would listen on every interface, so keep it stopped.
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  systemctl disable --now orthanc >/dev/null 2>&1 || true
+fi
 
 for entry in "${TOOLS[@]}"; do
   if ! present "${entry%%:*}" "${entry#*:}"; then

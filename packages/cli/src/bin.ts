@@ -11,6 +11,9 @@ commands:
                    institution-identity, uids (default: modified dates,
                    patient characteristics, clean descriptors)
   ingest PATH...   ingest DICOM files, folders (recursive) and .zip archives
+  pull URL         pull studies from another PACS over DICOMweb (QIDO-RS, WADO-RS)
+                   [--patient ID] [--study UID] [--date FROM-TO] [--modality M]
+                   [--token T | --user NAME:PASSWORD]
   serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
                    with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP
   status           lake contents and quarantined files
@@ -65,6 +68,11 @@ async function main(argv: string[]): Promise<number> {
       cancel: { type: 'string' },
       threads: { type: 'string' },
       role: { type: 'string' },
+      patient: { type: 'string' },
+      study: { type: 'string' },
+      date: { type: 'string' },
+      token: { type: 'string' },
+      user: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       label: { type: 'string' },
       days: { type: 'string' },
@@ -113,6 +121,19 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/demoCommand.js')).demoCommand(
         opts,
         values.exit === true,
+      );
+    case 'pull':
+      return (await import('./commands/pullCommand.js')).pullCommand(
+        rest,
+        opts,
+        {
+          patient: values.patient,
+          study: values.study,
+          date: values.date,
+          modality: values.modality?.[0],
+          token: values.token,
+          user: values.user,
+        },
       );
     case 'users':
       return (await import('./commands/usersCommand.js')).usersCommand(

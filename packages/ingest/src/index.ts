@@ -12,3 +12,7 @@ export { processFile } from './processFile';
 export type { FileContext, FileOutcome } from './processFile';
 export { expandInputs } from './sources/expandInputs';
 export type { InputFile } from './sources/InputFile';
+export { headerParam, parseMultipart } from './sources/parseMultipart';
+export type { Part } from './sources/parseMultipart';
+export { pullDicomWeb } from './sources/pullDicomWeb';
+export type { PullQuery, PullProgress } from './sources/pullDicomWeb';

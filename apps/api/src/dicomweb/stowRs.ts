@@ -7,7 +7,7 @@ import type {
 } from '@lpacs/ingest';
 import type { Logger } from '@lpacs/lake';
 import { readBodyBuffer } from '../http/readBody';
-import { headerParam, parseMultipart } from './parseMultipart';
+import { headerParam, parseMultipart } from '@lpacs/ingest';
 
 /** PS3.4 status codes used in STOW-RS responses (PS3.18 10.5.3). */
 const Status = {

@@ -1,0 +1,88 @@
+import { IngestSession, pullDicomWeb } from '@lpacs/ingest';
+import type { PullQuery } from '@lpacs/ingest';
+import { progressLine, reportText } from '../format';
+import { createLogger } from '../logger';
+import type { Options } from '../options';
+
+/** Query flags of `lpacs pull`. */
+export interface PullFlags {
+  patient?: string | undefined;
+  study?: string | undefined;
+  date?: string | undefined;
+  modality?: string | undefined;
+  token?: string | undefined;
+  user?: string | undefined;
+}
+
+/**
+ * `lpacs pull URL [--patient ID] [--study UID] [--date FROM-TO]
+ * [--modality M]`: finds studies on another PACS with QIDO-RS, retrieves
+ * them series by series with WADO-RS, and ingests them like files.
+ * Rerunning skips what is already in the lake.
+ */
+export async function pullCommand(
+  args: string[],
+  opts: Options,
+  flags: PullFlags,
+): Promise<number> {
+  const [url] = args;
+  if (!url || !/^https?:\/\//.test(url)) {
+    process.stderr.write(
+      'usage: lpacs pull http://HOST:PORT/dicom-web [--patient ID] [--study UID] [--date YYYYMMDD-YYYYMMDD] [--modality M] [--token T | --user NAME:PASSWORD]\n',
+    );
+    return 2;
+  }
+  if (flags.date && !/^(\d{8})?-?(\d{8})?$/.test(flags.date)) {
+    process.stderr.write(
+      `lpacs pull: --date must be YYYYMMDD or a range YYYYMMDD-YYYYMMDD, got "${flags.date}"\n`,
+    );
+    return 2;
+  }
+  const headers: Record<string, string> = {};
+  if (flags.token) headers.authorization = `Bearer ${flags.token}`;
+  else if (flags.user)
+    headers.authorization = `Basic ${Buffer.from(flags.user).toString('base64')}`;
+  const query: PullQuery = {
+    ...(flags.patient ? { patientID: flags.patient } : {}),
+    ...(flags.study ? { studyInstanceUID: flags.study } : {}),
+    ...(flags.date ? { studyDate: flags.date } : {}),
+    ...(flags.modality ? { modality: flags.modality.toUpperCase() } : {}),
+    headers,
+  };
+  const tty = process.stderr.isTTY && !opts.json;
+  const session = await IngestSession.open({
+    lake: opts.lake,
+    workers: opts.workers,
+    batchSize: opts.batchSize,
+    logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
+  });
+  let found = { studies: 0, studiesDone: 0, series: 0 };
+  try {
+    let last = 0;
+    const report = await session.run(
+      pullDicomWeb(url, query, (p) => {
+        found = { ...p };
+      }),
+      {
+        onProgress: (p) => {
+          const now = Date.now();
+          if (!tty || now - last < 100) return;
+          last = now;
+          process.stderr.write(
+            `\rstudy ${found.studiesDone + 1}/${found.studies}  ${progressLine(p)}\x1b[K`,
+          );
+        },
+      },
+    );
+    if (tty) process.stderr.write('\r\x1b[K');
+    const out = { ...report, pulled: { from: url, ...found } };
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify(out, null, 2)}\n`
+        : `pulled ${found.series} series of ${found.studies} studies from ${url}\n${reportText(report)}\n`,
+    );
+    return 0;
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, describe, it } from 'node:test';
+import { CT, dcmdump, filesUnder, tempDir } from './helpers';
+
+interface Report {
+  filesSeen: number;
+  ingested: number;
+  skipped: number;
+  quarantined: number;
+  pulled: { studies: number; series: number };
+}
+
+const work = tempDir('pull');
+after(() => work.remove());
+
+describe('lpacs pull from a real Orthanc (QIDO-RS + WADO-RS)', () => {
+  it('pulls by modality and by patient, and skips what it has on a rerun', async () => {
+    const truth = JSON.parse(readFileSync(join(CT, 'truth.json'), 'utf8')) as {
+      patients: Array<{ patientId: string }>;
+    };
+    const patientID = truth.patients[0]!.patientId;
+    const { stdout } = await promisify(execFile)(
+      'unshare',
+      [
+        '-n',
+        process.execPath,
+        join(__dirname, 'pullScenario.js'),
+        work.path,
+        patientID,
+      ],
+      { maxBuffer: 1 << 26, timeout: 240_000 },
+    );
+    const r = JSON.parse(stdout) as Record<
+      'first' | 'again' | 'patient' | 'none',
+      Report
+    >;
+    // What dcmdump says the uploaded files hold.
+    const files = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
+    const tags = files.map((f) =>
+      dcmdump(f, ['0008,0060', '0010,0020', '0020,000d'])!,
+    );
+    const ct = tags.filter((t) => t['0008,0060'] === 'CT');
+    const mine = tags.filter((t) => t['0010,0020'] === patientID);
+    assert.ok(mine.length > 0 && mine.length < tags.length);
+    assert.equal(r.first.ingested, ct.length);
+    assert.equal(r.first.quarantined, 0);
+    assert.equal(
+      r.first.pulled.studies,
+      new Set(ct.map((t) => t['0020,000d'])).size,
+    );
+    assert.equal(r.again.ingested, 0);
+    assert.equal(r.again.skipped, ct.length);
+    assert.equal(r.patient.ingested, mine.length);
+    assert.equal(r.none.filesSeen, 0);
+  });
+});
