@@ -355,6 +355,36 @@ describe('GraphQL cohort API', () => {
     );
   });
 
+  it('reports Prometheus metrics and readiness without data or identifiers', async () => {
+    const base = server.url.replace(/\/graphql$/, '');
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const instances = await gql<{ cohort: { counts: { instances: number } } }>(
+      '{ cohort { counts { instances } } }',
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `^lpacs_lake_instances ${instances.data!.cohort.counts.instances}$`,
+        'm',
+      ),
+    );
+    // Every graphql request so far was answered 200 and counted.
+    const counted =
+      /^lpacs_http_requests_total\{route="\/graphql",status="200"\} (\d+)$/m.exec(
+        text,
+      );
+    assert.ok(counted && Number(counted[1]) > 10, 'graphql requests counted');
+    assert.match(
+      text,
+      /^lpacs_http_request_duration_seconds_bucket\{route="\/graphql",le="\+Inf"\} \d+$/m,
+    );
+    assert.match(text, /^lpacs_disk_free_bytes \d+$/m);
+    responses.push(text);
+  });
+
   it('tells a browser that GETs /graphql what to do instead', async () => {
     const res = await fetch(server.url);
     assert.equal(res.status, 405);

@@ -16,7 +16,7 @@ import {
 import { DownloadLinks, SharingStore } from '@lpacs/sharing';
 import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
 import { allowRoute } from './access/allowRoute';
 import { Gate } from './access/Gate';
@@ -32,6 +32,7 @@ import { dicomWeb } from './dicomweb/dicomWeb';
 import { stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
+import { Metrics, routeOf } from './http/Metrics';
 import { limitQuery } from './http/limitQuery';
 
 /** Where and what to serve. */
@@ -197,8 +198,49 @@ export async function startServer(
   const resumed = await predictions.resumeUnfinished();
   if (resumed.length) logger.info({ jobs: resumed }, 'resumed prediction jobs');
 
+  const metrics = new Metrics();
+  const gauges = async () => {
+    const fs = statfsSync(options.lake);
+    const [row] = await catalog
+      .query('SELECT count(*) AS n FROM instances')
+      .catch(() => [{ n: -1 }]);
+    const jobs = await predictions.list().catch(() => []);
+    return {
+      lpacs_lake_instances: {
+        help: 'Instances in the lake (-1 when it cannot be queried).',
+        value: Number(row?.n ?? -1),
+      },
+      lpacs_disk_free_bytes: {
+        help: 'Free bytes on the lake file system.',
+        value: fs.bavail * fs.bsize,
+      },
+      lpacs_jobs_running: {
+        help: 'Prediction jobs queued or running.',
+        value: jobs.filter((j) => j.phase === 'queued' || j.phase === 'running')
+          .length,
+      },
+    };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Operations endpoints: counts only, no data, so no sign-in.
+    if (url.pathname === '/metrics' && req.method === 'GET') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+        .end(metrics.render(await gauges()));
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      const ready = await catalog
+        .query('SELECT 1 AS ok')
+        .then(() => true)
+        .catch(() => false);
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ready\n' : 'not ready: the lake cannot be queried\n');
+      return;
+    }
     let gate: Gate;
     try {
       gate = new Gate(principalOf(req.headers, access), audit, logger);
@@ -337,6 +379,14 @@ export async function startServer(
   };
 
   const server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () =>
+      metrics.request(
+        routeOf(new URL(req.url ?? '/', 'http://localhost').pathname),
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      ),
+    );
     handle(req, res).catch((err: { status?: number }) => {
       logger.error({ err: String(err) }, 'request failed');
       if (!res.headersSent)

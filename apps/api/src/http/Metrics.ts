@@ -1,0 +1,107 @@
+/** Upper bounds (seconds) of the request duration histogram. */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Label values are ours (route names, status codes): no escaping needed beyond quotes. */
+function labels(l: Record<string, string>): string {
+  const parts = Object.entries(l).map(
+    ([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`,
+  );
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+/**
+ * Prometheus metrics of one API process, in the text exposition format
+ * (version 0.0.4). Counts and durations only: no identifiers, no PHI.
+ */
+export class Metrics {
+  readonly #started = Date.now();
+  readonly #requests = new Map<string, number>();
+  readonly #durations = new Map<
+    string,
+    { buckets: number[]; sum: number; count: number }
+  >();
+  readonly #counters = new Map<string, number>();
+
+  /** Records one HTTP request by route and status. */
+  request(route: string, status: number, seconds: number): void {
+    const key = labels({ route, status: String(status) });
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    const d = this.#durations.get(route) ?? {
+      buckets: BUCKETS.map(() => 0),
+      sum: 0,
+      count: 0,
+    };
+    BUCKETS.forEach((b, i) => {
+      if (seconds <= b) d.buckets[i]!++;
+    });
+    d.sum += seconds;
+    d.count++;
+    this.#durations.set(route, d);
+  }
+
+  /** Adds to a named counter with labels (e.g. ingested files by verdict). */
+  count(name: string, l: Record<string, string>, by = 1): void {
+    const key = `${name}${labels(l)}`;
+    this.#counters.set(key, (this.#counters.get(key) ?? 0) + by);
+  }
+
+  /** The exposition text; `gauges` are sampled by the caller at scrape time. */
+  render(gauges: Record<string, { help: string; value: number }>): string {
+    const out: string[] = [
+      '# HELP lpacs_uptime_seconds Seconds since the API started.',
+      '# TYPE lpacs_uptime_seconds gauge',
+      `lpacs_uptime_seconds ${(Date.now() - this.#started) / 1000}`,
+      '# HELP lpacs_http_requests_total HTTP requests by route and status.',
+      '# TYPE lpacs_http_requests_total counter',
+    ];
+    for (const [k, v] of this.#requests)
+      out.push(`lpacs_http_requests_total${k} ${v}`);
+    out.push(
+      '# HELP lpacs_http_request_duration_seconds Time to answer a request, by route.',
+      '# TYPE lpacs_http_request_duration_seconds histogram',
+    );
+    for (const [route, d] of this.#durations) {
+      BUCKETS.forEach((b, i) =>
+        out.push(
+          `lpacs_http_request_duration_seconds_bucket${labels({ route, le: String(b) })} ${d.buckets[i]}`,
+        ),
+      );
+      out.push(
+        `lpacs_http_request_duration_seconds_bucket${labels({ route, le: '+Inf' })} ${d.count}`,
+        `lpacs_http_request_duration_seconds_sum${labels({ route })} ${d.sum}`,
+        `lpacs_http_request_duration_seconds_count${labels({ route })} ${d.count}`,
+      );
+    }
+    const names = new Set(
+      [...this.#counters.keys()].map((k) => k.split('{')[0]!),
+    );
+    for (const name of names) {
+      out.push(`# TYPE ${name} counter`);
+      for (const [k, v] of this.#counters)
+        if (k.split('{')[0] === name) out.push(`${k} ${v}`);
+    }
+    for (const [name, g] of Object.entries(gauges))
+      out.push(
+        `# HELP ${name} ${g.help}`,
+        `# TYPE ${name} gauge`,
+        `${name} ${g.value}`,
+      );
+    return `${out.join('\n')}\n`;
+  }
+}
+
+/** The route label of a path: its first segment, so label values stay few. */
+export function routeOf(path: string): string {
+  const first = path.split('/')[1] ?? '';
+  return [
+    'graphql',
+    'dicomweb',
+    'releases',
+    'auth',
+    'metrics',
+    'healthz',
+    'readyz',
+  ].includes(first)
+    ? `/${first}`
+    : 'other';
+}
