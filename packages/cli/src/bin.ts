@@ -28,6 +28,9 @@ commands:
                    also: tokens list [USER] | revoke ID
   audit [--actor A] [--action X] [--limit N]
                    the audit log, newest first; audit verify checks its chain
+  backup DEST      an incremental, consistent snapshot of the lake (while it runs)
+  restore BACKUP   rebuild a lake in --lake NEWDIR from a backup, verifying every
+                   checksum [--snapshot ID]
   models add DIR   store an ONNX model folder (model.onnx + manifest.json)
   models list      the lake's models
   predict          run a model over the lake's instances as a resumable job
@@ -68,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       cancel: { type: 'string' },
       threads: { type: 'string' },
       role: { type: 'string' },
+      snapshot: { type: 'string' },
       patient: { type: 'string' },
       study: { type: 'string' },
       date: { type: 'string' },
@@ -134,6 +138,17 @@ async function main(argv: string[]): Promise<number> {
           token: values.token,
           user: values.user,
         },
+      );
+    case 'backup':
+      return (await import('./commands/backupCommand.js')).backupCommand(
+        rest,
+        opts,
+      );
+    case 'restore':
+      return (await import('./commands/backupCommand.js')).restoreCommand(
+        rest,
+        opts,
+        values.snapshot,
       );
     case 'users':
       return (await import('./commands/usersCommand.js')).usersCommand(

@@ -17,3 +17,5 @@ export type {
   TableSchema,
 } from './types';
 export type { Compaction } from './compactTable';
+export { backupLake, listSnapshots, restoreLake } from './backupLake';
+export type { BackupReport, SnapshotFile } from './backupLake';
