@@ -1,5 +1,6 @@
 export { ErrorCode } from './ApiError';
 export { lpacsSchema } from './buildSchema';
 export { EXAMPLE_QUERY } from './http/landingPage';
+export { LinkageReader } from './linkage/LinkageReader';
 export { startServer } from './startServer';
 export type { RunningServer, ServerOptions } from './startServer';

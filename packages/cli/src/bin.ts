@@ -28,6 +28,9 @@ commands:
                    also: tokens list [USER] | revoke ID
   audit [--actor A] [--action X] [--limit N]
                    the audit log, newest first; audit verify checks its chain
+  erase --patient PSEUDONYM --reason TEXT
+                   erase one patient (withdrawn consent) from every table,
+                   object, linkage and release; audited
   backup DEST      an incremental, consistent snapshot of the lake (while it runs)
   restore BACKUP   rebuild a lake in --lake NEWDIR from a backup, verifying every
                    checksum [--snapshot ID]
@@ -72,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       threads: { type: 'string' },
       role: { type: 'string' },
       snapshot: { type: 'string' },
+      reason: { type: 'string' },
       patient: { type: 'string' },
       study: { type: 'string' },
       date: { type: 'string' },
@@ -139,6 +143,11 @@ async function main(argv: string[]): Promise<number> {
           user: values.user,
         },
       );
+    case 'erase':
+      return (await import('./commands/eraseCommand.js')).eraseCommand(opts, {
+        patient: values.patient,
+        reason: values.reason,
+      });
     case 'backup':
       return (await import('./commands/backupCommand.js')).backupCommand(
         rest,

@@ -21,6 +21,7 @@ import { LakeLayout } from './LakeLayout';
 import { LakeLock } from './LakeLock';
 import { compactTable, currentVersion } from './compactTable';
 import type { Compaction } from './compactTable';
+import { openDuckDB } from './openDuckDB';
 import { ParquetWriter } from './ParquetWriter';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { Logger, Row, TableName } from './types';
@@ -41,6 +42,17 @@ export type BatchRows = Partial<Record<TableName, Row[]>>;
 interface Journal {
   batchId: string;
   moves: Array<{ from: string; to: string }>;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(path)));
+    else out.push(path);
+  }
+  return out;
 }
 
 /** A new batch id: sortable by time, unique across workers. */
@@ -371,6 +383,76 @@ export class Lake {
     for (const table of TABLE_NAMES)
       out.push(await compactTable(this.layout, table, batchId));
     return out;
+  }
+
+  /**
+   * Erases one patient (a withdrawn consent): every table is rewritten
+   * without the patient's rows (and predictions on them), every older
+   * table version is deleted, then the objects and masks are removed.
+   * Returns what was erased, for the caller to flag releases and audit.
+   * @throws LakeError when the lake is not open for writing.
+   */
+  async erasePatient(pseudonym: string): Promise<{
+    instances: string[];
+    series: string[];
+    objects: number;
+  }> {
+    if (!this.#lock)
+      throw new LakeError(
+        LakeErrorCode.Busy,
+        'erasure needs a lake opened for writing',
+      );
+    if (!/^LP[A-Z2-7]{16}$/.test(pseudonym))
+      throw new Error(
+        `"${pseudonym.slice(0, 40)}" is not a PatientID of this lake (LP and 16 letters or digits)`,
+      );
+    const glob = join(this.layout.table('instances'), '*', '*.parquet');
+    const db = await openDuckDB(1);
+    const conn = await db.connect();
+    let rows: Array<Record<string, unknown>> = [];
+    try {
+      const hasFiles = (await this.batches('instances')).length > 0;
+      if (hasFiles) {
+        const reader = await conn.runAndReadAll(
+          `SELECT "SOPInstanceUID" AS sop, "SeriesInstanceUID" AS series, object_key AS key FROM read_parquet('${glob.replace(/'/g, "''")}') WHERE "PatientID" = ?`,
+          [pseudonym],
+        );
+        rows = reader.getRowObjectsJS();
+      }
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+    const uid = (v: unknown) => {
+      const text = String(v);
+      if (!/^[0-9.]+$/.test(text))
+        throw new Error('an indexed UID is not a UID');
+      return `'${text}'`;
+    };
+    const sops = [...new Set(rows.map((r) => String(r.sop)))];
+    const series = [...new Set(rows.map((r) => String(r.series)))];
+    const batchId = newBatchId();
+    for (const table of TABLE_NAMES) {
+      const drop =
+        table === 'predictions'
+          ? sops.length
+            ? `"SOPInstanceUID" IN (${sops.map(uid).join(', ')}) OR "SeriesInstanceUID" IN (${series.map(uid).join(', ')})`
+            : undefined
+          : `"PatientID" = '${pseudonym}'`;
+      if (drop) await compactTable(this.layout, table, batchId, drop);
+    }
+    let objects = 0;
+    for (const r of rows) {
+      const key = String(r.key);
+      if (!/^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.dcm$/.test(key)) continue;
+      await rm(join(this.root, key), { force: true });
+      objects++;
+    }
+    // Masks and SEG objects name the instance they were made from.
+    for (const file of await listFiles(join(this.root, 'masks')))
+      if (sops.some((s) => file.includes(s))) await rm(file, { force: true });
+    await syncFileSystem(this.root);
+    return { instances: sops, series, objects };
   }
 
   /** Ids of committed batches of a table, oldest first. */

@@ -61,6 +61,13 @@ export async function compactTable(
   layout: LakeLayout,
   table: TableName,
   batchId: string,
+  /**
+   * Rows to drop (an SQL condition over the table's columns, values
+   * already validated by the caller). With it the table is rewritten even
+   * from one batch, and every older version is deleted: an erasure leaves
+   * no copy of the rows behind.
+   */
+  drop?: string,
 ): Promise<Compaction> {
   const current = await currentVersion(layout, table);
   const link = layout.table(table);
@@ -71,7 +78,8 @@ export async function compactTable(
     batchesAfter: batches.length,
     rows: 0,
   };
-  if (batches.length <= 1 || current === undefined) return result;
+  if (current === undefined || (batches.length <= 1 && !drop)) return result;
+  if (batches.length === 0) return result;
   const n = Number(VERSION.exec(current)?.[2] ?? '1');
   const next = `.${table}.v${n + 1}`;
   const nextDir = join(layout.tables, next);
@@ -79,7 +87,10 @@ export async function compactTable(
   const target = join(nextDir, `batch=${batchId}`);
   await mkdir(target, { recursive: true });
   const glob = join(layout.tables, current, '*', '*.parquet');
-  const source = `read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`;
+  const all = `read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`;
+  const source = drop
+    ? `(SELECT * FROM ${all} WHERE NOT coalesce((${drop}), false))`
+    : all;
   const key = SCHEMAS[table].key.map((k) => `"${k}"`).join(', ');
   const select =
     table === 'instances'
@@ -110,7 +121,7 @@ export async function compactTable(
   await fsyncPath(layout.tables);
   for (const name of await readdir(layout.tables)) {
     const m = VERSION.exec(name);
-    if (m && m[1] === table && Number(m[2]) < n)
+    if (m && m[1] === table && Number(m[2]) < (drop ? n + 1 : n))
       await rm(join(layout.tables, name), { recursive: true, force: true });
   }
   result.batchesAfter = 1;

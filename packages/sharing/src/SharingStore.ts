@@ -114,6 +114,39 @@ export class SharingStore {
   }
 
   /**
+   * Revokes every approved share whose release holds any of `instances`
+   * (their data was erased), noting why. Returns the share ids flagged.
+   */
+  async flagErased(
+    instancesOf: (releaseId: string) => Promise<string[]>,
+    instances: string[],
+    by: string,
+  ): Promise<string[]> {
+    const erased = new Set(instances);
+    const hit: string[] = [];
+    for (const s of this.shares())
+      if (
+        s.releaseId &&
+        (await instancesOf(s.releaseId)).some((sop) => erased.has(sop))
+      )
+        hit.push(s.id);
+    if (!hit.length) return hit;
+    await this.#doc.update((doc) => {
+      for (const s of doc.shares) {
+        if (!hit.includes(s.id)) continue;
+        s.erasedData = true;
+        if (s.status === 'approved') {
+          s.status = 'revoked';
+          s.reason = 'holds data erased on request';
+          s.decidedBy = by;
+          s.decidedAt = new Date().toISOString();
+        }
+      }
+    });
+    return hit;
+  }
+
+  /**
    * Moves a share from one state to the next, applying `fields`.
    * @throws AccessError BAD_USER_INPUT when the share is not in `from`.
    */

@@ -43,6 +43,8 @@ export interface ShareRequest {
   decidedAt?: string;
   reason?: string;
   releaseId?: string;
+  /** Set when data in its release was later erased (withdrawn consent). */
+  erasedData?: boolean;
 }
 
 /** One file of a release, as listed in its manifest. */

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SiteKeys } from '@lpacs/deid';
 import type { LinkageRecord } from '@lpacs/deid';
@@ -24,6 +24,40 @@ export class LinkageReader {
 
   constructor(lakeRoot: string) {
     this.#layout = new LakeLayout(lakeRoot);
+  }
+
+  /**
+   * Removes every linkage record of `pseudonym` (an erasure), rewriting
+   * each batch's file whole. Returns how many records were removed.
+   */
+  forget(pseudonym: string): number {
+    let keys: SiteKeys;
+    let files: string[];
+    try {
+      const hex = readFileSync(this.#layout.siteKey, 'utf8').trim();
+      keys = new SiteKeys(Buffer.from(hex, 'hex'));
+      files = readdirSync(this.#layout.linkage);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const file of files) {
+      const path = join(this.#layout.linkage, file);
+      const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+      const kept = lines.filter(
+        (l) =>
+          (JSON.parse(keys.openLinkage(l)) as LinkageRecord).pseudonym !==
+          pseudonym,
+      );
+      if (kept.length === lines.length) continue;
+      removed += lines.length - kept.length;
+      const tmp = `${path}.tmp`;
+      writeFileSync(tmp, kept.length ? `${kept.join('\n')}\n` : '', {
+        mode: 0o600,
+      });
+      renameSync(tmp, path);
+    }
+    return removed;
   }
 
   /** The originals behind `pseudonym`, or undefined when none are recorded. */

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AuditLog, Role } from '@lpacs/access';
+import { LinkageReader, startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  CT,
+  bearer,
+  filesUnder,
+  parquetRows,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+
+const work = tempDir('erase');
+const lake = join(work.path, 'lake');
+let server: RunningServer;
+const token: Record<string, string> = {};
+let patient = '';
+let patientKeys: string[] = [];
+let total = 0;
+let zipUrl = '';
+let shareId = '';
+
+async function gql<T>(
+  who: string,
+  query: string,
+  variables?: object,
+): Promise<T> {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: bearer(token[who]!),
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data!;
+}
+
+/** Rows for a patient in every Parquet file under the lake, old versions included. */
+async function rowsAnywhere(pseudonym: string): Promise<number> {
+  const files = filesUnder(join(lake, 'tables')).filter((f) =>
+    f.endsWith('.parquet'),
+  );
+  let n = 0;
+  for (const f of files) {
+    const [r] = await parquetRows(
+      `SELECT count(*) AS n FROM read_parquet('${f}') WHERE "PatientID" = '${pseudonym}'`,
+    ).catch(() => [{ n: 0 }]); // predictions have no PatientID column
+    n += Number(r?.n ?? 0);
+  }
+  return n;
+}
+
+before(async () => {
+  const run = await runCli(['ingest', CT, '--lake', lake, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await parquetRows(
+    `SELECT "PatientID" AS p, object_key AS k FROM read_parquet('${lake}/tables/instances/*/*.parquet') ORDER BY 1`,
+  );
+  total = rows.length;
+  patient = String(rows[0]!.p);
+  patientKeys = rows.filter((r) => r.p === patient).map((r) => String(r.k));
+  for (const [name, role] of [
+    ['rita', Role.Researcher],
+    ['sam', Role.Steward],
+    ['cole', Role.Collaborator],
+  ] as const)
+    token[name] = await tokenFor(lake, role, name);
+  server = await startServer({ lake, port: 0 });
+  // A release holding every patient, before the consent is withdrawn.
+  const saved = await gql<{ saveCohort: { id: string } }>(
+    'rita',
+    'mutation { saveCohort(name: "all") { id } }',
+  );
+  const inAYear = new Date(Date.now() + 100 * 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  const share = await gql<{ requestShare: { id: string } }>(
+    'rita',
+    'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "p", expiresAt: $e) { id } }',
+    { c: saved.saveCohort.id, e: inAYear },
+  );
+  shareId = share.requestShare.id;
+  const decided = await gql<{ decideShare: { releaseId: string } }>(
+    'sam',
+    'mutation ($id: String!) { decideShare(id: $id, approve: true) { releaseId } }',
+    { id: shareId },
+  );
+  const link = await gql<{ releaseDownload: { zipUrl: string } }>(
+    'cole',
+    'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+    { id: decided.decideShare.releaseId },
+  );
+  zipUrl = link.releaseDownload.zipUrl;
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('erasing a patient (withdrawn consent)', () => {
+  it('removes the patient from every table, object, linkage record and release', async () => {
+    assert.ok(patientKeys.length > 0 && patientKeys.length < total);
+    assert.ok((await rowsAnywhere(patient)) > 0);
+    assert.ok(new LinkageReader(lake).lookup(patient));
+    const run = await runCli([
+      'erase',
+      '--patient',
+      patient,
+      '--reason',
+      'consent withdrawn',
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as {
+      instances: number;
+      objects: number;
+      releasesRevoked: string[];
+    };
+    assert.equal(report.instances, patientKeys.length);
+    assert.equal(report.objects, patientKeys.length);
+    assert.deepEqual(report.releasesRevoked, [shareId]);
+    assert.equal(await rowsAnywhere(patient), 0);
+    const objects = new Set(
+      filesUnder(join(lake, 'objects')).map((f) => f.slice(lake.length + 1)),
+    );
+    for (const key of patientKeys) assert.ok(!objects.has(key), key);
+    assert.equal(objects.size, total - patientKeys.length);
+    assert.equal(new LinkageReader(lake).lookup(patient), undefined);
+    // No file of the lake names the patient any more (Parquet is checked above, decompressed).
+    for (const f of filesUnder(lake).filter((x) => !x.endsWith('.parquet')))
+      assert.ok(!readFileSync(f).toString('latin1').includes(patient), f);
+  });
+
+  it('answers queries and downloads without the patient at once', async () => {
+    const c = await gql<{
+      cohort: { counts: { instances: number; patients: number } };
+    }>('rita', '{ cohort { counts { instances patients } } }');
+    assert.equal(c.cohort.counts.instances, total - patientKeys.length);
+    const gone = await gql<{ cohort: { counts: { instances: number } } }>(
+      'rita',
+      'query ($t: String!) { cohort(filter: { text: $t }) { counts { instances } } }',
+      { t: 'CT' },
+    );
+    assert.ok(gone.cohort.counts.instances <= total - patientKeys.length);
+    const res = await fetch(zipUrl);
+    assert.equal(res.status, 403);
+    const shares = await gql<{
+      shareRequests: Array<{ id: string; status: string; reason: string }>;
+    }>('sam', '{ shareRequests { id status reason } }');
+    assert.deepEqual(
+      shares.shareRequests.find((s) => s.id === shareId),
+      {
+        id: shareId,
+        status: 'revoked',
+        reason: 'holds data erased on request',
+      },
+    );
+  });
+
+  it('audits who erased and why, naming the patient only by a hash', () => {
+    const [entry] = new AuditLog(lake).query({ action: 'erase.patient' });
+    assert.equal(entry?.detail?.reason, 'consent withdrawn');
+    assert.match(entry?.target ?? '', /^sha256:[0-9a-f]{16}$/);
+    assert.ok(new AuditLog(lake).verify().entries > 0);
+  });
+});
