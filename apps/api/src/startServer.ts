@@ -4,6 +4,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccessError, AccessStore, Action, AuditLog } from '@lpacs/access';
@@ -45,6 +46,17 @@ export interface ServerOptions {
   logger?: Logger;
   /** The ingest session for STOW-RS; by default one is opened on first use. */
   session?: IngestSession;
+  /**
+   * Serve HTTPS with this certificate and key (PEM). Session cookies are
+   * then marked Secure.
+   */
+  tls?: { cert: Buffer | string; key: Buffer | string };
+  /**
+   * Origins (e.g. the portal's `https://portal.example.org`) whose
+   * browsers may call the API directly (CORS). None by default: the portal
+   * reaches the API through its own same-origin proxy.
+   */
+  corsOrigins?: string[];
   /** A query running longer is stopped with QUERY_TIMEOUT (default 30 s). */
   queryTimeoutMs?: number;
   /** Largest STOW-RS request body, bytes (default 1 GiB; bodies are buffered). */
@@ -272,7 +284,7 @@ export async function startServer(
       return;
     if (
       url.pathname.startsWith('/auth/') &&
-      (await signInRoutes(req, res, url.pathname, access, gate, false))
+      (await signInRoutes(req, res, url.pathname, access, gate, !!options.tls))
     )
       return;
     if (
@@ -378,8 +390,24 @@ export async function startServer(
     }
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
+    const origin = req.headers.origin;
+    if (origin && options.corsOrigins?.includes(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-allow-credentials', 'true');
+      res.setHeader('vary', 'origin');
+      if (req.method === 'OPTIONS') {
+        res
+          .writeHead(204, {
+            'access-control-allow-methods': 'GET, POST',
+            'access-control-allow-headers': 'authorization, content-type',
+            'access-control-max-age': '600',
+          })
+          .end();
+        return;
+      }
+    }
     res.once('finish', () =>
       metrics.request(
         routeOf(new URL(req.url ?? '/', 'http://localhost').pathname),
@@ -395,7 +423,13 @@ export async function startServer(
         err.status === 413 ? 'request body too large\n' : 'internal error\n',
       );
     });
-  });
+  };
+  const server = options.tls
+    ? createHttpsServer(
+        { cert: options.tls.cert, key: options.tls.key },
+        onRequest,
+      )
+    : createServer(onRequest);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -403,10 +437,10 @@ export async function startServer(
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  baseUrl = `http://${shownHost}:${port}`;
+  baseUrl = `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`;
   logger.info({ host, port }, 'serving');
   return {
-    url: `http://${shownHost}:${port}/graphql`,
+    url: `${baseUrl}/graphql`,
     close: async () => {
       // Each step is bounded: a stop that never settles must not keep the
       // process (or a test run) alive.

@@ -15,7 +15,8 @@ commands:
                    [--patient ID] [--study UID] [--date FROM-TO] [--modality M]
                    [--token T | --user NAME:PASSWORD]
   serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
-                   with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP
+                   with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP;
+                   --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...
   status           lake contents and quarantined files
   compact          merge each table's batches into one file (readers never
                    see a missing or doubled row)
@@ -67,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
       'dimse-port': { type: 'string' },
       'ae-title': { type: 'string' },
       'allow-ae': { type: 'string', multiple: true },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
       model: { type: 'string' },
       modality: { type: 'string', multiple: true },
       series: { type: 'string', multiple: true },
@@ -118,6 +122,9 @@ async function main(argv: string[]): Promise<number> {
             : Number(values['dimse-port']),
         aeTitle: values['ae-title'],
         allow: values['allow-ae'],
+        tlsCert: values['tls-cert'],
+        tlsKey: values['tls-key'],
+        corsOrigins: values['cors-origin'],
       });
     case 'compact':
       return (await import('./commands/compactCommand.js')).compactCommand(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { startServer } from '@lpacs/api';
 import { startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
@@ -12,6 +13,11 @@ export interface DimseFlags {
   port?: number;
   aeTitle?: string;
   allow?: string[];
+  /** PEM files for HTTPS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Origins allowed to call the API from a browser (CORS). */
+  corsOrigins?: string[];
 }
 
 /**
@@ -33,12 +39,23 @@ export async function serveCommand(
       : await IngestSession.open({ lake: opts.lake, workers: 1, logger });
   let scp: StoreScp | undefined;
   try {
+    if (!!dimse.tlsCert !== !!dimse.tlsKey)
+      throw new Error('--tls-cert and --tls-key go together');
     const server = await startServer({
       lake: opts.lake,
       host: opts.host,
       port: opts.port,
       logger,
       session,
+      ...(dimse.tlsCert && dimse.tlsKey
+        ? {
+            tls: {
+              cert: readFileSync(dimse.tlsCert),
+              key: readFileSync(dimse.tlsKey),
+            },
+          }
+        : {}),
+      ...(dimse.corsOrigins ? { corsOrigins: dimse.corsOrigins } : {}),
     });
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
