@@ -81,6 +81,7 @@ describe('portal admin pages in Chromium', () => {
     assert.deepEqual(await navLabels(ada), [
       'Cohort builder',
       'Saved cohorts',
+      'Models',
       'Share requests',
       'Releases',
       'Users',

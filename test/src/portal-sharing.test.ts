@@ -126,6 +126,7 @@ describe('portal sharing story in Chromium', () => {
     assert.deepEqual(await navLabels(rita), [
       'Cohort builder',
       'Saved cohorts',
+      'Models',
       'API tokens',
     ]);
     assert.equal(await rita.getByTestId('me-role').textContent(), 'researcher');

@@ -23,6 +23,7 @@ export const NAV_LINKS: readonly NavLink[] = [
     label: 'Saved cohorts',
     roles: ['admin', 'steward', 'researcher'],
   },
+  { href: '/models', label: 'Models', roles: ['admin', 'researcher'] },
   { href: '/inbox', label: 'Share requests', roles: ['admin', 'steward'] },
   { href: '/releases', label: 'Releases', roles: ['admin', 'steward'] },
   { href: '/releases', label: 'My releases', roles: ['collaborator'] },

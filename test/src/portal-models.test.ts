@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { AccessStore, Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  CT,
+  REPO,
+  bearer,
+  dcmdump,
+  filesUnder,
+  runCli,
+  tempDir,
+} from './helpers';
+import {
+  launchChromium,
+  navLink,
+  screenshots,
+  signInAs,
+  startPortal,
+} from './portalHarness';
+
+// A researcher runs a model over the lake from the portal and watches it
+// finish; the count it reports is checked against dcmdump's CT count.
+const work = tempDir('portal-models');
+const lake = join(work.path, 'lake');
+const PASSWORD = 'portal models passphrase';
+let api: RunningServer;
+let stopPortal: (() => void) | undefined;
+let browser: Browser;
+let portal = '';
+
+before(async () => {
+  const ingested = await runCli(['ingest', CT, '--lake', lake]);
+  assert.equal(ingested.code, 0, ingested.stderr);
+  const models = join(work.path, 'models');
+  await promisify(execFile)('/usr/bin/python3', [
+    join(REPO, 'datasets', 'make-model.py'),
+    '--out',
+    models,
+  ]);
+  const added = await runCli([
+    'models',
+    'add',
+    join(models, 'ct-brightness'),
+    '--lake',
+    lake,
+  ]);
+  assert.equal(added.code, 0, added.stderr);
+  await new AccessStore(lake).addUser('rita', Role.Researcher, PASSWORD);
+  api = await startServer({ lake, port: 0 });
+  const token = (await new AccessStore(lake).issueToken('rita')).token;
+  const saved = await fetch(api.url, {
+    method: 'POST',
+    headers: bearer(token),
+    body: JSON.stringify({
+      query:
+        'mutation { saveCohort(name: "all CT", filter: { modality: ["CT"] }) { id } }',
+    }),
+  });
+  assert.equal(saved.status, 200);
+  const started = await startPortal(api.url);
+  portal = started.url;
+  stopPortal = started.stop;
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  stopPortal?.();
+  await api?.close();
+  work.remove();
+});
+
+describe('portal models page in Chromium', () => {
+  it('runs a model over the lake and shows it done with every CT instance predicted', async () => {
+    const ct = filesUnder(CT).filter(
+      (f) =>
+        f.endsWith('.dcm') && dcmdump(f, ['0008,0060'])?.['0008,0060'] === 'CT',
+    ).length;
+    const { page } = await signInAs(browser, portal, 'rita', PASSWORD);
+    await navLink(page, 'Models').click();
+    await page
+      .getByRole('table', { name: 'Models' })
+      .getByText('ct-brightness')
+      .waitFor();
+    await page
+      .getByLabel('Model', { exact: true })
+      .selectOption('ct-brightness');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    const row = page.locator('tr[data-phase="done"]');
+    await row.waitFor({ timeout: 60_000 });
+    assert.equal(
+      (await row.locator('td[data-predicted]').textContent())?.trim(),
+      String(ct),
+    );
+    await page.screenshot({ path: join(screenshots(), 'models-run-done.png') });
+  });
+});
