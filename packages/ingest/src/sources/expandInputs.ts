@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { InputFile } from './InputFile';
+import { MediaFolder } from './MediaFolder';
+import { isDicomdir, readMedia } from './readMedia';
 import { readTar } from './readTar';
 import { readZip } from './readZip';
 import { walkFolder } from './walkFolder';
@@ -45,7 +47,10 @@ function archive(path: string): AsyncGenerator<InputFile> | undefined {
   return undefined;
 }
 
-/** Files, folders (recursive) and .zip/.tar/.tar.gz archives, flattened to input files. */
+/**
+ * Files, folders (recursive), DICOMDIR-indexed media and .zip/.tar/.tar.gz
+ * archives, flattened to input files.
+ */
 export async function* expandInputs(
   paths: readonly string[],
 ): AsyncGenerator<InputFile> {
@@ -54,11 +59,21 @@ export async function* expandInputs(
   for (const path of paths) {
     const info = await stat(path);
     if (info.isDirectory()) {
+      // Media: what the DICOMDIR indexes first, in its order; the walk
+      // then adds only files it does not reference (PS3.10 8).
+      const dicomdir = await new MediaFolder(path).dicomdir();
+      if (dicomdir) yield* readMedia(dicomdir, seen);
       for await (const file of walkFolder(path)) {
         if (seen.has(resolve(file))) continue;
+        if (isDicomdir(file)) {
+          yield* readMedia(file, seen);
+          continue;
+        }
         seen.add(resolve(file));
         yield* archive(file) ?? [{ source: file, path: file }];
       }
+    } else if (isDicomdir(path)) {
+      yield* readMedia(path, seen);
     } else if (!seen.has(resolve(path))) {
       seen.add(resolve(path));
       yield* archive(path) ?? [{ source: path, path }];

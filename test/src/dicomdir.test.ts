@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  readFileSync,
+} from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CT,
+  SAMPLE,
+  filesUnder,
+  independentCounts,
+  runCli,
+  tempDir,
+} from './helpers';
+
+interface Report {
+  filesSeen: number;
+  ingested: number;
+  skipped: number;
+  quarantine: Array<{ source: string; code: string; message: string }>;
+}
+
+const work = tempDir('dicomdir');
+after(() => work.remove());
+/** A disc as dcmmkdir writes it: DICOMDIR and 8-character upper-case IDs. */
+const media = join(work.path, 'media');
+/** Referenced File IDs (0004,1500) of the DICOMDIR, as dcmdump reads them. */
+let referenced: string[];
+
+function copyMedia(name: string): string {
+  const to = join(work.path, name);
+  cpSync(media, to, { recursive: true });
+  return to;
+}
+
+async function ingest(lake: string, inputs: string[]): Promise<Report> {
+  const run = await runCli([
+    'ingest',
+    ...inputs,
+    '--lake',
+    join(work.path, 'lakes', lake),
+    '--json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout) as Report;
+}
+
+async function status(lake: string): Promise<Record<string, unknown>> {
+  const run = await runCli([
+    'status',
+    '--lake',
+    join(work.path, 'lakes', lake),
+    '--json',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const {
+    lake: _path,
+    bytes: _bytes,
+    ...counts
+  } = JSON.parse(run.stdout) as Record<string, unknown>;
+  return counts;
+}
+
+/** Renames every file and folder below `dir` to lower case. */
+function lowerCase(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) lowerCase(path);
+    renameSync(path, join(dir, name.toLowerCase()));
+  }
+}
+
+describe('lpacs ingest of DICOMDIR-indexed media', () => {
+  before(() => {
+    for (const file of filesUnder(CT).filter((f) => f.endsWith('.dcm'))) {
+      const id = relative(CT, file)
+        .replace(/\.dcm$/, '')
+        .split(sep);
+      assert.ok(
+        id.every((c) => /^[A-Z0-9_]{1,8}$/.test(c)),
+        id.join('/'),
+      );
+      mkdirSync(join(media, ...id.slice(0, -1)), { recursive: true });
+      copyFileSync(file, join(media, ...id));
+    }
+    execFileSync('dcmmkdir', ['--recurse'], { cwd: media, stdio: 'ignore' });
+    referenced = execFileSync(
+      'dcmdump',
+      ['-q', '+P', '0004,1500', join(media, 'DICOMDIR')],
+      { encoding: 'latin1' },
+    )
+      .split('\n')
+      .map((line) => /\(0004,1500\) CS \[([^\]]*)\]/.exec(line)?.[1])
+      .filter((id): id is string => id !== undefined);
+    assert.ok(referenced.length > 0);
+  });
+
+  it('ingests every file the DICOMDIR references, and does not quarantine the DICOMDIR', async () => {
+    const report = await ingest('folder', [media]);
+    assert.deepEqual(report.quarantine, []);
+    assert.equal(report.ingested, referenced.length);
+    assert.equal(report.filesSeen, referenced.length);
+    const files = referenced.map((id) => join(media, ...id.split('\\')));
+    assert.deepEqual(await status('folder'), {
+      ...independentCounts(files),
+      batches: 1,
+      quarantined: [],
+    });
+  });
+
+  it('gives the same lake from the DICOMDIR file as from its folder', async () => {
+    const report = await ingest('file', [join(media, 'DICOMDIR')]);
+    assert.deepEqual(report.quarantine, []);
+    assert.equal(report.ingested, referenced.length);
+    assert.deepEqual(await status('file'), await status('folder'));
+    // Into the folder's lake, every instance is one it already holds.
+    const again = await ingest('folder', [join(media, 'DICOMDIR')]);
+    assert.deepEqual([again.ingested, again.skipped], [0, referenced.length]);
+  });
+
+  it('quarantines a referenced file missing from the media with MISSING_FILE and ingests the rest', async () => {
+    const copy = copyMedia('missing');
+    const gone = referenced[1]!;
+    rmSync(join(copy, ...gone.split('\\')));
+    const report = await ingest('missing', [copy]);
+    assert.deepEqual(
+      report.quarantine.map((q) => [q.source, q.code]),
+      [[join(copy, ...gone.split('\\')), 'MISSING_FILE']],
+    );
+    assert.ok(report.quarantine[0]!.message.includes(gone));
+    assert.equal(report.ingested, referenced.length - 1);
+  });
+
+  it('resolves file IDs against lower-case names on disk', async () => {
+    const copy = copyMedia('lower');
+    lowerCase(copy);
+    const report = await ingest('lower', [copy]);
+    assert.deepEqual(report.quarantine, []);
+    assert.equal(report.ingested, referenced.length);
+    const byFile = await ingest('lower-file', [join(copy, 'dicomdir')]);
+    assert.equal(byFile.ingested, referenced.length);
+  });
+
+  it('ingests a file the DICOMDIR does not reference once, and reads nothing twice', async () => {
+    const copy = copyMedia('extra');
+    mkdirSync(join(copy, 'EXTRA'));
+    copyFileSync(join(SAMPLE, 'rle.dcm'), join(copy, 'EXTRA', 'IM1'));
+    const report = await ingest('extra', [copy, join(copy, 'DICOMDIR')]);
+    assert.deepEqual(report.quarantine, []);
+    assert.equal(report.filesSeen, referenced.length + 1);
+    assert.equal(report.ingested, referenced.length + 1);
+  });
+
+  it('quarantines a DICOMDIR that cannot be parsed, with its reason, and walks the folder', async () => {
+    const copy = copyMedia('damaged');
+    const dicomdir = join(copy, 'DICOMDIR');
+    const bytes = readFileSync(dicomdir);
+    writeFileSync(dicomdir, bytes.subarray(0, bytes.length - 100));
+    const report = await ingest('damaged', [copy]);
+    assert.deepEqual(
+      report.quarantine.map((q) => [q.source, q.code]),
+      [[dicomdir, 'BAD_DICOMDIR']],
+    );
+    assert.match(report.quarantine[0]!.message, /file ends inside/);
+    assert.equal(report.ingested, referenced.length);
+  });
+});
