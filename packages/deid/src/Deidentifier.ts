@@ -15,6 +15,7 @@ import { ActionTable } from './actionTable';
 import type { ElementAction } from './actionTable';
 import { cleanText, identifierPattern } from './cleanText';
 import { shiftDA, shiftDT } from './dates';
+import { burnedInRisk } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
 import { readIdentity } from './identity';
 import { RESEARCH_DEFAULT, methodCodes } from './options';
@@ -41,7 +42,10 @@ export interface DeidOutcome {
   dateShiftDays: number;
   /** How many elements each action touched (no values). */
   actions: Record<string, number>;
-  /** Elements whose action failed and that were removed instead. */
+  /**
+   * Elements whose action failed and that were removed instead, and risks
+   * to check before sharing (a secondary capture that may show text).
+   */
   warnings: string[];
   /**
    * The encrypted link from this object's original identifiers to their
@@ -191,16 +195,17 @@ export class Deidentifier {
   deidentify(file: DicomFile, into?: Buffer): DeidOutcome {
     const body = file.body;
     const top = body.elements;
-    const burned = readString(
-      body.buffer,
-      findElement(top, Tag.BurnedInAnnotation),
+    const risk = burnedInRisk(
+      readString(body.buffer, findElement(top, Tag.SOPClassUID))?.trim() ??
+        readString(
+          file.meta.buffer,
+          findElement(file.meta.elements, Tag.MediaStorageSOPClassUID),
+        )?.trim() ??
+        '',
+      readString(body.buffer, findElement(top, Tag.BurnedInAnnotation)),
     );
-    if (burned?.toUpperCase() === 'YES') {
-      throw new DeidError(
-        DeidErrorCode.BurnedInAnnotation,
-        'BurnedInAnnotation (0028,0301) is YES: pixel data may show identifying text',
-      );
-    }
+    if (risk.verdict === 'refuse')
+      throw new DeidError(DeidErrorCode.BurnedInAnnotation, risk.reason!);
     const charsets = readStrings(
       body.buffer,
       findElement(top, Tag.SpecificCharacterSet),
@@ -215,7 +220,7 @@ export class Deidentifier {
       pseudonym: this.#keys.patientPseudonym(identity.key),
       identifiers: identifierPattern(identity.identifiers),
       actions: {},
-      warnings: [],
+      warnings: risk.verdict === 'warn' ? [risk.reason!] : [],
       accessions: [],
     };
     const sopClassUID =
