@@ -118,8 +118,8 @@ const OPERATIONS: Array<{
       ),
   },
   {
-    name: 'browse DICOMweb (QIDO-RS)',
-    allowed: 'ASR',
+    name: 'browse DICOMweb (QIDO-RS; collaborators only their releases)',
+    allowed: 'ASRC',
     run: async (t) => {
       const res = await fetch(
         server.url.replace(/graphql$/, 'dicomweb/studies?limit=1'),

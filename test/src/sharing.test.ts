@@ -270,6 +270,35 @@ describe('controlled sharing, from saved cohort to download', () => {
     }
   });
 
+  it('lets the collaborator browse exactly the release over DICOMweb', async () => {
+    const base = server.url.replace(/graphql$/, 'dicomweb');
+    const auth = {
+      authorization: `Bearer ${token.cole}`,
+      accept: 'application/dicom+json',
+    };
+    const res = await fetch(`${base}/studies`, { headers: auth });
+    assert.equal(res.status, 200);
+    const studies = (await res.json()) as Array<
+      Record<string, { Value?: string[] }>
+    >;
+    const seen = studies.map((st) => st['0020000D']?.Value?.[0]).sort();
+    // The release's studies, from the unzipped DICOM files' paths.
+    const expected = [
+      ...new Set(
+        filesUnder(join(zipDir, 'dicom')).map(
+          (f) => f.slice(zipDir.length + 1).split('/')[1],
+        ),
+      ),
+    ].sort();
+    assert.deepEqual(seen, expected);
+    // An instance outside the release (the MR sample) does not exist for them.
+    const other = await fetch(`${base}/studies?ModalitiesInStudy=MR`, {
+      headers: auth,
+    });
+    const mr = other.status === 204 ? [] : ((await other.json()) as unknown[]);
+    assert.deepEqual(mr, []);
+  });
+
   it('serves one file with HTTP Range, and refuses a tampered link', async () => {
     const one = zipUrl.replace(
       '/download.zip?',

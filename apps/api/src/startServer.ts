@@ -14,7 +14,11 @@ import {
   QueryTimeoutError,
   silentLogger,
 } from '@lpacs/lake';
-import { DownloadLinks, SharingStore } from '@lpacs/sharing';
+import { DownloadLinks, SharingStore, releaseDir } from '@lpacs/sharing';
+import type { ReleaseManifest } from '@lpacs/sharing';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { downloadRefusal } from './resolvers/SharingResolver';
 import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
 import { readFileSync, statfsSync } from 'node:fs';
@@ -161,6 +165,25 @@ export async function startServer(
     }
   };
   let baseUrl = '';
+  /** SOP Instance UIDs of a collaborator's approved, unexpired releases. */
+  const collaboratorScope = async (name: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const share of sharing.shares()) {
+      if (!share.releaseId) continue;
+      if (downloadRefusal({ name, role: 'collaborator' }, share)) continue;
+      const manifest = JSON.parse(
+        await readFile(
+          join(releaseDir(options.lake, share.releaseId), 'manifest.json'),
+          'utf8',
+        ),
+      ) as ReleaseManifest;
+      for (const f of manifest.files) {
+        const sop = /\/([0-9.]+)\.dcm$/.exec(f.path)?.[1];
+        if (sop) out.push(sop);
+      }
+    }
+    return out;
+  };
   const apollo = new ApolloServer<ApiContext>({
     schema: await lpacsSchema(),
     includeStacktraceInErrorResponses: false,
@@ -302,11 +325,20 @@ export async function startServer(
       return;
     }
     if (url.pathname.startsWith('/dicomweb/') && req.method === 'GET') {
-      // TODO: collaborators get 403 here; DICOMweb scoped to their
-      // releases (so a viewer can browse one) is not built yet.
-      if (!(await allowRoute(gate, Action.StudyView, res))) return;
+      // Collaborators browse only what their approved releases hold, so a
+      // viewer (OHIF, Slicer) can open a release; others need study.view.
+      let scope: string[] | undefined;
+      if (gate.principal?.role === 'collaborator') {
+        if (!(await allowRoute(gate, Action.ReleaseDownload, res))) return;
+        scope = await collaboratorScope(gate.principal.name);
+      } else if (!(await allowRoute(gate, Action.StudyView, res))) return;
       if (
-        await dicomWeb(req, res, url, { catalog, lake: options.lake, logger })
+        await dicomWeb(req, res, url, {
+          catalog,
+          lake: options.lake,
+          logger,
+          ...(scope ? { scope } : {}),
+        })
       )
         return;
     }

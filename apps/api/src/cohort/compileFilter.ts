@@ -1,6 +1,14 @@
+import { keywordOf } from '@lpacs/dicom';
+// TODO: @lpacs/dicom's barrel exports no look-up by keyword, so the
+// dictionary is imported from its build: moving that file breaks this
+// import (at compile time). Export a keyword look-up from the barrel.
+import {
+  DICTIONARY,
+  DICTIONARY_PATTERNS,
+} from '@lpacs/dicom/dist/generated/dictionary';
 import { predictionClause } from '@lpacs/ml';
 import { badInput } from '../ApiError';
-import type { CohortFilter } from '../schema/CohortFilter';
+import type { AttributeFilter, CohortFilter } from '../schema/CohortFilter';
 
 /** A filter turned into SQL clauses over `instances` with their parameters. */
 export interface CompiledFilter {
@@ -57,6 +65,132 @@ function inList(column: string, values: string[]) {
   return {
     sql: `"${column}" IN (${values.map(() => '?').join(', ')})`,
     params: values,
+  };
+}
+
+const KEYWORDS = new Set([
+  ...Object.values(DICTIONARY).map((e) => e[1]),
+  ...DICTIONARY_PATTERNS.map((p) => p[3]),
+]);
+
+const ATTRIBUTE_OPS = [
+  'EQ',
+  'NE',
+  'LT',
+  'LE',
+  'GT',
+  'GE',
+  'CONTAINS',
+  'EXISTS',
+];
+const COMPARE: Readonly<Record<string, string>> = {
+  LT: '<',
+  LE: '<=',
+  GT: '>',
+  GE: '>=',
+};
+const TAG = /^\(?([0-9A-F]{4}),?([0-9A-F]{4})\)?$/;
+const PATH = /^(?:[0-9A-F]{8}\[\d{1,4}\]\.)+([0-9A-F]{8})$/;
+
+/** Which elements a criterion names: a tag or a keyword, maybe a path. */
+function attributeTarget(c: AttributeFilter): {
+  sql: string;
+  params: string[];
+} {
+  const bad = (message: string) => badInput(message, 'attribute');
+  const parts: string[] = [];
+  const params: string[] = [];
+  let tag: string | undefined;
+  if (c.tag != null) {
+    const m = TAG.exec(c.tag.trim().toUpperCase());
+    if (!m)
+      throw bad(
+        `attribute tag must be 8 hex digits like 00180050, got "${c.tag.slice(0, 20)}"`,
+      );
+    tag = `${m[1]}${m[2]}`;
+    parts.push('a.tag = ?');
+    params.push(tag);
+  }
+  if (c.keyword != null) {
+    const keyword = c.keyword.trim();
+    if (!KEYWORDS.has(keyword))
+      throw bad(
+        `attribute keyword "${keyword.slice(0, 64)}" is not in the DICOM dictionary (PS3.6); give its tag instead`,
+      );
+    if (tag !== undefined && keywordOf(parseInt(tag, 16)) !== keyword)
+      throw bad(`attribute tag ${tag} is not the keyword ${keyword}`);
+    if (tag === undefined) {
+      parts.push('a.keyword = ?');
+      params.push(keyword);
+    }
+  }
+  if (!parts.length) throw bad('attribute needs a tag or a keyword');
+  if (c.path != null) {
+    const path = c.path.trim().toUpperCase();
+    const last = path === '' ? undefined : PATH.exec(path)?.[1];
+    if (path !== '' && last === undefined)
+      throw bad(
+        `attribute path must be like 00400275[0].00321060 (or "" for top level), got "${c.path.slice(0, 80)}"`,
+      );
+    const named = tag ?? c.keyword?.trim();
+    if (
+      last !== undefined &&
+      last !== named &&
+      keywordOf(parseInt(last, 16)) !== named
+    )
+      throw bad(`attribute path ${path} does not end in ${named}`);
+    parts.push('a.path = ?');
+    params.push(path);
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+/** One attribute criterion as an EXISTS over the `attributes` view. */
+function attributeClause(c: AttributeFilter): {
+  sql: string;
+  params: Array<string | number>;
+} {
+  const bad = (message: string) => badInput(message, 'attribute');
+  const op = c.op?.trim().toUpperCase();
+  if (!ATTRIBUTE_OPS.includes(op))
+    throw bad(
+      `attribute op must be one of ${ATTRIBUTE_OPS.join(', ')}, got "${String(c.op).slice(0, 20)}"`,
+    );
+  const target = attributeTarget(c);
+  const parts = ['a."SOPInstanceUID" = instances."SOPInstanceUID"', target.sql];
+  const params: Array<string | number> = [...target.params];
+  const value = c.value ?? undefined;
+  if (op === 'EXISTS') {
+    if (value !== undefined)
+      throw bad('attribute op EXISTS takes no value: leave value out');
+  } else {
+    if (value === undefined || value === '' || value.length > 256)
+      throw bad(`attribute op ${op} needs a value of 1 to 256 characters`);
+    const number = value.trim() === '' ? NaN : Number(value);
+    const numeric = Number.isFinite(number);
+    const compare = COMPARE[op];
+    if (compare) {
+      if (!numeric)
+        throw bad(
+          `attribute op ${op} compares numbers, got "${value.slice(0, 40)}"`,
+        );
+      parts.push(`a.value_num ${compare} ?`);
+      params.push(number);
+    } else if (op === 'CONTAINS') {
+      parts.push(`a.value ILIKE ? ESCAPE '\\'`);
+      params.push(`%${value.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+    } else {
+      // A number matches by value: a DS of "1.250" equals 1.25.
+      const same = numeric
+        ? 'coalesce(a.value_num = ? OR a.value = ?, false)'
+        : 'coalesce(a.value = ?, false)';
+      parts.push(op === 'EQ' ? same : `NOT ${same}`);
+      params.push(...(numeric ? [number, value] : [value]));
+    }
+  }
+  return {
+    sql: `EXISTS (SELECT 1 FROM attributes a WHERE ${parts.join(' AND ')})`,
+    params,
   };
 }
 
@@ -181,6 +315,18 @@ export function compileFilter(
       }
     });
     clauses.prediction = {
+      sql: parts.map((p) => p.sql).join(' AND '),
+      params: parts.flatMap((p) => p.params),
+    };
+  }
+  if (filter.attribute != null) {
+    if (filter.attribute.length === 0 || filter.attribute.length > 10)
+      throw badInput(
+        `attribute must hold 1 to 10 criteria, got ${filter.attribute.length}`,
+        'attribute',
+      );
+    const parts = filter.attribute.map(attributeClause);
+    clauses.attribute = {
       sql: parts.map((p) => p.sql).join(' AND '),
       params: parts.flatMap((p) => p.params),
     };

@@ -11,6 +11,12 @@ export interface DicomWebContext {
   catalog: Catalog;
   lake: string;
   logger: Logger;
+  /**
+   * When set, the only SOP Instance UIDs the caller may see (a
+   * collaborator's approved releases); everything else is answered as if
+   * it were not in the lake.
+   */
+  scope?: readonly string[];
 }
 
 type Route =
@@ -121,6 +127,7 @@ export async function dicomWeb(
         found.level,
         url.searchParams,
         found.fixed,
+        ctx.scope,
       );
     } else {
       await wadoRs(req, res, ctx, found.path, found.target, url.searchParams);

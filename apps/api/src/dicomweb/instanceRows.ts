@@ -1,3 +1,4 @@
+import { scopeClause } from './qidoQuery';
 import type { Catalog } from '@lpacs/lake';
 import { DicomWebError } from './DicomWebError';
 
@@ -38,8 +39,10 @@ export function describe(path: ResourcePath): string {
 export async function instanceRows(
   catalog: Catalog,
   path: ResourcePath,
+  scope?: readonly string[],
 ): Promise<InstanceRow[]> {
   const where = ['"StudyInstanceUID" = ?'];
+  if (scope) where.push(scopeClause(scope));
   const params = [path.study];
   if (path.series) {
     where.push('"SeriesInstanceUID" = ?');

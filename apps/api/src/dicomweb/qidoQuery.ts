@@ -153,13 +153,27 @@ function count(name: string, text: string, max: number): number {
  * `offset`; `fixed` holds the UIDs from the path.
  * @throws DicomWebError 400 naming an unknown key or a bad value.
  */
+/**
+ * A condition keeping only the SOP Instance UIDs in `scope`. They come
+ * from release manifests and are checked to be UIDs, so they are written
+ * into the SQL as literals (a list can hold many thousands).
+ */
+export function scopeClause(scope: readonly string[]): string {
+  const uids = scope.filter((u) => /^[0-9.]{1,64}$/.test(u));
+  return uids.length
+    ? `"SOPInstanceUID" IN (${uids.map((u) => `'${u}'`).join(', ')})`
+    : 'FALSE';
+}
+
 export function qidoQuery(
   level: QidoLevel,
   search: URLSearchParams,
   fixed: Record<string, string>,
+  scope?: readonly string[],
 ): QidoQuery {
   const where: string[] = [];
   const params: Array<string | number> = [];
+  if (scope) where.push(scopeClause(scope));
   const fieldNames = new Set(DEFAULT_FIELDS[level]);
   const warnings: string[] = [];
   for (const [keyword, uid] of Object.entries(fixed)) {

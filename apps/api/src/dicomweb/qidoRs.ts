@@ -29,8 +29,9 @@ export async function qidoRs(
   level: QidoLevel,
   search: URLSearchParams,
   fixed: Record<string, string>,
+  scope?: readonly string[],
 ): Promise<void> {
-  const query = qidoQuery(level, search, fixed);
+  const query = qidoQuery(level, search, fixed, scope);
   const rows = await catalog.query(query.sql, query.params);
   const warnings = [...query.warnings];
   if (rows.length > query.limit) {

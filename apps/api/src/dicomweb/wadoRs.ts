@@ -63,7 +63,7 @@ export async function wadoRs(
     const [name = ''] = search.keys();
     throw badParameter(name, 'this resource takes no query parameters');
   }
-  const rows = await instanceRows(ctx.catalog, path);
+  const rows = await instanceRows(ctx.catalog, path, ctx.scope);
   if (target.kind === 'metadata') return metadata(req, res, ctx, rows);
   if (target.kind === 'instances') {
     negotiateMultipart(

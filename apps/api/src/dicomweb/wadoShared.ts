@@ -10,6 +10,8 @@ import type { InstanceRow, ResourcePath } from './instanceRows';
 export interface WadoContext {
   catalog: Catalog;
   lake: string;
+  /** SOP Instance UIDs the caller may see, when limited (see DicomWebContext). */
+  scope?: readonly string[];
 }
 
 /** The stored object of an instance. */

@@ -36,6 +36,42 @@ export class PredictionFilter {
   maxValue?: number;
 }
 
+@InputType({
+  description:
+    'Instances with a data element (tag or keyword) whose value meets op; nested elements match at any depth unless path is given.',
+})
+export class AttributeFilter {
+  @Field({
+    nullable: true,
+    description: 'Tag as 8 hex digits (00180050) or (0018,0050)',
+  })
+  tag?: string;
+
+  @Field({
+    nullable: true,
+    description: 'PS3.6 keyword, e.g. SliceThickness (instead of tag)',
+  })
+  keyword?: string;
+
+  @Field({
+    description: 'EQ, NE, LT, LE, GT, GE (numbers), CONTAINS or EXISTS',
+  })
+  op!: string;
+
+  @Field({
+    nullable: true,
+    description: 'What op compares with; none for EXISTS',
+  })
+  value?: string;
+
+  @Field({
+    nullable: true,
+    description:
+      'Only the element at this path, e.g. 00400275[0].00321060; "" for top level',
+  })
+  path?: string;
+}
+
 /**
  * Which instances a cohort holds. Every field is optional; lists match any
  * of their values; fields combine with AND. No filter is the whole lake.
@@ -104,6 +140,12 @@ export class CohortFilter {
     description: 'Model predictions the instances must have, all of them',
   })
   prediction?: PredictionFilter[];
+
+  @Field(() => [AttributeFilter], {
+    nullable: true,
+    description: 'Data elements the instances must have, all of them',
+  })
+  attribute?: AttributeFilter[];
 
   @Field(() => [CohortFilter], {
     nullable: true,
