@@ -182,13 +182,16 @@ export class IngestSession {
     let failure: Error | undefined;
     const records: Array<Promise<unknown>> = [];
     let pending: Row[] = [];
+    let attributes: string[] = [];
     let sealed: string[] = [];
     let commits = Promise.resolve();
     const commit = () => {
       if (!pending.length) return commits;
       const rows = pending;
+      const elements = attributes;
       const linkage = sealed;
       pending = [];
+      attributes = [];
       sealed = [];
       const batchId = newBatchId();
       commits = commits
@@ -197,7 +200,7 @@ export class IngestSession {
           // Linkage first: a crash before the commit leaves a harmless
           // duplicate, never an object whose linkage was lost.
           if (linkage.length) await lake.writeLinkage(batchId, linkage);
-          await lake.commitBatch(batchId, levelRows(rows));
+          await lake.commitBatch(batchId, levelRows(rows, elements));
           report.batches.push(batchId);
           logger.info({ batch: batchId, rows: rows.length }, 'committed batch');
         })
@@ -249,6 +252,7 @@ export class IngestSession {
         report.ingested++;
         report.bytesWritten += o.bytesWritten;
         pending.push(o.row);
+        attributes.push(o.attributes);
         if (o.linkage) sealed.push(o.linkage);
         for (const [k, v] of Object.entries(o.actions))
           report.deidentification.actions[k] =

@@ -1,5 +1,6 @@
 import { SCHEMAS } from '@lpacs/lake';
 import type { BatchRows, Row, TableName } from '@lpacs/lake';
+import { unpackAttributes } from './attributeRows';
 
 function project(table: TableName, rows: readonly Row[]): Row[] {
   const schema = SCHEMAS[table];
@@ -16,10 +17,17 @@ function project(table: TableName, rows: readonly Row[]): Row[] {
   return [...byKey.values()];
 }
 
-/** A batch's rows for every table, derived from its instance rows. */
-export function levelRows(instances: readonly Row[]): BatchRows {
+/**
+ * A batch's rows for every table, derived from its instance rows, with the
+ * instances' `attributes` rows (each instance's packed by packAttributes).
+ */
+export function levelRows(
+  instances: readonly Row[],
+  attributes: readonly string[] = [],
+): BatchRows {
   return {
     instances: [...instances],
+    attributes: attributes.flatMap(unpackAttributes),
     series: project('series', instances),
     studies: project('studies', instances),
     patients: project('patients', instances),

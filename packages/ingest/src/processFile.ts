@@ -19,6 +19,7 @@ import type { DicomFile } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
 import type { Deidentifier } from '@lpacs/deid';
 import type { Lake, Row } from '@lpacs/lake';
+import { attributeRows, packAttributes } from './attributeRows';
 import { indexRow } from './indexRow';
 import type { InputFile } from './sources/InputFile';
 
@@ -36,6 +37,8 @@ export type FileOutcome =
   | (Stored & {
       kind: 'ingested';
       row: Row;
+      /** Its `attributes` rows (see packAttributes). */
+      attributes: string;
       /** Encrypted link of original identifiers to pseudonyms, if new. */
       linkage: string | undefined;
       bytesWritten: number;
@@ -268,6 +271,7 @@ export async function processFile(
     ...base,
     objectKey,
     row,
+    attributes: packAttributes(attributeRows(outcome.bytes)),
     bytesWritten: outcome.bytes.length,
     actions: outcome.actions,
     linkage: outcome.linkage,

@@ -93,12 +93,34 @@ const PREDICTION = [
   col('created_at', 'TIMESTAMP', 'When the prediction was made (UTC)'),
 ];
 
+const ATTRIBUTE = [
+  col('SOPInstanceUID', 'VARCHAR', 'The instance the data element is in'),
+  col('PatientID', 'VARCHAR', 'Patient of the instance (to erase by patient)'),
+  col('tag', 'VARCHAR', 'Tag as 8 upper-case hex digits, e.g. 00180050'),
+  col('keyword', 'VARCHAR', 'PS3.6 keyword; NULL for private, unknown tags'),
+  col('vr', 'VARCHAR', 'Value representation as stored (PS3.5 6.2)'),
+  col(
+    'path',
+    'VARCHAR',
+    'Where a nested element is, e.g. 00400275[0].00321060; empty at top',
+  ),
+  col(
+    'value',
+    'VARCHAR',
+    'Values as text joined with \\, first 256 characters; NULL if empty',
+  ),
+  col('value_num', 'DOUBLE', 'The value when it is one number, else NULL'),
+];
+
 /**
  * The lake's tables. `instances` carries every level's columns so one scan
  * answers a cohort query; the level tables hold each batch's latest view of
  * a patient, study or series (deduplicated by key when read). `predictions`
  * holds model outputs, a row per instance, frame and label; a model rerun
  * on an instance replaces its rows (the latest batch wins when read).
+ * `attributes` holds every data element of every instance (bulk data and
+ * group lengths left out), nested ones with their path, for queries on a
+ * tag no column indexes.
  */
 export const SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   patients: { name: 'patients', key: ['PatientID'], columns: PATIENT },
@@ -128,6 +150,11 @@ export const SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
     ],
     columns: PREDICTION,
   },
+  attributes: {
+    name: 'attributes',
+    key: ['SOPInstanceUID', 'path', 'tag'],
+    columns: ATTRIBUTE,
+  },
 };
 
 export const TABLE_NAMES: readonly TableName[] = [
@@ -136,4 +163,5 @@ export const TABLE_NAMES: readonly TableName[] = [
   'series',
   'instances',
   'predictions',
+  'attributes',
 ];

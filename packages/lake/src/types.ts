@@ -35,7 +35,12 @@ export interface TableSchema {
 }
 
 export type TableName =
-  'patients' | 'studies' | 'series' | 'instances' | 'predictions';
+  | 'patients'
+  | 'studies'
+  | 'series'
+  | 'instances'
+  | 'predictions'
+  | 'attributes';
 
 /** A row as written: values by column name; missing ones are NULL. */
 export type Row = Readonly<Record<string, string | number | null | undefined>>;

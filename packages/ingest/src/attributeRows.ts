@@ -1,0 +1,201 @@
+import {
+  Tag,
+  findElement,
+  keywordOf,
+  parseDicom,
+  readString,
+  readStrings,
+  tagHex,
+} from '@lpacs/dicom';
+import type { DicomElement, Encoding } from '@lpacs/dicom';
+import type { Row } from '@lpacs/lake';
+
+/** Values longer than this are bulk data, not attributes to query. */
+const MAX_VALUE_BYTES = 1024;
+
+/** Characters of a value kept in the table. */
+const MAX_VALUE_CHARS = 256;
+
+/** VRs of bulk data (PS3.5 6.2): pixels, curves, waveforms, unknown. */
+const BULK_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+
+/** VRs whose single value is a number (`value_num`). */
+const NUMBER_VRS = new Set([
+  'DS',
+  'IS',
+  'FL',
+  'FD',
+  'SL',
+  'SS',
+  'SV',
+  'UL',
+  'US',
+  'UV',
+]);
+
+/** Binary numbers: bytes per value and how to read one. */
+const BINARY: Readonly<
+  Record<string, [number, (b: Buffer, at: number, le: boolean) => string]>
+> = {
+  US: [2, (b, at, le) => String(le ? b.readUInt16LE(at) : b.readUInt16BE(at))],
+  SS: [2, (b, at, le) => String(le ? b.readInt16LE(at) : b.readInt16BE(at))],
+  UL: [4, (b, at, le) => String(le ? b.readUInt32LE(at) : b.readUInt32BE(at))],
+  SL: [4, (b, at, le) => String(le ? b.readInt32LE(at) : b.readInt32BE(at))],
+  FL: [4, (b, at, le) => float32(le ? b.readFloatLE(at) : b.readFloatBE(at))],
+  FD: [8, (b, at, le) => String(le ? b.readDoubleLE(at) : b.readDoubleBE(at))],
+  SV: [
+    8,
+    (b, at, le) => String(le ? b.readBigInt64LE(at) : b.readBigInt64BE(at)),
+  ],
+  UV: [
+    8,
+    (b, at, le) => String(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at)),
+  ],
+  AT: [4, (b, at, le) => attributeTag(b, at, le)],
+};
+
+/** The shortest decimal that reads back as the same 32-bit float. */
+function float32(value: number): string {
+  for (let digits = 1; digits < 9; digits++) {
+    const text = String(Number(value.toPrecision(digits)));
+    if (Math.fround(Number(text)) === value) return text;
+  }
+  return String(value);
+}
+
+/** An AT value (PS3.5 6.2): group then element, each 16 bits. */
+function attributeTag(b: Buffer, at: number, le: boolean): string {
+  const read = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  return tagHex(((read(at) << 16) | read(at + 2)) >>> 0);
+}
+
+/** Dictionary look-ups repeat for every instance: keep them. */
+const keywords = new Map<number, string | null>();
+
+function keyword(tag: number): string | null {
+  let k = keywords.get(tag);
+  if (k === undefined) {
+    k = keywordOf(tag) ?? null;
+    keywords.set(tag, k);
+  }
+  return k;
+}
+
+/** The text of an element's values, joined with `\`; undefined if empty. */
+function valueText(
+  buf: Buffer,
+  enc: Encoding,
+  el: DicomElement,
+  charsets: string[],
+): string | undefined {
+  const binary = BINARY[el.vr];
+  if (!binary) {
+    const text = readStrings(buf, el, charsets).join('\\');
+    return text === '' ? undefined : text;
+  }
+  const [size, read] = binary;
+  const parts: string[] = [];
+  for (let at = 0; at + size <= el.length; at += size)
+    parts.push(read(buf, el.valueOffset + at, enc.littleEndian));
+  return parts.length ? parts.join('\\') : undefined;
+}
+
+interface Walk {
+  buf: Buffer;
+  rows: Row[];
+  sop: string | null;
+  patient: string | null;
+}
+
+function walk(
+  w: Walk,
+  elements: readonly DicomElement[],
+  enc: Encoding,
+  inherited: string[],
+  prefix: string,
+): void {
+  // An item may declare its own character set (PS3.5 6.1.2.5.4).
+  const own = findElement(elements, Tag.SpecificCharacterSet);
+  const charsets = own ? readStrings(w.buf, own) : inherited;
+  for (const el of elements) {
+    // Group lengths (PS3.5 7.2) say nothing about the instance.
+    if ((el.tag & 0xffff) === 0 || el.tag === Tag.PixelData) continue;
+    if (BULK_VRS.has(el.vr) || el.fragments) continue;
+    if (!el.items && el.length > MAX_VALUE_BYTES) continue;
+    const tag = tagHex(el.tag);
+    const path = prefix ? `${prefix}${tag}` : '';
+    const text = el.items ? undefined : valueText(w.buf, enc, el, charsets);
+    const single = text !== undefined && !text.includes('\\');
+    const number = single && NUMBER_VRS.has(el.vr) ? Number(text) : NaN;
+    w.rows.push({
+      SOPInstanceUID: w.sop,
+      PatientID: w.patient,
+      tag,
+      keyword: keyword(el.tag),
+      vr: el.vr,
+      path,
+      value: text?.slice(0, MAX_VALUE_CHARS) ?? null,
+      value_num: Number.isFinite(number) ? number : null,
+    });
+    el.items?.forEach((item, i) =>
+      walk(w, item.elements, item.encoding, charsets, `${prefix}${tag}[${i}].`),
+    );
+  }
+}
+
+/**
+ * The `attributes` rows of a de-identified object: one per data element,
+ * items of sequences included, read back from the stored bytes so the
+ * table holds nothing the object does not. Bulk data (pixels, OB/OW/UN
+ * values, anything over 1 KB) and group lengths are left out.
+ */
+export function attributeRows(bytes: Buffer): Row[] {
+  const { buffer: buf, encoding: enc, elements } = parseDicom(bytes).body;
+  const charsets = readStrings(
+    buf,
+    findElement(elements, Tag.SpecificCharacterSet),
+  );
+  const w: Walk = {
+    buf,
+    rows: [],
+    sop: readString(buf, findElement(elements, Tag.SOPInstanceUID)) ?? null,
+    patient:
+      readString(buf, findElement(elements, Tag.PatientID), charsets) ?? null,
+  };
+  walk(w, elements, enc, charsets, '');
+  return w.rows;
+}
+
+/** The columns of a packed row, after the instance's two. */
+const PACKED = ['tag', 'keyword', 'vr', 'path', 'value', 'value_num'];
+
+/**
+ * An instance's rows as one JSON string. A worker posts it to the main
+ * thread as one string: cloning a hundred row objects per file cost more
+ * than making them.
+ */
+export function packAttributes(rows: readonly Row[]): string {
+  const first = rows[0];
+  return JSON.stringify([
+    first?.SOPInstanceUID ?? null,
+    first?.PatientID ?? null,
+    rows.map((r) => PACKED.map((c) => r[c] ?? null)),
+  ]);
+}
+
+/** The rows of a {@link packAttributes} string. */
+export function unpackAttributes(packed: string): Row[] {
+  const [sop, patient, rows] = JSON.parse(packed) as [
+    string | null,
+    string | null,
+    Array<Array<string | number | null>>,
+  ];
+  return rows.map((r) => {
+    const row: Record<string, string | number | null> = {
+      SOPInstanceUID: sop,
+      PatientID: patient,
+    };
+    PACKED.forEach((c, i) => (row[c] = r[i] ?? null));
+    return row;
+  });
+}
