@@ -170,6 +170,63 @@ describe('GraphQL cohort API', () => {
     assert.equal(new Set(uids).size, uids.length);
   });
 
+  it('orders studies by date or size, both ways, paging through each once', async () => {
+    const byDate = new Map<string, string>();
+    const bySize = new Map<string, number>();
+    for (const o of objects) {
+      const d = byDate.get(o.study);
+      if (o.studyDate && (!d || o.studyDate < d))
+        byDate.set(o.study, o.studyDate);
+      bySize.set(o.study, (bySize.get(o.study) ?? 0) + 1);
+    }
+    const all = [...new Set(objects.map((o) => o.study))];
+    const page = async (order: string, descending: boolean) => {
+      const out: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const r: GqlResult<{
+          cohort: {
+            studies: {
+              nodes: Array<{ studyInstanceUID: string }>;
+              pageInfo: { hasNextPage: boolean; endCursor: string };
+            };
+          };
+        }> = await gql(
+          `query ($after: String, $o: StudyOrder, $d: Boolean) { cohort { studies(first: 3, after: $after, orderBy: $o, descending: $d) { nodes { studyInstanceUID } pageInfo { hasNextPage endCursor } } } }`,
+          { after, o: order, d: descending },
+        );
+        assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+        out.push(
+          ...r.data!.cohort.studies.nodes.map((n) => n.studyInstanceUID),
+        );
+        if (!r.data!.cohort.studies.pageInfo.hasNextPage) return out;
+        after = r.data!.cohort.studies.pageInfo.endCursor;
+      }
+    };
+    // Expected orders computed here from dcmdump's values; UID breaks ties,
+    // studies without a date come last.
+    const cmpUid = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    const dateAsc = [...all].sort(
+      (a, b) =>
+        cmpUid(byDate.get(a) ?? '~', byDate.get(b) ?? '~') || cmpUid(a, b),
+    );
+    assert.deepEqual(await page('STUDY_DATE', false), dateAsc);
+    const sizeDesc = [...all].sort(
+      (a, b) => bySize.get(b)! - bySize.get(a)! || cmpUid(b, a),
+    );
+    assert.deepEqual(await page('INSTANCE_COUNT', true), sizeDesc);
+    const first = await gql<{
+      cohort: { studies: { pageInfo: { endCursor: string } } };
+    }>(
+      '{ cohort { studies(first: 2, orderBy: STUDY_DATE) { pageInfo { endCursor } } } }',
+    );
+    const mixed = await gql(
+      'query ($a: String) { cohort { studies(first: 2, after: $a) { nodes { studyInstanceUID } } } }',
+      { a: first.data!.cohort.studies.pageInfo.endCursor },
+    );
+    assert.match(mixed.errors?.[0]?.message ?? '', /ordered by STUDY_DATE/);
+  });
+
   it('filters by modality', async () => {
     assert.deepEqual(
       (await allStudies({ modality: ['ct'] })).sort(),

@@ -30,14 +30,39 @@ const FACETS: Record<
   },
 };
 
-function encodeCursor(uid: string): string {
-  return Buffer.from(`study:${uid}`).toString('base64url');
+/** How studies can be ordered: each one's sort key over its instances. */
+export const STUDY_SORT_KEYS = {
+  STUDY_INSTANCE_UID: { sql: `''`, kind: 'text' },
+  STUDY_DATE: { sql: `strftime(min("StudyDate"), '%Y-%m-%d')`, kind: 'text' },
+  INSTANCE_COUNT: { sql: 'CAST(count(*) AS DOUBLE)', kind: 'number' },
+  AGE: { sql: 'CAST(max(age_years) AS DOUBLE)', kind: 'number' },
+} as const;
+export type StudySortKey = keyof typeof STUDY_SORT_KEYS;
+
+/** Where a page ended: the sort, and the last study's key and UID. */
+export interface StudyCursor {
+  sort: StudySortKey;
+  descending: boolean;
+  key: string | number;
+  uid: string;
 }
 
-/** The StudyInstanceUID behind a cursor, or undefined when it is not ours. */
-export function decodeCursor(cursor: string): string | undefined {
+function encodeCursor(c: StudyCursor): string {
+  return Buffer.from(`study:${JSON.stringify(c)}`).toString('base64url');
+}
+
+/** What a cursor holds, or undefined when it is not one of ours. */
+export function decodeCursor(cursor: string): StudyCursor | undefined {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  return text.startsWith('study:') ? text.slice(6) : undefined;
+  if (!text.startsWith('study:')) return undefined;
+  try {
+    const c = JSON.parse(text.slice(6)) as StudyCursor;
+    return c.sort in STUDY_SORT_KEYS && typeof c.uid === 'string'
+      ? c
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The SQL behind every cohort field, over the catalog's views. */
@@ -126,26 +151,42 @@ export class CohortQueries {
   async studies(
     filter: CompiledFilter,
     first: number,
-    after: string | undefined,
+    after: StudyCursor | undefined,
+    sort: StudySortKey = 'STUDY_INSTANCE_UID',
+    descending = false,
   ): Promise<StudyPage> {
     const where = whereOf(filter);
     const params: Array<string | number> = [...where.params];
-    let sql = where.sql;
+    // A missing value sorts last either way: the far end of the key's type.
+    const { sql: raw, kind } = STUDY_SORT_KEYS[sort];
+    const missing =
+      kind === 'text'
+        ? descending
+          ? `''`
+          : `'~'`
+        : descending
+          ? '-1e300'
+          : '1e300';
+    const key = `coalesce(${raw}, ${missing})`;
+    const dir = descending ? 'DESC' : 'ASC';
+    const cmp = descending ? '<' : '>';
+    let page = '';
     if (after !== undefined) {
-      sql = sql
-        ? `${sql} AND "StudyInstanceUID" > ?`
-        : 'WHERE "StudyInstanceUID" > ?';
-      params.push(after);
+      // Keyset paging on (key, uid): stable while studies are added.
+      page = `WHERE (k ${cmp} ? OR (k = ? AND uid ${cmp} ?))`;
+      params.push(after.key, after.key, after.uid);
     }
     params.push(first + 1);
     const rows = await this.catalog.query(
-      `SELECT "StudyInstanceUID" AS uid, any_value("PatientID") AS patient,
-              strftime(min("StudyDate"), '%Y-%m-%d') AS date, any_value("StudyDescription") AS description,
-              max(age_years) AS age, any_value("PatientSex") AS sex,
-              list_sort(list(DISTINCT "Modality") FILTER (WHERE "Modality" IS NOT NULL)) AS modalities,
-              list_sort(list(DISTINCT "BodyPartExamined") FILTER (WHERE "BodyPartExamined" IS NOT NULL)) AS parts,
-              count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances
-       FROM instances ${sql} GROUP BY 1 ORDER BY 1 LIMIT ?`,
+      `WITH s AS (
+         SELECT "StudyInstanceUID" AS uid, ${key} AS k, any_value("PatientID") AS patient,
+                strftime(min("StudyDate"), '%Y-%m-%d') AS date, any_value("StudyDescription") AS description,
+                max(age_years) AS age, any_value("PatientSex") AS sex,
+                list_sort(list(DISTINCT "Modality") FILTER (WHERE "Modality" IS NOT NULL)) AS modalities,
+                list_sort(list(DISTINCT "BodyPartExamined") FILTER (WHERE "BodyPartExamined" IS NOT NULL)) AS parts,
+                count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances
+         FROM instances ${where.sql} GROUP BY 1)
+       SELECT * FROM s ${page} ORDER BY k ${dir}, uid ${dir} LIMIT ?`,
       params,
     );
     const nodes: Study[] = rows.slice(0, first).map((r) => ({
@@ -165,7 +206,14 @@ export class CohortQueries {
       nodes,
       pageInfo: {
         hasNextPage: rows.length > first,
-        endCursor: last ? encodeCursor(last.studyInstanceUID) : null,
+        endCursor: last
+          ? encodeCursor({
+              sort,
+              descending,
+              key: rows[first - 1]?.k as string | number,
+              uid: last.studyInstanceUID,
+            })
+          : null,
       },
     };
   }

@@ -12,6 +12,7 @@ import {
 import { badInput } from '../ApiError';
 import { compileFilter } from '../cohort/compileFilter';
 import { decodeCursor } from '../cohort/CohortQueries';
+import { StudyOrder } from '../schema/StudyOrder';
 import type { ApiContext } from '../context';
 import { CohortFilter } from '../schema/CohortFilter';
 import {
@@ -69,17 +70,34 @@ export class CohortResolver {
     @Ctx() ctx: ApiContext,
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('orderBy', () => StudyOrder, {
+      defaultValue: StudyOrder.STUDY_INSTANCE_UID,
+    })
+    orderBy: StudyOrder = StudyOrder.STUDY_INSTANCE_UID,
+    @Arg('descending', () => Boolean, { defaultValue: false })
+    descending: boolean = false,
   ): Promise<StudyPage> {
     if (first < 1 || first > MAX_PAGE)
       throw badInput(
         `first must be between 1 and ${MAX_PAGE}, got ${first}`,
         'first',
       );
-    const uid =
+    const cursor =
       after === undefined || after === null ? undefined : decodeCursor(after);
-    if (after != null && uid === undefined)
+    if (after != null && cursor === undefined)
       throw badInput('after is not a cursor returned by this API', 'after');
-    return ctx.cohorts.studies(cohort.filter, first, uid);
+    if (cursor && (cursor.sort !== orderBy || cursor.descending !== descending))
+      throw badInput(
+        `after comes from a page ordered by ${cursor.sort}${cursor.descending ? ' descending' : ''}; ask with the same order`,
+        'after',
+      );
+    return ctx.cohorts.studies(
+      cohort.filter,
+      first,
+      cursor,
+      orderBy,
+      descending,
+    );
   }
 
   @FieldResolver(() => Facets)
