@@ -3,7 +3,8 @@
 # Fast no-op when everything is present; installs only what is missing.
 set -euo pipefail
 
-# package:probe pairs; a probe starting with / is a file, otherwise a command.
+# package:probe pairs; a probe starting with / is a file that must exist,
+# otherwise a command on PATH.
 # python3-numpy is listed because pydicom needs it to decode pixel_array and
 # is only a Recommends of python3-pydicom. python3-onnx writes the tiny
 # test models (datasets/make-model.py).
@@ -33,7 +34,7 @@ present() {
   if [[ -z $probe ]]; then
     dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'
   elif [[ $probe == /* ]]; then
-    [[ -x $probe ]]
+    [[ -e $probe ]]
   else
     command -v "$probe" >/dev/null 2>&1
   fi
