@@ -9,6 +9,7 @@ import { graphqlRequest } from '../../lib/graphql';
 import type { TokenInfo } from '../../lib/types';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
+import { TableHead } from '../common/TableHead';
 
 interface Issued {
   createToken: { info: TokenInfo; token: string };
@@ -93,16 +94,16 @@ export function TokenAdmin() {
       {tokens.data ? (
         <div className="table-box">
           <table aria-label="Tokens">
-            <thead>
-              <tr>
-                <th scope="col">Label</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Status</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                'Label',
+                'Kind',
+                'Created',
+                'Expires',
+                'Status',
+                'Action',
+              ]}
+            />
             <tbody>
               {tokens.data.map((t) => (
                 <tr key={t.id} data-token={t.id}>

@@ -8,6 +8,7 @@ import type { Me, UserInfo } from '../../lib/types';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
 import { AddUserForm } from './AddUserForm';
+import { TableHead } from '../common/TableHead';
 
 /** Lists users, adds one with a role, disables one. */
 export function UserAdmin({ me }: { me: Me }) {
@@ -38,15 +39,9 @@ export function UserAdmin({ me }: { me: Me }) {
       {users.data ? (
         <div className="table-box">
           <table aria-label="Users">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Created</th>
-                <th scope="col">Status</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={['Name', 'Role', 'Created', 'Status', 'Action']}
+            />
             <tbody>
               {users.data.map((u) => (
                 <tr key={u.id} data-user={u.name}>

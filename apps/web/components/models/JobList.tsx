@@ -6,6 +6,7 @@ import { CANCEL_JOB, JOBS } from '../../lib/modelOperations';
 import type { JobInfo } from '../../lib/modelOperations';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
+import { TableHead } from '../common/TableHead';
 
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -35,17 +36,17 @@ export function JobList() {
         <ErrorAlert what="Could not cancel" error={cancel.error} />
       ) : null}
       <table aria-label="Model runs">
-        <thead>
-          <tr>
-            <th scope="col">Model</th>
-            <th scope="col">Status</th>
-            <th scope="col">Progress</th>
-            <th scope="col">Predicted</th>
-            <th scope="col">Skipped</th>
-            <th scope="col">Failed</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Model',
+            'Status',
+            'Progress',
+            'Predicted',
+            'Skipped',
+            'Failed',
+            'Action',
+          ]}
+        />
         <tbody>
           {jobs.data.map((j) => (
             <tr key={j.id} data-job={j.id} data-phase={j.phase}>

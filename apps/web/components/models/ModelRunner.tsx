@@ -9,6 +9,7 @@ import type { JobInfo, ModelInfo } from '../../lib/modelOperations';
 import { useSavedCohorts } from '../sharing/useSavedCohorts';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
+import { TableHead } from '../common/TableHead';
 
 /** Start a model over a saved cohort's filter. */
 export function ModelRunner() {
@@ -50,14 +51,7 @@ export function ModelRunner() {
   return (
     <form onSubmit={submit} aria-label="Run a model">
       <table aria-label="Models">
-        <thead>
-          <tr>
-            <th scope="col">Model</th>
-            <th scope="col">Version</th>
-            <th scope="col">Task</th>
-            <th scope="col">Labels</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Model', 'Version', 'Task', 'Labels']} />
         <tbody>
           {models.data.map((m) => (
             <tr key={m.sha256} data-model={m.name}>
