@@ -67,7 +67,11 @@ export function StudyTable({ filter }: { filter: CohortFilter | null }) {
             <tbody>
               {nodes.map((s) => (
                 <tr key={s.studyInstanceUID}>
-                  <td className="uid">{s.studyInstanceUID}</td>
+                  <td className="uid">
+                    <a href={`/studies/${s.studyInstanceUID}`}>
+                      {s.studyInstanceUID}
+                    </a>
+                  </td>
                   <td className="uid">{s.patientID}</td>
                   <td>{s.studyDate ?? '—'}</td>
                   <td>{s.studyDescription ?? '—'}</td>

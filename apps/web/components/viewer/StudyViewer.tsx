@@ -1,0 +1,175 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import type { KeyboardEvent, MouseEvent, WheelEvent } from 'react';
+import { WEB, dicomJson, text } from '../../lib/dicomweb';
+import { ErrorAlert } from '../common/ErrorAlert';
+import { Loading } from '../common/Loading';
+import { InstanceHeader } from './InstanceHeader';
+
+/** Window presets (centre, width) in Hounsfield units; "file" uses the object's own. */
+const PRESETS = [
+  { name: 'From file', window: null },
+  { name: 'Soft tissue', window: [40, 400] },
+  { name: 'Lung', window: [-600, 1500] },
+  { name: 'Bone', window: [300, 1500] },
+  { name: 'Brain', window: [40, 80] },
+] as const;
+
+interface Frame {
+  series: string;
+  sop: string;
+  frame: number;
+  instanceNumber: string;
+}
+
+/**
+ * A study's series as thumbnails and one large frame: wheel or arrow keys
+ * step through instances and frames, presets or a drag set the window.
+ */
+export function StudyViewer({ study }: { study: string }) {
+  const series = useQuery({
+    queryKey: ['dicomweb', 'series', study],
+    queryFn: () => dicomJson(`studies/${study}/series`),
+  });
+  const [chosen, setChosen] = useState<string | null>(null);
+  const current =
+    chosen ?? (series.data ? text(series.data[0] ?? {}, '0020000E') : null);
+  const frames = useQuery({
+    queryKey: ['dicomweb', 'frames', study, current],
+    enabled: current !== null && current !== '',
+    queryFn: async (): Promise<Frame[]> => {
+      const list = await dicomJson(
+        `studies/${study}/series/${current}/instances?includefield=00280008`,
+      );
+      return list
+        .map((ds) => ({
+          sop: text(ds, '00080018'),
+          n: Number(text(ds, '00200013') || 0),
+          count: Math.max(1, Number(text(ds, '00280008') || 1)),
+        }))
+        .sort((a, b) => a.n - b.n || a.sop.localeCompare(b.sop))
+        .flatMap((i) =>
+          Array.from({ length: i.count }, (_, f) => ({
+            series: current!,
+            sop: i.sop,
+            frame: f + 1,
+            instanceNumber: String(i.n),
+          })),
+        );
+    },
+  });
+  const [index, setIndex] = useState(0);
+  const [windowing, setWindowing] = useState<readonly [number, number] | null>(
+    null,
+  );
+  const drag = useRef<{ x: number; y: number; c: number; w: number } | null>(
+    null,
+  );
+  useEffect(() => setIndex(0), [current]);
+
+  if (series.isPending) return <Loading what="the study" />;
+  if (series.isError)
+    return <ErrorAlert what="Could not load the study" error={series.error} />;
+  const list = frames.data ?? [];
+  const at = list[Math.min(index, Math.max(0, list.length - 1))];
+  const step = (by: number) =>
+    setIndex((i) => Math.max(0, Math.min(list.length - 1, i + by)));
+  const query = windowing
+    ? `?window=${windowing[0]},${windowing[1]},linear`
+    : '';
+  const src = at
+    ? `${WEB}/studies/${study}/series/${at.series}/instances/${at.sop}/frames/${at.frame}/rendered${query}`
+    : undefined;
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowRight') step(1);
+    else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') step(-1);
+    else return;
+    e.preventDefault();
+  };
+  const onWheel = (e: WheelEvent) => step(e.deltaY > 0 ? 1 : -1);
+  const onDown = (e: MouseEvent) => {
+    const [c, w] = windowing ?? [40, 400];
+    drag.current = { x: e.clientX, y: e.clientY, c, w };
+  };
+  const onMove = (e: MouseEvent) => {
+    const d = drag.current;
+    if (!d) return;
+    // Right widens the window, down raises its centre.
+    setWindowing([
+      Math.round(d.c + (e.clientY - d.y) * 2),
+      Math.max(1, Math.round(d.w + (e.clientX - d.x) * 4)),
+    ]);
+  };
+  return (
+    <div className="viewer">
+      <nav aria-label="Series">
+        {series.data.map((s) => {
+          const uid = text(s, '0020000E');
+          return (
+            <button
+              key={uid}
+              type="button"
+              aria-pressed={uid === current}
+              onClick={() => setChosen(uid)}
+            >
+              {text(s, '00080060')} {text(s, '0008103E') || 'series'} (
+              {text(s, '00201209')})
+            </button>
+          );
+        })}
+      </nav>
+      <p role="group" aria-label="Window presets">
+        {PRESETS.map((p) => (
+          <button
+            key={p.name}
+            type="button"
+            aria-pressed={
+              p.window === null
+                ? windowing === null
+                : windowing?.[0] === p.window[0] && windowing[1] === p.window[1]
+            }
+            onClick={() => setWindowing(p.window)}
+          >
+            {p.name}
+          </button>
+        ))}{' '}
+        <output aria-label="Window">
+          {windowing
+            ? `C ${windowing[0]} / W ${windowing[1]}`
+            : 'window from the file'}
+        </output>
+      </p>
+      {frames.isError ? (
+        <ErrorAlert what="Could not list the frames" error={frames.error} />
+      ) : null}
+      {at && src ? (
+        <figure>
+          <img
+            src={src}
+            alt={`Instance ${at.instanceNumber}, frame ${at.frame}`}
+            tabIndex={0}
+            onKeyDown={onKey}
+            onWheel={onWheel}
+            onMouseDown={onDown}
+            onMouseMove={onMove}
+            onMouseUp={() => (drag.current = null)}
+            onMouseLeave={() => (drag.current = null)}
+            draggable={false}
+            style={{ maxWidth: '512px', cursor: 'crosshair' }}
+          />
+          <figcaption data-testid="frame-position">
+            {index + 1} / {list.length} (instance {at.instanceNumber}, frame{' '}
+            {at.frame})
+          </figcaption>
+        </figure>
+      ) : (
+        <Loading what="frames" />
+      )}
+      {at ? (
+        <InstanceHeader study={study} series={at.series} sop={at.sop} />
+      ) : null}
+    </div>
+  );
+}
