@@ -13,6 +13,7 @@ import {
   bearer,
   dcmdump,
   filesUnder,
+  parquetRows,
   runCli,
   tempDir,
 } from './helpers';
@@ -98,5 +99,35 @@ describe('portal models page in Chromium', () => {
       String(ct),
     );
     await page.screenshot({ path: join(screenshots(), 'models-run-done.png') });
+
+    // The viewer shows the score of the instance on screen, as numpy has it.
+    const rows = await parquetRows(
+      `SELECT "StudyInstanceUID" AS st, "SeriesInstanceUID" AS se, "SOPInstanceUID" AS sop, object_key AS k, "InstanceNumber" AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet') ORDER BY st, se, n`,
+    );
+    const study = String(rows[0]!.st);
+    await page.goto(`${portal}studies/${study}`);
+    const fig = page.getByTestId('frame-position');
+    await fig.waitFor();
+    const src = (await page
+      .getByRole('img', { name: /^Instance/ })
+      .getAttribute('src'))!;
+    const sop = /instances\/([0-9.]+)\//.exec(src)![1]!;
+    const key = String(rows.find((r) => r.sop === sop)!.k);
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [
+      join(REPO, 'packages', 'ml', 'scripts', 'reference.py'),
+      join(lake, key),
+    ]);
+    const [ref] = JSON.parse(stdout) as Array<{ scores: number[] }>;
+    const cell = page.locator(
+      'table[aria-label="Predictions"] tr[data-label="bright"] td[data-score]',
+    );
+    await cell.waitFor();
+    assert.equal(
+      (await cell.textContent())?.trim(),
+      ref!.scores[0]!.toFixed(4),
+    );
+    await page.screenshot({
+      path: join(screenshots(), 'viewer-predictions.png'),
+    });
   });
 });

@@ -6,6 +6,7 @@ import type { KeyboardEvent, MouseEvent, WheelEvent } from 'react';
 import { WEB, dicomJson, text } from '../../lib/dicomweb';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
+import { FramePredictions } from './FramePredictions';
 import { InstanceHeader } from './InstanceHeader';
 
 /** Window presets (centre, width) in Hounsfield units; "file" uses the object's own. */
@@ -167,6 +168,7 @@ export function StudyViewer({ study }: { study: string }) {
       ) : (
         <Loading what="frames" />
       )}
+      {at ? <FramePredictions series={at.series} sop={at.sop} /> : null}
       {at ? (
         <InstanceHeader study={study} series={at.series} sop={at.sop} />
       ) : null}

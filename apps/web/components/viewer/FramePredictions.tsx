@@ -1,0 +1,62 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { graphqlRequest } from '../../lib/graphql';
+import { ErrorAlert } from '../common/ErrorAlert';
+import { TableHead } from '../common/TableHead';
+
+const PREDICTIONS = `query Predictions($series: String!) {
+  predictions(seriesInstanceUID: $series) {
+    modelName modelVersion sopInstanceUID frameIndex label score value
+  }
+}`;
+
+interface Prediction {
+  modelName: string;
+  modelVersion: string;
+  sopInstanceUID: string | null;
+  frameIndex: number | null;
+  label: string;
+  score: number | null;
+  value: number | null;
+}
+
+/** What models said about this instance (or its whole series). */
+export function FramePredictions(p: { series: string; sop: string }) {
+  const q = useQuery({
+    queryKey: ['predictions', p.series],
+    queryFn: ({ signal }) =>
+      graphqlRequest<{ predictions: Prediction[] }>(
+        PREDICTIONS,
+        { series: p.series },
+        signal,
+      ).then((d) => d.predictions),
+  });
+  if (q.isError)
+    return <ErrorAlert what="Could not load predictions" error={q.error} />;
+  const rows = (q.data ?? []).filter(
+    (r) => r.sopInstanceUID === null || r.sopInstanceUID === p.sop,
+  );
+  if (!rows.length) return null;
+  return (
+    <table aria-label="Predictions">
+      <TableHead columns={['Model', 'Label', 'Score', 'Value']} />
+      <tbody>
+        {rows.map((r) => (
+          <tr
+            key={`${r.modelName}:${r.modelVersion}:${r.label}:${r.sopInstanceUID ?? ''}:${r.frameIndex ?? 0}`}
+            data-label={r.label}
+          >
+            <th scope="row">
+              {r.modelName} {r.modelVersion}
+              {r.sopInstanceUID === null ? ' (series)' : ''}
+            </th>
+            <td>{r.label}</td>
+            <td data-score>{r.score === null ? '' : r.score.toFixed(4)}</td>
+            <td>{r.value === null ? '' : r.value.toFixed(4)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
