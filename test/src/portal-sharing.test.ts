@@ -293,6 +293,7 @@ describe('portal sharing story in Chromium', () => {
       'Saved cohorts',
       'Share requests',
       'Releases',
+      'Lake',
       'API tokens',
     ]);
     await navLink(sam, 'Share requests').click();

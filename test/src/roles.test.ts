@@ -99,6 +99,11 @@ const OPERATIONS: Array<{
       gqlStatus(t, '{ cohortSql(filter: { modality: ["CT"] }) { sql } }'),
   },
   {
+    name: 'see the lake status and quarantine',
+    allowed: 'AS',
+    run: (t) => gqlStatus(t, '{ lakeStatus { instances quarantinedCount } }'),
+  },
+  {
     name: 'list share requests',
     allowed: 'ASR',
     run: (t) => gqlStatus(t, '{ shareRequests { id } }'),

@@ -6,6 +6,7 @@ import { AccessResolver } from './resolvers/AccessResolver';
 import { CohortResolver } from './resolvers/CohortResolver';
 import { LinkageResolver } from './resolvers/LinkageResolver';
 import { ModelResolver } from './resolvers/ModelResolver';
+import { StatusResolver } from './resolvers/StatusResolver';
 import {
   SavedCohortResolver,
   SharingResolver,
@@ -23,6 +24,7 @@ export function lpacsSchema(): Promise<GraphQLSchema> {
       ModelResolver,
       SharingResolver,
       SavedCohortResolver,
+      StatusResolver,
     ],
     authChecker,
     validate: false,

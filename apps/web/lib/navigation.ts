@@ -27,6 +27,7 @@ export const NAV_LINKS: readonly NavLink[] = [
   { href: '/inbox', label: 'Share requests', roles: ['admin', 'steward'] },
   { href: '/releases', label: 'Releases', roles: ['admin', 'steward'] },
   { href: '/releases', label: 'My releases', roles: ['collaborator'] },
+  { href: '/admin/lake', label: 'Lake', roles: ['admin', 'steward'] },
   { href: '/admin/users', label: 'Users', roles: ['admin'] },
   {
     href: '/tokens',

@@ -17,6 +17,8 @@ export enum Action {
   TokenOwn = 'token.own',
   AuditRead = 'audit.read',
   SqlExplain = 'sql.explain',
+  /** Lake status and the quarantine with its reasons and source paths. */
+  LakeStatus = 'lake.status',
   /** Looks up the original identifiers behind a pseudonym. */
   LinkageUse = 'linkage.use',
 }

@@ -27,6 +27,7 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   [Action.AuditRead]: [Admin],
   [Action.SqlExplain]: [Admin],
   [Action.LinkageUse]: [Steward],
+  [Action.LakeStatus]: [Admin, Steward],
 };
 
 /** True when `role` may perform `action` (before any per-object check). */

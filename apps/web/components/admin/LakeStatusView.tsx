@@ -1,0 +1,94 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { formatCount } from '../../lib/format';
+import { graphqlRequest } from '../../lib/graphql';
+import { ErrorAlert } from '../common/ErrorAlert';
+import { Loading } from '../common/Loading';
+import { TableHead } from '../common/TableHead';
+
+const LAKE_STATUS = `query LakeStatus {
+  lakeStatus(limit: 200) {
+    patients studies series instances objectBytes batches quarantinedCount
+    quarantined { id code message source at }
+  }
+}`;
+
+interface Status {
+  patients: number;
+  studies: number;
+  series: number;
+  instances: number;
+  objectBytes: number;
+  batches: number;
+  quarantinedCount: number;
+  quarantined: Array<{
+    id: string;
+    code: string;
+    message: string;
+    source: string;
+    at: string;
+  }>;
+}
+
+/** What the lake holds, and every refused file with its reason. */
+export function LakeStatusView() {
+  const q = useQuery({
+    queryKey: ['lakeStatus'],
+    queryFn: ({ signal }) =>
+      graphqlRequest<{ lakeStatus: Status }>(
+        LAKE_STATUS,
+        undefined,
+        signal,
+      ).then((d) => d.lakeStatus),
+    refetchInterval: 10_000,
+  });
+  if (q.isPending) return <Loading what="the lake's status" />;
+  if (q.isError)
+    return <ErrorAlert what="Could not load the status" error={q.error} />;
+  const s = q.data;
+  return (
+    <>
+      <dl aria-label="Lake contents">
+        {(
+          [
+            ['Patients', s.patients],
+            ['Studies', s.studies],
+            ['Series', s.series],
+            ['Instances', s.instances],
+            ['Batches', s.batches],
+          ] as const
+        ).map(([label, n]) => (
+          <div key={label}>
+            <dt>{label}</dt>
+            <dd data-status={label.toLowerCase()}>{formatCount(n)}</dd>
+          </div>
+        ))}
+        <div>
+          <dt>Objects</dt>
+          <dd>{(s.objectBytes / 1e6).toFixed(1)} MB</dd>
+        </div>
+      </dl>
+      <h2>Quarantine ({formatCount(s.quarantinedCount)})</h2>
+      {s.quarantined.length === 0 ? (
+        <p className="muted">No file has been refused.</p>
+      ) : (
+        <div className="table-box">
+          <table aria-label="Quarantine">
+            <TableHead columns={['When (UTC)', 'Code', 'Reason', 'Source']} />
+            <tbody>
+              {s.quarantined.map((e) => (
+                <tr key={e.id} data-code={e.code}>
+                  <td>{e.at.replace('T', ' ').slice(0, 19)}</td>
+                  <th scope="row">{e.code}</th>
+                  <td>{e.message}</td>
+                  <td className="uid">{e.source}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
