@@ -14,6 +14,14 @@ export interface CohortCriteria {
   studyDateFrom: string;
   studyDateTo: string;
   text: string;
+  /** One criterion on any DICOM attribute, by keyword. */
+  attrKeyword: string;
+  attrOp: string;
+  attrValue: string;
+  /** One criterion on a model's prediction. */
+  predModel: string;
+  predLabel: string;
+  predMinScore: string;
 }
 
 /** No criterion: the whole lake. */
@@ -27,6 +35,12 @@ export const NO_CRITERIA: CohortCriteria = {
   studyDateFrom: '',
   studyDateTo: '',
   text: '',
+  attrKeyword: '',
+  attrOp: 'EQ',
+  attrValue: '',
+  predModel: '',
+  predLabel: '',
+  predMinScore: '',
 };
 
 const LISTS: readonly ListCriterion[] = [
@@ -55,6 +69,27 @@ export function toCohortFilter(c: CohortCriteria): CohortFilter | null {
   if (c.studyDateFrom) filter.studyDateFrom = c.studyDateFrom;
   if (c.studyDateTo) filter.studyDateTo = c.studyDateTo;
   if (c.text.trim()) filter.text = c.text.trim();
+  const keyword = c.attrKeyword.trim();
+  if (keyword && (c.attrOp === 'EXISTS' || c.attrValue.trim()))
+    filter.attribute = [
+      {
+        keyword,
+        op: c.attrOp,
+        ...(c.attrOp === 'EXISTS' ? {} : { value: c.attrValue.trim() }),
+      },
+    ];
+  if (c.predModel.trim() && c.predLabel.trim()) {
+    const min = Number(c.predMinScore);
+    filter.prediction = [
+      {
+        model: c.predModel.trim(),
+        label: c.predLabel.trim(),
+        ...(c.predMinScore.trim() !== '' && Number.isFinite(min)
+          ? { minScore: min }
+          : {}),
+      },
+    ];
+  }
   return Object.keys(filter).length ? filter : null;
 }
 
@@ -78,5 +113,13 @@ export function describeFilter(json: string): string {
       `study date ${f.studyDateFrom ?? '…'} to ${f.studyDateTo ?? '…'}`,
     );
   if (f.text) parts.push(`text "${f.text}"`);
+  for (const a of f.attribute ?? [])
+    parts.push(
+      `${a.keyword} ${a.op}${a.value === undefined ? '' : ` ${a.value}`}`,
+    );
+  for (const p of f.prediction ?? [])
+    parts.push(
+      `${p.model} says ${p.label}${p.minScore === undefined ? '' : ` ≥ ${p.minScore}`}`,
+    );
   return parts.length ? parts.join('; ') : 'whole lake';
 }

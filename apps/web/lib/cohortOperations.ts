@@ -21,10 +21,11 @@ export const COHORT_COUNTS = `query CohortCounts($filter: CohortFilter) {
 
 /** One page of studies, ordered by StudyInstanceUID. */
 export const COHORT_STUDIES = `query CohortStudies(
-  $filter: CohortFilter, $first: Int!, $after: String
+  $filter: CohortFilter, $first: Int!, $after: String,
+  $orderBy: StudyOrder, $descending: Boolean
 ) {
   cohort(filter: $filter) {
-    studies(first: $first, after: $after) {
+    studies(first: $first, after: $after, orderBy: $orderBy, descending: $descending) {
       nodes {
         studyInstanceUID patientID studyDate studyDescription ageYears
         patientSex modalities bodyParts seriesCount instanceCount

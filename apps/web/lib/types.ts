@@ -38,6 +38,8 @@ export interface CohortFilter {
   studyDateFrom?: string;
   studyDateTo?: string;
   text?: string;
+  attribute?: Array<{ keyword: string; op: string; value?: string }>;
+  prediction?: Array<{ model: string; label: string; minScore?: number }>;
 }
 
 /** A de-identified study of a cohort. */

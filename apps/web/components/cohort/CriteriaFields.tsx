@@ -1,7 +1,19 @@
 import type { CohortCriteria } from '../../lib/CohortCriteria';
 
 type TextCriterion =
-  'ageMin' | 'ageMax' | 'studyDateFrom' | 'studyDateTo' | 'text';
+  | 'ageMin'
+  | 'ageMax'
+  | 'studyDateFrom'
+  | 'studyDateTo'
+  | 'text'
+  | 'attrKeyword'
+  | 'attrOp'
+  | 'attrValue'
+  | 'predModel'
+  | 'predLabel'
+  | 'predMinScore';
+
+const OPS = ['EQ', 'NE', 'LT', 'LE', 'GT', 'GE', 'CONTAINS', 'EXISTS'];
 
 /** Age range, study date range and description words of the filter panel. */
 export function CriteriaFields({
@@ -68,6 +80,64 @@ export function CriteriaFields({
             type="search"
             value={criteria.text}
             onChange={(e) => onChange('text', e.target.value)}
+          />
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>Any DICOM attribute</legend>
+        <label>
+          Keyword{' '}
+          <input
+            value={criteria.attrKeyword}
+            placeholder="ConvolutionKernel"
+            onChange={(e) => onChange('attrKeyword', e.target.value)}
+          />
+        </label>{' '}
+        <label>
+          Comparison{' '}
+          <select
+            value={criteria.attrOp}
+            onChange={(e) => onChange('attrOp', e.target.value)}
+          >
+            {OPS.map((op) => (
+              <option key={op}>{op}</option>
+            ))}
+          </select>
+        </label>{' '}
+        <label>
+          Attribute value{' '}
+          <input
+            value={criteria.attrValue}
+            disabled={criteria.attrOp === 'EXISTS'}
+            onChange={(e) => onChange('attrValue', e.target.value)}
+          />
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>Model prediction</legend>
+        <label>
+          Model{' '}
+          <input
+            value={criteria.predModel}
+            onChange={(e) => onChange('predModel', e.target.value)}
+          />
+        </label>{' '}
+        <label>
+          Label{' '}
+          <input
+            value={criteria.predLabel}
+            onChange={(e) => onChange('predLabel', e.target.value)}
+          />
+        </label>{' '}
+        <label>
+          Minimum score{' '}
+          <input
+            type="number"
+            step="0.01"
+            min={0}
+            max={1}
+            value={criteria.predMinScore}
+            onChange={(e) => onChange('predMinScore', e.target.value)}
           />
         </label>
       </fieldset>

@@ -9,6 +9,14 @@ import type { CohortFilter, StudyPage } from '../../lib/types';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
 
+/** The orders the API offers, with their labels. */
+const ORDERS = [
+  ['STUDY_INSTANCE_UID', 'Study UID'],
+  ['STUDY_DATE', 'Study date'],
+  ['INSTANCE_COUNT', 'Instances'],
+  ['AGE', 'Age'],
+] as const;
+
 /** The page sizes offered; the API allows up to 500. */
 const PAGE_SIZES = [5, 10, 25, 50] as const;
 
@@ -20,13 +28,23 @@ export function StudyTable({ filter }: { filter: CohortFilter | null }) {
   // The cursors of the pages visited so far; null is the first page.
   const [trail, setTrail] = useState<Array<string | null>>([null]);
   const [pageSize, setPageSize] = useState<number>(10);
+  const [order, setOrder] = useState<{ by: string; descending: boolean }>({
+    by: 'STUDY_INSTANCE_UID',
+    descending: false,
+  });
   const after = trail[trail.length - 1] ?? null;
   const page = useQuery<StudyPage>({
-    queryKey: ['studies', filter, pageSize, after],
+    queryKey: ['studies', filter, pageSize, after, order],
     queryFn: ({ signal }) =>
       graphqlRequest<{ cohort: { studies: StudyPage } }>(
         COHORT_STUDIES,
-        { filter, first: pageSize, after },
+        {
+          filter,
+          first: pageSize,
+          after,
+          orderBy: order.by,
+          descending: order.descending,
+        },
         signal,
       ).then((d) => d.cohort.studies),
     placeholderData: keepPreviousData,
@@ -113,6 +131,33 @@ export function StudyTable({ filter }: { filter: CohortFilter | null }) {
         >
           Next page
         </button>
+        <label>
+          Order by{' '}
+          <select
+            value={order.by}
+            onChange={(e) => {
+              setOrder((o) => ({ ...o, by: e.target.value }));
+              setTrail([null]);
+            }}
+          >
+            {ORDERS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={order.descending}
+            onChange={(e) => {
+              setOrder((o) => ({ ...o, descending: e.target.checked }));
+              setTrail([null]);
+            }}
+          />{' '}
+          Descending
+        </label>
         <label>
           Studies per page{' '}
           <select
