@@ -125,6 +125,12 @@ describe('study viewer in Chromium', () => {
       .filter({ hasText: volume.sops[3]! })
       .waitFor();
     await page.screenshot({ path: join(screenshots(), 'viewer-volume.png') });
+    await page.getByRole('combobox', { name: /^Zoom/ }).selectOption('2');
+    const width = await page
+      .getByRole('img', { name: /^Instance/ })
+      .evaluate((el) => el.getBoundingClientRect().width);
+    assert.equal(Math.round(width), 1024);
+    await page.getByRole('combobox', { name: /^Zoom/ }).selectOption('1');
   });
 
   it('shows what the API renders for a window preset', async () => {

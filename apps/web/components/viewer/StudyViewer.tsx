@@ -65,6 +65,7 @@ export function StudyViewer({ study }: { study: string }) {
   const [windowing, setWindowing] = useState<readonly [number, number] | null>(
     null,
   );
+  const [zoom, setZoom] = useState(1);
   const drag = useRef<{ x: number; y: number; c: number; w: number } | null>(
     null,
   );
@@ -136,6 +137,19 @@ export function StudyViewer({ study }: { study: string }) {
             {p.name}
           </button>
         ))}{' '}
+        <label>
+          Zoom{' '}
+          <select
+            value={zoom}
+            onChange={(e) => setZoom(Number(e.target.value))}
+          >
+            {[1, 1.5, 2, 3, 4].map((z) => (
+              <option key={z} value={z}>
+                {z}×
+              </option>
+            ))}
+          </select>
+        </label>{' '}
         <output aria-label="Window">
           {windowing
             ? `C ${windowing[0]} / W ${windowing[1]}`
@@ -146,7 +160,10 @@ export function StudyViewer({ study }: { study: string }) {
         <ErrorAlert what="Could not list the frames" error={frames.error} />
       ) : null}
       {at && src ? (
-        <figure>
+        <figure
+          style={{ maxWidth: '100%', maxHeight: '70vh', overflow: 'auto' }}
+          aria-label="Frame (scroll to pan when zoomed)"
+        >
           <img
             src={src}
             alt={`Instance ${at.instanceNumber}, frame ${at.frame}`}
@@ -158,7 +175,7 @@ export function StudyViewer({ study }: { study: string }) {
             onMouseUp={() => (drag.current = null)}
             onMouseLeave={() => (drag.current = null)}
             draggable={false}
-            style={{ maxWidth: '512px', cursor: 'crosshair' }}
+            style={{ width: `${512 * zoom}px`, cursor: 'crosshair' }}
           />
           <figcaption data-testid="frame-position">
             {index + 1} / {list.length} (instance {at.instanceNumber}, frame{' '}
