@@ -32,6 +32,9 @@ commands:
   erase --patient PSEUDONYM --reason TEXT
                    erase one patient (withdrawn consent) from every table,
                    object, linkage and release; audited
+  retention (--older-than-days N | --before INSTANT) [--modality M]... --reason TEXT [--apply]
+                   erase what was ingested more than N days ago (a dry run
+                   without --apply); audited
   backup DEST      an incremental, consistent snapshot of the lake (while it runs)
   restore BACKUP   rebuild a lake in --lake NEWDIR from a backup, verifying every
                    checksum [--snapshot ID]
@@ -80,6 +83,9 @@ async function main(argv: string[]): Promise<number> {
       role: { type: 'string' },
       snapshot: { type: 'string' },
       reason: { type: 'string' },
+      'older-than-days': { type: 'string' },
+      before: { type: 'string' },
+      apply: { type: 'boolean' },
       patient: { type: 'string' },
       study: { type: 'string' },
       date: { type: 'string' },
@@ -155,6 +161,17 @@ async function main(argv: string[]): Promise<number> {
         patient: values.patient,
         reason: values.reason,
       });
+    case 'retention':
+      return (await import('./commands/retentionCommand.js')).retentionCommand(
+        opts,
+        {
+          olderThanDays: values['older-than-days'],
+          before: values.before,
+          modality: values.modality,
+          reason: values.reason,
+          apply: values.apply,
+        },
+      );
     case 'backup':
       return (await import('./commands/backupCommand.js')).backupCommand(
         rest,

@@ -55,6 +55,15 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+/** What an erasure removed: instances, and the levels left empty. */
+export interface Erased {
+  instances: string[];
+  series: string[];
+  studies: string[];
+  patients: string[];
+  objects: number;
+}
+
 /** A new batch id: sortable by time, unique across workers. */
 export function newBatchId(now = new Date()): string {
   const stamp = now
@@ -386,60 +395,106 @@ export class Lake {
   }
 
   /**
-   * Erases one patient (a withdrawn consent): every table is rewritten
-   * without the patient's rows (and predictions on them), every older
-   * table version is deleted, then the objects and masks are removed.
-   * Returns what was erased, for the caller to flag releases and audit.
+   * Erases one patient (a withdrawn consent); see eraseInstances.
    * @throws LakeError when the lake is not open for writing.
    */
-  async erasePatient(pseudonym: string): Promise<{
-    instances: string[];
-    series: string[];
-    objects: number;
-  }> {
+  async erasePatient(pseudonym: string): Promise<Erased> {
+    if (!/^LP[A-Z2-7]{16}$/.test(pseudonym))
+      throw new Error(
+        `"${pseudonym.slice(0, 40)}" is not a PatientID of this lake (LP and 16 letters or digits)`,
+      );
+    return this.eraseInstances({ sql: '"PatientID" = ?', params: [pseudonym] });
+  }
+
+  /**
+   * Erases the instances a condition over the `instances` table selects:
+   * every table is rewritten without their rows (a series, study or
+   * patient row goes when none of its instances is left; predictions on
+   * them go too), every older table version is deleted, then their objects
+   * and masks are removed. Returns what was erased, for the caller to flag
+   * releases and audit.
+   * @throws LakeError when the lake is not open for writing.
+   */
+  async eraseInstances(where: {
+    sql: string;
+    params: Array<string | number>;
+  }): Promise<Erased> {
     if (!this.#lock)
       throw new LakeError(
         LakeErrorCode.Busy,
         'erasure needs a lake opened for writing',
       );
-    if (!/^LP[A-Z2-7]{16}$/.test(pseudonym))
-      throw new Error(
-        `"${pseudonym.slice(0, 40)}" is not a PatientID of this lake (LP and 16 letters or digits)`,
-      );
     const glob = join(this.layout.table('instances'), '*', '*.parquet');
+    const source = `read_parquet('${glob.replace(/'/g, "''")}')`;
     const db = await openDuckDB(1);
     const conn = await db.connect();
     let rows: Array<Record<string, unknown>> = [];
+    const kept = {
+      series: new Set<string>(),
+      studies: new Set<string>(),
+      patients: new Set<string>(),
+    };
     try {
-      const hasFiles = (await this.batches('instances')).length > 0;
-      if (hasFiles) {
-        const reader = await conn.runAndReadAll(
-          `SELECT "SOPInstanceUID" AS sop, "SeriesInstanceUID" AS series, object_key AS key FROM read_parquet('${glob.replace(/'/g, "''")}') WHERE "PatientID" = ?`,
-          [pseudonym],
-        );
-        rows = reader.getRowObjectsJS();
+      if ((await this.batches('instances')).length > 0) {
+        rows = (
+          await conn.runAndReadAll(
+            `SELECT "SOPInstanceUID" AS sop, "SeriesInstanceUID" AS series, "StudyInstanceUID" AS study, "PatientID" AS patient, object_key AS key FROM ${source} WHERE ${where.sql}`,
+            where.params,
+          )
+        ).getRowObjectsJS();
+        const rest = (
+          await conn.runAndReadAll(
+            `SELECT DISTINCT "SeriesInstanceUID" AS series, "StudyInstanceUID" AS study, "PatientID" AS patient FROM ${source} WHERE NOT coalesce((${where.sql}), false)`,
+            where.params,
+          )
+        ).getRowObjectsJS();
+        for (const r of rest) {
+          kept.series.add(String(r.series));
+          kept.studies.add(String(r.study));
+          kept.patients.add(String(r.patient));
+        }
       }
     } finally {
       conn.closeSync();
       db.closeSync();
     }
-    const uid = (v: unknown) => {
-      const text = String(v);
-      if (!/^[0-9.]+$/.test(text))
-        throw new Error('an indexed UID is not a UID');
-      return `'${text}'`;
+    // UIDs and pseudonyms come from the index and are checked, so they can
+    // be written into the rewrite's SQL as literals.
+    const literal = (v: string) => {
+      if (!/^[0-9.]+$|^LP[A-Z2-7]{16}$/.test(v))
+        throw new Error('an indexed UID or PatientID has an unexpected form');
+      return `'${v}'`;
     };
+    const list = (values: Iterable<string>) =>
+      [...new Set(values)].map(literal).join(', ');
     const sops = [...new Set(rows.map((r) => String(r.sop)))];
-    const series = [...new Set(rows.map((r) => String(r.series)))];
-    const batchId = newBatchId();
-    for (const table of TABLE_NAMES) {
-      const drop =
-        table === 'predictions'
-          ? sops.length
-            ? `"SOPInstanceUID" IN (${sops.map(uid).join(', ')}) OR "SeriesInstanceUID" IN (${series.map(uid).join(', ')})`
-            : undefined
-          : `"PatientID" = '${pseudonym}'`;
-      if (drop) await compactTable(this.layout, table, batchId, drop);
+    const gone = (key: 'series' | 'study' | 'patient', keep: Set<string>) =>
+      [...new Set(rows.map((r) => String(r[key])))].filter((v) => !keep.has(v));
+    const series = gone('series', kept.series);
+    const studies = gone('study', kept.studies);
+    const patients = gone('patient', kept.patients);
+    if (sops.length) {
+      const batchId = newBatchId();
+      const drops: Partial<Record<TableName, string | undefined>> = {
+        instances: `"SOPInstanceUID" IN (${list(sops)})`,
+        attributes: `"SOPInstanceUID" IN (${list(sops)})`,
+        predictions: series.length
+          ? `"SOPInstanceUID" IN (${list(sops)}) OR "SeriesInstanceUID" IN (${list(series)})`
+          : `"SOPInstanceUID" IN (${list(sops)})`,
+        series: series.length
+          ? `"SeriesInstanceUID" IN (${list(series)})`
+          : undefined,
+        studies: studies.length
+          ? `"StudyInstanceUID" IN (${list(studies)})`
+          : undefined,
+        patients: patients.length
+          ? `"PatientID" IN (${list(patients)})`
+          : undefined,
+      };
+      for (const table of TABLE_NAMES) {
+        const drop = drops[table];
+        if (drop) await compactTable(this.layout, table, batchId, drop);
+      }
     }
     let objects = 0;
     for (const r of rows) {
@@ -452,7 +507,7 @@ export class Lake {
     for (const file of await listFiles(join(this.root, 'masks')))
       if (sops.some((s) => file.includes(s))) await rm(file, { force: true });
     await syncFileSystem(this.root);
-    return { instances: sops, series, objects };
+    return { instances: sops, series, studies, patients, objects };
   }
 
   /** Ids of committed batches of a table, oldest first. */

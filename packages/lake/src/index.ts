@@ -2,6 +2,7 @@ export { Catalog, QueryTimeoutError } from './Catalog';
 export type { CatalogOptions, Plain } from './Catalog';
 export { fsyncPath, writeFileAtomic } from './fsutil';
 export { Lake, newBatchId } from './Lake';
+export type { Erased } from './Lake';
 export type { BatchRows, QuarantineReason } from './Lake';
 export { LakeError, LakeErrorCode } from './LakeError';
 export { LakeLayout } from './LakeLayout';

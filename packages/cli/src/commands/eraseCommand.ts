@@ -9,7 +9,10 @@ import type { ReleaseManifest } from '@lpacs/sharing';
 import type { Options } from '../options';
 
 /** The SOP Instance UIDs a release holds, from its manifest's paths. */
-async function releaseInstances(lake: string, id: string): Promise<string[]> {
+export async function releaseInstances(
+  lake: string,
+  id: string,
+): Promise<string[]> {
   try {
     const m = JSON.parse(
       await readFile(join(releaseDir(lake, id), 'manifest.json'), 'utf8'),
@@ -19,6 +22,19 @@ async function releaseInstances(lake: string, id: string): Promise<string[]> {
       .filter((s): s is string => s !== undefined);
   } catch {
     return []; // erased before, or never built
+  }
+}
+
+/** Deletes the releases of flagged shares: their data is gone. */
+export async function retireReleases(
+  lake: string,
+  sharing: SharingStore,
+  shareIds: string[],
+): Promise<void> {
+  for (const id of shareIds) {
+    const releaseId = sharing.share(id).releaseId;
+    if (releaseId)
+      await rm(releaseDir(lake, releaseId), { recursive: true, force: true });
   }
 }
 
