@@ -65,6 +65,30 @@ export function decodeCursor(cursor: string): StudyCursor | undefined {
   }
 }
 
+/** The filter fields a facet leaves out, so all its values stay selectable. */
+function ownClauses(name: string): string[] {
+  const own = FACETS[name]?.own;
+  if (own === 'ageMin') return ['ageMin', 'ageMax'];
+  if (own === 'studyDateFrom') return ['studyDateFrom', 'studyDateTo'];
+  return own ? [String(own)] : [];
+}
+
+/** A facet's values in its order (by count, or by value), at most 100. */
+function sortFacet(
+  values: FacetValue[],
+  order: 'count' | 'value',
+): FacetValue[] {
+  const byValue = (a: FacetValue, b: FacetValue) =>
+    a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+  return values
+    .sort(
+      order === 'count'
+        ? (a, b) => b.count - a.count || byValue(a, b)
+        : byValue,
+    )
+    .slice(0, 100);
+}
+
 /** The SQL behind every cohort field, over the catalog's views. */
 export class CohortQueries {
   constructor(readonly catalog: Catalog) {}
@@ -118,6 +142,58 @@ export class CohortQueries {
       series: Number(row?.series ?? 0),
       instances: Number(row?.instances ?? 0),
     };
+  }
+
+  /**
+   * Several facets at once. Facets whose own criteria the filter does not
+   * use share one WHERE clause, so they are counted in one scan with
+   * GROUPING SETS; each of the others, which must leave its own criterion
+   * out, gets its own query.
+   */
+  async facets(
+    names: readonly string[],
+    filter: CompiledFilter,
+  ): Promise<Record<string, FacetValue[]>> {
+    const used = Object.keys(filter.clauses);
+    const shared = names.filter(
+      (n) => !ownClauses(n).some((c) => used.includes(c)),
+    );
+    const alone = names.filter((n) => !shared.includes(n));
+    const out: Record<string, FacetValue[]> = {};
+    const jobs: Array<Promise<void>> = alone.map(async (n) => {
+      out[n] = await this.facet(n, filter);
+    });
+    if (shared.length === 1) {
+      const [n] = shared as [string];
+      jobs.push(this.facet(n, filter).then((v) => void (out[n] = v)));
+    } else if (shared.length > 1) {
+      jobs.push(
+        (async () => {
+          const where = whereOf(filter);
+          const cols = shared.map(
+            (n, i) => `coalesce(${FACETS[n]!.expr}, '(none)') AS v${i}`,
+          );
+          const rows = await this.catalog.query(
+            `SELECT ${shared.map((_, i) => `grouping(v${i}) AS g${i}, v${i}`).join(', ')},
+                    count(DISTINCT "StudyInstanceUID") AS count
+             FROM (SELECT ${cols.join(', ')}, "StudyInstanceUID" FROM instances ${where.sql})
+             GROUP BY GROUPING SETS (${shared.map((_, i) => `(v${i})`).join(', ')})`,
+            where.params,
+          );
+          shared.forEach((n, i) => {
+            const values = rows
+              .filter((r) => Number(r[`g${i}`]) === 0)
+              .map((r) => ({
+                value: String(r[`v${i}`]),
+                count: Number(r.count),
+              }));
+            out[n] = sortFacet(values, FACETS[n]!.order);
+          });
+        })(),
+      );
+    }
+    await Promise.all(jobs);
+    return out;
   }
 
   async facet(name: string, filter: CompiledFilter): Promise<FacetValue[]> {

@@ -22,7 +22,6 @@ import {
   Facets,
   StudyPage,
 } from '../schema/CohortTypes';
-import type { FacetValue } from '../schema/CohortTypes';
 
 /** The most studies one page may ask for. */
 export const MAX_PAGE = 500;
@@ -113,13 +112,9 @@ export class CohortResolver {
       'ageDecade',
       'studyYear',
     ] as const;
-    const values = await Promise.all(
-      names.map((n) => ctx.cohorts.facet(n, cohort.filter)),
-    );
+    const values = await ctx.cohorts.facets(names, cohort.filter);
     const facets = new Facets();
-    names.forEach((n, i) => {
-      facets[n] = values[i] as FacetValue[];
-    });
+    for (const n of names) facets[n] = values[n] ?? [];
     return facets;
   }
 }
