@@ -14,10 +14,12 @@ import {
   QueryTimeoutError,
   silentLogger,
 } from '@lpacs/lake';
-import { DownloadLinks, SharingStore, releaseDir } from '@lpacs/sharing';
-import type { ReleaseManifest } from '@lpacs/sharing';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import {
+  DownloadLinks,
+  SharingStore,
+  readReleaseManifest,
+  releaseInstanceUIDs,
+} from '@lpacs/sharing';
 import { downloadRefusal } from './resolvers/SharingResolver';
 import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
@@ -171,16 +173,11 @@ export async function startServer(
     for (const share of sharing.shares()) {
       if (!share.releaseId) continue;
       if (downloadRefusal({ name, role: 'collaborator' }, share)) continue;
-      const manifest = JSON.parse(
-        await readFile(
-          join(releaseDir(options.lake, share.releaseId), 'manifest.json'),
-          'utf8',
+      out.push(
+        ...releaseInstanceUIDs(
+          await readReleaseManifest(options.lake, share.releaseId),
         ),
-      ) as ReleaseManifest;
-      for (const f of manifest.files) {
-        const sop = /\/([0-9.]+)\.dcm$/.exec(f.path)?.[1];
-        if (sop) out.push(sop);
-      }
+      );
     }
     return out;
   };

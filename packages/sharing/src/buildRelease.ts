@@ -1,6 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog } from '@lpacs/lake';
 import { SCHEMAS, TABLE_NAMES } from '@lpacs/lake';
@@ -20,6 +28,23 @@ export function releaseDir(lakeRoot: string, id: string): string {
 /** The path of an instance inside a release download. */
 export function instancePath(i: FrozenInstance): string {
   return `dicom/${i.StudyInstanceUID}/${i.SeriesInstanceUID}/${i.SOPInstanceUID}.dcm`;
+}
+
+/** The manifest of a built release. @throws when it does not exist. */
+export async function readReleaseManifest(
+  lakeRoot: string,
+  id: string,
+): Promise<ReleaseManifest> {
+  return JSON.parse(
+    await readFile(join(releaseDir(lakeRoot, id), 'manifest.json'), 'utf8'),
+  ) as ReleaseManifest;
+}
+
+/** The SOP Instance UIDs a release holds (the inverse of instancePath). */
+export function releaseInstanceUIDs(manifest: ReleaseManifest): string[] {
+  return manifest.files
+    .map((f) => /^dicom\/[^/]+\/[^/]+\/([0-9.]+)\.dcm$/.exec(f.path)?.[1])
+    .filter((s): s is string => s !== undefined);
 }
 
 async function sha256OfFile(path: string): Promise<string> {

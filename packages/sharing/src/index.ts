@@ -1,4 +1,10 @@
-export { buildRelease, instancePath, releaseDir } from './buildRelease';
+export {
+  buildRelease,
+  instancePath,
+  readReleaseManifest,
+  releaseDir,
+  releaseInstanceUIDs,
+} from './buildRelease';
 export { DownloadLinks } from './downloadLinks';
 export { SharingStore } from './SharingStore';
 export { ZipStream } from './ZipStream';

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AccessError, AccessErrorCode, Action, Role } from '@lpacs/access';
 import type { Principal } from '@lpacs/access';
-import { buildRelease, releaseDir } from '@lpacs/sharing';
+import { buildRelease, readReleaseManifest } from '@lpacs/sharing';
 import type { ReleaseManifest, ShareRequest } from '@lpacs/sharing';
 import {
   Arg,
@@ -40,12 +38,6 @@ function shareOut(ctx: ApiContext, s: ShareRequest): ShareRequestType {
     ...s,
     cohortName: name ?? '(deleted)',
   });
-}
-
-function readManifest(lake: string, id: string): ReleaseManifest {
-  return JSON.parse(
-    readFileSync(join(releaseDir(lake, id), 'manifest.json'), 'utf8'),
-  ) as ReleaseManifest;
 }
 
 function releaseOut(m: ReleaseManifest, share: ShareRequest): ReleaseType {
@@ -307,12 +299,16 @@ export class SharingResolver {
     description:
       'Releases you may download (collaborators: only theirs, while approved and unexpired).',
   })
-  releases(@Ctx() ctx: ApiContext): ReleaseType[] {
+  releases(@Ctx() ctx: ApiContext): Promise<ReleaseType[]> {
     const p = ctx.gate.principal!;
-    return ctx.sharing
-      .shares()
-      .filter((s) => s.releaseId && (sees(p) || !downloadRefusal(p, s)))
-      .map((s) => releaseOut(readManifest(ctx.lakeRoot, s.releaseId!), s));
+    return Promise.all(
+      ctx.sharing
+        .shares()
+        .filter((s) => s.releaseId && (sees(p) || !downloadRefusal(p, s)))
+        .map(async (s) =>
+          releaseOut(await readReleaseManifest(ctx.lakeRoot, s.releaseId!), s),
+        ),
+    );
   }
 
   @Authorized(Action.ReleaseDownload)

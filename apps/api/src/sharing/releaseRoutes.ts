@@ -3,13 +3,12 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AccessStore, AuditLog } from '@lpacs/access';
-import { ZipStream, releaseDir } from '@lpacs/sharing';
+import { ZipStream, readReleaseManifest, releaseDir } from '@lpacs/sharing';
 import type {
   DownloadLinks,
   ReleaseManifest,
   SharingStore,
 } from '@lpacs/sharing';
-import { readFile } from 'node:fs/promises';
 import { downloadRefusal } from '../resolvers/SharingResolver';
 
 /** What the release routes need from the server. */
@@ -95,9 +94,7 @@ export async function releaseRoutes(
     return true;
   }
   const dir = releaseDir(deps.lakeRoot, id);
-  const manifest = JSON.parse(
-    await readFile(join(dir, 'manifest.json'), 'utf8'),
-  ) as ReleaseManifest;
+  const manifest = await readReleaseManifest(deps.lakeRoot, id);
   const pathOf = (source: ReleaseManifest['files'][number]['source']) =>
     'objectKey' in source
       ? join(deps.lakeRoot, source.objectKey)

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { AuditLog } from '@lpacs/access';
 import { LinkageReader } from '@lpacs/api';
 import { Lake } from '@lpacs/lake';
-import { SharingStore, releaseDir } from '@lpacs/sharing';
-import type { ReleaseManifest } from '@lpacs/sharing';
+import {
+  SharingStore,
+  readReleaseManifest,
+  releaseDir,
+  releaseInstanceUIDs,
+} from '@lpacs/sharing';
 import type { Options } from '../options';
 
 /** The SOP Instance UIDs a release holds, from its manifest's paths. */
@@ -14,12 +17,7 @@ export async function releaseInstances(
   id: string,
 ): Promise<string[]> {
   try {
-    const m = JSON.parse(
-      await readFile(join(releaseDir(lake, id), 'manifest.json'), 'utf8'),
-    ) as ReleaseManifest;
-    return m.files
-      .map((f) => /^dicom\/[^/]+\/[^/]+\/([0-9.]+)\.dcm$/.exec(f.path)?.[1])
-      .filter((s): s is string => s !== undefined);
+    return releaseInstanceUIDs(await readReleaseManifest(lake, id));
   } catch {
     return []; // erased before, or never built
   }
