@@ -2,16 +2,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomic } from '@lpacs/lake';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive, writeFileAtomic } from '@lpacs/lake';
 
 /**
  * Runs `body` holding `<path>.lock`, a lock file naming its process: other
@@ -36,7 +27,7 @@ export async function withFileLock<R>(
     } catch {
       continue; // released between our two calls
     }
-    if (holder > 0 && !alive(holder)) rmSync(lock, { force: true });
+    if (holder > 0 && !processAlive(holder)) rmSync(lock, { force: true });
     else if (waited > 10_000)
       throw new Error(`${lock} is held by process ${holder} for over 10 s`);
     else await sleep(10);

@@ -1,14 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { LakeError, LakeErrorCode } from './LakeError';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from './processAlive';
 
 /**
  * The one-writer lock of a lake (`lake.lock`, holding the writer's pid).
@@ -26,7 +18,7 @@ export class LakeLock {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const pid = Number(readFileSync(path, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
           throw new LakeError(
             LakeErrorCode.Busy,
             `lake ${root} is being written by process ${pid}; wait for it to finish (reading with lpacs status or serve is fine)`,

@@ -6,6 +6,7 @@ export type { Erased } from './Lake';
 export type { BatchRows, QuarantineReason } from './Lake';
 export { LakeError, LakeErrorCode } from './LakeError';
 export { LakeLayout } from './LakeLayout';
+export { processAlive } from './processAlive';
 export { ParquetWriter } from './ParquetWriter';
 export { SCHEMAS, TABLE_NAMES } from './schemas';
 export { silentLogger } from './types';
