@@ -26,20 +26,27 @@ export class LinkageReader {
     this.#layout = new LakeLayout(lakeRoot);
   }
 
+  /** The site's keys and the batch files of the linkage, if any exist. */
+  #open(): { keys: SiteKeys; files: string[] } | undefined {
+    try {
+      const hex = readFileSync(this.#layout.siteKey, 'utf8').trim();
+      return {
+        keys: new SiteKeys(Buffer.from(hex, 'hex')),
+        files: readdirSync(this.#layout.linkage),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Removes every linkage record of `pseudonym` (an erasure), rewriting
    * each batch's file whole. Returns how many records were removed.
    */
   forget(pseudonym: string): number {
-    let keys: SiteKeys;
-    let files: string[];
-    try {
-      const hex = readFileSync(this.#layout.siteKey, 'utf8').trim();
-      keys = new SiteKeys(Buffer.from(hex, 'hex'));
-      files = readdirSync(this.#layout.linkage);
-    } catch {
-      return 0;
-    }
+    const opened = this.#open();
+    if (!opened) return 0;
+    const { keys, files } = opened;
     let removed = 0;
     for (const file of files) {
       const path = join(this.#layout.linkage, file);
@@ -62,15 +69,9 @@ export class LinkageReader {
 
   /** The originals behind `pseudonym`, or undefined when none are recorded. */
   lookup(pseudonym: string): Reidentified | undefined {
-    let keys: SiteKeys;
-    let files: string[];
-    try {
-      const hex = readFileSync(this.#layout.siteKey, 'utf8').trim();
-      keys = new SiteKeys(Buffer.from(hex, 'hex'));
-      files = readdirSync(this.#layout.linkage);
-    } catch {
-      return undefined; // nothing ingested yet
-    }
+    const opened = this.#open();
+    if (!opened) return undefined; // nothing ingested yet
+    const { keys, files } = opened;
     let found: Reidentified | undefined;
     const accessions = new Map<string, string>();
     for (const file of files.sort()) {
