@@ -9,6 +9,7 @@ import {
   releaseDir,
   releaseInstanceUIDs,
 } from '@lpacs/sharing';
+import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 
 /** The SOP Instance UIDs a release holds, from its manifest's paths. */
@@ -53,7 +54,7 @@ export async function eraseCommand(
     );
     return 2;
   }
-  const operator = `cli:${process.env.USER ?? 'unknown'}`;
+  const operator = cliActor();
   const lake = await Lake.open(opts.lake);
   let erased;
   try {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AuditLog } from '@lpacs/access';
 import { Lake } from '@lpacs/lake';
 import { SharingStore } from '@lpacs/sharing';
+import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 import { releaseInstances, retireReleases } from './eraseCommand';
 
@@ -61,7 +62,7 @@ export async function retentionCommand(
     }
     return 0;
   }
-  const operator = `cli:${process.env.USER ?? 'unknown'}`;
+  const operator = cliActor();
   const lake = await Lake.open(opts.lake);
   let erased;
   try {

@@ -1,5 +1,6 @@
 import { AccessStore, ACTIONS, AuditLog } from '@lpacs/access';
 import type { Action } from '@lpacs/access';
+import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -20,7 +21,7 @@ export async function tokensCommand(
   await requireLake(opts.lake);
   const store = new AccessStore(opts.lake);
   const audit = new AuditLog(opts.lake);
-  const operator = `cli:${process.env.USER ?? 'unknown'}`;
+  const operator = cliActor();
   const [verb, arg] = args;
   if (verb === 'create' && arg) {
     const bad = flags.scope?.find((s) => !ACTIONS.includes(s as Action));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AccessStore, AuditLog, parseRole, ROLES } from '@lpacs/access';
+import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -22,7 +23,7 @@ export async function usersCommand(
   const store = new AccessStore(opts.lake);
   const audit = new AuditLog(opts.lake);
   const [verb, name] = args;
-  const operator = `cli:${process.env.USER ?? 'unknown'}`;
+  const operator = cliActor();
   const password = () =>
     flags.passwordStdin
       ? stdinPassword()
