@@ -9,6 +9,7 @@ import { LakeLayout } from './LakeLayout';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { TableName } from './types';
 import { openDuckDB } from './openDuckDB';
+import { sqlString } from './sqlString';
 
 /** A plain JS value out of DuckDB: bigint becomes number, dates strings. */
 export type Plain =
@@ -26,10 +27,6 @@ function plain(value: unknown): Plain {
     return value;
   if (Array.isArray(value)) return value.map(plain);
   return String(value);
-}
-
-function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /** Options of a catalog; all have defaults. */

@@ -1,10 +1,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Row, TableSchema } from './types';
 import { openDuckDB } from './openDuckDB';
-
-function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+import { sqlString } from './sqlString';
 
 /**
  * Writes rows to Parquet through an in-process DuckDB.

@@ -13,10 +13,7 @@ import type { LakeLayout } from './LakeLayout';
 import { SCHEMAS } from './schemas';
 import type { TableName } from './types';
 import { openDuckDB } from './openDuckDB';
-
-function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+import { sqlString } from './sqlString';
 
 const VERSION = /^\.(.+)\.v(\d+)$/;
 

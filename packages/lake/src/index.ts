@@ -7,6 +7,7 @@ export type { BatchRows, QuarantineReason } from './Lake';
 export { LakeError, LakeErrorCode } from './LakeError';
 export { LakeLayout } from './LakeLayout';
 export { processAlive } from './processAlive';
+export { sqlString } from './sqlString';
 export { ParquetWriter } from './ParquetWriter';
 export { SCHEMAS, TABLE_NAMES } from './schemas';
 export { silentLogger } from './types';

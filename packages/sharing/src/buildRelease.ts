@@ -11,7 +11,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog } from '@lpacs/lake';
-import { SCHEMAS, TABLE_NAMES } from '@lpacs/lake';
+import { SCHEMAS, TABLE_NAMES, sqlString } from '@lpacs/lake';
 import type {
   FrozenInstance,
   ReleaseFile,
@@ -52,10 +52,6 @@ async function sha256OfFile(path: string): Promise<string> {
   for await (const chunk of createReadStream(path))
     hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }
 
 function dataDictionary(): string {
