@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccessStore, AuditLog, Role } from '@lpacs/access';
@@ -147,7 +147,7 @@ describe('backup and restore', () => {
     }
   });
 
-  it('refuses a backup whose object was changed, naming it', async () => {
+  it('refuses a backup whose object was changed, naming it, and leaves nothing half-restored (new-user case)', async () => {
     const victim = filesUnder(join(backup, 'objects'))[0]!;
     const bytes = readFileSync(victim);
     bytes.writeUInt8(
@@ -155,13 +155,14 @@ describe('backup and restore', () => {
       bytes.length - 1,
     );
     writeFileSync(victim, bytes);
-    const r = await runCli([
-      'restore',
-      backup,
-      '--lake',
-      join(work.path, 'bad'),
-    ]);
+    const target = join(work.path, 'bad');
+    const r = await runCli(['restore', backup, '--lake', target]);
     assert.notEqual(r.code, 0);
+    // Nothing at the target or beside it, so a retry is not refused.
+    assert.deepEqual(
+      readdirSync(work.path).filter((n) => n.startsWith('bad')),
+      [],
+    );
     assert.match(
       r.stderr,
       new RegExp(

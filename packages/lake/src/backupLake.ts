@@ -9,6 +9,8 @@ import {
   realpath,
   rename,
   stat,
+  rm,
+  rmdir,
 } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { writeFileAtomic } from './fsutil';
@@ -247,23 +249,33 @@ export async function restoreLake(
   ) as { files: SnapshotFile[] };
   if ((await readdir(root).catch(() => [])).length > 0)
     throw new Error(`${root} is not empty: restore into a new directory`);
-  const layout = new LakeLayout(root);
-  for (const f of manifest.files) {
-    const from = join(backup, f.path);
-    const actual = await sha256Of(from).catch(() => 'missing');
-    if (actual !== f.sha256)
-      throw new Error(
-        actual === 'missing'
-          ? `${f.path} is missing from the backup`
-          : `${f.path} does not match its checksum in snapshot ${id}`,
-      );
-    // Tables come back as version 1 of each, behind the usual link.
-    const m = /^tables\/([^/]+)\/(.+)$/.exec(f.path);
-    const to = m
-      ? join(layout.tables, `.${m[1]}.v1`, m[2]!)
-      : join(root, f.path);
-    await mkdir(dirname(to), { recursive: true });
-    await copyFile(from, to);
+  // Built beside the target and renamed into place: a restore that stops
+  // on a bad file leaves nothing behind, and can simply be run again.
+  const work = `${root}.restoring-${process.pid}`;
+  const layout = new LakeLayout(work);
+  try {
+    for (const f of manifest.files) {
+      const from = join(backup, f.path);
+      const actual = await sha256Of(from).catch(() => 'missing');
+      if (actual !== f.sha256)
+        throw new Error(
+          actual === 'missing'
+            ? `${f.path} is missing from the backup`
+            : `${f.path} does not match its checksum in snapshot ${id}`,
+        );
+      // Tables come back as version 1 of each, behind the usual link.
+      const m = /^tables\/([^/]+)\/(.+)$/.exec(f.path);
+      const to = m
+        ? join(layout.tables, `.${m[1]}.v1`, m[2]!)
+        : join(work, f.path);
+      await mkdir(dirname(to), { recursive: true });
+      await copyFile(from, to);
+    }
+    await rmdir(root).catch(() => undefined); // an empty target, if given
+    await rename(work, root);
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err;
   }
   return {
     snapshot: id,
