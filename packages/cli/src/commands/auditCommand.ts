@@ -12,6 +12,18 @@ export async function auditCommand(
     limit?: string | undefined;
   },
 ): Promise<number> {
+  const limit = flags.limit === undefined ? 50 : Number(flags.limit);
+  if (
+    (args.length > 0 && args[0] !== 'verify') ||
+    args.length > 1 ||
+    !Number.isInteger(limit) ||
+    limit < 1
+  ) {
+    process.stderr.write(
+      `usage: lpacs audit [--actor A] [--action X] [--limit N>=1] [--json] | audit verify${args[0] && args[0] !== 'verify' ? ` (unknown: "${args[0]}")` : ''}\n`,
+    );
+    return 2;
+  }
   await requireLake(opts.lake);
   const log = new AuditLog(opts.lake);
   if (args[0] === 'verify') {
@@ -24,7 +36,7 @@ export async function auditCommand(
   const entries = log.query({
     ...(flags.actor ? { actor: flags.actor } : {}),
     ...(flags.action ? { action: flags.action } : {}),
-    limit: flags.limit === undefined ? 50 : Number(flags.limit),
+    limit,
   });
   if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
   else

@@ -44,7 +44,7 @@ export async function usersCommand(
       const role = parseRole(flags.role ?? '');
       if (!name || !role) {
         process.stderr.write(
-          `usage: lpacs users add NAME --role ${ROLES.join('|')} [--password-stdin]\n`,
+          `${flags.role && !role ? `lpacs users: unknown role "${flags.role}"\n` : ''}usage: lpacs users add NAME --role ${ROLES.join('|')} [--password-stdin]\n`,
         );
         return 2;
       }
