@@ -71,7 +71,15 @@ export async function renderFrame(
     raw: { width: frame.columns, height: frame.rows, channels },
   });
   // Without this sharp writes grey frames as three identical channels.
-  const image = channels === 1 ? raw.toColourspace('b-w') : raw;
+  const grey = channels === 1 ? raw.toColourspace('b-w') : raw;
+  const image = options.fit
+    ? grey.resize({
+        width: options.fit.columns,
+        height: options.fit.rows,
+        fit: 'inside',
+        withoutEnlargement: true,
+      })
+    : grey;
   return options.format === 'jpeg'
     ? image.jpeg({ quality: options.quality ?? 90 }).toBuffer()
     : image.png().toBuffer();

@@ -34,4 +34,9 @@ export interface RenderOptions {
   format: 'png' | 'jpeg';
   /** JPEG quality 1-100 (default 90). */
   quality?: number;
+  /**
+   * Shrink to fit within this many columns and rows, keeping the aspect
+   * ratio (never enlarged): for thumbnails.
+   */
+  fit?: { columns: number; rows: number };
 }

@@ -181,6 +181,32 @@ describe('renderFrame output and errors', () => {
     );
   });
 
+  it('shrinks to fit a thumbnail box, keeping the aspect ratio and the mean', async () => {
+    // jpeg_lossless_sel1.dcm is 512 columns by 400 rows: inside 128x128 it
+    // is 128 by 100 (400 * 128 / 512); a 256x256 frame is not enlarged.
+    const bytes = readFileSync(join(SAMPLE, 'jpeg_lossless_sel1.dcm'));
+    const full = await pngSamples(await renderFrame(bytes, 0, options('file')));
+    const small = await renderFrame(bytes, 0, {
+      format: 'png',
+      fit: { columns: 128, rows: 128 },
+    });
+    const meta = await sharp(small).metadata();
+    assert.deepEqual([meta.width, meta.height], [128, 100]);
+    const mean = (d: Buffer) => d.reduce((a, v) => a + v, 0) / d.length;
+    const thumb = await pngSamples(small);
+    assert.ok(
+      Math.abs(mean(thumb.data) - mean(full.data)) < 2,
+      `means ${mean(thumb.data)} and ${mean(full.data)}`,
+    );
+    const brain = readFileSync(join(SAMPLE, 'volume', 'brain_007.dcm'));
+    const kept = await renderFrame(brain, 0, {
+      format: 'jpeg',
+      fit: { columns: 512, rows: 512 },
+    });
+    const km = await sharp(kept).metadata();
+    assert.deepEqual([km.width, km.height], [256, 256]);
+  });
+
   it('refuses half a window and a width below 1', async () => {
     const bytes = readFileSync(join(SAMPLE, 'rle.dcm'));
     const bad = (err: unknown) =>
