@@ -79,6 +79,19 @@ const OPERATIONS: Array<{
   },
   { name: 'store by STOW-RS', allowed: 'A', run: (t) => stowStatus(t) },
   {
+    name: 'receive from a peer lake (lpacs sync)',
+    allowed: 'A',
+    run: async (t) => {
+      const res = await fetch(server.url.replace(/graphql$/, 'sync/have'), {
+        method: 'POST',
+        headers: t ? bearer(t) : { 'content-type': 'application/json' },
+        body: JSON.stringify({ sha256: [] }),
+      });
+      await res.text();
+      return res.status;
+    },
+  },
+  {
     name: 're-identify a pseudonym',
     allowed: 'S',
     run: (t) =>

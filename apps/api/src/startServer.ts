@@ -41,6 +41,7 @@ import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
 import { Metrics, routeOf } from './http/Metrics';
 import { limitQuery } from './http/limitQuery';
+import { syncRoutes } from './sync/syncRoutes';
 
 /** Where and what to serve. */
 export interface ServerOptions {
@@ -299,6 +300,16 @@ export async function startServer(
         audit,
         sharing,
         links,
+      }))
+    )
+      return;
+    if (
+      url.pathname.startsWith('/sync/') &&
+      (await syncRoutes(req, res, url.pathname, gate, {
+        catalog,
+        ingestSession,
+        logger,
+        maxBytes: options.maxStowBytes ?? 1 << 30,
       }))
     )
       return;

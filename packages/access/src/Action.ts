@@ -13,6 +13,11 @@ export enum Action {
   ModelRun = 'model.run',
   ModelManage = 'model.manage',
   Ingest = 'ingest',
+  /**
+   * Receives objects another lpacs de-identified (`lpacs sync`); they are
+   * stored as received, so only an admin (or a token scoped to it) may.
+   */
+  SyncReceive = 'sync.receive',
   UserManage = 'user.manage',
   TokenOwn = 'token.own',
   AuditRead = 'audit.read',

@@ -22,6 +22,7 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   [Action.ModelRun]: [Admin, Researcher],
   [Action.ModelManage]: [Admin],
   [Action.Ingest]: [Admin],
+  [Action.SyncReceive]: [Admin],
   [Action.UserManage]: [Admin],
   [Action.TokenOwn]: [Admin, Steward, Researcher, Collaborator],
   [Action.AuditRead]: [Admin],

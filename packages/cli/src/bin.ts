@@ -35,6 +35,9 @@ commands:
   retention (--older-than-days N | --before INSTANT) [--modality M]... --reason TEXT [--apply]
                    erase what was ingested more than N days ago (a dry run
                    without --apply); audited
+  sync (--cohort ID | --release ID) --to URL [--token T]
+                   send a saved cohort or an approved release to another
+                   lpacs, only what it lacks; a rerun resumes
   backup DEST      an incremental, consistent snapshot of the lake (while it runs)
   restore BACKUP   rebuild a lake in --lake NEWDIR from a backup, verifying every
                    checksum [--snapshot ID]
@@ -90,6 +93,9 @@ async function main(argv: string[]): Promise<number> {
       study: { type: 'string' },
       date: { type: 'string' },
       token: { type: 'string' },
+      cohort: { type: 'string' },
+      release: { type: 'string' },
+      to: { type: 'string' },
       user: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       label: { type: 'string' },
@@ -172,6 +178,13 @@ async function main(argv: string[]): Promise<number> {
           apply: values.apply,
         },
       );
+    case 'sync':
+      return (await import('./commands/syncCommand.js')).syncCommand(opts, {
+        cohort: values.cohort,
+        release: values.release,
+        to: values.to,
+        token: values.token,
+      });
     case 'backup':
       return (await import('./commands/backupCommand.js')).backupCommand(
         rest,

@@ -7,6 +7,7 @@ export type {
   IngestReport,
   QuarantineEntry,
 } from './IngestReport';
+export type { PeerDeidentified } from './acceptDeidentified';
 export { indexRow } from './indexRow';
 export { processFile } from './processFile';
 export type { FileContext, FileOutcome } from './processFile';

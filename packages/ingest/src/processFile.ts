@@ -19,6 +19,7 @@ import type { DicomFile } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
 import type { Deidentifier } from '@lpacs/deid';
 import type { Lake, Row } from '@lpacs/lake';
+import { acceptDeidentified } from './acceptDeidentified';
 import { attributeRows, packAttributes } from './attributeRows';
 import { indexRow } from './indexRow';
 import type { InputFile } from './sources/InputFile';
@@ -216,7 +217,9 @@ export async function processFile(
         'a DICOMDIR (media directory), not an instance: ingest the folder it indexes',
       );
     }
-    outcome = ctx.deidentifier.deidentify(parsed, scratch.output);
+    outcome = input.deidentified
+      ? acceptDeidentified(bytes, parsed, input.deidentified)
+      : ctx.deidentifier.deidentify(parsed, scratch.output);
   } catch (err) {
     const reason = refusal(err);
     if (!reason) throw err;

@@ -16,3 +16,7 @@ export type {
   ShareRequest,
   ShareStatus,
 } from './types';
+export { sendToPeer } from './sendToPeer';
+export type { PeerOptions, SyncProgress, SyncReport } from './sendToPeer';
+export { syncItems } from './syncItems';
+export type { SyncItem, SyncSelection } from './syncItems';

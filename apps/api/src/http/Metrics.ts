@@ -101,6 +101,7 @@ export function routeOf(path: string): string {
     'metrics',
     'healthz',
     'readyz',
+    'sync',
   ].includes(first)
     ? `/${first}`
     : 'other';

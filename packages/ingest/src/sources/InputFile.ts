@@ -1,3 +1,5 @@
+import type { PeerDeidentified } from '../acceptDeidentified';
+
 /** One file to ingest, wherever it came from. */
 export interface InputFile {
   /** Where it came from, for the report: a path, or `archive.zip!entry`. */
@@ -8,4 +10,9 @@ export interface InputFile {
   bytes?: Buffer;
   /** Set when the input could not even be read out of its source (a damaged archive). */
   error?: { code: string; message: string };
+  /**
+   * Set for an object a trusted lpacs peer de-identified (`lpacs sync`):
+   * it is stored as received, not de-identified again.
+   */
+  deidentified?: PeerDeidentified;
 }

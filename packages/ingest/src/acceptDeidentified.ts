@@ -1,0 +1,65 @@
+import {
+  DicomError,
+  DicomErrorCode,
+  Tag,
+  findElement,
+  readString,
+} from '@lpacs/dicom';
+import type { DicomFile } from '@lpacs/dicom';
+import type { DeidOutcome } from '@lpacs/deid';
+
+/** What a trusted peer says about an object it de-identified. */
+export interface PeerDeidentified {
+  /** Age at the study, from the peer's `instances.age_years`. */
+  ageYears?: number;
+}
+
+/**
+ * Takes an object another lpacs de-identified (`lpacs sync`) as it is:
+ * de-identifying it again would remap its UIDs and shift its dates a
+ * second time, and its SHA-256 would no longer match the sender's, so a
+ * rerun could not tell what was already sent. Only an object that says
+ * PatientIdentityRemoved (0012,0062) = YES (PS3.15 E.1) and names its
+ * DeidentificationMethod (0012,0063) passes; anything else is refused.
+ * @throws DicomError MISSING_ATTRIBUTE when it does not say so.
+ */
+export function acceptDeidentified(
+  bytes: Buffer,
+  file: DicomFile,
+  peer: PeerDeidentified,
+): DeidOutcome {
+  const { buffer, elements } = file.body;
+  const str = (tag: number) =>
+    readString(buffer, findElement(elements, tag))?.trim();
+  if (
+    str(Tag.PatientIdentityRemoved) !== 'YES' ||
+    !str(Tag.DeidentificationMethod)
+  )
+    throw new DicomError(
+      DicomErrorCode.MissingAttribute,
+      'a synced object must carry PatientIdentityRemoved (0012,0062) YES and a DeidentificationMethod (0012,0063)',
+    );
+  const sopInstanceUID = str(Tag.SOPInstanceUID);
+  const sopClassUID = str(Tag.SOPClassUID);
+  if (!sopInstanceUID || !sopClassUID)
+    throw new DicomError(
+      DicomErrorCode.MissingAttribute,
+      'no SOPInstanceUID (0008,0018) or SOPClassUID (0008,0016)',
+    );
+  const age = peer.ageYears;
+  return {
+    bytes,
+    transferSyntaxUID: file.transferSyntaxUID,
+    sopClassUID,
+    sopInstanceUID,
+    patientPseudonym: str(Tag.PatientID) ?? '',
+    ageYears:
+      age !== undefined && Number.isInteger(age) && age >= 0 && age <= 90
+        ? age
+        : undefined,
+    dateShiftDays: 0,
+    actions: {},
+    warnings: [],
+    linkage: undefined,
+  };
+}

@@ -1,0 +1,325 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AccessStore, Action, AuditLog, Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  CT,
+  bearer,
+  dcmdump,
+  filesUnder,
+  parquetRows,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+
+const work = tempDir('sync');
+const lakeA = join(work.path, 'a');
+const lakeB = join(work.path, 'b');
+let serverA: RunningServer;
+let serverB: RunningServer;
+let baseB = '';
+let syncToken = '';
+const token: Record<string, string> = {};
+const ctFiles = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
+const chest = ctFiles.filter(
+  (f) => dcmdump(f, ['0018,0015'])?.['0018,0015'] === 'CHEST',
+);
+let cohortId = '';
+
+interface Report {
+  total: number;
+  sent: number;
+  alreadyPresent: number;
+  failed: Array<{ sha256: string; code: string }>;
+  remaining: number;
+  stopped?: string;
+}
+
+async function sync(args: string[]): Promise<Report & { code: number | null }> {
+  const r = await runCli([
+    'sync',
+    ...args,
+    '--lake',
+    lakeA,
+    '--token',
+    syncToken,
+    '--json',
+  ]);
+  assert.ok(r.stdout.trim().startsWith('{'), `${r.stdout}\n${r.stderr}`);
+  return { ...(JSON.parse(r.stdout) as Report), code: r.code };
+}
+
+async function gql<T>(who: string, query: string, variables = {}) {
+  const res = await fetch(serverA.url, {
+    method: 'POST',
+    headers: bearer(token[who]!),
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data!;
+}
+
+/** SHA-256 of every object file of a lake, hashed here from its bytes. */
+function objectHashes(root: string): Set<string> {
+  return new Set(
+    filesUnder(join(root, 'objects')).map((f) =>
+      createHash('sha256').update(readFileSync(f)).digest('hex'),
+    ),
+  );
+}
+
+async function instanceRows(root: string) {
+  return parquetRows(
+    `SELECT "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID",
+            "PatientID", "StudyDate", age_years, sha256, size_bytes
+       FROM read_parquet('${root}/tables/instances/*/*.parquet')
+      ORDER BY "SOPInstanceUID"`,
+  );
+}
+
+/**
+ * A TCP relay to B that cuts every connection, and stops listening, once
+ * the third `POST /sync/objects` request has started to flow: the
+ * connection drops in the middle of a request body.
+ */
+function droppingRelay(port: number): Promise<{ server: Server; url: string }> {
+  const sockets = new Set<Socket>();
+  let requests = 0;
+  let tail = '';
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port });
+    sockets.add(client).add(upstream);
+    const cut = () => {
+      server.close();
+      for (const s of sockets) s.destroy();
+    };
+    client.on('data', (chunk: Buffer) => {
+      const text = tail + chunk.toString('latin1');
+      const seen = text.split('POST /sync/objects').length - 1;
+      tail = text.slice(-32);
+      if (requests + seen >= 3) {
+        upstream.write(chunk.subarray(0, Math.min(chunk.length, 2000)), cut);
+        return;
+      }
+      requests += seen;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address() as { port: number };
+      resolve({ server, url: `http://127.0.0.1:${a.port}` });
+    }),
+  );
+}
+
+before(async () => {
+  const run = await runCli(['ingest', CT, '--lake', lakeA, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  // B exists with its own secret before anything arrives.
+  assert.equal((await runCli(['init', '--lake', lakeB])).code, 0);
+  token.rita = await tokenFor(lakeA, Role.Researcher, 'rita');
+  token.sam = await tokenFor(lakeA, Role.Steward, 'sam');
+  await tokenFor(lakeA, Role.Collaborator, 'cole');
+  const store = new AccessStore(lakeB);
+  await store.addUser('peer-a', Role.Admin);
+  syncToken = (
+    await store.issueToken('peer-a', {
+      label: 'sync from A',
+      scopes: [Action.SyncReceive],
+    })
+  ).token;
+  token.bResearcher = await tokenFor(lakeB, Role.Researcher, 'rob');
+  serverA = await startServer({ lake: lakeA, port: 0 });
+  serverB = await startServer({ lake: lakeB, port: 0 });
+  baseB = serverB.url.replace(/\/graphql$/, '');
+});
+after(async () => {
+  await serverA?.close();
+  await serverB?.close();
+  work.remove();
+});
+
+describe('lpacs sync between two lakes', () => {
+  it('sends an approved release, all of it, to an empty peer', async () => {
+    const { saveCohort } = await gql<{ saveCohort: { id: string } }>(
+      'rita',
+      'mutation ($f: CohortFilter) { saveCohort(name: "chest", filter: $f) { id } }',
+      { f: { bodyPart: ['CHEST'] } },
+    );
+    const { requestShare } = await gql<{ requestShare: { id: string } }>(
+      'rita',
+      'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "p", expiresAt: $e) { id } }',
+      {
+        c: saveCohort.id,
+        e: new Date(Date.now() + 7 * 864e5).toISOString().slice(0, 10),
+      },
+    );
+    const { decideShare } = await gql<{ decideShare: { releaseId: string } }>(
+      'sam',
+      'mutation ($id: String!) { decideShare(id: $id, approve: true) { releaseId } }',
+      { id: requestShare.id },
+    );
+    assert.ok(chest.length > 0 && chest.length < ctFiles.length);
+    const r = await sync(['--release', decideShare.releaseId, '--to', baseB]);
+    assert.equal(r.code, 0, JSON.stringify(r));
+    assert.deepEqual(
+      [r.total, r.sent, r.alreadyPresent, r.failed.length],
+      [chest.length, chest.length, 0, 0],
+    );
+  });
+
+  it('refuses a release that does not exist, naming it', async () => {
+    const r = await runCli([
+      'sync',
+      '--release',
+      'rl_nothing',
+      '--to',
+      baseB,
+      '--token',
+      syncToken,
+      '--lake',
+      lakeA,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /release "rl_nothing" is not an approved release/);
+  });
+
+  it('stops on a dropped connection with what B committed, and a rerun sends only the rest', async () => {
+    const { saveCohort } = await gql<{ saveCohort: { id: string } }>(
+      'rita',
+      'mutation { saveCohort(name: "all CT") { id } }',
+    );
+    cohortId = saveCohort.id;
+    const relay = await droppingRelay(Number(new URL(baseB).port));
+    const cut = await sync([
+      '--cohort',
+      cohortId,
+      '--to',
+      relay.url,
+      '--batch-size',
+      '8',
+    ]);
+    relay.server.close();
+    const todo = ctFiles.length - chest.length;
+    // Two requests of 8 were answered; the third was cut mid-body.
+    assert.equal(cut.code, 1);
+    assert.match(cut.stopped ?? '', /cannot reach|dropped/);
+    assert.deepEqual(
+      [cut.sent, cut.alreadyPresent, cut.remaining, cut.failed.length],
+      [16, chest.length, todo - 16, 0],
+    );
+    assert.equal((await instanceRows(lakeB)).length, chest.length + 16);
+
+    const rerun = await sync(['--cohort', cohortId, '--to', baseB]);
+    assert.equal(rerun.code, 0, JSON.stringify(rerun));
+    assert.deepEqual(
+      [rerun.sent, rerun.alreadyPresent, rerun.remaining, rerun.failed.length],
+      [todo - 16, chest.length + 16, 0, 0],
+    );
+  });
+
+  it('sends nothing the second time', async () => {
+    const again = await sync(['--cohort', cohortId, '--to', baseB]);
+    assert.equal(again.code, 0);
+    assert.deepEqual([again.sent, again.alreadyPresent], [0, ctFiles.length]);
+  });
+
+  it('leaves B the same objects and rows as A: de-identified once, not twice', async () => {
+    assert.deepEqual(objectHashes(lakeB), objectHashes(lakeA));
+    const a = await instanceRows(lakeA);
+    const b = await instanceRows(lakeB);
+    assert.equal(b.length, ctFiles.length);
+    assert.deepEqual(b, a);
+    const one = filesUnder(join(lakeB, 'objects'))[0]!;
+    assert.equal(dcmdump(one, ['0012,0062'])?.['0012,0062'], 'YES');
+    // B's API answers for what arrived.
+    const res = await fetch(serverB.url, {
+      method: 'POST',
+      headers: bearer(token.bResearcher!),
+      body: JSON.stringify({ query: '{ cohort { counts { instances } } }' }),
+    });
+    const body = (await res.json()) as {
+      data: { cohort: { counts: { instances: number } } };
+    };
+    assert.equal(body.data.cohort.counts.instances, ctFiles.length);
+  });
+
+  it('refuses an object that is not de-identified, and one whose bytes do not match their SHA-256', async () => {
+    const raw = readFileSync(ctFiles[0]!);
+    const rawSha = createHash('sha256').update(raw).digest('hex');
+    const boundary = 'xyz';
+    const part = (sha: string, bytes: Buffer) => [
+      Buffer.from(
+        `--${boundary}\r\ncontent-type: application/dicom\r\nx-lpacs-sha256: ${sha}\r\n\r\n`,
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    ];
+    const res = await fetch(`${baseB}/sync/objects`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${syncToken}`,
+        'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+      },
+      body: Buffer.concat([
+        ...part(rawSha, raw),
+        ...part('0'.repeat(64), raw),
+        Buffer.from(`--${boundary}--\r\n`),
+      ]),
+    });
+    assert.equal(res.status, 200);
+    const { results } = (await res.json()) as {
+      results: Array<{ sha256: string; outcome: string; code?: string }>;
+    };
+    assert.deepEqual(
+      results.sort((x, y) => x.sha256.localeCompare(y.sha256)),
+      [
+        { sha256: '0'.repeat(64), outcome: 'corrupt', code: 'SHA256_MISMATCH' },
+        { sha256: rawSha, outcome: 'refused', code: 'MISSING_ATTRIBUTE' },
+      ].sort((x, y) => x.sha256.localeCompare(y.sha256)),
+    );
+    assert.equal((await instanceRows(lakeB)).length, ctFiles.length);
+  });
+
+  it('lets only a sync.receive caller ask what B has', async () => {
+    const ask = (t?: string) =>
+      fetch(`${baseB}/sync/have`, {
+        method: 'POST',
+        headers: t ? bearer(t) : { 'content-type': 'application/json' },
+        body: JSON.stringify({ sha256: [] }),
+      }).then((r) => r.status);
+    assert.equal(await ask(syncToken), 200);
+    assert.equal(await ask(token.bResearcher), 403);
+    assert.equal(await ask(), 401);
+  });
+
+  it('audits the send on A and each receipt on B', () => {
+    const sent = new AuditLog(lakeA).query({ action: 'sync.send' });
+    assert.equal(sent.length, 4);
+    const received = new AuditLog(lakeB).query({
+      action: Action.SyncReceive,
+      limit: 1000,
+    });
+    // The researcher's and the anonymous request above were refused.
+    assert.equal(received.filter((e) => e.outcome === 'denied').length, 2);
+    const stored = received.reduce(
+      (n, e) => n + Number(e.detail?.stored ?? 0),
+      0,
+    );
+    assert.equal(stored, ctFiles.length);
+  });
+});
