@@ -11,8 +11,12 @@ import {
   newBatchId,
   silentLogger,
 } from '@lpacs/lake';
-import type { BatchRows, Logger, Row } from '@lpacs/lake';
-import type { IngestProgress, IngestReport } from './IngestReport';
+import type { BatchRows, Logger, PackedAttributes, Row } from '@lpacs/lake';
+import type {
+  IngestProgress,
+  IngestReport,
+  IngestTotals,
+} from './IngestReport';
 import { levelRows } from './levelRows';
 import type { FileOutcome } from './processFile';
 import type { InputFile } from './sources/InputFile';
@@ -75,6 +79,18 @@ export class IngestSession {
   readonly #stored: Map<string, string>;
   readonly options: DeidOptions;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #totals: IngestTotals = {
+    runs: 0,
+    failedRuns: 0,
+    filesSeen: 0,
+    ingested: 0,
+    skipped: 0,
+    quarantined: 0,
+    conflicts: 0,
+    bytesRead: 0,
+    busySeconds: 0,
+    lastRunAt: undefined,
+  };
 
   private constructor(
     lake: Lake,
@@ -138,9 +154,36 @@ export class IngestSession {
     inputs: AsyncIterable<InputFile> | Iterable<InputFile>,
     hooks: RunHooks = {},
   ): Promise<IngestReport> {
-    const next = this.#queue.then(() => this.#run(inputs, hooks));
+    const next = this.#queue
+      .then(() => this.#run(inputs, hooks))
+      .then(
+        (report) => this.#add(report),
+        (err: unknown) => {
+          this.#totals.failedRuns++;
+          throw err;
+        },
+      );
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Every run of this session so far, added up. */
+  get totals(): IngestTotals {
+    return { ...this.#totals };
+  }
+
+  #add(report: IngestReport): IngestReport {
+    const t = this.#totals;
+    t.runs++;
+    t.filesSeen += report.filesSeen;
+    t.ingested += report.ingested;
+    t.skipped += report.skipped;
+    t.quarantined += report.quarantined;
+    t.conflicts += report.conflicts;
+    t.bytesRead += report.bytesRead;
+    t.busySeconds += report.seconds;
+    t.lastRunAt = new Date().toISOString();
+    return report;
   }
 
   #newReport(): IngestReport {
@@ -182,7 +225,7 @@ export class IngestSession {
     let failure: Error | undefined;
     const records: Array<Promise<unknown>> = [];
     let pending: Row[] = [];
-    let attributes: string[] = [];
+    let attributes: PackedAttributes[] = [];
     let sealed: string[] = [];
     let commits = Promise.resolve();
     const commit = () => {

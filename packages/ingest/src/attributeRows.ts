@@ -8,7 +8,13 @@ import {
   tagHex,
 } from '@lpacs/dicom';
 import type { DicomElement, Encoding } from '@lpacs/dicom';
-import type { Row } from '@lpacs/lake';
+import {
+  FIELD_SEPARATOR,
+  ROW_SEPARATOR,
+  packedField,
+  unpackAttributes,
+} from '@lpacs/lake';
+import type { PackedAttributes, Row } from '@lpacs/lake';
 
 /** Values longer than this are bulk data, not attributes to query. */
 const MAX_VALUE_BYTES = 1024;
@@ -102,9 +108,7 @@ function valueText(
 
 interface Walk {
   buf: Buffer;
-  rows: Row[];
-  sop: string | null;
-  patient: string | null;
+  rows: string[];
 }
 
 function walk(
@@ -127,16 +131,16 @@ function walk(
     const text = el.items ? undefined : valueText(w.buf, enc, el, charsets);
     const single = text !== undefined && !text.includes('\\');
     const number = single && NUMBER_VRS.has(el.vr) ? Number(text) : NaN;
-    w.rows.push({
-      SOPInstanceUID: w.sop,
-      PatientID: w.patient,
-      tag,
-      keyword: keyword(el.tag),
-      vr: el.vr,
-      path,
-      value: text?.slice(0, MAX_VALUE_CHARS) ?? null,
-      value_num: Number.isFinite(number) ? number : null,
-    });
+    w.rows.push(
+      [
+        tag,
+        keyword(el.tag) ?? '',
+        el.vr,
+        path,
+        packedField(text?.slice(0, MAX_VALUE_CHARS)),
+        Number.isFinite(number) ? String(number) : '',
+      ].join(FIELD_SEPARATOR),
+    );
     el.items?.forEach((item, i) =>
       walk(w, item.elements, item.encoding, charsets, `${prefix}${tag}[${i}].`),
     );
@@ -144,58 +148,30 @@ function walk(
 }
 
 /**
- * The `attributes` rows of a de-identified object: one per data element,
- * items of sequences included, read back from the stored bytes so the
- * table holds nothing the object does not. Bulk data (pixels, OB/OW/UN
- * values, anything over 1 KB) and group lengths are left out.
+ * The `attributes` rows of a de-identified object, packed (see
+ * packedAttributes in @lpacs/lake): one per data element, items of
+ * sequences included, read back from the stored bytes so the table holds
+ * nothing the object does not. Bulk data (pixels, OB/OW/UN values,
+ * anything over 1 KB) and group lengths are left out.
  */
-export function attributeRows(bytes: Buffer): Row[] {
+export function instanceAttributes(bytes: Buffer): PackedAttributes {
   const { buffer: buf, encoding: enc, elements } = parseDicom(bytes).body;
   const charsets = readStrings(
     buf,
     findElement(elements, Tag.SpecificCharacterSet),
   );
-  const w: Walk = {
-    buf,
-    rows: [],
-    sop: readString(buf, findElement(elements, Tag.SOPInstanceUID)) ?? null,
-    patient:
-      readString(buf, findElement(elements, Tag.PatientID), charsets) ?? null,
-  };
+  const w: Walk = { buf, rows: [] };
   walk(w, elements, enc, charsets, '');
-  return w.rows;
+  return {
+    SOPInstanceUID:
+      readString(buf, findElement(elements, Tag.SOPInstanceUID)) ?? null,
+    PatientID:
+      readString(buf, findElement(elements, Tag.PatientID), charsets) ?? null,
+    rows: w.rows.join(ROW_SEPARATOR),
+  };
 }
 
-/** The columns of a packed row, after the instance's two. */
-const PACKED = ['tag', 'keyword', 'vr', 'path', 'value', 'value_num'];
-
-/**
- * An instance's rows as one JSON string. A worker posts it to the main
- * thread as one string: cloning a hundred row objects per file cost more
- * than making them.
- */
-export function packAttributes(rows: readonly Row[]): string {
-  const first = rows[0];
-  return JSON.stringify([
-    first?.SOPInstanceUID ?? null,
-    first?.PatientID ?? null,
-    rows.map((r) => PACKED.map((c) => r[c] ?? null)),
-  ]);
-}
-
-/** The rows of a {@link packAttributes} string. */
-export function unpackAttributes(packed: string): Row[] {
-  const [sop, patient, rows] = JSON.parse(packed) as [
-    string | null,
-    string | null,
-    Array<Array<string | number | null>>,
-  ];
-  return rows.map((r) => {
-    const row: Record<string, string | number | null> = {
-      SOPInstanceUID: sop,
-      PatientID: patient,
-    };
-    PACKED.forEach((c, i) => (row[c] = r[i] ?? null));
-    return row;
-  });
+/** The `attributes` rows of a de-identified object (see instanceAttributes). */
+export function attributeRows(bytes: Buffer): Row[] {
+  return unpackAttributes(instanceAttributes(bytes));
 }

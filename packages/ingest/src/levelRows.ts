@@ -1,6 +1,5 @@
 import { SCHEMAS } from '@lpacs/lake';
-import type { BatchRows, Row, TableName } from '@lpacs/lake';
-import { unpackAttributes } from './attributeRows';
+import type { BatchRows, PackedAttributes, Row, TableName } from '@lpacs/lake';
 
 function project(table: TableName, rows: readonly Row[]): Row[] {
   const schema = SCHEMAS[table];
@@ -19,15 +18,15 @@ function project(table: TableName, rows: readonly Row[]): Row[] {
 
 /**
  * A batch's rows for every table, derived from its instance rows, with the
- * instances' `attributes` rows (each instance's packed by packAttributes).
+ * instances' `attributes` rows, packed per instance.
  */
 export function levelRows(
   instances: readonly Row[],
-  attributes: readonly string[] = [],
+  attributes: readonly PackedAttributes[] = [],
 ): BatchRows {
   return {
     instances: [...instances],
-    attributes: attributes.flatMap(unpackAttributes),
+    packedAttributes: [...attributes],
     series: project('series', instances),
     studies: project('studies', instances),
     patients: project('patients', instances),

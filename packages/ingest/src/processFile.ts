@@ -18,9 +18,9 @@ import {
 import type { DicomFile } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
 import type { Deidentifier } from '@lpacs/deid';
-import type { Lake, Row } from '@lpacs/lake';
+import type { Lake, PackedAttributes, Row } from '@lpacs/lake';
 import { acceptDeidentified } from './acceptDeidentified';
-import { attributeRows, packAttributes } from './attributeRows';
+import { instanceAttributes } from './attributeRows';
 import { indexRow } from './indexRow';
 import type { InputFile } from './sources/InputFile';
 
@@ -38,8 +38,8 @@ export type FileOutcome =
   | (Stored & {
       kind: 'ingested';
       row: Row;
-      /** Its `attributes` rows (see packAttributes). */
-      attributes: string;
+      /** Its `attributes` rows, packed. */
+      attributes: PackedAttributes;
       /** Encrypted link of original identifiers to pseudonyms, if new. */
       linkage: string | undefined;
       bytesWritten: number;
@@ -274,7 +274,7 @@ export async function processFile(
     ...base,
     objectKey,
     row,
-    attributes: packAttributes(attributeRows(outcome.bytes)),
+    attributes: instanceAttributes(outcome.bytes),
     bytesWritten: outcome.bytes.length,
     actions: outcome.actions,
     linkage: outcome.linkage,

@@ -22,6 +22,8 @@ import { LakeLock } from './LakeLock';
 import { compactTable, currentVersion } from './compactTable';
 import type { Compaction } from './compactTable';
 import { openDuckDB } from './openDuckDB';
+import { packAttributeRows } from './packedAttributes';
+import type { PackedAttributes } from './packedAttributes';
 import { ParquetWriter } from './ParquetWriter';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { Logger, Row, TableName } from './types';
@@ -36,8 +38,13 @@ export interface QuarantineReason {
   at: string;
 }
 
-/** The rows of one batch, by table. */
-export type BatchRows = Partial<Record<TableName, Row[]>>;
+/**
+ * The rows of one batch, by table. The `attributes` rows may come packed
+ * per instance instead (see packedAttributes), or both.
+ */
+export type BatchRows = Partial<Record<TableName, Row[]>> & {
+  packedAttributes?: PackedAttributes[];
+};
 
 interface Journal {
   batchId: string;
@@ -304,15 +311,21 @@ export class Lake {
     const stagingDir = join(this.layout.staging, batchId);
     await mkdir(stagingDir, { recursive: true });
     const moves: Journal['moves'] = [];
+    const packed = [
+      ...(rows.packedAttributes ?? []),
+      ...packAttributeRows(rows.attributes ?? []),
+    ];
     for (const table of TABLE_NAMES) {
       const tableRows = rows[table];
-      if (!tableRows?.length) continue;
+      const isPacked = table === 'attributes';
+      if (isPacked ? !packed.length : !tableRows?.length) continue;
       // A whole batch directory is staged and renamed, so a reader never
       // sees an empty batch=<id> directory.
       const stagedDir = join(stagingDir, table);
       await mkdir(stagedDir, { recursive: true });
       const staged = join(stagedDir, 'part-0.parquet');
-      await this.#parquet.write(SCHEMAS[table], tableRows, staged);
+      if (isPacked) await this.#parquet.writePackedAttributes(packed, staged);
+      else await this.#parquet.write(SCHEMAS[table], tableRows!, staged);
       await fsyncPath(staged);
       await fsyncPath(stagedDir);
       moves.push({ from: stagedDir, to: this.layout.batchDir(table, batchId) });

@@ -1,6 +1,12 @@
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type {
+  DuckDBAppender,
+  DuckDBConnection,
+  DuckDBInstance,
+} from '@duckdb/node-api';
 import type { Row, TableSchema } from './types';
 import { openDuckDB } from './openDuckDB';
+import { unpackAttributesSql } from './packedAttributes';
+import type { PackedAttributes } from './packedAttributes';
 import { sqlString } from './sqlString';
 
 /**
@@ -38,19 +44,18 @@ export class ParquetWriter {
     rows: readonly Row[],
     path: string,
   ): Promise<void> {
-    const connection = await this.#connect();
-    const staging = `staging_${++this.#tables}`;
     const numeric = schema.columns.map(
       (c) => c.type === 'DOUBLE' || c.type === 'INTEGER' || c.type === 'BIGINT',
     );
-    await connection.run(
-      `CREATE TABLE ${staging} (${schema.columns
-        .map((c, i) => `"${c.name}" ${numeric[i] ? 'DOUBLE' : 'VARCHAR'}`)
-        .join(', ')})`,
-    );
-    try {
-      const appender = await connection.createAppender(staging);
-      try {
+    const select = schema.columns
+      .map((c) => `CAST("${c.name}" AS ${c.type}) AS "${c.name}"`)
+      .join(', ');
+    await this.#stage(
+      schema.columns.map((c, i) => ({
+        name: c.name,
+        type: numeric[i] ? 'DOUBLE' : 'VARCHAR',
+      })),
+      (appender) => {
         for (const row of rows) {
           schema.columns.forEach((c, i) => {
             const v = row[c.name];
@@ -63,15 +68,68 @@ export class ParquetWriter {
           });
           appender.endRow();
         }
+      },
+      (staging) => `SELECT ${select} FROM ${staging}`,
+      path,
+    );
+  }
+
+  /**
+   * Writes the `attributes` table from packed rows (see packedAttributes):
+   * one appended row per instance, split into its rows by DuckDB.
+   */
+  async writePackedAttributes(
+    packed: readonly PackedAttributes[],
+    path: string,
+  ): Promise<void> {
+    await this.#stage(
+      [
+        { name: 'SOPInstanceUID', type: 'VARCHAR' },
+        { name: 'PatientID', type: 'VARCHAR' },
+        { name: 'rows', type: 'VARCHAR' },
+      ],
+      (appender) => {
+        for (const p of packed) {
+          if (p.SOPInstanceUID === null) appender.appendNull();
+          else appender.appendVarchar(p.SOPInstanceUID);
+          if (p.PatientID === null) appender.appendNull();
+          else appender.appendVarchar(p.PatientID);
+          appender.appendVarchar(p.rows);
+          appender.endRow();
+        }
+      },
+      unpackAttributesSql,
+      path,
+    );
+  }
+
+  /**
+   * Appends rows to a staging table of `columns`, then writes the result
+   * of `select(staging)` to `path` as zstd Parquet.
+   */
+  async #stage(
+    columns: ReadonlyArray<{ name: string; type: string }>,
+    append: (appender: DuckDBAppender) => void,
+    select: (staging: string) => string,
+    path: string,
+  ): Promise<void> {
+    const connection = await this.#connect();
+    const staging = `staging_${++this.#tables}`;
+    await connection.run(
+      `CREATE TABLE ${staging} (${columns
+        .map((c) => `"${c.name}" ${c.type}`)
+        .join(', ')})`,
+    );
+    try {
+      const appender = await connection.createAppender(staging);
+      try {
+        append(appender);
         appender.flushSync();
       } finally {
         appender.closeSync();
       }
-      const select = schema.columns
-        .map((c) => `CAST("${c.name}" AS ${c.type}) AS "${c.name}"`)
-        .join(', ');
       await connection.run(
-        `COPY (SELECT ${select} FROM ${staging}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (${select(staging)}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`,
       );
     } finally {
       await connection.run(`DROP TABLE ${staging}`);

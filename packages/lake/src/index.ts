@@ -9,6 +9,15 @@ export { LakeLayout } from './LakeLayout';
 export { processAlive } from './processAlive';
 export { sqlString } from './sqlString';
 export { ParquetWriter } from './ParquetWriter';
+export {
+  FIELD_SEPARATOR,
+  PACKED_ATTRIBUTE_FIELDS,
+  ROW_SEPARATOR,
+  packAttributeRows,
+  packedField,
+  unpackAttributes,
+} from './packedAttributes';
+export type { PackedAttributes } from './packedAttributes';
 export { SCHEMAS, TABLE_NAMES } from './schemas';
 export { silentLogger } from './types';
 export type {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Catalog, Lake } from '../index';
+import { Catalog, Lake, packAttributeRows } from '../index';
 
 const root = mkdtempSync(join(tmpdir(), 'lpacs-lake-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -137,6 +137,53 @@ describe('Lake', () => {
       recursive: true,
     });
     assert.equal(await count(join(root, 'empty')), 0);
+  });
+
+  it('stores attributes given as rows and packed alike, separators and all', async () => {
+    const dir = join(root, 'packed');
+    const lake = await Lake.open(dir);
+    const attribute = (sop: string, tag: string, value: string | null) => ({
+      SOPInstanceUID: sop,
+      PatientID: 'LPTEST',
+      tag,
+      keyword: tag === '00100010' ? 'PatientName' : null,
+      vr: 'LO',
+      path: tag === '00081150' ? '00081199[0].00081150' : '',
+      value,
+      value_num: value === '7' ? 7 : null,
+    });
+    // A value holding the separators (and NUL) must stay one row.
+    const given = [
+      attribute('2.25.1', '00100010', 'A\x1eB\x1fC\x00D'),
+      attribute('2.25.1', '00081150', null),
+      attribute('2.25.1', '00091010', '7'),
+      attribute('2.25.2', '00100010', ''),
+    ];
+    try {
+      await lake.commitBatch('b1', {
+        instances: [row(1), row(2)],
+        attributes: given.slice(0, 2),
+        packedAttributes: packAttributeRows(given.slice(2)),
+      });
+    } finally {
+      lake.close();
+    }
+    const catalog = await Catalog.open(dir, { threads: 1 });
+    try {
+      const got = await catalog.query(
+        'SELECT "SOPInstanceUID", "PatientID", tag, keyword, vr, path, value, value_num FROM attributes ORDER BY "SOPInstanceUID", tag',
+      );
+      // By hand: separators become U+FFFD, an empty value is NULL (as an
+      // empty value is not stored), the top level's path stays ''.
+      assert.deepEqual(got, [
+        { ...given[1], value: null },
+        { ...given[2] },
+        { ...given[0], value: 'A\ufffdB\ufffdC\ufffdD' },
+        { ...given[3], value: null },
+      ]);
+    } finally {
+      await catalog.close();
+    }
   });
 
   it('lets one process write at a time, and any number read', async () => {
