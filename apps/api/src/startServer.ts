@@ -36,6 +36,7 @@ import { CohortQueries } from './cohort/CohortQueries';
 import type { ApiContext } from './context';
 import { IngestSession } from '@lpacs/ingest';
 import { dicomWeb } from './dicomweb/dicomWeb';
+import { RenderedCache } from './dicomweb/RenderedCache';
 import { stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
@@ -238,6 +239,7 @@ export async function startServer(
       .query('SELECT count(*) AS n FROM instances')
       .catch(() => [{ n: -1 }]);
     const jobs = await predictions.list().catch(() => []);
+  const images = new RenderedCache();
     return {
       lpacs_lake_instances: {
         help: 'Instances in the lake (-1 when it cannot be queried).',
@@ -347,11 +349,18 @@ export async function startServer(
           logger,
           ...(scope ? { scope } : {}),
         })
+      // Masks are model output, which only those who query cohorts see.
+      if (
+        /\/frames\/[^/]+\/mask\/?$/.test(url.pathname) &&
+        !(await allowRoute(gate, Action.CohortQuery, res))
+      )
+        return;
       )
         return;
     }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+          images,
       return;
     }
     if (url.pathname === '/' && req.method === 'GET') {

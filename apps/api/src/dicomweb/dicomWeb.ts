@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Catalog, Logger } from '@lpacs/lake';
 import { DicomWebError } from './DicomWebError';
+import type { RenderedCache } from './RenderedCache';
 import { qidoRs } from './qidoRs';
 import type { QidoLevel } from './qidoAttributes';
 import { wadoRs } from './wadoRs';
@@ -17,6 +18,8 @@ export interface DicomWebContext {
    * it were not in the lake.
    */
   scope?: readonly string[];
+  /** Rendered thumbnails and masks, kept across requests. */
+  images?: RenderedCache;
 }
 
 type Route =
@@ -66,6 +69,8 @@ function route(segments: string[]): Route | undefined {
     return { kind: 'wado', path: seriesPath, target: { kind: 'instances' } };
   if (b === 'metadata' && !i)
     return { kind: 'wado', path: seriesPath, target: { kind: 'metadata' } };
+  if (b === 'thumbnail' && !i)
+    return { kind: 'wado', path: seriesPath, target: { kind: 'thumbnail' } };
   if (b !== 'instances') return undefined;
   if (i === undefined)
     return {
@@ -85,6 +90,8 @@ function route(segments: string[]): Route | undefined {
     return { kind: 'wado', path, target: { kind: 'frames', frames: list } };
   if (d === 'rendered')
     return { kind: 'wado', path, target: { kind: 'rendered', frames: list } };
+  if (d === 'mask')
+    return { kind: 'wado', path, target: { kind: 'mask', frames: list } };
   return undefined;
 }
 

@@ -5,7 +5,9 @@ import { describe, instanceRows } from './instanceRows';
 import type { InstanceRow, ResourcePath } from './instanceRows';
 import { negotiate, negotiateMultipart } from './negotiate';
 import { retrieveFrames } from './retrieveFrames';
+import { retrieveMask } from './retrieveMask';
 import { retrieveRendered } from './retrieveRendered';
+import { retrieveThumbnail } from './retrieveThumbnail';
 import { toDicomJson } from './toDicomJson';
 import { readObject } from './wadoShared';
 import type { WadoContext } from './wadoShared';
@@ -18,7 +20,9 @@ export type WadoTarget =
   | { kind: 'instances' }
   | { kind: 'metadata' }
   | { kind: 'frames'; frames: string }
-  | { kind: 'rendered'; frames?: string };
+  | { kind: 'rendered'; frames?: string }
+  | { kind: 'thumbnail' }
+  | { kind: 'mask'; frames: string };
 
 function baseUrl(req: IncomingMessage): string {
   return `http://${req.headers.host ?? '127.0.0.1'}/dicomweb`;
@@ -59,12 +63,18 @@ export async function wadoRs(
   target: WadoTarget,
   search: URLSearchParams,
 ): Promise<void> {
-  if (target.kind !== 'rendered' && [...search.keys()].length > 0) {
+  const takesParameters =
+    target.kind === 'rendered' ||
+    target.kind === 'thumbnail' ||
+    target.kind === 'mask';
+  if (!takesParameters && [...search.keys()].length > 0) {
     const [name = ''] = search.keys();
     throw badParameter(name, 'this resource takes no query parameters');
   }
   const rows = await instanceRows(ctx.catalog, path, ctx.scope);
   if (target.kind === 'metadata') return metadata(req, res, ctx, rows);
+  if (target.kind === 'thumbnail')
+    return retrieveThumbnail(req, res, ctx, rows, path, search);
   if (target.kind === 'instances') {
     negotiateMultipart(
       req.headers.accept,
@@ -86,5 +96,7 @@ export async function wadoRs(
   }
   if (target.kind === 'frames')
     return retrieveFrames(req, res, ctx, row, path, target.frames);
+  if (target.kind === 'mask')
+    return retrieveMask(req, res, ctx, row, path, search, target.frames);
   return retrieveRendered(req, res, ctx, row, path, search, target.frames);
 }

@@ -5,6 +5,7 @@ import { PixelError, PixelErrorCode } from '@lpacs/pixels';
 import { DicomWebError, badParameter } from './DicomWebError';
 import { describe } from './instanceRows';
 import type { InstanceRow, ResourcePath } from './instanceRows';
+import type { RenderedCache } from './RenderedCache';
 
 /** Where WADO-RS reads from. */
 export interface WadoContext {
@@ -12,6 +13,8 @@ export interface WadoContext {
   lake: string;
   /** SOP Instance UIDs the caller may see, when limited (see DicomWebContext). */
   scope?: readonly string[];
+  /** Rendered thumbnails and masks, kept across requests by the server. */
+  images?: RenderedCache;
 }
 
 /** The stored object of an instance. */
