@@ -4,6 +4,7 @@ import { buildSchema } from 'type-graphql';
 import { authChecker } from './access/authChecker';
 import { AccessResolver } from './resolvers/AccessResolver';
 import { CohortResolver } from './resolvers/CohortResolver';
+import { ConfigResolver } from './resolvers/ConfigResolver';
 import { LinkageResolver } from './resolvers/LinkageResolver';
 import { ModelResolver } from './resolvers/ModelResolver';
 import { StatusResolver } from './resolvers/StatusResolver';
@@ -20,6 +21,7 @@ export function lpacsSchema(): Promise<GraphQLSchema> {
     resolvers: [
       AccessResolver,
       CohortResolver,
+      ConfigResolver,
       LinkageResolver,
       ModelResolver,
       SharingResolver,

@@ -19,4 +19,6 @@ export interface ApiContext {
   baseUrl: string;
   /** The lake's de-identification settings, as recorded in lake.json. */
   deidentification(): unknown;
+  /** The OHIF Viewer the portal links studies to, when configured. */
+  ohifUrl?: string;
 }

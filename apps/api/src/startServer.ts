@@ -42,6 +42,7 @@ import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
 import { Metrics, routeOf } from './http/Metrics';
 import { limitQuery } from './http/limitQuery';
+import { viewerUrl } from './http/viewerUrl';
 import { syncRoutes } from './sync/syncRoutes';
 
 /** Where and what to serve. */
@@ -69,6 +70,11 @@ export interface ServerOptions {
   queryTimeoutMs?: number;
   /** Largest STOW-RS request body, bytes (default 1 GiB; bodies are buffered). */
   maxStowBytes?: number;
+  /**
+   * An OHIF Viewer reading this server's DICOMweb (e.g.
+   * `https://ohif.example.org`): the portal then links each study to it.
+   */
+  ohifUrl?: string;
 }
 
 /** A running API server. */
@@ -150,6 +156,7 @@ export async function startServer(
   options: ServerOptions,
 ): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
+  const ohifUrl = options.ohifUrl ? viewerUrl(options.ohifUrl) : undefined;
   const catalog = await Catalog.open(options.lake, {
     timeoutMs: options.queryTimeoutMs ?? 30_000,
   });
@@ -232,6 +239,7 @@ export async function startServer(
   const resumed = await predictions.resumeUnfinished();
   if (resumed.length) logger.info({ jobs: resumed }, 'resumed prediction jobs');
 
+  const images = new RenderedCache();
   const metrics = new Metrics();
   const gauges = async () => {
     const fs = statfsSync(options.lake);
@@ -239,7 +247,6 @@ export async function startServer(
       .query('SELECT count(*) AS n FROM instances')
       .catch(() => [{ n: -1 }]);
     const jobs = await predictions.list().catch(() => []);
-  const images = new RenderedCache();
     return {
       lpacs_lake_instances: {
         help: 'Instances in the lake (-1 when it cannot be queried).',
@@ -342,25 +349,25 @@ export async function startServer(
         if (!(await allowRoute(gate, Action.ReleaseDownload, res))) return;
         scope = await collaboratorScope(gate.principal.name);
       } else if (!(await allowRoute(gate, Action.StudyView, res))) return;
-      if (
-        await dicomWeb(req, res, url, {
-          catalog,
-          lake: options.lake,
-          logger,
-          ...(scope ? { scope } : {}),
-        })
       // Masks are model output, which only those who query cohorts see.
       if (
         /\/frames\/[^/]+\/mask\/?$/.test(url.pathname) &&
         !(await allowRoute(gate, Action.CohortQuery, res))
       )
         return;
+      if (
+        await dicomWeb(req, res, url, {
+          catalog,
+          lake: options.lake,
+          logger,
+          images,
+          ...(scope ? { scope } : {}),
+        })
       )
         return;
     }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-          images,
       return;
     }
     if (url.pathname === '/' && req.method === 'GET') {
@@ -428,6 +435,7 @@ export async function startServer(
         baseUrl,
         deidentification,
         predictions,
+        ohifUrl,
       }),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);

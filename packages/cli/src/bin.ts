@@ -16,7 +16,8 @@ commands:
                    [--token T | --user NAME:PASSWORD]
   serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
                    with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP;
-                   --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...
+                   --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...;
+                   --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer
   status           lake contents and quarantined files
   compact          merge each table's batches into one file (readers never
                    see a missing or doubled row)
@@ -77,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
+      'ohif-url': { type: 'string' },
       model: { type: 'string' },
       modality: { type: 'string', multiple: true },
       series: { type: 'string', multiple: true },
@@ -137,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
         tlsCert: values['tls-cert'],
         tlsKey: values['tls-key'],
         corsOrigins: values['cors-origin'],
+        ohifUrl: values['ohif-url'] ?? process.env.LPACS_OHIF_URL,
       });
     case 'compact':
       return (await import('./commands/compactCommand.js')).compactCommand(

@@ -18,6 +18,8 @@ export interface DimseFlags {
   tlsKey?: string;
   /** Origins allowed to call the API from a browser (CORS). */
   corsOrigins?: string[];
+  /** An OHIF Viewer the portal links studies to. */
+  ohifUrl?: string;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function serveCommand(
           }
         : {}),
       ...(dimse.corsOrigins ? { corsOrigins: dimse.corsOrigins } : {}),
+      ...(dimse.ohifUrl ? { ohifUrl: dimse.ohifUrl } : {}),
     });
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,

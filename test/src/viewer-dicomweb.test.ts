@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  REPO,
+  SAMPLE,
+  bearer,
+  dcmdump,
+  parquetRows,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+
+// What the viewer reads besides frames: a series' thumbnail (its middle
+// frame, small, cached) and a segmentation model's mask over a frame, read
+// from the DICOM SEG the model's job wrote. Expected values come from
+// dcmdump (instance order), PNG headers, and pydicom reading the SEG.
+const work = tempDir('viewer-dicomweb');
+const lake = join(work.path, 'lake');
+let api: RunningServer;
+let base = '';
+let token = '';
+let volume: { study: string; series: string; sops: string[] };
+let model = '';
+
+/** What pydicom reads out of a SEG: its frames' references and bits. */
+interface SegTruth {
+  rows: number;
+  columns: number;
+  refs: string[];
+  segments: number[];
+  /** '0'/'1' per pixel, frames back to back. */
+  bits: string;
+}
+
+const READ_SEG = `
+import json, sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+frames = ds.PerFrameFunctionalGroupsSequence
+arr = ds.pixel_array.reshape(len(frames), -1)
+print(json.dumps({
+  "rows": ds.Rows, "columns": ds.Columns,
+  "refs": [f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID for f in frames],
+  "segments": [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in frames],
+  "bits": "".join("1" if v else "0" for v in arr.reshape(-1)),
+}))
+`;
+
+async function readSeg(file: string): Promise<SegTruth> {
+  const { stdout } = await promisify(execFile)(
+    '/usr/bin/python3',
+    ['-c', READ_SEG, file],
+    { maxBuffer: 1 << 26 },
+  );
+  return JSON.parse(stdout) as SegTruth;
+}
+
+/** Width and height from a PNG's IHDR (PNG spec 11.2.2). */
+function pngSize(png: Buffer): [number, number] {
+  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+  return [png.readUInt32BE(16), png.readUInt32BE(20)];
+}
+
+async function get(path: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}${path}`, {
+    headers: { authorization: `Bearer ${token}`, ...headers },
+  });
+  return { res, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+before(async () => {
+  const run = await runCli(['ingest', join(SAMPLE, 'volume'), '--lake', lake]);
+  assert.equal(run.code, 0, run.stderr);
+  const rows = await parquetRows(
+    `SELECT object_key FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
+  );
+  const objects = rows
+    .map((r) => {
+      const v = dcmdump(join(lake, String(r.object_key)), [
+        '0020,000d',
+        '0020,000e',
+        '0008,0018',
+        '0020,0013',
+      ])!;
+      return {
+        study: v['0020,000d']!,
+        series: v['0020,000e']!,
+        sop: v['0008,0018']!,
+        n: Number(v['0020,0013']),
+      };
+    })
+    .sort((a, b) => a.n - b.n);
+  volume = {
+    study: objects[0]!.study,
+    series: objects[0]!.series,
+    sops: objects.map((o) => o.sop),
+  };
+  const models = join(work.path, 'models');
+  await promisify(execFile)('/usr/bin/python3', [
+    join(REPO, 'datasets', 'make-model.py'),
+    '--out',
+    models,
+  ]);
+  const added = await runCli([
+    'models',
+    'add',
+    join(models, 'ct-threshold'),
+    '--lake',
+    lake,
+  ]);
+  assert.equal(added.code, 0, added.stderr);
+  const predicted = await runCli([
+    'predict',
+    '--model',
+    'ct-threshold',
+    '--series',
+    volume.series,
+    '--lake',
+    lake,
+  ]);
+  assert.equal(predicted.code, 0, predicted.stderr);
+  model = readdirSync(join(lake, 'masks'))[0]!;
+  token = await tokenFor(lake, Role.Researcher, 'rita');
+  api = await startServer({ lake, port: 0 });
+  base = api.url.replace(/graphql$/, 'dicomweb');
+});
+after(async () => {
+  await api?.close();
+  work.remove();
+});
+
+describe('series thumbnails', () => {
+  const path = () =>
+    `/studies/${volume.study}/series/${volume.series}/thumbnail`;
+
+  it('is the middle frame, rendered as the frame itself is, when it fits', async () => {
+    // 20 single-frame instances: the middle one is the 11th by InstanceNumber.
+    const middle = volume.sops[Math.floor(volume.sops.length / 2)]!;
+    const thumb = await get(`${path()}?viewport=256,256`, {
+      accept: 'image/png',
+    });
+    assert.equal(thumb.res.status, 200);
+    assert.equal(thumb.res.headers.get('content-type'), 'image/png');
+    const frame = await get(
+      `/studies/${volume.study}/series/${volume.series}/instances/${middle}/frames/1/rendered`,
+      { accept: 'image/png' },
+    );
+    const pixels = (png: Buffer) =>
+      sharp(png).toColourspace('b-w').raw().toBuffer();
+    assert.deepEqual(await pixels(thumb.body), await pixels(frame.body));
+    // Any other instance's frame differs (the volume's slices do).
+    const first = await get(
+      `/studies/${volume.study}/series/${volume.series}/instances/${volume.sops[0]}/frames/1/rendered`,
+      { accept: 'image/png' },
+    );
+    assert.notDeepEqual(await pixels(thumb.body), await pixels(first.body));
+  });
+
+  it('shrinks to the viewport keeping the aspect ratio, JPEG by default', async () => {
+    const png = await get(`${path()}?viewport=64,32`, { accept: 'image/png' });
+    assert.deepEqual(pngSize(png.body), [32, 32]);
+    const jpeg = await get(path());
+    assert.equal(jpeg.res.headers.get('content-type'), 'image/jpeg');
+    assert.deepEqual([...jpeg.body.subarray(0, 2)], [0xff, 0xd8]);
+    const meta = await sharp(jpeg.body).metadata();
+    assert.deepEqual([meta.width, meta.height], [128, 128]);
+  });
+
+  it('is cached: private max-age, and 304 for its ETag', async () => {
+    const first = await get(path());
+    assert.equal(
+      first.res.headers.get('cache-control'),
+      'private, max-age=300',
+    );
+    const etag = first.res.headers.get('etag');
+    assert.match(etag ?? '', /^"[A-Za-z0-9_-]+"$/);
+    const again = await get(path(), { 'if-none-match': etag! });
+    assert.equal(again.res.status, 304);
+    assert.equal(again.body.length, 0);
+    const other = await get(`${path()}?viewport=64,64`);
+    assert.notEqual(other.res.headers.get('etag'), etag);
+  });
+
+  it('refuses a bad viewport, an unknown series and a collaborator without releases', async () => {
+    const bad = await get(`${path()}?viewport=0,10`);
+    assert.equal(bad.res.status, 400);
+    assert.match(bad.body.toString(), /"viewport"/);
+    const unknown = await get(
+      `/studies/${volume.study}/series/1.2.3.4/thumbnail`,
+    );
+    assert.equal(unknown.res.status, 404);
+    const collaborator = await tokenFor(lake, Role.Collaborator, 'cora');
+    const res = await fetch(`${base}${path()}`, {
+      headers: { authorization: `Bearer ${collaborator}` },
+    });
+    assert.equal(res.status, 404);
+    assert.equal((await fetch(`${base}${path()}`)).status, 401);
+  });
+});
+
+describe('segmentation masks', () => {
+  it('is the SEG written for the frame, with its segment number where set', async () => {
+    let mixed = 0;
+    for (const sop of volume.sops) {
+      const truth = await readSeg(
+        join(lake, 'masks', model, `${sop}-0.seg.dcm`),
+      );
+      assert.deepEqual(truth.refs, [sop]);
+      const { res, body } = await get(
+        `/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask?model=${model}`,
+      );
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'image/png');
+      assert.deepEqual(pngSize(body), [truth.columns, truth.rows]);
+      const got = await sharp(body).toColourspace('b-w').raw().toBuffer();
+      const want = Buffer.from(
+        [...truth.bits].map((b) => (b === '1' ? truth.segments[0]! : 0)),
+      );
+      assert.ok(got.equals(want), `mask of ${sop}`);
+      const ones = want.filter((v) => v > 0).length;
+      if (ones > 0 && ones < want.length) mixed++;
+    }
+    // The threshold model marks part of most slices, not all or nothing.
+    assert.ok(mixed >= 10, `${mixed} slices with a partial mask`);
+  });
+
+  it('answers 404 for a model without a SEG there and 400 for a bad model', async () => {
+    const sop = volume.sops[0]!;
+    const at = `/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask`;
+    const none = await get(`${at}?model=${'0'.repeat(64)}`);
+    assert.equal(none.res.status, 404);
+    const bad = await get(`${at}?model=../../keys`);
+    assert.equal(bad.res.status, 400);
+    assert.match(bad.body.toString(), /"model"/);
+  });
+
+  it('is refused to a collaborator, who sees no model output', async () => {
+    const collaborator = await tokenFor(lake, Role.Collaborator, 'cora');
+    const sop = volume.sops[0]!;
+    const res = await fetch(
+      `${base}/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask?model=${model}`,
+      { headers: { authorization: `Bearer ${collaborator}` } },
+    );
+    assert.equal(res.status, 403);
+  });
+});
+
+describe('portal configuration', () => {
+  it('names no OHIF Viewer unless one is configured', async () => {
+    const res = await fetch(api.url, {
+      method: 'POST',
+      headers: bearer(token),
+      body: JSON.stringify({ query: '{ portalConfig { ohifUrl } }' }),
+    });
+    assert.deepEqual(await res.json(), {
+      data: { portalConfig: { ohifUrl: null } },
+    });
+    const other = await startServer({
+      lake,
+      port: 0,
+      ohifUrl: 'http://127.0.0.1:3000/ohif/',
+    });
+    try {
+      const r = await fetch(other.url, {
+        method: 'POST',
+        headers: bearer(token),
+        body: JSON.stringify({ query: '{ portalConfig { ohifUrl } }' }),
+      });
+      assert.deepEqual(await r.json(), {
+        data: { portalConfig: { ohifUrl: 'http://127.0.0.1:3000/ohif' } },
+      });
+    } finally {
+      await other.close();
+    }
+  });
+});
