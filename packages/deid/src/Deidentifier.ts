@@ -4,6 +4,8 @@ import {
   TransferSyntax,
   encodeFileMeta,
   findElement,
+  isEncapsulated,
+  isPrivateTag,
   isSingleByteLatin,
   readString,
   readStrings,
@@ -12,14 +14,23 @@ import {
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
 import { ActionTable } from './actionTable';
+import {
+  blankPixels,
+  cannotBlank,
+  matchBlankingRule,
+  pixelLayout,
+} from './blanking';
+import type { BlankingRule } from './blanking';
+import { decodeForBlanking } from './decodeForBlanking';
 import type { ElementAction } from './actionTable';
 import { cleanText, identifierPattern } from './cleanText';
 import { shiftDA, shiftDT } from './dates';
 import { burnedInRisk } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
-import { readIdentity } from './identity';
+import { personNames, readIdentity } from './identity';
 import { RESEARCH_DEFAULT, methodCodes } from './options';
 import type { DeidOptions } from './options';
+import { safePrivateTags } from './safePrivate';
 import type { SiteKeys } from './SiteKeys';
 
 /** The implementation this product writes in file meta (PS3.7 D.3.3.2). */
@@ -42,11 +53,14 @@ export interface DeidOutcome {
   dateShiftDays: number;
   /** How many elements each action touched (no values). */
   actions: Record<string, number>;
-  /**
-   * Elements whose action failed and that were removed instead, and risks
-   * to check before sharing (a secondary capture that may show text).
-   */
+  /** Elements whose action failed and that were removed instead. */
   warnings: string[];
+  /**
+   * What a reviewer should know, not a failure: a secondary capture that
+   * may show text, pixels blanked by a rule or decoded to blank them.
+   * Always set by Deidentifier (optional for outcomes made elsewhere).
+   */
+  notices?: string[];
   /**
    * The encrypted link from this object's original identifiers to their
    * pseudonyms (see SiteKeys.sealLinkage), or undefined when this
@@ -110,6 +124,15 @@ const KEPT_DESCRIPTORS: ReadonlySet<number> = new Set([
   0x00180010, // Contrast/Bolus Agent
 ]);
 
+/**
+ * Free text the Clean Structured Content and Clean Graphics options clean
+ * like descriptors (the object's own identifiers, dates, long numbers and
+ * e-mail addresses removed) instead of keeping as is.
+ */
+const TextValue = 0x0040a160; // SR TEXT content items, PS3.3 C.17.3
+const UnformattedTextValue = 0x00700006; // Text Object Sequence, PS3.3 C.10.5
+const OverlayData = 0x3000;
+
 const MARKERS = [
   Tag.PatientIdentityRemoved,
   Tag.DeidentificationMethod,
@@ -127,7 +150,12 @@ interface Walk {
   identifiers: RegExp | undefined;
   actions: Record<string, number>;
   warnings: string[];
+  notices: string[];
   accessions: Array<[string, string]>;
+  /** The rule whose rectangles are zeroed in this object's pixels. */
+  blanking: BlankingRule | undefined;
+  /** The object's top-level elements. */
+  top: DicomElement[];
 }
 
 function assemble(
@@ -164,6 +192,31 @@ function resolve(action: ElementAction, vr: string): ElementAction {
   }
 }
 
+/** The burned-in text risk of an object, by its class and statement. */
+function riskOf(file: DicomFile): ReturnType<typeof burnedInRisk> {
+  const { buffer, elements } = file.body;
+  return burnedInRisk(
+    readString(buffer, findElement(elements, Tag.SOPClassUID))?.trim() ??
+      readString(
+        file.meta.buffer,
+        findElement(file.meta.elements, Tag.MediaStorageSOPClassUID),
+      )?.trim() ??
+      '',
+    readString(buffer, findElement(elements, Tag.BurnedInAnnotation)),
+  );
+}
+
+/** Overlay groups (60xx, PS3.3 C.9.2) that carry Overlay Data. */
+function overlayGroups(elements: readonly DicomElement[]): Set<number> {
+  const out = new Set<number>();
+  for (const el of elements) {
+    const group = el.tag >>> 16;
+    if (group > 0x601e) break;
+    if (group >= 0x6000 && (el.tag & 0xffff) === OverlayData) out.add(group);
+  }
+  return out;
+}
+
 /**
  * De-identifies DICOM objects by PS3.15 Annex E: the Basic Profile with the
  * options given, keyed pseudonyms, UIDs remapped at every depth, dates
@@ -175,6 +228,8 @@ export class Deidentifier {
   readonly #options: DeidOptions;
   /** Linkage records sealed already (plaintext, in memory only). */
   readonly #sealed = new Set<string>();
+  /** Objects prepare() decoded, with the transfer syntax they came in. */
+  readonly #decodedFrom = new WeakMap<DicomFile, string>();
 
   constructor(keys: SiteKeys, options: DeidOptions = RESEARCH_DEFAULT) {
     this.#keys = keys;
@@ -187,6 +242,23 @@ export class Deidentifier {
   }
 
   /**
+   * Makes an object deidentify() can blank: when a blanking rule matches an
+   * object at risk whose pixels are encapsulated, its frames are decoded
+   * and it is re-encoded as Explicit VR Little Endian. Every other object
+   * is returned as it is, without waiting on anything.
+   * @throws DeidError when a frame does not decode.
+   */
+  async prepare(file: DicomFile): Promise<DicomFile> {
+    if (!this.#options.blanking.length) return file;
+    if (!isEncapsulated(file.transferSyntaxUID)) return file;
+    if (riskOf(file).verdict === 'ok') return file;
+    if (!matchBlankingRule(this.#options.blanking, file.body)) return file;
+    const native = await decodeForBlanking(file);
+    this.#decodedFrom.set(native, file.transferSyntaxUID);
+    return native;
+  }
+
+  /**
    * @param into a scratch buffer to assemble the output in when it is large
    *   enough (the result is then a view of it, valid until its next use);
    *   saves an allocation and its page faults per object.
@@ -195,17 +267,21 @@ export class Deidentifier {
   deidentify(file: DicomFile, into?: Buffer): DeidOutcome {
     const body = file.body;
     const top = body.elements;
-    const risk = burnedInRisk(
-      readString(body.buffer, findElement(top, Tag.SOPClassUID))?.trim() ??
-        readString(
-          file.meta.buffer,
-          findElement(file.meta.elements, Tag.MediaStorageSOPClassUID),
-        )?.trim() ??
-        '',
-      readString(body.buffer, findElement(top, Tag.BurnedInAnnotation)),
-    );
-    if (risk.verdict === 'refuse')
+    const risk = riskOf(file);
+    const rule =
+      risk.verdict === 'ok'
+        ? undefined
+        : matchBlankingRule(this.#options.blanking, body);
+    if (risk.verdict === 'refuse' && !rule)
       throw new DeidError(DeidErrorCode.BurnedInAnnotation, risk.reason!);
+    if (rule) {
+      const why = cannotBlank(pixelLayout(body), body.encoding.littleEndian);
+      if (why)
+        throw new DeidError(
+          DeidErrorCode.BurnedInAnnotation,
+          `a blanking rule matches but ${why}: refused`,
+        );
+    }
     const charsets = readStrings(
       body.buffer,
       findElement(top, Tag.SpecificCharacterSet),
@@ -218,11 +294,23 @@ export class Deidentifier {
         isSingleByteLatin(charsets) || charsets[0]?.trim() === 'ISO_IR 192',
       shift: this.#keys.dateShiftDays(identity.key),
       pseudonym: this.#keys.patientPseudonym(identity.key),
-      identifiers: identifierPattern(identity.identifiers),
+      identifiers: identifierPattern(
+        this.#options.cleanStructuredContent || this.#options.cleanGraphics
+          ? personNames(body.buffer, top, charsets, [...identity.identifiers])
+          : identity.identifiers,
+      ),
       actions: {},
-      warnings: risk.verdict === 'warn' ? [risk.reason!] : [],
+      warnings: [],
+      notices: risk.verdict === 'warn' && !rule ? [risk.reason!] : [],
       accessions: [],
+      blanking: rule,
+      top,
     };
+    const decodedFrom = this.#decodedFrom.get(file);
+    if (decodedFrom)
+      walk.notices.push(
+        `pixel data decoded from ${decodedFrom} to Explicit VR Little Endian to blank it`,
+      );
     const sopClassUID =
       readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
       readString(
@@ -284,6 +372,7 @@ export class Deidentifier {
       dateShiftDays: this.#options.longitudinal === 'modified' ? walk.shift : 0,
       actions: walk.actions,
       warnings: walk.warnings,
+      notices: walk.notices,
       linkage: this.#seal({
         pseudonym: walk.pseudonym,
         patientKey: identity.key,
@@ -306,27 +395,58 @@ export class Deidentifier {
     const pending: number[] = [Tag.PatientID, ...MARKERS].filter(
       (tag) => tag !== Tag.PatientID || !findElement(elements, tag),
     );
+    if (walk.blanking && !findElement(elements, Tag.BurnedInAnnotation))
+      pending.push(Tag.BurnedInAnnotation);
     pending.sort((a, b) => a - b);
     const orphans = this.#orphans(elements);
+    const safe = this.#safePrivate(walk.buf, elements);
+    // Overlays may be text; a bitmap cannot be cleaned, so an overlay
+    // goes whole rather than leave a plane without its data (PS3.3 C.9.2).
+    const overlays = overlayGroups(elements);
     for (const el of elements) {
       while (pending.length && pending[0]! < el.tag)
         this.#writeMarker(w, pending.shift()!, walk);
       if (MARKERS.includes(el.tag as (typeof MARKERS)[number])) continue;
-      if (orphans.has(el.tag)) this.#count(walk, 'X');
-      else this.#writeElement(w, w.encoding, el, walk, 0);
+      if (orphans.has(el.tag) || overlays.has(el.tag >>> 16))
+        this.#count(walk, 'X');
+      else if (walk.blanking && el.tag === Tag.BurnedInAnnotation)
+        this.#writeMarker(w, el.tag, walk);
+      else if (walk.blanking && el.tag === Tag.PixelData)
+        this.#writeBlanked(w, el, walk);
+      else this.#writeElement(w, w.encoding, el, walk, 0, safe);
     }
     for (const tag of pending) this.#writeMarker(w, tag, walk);
+  }
+
+  /** Pixel Data with the blanking rule's rectangles zeroed. */
+  #writeBlanked(w: DicomWriter, el: DicomElement, walk: Walk): void {
+    const layout = pixelLayout({
+      buffer: walk.buf,
+      encoding: w.encoding,
+      elements: walk.top,
+    });
+    const { pixels, rectangles } = blankPixels(
+      valueBytes(walk.buf, el),
+      layout,
+      walk.blanking!,
+    );
+    w.element(el.tag, el.vr, pixels);
+    walk.actions.blanked = (walk.actions.blanked ?? 0) + rectangles;
+    walk.notices.push(
+      `burned-in text blanked: ${rectangles} rectangle(s) over ${layout.frames} frame(s) by the rule for this device`,
+    );
   }
 
   #writeMarker(w: DicomWriter, tag: number, walk: Walk): void {
     const o = this.#options;
     if (tag === Tag.PatientID) w.string(tag, 'LO', walk.pseudonym);
+    else if (tag === Tag.BurnedInAnnotation) w.string(tag, 'CS', 'NO');
     else if (tag === Tag.PatientIdentityRemoved) w.string(tag, 'CS', 'YES');
     else if (tag === Tag.DeidentificationMethod) {
       w.string(tag, 'LO', DEIDENTIFICATION_METHOD);
     } else if (tag === Tag.DeidentificationMethodCodeSequence) {
       w.beginSequence(tag);
-      for (const code of methodCodes(o)) {
+      for (const code of methodCodes(o, walk.blanking !== undefined)) {
         w.beginItem();
         w.string(Tag.CodeValue, 'SH', code.value);
         w.string(Tag.CodingSchemeDesignator, 'SH', 'DCM');
@@ -359,6 +479,7 @@ export class Deidentifier {
     for (const item of el.items ?? []) {
       sub.beginItem();
       const orphans = this.#orphans(item.elements);
+      const safe = this.#safePrivate(walk.buf, item.elements);
       for (const child of item.elements) {
         if (orphans.has(child.tag)) {
           this.#count(walk, 'X');
@@ -366,8 +487,14 @@ export class Deidentifier {
           continue;
         }
         changed =
-          this.#writeElement(sub, item.encoding, child, walk, depth + 1) ||
-          changed;
+          this.#writeElement(
+            sub,
+            item.encoding,
+            child,
+            walk,
+            depth + 1,
+            safe,
+          ) || changed;
       }
       sub.endItem();
       if (
@@ -394,6 +521,16 @@ export class Deidentifier {
     return out;
   }
 
+  /** Private tags kept by Retain Safe Private, or undefined when it is off. */
+  #safePrivate(
+    buf: Buffer,
+    elements: readonly DicomElement[],
+  ): Set<number> | undefined {
+    return this.#options.retainSafePrivate
+      ? safePrivateTags(buf, elements)
+      : undefined;
+  }
+
   #count(walk: Walk, action: string): void {
     walk.actions[action] = (walk.actions[action] ?? 0) + 1;
   }
@@ -405,12 +542,28 @@ export class Deidentifier {
     el: DicomElement,
     walk: Walk,
     depth: number,
+    safe?: ReadonlySet<number>,
   ): boolean {
     if ((el.tag & 0xffff) === 0) {
       this.#count(walk, 'X');
       return true; // group lengths (retired, PS3.5 7.2) would be wrong after edits
     }
+    if (safe?.has(el.tag)) {
+      // On the safe list (or the creator of a block that is): PS3.15 E.3.10.
+      this.#count(walk, 'safePrivate');
+      w.copy(walk.buf, from, el);
+      return false;
+    }
+    if (safe && isPrivateTag(el.tag)) {
+      this.#count(walk, 'X');
+      return true;
+    }
     let action = resolve(this.#table.actionFor(el.tag), el.vr);
+    if (
+      (el.tag === TextValue && this.#options.cleanStructuredContent) ||
+      (el.tag === UnformattedTextValue && this.#options.cleanGraphics)
+    )
+      action = 'C';
     if (
       el.tag === Tag.PatientID ||
       el.tag === Tag.PatientName ||
@@ -541,7 +694,11 @@ export class Deidentifier {
       return;
     }
     if (['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(el.vr)) {
-      if (!KEPT_DESCRIPTORS.has(el.tag)) {
+      if (
+        !KEPT_DESCRIPTORS.has(el.tag) &&
+        el.tag !== TextValue &&
+        el.tag !== UnformattedTextValue
+      ) {
         // Comments, histories, occupations: free text with no clinical
         // wording worth the risk; removing is always allowed for C.
         w.element(el.tag, el.vr, Buffer.alloc(0));

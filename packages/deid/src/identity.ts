@@ -1,5 +1,5 @@
 import { Tag, findElement, readString, readStrings } from '@lpacs/dicom';
-import type { DataSet } from '@lpacs/dicom';
+import type { DataSet, DicomElement } from '@lpacs/dicom';
 import { ageFromAS, yearsBetween } from './dates';
 import { normalisePersonName } from './SiteKeys';
 
@@ -99,4 +99,26 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
     identifiers: identifiers.filter((v) => v.trim().length > 0),
     ageYears: age === undefined ? undefined : Math.min(age, 90),
   };
+}
+
+/**
+ * Every person name (VR PN) at any depth, with its parts: the observers,
+ * authors and PNAME content items of a report, which free text in the
+ * same object may repeat. Used only by the options that clean that text.
+ */
+export function personNames(
+  buf: Buffer,
+  elements: readonly DicomElement[],
+  charsets: string[],
+  out: string[] = [],
+): string[] {
+  for (const el of elements) {
+    if (el.items)
+      for (const item of el.items)
+        personNames(buf, item.elements, charsets, out);
+    else if (el.vr === 'PN')
+      for (const v of readStrings(buf, el, charsets))
+        out.push(v, ...v.split(/[\^= ,-]+/).filter((p) => p.length >= 3));
+  }
+  return out;
 }

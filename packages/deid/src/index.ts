@@ -1,5 +1,7 @@
 export { ActionTable } from './actionTable';
 export type { ElementAction } from './actionTable';
+export { parseBlankingRules } from './blanking';
+export type { BlankingRectangle, BlankingRule } from './blanking';
 export { cleanText, identifierPattern } from './cleanText';
 export { ageFromAS, shiftDA, shiftDT, yearsBetween } from './dates';
 export { DeidError, DeidErrorCode } from './DeidError';
@@ -11,7 +13,14 @@ export {
 export type { DeidOutcome, LinkageRecord } from './Deidentifier';
 export { readIdentity } from './identity';
 export type { PatientIdentity } from './identity';
-export { RESEARCH_DEFAULT, methodCodes, selectedOptions } from './options';
+export {
+  CLEAN_PIXEL_DATA,
+  RESEARCH_DEFAULT,
+  methodCodes,
+  selectedOptions,
+} from './options';
 export type { DeidOptions, MethodCode } from './options';
+export { SAFE_PRIVATE, safePrivateTags } from './safePrivate';
+export type { SafePrivateElement } from './safePrivate';
 export { SiteKeys, normalisePersonName } from './SiteKeys';
 export { parseOptions } from './parseOptions';

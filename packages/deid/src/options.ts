@@ -1,4 +1,5 @@
 import type { ProfileOption } from '@lpacs/dicom';
+import type { BlankingRule } from './blanking';
 
 /**
  * The PS3.15 E.1-1 options a lake applies on top of the Basic Profile.
@@ -15,6 +16,11 @@ export interface DeidOptions {
   cleanDescriptors: boolean;
   cleanStructuredContent: boolean;
   cleanGraphics: boolean;
+  /**
+   * Per-device rectangles of burned-in text to zero in the pixels of
+   * objects that would otherwise be refused (see BlankingRule).
+   */
+  blanking: BlankingRule[];
 }
 
 /**
@@ -32,6 +38,7 @@ export const RESEARCH_DEFAULT: Readonly<DeidOptions> = {
   cleanDescriptors: true,
   cleanStructuredContent: false,
   cleanGraphics: false,
+  blanking: [],
 };
 
 /** A code of CID 7050 (De-identification Method), PS3.16. */
@@ -43,6 +50,12 @@ export interface MethodCode {
 const BASIC: MethodCode = {
   value: '113100',
   meaning: 'Basic Application Confidentiality Profile',
+};
+
+/** CID 7050 113101, written on objects whose pixels were blanked. */
+export const CLEAN_PIXEL_DATA: MethodCode = {
+  value: '113101',
+  meaning: 'Clean Pixel Data Option',
 };
 
 /** The table columns an option switches on, and its CID 7050 code. */
@@ -106,7 +119,16 @@ export function selectedOptions(
   return out;
 }
 
-/** CID 7050 codes for the profile and options in force, Basic first. */
-export function methodCodes(o: DeidOptions): MethodCode[] {
-  return [BASIC, ...selectedOptions(o).map((s) => s.code)];
+/**
+ * CID 7050 codes for the profile and options in force, Basic first, in
+ * code order; `pixelsCleaned` adds Clean Pixel Data (113101).
+ */
+export function methodCodes(
+  o: DeidOptions,
+  pixelsCleaned = false,
+): MethodCode[] {
+  const codes = selectedOptions(o).map((s) => s.code);
+  if (pixelsCleaned) codes.push(CLEAN_PIXEL_DATA);
+  codes.sort((a, b) => a.value.localeCompare(b.value));
+  return [BASIC, ...codes];
 }

@@ -1,3 +1,4 @@
+import { parseBlankingRules } from './blanking';
 import { RESEARCH_DEFAULT } from './options';
 import type { DeidOptions } from './options';
 
@@ -23,7 +24,7 @@ export function parseOptions(input: unknown): DeidOptions {
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new Error('deidentification options must be an object');
   }
-  const known = new Set<string>(['longitudinal', ...BOOLEAN_KEYS]);
+  const known = new Set<string>(['longitudinal', 'blanking', ...BOOLEAN_KEYS]);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) {
       throw new Error(
@@ -54,19 +55,6 @@ export function parseOptions(input: unknown): DeidOptions {
       );
     out[key] = value;
   }
-  if (out.retainSafePrivate) {
-    // TODO: no safe-private list exists yet, so this option would keep nothing
-    // it promises; refusing it is better than recording an option not applied.
-    throw new Error(
-      'retainSafePrivate is not supported yet: private attributes are always removed',
-    );
-  }
-  if (out.cleanStructuredContent || out.cleanGraphics) {
-    // TODO: SR content and graphic annotations are removed (Basic Profile)
-    // rather than cleaned; claiming the option would misstate what was done.
-    throw new Error(
-      'cleanStructuredContent and cleanGraphics are not supported yet',
-    );
-  }
+  out.blanking = parseBlankingRules(raw.blanking);
   return out;
 }

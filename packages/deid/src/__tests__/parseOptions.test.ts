@@ -27,14 +27,15 @@ describe('parseOptions', () => {
     assert.throws(() => parseOptions([]), /must be an object/);
   });
 
-  it('refuses options it cannot honour rather than record them', () => {
-    assert.throws(
-      () => parseOptions({ retainSafePrivate: true }),
-      /not supported yet/,
-    );
-    assert.throws(
-      () => parseOptions({ cleanGraphics: true }),
-      /not supported yet/,
-    );
+  it('accepts the options lpacs now honours', () => {
+    const o = parseOptions({
+      retainSafePrivate: true,
+      cleanStructuredContent: true,
+      cleanGraphics: true,
+    });
+    assert.equal(o.retainSafePrivate, true);
+    assert.equal(o.cleanStructuredContent, true);
+    assert.equal(o.cleanGraphics, true);
+    assert.deepEqual(o.blanking, []);
   });
 });
