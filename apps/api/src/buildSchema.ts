@@ -7,6 +7,7 @@ import { CohortResolver } from './resolvers/CohortResolver';
 import { ConfigResolver } from './resolvers/ConfigResolver';
 import { LinkageResolver } from './resolvers/LinkageResolver';
 import { ModelResolver } from './resolvers/ModelResolver';
+import { OperationsResolver } from './resolvers/OperationsResolver';
 import { StatusResolver } from './resolvers/StatusResolver';
 import {
   SavedCohortResolver,
@@ -24,6 +25,7 @@ export function lpacsSchema(): Promise<GraphQLSchema> {
       ConfigResolver,
       LinkageResolver,
       ModelResolver,
+      OperationsResolver,
       SharingResolver,
       SavedCohortResolver,
       StatusResolver,

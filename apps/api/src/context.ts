@@ -3,6 +3,7 @@ import type { Logger } from '@lpacs/lake';
 import type { DownloadLinks, SharingStore } from '@lpacs/sharing';
 import type { Gate } from './access/Gate';
 import type { CohortQueries } from './cohort/CohortQueries';
+import type { OperationsSnapshot } from './operations/readOperations';
 
 /** What every resolver gets for one request. */
 export interface ApiContext {
@@ -19,6 +20,8 @@ export interface ApiContext {
   baseUrl: string;
   /** The lake's de-identification settings, as recorded in lake.json. */
   deidentification(): unknown;
+  /** The monitoring page's numbers, read when asked. */
+  operations(): Promise<OperationsSnapshot>;
   /** The OHIF Viewer the portal links studies to, when configured. */
   ohifUrl?: string;
 }

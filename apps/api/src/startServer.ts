@@ -23,7 +23,7 @@ import {
 import { downloadRefusal } from './resolvers/SharingResolver';
 import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
-import { readFileSync, statfsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
 import { allowRoute } from './access/allowRoute';
 import { Gate } from './access/Gate';
@@ -42,6 +42,8 @@ import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
 import { Metrics, routeOf } from './http/Metrics';
 import { limitQuery } from './http/limitQuery';
+import { routeTemplate } from './http/routeTemplate';
+import { readOperations } from './operations/readOperations';
 import { viewerUrl } from './http/viewerUrl';
 import { syncRoutes } from './sync/syncRoutes';
 
@@ -70,6 +72,11 @@ export interface ServerOptions {
   queryTimeoutMs?: number;
   /** Largest STOW-RS request body, bytes (default 1 GiB; bodies are buffered). */
   maxStowBytes?: number;
+  /**
+   * Log one line per request at info (method, route template, status,
+   * ms, user name; never the query string). Default true.
+   */
+  requestLog?: boolean;
   /**
    * An OHIF Viewer reading this server's DICOMweb (e.g.
    * `https://ohif.example.org`): the portal then links each study to it.
@@ -241,20 +248,54 @@ export async function startServer(
 
   const images = new RenderedCache();
   const metrics = new Metrics();
+  const operations = () =>
+    readOperations({
+      lakeRoot: options.lake,
+      metrics,
+      catalog,
+      session: async () =>
+        session ? session.catch(() => undefined) : undefined,
+    });
   const gauges = async () => {
-    const fs = statfsSync(options.lake);
-    const [row] = await catalog
-      .query('SELECT count(*) AS n FROM instances')
-      .catch(() => [{ n: -1 }]);
+    const ops = await operations();
     const jobs = await predictions.list().catch(() => []);
+    const ingest = ops.ingest;
     return {
       lpacs_lake_instances: {
         help: 'Instances in the lake (-1 when it cannot be queried).',
-        value: Number(row?.n ?? -1),
+        value: ops.instances,
+      },
+      lpacs_lake_object_bytes: {
+        help: 'Bytes of the objects the instances table names.',
+        value: ops.objectBytes,
       },
       lpacs_disk_free_bytes: {
         help: 'Free bytes on the lake file system.',
-        value: fs.bavail * fs.bsize,
+        value: ops.diskFreeBytes,
+      },
+      lpacs_disk_total_bytes: {
+        help: 'Size of the lake file system, bytes.',
+        value: ops.diskTotalBytes,
+      },
+      lpacs_last_backup_timestamp_seconds: {
+        help: 'When the last backup of the lake finished (0: none recorded).',
+        value: ops.lastBackup ? Date.parse(ops.lastBackup.at) / 1000 : 0,
+      },
+      lpacs_ingest_files_seen: {
+        help: 'Files ingested through this process (STOW-RS, sync, DIMSE).',
+        value: ingest?.filesSeen ?? 0,
+      },
+      lpacs_ingest_files_quarantined: {
+        help: 'Of those, files quarantined.',
+        value: ingest?.quarantined ?? 0,
+      },
+      lpacs_ingest_failed_runs: {
+        help: 'Ingest runs stopped by a lake failure.',
+        value: ingest?.failedRuns ?? 0,
+      },
+      lpacs_ingest_busy_seconds: {
+        help: 'Seconds this process spent ingesting.',
+        value: ingest?.busySeconds ?? 0,
       },
       lpacs_jobs_running: {
         help: 'Prediction jobs queued or running.',
@@ -286,6 +327,7 @@ export async function startServer(
     let gate: Gate;
     try {
       gate = new Gate(principalOf(req.headers, access), audit, logger);
+      if (gate.principal) callers.set(req, gate.principal.name);
     } catch (err) {
       if (!(err instanceof AccessError)) throw err;
       await new Gate(undefined, audit, logger).record('authenticate', 'failed');
@@ -435,6 +477,7 @@ export async function startServer(
         baseUrl,
         deidentification,
         predictions,
+        operations,
         ohifUrl,
       }),
     });
@@ -447,8 +490,26 @@ export async function startServer(
     }
   };
 
+  const requestLog = options.requestLog === false ? undefined : logger;
+  /** The signed-in caller of a request, for its log line. */
+  const callers = new WeakMap<IncomingMessage, string>();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
+    // The path's template only: query strings and path values can carry
+    // identifiers (QIDO-RS PatientName, UIDs), so they are never logged.
+    res.once('close', () =>
+      requestLog?.info(
+        {
+          method: req.method,
+          route: routeTemplate(req.url ?? '/'),
+          status: res.statusCode,
+          ms: Number((process.hrtime.bigint() - started) / 10_000n) / 100,
+          user: callers.get(req) ?? null,
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request',
+      ),
+    );
     const origin = req.headers.origin;
     if (origin && options.corsOrigins?.includes(origin)) {
       res.setHeader('access-control-allow-origin', origin);

@@ -19,6 +19,23 @@ export interface IngestProgress {
   elapsedSeconds: number;
 }
 
+/** What every run of one ingest session added up to, for monitoring. */
+export interface IngestTotals {
+  runs: number;
+  /** Runs stopped by a lake failure (disk full, permissions). */
+  failedRuns: number;
+  filesSeen: number;
+  ingested: number;
+  skipped: number;
+  quarantined: number;
+  conflicts: number;
+  bytesRead: number;
+  /** Seconds spent in runs: files/s while ingesting is filesSeen over this. */
+  busySeconds: number;
+  /** When the last run ended (ISO 8601), if any did. */
+  lastRunAt: string | undefined;
+}
+
 /** The final report of `lpacs ingest` (also its `--json` output). */
 export interface IngestReport {
   lake: string;

@@ -5,6 +5,7 @@ export type { IngestOptions } from './ingest';
 export type {
   IngestProgress,
   IngestReport,
+  IngestTotals,
   QuarantineEntry,
 } from './IngestReport';
 export type { PeerDeidentified } from './acceptDeidentified';

@@ -68,6 +68,10 @@ export class LakeLayout {
   model(sha256: string): string {
     return join(this.models, sha256);
   }
+  /** The last backup taken of this lake: snapshot id, time, size. */
+  get lastBackup(): string {
+    return join(this.root, 'state', 'last-backup.json');
+  }
   /** Prediction jobs: state, then inputs, one pair per job id. */
   get jobs(): string {
     return join(this.root, 'state', 'jobs');

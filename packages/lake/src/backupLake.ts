@@ -207,6 +207,13 @@ export async function backupLake(
     `${JSON.stringify({ snapshot, lake: root, files }, null, 1)}\n`,
     0o600,
   );
+  // For monitoring (the age of the last backup); a lake this process may
+  // not write to is still backed up.
+  await writeFileAtomic(
+    layout.lastBackup,
+    `${JSON.stringify({ snapshot, at: new Date().toISOString(), files: files.length, bytes })}\n`,
+    0o600,
+  ).catch(() => undefined);
   return {
     snapshot,
     files: files.length,

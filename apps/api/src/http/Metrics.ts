@@ -9,6 +9,28 @@ function labels(l: Record<string, string>): string {
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
+/** Requests of the recent past, at a glance (see Metrics.recent). */
+export interface RecentRequests {
+  windowSeconds: number;
+  requests: number;
+  /** Answers with a 5xx status: the server's failures, not the client's. */
+  serverErrors: number;
+  /** Answers with a 4xx status. */
+  clientErrors: number;
+  /** Median and 95th percentile time to answer, ms (null without requests). */
+  p50Ms: number | null;
+  p95Ms: number | null;
+}
+
+/** The most requests the recent window remembers. */
+const RECENT_MAX = 10_000;
+
+/** The value at quantile q of sorted values (nearest rank). */
+function quantile(sorted: number[], q: number): number | null {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
 /**
  * Prometheus metrics of one API process, in the text exposition format
  * (version 0.0.4). Counts and durations only: no identifiers, no PHI.
@@ -21,6 +43,8 @@ export class Metrics {
     { buckets: number[]; sum: number; count: number }
   >();
   readonly #counters = new Map<string, number>();
+  /** [end time ms, seconds, status] of the latest requests, oldest first. */
+  #recent: Array<[number, number, number]> = [];
 
   /** Records one HTTP request by route and status. */
   request(route: string, status: number, seconds: number): void {
@@ -37,6 +61,29 @@ export class Metrics {
     d.sum += seconds;
     d.count++;
     this.#durations.set(route, d);
+    this.#recent.push([Date.now(), seconds, status]);
+    if (this.#recent.length > RECENT_MAX * 2)
+      this.#recent = this.#recent.slice(-RECENT_MAX);
+  }
+
+  /** Seconds since this process started serving. */
+  get uptimeSeconds(): number {
+    return (Date.now() - this.#started) / 1000;
+  }
+
+  /** Requests answered in the last `windowSeconds` (at most 10 000). */
+  recent(windowSeconds = 300): RecentRequests {
+    const since = Date.now() - windowSeconds * 1000;
+    const last = this.#recent.slice(-RECENT_MAX).filter(([at]) => at >= since);
+    const ms = last.map(([, s]) => s * 1000).sort((a, b) => a - b);
+    return {
+      windowSeconds,
+      requests: last.length,
+      serverErrors: last.filter(([, , st]) => st >= 500).length,
+      clientErrors: last.filter(([, , st]) => st >= 400 && st < 500).length,
+      p50Ms: quantile(ms, 0.5),
+      p95Ms: quantile(ms, 0.95),
+    };
   }
 
   /** Adds to a named counter with labels (e.g. ingested files by verdict). */
