@@ -18,6 +18,7 @@ import {
   tempDir,
   tokenFor,
 } from './helpers';
+import { readSeg } from './segTruth';
 
 // What the viewer reads besides frames: a series' thumbnail (its middle
 // frame, small, cached) and a segmentation model's mask over a frame, read
@@ -30,38 +31,6 @@ let base = '';
 let token = '';
 let volume: { study: string; series: string; sops: string[] };
 let model = '';
-
-/** What pydicom reads out of a SEG: its frames' references and bits. */
-interface SegTruth {
-  rows: number;
-  columns: number;
-  refs: string[];
-  segments: number[];
-  /** '0'/'1' per pixel, frames back to back. */
-  bits: string;
-}
-
-const READ_SEG = `
-import json, sys, pydicom
-ds = pydicom.dcmread(sys.argv[1])
-frames = ds.PerFrameFunctionalGroupsSequence
-arr = ds.pixel_array.reshape(len(frames), -1)
-print(json.dumps({
-  "rows": ds.Rows, "columns": ds.Columns,
-  "refs": [f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID for f in frames],
-  "segments": [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in frames],
-  "bits": "".join("1" if v else "0" for v in arr.reshape(-1)),
-}))
-`;
-
-async function readSeg(file: string): Promise<SegTruth> {
-  const { stdout } = await promisify(execFile)(
-    '/usr/bin/python3',
-    ['-c', READ_SEG, file],
-    { maxBuffer: 1 << 26 },
-  );
-  return JSON.parse(stdout) as SegTruth;
-}
 
 /** Width and height from a PNG's IHDR (PNG spec 11.2.2). */
 function pngSize(png: Buffer): [number, number] {

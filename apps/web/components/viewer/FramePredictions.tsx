@@ -1,37 +1,12 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
-import { graphqlRequest } from '../../lib/graphql';
+import { usePredictions } from '../../lib/usePredictions';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { TableHead } from '../common/TableHead';
 
-const PREDICTIONS = `query Predictions($series: String!) {
-  predictions(seriesInstanceUID: $series) {
-    modelName modelVersion sopInstanceUID frameIndex label score value
-  }
-}`;
-
-interface Prediction {
-  modelName: string;
-  modelVersion: string;
-  sopInstanceUID: string | null;
-  frameIndex: number | null;
-  label: string;
-  score: number | null;
-  value: number | null;
-}
-
 /** What models said about this instance (or its whole series). */
 export function FramePredictions(p: { series: string; sop: string }) {
-  const q = useQuery({
-    queryKey: ['predictions', p.series],
-    queryFn: ({ signal }) =>
-      graphqlRequest<{ predictions: Prediction[] }>(
-        PREDICTIONS,
-        { series: p.series },
-        signal,
-      ).then((d) => d.predictions),
-  });
+  const q = usePredictions(p.series);
   if (q.isError)
     return <ErrorAlert what="Could not load predictions" error={q.error} />;
   const rows = (q.data ?? []).filter(

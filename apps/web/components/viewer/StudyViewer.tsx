@@ -1,13 +1,17 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { KeyboardEvent, MouseEvent, WheelEvent } from 'react';
 import { WEB, dicomJson, text } from '../../lib/dicomweb';
+import { usePredictions } from '../../lib/usePredictions';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
+import { FrameCanvas } from './FrameCanvas';
 import { FramePredictions } from './FramePredictions';
 import { InstanceHeader } from './InstanceHeader';
+import { MaskControls } from './MaskControls';
+import type { MaskModel } from './MaskControls';
 
 /** Window presets (centre, width) in Hounsfield units; "file" uses the object's own. */
 const PRESETS = [
@@ -23,6 +27,13 @@ interface Frame {
   sop: string;
   frame: number;
   instanceNumber: string;
+}
+
+/** Frames fetched ahead of the one shown, each way. */
+const AHEAD = 3;
+
+function renderedUrl(study: string, f: Frame, query: string): string {
+  return `${WEB}/studies/${study}/series/${f.series}/instances/${f.sop}/frames/${f.frame}/rendered${query}`;
 }
 
 /**
@@ -70,20 +81,48 @@ export function StudyViewer({ study }: { study: string }) {
     null,
   );
   useEffect(() => setIndex(0), [current]);
+  const predictions = usePredictions(current ?? '');
+  const [maskShown, setMaskShown] = useState(true);
+  const [maskOpacity, setMaskOpacity] = useState(0.5);
+  const [maskModel, setMaskModel] = useState('');
+  const list = useMemo(() => frames.data ?? [], [frames.data]);
+  const at = list[Math.min(index, Math.max(0, list.length - 1))];
+  // Segmentation models with a mask over the frame on screen.
+  const maskModels = useMemo((): MaskModel[] => {
+    const out = new Map<string, string>();
+    for (const p of predictions.data ?? [])
+      if (
+        p.maskKey &&
+        at &&
+        p.sopInstanceUID === at.sop &&
+        p.frameIndex === at.frame - 1
+      )
+        out.set(p.modelSha256, `${p.modelName} ${p.modelVersion}`);
+    return [...out].map(([sha256, name]) => ({ sha256, name }));
+  }, [predictions.data, at]);
+  const query = windowing
+    ? `?window=${windowing[0]},${windowing[1]},linear`
+    : '';
+  const ahead = useMemo(() => {
+    const out: string[] = [];
+    for (let d = 1; d <= AHEAD; d++)
+      for (const f of [list[index + d], list[index - d]])
+        if (f) out.push(renderedUrl(study, f, query));
+    return out;
+  }, [list, index, study, query]);
 
   if (series.isPending) return <Loading what="the study" />;
   if (series.isError)
     return <ErrorAlert what="Could not load the study" error={series.error} />;
-  const list = frames.data ?? [];
-  const at = list[Math.min(index, Math.max(0, list.length - 1))];
   const step = (by: number) =>
     setIndex((i) => Math.max(0, Math.min(list.length - 1, i + by)));
-  const query = windowing
-    ? `?window=${windowing[0]},${windowing[1]},linear`
-    : '';
-  const src = at
-    ? `${WEB}/studies/${study}/series/${at.series}/instances/${at.sop}/frames/${at.frame}/rendered${query}`
-    : undefined;
+  const src = at ? renderedUrl(study, at, query) : undefined;
+  const shownModel =
+    maskModels.find((m) => m.sha256 === maskModel) ?? maskModels[0];
+  const mask =
+    at && shownModel && maskShown
+      ? `${WEB}/studies/${study}/series/${at.series}/instances/${at.sop}/frames/${at.frame}/mask?model=${shownModel.sha256}`
+      : null;
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'ArrowDown' || e.key === 'ArrowRight') step(1);
     else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') step(-1);
@@ -116,6 +155,18 @@ export function StudyViewer({ study }: { study: string }) {
               aria-pressed={uid === current}
               onClick={() => setChosen(uid)}
             >
+              <img
+                src={`${WEB}/studies/${study}/series/${uid}/thumbnail?viewport=128,128`}
+                alt=""
+                width={64}
+                height={64}
+                loading="lazy"
+                style={{
+                  objectFit: 'contain',
+                  background: '#000',
+                  display: 'block',
+                }}
+              />
               {text(s, '00080060')} {text(s, '0008103E') || 'series'} (
               {text(s, '00201209')})
             </button>
@@ -156,6 +207,15 @@ export function StudyViewer({ study }: { study: string }) {
             : 'window from the file'}
         </output>
       </p>
+      <MaskControls
+        models={maskModels}
+        model={shownModel?.sha256 ?? ''}
+        onModel={setMaskModel}
+        shown={maskShown}
+        onShown={setMaskShown}
+        opacity={maskOpacity}
+        onOpacity={setMaskOpacity}
+      />
       {frames.isError ? (
         <ErrorAlert what="Could not list the frames" error={frames.error} />
       ) : null}
@@ -164,18 +224,19 @@ export function StudyViewer({ study }: { study: string }) {
           style={{ maxWidth: '100%', maxHeight: '70vh', overflow: 'auto' }}
           aria-label="Frame (scroll to pan when zoomed)"
         >
-          <img
+          <FrameCanvas
             src={src}
-            alt={`Instance ${at.instanceNumber}, frame ${at.frame}`}
-            tabIndex={0}
+            mask={mask}
+            opacity={maskOpacity}
+            ahead={ahead}
+            width={512 * zoom}
+            label={`Instance ${at.instanceNumber}, frame ${at.frame}`}
             onKeyDown={onKey}
             onWheel={onWheel}
             onMouseDown={onDown}
             onMouseMove={onMove}
             onMouseUp={() => (drag.current = null)}
             onMouseLeave={() => (drag.current = null)}
-            draggable={false}
-            style={{ width: `${512 * zoom}px`, cursor: 'crosshair' }}
           />
           <figcaption data-testid="frame-position">
             {index + 1} / {list.length} (instance {at.instanceNumber}, frame{' '}

@@ -2,6 +2,7 @@
 
 import { use } from 'react';
 import { RoleGate } from '../../../components/shell/RoleGate';
+import { OhifLink } from '../../../components/viewer/OhifLink';
 import { StudyViewer } from '../../../components/viewer/StudyViewer';
 
 /** One study in the viewer. */
@@ -16,6 +17,7 @@ export default function StudyPage({
       {() => (
         <>
           <h1>Study {uid}</h1>
+          <OhifLink study={uid} />
           <StudyViewer study={uid} />
         </>
       )}
