@@ -44,12 +44,8 @@ function term(value: string): string {
   return value.trim().toUpperCase().replace(/[ -]/g, '_');
 }
 
-/**
- * Decodes a text value under a Specific Character Set (0008,0005), whose
- * values are given in order. ISO 2022 code extensions are decoded by the
- * first multi-byte set named; escapes of other sets are dropped.
- */
-export function decodeText(bytes: Uint8Array, charsets: string[]): string {
+/** How text under one Specific Character Set is decoded. */
+function decoderOf(charsets: string[]): (bytes: Uint8Array) => string {
   const terms = charsets.map(term);
   const multi = terms.find(
     (t) =>
@@ -59,15 +55,52 @@ export function decodeText(bytes: Uint8Array, charsets: string[]): string {
   );
   if (multi === 'ISO_2022_IR_149' || multi === 'ISO_2022_IR_58') {
     // EUC forms are the ISO 2022 G1 sets without their escapes.
-    const stripped = Buffer.from(bytes)
-      .toString('latin1')
-      .replace(/\x1b\$\)[AC]|\x1b\(B/g, '');
-    return decoderFor(DECODERS[multi] ?? 'latin1').decode(
-      Buffer.from(stripped, 'latin1'),
-    );
+    const decoder = decoderFor(DECODERS[multi] ?? 'latin1');
+    return (bytes) =>
+      decoder.decode(
+        Buffer.from(
+          Buffer.from(bytes)
+            .toString('latin1')
+            .replace(/\x1b\$\)[AC]|\x1b\(B/g, ''),
+          'latin1',
+        ),
+      );
   }
-  const label = DECODERS[multi ?? terms[0] ?? ''] ?? 'latin1';
-  return decoderFor(label).decode(bytes);
+  const decoder = decoderFor(DECODERS[multi ?? terms[0] ?? ''] ?? 'latin1');
+  return (bytes) => decoder.decode(bytes);
+}
+
+/** Decoders by the Specific Character Set values they serve. */
+const decoders = new Map<string, (bytes: Uint8Array) => string>();
+
+/** True when every byte is ASCII and none is ESC (an ISO 2022 escape). */
+function plainAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b > 0x7e || b === 0x1b) return false;
+  }
+  return true;
+}
+
+/**
+ * Decodes a text value under a Specific Character Set (0008,0005), whose
+ * values are given in order. ISO 2022 code extensions are decoded by the
+ * first multi-byte set named; escapes of other sets are dropped.
+ */
+export function decodeText(bytes: Uint8Array, charsets: string[]): string {
+  // Every set here reads plain ASCII as ASCII, which most values are.
+  if (plainAscii(bytes))
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString(
+      'latin1',
+    );
+  const key = charsets.join('\\');
+  let decode = decoders.get(key);
+  if (!decode) {
+    decode = decoderOf(charsets);
+    if (decoders.size > 1000) decoders.clear(); // crafted files: stay bounded
+    decoders.set(key, decode);
+  }
+  return decode(bytes);
 }
 
 /** True when text in this character set can be rewritten as latin1 bytes. */

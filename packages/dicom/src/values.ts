@@ -19,6 +19,19 @@ export function findElement(
   return undefined;
 }
 
+/** A value without its padding: trailing NULs and spaces, leading spaces. */
+function trimValue(value: string): string {
+  let end = value.length;
+  while (end > 0) {
+    const c = value.charCodeAt(end - 1);
+    if (c !== 0x20 && c !== 0) break;
+    end--;
+  }
+  let start = 0;
+  while (start < end && value.charCodeAt(start) === 0x20) start++;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
 /**
  * The values of a string element, decoded by its character set, split on
  * backslash (PS3.5 6.4) and stripped of padding. Empty when absent.
@@ -39,7 +52,7 @@ export function readStrings(
     el.vr === 'UT' || el.vr === 'ST' || el.vr === 'LT' || el.vr === 'UR'
       ? [text]
       : text.split('\\');
-  return parts.map((p) => p.replace(/[\0 ]+$/, '').replace(/^ +/, ''));
+  return parts.map(trimValue);
 }
 
 /** The first value of a string element, or undefined when absent or empty. */

@@ -7,7 +7,7 @@ import {
   readStrings,
   tagHex,
 } from '@lpacs/dicom';
-import type { DicomElement, Encoding } from '@lpacs/dicom';
+import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
 import {
   FIELD_SEPARATOR,
   ROW_SEPARATOR,
@@ -154,8 +154,8 @@ function walk(
  * nothing the object does not. Bulk data (pixels, OB/OW/UN values,
  * anything over 1 KB) and group lengths are left out.
  */
-export function instanceAttributes(bytes: Buffer): PackedAttributes {
-  const { buffer: buf, encoding: enc, elements } = parseDicom(bytes).body;
+export function instanceAttributes(file: DicomFile): PackedAttributes {
+  const { buffer: buf, encoding: enc, elements } = file.body;
   const charsets = readStrings(
     buf,
     findElement(elements, Tag.SpecificCharacterSet),
@@ -173,5 +173,5 @@ export function instanceAttributes(bytes: Buffer): PackedAttributes {
 
 /** The `attributes` rows of a de-identified object (see instanceAttributes). */
 export function attributeRows(bytes: Buffer): Row[] {
-  return unpackAttributes(instanceAttributes(bytes));
+  return unpackAttributes(instanceAttributes(parseDicom(bytes)));
 }

@@ -1,12 +1,12 @@
 import {
   Tag,
   findElement,
-  parseDicom,
   readDecimals,
   readNumber,
   readString,
   readStrings,
 } from '@lpacs/dicom';
+import type { DicomFile } from '@lpacs/dicom';
 import type { Row } from '@lpacs/lake';
 
 /** `YYYYMMDD` to `YYYY-MM-DD`, or null when it is not a date. */
@@ -32,10 +32,10 @@ export interface StoredObject {
 
 /**
  * The `instances` row of a de-identified object, read back from the stored
- * bytes themselves, so the tables can hold nothing the object does not.
+ * bytes themselves (parsed), so the tables can hold nothing the object does
+ * not.
  */
-export function indexRow(bytes: Buffer, stored: StoredObject): Row {
-  const file = parseDicom(bytes);
+export function indexRow(file: DicomFile, stored: StoredObject): Row {
   const { buffer: buf, encoding: enc, elements } = file.body;
   const charsets = readStrings(
     buf,

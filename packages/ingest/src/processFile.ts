@@ -112,7 +112,7 @@ function essence(bytes: Buffer): string | undefined {
       file.body.buffer.subarray(el.valueOffset, el.valueOffset + el.length),
     )
     .digest('hex');
-  const row = indexRow(bytes, {
+  const row = indexRow(file, {
     objectKey: '',
     sha256: '',
     sizeBytes: 0,
@@ -262,7 +262,9 @@ export async function processFile(
   if (storedSha256 !== undefined) {
     return { kind: 'conflict', ...base, objectKey, storedSha256 };
   }
-  const row = indexRow(outcome.bytes, {
+  // The stored bytes are read back once, for both tables.
+  const stored = parseDicom(outcome.bytes);
+  const row = indexRow(stored, {
     objectKey,
     sha256,
     sizeBytes: outcome.bytes.length,
@@ -274,7 +276,7 @@ export async function processFile(
     ...base,
     objectKey,
     row,
-    attributes: instanceAttributes(outcome.bytes),
+    attributes: instanceAttributes(stored),
     bytesWritten: outcome.bytes.length,
     actions: outcome.actions,
     linkage: outcome.linkage,
