@@ -5,7 +5,17 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { AccessStore, Role } from '@lpacs/access';
-import { SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import {
+  CT,
+  SAMPLE,
+  bearer,
+  filesUnder,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
 import {
   launchChromium,
   navLabels,
@@ -85,6 +95,7 @@ describe('portal admin pages in Chromium', () => {
       'Share requests',
       'Releases',
       'Lake',
+      'Operations',
       'Users',
       'API tokens',
       'Audit log',
@@ -114,6 +125,69 @@ describe('portal admin pages in Chromium', () => {
       instances.cohort.counts.instances.toLocaleString('en'),
     );
     await ada.screenshot({ path: join(shots, 'admin-lake.png') });
+  });
+
+  it('shows operations at a glance: the last backup, ingest through the server, disk', async () => {
+    const backup = await runCli([
+      'backup',
+      join(work.path, 'backup'),
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    assert.equal(backup.code, 0, backup.stderr);
+    const snapshot = (JSON.parse(backup.stdout) as { snapshot: string })
+      .snapshot;
+    // One CT file by STOW-RS: the server's own ingest totals count it.
+    const file = filesUnder(CT).find((f) => f.endsWith('.dcm'))!;
+    const stow = await fetch(api.url.replace(/graphql$/, 'dicomweb/studies'), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token.ada}`,
+        'content-type':
+          'multipart/related; type="application/dicom"; boundary=b',
+      },
+      body: Buffer.concat([
+        Buffer.from('--b\r\ncontent-type: application/dicom\r\n\r\n'),
+        readFileSync(file),
+        Buffer.from('\r\n--b--\r\n'),
+      ]),
+    });
+    assert.equal(stow.status, 200);
+    // The file system's size as df(1) reports it, in bytes.
+    const dfSize = Number(
+      execFileSync('df', ['-B1', '--output=size', lake], { encoding: 'utf8' })
+        .trim()
+        .split('\n')[1],
+    );
+    await navLink(ada, 'Operations').click();
+    const value = async (id: string) => {
+      const dd = ada.locator(`dd[data-ops="${id}"]`);
+      await dd.waitFor({ timeout: 15_000 });
+      return dd.getAttribute('data-value');
+    };
+    assert.equal(await value('last-backup'), snapshot);
+    assert.match(
+      (await ada.locator('dd[data-ops="last-backup"]').textContent()) ?? '',
+      /^\d+ s ago/,
+    );
+    assert.equal(await value('ingest-files'), '1');
+    assert.equal(await value('ingest-quarantined'), '0');
+    const used = Number(await value('disk-used'));
+    const free = Number(await value('disk-free'));
+    assert.equal(used + free, dfSize);
+    const { cohort } = await gql<{
+      cohort: { counts: { instances: number } };
+    }>('ada', '{ cohort { counts { instances } } }');
+    assert.equal(await value('instances'), String(cohort.counts.instances));
+    // No server error so far; the page's own requests were answered.
+    assert.equal(
+      (await ada.locator('dd[data-ops="error-rate"]').textContent())?.trim(),
+      '0.0% (0)',
+    );
+    assert.ok(Number(await value('requests')) > 0);
+    assert.ok(Number(await value('p95')) > 0);
+    await ada.screenshot({ path: join(shots, 'admin-operations.png') });
   });
 
   it('lists the users and adds one with a generated password that signs in', async () => {

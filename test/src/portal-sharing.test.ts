@@ -294,6 +294,7 @@ describe('portal sharing story in Chromium', () => {
       'Share requests',
       'Releases',
       'Lake',
+      'Operations',
       'API tokens',
     ]);
     await navLink(sam, 'Share requests').click();

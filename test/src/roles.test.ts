@@ -117,6 +117,11 @@ const OPERATIONS: Array<{
     run: (t) => gqlStatus(t, '{ lakeStatus { instances quarantinedCount } }'),
   },
   {
+    name: 'see operations (latency, errors, ingest, disk, backup)',
+    allowed: 'AS',
+    run: (t) => gqlStatus(t, '{ operations { uptimeSeconds } }'),
+  },
+  {
     name: 'list share requests',
     allowed: 'ASR',
     run: (t) => gqlStatus(t, '{ shareRequests { id } }'),

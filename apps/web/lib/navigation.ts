@@ -28,6 +28,11 @@ export const NAV_LINKS: readonly NavLink[] = [
   { href: '/releases', label: 'Releases', roles: ['admin', 'steward'] },
   { href: '/releases', label: 'My releases', roles: ['collaborator'] },
   { href: '/admin/lake', label: 'Lake', roles: ['admin', 'steward'] },
+  {
+    href: '/admin/operations',
+    label: 'Operations',
+    roles: ['admin', 'steward'],
+  },
   { href: '/admin/users', label: 'Users', roles: ['admin'] },
   {
     href: '/tokens',
