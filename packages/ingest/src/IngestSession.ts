@@ -130,9 +130,12 @@ export class IngestSession {
           ingestedAt: new Date().toISOString(),
         },
       );
+      // DuckDB's writer starts meanwhile too; the first commit awaits it
+      // (and reports it if it failed), so files need not wait for it.
+      lake.warmWriter().catch(() => undefined);
       let stored: Map<string, string>;
       try {
-        [stored] = await Promise.all([loadStored(root), lake.warmWriter()]);
+        stored = await loadStored(root);
       } catch (err) {
         await pool.close();
         throw err;

@@ -33,9 +33,12 @@ export async function ingest(
       );
     }
   }
+  // Counting (for progress) walks the inputs while the lake opens.
+  const counting = countInputs(paths);
+  counting.catch(() => undefined); // awaited below, once the lake is open
   const session = await IngestSession.open(options);
   try {
-    const filesTotal = await countInputs(paths);
+    const filesTotal = await counting;
     const report = await session.run(expandInputs(paths), {
       filesTotal,
       onProgress: options.onProgress,
