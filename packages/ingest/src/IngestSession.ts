@@ -205,12 +205,14 @@ export class IngestSession {
       megabytesPerSecond: 0,
       quarantine: [],
       conflictSources: [],
+      notices: [],
       deidentification: {
         profile: 'PS3.15 E.1-1 Basic Application Confidentiality Profile',
         edition: PROFILE_EDITION,
         options: this.options,
         actions: {},
         fallbacks: 0,
+        notices: 0,
       },
     };
   }
@@ -304,6 +306,9 @@ export class IngestSession {
           report.deidentification.actions[k] =
             (report.deidentification.actions[k] ?? 0) + v;
         report.deidentification.fallbacks += o.warnings.length;
+        report.deidentification.notices += o.notices.length;
+        for (const message of o.notices)
+          report.notices.push({ source: o.source, message });
         if (pending.length >= this.#batchSize) void commit();
       }
       hooks.onOutcome?.(o, verdict);
