@@ -17,6 +17,8 @@ commands:
   serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
                    with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP;
                    --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...;
+                   --dimse-tls-cert FILE --dimse-tls-key FILE [--dimse-tls-ca FILE]
+                   for DICOM TLS (the CA's signature required of calling nodes);
                    --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer
   status           lake contents and quarantined files
   compact          merge each table's batches into one file (readers never
@@ -77,6 +79,9 @@ async function main(argv: string[]): Promise<number> {
       'allow-ae': { type: 'string', multiple: true },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'dimse-tls-cert': { type: 'string' },
+      'dimse-tls-key': { type: 'string' },
+      'dimse-tls-ca': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
       'ohif-url': { type: 'string' },
       model: { type: 'string' },
@@ -138,6 +143,9 @@ async function main(argv: string[]): Promise<number> {
         allow: values['allow-ae'],
         tlsCert: values['tls-cert'],
         tlsKey: values['tls-key'],
+        dimseTlsCert: values['dimse-tls-cert'],
+        dimseTlsKey: values['dimse-tls-key'],
+        dimseTlsCa: values['dimse-tls-ca'],
         corsOrigins: values['cors-origin'],
         ohifUrl: values['ohif-url'] ?? process.env.LPACS_OHIF_URL,
       });

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { log } from 'dcmjs-dimse';
 import { silentLogger } from '@lpacs/lake';
@@ -85,7 +86,7 @@ export async function startStoreScp(
   // one) when loaded, writing each PDU to the console; lpacs logs through
   // the injected Logger instead, with codes and counts only.
   log.setLevel('silent', false);
-  const server = createServer((socket) => {
+  const onSocket = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     const connection = new StoreScpConnection(socket, context);
@@ -93,14 +94,34 @@ export async function startStoreScp(
       logger.warn({ code: err.code ?? err.name }, 'DIMSE connection dropped');
       socket.destroy();
     });
-  });
+  };
+  const tls = options.tls;
+  const server = tls
+    ? createTlsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          minVersion: 'TLSv1.2',
+          ...(tls.ca
+            ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true }
+            : {}),
+        },
+        onSocket,
+      )
+    : createServer(onSocket);
+  if (tls)
+    // A failed handshake (a plain DICOM peer, an untrusted certificate)
+    // never reaches the association: log its code, not its details.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException) =>
+      logger.warn({ code: err.code ?? err.name }, 'DIMSE TLS handshake failed'),
+    );
   await listen(server, options.port, host);
   server.on('error', (err: NodeJS.ErrnoException) =>
     logger.error({ code: err.code ?? err.name }, 'DIMSE server error'),
   );
   const { port } = server.address() as AddressInfo;
   logger.info(
-    { host, port, aeTitle: context.policy.aeTitle },
+    { host, port, aeTitle: context.policy.aeTitle, tls: !!tls },
     'C-STORE SCP listening',
   );
   let closing: Promise<void> | undefined;

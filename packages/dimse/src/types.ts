@@ -18,6 +18,16 @@ export interface StoreScpOptions {
   allowedCallingAETitles?: string[];
   /** Receives codes, counts and AE titles, never values of the instances. */
   logger?: Logger;
+  /**
+   * Accept associations over TLS only (PS3.15 B.9, the BCP 195 profile:
+   * TLS 1.2 or newer), with this certificate and key (PEM). With `ca`,
+   * a calling node must present a certificate that `ca` signed.
+   */
+  tls?: {
+    cert: Buffer | string;
+    key: Buffer | string;
+    ca?: Buffer | string;
+  };
 }
 
 /** A running C-STORE SCP. */

@@ -20,6 +20,11 @@ export interface DimseFlags {
   corsOrigins?: string[];
   /** An OHIF Viewer the portal links studies to. */
   ohifUrl?: string;
+  /** PEM files for DICOM TLS on the C-STORE SCP. */
+  dimseTlsCert?: string;
+  dimseTlsKey?: string;
+  /** PEM of the CA that must have signed a calling node's certificate. */
+  dimseTlsCa?: string;
 }
 
 /**
@@ -43,6 +48,14 @@ export async function serveCommand(
   try {
     if (!!dimse.tlsCert !== !!dimse.tlsKey)
       throw new Error('--tls-cert and --tls-key go together');
+    if (!!dimse.dimseTlsCert !== !!dimse.dimseTlsKey)
+      throw new Error('--dimse-tls-cert and --dimse-tls-key go together');
+    if (dimse.port === undefined && (dimse.dimseTlsCert || dimse.dimseTlsCa))
+      throw new Error('--dimse-tls-* needs --dimse-port');
+    if (dimse.dimseTlsCa && !dimse.dimseTlsCert)
+      throw new Error(
+        '--dimse-tls-ca needs --dimse-tls-cert and --dimse-tls-key',
+      );
     const server = await startServer({
       lake: opts.lake,
       host: opts.host,
@@ -76,12 +89,23 @@ export async function serveCommand(
         aeTitle: dimse.aeTitle ?? 'LPACS',
         allowedCallingAETitles: dimse.allow,
         logger: createLogger('dimse'),
+        ...(dimse.dimseTlsCert && dimse.dimseTlsKey
+          ? {
+              tls: {
+                cert: readFileSync(dimse.dimseTlsCert),
+                key: readFileSync(dimse.dimseTlsKey),
+                ...(dimse.dimseTlsCa
+                  ? { ca: readFileSync(dimse.dimseTlsCa) }
+                  : {}),
+              },
+            }
+          : {}),
       }).catch(async (err: unknown) => {
         await server.close(); // no half-started service: exit with the error
         throw err;
       });
       process.stdout.write(
-        `lpacs C-STORE SCP ${dimse.aeTitle ?? 'LPACS'} listening on ${opts.host}:${scp.port}\n`,
+        `lpacs C-STORE SCP ${dimse.aeTitle ?? 'LPACS'} listening on ${opts.host}:${scp.port}${dimse.dimseTlsCert ? ' (DICOM TLS)' : ''}\n`,
       );
     }
     await new Promise<void>((resolve) => {
