@@ -7,9 +7,11 @@ const USAGE = `usage: lpacs <command> [options]
 commands:
   init             create a lake and fix its de-identification options
                    [--dates off|full|modified] [--retain NAME]... [--no-clean-descriptors]
+                   [--clean structured-content|graphics]... [--blanking FILE]
                    NAME: patient-characteristics, device-identity,
-                   institution-identity, uids (default: modified dates,
-                   patient characteristics, clean descriptors)
+                   institution-identity, uids, safe-private (default: modified
+                   dates, patient characteristics, clean descriptors); FILE: a
+                   JSON list of per-device pixel blanking rules (docs/deid.md)
   ingest PATH...   ingest DICOM files, folders (recursive) and .zip archives
   pull URL         pull studies from another PACS over DICOMweb (QIDO-RS, WADO-RS)
                    [--patient ID] [--study UID] [--date FROM-TO] [--modality M]
@@ -74,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
       dates: { type: 'string' },
       retain: { type: 'string', multiple: true },
       'no-clean-descriptors': { type: 'boolean' },
+      clean: { type: 'string', multiple: true },
+      blanking: { type: 'string' },
       'dimse-port': { type: 'string' },
       'ae-title': { type: 'string' },
       'allow-ae': { type: 'string', multiple: true },
@@ -127,6 +131,8 @@ async function main(argv: string[]): Promise<number> {
         dates: values.dates,
         retain: values.retain,
         noClean: values['no-clean-descriptors'],
+        clean: values.clean,
+        blanking: values.blanking,
       });
     case 'ingest':
       return (await import('./commands/ingestCommand.js')).ingestCommand(

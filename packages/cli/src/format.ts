@@ -37,6 +37,8 @@ function optionNames(r: IngestReport): string[] {
   if (o.cleanDescriptors) names.push('clean descriptors');
   if (o.cleanStructuredContent) names.push('clean structured content');
   if (o.cleanGraphics) names.push('clean graphics');
+  if (o.blanking.length)
+    names.push(`pixel blanking (${o.blanking.length} device rules)`);
   return names;
 }
 
@@ -59,6 +61,12 @@ export function reportText(r: IngestReport): string {
     `de-identification: ${r.deidentification.profile}, options: ${optionNames(r).join(', ') || 'none'}`,
   );
 
+  if (r.notices.length)
+    lines.push(`notices     ${r.notices.length} (ingested; worth a look)`);
+  for (const n of r.notices.slice(0, 20))
+    lines.push(`  notice ${shownPath(n.source)}: ${n.message}`);
+  if (r.notices.length > 20)
+    lines.push(`  ... and ${r.notices.length - 20} more (--json)`);
   for (const q of r.quarantine.slice(0, 20))
     lines.push(`  quarantined ${shownPath(q.source)}: ${q.code} ${q.message}`);
   if (r.quarantine.length > 20)

@@ -242,6 +242,20 @@ export class Deidentifier {
   }
 
   /**
+   * True when prepare() has work to do (and would await): a blanking rule
+   * matches an encapsulated object at risk. Cheap; false at once when the
+   * lake has no rules.
+   */
+  mustPrepare(file: DicomFile): boolean {
+    return (
+      this.#options.blanking.length > 0 &&
+      isEncapsulated(file.transferSyntaxUID) &&
+      riskOf(file).verdict !== 'ok' &&
+      matchBlankingRule(this.#options.blanking, file.body) !== undefined
+    );
+  }
+
+  /**
    * Makes an object deidentify() can blank: when a blanking rule matches an
    * object at risk whose pixels are encapsulated, its frames are decoded
    * and it is re-encoded as Explicit VR Little Endian. Every other object
@@ -249,10 +263,7 @@ export class Deidentifier {
    * @throws DeidError when a frame does not decode.
    */
   async prepare(file: DicomFile): Promise<DicomFile> {
-    if (!this.#options.blanking.length) return file;
-    if (!isEncapsulated(file.transferSyntaxUID)) return file;
-    if (riskOf(file).verdict === 'ok') return file;
-    if (!matchBlankingRule(this.#options.blanking, file.body)) return file;
+    if (!this.mustPrepare(file)) return file;
     const native = await decodeForBlanking(file);
     this.#decodedFrom.set(native, file.transferSyntaxUID);
     return native;

@@ -19,6 +19,12 @@ export interface IngestProgress {
   elapsedSeconds: number;
 }
 
+/** What a reviewer should know about an ingested file (no values). */
+export interface NoticeEntry {
+  source: string;
+  message: string;
+}
+
 /** What every run of one ingest session added up to, for monitoring. */
 export interface IngestTotals {
   runs: number;
@@ -54,6 +60,11 @@ export interface IngestReport {
   megabytesPerSecond: number;
   quarantine: QuarantineEntry[];
   conflictSources: string[];
+  /**
+   * Ingested files to look at, not failures: a secondary capture that may
+   * show text, pixels blanked by a device's rule.
+   */
+  notices: NoticeEntry[];
   deidentification: {
     profile: string;
     edition: string;
@@ -62,5 +73,7 @@ export interface IngestReport {
     actions: Record<string, number>;
     /** Elements whose action failed and that were removed instead. */
     fallbacks: number;
+    /** Notices raised (listed in `notices`). */
+    notices: number;
   };
 }

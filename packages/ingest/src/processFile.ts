@@ -45,6 +45,7 @@ export type FileOutcome =
       bytesWritten: number;
       actions: Record<string, number>;
       warnings: string[];
+      notices: string[];
     })
   /** Already in the lake with the same de-identified content. */
   | (Stored & { kind: 'skipped' })
@@ -210,12 +211,18 @@ export async function processFile(
   }
   let outcome;
   try {
-    const parsed = parseDicom(bytes);
+    let parsed = parseDicom(bytes);
     if (isMediaDirectory(parsed)) {
       throw new DicomError(
         DicomErrorCode.MediaDirectory,
         'a DICOMDIR (media directory), not an instance: ingest the folder it indexes',
       );
+    }
+    if (!input.deidentified && ctx.deidentifier.mustPrepare(parsed)) {
+      // Decoding pixels to blank them awaits: this file's bytes must
+      // outlive the scratch buffer, which the next file reuses meanwhile.
+      bytes = Buffer.from(bytes);
+      parsed = await ctx.deidentifier.prepare(parseDicom(bytes));
     }
     outcome = input.deidentified
       ? acceptDeidentified(bytes, parsed, input.deidentified)
@@ -275,11 +282,12 @@ export async function processFile(
     kind: 'ingested',
     ...base,
     objectKey,
-    row,
+    row: { ...row, deid_actions: JSON.stringify(outcome.actions) },
     attributes: instanceAttributes(stored),
     bytesWritten: outcome.bytes.length,
     actions: outcome.actions,
     linkage: outcome.linkage,
     warnings: outcome.warnings,
+    notices: outcome.notices ?? [],
   };
 }

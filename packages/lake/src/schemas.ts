@@ -75,6 +75,11 @@ const INSTANCE = [
   col('sha256', 'VARCHAR', 'SHA-256 of the de-identified object'),
   col('size_bytes', 'BIGINT', 'Size of the de-identified object'),
   col('ingested_at', 'TIMESTAMP', 'When the batch was committed (UTC)'),
+  col(
+    'deid_actions',
+    'VARCHAR',
+    'Data elements per de-identification action as JSON counts, no values',
+  ),
 ];
 
 const PREDICTION = [

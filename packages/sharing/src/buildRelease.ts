@@ -12,6 +12,7 @@ import {
 import { join } from 'node:path';
 import type { Catalog } from '@lpacs/lake';
 import { SCHEMAS, TABLE_NAMES, sqlString } from '@lpacs/lake';
+import { releaseDeidentification } from './releaseDeidentification';
 import type {
   FrozenInstance,
   ReleaseFile,
@@ -95,6 +96,7 @@ export async function buildRelease(o: {
   share: ShareRequest;
   cohort: SavedCohort;
   instances: FrozenInstance[];
+  /** The lake's de-identification options (lake.json). */
   deidentification: unknown;
 }): Promise<ReleaseManifest> {
   const id = `rel_${randomBytes(8).toString('hex')}`;
@@ -139,6 +141,11 @@ export async function buildRelease(o: {
         `COPY (SELECT * EXCLUDE (batch) FROM ${table} WHERE ${inSet(key)} ORDER BY 1) ${parquet(table)}`,
       );
     }
+    const deidentification = await releaseDeidentification(
+      o.catalog,
+      chosen,
+      o.deidentification,
+    );
     await rm(list);
     await writeFile(join(work, 'DATA_DICTIONARY.md'), dataDictionary());
     const own = [
@@ -164,7 +171,7 @@ export async function buildRelease(o: {
       collaborator: o.share.collaborator,
       createdAt: new Date().toISOString(),
       expiresAt: o.share.expiresAt,
-      deidentification: o.deidentification,
+      deidentification,
       counts: o.cohort.counts,
       files,
       totalBytes: files.reduce((n, f) => n + f.size, 0),

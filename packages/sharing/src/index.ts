@@ -10,6 +10,7 @@ export { SharingStore } from './SharingStore';
 export { ZipStream } from './ZipStream';
 export type {
   FrozenInstance,
+  ReleaseDeidentification,
   ReleaseFile,
   ReleaseManifest,
   SavedCohort,

@@ -57,6 +57,23 @@ export interface ReleaseFile {
   source: { objectKey: string } | { releaseFile: string };
 }
 
+/** How a release's objects were de-identified, with counts and no values. */
+export interface ReleaseDeidentification {
+  /** The lake's options (`lake.json`) when the release was built. */
+  options: unknown;
+  /**
+   * DeidentificationMethod (0012,0063) values of the objects, each with how
+   * many carry it: the profile and the edition of Table E.1-1 applied.
+   */
+  methods: Array<{ value: string; instances: number }>;
+  /** CID 7050 codes in the objects (0012,0064), each with how many carry it. */
+  methodCodes: Array<{ code: string; meaning: string; instances: number }>;
+  /** Data elements per action, summed over the counted instances. */
+  actions: Record<string, number>;
+  /** Instances whose counts were recorded at ingest (older ones were not). */
+  instancesCounted: number;
+}
+
 /** An immutable dataset made when a share is approved. */
 export interface ReleaseManifest {
   id: string;
@@ -66,7 +83,8 @@ export interface ReleaseManifest {
   collaborator: string;
   createdAt: string;
   expiresAt: string;
-  deidentification: unknown;
+  /** (Releases built before these counts hold the bare options here.) */
+  deidentification: ReleaseDeidentification;
   counts: SavedCohort['counts'];
   files: ReleaseFile[];
   totalBytes: number;

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
 import { Lake } from '@lpacs/lake';
 import type { Options } from '../options';
@@ -7,6 +8,9 @@ export interface InitFlags {
   dates?: string;
   retain?: string[];
   noClean?: boolean;
+  clean?: string[];
+  /** A JSON file holding a list of blanking rules. */
+  blanking?: string;
 }
 
 const RETAIN: Record<string, string> = {
@@ -14,10 +18,17 @@ const RETAIN: Record<string, string> = {
   'device-identity': 'retainDeviceIdentity',
   'institution-identity': 'retainInstitutionIdentity',
   uids: 'retainUIDs',
+  'safe-private': 'retainSafePrivate',
+};
+
+const CLEAN: Record<string, string> = {
+  'structured-content': 'cleanStructuredContent',
+  graphics: 'cleanGraphics',
 };
 
 /**
- * `lpacs init [--dates off|full|modified] [--retain NAME]... [--no-clean-descriptors]`:
+ * `lpacs init [--dates off|full|modified] [--retain NAME]...
+ * [--no-clean-descriptors] [--clean NAME]... [--blanking FILE]`:
  * creates a lake with its de-identification options (lake.json). Later
  * ingests use them; they cannot change under stored data.
  */
@@ -40,6 +51,22 @@ export async function initCommand(
     requested[key] = true;
   }
   if (flags.noClean) requested.cleanDescriptors = false;
+  for (const name of flags.clean ?? []) {
+    const key = CLEAN[name];
+    if (!key)
+      throw new Error(
+        `--clean takes ${Object.keys(CLEAN).join(', ')}; got "${name}"`,
+      );
+    requested[key] = true;
+  }
+  if (flags.blanking !== undefined) {
+    const text = await readFile(flags.blanking, 'utf8');
+    try {
+      requested.blanking = JSON.parse(text) as unknown;
+    } catch {
+      throw new Error(`--blanking ${flags.blanking} is not valid JSON`);
+    }
+  }
   const options = parseOptions(requested);
   const lake = await Lake.open(opts.lake);
   try {
