@@ -93,6 +93,7 @@ print(json.dumps({
     'burnedIn': str(d.get('BurnedInAnnotation', '')),
     'syntax': str(d.file_meta.TransferSyntaxUID),
     'photometric': str(d.PhotometricInterpretation),
+    'lossy': str(d.get('LossyImageCompression', '')),
     'codes': [str(i.CodeValue) for i in d.DeidentificationMethodCodeSequence],
 }))
 `;
@@ -106,6 +107,7 @@ interface Check {
   burnedIn: string;
   syntax: string;
   photometric: string;
+  lossy: string;
   codes: string[];
 }
 
@@ -173,6 +175,21 @@ describe('blanking rectangles of burned-in text', () => {
       assert.ok(outcome.notices?.some((n) => n.includes(syntax)));
     });
   }
+
+  it('decodes lossy JPEG Baseline to RGB, blanks it and marks it LossyImageCompression 01', async () => {
+    const lossy = join(dir, 'baseline.dcm');
+    execFileSync('dcmcjpeg', ['+eb', us, lossy]);
+    // dcmcjpeg says 01 itself; removed, so lpacs must say it.
+    execFileSync('dcmodify', ['-nb', '-e', '(0028,2110)', lossy]);
+    const decoded = join(dir, 'baseline-dcmdjpeg.dcm');
+    execFileSync('dcmdjpeg', [lossy, decoded]); // libjpeg's decoding, to YCbCr -> RGB
+    const { path } = await blank(lossy, 'baseline');
+    const c = check(decoded, path);
+    assert.equal(c.photometric, 'RGB');
+    assert.equal(c.lossy, '01');
+    assert.equal(c.insideMax, 0);
+    assert.equal(c.outsideEqual, true);
+  });
 
   it('blanks every frame and every plane of planar multi-frame pixels', async () => {
     const raw = join(dir, 'mf.raw');
