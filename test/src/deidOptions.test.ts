@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Role } from '@lpacs/access';
@@ -149,6 +149,42 @@ print(json.dumps({
 }))
 `;
 
+/** Approves a release of every instance of `root` through the API. */
+async function releaseOfAll(root: string): Promise<ReleaseDeidentification> {
+  for (const [name, role] of [
+    ['rita', Role.Researcher],
+    ['sam', Role.Steward],
+    ['cole', Role.Collaborator],
+  ] as const)
+    token[name] = await tokenFor(root, role, name);
+  await server?.close();
+  server = await startServer({ lake: root, port: 0 });
+  const saved = await gql<{ saveCohort: { id: string } }>(
+    'rita',
+    'mutation { saveCohort(name: "all") { id } }',
+  );
+  const share = await gql<{ requestShare: { id: string } }>(
+    'rita',
+    'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "p", expiresAt: $e) { id } }',
+    {
+      c: saved.saveCohort.id,
+      e: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10),
+    },
+  );
+  const decided = await gql<{ decideShare: { releaseId: string } }>(
+    'sam',
+    'mutation ($id: String!) { decideShare(id: $id, approve: true) { releaseId } }',
+    { id: share.requestShare.id },
+  );
+  const manifest = JSON.parse(
+    readFileSync(
+      join(root, 'releases', decided.decideShare.releaseId, 'manifest.json'),
+      'utf8',
+    ),
+  ) as { deidentification: ReleaseDeidentification };
+  return manifest.deidentification;
+}
+
 before(async () => {
   makeInputs();
   const rules = join(work.path, 'rules.json');
@@ -241,37 +277,7 @@ describe('de-identification options end to end (init, ingest, release)', () => {
   });
 
   it('writes the profile, edition, options and counts into the release manifest', async () => {
-    for (const [name, role] of [
-      ['rita', Role.Researcher],
-      ['sam', Role.Steward],
-      ['cole', Role.Collaborator],
-    ] as const)
-      token[name] = await tokenFor(lake, role, name);
-    server = await startServer({ lake, port: 0 });
-    const saved = await gql<{ saveCohort: { id: string } }>(
-      'rita',
-      'mutation { saveCohort(name: "all") { id } }',
-    );
-    const share = await gql<{ requestShare: { id: string } }>(
-      'rita',
-      'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "p", expiresAt: $e) { id } }',
-      {
-        c: saved.saveCohort.id,
-        e: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10),
-      },
-    );
-    const decided = await gql<{ decideShare: { releaseId: string } }>(
-      'sam',
-      'mutation ($id: String!) { decideShare(id: $id, approve: true) { releaseId } }',
-      { id: share.requestShare.id },
-    );
-    const manifest = JSON.parse(
-      readFileSync(
-        join(lake, 'releases', decided.decideShare.releaseId, 'manifest.json'),
-        'utf8',
-      ),
-    ) as { deidentification: ReleaseDeidentification };
-    const d = manifest.deidentification;
+    const d = await releaseOfAll(lake);
     assert.equal(d.instancesCounted, 5);
     assert.deepEqual(d.actions, report.deidentification.actions);
     assert.deepEqual(
@@ -304,5 +310,25 @@ describe('de-identification options end to end (init, ingest, release)', () => {
       d.methodCodes.find((c) => c.code === '113111')?.meaning,
       'Retain Safe Private Option',
     );
+  });
+
+  it('builds a release in a lake ingested before counts were recorded', async () => {
+    const old = join(work.path, 'old-lake');
+    const run = await runCli(['ingest', join(input, 'mr.dcm'), '--lake', old]);
+    assert.equal(run.code, 0, run.stderr);
+    // The instances Parquet as an earlier lpacs wrote it: no deid_actions.
+    const [file] = (
+      await parquetRows(
+        `SELECT file FROM glob('${old}/tables/instances/*/*.parquet')`,
+      )
+    ).map((r) => String(r.file));
+    await parquetRows(
+      `COPY (SELECT * EXCLUDE (deid_actions) FROM read_parquet('${file}')) TO '${file}.new' (FORMAT parquet)`,
+    );
+    renameSync(`${file}.new`, file!);
+    const d = await releaseOfAll(old);
+    assert.equal(d.instancesCounted, 0);
+    assert.deepEqual(d.actions, {});
+    assert.equal(d.methods[0]?.instances, 1);
   });
 });

@@ -21,10 +21,15 @@ export async function releaseDeidentification(
   const codes = await catalog.query(
     `SELECT a.value AS code, min(m.value) AS meaning, count(DISTINCT a."SOPInstanceUID") AS n FROM attributes a ${inRelease} LEFT JOIN attributes m ON m."SOPInstanceUID" = a."SOPInstanceUID" AND m.path = replace(a.path, '.00080100', '.00080104') AND m.tag = '00080104' WHERE a.tag = '00080100' AND a.path LIKE '00120064[%' GROUP BY 1 ORDER BY 1`,
   );
+  // Lakes ingested before the counts have no such column at all.
+  const columns = await catalog.query('DESCRIBE instances');
+  const recorded = columns.some((c) => c.column_name === 'deid_actions');
   // Instances with the same counts (a series, usually) share one row.
-  const counted = await catalog.query(
-    `SELECT i.deid_actions AS actions, count(*) AS n FROM instances i JOIN ${chosen} c ON i."SOPInstanceUID" = c.sop WHERE i.deid_actions IS NOT NULL GROUP BY 1`,
-  );
+  const counted = !recorded
+    ? []
+    : await catalog.query(
+        `SELECT i.deid_actions AS actions, count(*) AS n FROM instances i JOIN ${chosen} c ON i."SOPInstanceUID" = c.sop WHERE i.deid_actions IS NOT NULL GROUP BY 1`,
+      );
   const actions: Record<string, number> = {};
   let instancesCounted = 0;
   for (const row of counted) {
