@@ -15,6 +15,7 @@ import {
 import { dirname, join, relative } from 'node:path';
 import { writeFileAtomic } from './fsutil';
 import { LakeLayout } from './LakeLayout';
+import { inParallel } from './inParallel';
 import { TABLE_NAMES } from './schemas';
 
 /** One file of a snapshot: its path in the lake, size and SHA-256. */
@@ -34,6 +35,9 @@ export interface BackupReport {
   copiedBytes: number;
   seconds: number;
 }
+
+/** Files copied (and checked) at once by backup and restore. */
+const COPY_LANES = 8;
 
 /** Folders of a lake that a backup carries, besides tables and objects. */
 const STATE_DIRS = [
@@ -158,8 +162,9 @@ export async function backupLake(
       await add(path, join(dir, file), path);
     }
   }
-  // 2. Objects, by content: the name is the hash.
-  for (const file of await walk(layout.objects)) {
+  // 2. Objects, by content: the name is the hash. Eight at a time: the
+  // time of many small files is round trips, not bytes.
+  await inParallel(await walk(layout.objects), COPY_LANES, async (file) => {
     const sha = /([0-9a-f]{64})\.dcm$/.exec(file)?.[1];
     await add(
       `objects/${file}`,
@@ -167,7 +172,7 @@ export async function backupLake(
       `objects/${file}`,
       sha,
     );
-  }
+  });
   // 3. Settings, state, keys, models, releases, quarantine.
   try {
     await add('lake.json', layout.settings, 'lake.json');
@@ -261,7 +266,7 @@ export async function restoreLake(
   const work = `${root}.restoring-${process.pid}`;
   const layout = new LakeLayout(work);
   try {
-    for (const f of manifest.files) {
+    await inParallel(manifest.files, COPY_LANES, async (f) => {
       const from = join(backup, f.path);
       const actual = await sha256Of(from).catch(() => 'missing');
       if (actual !== f.sha256)
@@ -277,7 +282,7 @@ export async function restoreLake(
         : join(work, f.path);
       await mkdir(dirname(to), { recursive: true });
       await copyFile(from, to);
-    }
+    });
     await rmdir(root).catch(() => undefined); // an empty target, if given
     await rename(work, root);
   } catch (err) {
