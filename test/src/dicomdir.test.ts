@@ -173,4 +173,37 @@ describe('lpacs ingest of DICOMDIR-indexed media', () => {
     assert.match(report.quarantine[0]!.message, /file ends inside/);
     assert.equal(report.ingested, referenced.length);
   });
+  it('reads media inside a .zip and a .tar.gz: the DICOMDIR is an index, a file it names that the archive lacks is MISSING_FILE', async () => {
+    const copy = copyMedia('archived');
+    const gone = referenced[2]!;
+    rmSync(join(copy, ...gone.split('\\')));
+    const zip = join(work.path, 'media.zip');
+    const tgz = join(work.path, 'media.tar.gz');
+    execFileSync('zip', ['-q', '-r', zip, '.'], { cwd: copy });
+    execFileSync('tar', ['-czf', tgz, '.'], { cwd: copy });
+    for (const [name, archive] of [
+      ['zip', zip],
+      ['tgz', tgz],
+    ] as const) {
+      const report = await ingest(name, [archive]);
+      // The DICOMDIR is neither ingested nor quarantined; the one file it
+      // references that is not in the archive is reported by its file ID.
+      assert.deepEqual(
+        report.quarantine.map((q) => q.code),
+        ['MISSING_FILE'],
+        name,
+      );
+      assert.equal(
+        report.quarantine[0]!.source.toUpperCase(),
+        `${archive}!${gone.split('\\').join('/')}`.toUpperCase(),
+      );
+      assert.equal(report.ingested, referenced.length - 1, name);
+      const present = referenced
+        .filter((id) => id !== gone)
+        .map((id) => join(media, ...id.split('\\')));
+      const { quarantined, batches: _b, ...counts } = await status(name);
+      assert.deepEqual(counts, independentCounts(present));
+      assert.equal((quarantined as unknown[]).length, 1);
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { InputFile } from './InputFile';
 import { MediaFolder } from './MediaFolder';
+import { readDicomdir } from './readDicomdir';
 import { isDicomdir, readMedia } from './readMedia';
 import { readTar } from './readTar';
 import { readZip } from './readZip';
@@ -20,16 +21,39 @@ function isTar(path: string): boolean {
   return /\.(tar|tgz|tar\.gz)$/i.test(path);
 }
 
+/** A member's path in its archive, as media file IDs compare (PS3.10 8.5). */
+function memberKey(name: string): string {
+  return name.replace(/\\/g, '/').replace(/^\.?\//, '').toUpperCase();
+}
+
 /**
  * The members of an archive; a damaged one ends with an input that carries
- * the error, so the run records it and goes on with the next path.
+ * the error, so the run records it and goes on with the next path. Media
+ * in an archive (a DICOMDIR among its members) is an index, not an
+ * instance: it is not ingested, and a file it references that the archive
+ * lacks becomes an input carrying `MISSING_FILE`.
  */
 async function* members(
   path: string,
   read: (p: string) => AsyncGenerator<InputFile>,
 ): AsyncGenerator<InputFile> {
+  const present = new Set<string>();
+  const referenced: Array<{ key: string; fileId: string[] }> = [];
   try {
-    yield* read(path);
+    for await (const member of read(path)) {
+      const name = member.source.slice(path.length + 1);
+      present.add(memberKey(name));
+      if (member.bytes && isDicomdir(name)) {
+        const fileIds = dicomdirIndex(member.bytes);
+        if (fileIds) {
+          const dir = name.includes('/') ? name.replace(/[^/]*$/, '') : '';
+          for (const fileId of fileIds)
+            referenced.push({ key: memberKey(dir + fileId.join('/')), fileId });
+          continue;
+        }
+      }
+      yield member;
+    }
   } catch (err) {
     yield {
       source: path,
@@ -38,6 +62,27 @@ async function* members(
         message: `cannot read the archive: ${(err as Error).message.replace(path, '').slice(0, 160)}`,
       },
     };
+    return;
+  }
+  for (const { key, fileId } of referenced) {
+    if (present.has(key)) continue;
+    present.add(key); // reported once
+    yield {
+      source: `${path}!${fileId.join('/')}`,
+      error: {
+        code: 'MISSING_FILE',
+        message: `the DICOMDIR references ${fileId.join('\\')}, which is not in the archive`,
+      },
+    };
+  }
+}
+
+/** The file IDs a DICOMDIR indexes, or undefined when it cannot serve as one. */
+function dicomdirIndex(bytes: Buffer): string[][] | undefined {
+  try {
+    return readDicomdir(bytes);
+  } catch {
+    return undefined; // ingested instead, and quarantined with its reason
   }
 }
 
