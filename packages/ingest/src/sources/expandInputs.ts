@@ -23,7 +23,10 @@ function isTar(path: string): boolean {
 
 /** A member's path in its archive, as media file IDs compare (PS3.10 8.5). */
 function memberKey(name: string): string {
-  return name.replace(/\\/g, '/').replace(/^\.?\//, '').toUpperCase();
+  return name
+    .replace(/\\/g, '/')
+    .replace(/^\.?\//, '')
+    .toUpperCase();
 }
 
 /**
