@@ -347,7 +347,7 @@ describe('controlled sharing, from saved cohort to download', () => {
       'rita:cohort.save:ok',
       'rita:share.request:ok',
       'rita:share.decide:denied',
-      'sam:share.approve:ok',
+      'sam:share.decide:ok',
       'otto:release.link:denied',
       'cole:release.download:ok',
       'sam:share.revoke:ok',
@@ -355,6 +355,33 @@ describe('controlled sharing, from saved cohort to download', () => {
     ])
       assert.ok(actions.includes(expected), `${expected} missing`);
     assert.ok(log.verify().entries >= actions.length);
+    const entries = log.entries();
+    // One entry per mutation, saying what it did.
+    assert.deepEqual(
+      entries
+        .filter((e) => e.actor === 'rita' && e.action === 'cohort.save')
+        .map((e) => [e.outcome, e.target]),
+      [['ok', cohortId]],
+    );
+    // sam approved once (with the release it made), then tried to deny
+    // the approved share: allowed, but it failed, and the log says so.
+    assert.deepEqual(
+      entries
+        .filter((e) => e.actor === 'sam' && e.action === 'share.decide')
+        .map((e) => [
+          e.outcome,
+          e.target,
+          e.detail?.decision ?? e.detail?.error,
+        ]),
+      [
+        ['ok', shareId, 'approve'],
+        ['failed', undefined, 'BAD_USER_INPUT'],
+      ],
+    );
+    assert.equal(
+      entries.find((e) => e.detail?.decision === 'approve')?.detail?.release,
+      releaseId,
+    );
     assert.ok(new AccessStore(lake).users().length >= 4);
   });
 });

@@ -200,7 +200,29 @@ export async function startServer(
   const apollo = new ApolloServer<ApiContext>({
     schema: await lpacsSchema(),
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        // Audit entries of allowed fields are written with their outcome.
+        requestDidStart: async () => ({
+          willSendResponse: async ({ contextValue, response }) => {
+            const errors =
+              response.body.kind === 'single'
+                ? (response.body.singleResult.errors ?? [])
+                : [];
+            await contextValue.gate.settle(
+              errors.map((e) => ({
+                path: e.path,
+                code:
+                  typeof e.extensions?.code === 'string'
+                    ? e.extensions.code
+                    : undefined,
+              })),
+            );
+          },
+        }),
+      },
+    ],
     validationRules: [limitQuery],
     formatError: (formatted, error) => {
       const out = formatError(formatted, error);

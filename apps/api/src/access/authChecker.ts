@@ -1,4 +1,5 @@
 import type { Action } from '@lpacs/access';
+import { responsePathAsArray } from 'graphql';
 import type { AuthChecker } from 'type-graphql';
 import type { ApiContext } from '../context';
 
@@ -12,6 +13,9 @@ export const authChecker: AuthChecker<ApiContext, Action> = async (
   actions,
 ) => {
   if (actions.length === 0) await context.gate.signedIn(info.fieldName);
-  for (const action of actions) await context.gate.allow(action);
+  // The entry waits for the field's outcome (the gate settles it).
+  const path = responsePathAsArray(info.path);
+  for (const action of actions)
+    await context.gate.allow(action, undefined, path);
   return true;
 };

@@ -252,7 +252,7 @@ export class SharingResolver {
         'denied',
         decided,
       );
-      await ctx.gate.record('share.deny', 'ok', id);
+      await ctx.gate.record(Action.ShareDecide, 'ok', id, { decision: 'deny' });
       return shareOut(ctx, denied);
     }
     const cohort = ctx.sharing.cohort(share.cohortId);
@@ -268,7 +268,8 @@ export class SharingResolver {
       ...decided,
       releaseId: manifest.id,
     });
-    await ctx.gate.record('share.approve', 'ok', id, {
+    await ctx.gate.record(Action.ShareDecide, 'ok', id, {
+      decision: 'approve',
       release: manifest.id,
       files: manifest.files.length,
     });
