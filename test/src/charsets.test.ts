@@ -1,0 +1,373 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import { bearer, filesUnder, runCli, tempDir, tokenFor } from './helpers';
+
+// pydicom's character set test files (Debian python3-pydicom), each
+// written by another toolkit under one Specific Character Set.
+const PYDICOM_CHARSETS =
+  '/usr/lib/python3/dist-packages/pydicom/data/charset_files';
+const PYTHON = '/usr/bin/python3';
+
+/**
+ * Inputs of our own, written by dump2dcm, whose kept descriptor (Study
+ * Description, cleaned and kept) holds text outside ASCII and the
+ * patient's name, so lpacs must rewrite text under each character set.
+ * The Japanese words are chosen so that no JIS byte is `\` or `]`.
+ */
+const CRAFTED = [
+  {
+    name: 'latin1',
+    charset: 'ISO_IR 100',
+    codec: 'latin-1',
+    family: 'Müllerström',
+    given: 'Jörg',
+    description: 'Thorax Übersicht Müllerström',
+  },
+  {
+    name: 'cyrillic',
+    charset: 'ISO_IR 144',
+    codec: 'iso8859_5',
+    family: 'Кузнецова',
+    given: 'Ирина',
+    description: 'КТ грудной клетки Кузнецова',
+  },
+  {
+    name: 'utf8',
+    charset: 'ISO_IR 192',
+    codec: 'utf-8',
+    family: 'Ærøskøbing',
+    given: '张伟',
+    description: 'CT 胸部 Ærøskøbing',
+  },
+  {
+    name: 'gb18030',
+    charset: 'GB18030',
+    codec: 'gb18030',
+    family: '欧阳',
+    given: '建国',
+    description: 'CT 胸部 欧阳',
+  },
+  {
+    name: 'jis',
+    charset: '\\ISO 2022 IR 87',
+    codec: 'iso2022_jp',
+    family: '山田',
+    given: '太郎',
+    description: 'CT 胸部 山田',
+  },
+];
+
+/** Encodes texts with Python's codecs (independent of lpacs and Node). */
+function encode(pairs: Array<[string, string]>): Buffer[] {
+  const out = execFileSync(
+    PYTHON,
+    [
+      '-c',
+      'import json,sys\nfor t,c in json.load(sys.stdin): print(t.encode(c).hex())',
+    ],
+    { input: JSON.stringify(pairs), encoding: 'utf8' },
+  );
+  return out
+    .trim()
+    .split('\n')
+    .map((h) => Buffer.from(h, 'hex'));
+}
+
+/**
+ * Compares, with pydicom, every text element an output shares with its
+ * input: each value decoded under the output's own Specific Character Set
+ * must be the input's value decoded under the input's, or a documented
+ * replacement (pseudonym, dummy, empty), or the input's words with some
+ * removed (the Clean action). Prints one JSON object.
+ */
+const COMPARE = `
+import json, re, sys, unicodedata, pydicom
+TEXT = {'SH','LO','ST','LT','UT','PN','UC','CS','AE'}
+DUMMY = {'', 'ANONYMIZED', 'ANON'}
+PSEUDO = re.compile(r'^(LP[A-Z2-7]{16}|A[A-Z2-7]{15})$')
+def walk(ds, path=''):
+    for el in ds:
+        p = f'{path}({el.tag.group:04X},{el.tag.element:04X})'
+        if el.VR == 'SQ':
+            for i, item in enumerate(el.value):
+                yield from walk(item, f'{p}[{i}]')
+        elif el.VR in TEXT and el.value is not None:
+            v = el.value
+            vals = list(v) if isinstance(v, pydicom.multival.MultiValue) else [v]
+            yield p, [unicodedata.normalize('NFC', str(x)) for x in vals]
+bad, compared, same = [], 0, 0
+for src, out in json.load(sys.stdin):
+    a, b = pydicom.dcmread(src), pydicom.dcmread(out)
+    a.decode(); b.decode()
+    if a.get('SpecificCharacterSet') != b.get('SpecificCharacterSet'):
+        bad.append([out, '(0008,0005)', 'label changed'])
+    before = dict(walk(a))
+    for p, values in walk(b):
+        if p not in before: continue
+        compared += 1
+        if values == before[p]:
+            same += 1
+            continue
+        words = set(' '.join(before[p]).split())
+        for v in values:
+            if '\\ufffd' in v:
+                bad.append([out, p, 'undecodable bytes'])
+            elif not (v in DUMMY or PSEUDO.match(v) or set(v.split()) <= words):
+                bad.append([out, p, 'neither kept, replaced nor cleaned'])
+print(json.dumps({'bad': bad, 'compared': compared, 'same': same}))
+`;
+
+const work = tempDir('charsets');
+const input = join(work.path, 'in');
+const lake = join(work.path, 'lake');
+/** [input file, the object lpacs stored for it]. */
+const pairs: Array<[string, string]> = [];
+/** Every form a name part of the inputs could survive in. */
+const needles: Array<{ what: string; bytes: Buffer }> = [];
+let cliOutput = '';
+let server: RunningServer;
+
+function craft(c: (typeof CRAFTED)[number], n: number): string {
+  const [family, given, description] = encode([
+    [c.family, c.codec],
+    [c.given, c.codec],
+    [c.description, c.codec],
+  ]);
+  const uid = `1.2.826.0.1.3680043.9.7781.${n}`;
+  const dump = Buffer.concat([
+    Buffer.from(
+      [
+        `(0008,0005) CS [${c.charset}]`,
+        '(0008,0016) UI [1.2.840.10008.5.1.4.1.1.7]',
+        `(0008,0018) UI [${uid}.1]`,
+        '(0008,0020) DA [20190412]',
+        '(0008,0060) CS [OT]',
+        '(0008,1030) LO [',
+      ].join('\n'),
+      'latin1',
+    ),
+    description!,
+    Buffer.from(']\n(0010,0010) PN [', 'latin1'),
+    family!,
+    Buffer.from('^', 'latin1'),
+    given!,
+    Buffer.from(
+      [
+        ']',
+        `(0010,0020) LO [CSPID${n}]`,
+        '(0028,0301) CS [NO]',
+        `(0020,000d) UI [${uid}.2]`,
+        `(0020,000e) UI [${uid}.3]`,
+        '',
+      ].join('\n'),
+      'latin1',
+    ),
+  ]);
+  const path = join(input, `crafted-${c.name}.dcm`);
+  writeFileSync(join(work.path, `${c.name}.dump`), dump);
+  execFileSync('dump2dcm', [
+    '+te',
+    '-q',
+    join(work.path, `${c.name}.dump`),
+    path,
+  ]);
+  return path;
+}
+
+/** Name parts and IDs of an input, by pydicom. */
+function identifiersOf(file: string): string[] {
+  const out = execFileSync(
+    PYTHON,
+    [
+      '-c',
+      `import json,sys,pydicom
+ds = pydicom.dcmread(sys.argv[1]); ds.decode()
+parts = set()
+for el in ds.iterall():
+    if el.VR == 'PN' and el.value:
+        for v in (el.value if el.VM > 1 else [el.value]):
+            parts.update(p for p in str(v).replace('=', '^').split('^') if p.strip())
+for t in ('PatientID', 'StudyID', 'AccessionNumber'):
+    if ds.get(t): parts.add(str(ds.get(t)))
+print(json.dumps(sorted(parts)))`,
+      file,
+    ],
+    { encoding: 'utf8' },
+  );
+  return JSON.parse(out) as string[];
+}
+
+/**
+ * A part as raw text, upper-case, UTF-8, Latin-1, and under the ISO 2022,
+ * EUC, GB and ISO 8859 codecs that could encode it, and JSON-escaped.
+ * ASCII parts of fewer than five characters are left out: they occur by
+ * chance in binary data.
+ */
+function formsOf(part: string): Array<{ what: string; bytes: Buffer }> {
+  const ascii = /^[\x20-\x7e]*$/.test(part);
+  if (ascii && part.length < 5) return [];
+  const texts = [...new Set([part, part.toUpperCase()])];
+  const codecs = [
+    'utf-8',
+    'latin-1',
+    'iso2022_jp',
+    'iso2022_kr',
+    'euc_kr',
+    'gb18030',
+    'iso8859_5',
+    'iso8859_6',
+    'iso8859_7',
+    'iso8859_8',
+  ];
+  const out = execFileSync(
+    PYTHON,
+    [
+      '-c',
+      `import json,sys
+texts, codecs = json.load(sys.stdin)
+forms = set()
+for t in texts:
+    for c in codecs:
+        try: forms.add(t.encode(c).hex())
+        except UnicodeError: pass
+print(json.dumps(sorted(forms)))`,
+    ],
+    { input: JSON.stringify([texts, codecs]), encoding: 'utf8' },
+  );
+  // Forms under 4 bytes (one CJK character in a two-byte set) occur by
+  // chance in binary data; longer forms of the same name are searched.
+  const forms = (JSON.parse(out) as string[])
+    .map((h) => ({ what: part, bytes: Buffer.from(h, 'hex') }))
+    .filter((f) => f.bytes.length >= 4);
+  // JSON may escape what it carries (API responses, the --json report).
+  const escaped = JSON.stringify(part).slice(1, -1);
+  const unicode = [...part]
+    .map((ch) =>
+      ch.charCodeAt(0) > 0x7e
+        ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`
+        : ch,
+    )
+    .join('');
+  for (const text of new Set([escaped, unicode]))
+    if (text !== part)
+      forms.push({ what: part, bytes: Buffer.from(text, 'utf8') });
+  return forms;
+}
+
+function leaks(haystack: Buffer): string[] {
+  const found = new Set<string>();
+  for (const n of needles) if (haystack.includes(n.bytes)) found.add(n.what);
+  return [...found];
+}
+
+before(async () => {
+  mkdirSync(input, { recursive: true });
+  const inputs = readdirSync(PYDICOM_CHARSETS)
+    .filter((f) => f.endsWith('.dcm'))
+    // chrSQEncoding*.dcm have no StudyInstanceUID: quarantined, no output.
+    .filter((f) => !f.startsWith('chrSQEncoding'))
+    .map((f, i) => {
+      const to = join(input, f);
+      copyFileSync(join(PYDICOM_CHARSETS, f), to);
+      // chrFrenMulti and chrJapMultiExplicitIR6 repeat another file's SOP
+      // Instance UID; a new one (dcmtk writes it) keeps them apart.
+      execFileSync('dcmodify', [
+        '-nb',
+        '-m',
+        `(0008,0018)=1.2.826.0.1.3680043.9.7781.99.${i}`,
+        to,
+      ]);
+      return to;
+    });
+  inputs.push(...CRAFTED.map((c, i) => craft(c, i + 1)));
+  // One run per file, so each new object in the lake is that file's.
+  for (const file of inputs) {
+    const objects = join(lake, 'objects');
+    const before = new Set(existsSync(objects) ? filesUnder(objects) : []);
+    const run = await runCli(['ingest', file, '--lake', lake, '--json'], {
+      LPACS_LOG_LEVEL: 'debug',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    cliOutput += run.stdout + run.stderr;
+    const added = filesUnder(objects).filter((f) => !before.has(f));
+    assert.equal(added.length, 1, `${file}: ${added.length} new objects`);
+    pairs.push([file, added[0]!]);
+    for (const part of identifiersOf(file)) needles.push(...formsOf(part));
+  }
+  server = await startServer({ lake, port: 0, host: '127.0.0.1' });
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('text under every Specific Character Set, through lpacs ingest', () => {
+  it('writes text that decodes under the output label to the input text, a replacement, or its cleaned words', () => {
+    const result = JSON.parse(
+      execFileSync(PYTHON, ['-c', COMPARE], {
+        input: JSON.stringify(pairs),
+        encoding: 'utf8',
+      }),
+    ) as { bad: string[][]; compared: number; same: number };
+    assert.deepEqual(result.bad, []);
+    // 15 pydicom files and 5 of ours, a dozen text elements each.
+    assert.equal(pairs.length, 20);
+    assert.ok(result.compared > 150, `${result.compared} compared`);
+    assert.ok(result.same > 0 && result.same < result.compared);
+  });
+
+  it('keeps the cleaned descriptor words of Latin-1 and UTF-8 text', () => {
+    const out = execFileSync(
+      PYTHON,
+      [
+        '-c',
+        `import json,sys,pydicom
+print(json.dumps([str(pydicom.dcmread(f).StudyDescription) for f in sys.argv[1:]]))`,
+        ...['latin1', 'utf8'].map(
+          (n) => pairs.find(([i]) => i.endsWith(`crafted-${n}.dcm`))![1],
+        ),
+      ],
+      { encoding: 'utf8' },
+    );
+    // The name is cleaned away; the clinical words stay, accents included.
+    assert.deepEqual(JSON.parse(out), ['Thorax Übersicht', 'CT 胸部']);
+  });
+
+  it('leaves no name part or ID, in any encoding, in objects or Parquet', () => {
+    assert.ok(needles.length > 100, `${needles.length} forms`);
+    const files = filesUnder(lake).filter(
+      (f) => !f.includes('/quarantine/') && !f.includes('/keys/'),
+    );
+    for (const f of files) assert.deepEqual(leaks(readFileSync(f)), [], f);
+  });
+
+  it('leaves none in the --json reports or the debug log', () => {
+    assert.deepEqual(leaks(Buffer.from(cliOutput, 'utf8')), []);
+  });
+
+  it('sends none in API responses', async () => {
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: bearer(await tokenFor(lake, Role.Researcher)),
+      body: JSON.stringify({
+        query: `{ cohort { counts { patients studies } studies(first: 50) { nodes { studyInstanceUID patientID studyDate studyDescription modalities } } } }`,
+      }),
+    });
+    const text = Buffer.from(await res.arrayBuffer());
+    assert.ok(text.includes('"patients"'));
+    assert.deepEqual(leaks(text), []);
+  });
+});
