@@ -34,8 +34,14 @@ const CHECKBOX_FACETS: ReadonlyArray<readonly [ListCriterion, string]> = [
  */
 export function CohortBuilder({ canSave }: { canSave: boolean }) {
   const [criteria, setCriteria] = useState<CohortCriteria>(NO_CRITERIA);
-  // Typing in a field should not send a query per keystroke.
-  const filterKey = useDebounced(JSON.stringify(toCohortFilter(criteria)), 250);
+  // Typing in a field should not send a query per keystroke; a checkbox
+  // or a button is one finished change, queried at once.
+  const [typing, setTyping] = useState(false);
+  const filterKey = useDebounced(
+    JSON.stringify(toCohortFilter(criteria)),
+    250,
+    !typing,
+  );
   const filter = useMemo(
     () => JSON.parse(filterKey) as CohortFilter | null,
     [filterKey],
@@ -46,13 +52,15 @@ export function CohortBuilder({ canSave }: { canSave: boolean }) {
       graphqlRequest<Summary>(COHORT_SUMMARY, { filter }, signal),
     placeholderData: keepPreviousData,
   });
-  const toggle = (key: ListCriterion, value: string) =>
+  const toggle = (key: ListCriterion, value: string) => {
+    setTyping(false);
     setCriteria((c) => ({
       ...c,
       [key]: c[key].includes(value)
         ? c[key].filter((v) => v !== value)
         : [...c[key], value].sort(),
     }));
+  };
 
   if (summary.isPending) return <Loading what="the lake" />;
   if (summary.isError && !summary.data)
@@ -80,11 +88,18 @@ export function CohortBuilder({ canSave }: { canSave: boolean }) {
           ))}
           <CriteriaFields
             criteria={criteria}
-            onChange={(key, value) =>
-              setCriteria((c) => ({ ...c, [key]: value }))
-            }
+            onChange={(key, value) => {
+              setTyping(true);
+              setCriteria((c) => ({ ...c, [key]: value }));
+            }}
           />
-          <button type="button" onClick={() => setCriteria(NO_CRITERIA)}>
+          <button
+            type="button"
+            onClick={() => {
+              setTyping(false);
+              setCriteria(NO_CRITERIA);
+            }}
+          >
             Clear filters
           </button>
         </form>
@@ -107,7 +122,11 @@ export function CohortBuilder({ canSave }: { canSave: boolean }) {
             />
             <FacetBars title="Study year" values={facets.studyYear} />
           </div>
-          <StudyTable key={filterKey} filter={filter} />
+          <StudyTable
+            key={filterKey}
+            filter={filter}
+            after={summary.isFetching}
+          />
         </div>
       </div>
     </section>
