@@ -950,6 +950,12 @@ async function loadWorker() {
   parentPort.postMessage({ latencies, errors, wallMs: now() - t0 });
 }
 
-// Last, so every constant above is initialised.
-if (isMainThread) await main();
-else await loadWorker();
+export { ensureLake };
+
+// Last, so every constant above is initialised. Imported (bench/portal.mjs
+// reuses the lake builder), it runs nothing.
+const invoked =
+  process.argv[1] !== undefined &&
+  realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (!isMainThread) await loadWorker();
+else if (invoked) await main();
