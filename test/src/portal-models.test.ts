@@ -110,7 +110,7 @@ describe('portal models page in Chromium', () => {
     await fig.waitFor();
     const src = (await page
       .getByRole('img', { name: /^Instance/ })
-      .getAttribute('src'))!;
+      .getAttribute('data-src'))!;
     const sop = /instances\/([0-9.]+)\//.exec(src)![1]!;
     const key = String(rows.find((r) => r.sop === sop)!.k);
     const { stdout } = await promisify(execFile)('/usr/bin/python3', [
