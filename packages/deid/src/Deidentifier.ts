@@ -24,7 +24,7 @@ import type { BlankingRule } from './blanking';
 import { decodeForBlanking } from './decodeForBlanking';
 import type { ElementAction } from './actionTable';
 import { cleanText, identifierPattern } from './cleanText';
-import { shiftDA, shiftDT } from './dates';
+import { isTime, shiftDA, shiftDT } from './dates';
 import { burnedInRisk } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
 import { personNames, readIdentity } from './identity';
@@ -131,7 +131,6 @@ const KEPT_DESCRIPTORS: ReadonlySet<number> = new Set([
  */
 const TextValue = 0x0040a160; // SR TEXT content items, PS3.3 C.17.3
 const UnformattedTextValue = 0x00700006; // Text Object Sequence, PS3.3 C.10.5
-const OverlayData = 0x3000;
 
 const MARKERS = [
   Tag.PatientIdentityRemoved,
@@ -206,15 +205,21 @@ function riskOf(file: DicomFile): ReturnType<typeof burnedInRisk> {
   );
 }
 
-/** Overlay groups (60xx, PS3.3 C.9.2) that carry Overlay Data. */
-function overlayGroups(elements: readonly DicomElement[]): Set<number> {
-  const out = new Set<number>();
-  for (const el of elements) {
-    const group = el.tag >>> 16;
-    if (group > 0x601e) break;
-    if (group >= 0x6000 && (el.tag & 0xffff) === OverlayData) out.add(group);
-  }
-  return out;
+/**
+ * True for the repeating groups removed whole: overlays (60xx, PS3.3
+ * C.9.2) and the retired curves (50xx, PS3.3 2003 C.10.2), even groups
+ * 00-1E. An overlay plane without its data, or a curve with its label
+ * and without its points, is left partial (dciodvfy flags it), and their
+ * labels, descriptions and bitmaps may all hold text.
+ */
+function isOverlayOrCurve(tag: number): boolean {
+  const group = tag >>> 16;
+  const base = group & 0xff00;
+  return (
+    (base === 0x6000 || base === 0x5000) &&
+    (group & 0xff) <= 0x1e &&
+    (group & 1) === 0
+  );
 }
 
 /**
@@ -411,14 +416,13 @@ export class Deidentifier {
     pending.sort((a, b) => a - b);
     const orphans = this.#orphans(elements);
     const safe = this.#safePrivate(walk.buf, elements);
-    // Overlays may be text; a bitmap cannot be cleaned, so an overlay
-    // goes whole rather than leave a plane without its data (PS3.3 C.9.2).
-    const overlays = overlayGroups(elements);
     for (const el of elements) {
       while (pending.length && pending[0]! < el.tag)
         this.#writeMarker(w, pending.shift()!, walk);
       if (MARKERS.includes(el.tag as (typeof MARKERS)[number])) continue;
-      if (orphans.has(el.tag) || overlays.has(el.tag >>> 16))
+      // Overlays and curves may be text; a bitmap cannot be cleaned, so
+      // each goes whole rather than leave a plane without its data.
+      if (orphans.has(el.tag) || isOverlayOrCurve(el.tag))
         this.#count(walk, 'X');
       else if (walk.blanking && el.tag === Tag.BurnedInAnnotation)
         this.#writeMarker(w, el.tag, walk);
@@ -701,7 +705,18 @@ export class Deidentifier {
       return;
     }
     if (el.vr === 'TM') {
-      w.element(el.tag, el.vr, Buffer.from(valueBytes(walk.buf, el))); // whole-day shifts keep times
+      // Whole-day shifts keep times. The ACR-NEMA `HH:MM:SS` form is
+      // rewritten without colons (PS3.5 6.2 TM note); anything else that
+      // is not a time is removed.
+      const times = values.map((v) =>
+        /^[\d:.]+$/.test(v) ? v.replace(/:/g, '') : v,
+      );
+      if (times.some((v) => v !== '' && !isTime(v))) {
+        walk.warnings.push(`unreadable time in ${tagString(el.tag)}: emptied`);
+        w.element(el.tag, el.vr, Buffer.alloc(0));
+      } else if (times.join('\\') === values.join('\\'))
+        w.element(el.tag, el.vr, Buffer.from(valueBytes(walk.buf, el)));
+      else w.string(el.tag, el.vr, times.join('\\'));
       return;
     }
     if (['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(el.vr)) {

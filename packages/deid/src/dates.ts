@@ -38,8 +38,11 @@ export function shiftDA(value: string, days: number): string | undefined {
  * its precision.
  */
 export function shiftDT(value: string, days: number): string | undefined {
-  const m = /^(\d{4})(\d{2})?(\d{2})?([0-9.]*)([+-]\d{4})?$/.exec(value.trim());
-  if (!m) return undefined;
+  const m =
+    /^(\d{4})(?:(\d{2})(?:(\d{2})(\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?$/.exec(
+      value.trim(),
+    );
+  if (!m || (m[4] && !isTime(m[4]))) return undefined;
   const r = addDays(
     Number(m[1]),
     Number(m[2] ?? '01'),
@@ -51,6 +54,22 @@ export function shiftDT(value: string, days: number): string | undefined {
   if (m[2]) out += pad(r.m, 2);
   if (m[3]) out += pad(r.d, 2);
   return out + (m[4] ?? '') + (m[5] ?? '');
+}
+
+/**
+ * True for a TM value of PS3.5 6.2: `HH[MM[SS[.F{1,6}]]]`, hours below 24,
+ * minutes below 60, seconds below 61 (a leap second).
+ */
+export function isTime(value: string): boolean {
+  const m = /^(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,6})?)?)?$/.exec(
+    value.trim(),
+  );
+  return (
+    m !== null &&
+    Number(m[1]) < 24 &&
+    Number(m[2] ?? 0) < 60 &&
+    Number(m[3] ?? 0) < 61
+  );
 }
 
 /** Whole years between two DA values, or undefined when either is unusable. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ageFromAS, shiftDA, shiftDT, yearsBetween } from '../index';
+import { isTime } from '../dates';
 
 describe('date shifting', () => {
   it('shifts DA across month, leap day and year ends', () => {
@@ -28,6 +29,21 @@ describe('date shifting', () => {
     assert.equal(shiftDT('202001', -10), '201912');
     assert.equal(shiftDT('2020', -1), '2019');
     assert.equal(shiftDT('20200105', 2), '20200107');
+  });
+
+  it('refuses a DT whose digits are not a date and time of PS3.5 6.2', () => {
+    assert.equal(shiftDT('2019041', -1), undefined); // 7 digits
+    assert.equal(shiftDT('20200105256', 0), undefined); // odd time digits
+    assert.equal(shiftDT('2020010525', 0), undefined); // hour 25
+    assert.equal(shiftDT('202001.5', 0), undefined); // fraction without time
+    assert.equal(shiftDT('2020010514', 0), '2020010514');
+  });
+
+  it('tells a TM from what is not one', () => {
+    for (const ok of ['10', '1010', '101010', '101060', '235959.123456'])
+      assert.ok(isTime(ok), ok);
+    for (const bad of ['25', '2561', '1', '101010.1234567', '10:10', ''])
+      assert.ok(!isTime(bad), bad);
   });
 
   it('computes ages the way a clinician counts birthdays', () => {
