@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { Role } from '@lpacs/access';
-import { REPO, bearer, filesUnder, runCli, tempDir, tokenFor } from './helpers';
+import { REPO, bearer, runCli, tempDir, tokenFor } from './helpers';
+import { lakeContents, leaksIn, needlesOf } from './phiSearch';
 
 const PLANT = join(REPO, 'datasets', 'cache', 'plant-phi');
 const { markers } = JSON.parse(
@@ -18,14 +19,13 @@ const { markers } = JSON.parse(
     where: string;
   }>;
 };
-const needles = markers
-  .filter((m) => m.mustVanish)
-  .map((m) => ({
-    what: `${m.where}: ${m.needle}`,
-    bytes: Buffer.from(m.needle, m.encoding ?? 'latin1')
-      .toString('latin1')
-      .toUpperCase(),
-  }));
+// Each marker in every encoding it could be written in (Latin-1, UTF-8,
+// ISO 2022, EUC, GB 18030, ...), upper-case and JSON-escaped.
+const needles = needlesOf(
+  markers
+    .filter((m) => m.mustVanish)
+    .map((m) => ({ what: `${m.where}: ${m.needle}`, text: m.needle })),
+);
 
 const work = tempDir('phi');
 const lake = join(work.path, 'lake');
@@ -47,9 +47,8 @@ after(async () => {
   work.remove();
 });
 
-function leaks(text: string): string[] {
-  const upper = text.toUpperCase();
-  return needles.filter((n) => upper.includes(n.bytes)).map((n) => n.what);
+function leaks(text: string | Buffer): string[] {
+  return leaksIn(Buffer.isBuffer(text) ? text : Buffer.from(text), needles);
 }
 
 describe('planted PHI through the whole pipeline', () => {
@@ -58,12 +57,26 @@ describe('planted PHI through the whole pipeline', () => {
     assert.equal(report.ingested, 5);
   });
 
-  it('leaves no marker in any object or Parquet file', () => {
-    const files = filesUnder(lake).filter(
-      (f) => !f.includes('/quarantine/') && !f.includes('/keys/'),
-    );
-    for (const f of files)
-      assert.deepEqual(leaks(readFileSync(f).toString('latin1')), [], f);
+  it('searches every encoding of every marker', () => {
+    const forms = (what: string) =>
+      needles
+        .filter((n) => n.what === what)
+        .map((n) => n.bytes.toString('hex'));
+    // MÜLLERPHIMK as Latin-1 and as UTF-8 (Ü is 0xDC, and C3 9C in UTF-8).
+    const latin = forms('ISO_IR 100: MÜLLERPHIMK');
+    assert.ok(latin.includes('4ddc4c4c45525048494d4b'));
+    assert.ok(latin.includes('4dc39c4c4c45525048494d4b'));
+    // 张伟PHIMK in UTF-8 and in ISO 2022 (GB 2312 designated by ESC $ ...).
+    const chinese = forms('ISO_IR 192: 张伟PHIMK');
+    assert.ok(chinese.includes('e5bca0e4bc9f5048494d4b'));
+    assert.ok(chinese.some((h) => h.startsWith('1b24')));
+  });
+
+  it('leaves no marker in any object or Parquet file, Parquet read row by row', async () => {
+    const contents = await lakeContents(lake);
+    assert.ok(contents.some((c) => c.file.endsWith('(rows)')));
+    for (const { file, bytes } of contents)
+      assert.deepEqual(leaks(bytes), [], file);
   });
 
   it('leaves no marker in the CLI report or its debug log', () => {
@@ -78,7 +91,7 @@ describe('planted PHI through the whole pipeline', () => {
         query: `{ cohort { counts { patients studies } studies(first: 50) { nodes { studyInstanceUID patientID studyDate studyDescription modalities bodyParts patientSex ageYears } } facets { modality { value count } bodyPart { value count } manufacturer { value count } sex { value count } studyYear { value count } } } }`,
       }),
     });
-    const text = await res.text();
+    const text = Buffer.from(await res.arrayBuffer());
     assert.ok(text.includes('"patients"'));
     assert.deepEqual(leaks(text), []);
   });

@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { filesUnder, parquetRows } from './helpers';
+
+/** A byte string to look for, and the planted value it stands for. */
+export interface Needle {
+  what: string;
+  bytes: Buffer;
+}
+
+/** Encodings a value could be written in by any component of lpacs. */
+export const CODECS = [
+  'latin-1',
+  'utf-8',
+  'iso2022_jp',
+  'iso2022_jp_2', // ISO 2022 with GB 2312 and KS X 1001 too
+  'iso2022_kr',
+  'euc_jp',
+  'shift_jis',
+  'euc_kr',
+  'gb18030',
+  'iso8859_5',
+  'iso8859_7',
+];
+
+/**
+ * Every form each text could survive in: as is and upper-case, in each
+ * codec that can encode it (Python's codecs, independent of lpacs and
+ * Node), and JSON-escaped (`\u00fc`), as an API or a report may send it.
+ * Forms under `minBytes` are left out: they occur by chance in binary data.
+ */
+export function needlesOf(
+  texts: Array<{ what: string; text: string }>,
+  minBytes = 4,
+): Needle[] {
+  const variants = texts.flatMap(({ what, text }) =>
+    [...new Set([text, text.toUpperCase()])].map((t) => ({ what, t })),
+  );
+  const hex = JSON.parse(
+    execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `import json,sys
+texts, codecs = json.load(sys.stdin)
+out = []
+for t in texts:
+    forms = set()
+    for c in codecs:
+        try: forms.add(t.encode(c).hex())
+        except UnicodeError: pass
+    out.append(sorted(forms))
+print(json.dumps(out))`,
+      ],
+      {
+        input: JSON.stringify([variants.map((v) => v.t), CODECS]),
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    ),
+  ) as string[][];
+  const out: Needle[] = [];
+  variants.forEach(({ what, t }, i) => {
+    for (const h of hex[i]!) out.push({ what, bytes: Buffer.from(h, 'hex') });
+    const escaped = [...t]
+      .map((ch) =>
+        ch.charCodeAt(0) > 0x7e
+          ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`
+          : ch,
+      )
+      .join('');
+    if (escaped !== t) out.push({ what, bytes: Buffer.from(escaped, 'utf8') });
+  });
+  return out.filter((n) => n.bytes.length >= minBytes);
+}
+
+/** The planted values whose forms occur in a haystack, case-blind. */
+export function leaksIn(haystack: Buffer, needles: Needle[]): string[] {
+  const upper = haystack.toString('latin1').toUpperCase();
+  const found = new Set<string>();
+  for (const n of needles)
+    if (upper.includes(n.bytes.toString('latin1').toUpperCase()))
+      found.add(n.what);
+  return [...found];
+}
+
+/**
+ * What a lake holds outside quarantine and keys, to search: every file's
+ * bytes, and for Parquet (zstd-compressed, so its bytes hide values) every
+ * row as DuckDB reads it, as UTF-8 JSON.
+ */
+export async function lakeContents(
+  lake: string,
+): Promise<Array<{ file: string; bytes: Buffer }>> {
+  const files = filesUnder(lake).filter(
+    (f) => !f.includes('/quarantine/') && !f.includes('/keys/'),
+  );
+  const out: Array<{ file: string; bytes: Buffer }> = [];
+  for (const file of files) {
+    out.push({ file, bytes: readFileSync(file) });
+    if (!file.endsWith('.parquet')) continue;
+    const rows = await parquetRows(
+      `SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`,
+    );
+    const text = JSON.stringify(rows, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : v,
+    );
+    out.push({ file: `${file} (rows)`, bytes: Buffer.from(text, 'utf8') });
+  }
+  return out;
+}
