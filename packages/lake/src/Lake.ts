@@ -22,6 +22,7 @@ import { LakeLock } from './LakeLock';
 import { compactTable, currentVersion } from './compactTable';
 import type { Compaction } from './compactTable';
 import { openDuckDB } from './openDuckDB';
+import { openLakeCipher } from './encryption/openLakeCipher';
 import { packAttributeRows } from './packedAttributes';
 import type { PackedAttributes } from './packedAttributes';
 import { ParquetWriter } from './ParquetWriter';
@@ -111,6 +112,9 @@ export class Lake {
   ): Promise<Lake> {
     const lake = new Lake(root, logger);
     const l = lake.layout;
+    // An encrypted lake refuses to open without its KEK before anything is
+    // written (KEK_REQUIRED, KEK_WRONG).
+    openLakeCipher(root);
     if (mode === 'read') {
       if (!existsSync(l.tables)) {
         throw new LakeError(
@@ -197,8 +201,12 @@ export class Lake {
   /** The site secret (keys/site.key, 0600), created on first use. */
   async siteSecret(): Promise<Buffer> {
     const path = this.layout.siteKey;
+    const cipher = openLakeCipher(this.root);
     try {
-      const hex = (await readFile(path, 'utf8')).trim();
+      const stored = await readFile(path);
+      const hex = (cipher ? cipher.open(stored, 'keys/site.key') : stored)
+        .toString('utf8')
+        .trim();
       const secret = Buffer.from(hex, 'hex');
       if (secret.length < 32)
         throw new LakeError(
@@ -209,7 +217,8 @@ export class Lake {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       const secret = randomBytes(32);
-      await writeFileAtomic(path, secret.toString('hex') + '\n', 0o600);
+      const text = Buffer.from(secret.toString('hex') + '\n');
+      await writeFileAtomic(path, cipher ? cipher.seal(text) : text, 0o600);
       this.#logger.info({ path }, 'created site secret');
       return secret;
     }
@@ -230,12 +239,13 @@ export class Lake {
     // yet indexed get here, so that is rare. Written beside, then renamed:
     // a reader never finds a partial object under a final name.
     const tmp = join(this.layout.objectStaging, `${sha256}.${threadId}`);
+    const stored = openLakeCipher(this.root)?.seal(bytes) ?? bytes;
     try {
-      writeFileSync(tmp, bytes);
+      writeFileSync(tmp, stored);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       mkdirSync(this.layout.objectStaging, { recursive: true });
-      writeFileSync(tmp, bytes);
+      writeFileSync(tmp, stored);
     }
     try {
       renameSync(tmp, path);
@@ -253,9 +263,10 @@ export class Lake {
    * never sees them in the clear.
    */
   async writeLinkage(batchId: string, sealed: string[]): Promise<void> {
+    const text = Buffer.from(`${sealed.join('\n')}\n`);
     await writeFileAtomic(
       join(this.layout.linkage, `${batchId}.ndjson`),
-      `${sealed.join('\n')}\n`,
+      openLakeCipher(this.root)?.seal(text) ?? text,
       0o600,
     );
   }
@@ -278,10 +289,13 @@ export class Lake {
       .digest('hex')
       .slice(0, 32);
     const dir = join(this.layout.quarantine, id);
-    if (bytes) await writeFileAtomic(join(dir, 'file.dcm'), bytes, 0o600);
+    // Quarantined files are originals, PHI and all: sealed too.
+    const cipher = openLakeCipher(this.root);
+    const seal = (b: Buffer) => cipher?.seal(b) ?? b;
+    if (bytes) await writeFileAtomic(join(dir, 'file.dcm'), seal(bytes), 0o600);
     await writeFileAtomic(
       join(dir, 'reason.json'),
-      JSON.stringify(reason, null, 2) + '\n',
+      seal(Buffer.from(JSON.stringify(reason, null, 2) + '\n')),
       0o600,
     );
     return id;
@@ -290,11 +304,14 @@ export class Lake {
   /** Every quarantined file's reason, newest first. */
   async quarantined(): Promise<Array<QuarantineReason & { id: string }>> {
     const out: Array<QuarantineReason & { id: string }> = [];
+    const cipher = openLakeCipher(this.root);
     for (const id of await readdir(this.layout.quarantine)) {
       try {
+        const stored = await readFile(
+          join(this.layout.quarantine, id, 'reason.json'),
+        );
         const reason = JSON.parse(
-          await readFile(
-            join(this.layout.quarantine, id, 'reason.json'),
+          (cipher ? cipher.open(stored, `quarantine/${id}`) : stored).toString(
             'utf8',
           ),
         ) as QuarantineReason;

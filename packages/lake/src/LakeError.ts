@@ -4,6 +4,10 @@ export enum LakeErrorCode {
   Unwritable = 'LAKE_UNWRITABLE',
   Corrupt = 'LAKE_CORRUPT',
   Busy = 'LAKE_BUSY',
+  /** An encrypted lake opened without its key-encryption key. */
+  KekRequired = 'KEK_REQUIRED',
+  /** A key-encryption key that does not open the lake's data keys. */
+  KekWrong = 'KEK_WRONG',
 }
 
 export class LakeError extends Error {

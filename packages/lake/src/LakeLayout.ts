@@ -12,6 +12,7 @@ import type { TableName } from './types';
  * journal/<id>.json                 a committed batch still being moved
  * quarantine/<id>/                  refused files and why
  * keys/site.key                     the site secret (0600)
+ * keys/data-keys.json               data keys wrapped by the KEK (encrypted lakes)
  * keys/linkage/<batch>.ndjson       encrypted original -> pseudonym links
  * models/<sha256>/                  a registered model (model.onnx, manifest.json)
  * masks/<model sha256>/<uid>-<f>.npy segmentation masks (uint8, NumPy .npy)
@@ -59,6 +60,10 @@ export class LakeLayout {
   }
   get siteKey(): string {
     return join(this.keys, 'site.key');
+  }
+  /** An encrypted lake's data keys, each wrapped by the KEK. */
+  get dataKeys(): string {
+    return join(this.keys, 'data-keys.json');
   }
   /** Registered ONNX models, one folder per SHA-256 of model.onnx. */
   get models(): string {

@@ -13,6 +13,7 @@ import {
   rmdir,
 } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { encryptionSettings } from './encryption/openLakeCipher';
 import { writeFileAtomic } from './fsutil';
 import { LakeLayout } from './LakeLayout';
 import { inParallel } from './inParallel';
@@ -77,6 +78,18 @@ async function walk(root: string, dir = root): Promise<string[]> {
   return out;
 }
 
+/** Path to SHA-256 of every file of the newest snapshot in `backup`. */
+async function lastSnapshotHashes(
+  backup: string,
+): Promise<Map<string, string>> {
+  const id = (await listSnapshots(backup)).at(-1);
+  if (!id) return new Map();
+  const { files } = JSON.parse(
+    await readFile(join(backup, 'snapshots', `${id}.json`), 'utf8'),
+  ) as { files: SnapshotFile[] };
+  return new Map(files.map((f) => [f.path, f.sha256]));
+}
+
 /** Copies `from` to `to` unless a file of the same size is there; true if copied. */
 async function copyIfNew(
   from: string,
@@ -132,6 +145,13 @@ export async function backupLake(
   const files: SnapshotFile[] = [];
   let copied = 0;
   let copiedBytes = 0;
+  // An encrypted lake's objects are copied as stored (ciphertext, no KEK
+  // needed), so their name is not the hash of the file: the snapshot holds
+  // the ciphertext's, taken when copied and reused from the last snapshot.
+  const sealed = encryptionSettings(root) !== undefined;
+  const earlier = sealed
+    ? await lastSnapshotHashes(dest)
+    : new Map<string, string>();
   const add = async (
     path: string,
     from: string,
@@ -139,10 +159,12 @@ export async function backupLake(
     known?: string,
   ) => {
     const { size } = await stat(from);
-    if (await copyIfNew(from, join(dest, to), size)) {
+    const fresh = await copyIfNew(from, join(dest, to), size);
+    if (fresh) {
       copied++;
       copiedBytes += size;
     }
+    if (sealed && known) known = fresh ? undefined : earlier.get(path);
     files.push({
       path,
       size,

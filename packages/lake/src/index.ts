@@ -31,3 +31,18 @@ export type {
 export type { Compaction } from './compactTable';
 export { backupLake, listSnapshots, restoreLake } from './backupLake';
 export type { BackupReport, SnapshotFile } from './backupLake';
+export { LakeCipher } from './encryption/LakeCipher';
+export { KEK_HELP, parseKek, readKek } from './encryption/readKek';
+export type { Kek } from './encryption/readKek';
+export {
+  encryptionSettings,
+  openLakeCipher,
+} from './encryption/openLakeCipher';
+export type { EncryptionSettings } from './encryption/openLakeCipher';
+export {
+  objectSize,
+  objectStream,
+  readObject,
+  readObjectSync,
+  sealObject,
+} from './encryption/objectFiles';
