@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-} from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   DicomError,
   DicomErrorCode,
@@ -18,6 +11,7 @@ import {
 import type { DicomFile } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
 import type { Deidentifier } from '@lpacs/deid';
+import { readObjectSync } from '@lpacs/lake';
 import type { Lake, PackedAttributes, Row } from '@lpacs/lake';
 import { acceptDeidentified } from './acceptDeidentified';
 import { instanceAttributes } from './attributeRows';
@@ -137,8 +131,9 @@ function sameInstance(
   output: Buffer,
 ): boolean {
   try {
-    const stored = readFileSync(
-      join(ctx.lake.root, ctx.lake.layout.objectKey(storedSha256)),
+    const stored = readObjectSync(
+      ctx.lake.root,
+      ctx.lake.layout.objectKey(storedSha256),
     );
     const a = essence(stored);
     return a !== undefined && a === essence(output);

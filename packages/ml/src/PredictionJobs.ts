@@ -1,6 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Catalog, newBatchId, silentLogger } from '@lpacs/lake';
+import {
+  Catalog,
+  newBatchId,
+  readObject,
+  sealObject,
+  silentLogger,
+} from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
 import { alreadyPredicted } from './alreadyPredicted';
 import { chunkEnd, groupBySeries } from './chunkInputs';
@@ -215,7 +220,7 @@ export class PredictionJobs {
         stacked ? i.SeriesInstanceUID : i.SOPInstanceUID;
       const seen = await alreadyPredicted(root, registered.sha256, stacked);
       job = await this.#save({ ...job, phase: 'running' });
-      const read = (key: string) => readFile(join(root, key));
+      const read = (key: string) => readObject(root, key);
       const decode = this.#options.decodeFrame;
       while (job.progress.done < inputs.length) {
         if (signal.aborted || (await this.#cancelledElsewhere(id)))
@@ -242,7 +247,7 @@ export class PredictionJobs {
               this.#options.dicomSeg ?? true,
             );
         for (const mask of r.masks)
-          await writeMask(join(root, mask.key), mask.bytes);
+          await writeMask(join(root, mask.key), sealObject(root, mask.bytes));
         await this.#sink.commit(r.rows);
         const p = job.progress;
         const next: JobState = {

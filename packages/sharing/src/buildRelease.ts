@@ -11,7 +11,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog } from '@lpacs/lake';
-import { SCHEMAS, TABLE_NAMES, sqlString } from '@lpacs/lake';
+import { SCHEMAS, TABLE_NAMES, objectSize, sqlString } from '@lpacs/lake';
 import { releaseDeidentification } from './releaseDeidentification';
 import type {
   FrozenInstance,
@@ -106,10 +106,10 @@ export async function buildRelease(o: {
   try {
     const files: ReleaseFile[] = [];
     for (const i of o.instances) {
-      const s = await stat(join(o.lakeRoot, i.object_key));
-      if (s.size !== i.size_bytes)
+      const size = await objectSize(o.lakeRoot, i.object_key);
+      if (size !== i.size_bytes)
         throw new Error(
-          `object ${i.sha256.slice(0, 12)} has ${s.size} bytes, the index says ${i.size_bytes}`,
+          `object ${i.sha256.slice(0, 12)} has ${size} bytes, the index says ${i.size_bytes}`,
         );
       files.push({
         path: instancePath(i),

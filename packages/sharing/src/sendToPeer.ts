@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readObject } from '@lpacs/lake';
 import type { SyncItem } from './syncItems';
 
 /** Where a sync stands, for a progress line. */
@@ -196,7 +195,7 @@ export async function sendToPeer(
     ) {
       const item = todo[at++]!;
       try {
-        const bytes = await readFile(join(lakeRoot, item.objectKey));
+        const bytes = await readObject(lakeRoot, item.objectKey);
         parts.push({ item, bytes });
         size += bytes.length;
       } catch {

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
-import { LakeLayout } from '@lpacs/lake';
+import { LakeLayout, readObject } from '@lpacs/lake';
 import { encodeGreyPng } from '@lpacs/pixels';
 import { DicomWebError, badParameter } from './DicomWebError';
 import { describe } from './instanceRows';
@@ -32,7 +30,7 @@ async function readSegmentation(
   key: string,
 ): Promise<Buffer | undefined> {
   try {
-    return await readFile(join(ctx.lake, key));
+    return await readObject(ctx.lake, key);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

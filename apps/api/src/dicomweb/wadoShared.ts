@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readObject as readLakeObject } from '@lpacs/lake';
 import type { Catalog } from '@lpacs/lake';
 import { PixelError, PixelErrorCode } from '@lpacs/pixels';
 import { DicomWebError, badParameter } from './DicomWebError';
@@ -22,7 +21,7 @@ export function readObject(
   ctx: WadoContext,
   row: InstanceRow,
 ): Promise<Buffer> {
-  return readFile(join(ctx.lake, row.object_key));
+  return readLakeObject(ctx.lake, row.object_key);
 }
 
 /** Maps pixel failures to statuses; the message names no value. */

@@ -1,8 +1,8 @@
-import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { SiteKeys } from '@lpacs/deid';
 import type { LinkageRecord } from '@lpacs/deid';
-import { LakeLayout } from '@lpacs/lake';
+import { LakeError, LakeLayout, readObjectSync, sealObject } from '@lpacs/lake';
 
 /** What the linkage says about one pseudonym. */
 export interface Reidentified {
@@ -26,10 +26,23 @@ export class LinkageReader {
     this.#layout = new LakeLayout(lakeRoot);
   }
 
+  /** A file under keys/, decrypted when the lake is encrypted. */
+  #read(path: string): string {
+    const root = this.#layout.root;
+    return readObjectSync(root, relative(root, path)).toString('utf8');
+  }
+
   /** The site's keys and the batch files of the linkage, if any exist. */
   #open(): { keys: SiteKeys; files: string[] } | undefined {
+    let hex: string;
     try {
-      const hex = readFileSync(this.#layout.siteKey, 'utf8').trim();
+      hex = this.#read(this.#layout.siteKey).trim();
+    } catch (err) {
+      // A missing or wrong KEK is reported, not taken for an empty linkage.
+      if (err instanceof LakeError) throw err;
+      return undefined; // no site secret yet: nothing was ingested
+    }
+    try {
       return {
         keys: new SiteKeys(Buffer.from(hex, 'hex')),
         files: readdirSync(this.#layout.linkage),
@@ -50,7 +63,7 @@ export class LinkageReader {
     let removed = 0;
     for (const file of files) {
       const path = join(this.#layout.linkage, file);
-      const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+      const lines = this.#read(path).split('\n').filter(Boolean);
       const kept = lines.filter(
         (l) =>
           (JSON.parse(keys.openLinkage(l)) as LinkageRecord).pseudonym !==
@@ -59,7 +72,8 @@ export class LinkageReader {
       if (kept.length === lines.length) continue;
       removed += lines.length - kept.length;
       const tmp = `${path}.tmp`;
-      writeFileSync(tmp, kept.length ? `${kept.join('\n')}\n` : '', {
+      const text = Buffer.from(kept.length ? `${kept.join('\n')}\n` : '');
+      writeFileSync(tmp, sealObject(this.#layout.root, text), {
         mode: 0o600,
       });
       renameSync(tmp, path);
@@ -75,7 +89,7 @@ export class LinkageReader {
     let found: Reidentified | undefined;
     const accessions = new Map<string, string>();
     for (const file of files.sort()) {
-      const lines = readFileSync(join(this.#layout.linkage, file), 'utf8');
+      const lines = this.#read(join(this.#layout.linkage, file));
       for (const line of lines.split('\n')) {
         if (!line) continue;
         const record = JSON.parse(keys.openLinkage(line)) as LinkageRecord;
