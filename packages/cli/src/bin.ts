@@ -11,7 +11,11 @@ commands:
                    NAME: patient-characteristics, device-identity,
                    institution-identity, uids, safe-private (default: modified
                    dates, patient characteristics, clean descriptors); FILE: a
-                   JSON list of per-device pixel blanking rules (docs/deid.md)
+                   JSON list of per-device pixel blanking rules (docs/deid.md);
+                   --encrypt: objects, secrets and linkage encrypted at rest
+                   under the KEK (docs/encryption.md)
+  keys rotate --new-kek-file PATH
+                   re-wrap an encrypted lake's data keys under a new KEK
   ingest PATH...   ingest DICOM files, folders (recursive) and .zip archives
   pull URL         pull studies from another PACS over DICOMweb (QIDO-RS, WADO-RS)
                    [--patient ID] [--study UID] [--date FROM-TO] [--modality M]
@@ -59,6 +63,8 @@ options:
   --port N         serve on this port (default 4000)
   --workers N      ingest worker threads (default: one per core)
   --batch-size N   files per committed batch (default 1000)
+  --kek-file PATH  an encrypted lake's key-encryption key (or $LPACS_KEK,
+                   $LPACS_KEK_FILE)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -78,6 +84,9 @@ async function main(argv: string[]): Promise<number> {
       'no-clean-descriptors': { type: 'boolean' },
       clean: { type: 'string', multiple: true },
       blanking: { type: 'string' },
+      encrypt: { type: 'boolean' },
+      'kek-file': { type: 'string' },
+      'new-kek-file': { type: 'string' },
       'dimse-port': { type: 'string' },
       'ae-title': { type: 'string' },
       'allow-ae': { type: 'string', multiple: true },
@@ -124,6 +133,11 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const opts = readOptions(values);
+  // An encrypted lake's KEK: --kek-file overrides the environment.
+  if (values['kek-file'] !== undefined) {
+    process.env.LPACS_KEK_FILE = values['kek-file'];
+    delete process.env.LPACS_KEK;
+  }
   switch (command) {
     // Commands load lazily: ingest need not pay for the GraphQL stack.
     case 'init':
@@ -133,7 +147,14 @@ async function main(argv: string[]): Promise<number> {
         noClean: values['no-clean-descriptors'],
         clean: values.clean,
         blanking: values.blanking,
+        encrypt: values.encrypt,
       });
+    case 'keys':
+      return (await import('./commands/keysCommand.js')).keysCommand(
+        rest,
+        opts,
+        { newKekFile: values['new-kek-file'] },
+      );
     case 'ingest':
       return (await import('./commands/ingestCommand.js')).ingestCommand(
         rest,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Lake, backupLake, restoreLake } from '@lpacs/lake';
+import { Lake, backupLake, openLakeCipher, restoreLake } from '@lpacs/lake';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -40,6 +40,10 @@ export async function restoreCommand(
     );
     return 2;
   }
+  // An encrypted lake's KEK is checked against the backup's data keys
+  // first: a restore that cannot open the lake after copying would leave
+  // it without its table links.
+  openLakeCipher(resolve(backup));
   const r = await restoreLake(resolve(backup), opts.lake, snapshot);
   // Opening it as a writer recreates the table links and checks the layout.
   (await Lake.open(opts.lake)).close();

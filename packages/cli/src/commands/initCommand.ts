@@ -1,6 +1,16 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
-import { Lake } from '@lpacs/lake';
+import {
+  KEK_HELP,
+  Lake,
+  LakeCipher,
+  LakeError,
+  LakeErrorCode,
+  encryptionSettings,
+  readKek,
+} from '@lpacs/lake';
+import type { EncryptionSettings } from '@lpacs/lake';
 import type { Options } from '../options';
 
 /** What `lpacs init` accepts besides the shared flags. */
@@ -11,6 +21,8 @@ export interface InitFlags {
   clean?: string[];
   /** A JSON file holding a list of blanking rules. */
   blanking?: string;
+  /** Encrypt the lake at rest under the KEK of the environment. */
+  encrypt?: boolean;
 }
 
 const RETAIN: Record<string, string> = {
@@ -68,9 +80,31 @@ export async function initCommand(
     }
   }
   const options = parseOptions(requested);
+  const kek = flags.encrypt ? readKek() : undefined;
+  if (flags.encrypt && !kek)
+    throw new LakeError(
+      LakeErrorCode.KekRequired,
+      `lpacs init --encrypt needs a key-encryption key: ${KEK_HELP}`,
+    );
   const lake = await Lake.open(opts.lake);
   try {
-    const settings = await lake.settings({ deidentification: options });
+    const initial: Record<string, unknown> = { deidentification: options };
+    if (kek) {
+      if (!existsSync(lake.layout.settings)) {
+        await LakeCipher.create(lake.layout.dataKeys, kek);
+        initial.encryption = {
+          algorithm: 'AES-256-GCM',
+          dataKeys: 'keys/data-keys.json',
+          kek: 'not stored: LPACS_KEK, LPACS_KEK_FILE or --kek-file',
+        } satisfies EncryptionSettings;
+      } else if (!encryptionSettings(opts.lake)) {
+        process.stderr.write(
+          `lpacs init: ${lake.layout.settings} already exists in the clear; encryption is chosen when a lake is created\n`,
+        );
+        return 1;
+      }
+    }
+    const settings = await lake.settings(initial);
     const current = parseOptions(settings.deidentification);
     if (JSON.stringify(current) !== JSON.stringify(options)) {
       process.stderr.write(
@@ -81,6 +115,10 @@ export async function initCommand(
     process.stdout.write(
       `lake ${opts.lake} de-identifies with:\n${JSON.stringify(current, null, 2)}\n`,
     );
+    if (settings.encryption)
+      process.stdout.write(
+        `encrypted at rest: AES-256-GCM, data key in ${lake.layout.dataKeys} wrapped by the key-encryption key${kek ? ` from ${kek.source}` : ''} (every command on this lake needs it)\n`,
+      );
     return 0;
   } finally {
     lake.close();

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import {
+  KEK_HELP,
+  Lake,
+  LakeCipher,
+  encryptionSettings,
+  parseKek,
+  readKek,
+} from '@lpacs/lake';
+import type { Options } from '../options';
+
+/**
+ * `lpacs keys rotate --new-kek-file PATH`: wraps the lake's data keys
+ * under a new key-encryption key. Objects, secrets and linkage stay as
+ * they are (they are sealed with the data keys, which do not change); the
+ * old KEK stops opening the lake. Holds the write lock meanwhile.
+ */
+export async function keysCommand(
+  args: string[],
+  opts: Options,
+  flags: { newKekFile?: string },
+): Promise<number> {
+  if (args[0] !== 'rotate' || !flags.newKekFile) {
+    process.stderr.write('usage: lpacs keys rotate --new-kek-file PATH\n');
+    return 2;
+  }
+  if (!encryptionSettings(opts.lake)) {
+    process.stderr.write(
+      `lpacs keys: ${opts.lake} is not encrypted (lpacs init --encrypt creates an encrypted lake)\n`,
+    );
+    return 1;
+  }
+  const oldKek = readKek();
+  if (!oldKek) {
+    process.stderr.write(
+      `lpacs keys: the current KEK is needed: ${KEK_HELP}\n`,
+    );
+    return 1;
+  }
+  const newKek = parseKek(
+    readFileSync(flags.newKekFile),
+    `--new-kek-file ${flags.newKekFile}`,
+  );
+  const lake = await Lake.open(opts.lake);
+  try {
+    const keys = await LakeCipher.rotate(lake.layout.dataKeys, oldKek, newKek);
+    process.stdout.write(
+      `re-wrapped ${keys} data key${keys === 1 ? '' : 's'} of ${opts.lake} under the key from ${newKek.source}; objects untouched. Use that key from now on.\n`,
+    );
+    return 0;
+  } finally {
+    lake.close();
+  }
+}
