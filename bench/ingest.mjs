@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmarks `lpacs ingest` against two peers on the same corpus in the same
 // run: gdcmanon (GDCM's PS3.15 basic-profile de-identifier, single-threaded)
-// and plain `cp -r` (the floor: read + write, no parsing).
+// and plain `cp -r` (the floor: read + write, no parsing); `lpacs+enc` is the
+// same ingest into an encrypted lake (lpacs init --encrypt).
 //
 // Usage: node bench/ingest.mjs DIR [--workers N] [--runs K] [--json]
 //   [--tools lpacs,gdcmanon,cp] [--cli packages/cli/dist/bin.js]
@@ -10,6 +11,7 @@
 // timing and all contestants read from cache.
 import { makeCertificate } from './certificate.mjs';
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   accessSync,
   constants,
@@ -27,7 +29,14 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GNU_TIME = '/usr/bin/time';
-const TOOLS = ['lpacs', 'gdcmanon', 'gdcmanon+sync', 'cp', 'cp+sync'];
+const TOOLS = [
+  'lpacs',
+  'lpacs+enc',
+  'gdcmanon',
+  'gdcmanon+sync',
+  'cp',
+  'cp+sync',
+];
 const REPORT_FIELDS = [
   'filesSeen',
   'ingested',
@@ -154,6 +163,33 @@ function lpacsTool(opts) {
   };
 }
 
+// The same ingest into a lake made by `lpacs init --encrypt` (untimed),
+// under a KEK from the environment: what AES-256-GCM at rest costs.
+function lpacsEncryptedTool(opts) {
+  const plain = lpacsTool(opts);
+  return {
+    ...plain,
+    name: 'lpacs+enc',
+    async run(corpus, scratch) {
+      process.env.LPACS_KEK = randomBytes(32).toString('hex');
+      try {
+        const lake = join(scratch, 'lake');
+        const init = await exec(process.execPath, [
+          opts.cli,
+          'init',
+          '--encrypt',
+          '--lake',
+          lake,
+        ]);
+        if (init.code !== 0) throw new Error(`init: ${init.stderr}`);
+        return await plain.run(corpus, scratch);
+      } finally {
+        delete process.env.LPACS_KEK;
+      }
+    },
+  };
+}
+
 // lpacs makes every batch durable (syncfs) before it commits; a peer is
 // also timed with a `sync -f` of its output, so like is compared with like.
 function thenSync(command, args, out) {
@@ -235,6 +271,7 @@ async function bench(opts) {
   });
   const all = {
     lpacs: lpacsTool(opts),
+    'lpacs+enc': lpacsEncryptedTool(opts),
     gdcmanon: gdcmanonTool(root),
     'gdcmanon+sync': gdcmanonTool(root, true),
     cp: cpTool(),
@@ -298,6 +335,7 @@ function results(opts, corpus, runs, skipped) {
     results: summary,
     skipped,
     ratios: {
+      'lpacs+enc/lpacs': ratio('lpacs+enc', 'lpacs'),
       'lpacs/gdcmanon': ratio('lpacs', 'gdcmanon'),
       'lpacs/gdcmanon+sync': ratio('lpacs', 'gdcmanon+sync'),
       'lpacs/cp': ratio('lpacs', 'cp'),
@@ -310,6 +348,7 @@ function results(opts, corpus, runs, skipped) {
 
 const LABELS = {
   lpacs: 'lpacs ingest',
+  'lpacs+enc': 'lpacs encrypted',
   gdcmanon: 'gdcmanon -e',
   'gdcmanon+sync': 'gdcmanon+sync',
   cp: 'cp -r',
