@@ -6,7 +6,7 @@ import {
   findElement,
   isEncapsulated,
   isPrivateTag,
-  isSingleByteLatin,
+  encodeText,
   readString,
   readStrings,
   tagString,
@@ -132,6 +132,9 @@ const KEPT_DESCRIPTORS: ReadonlySet<number> = new Set([
 const TextValue = 0x0040a160; // SR TEXT content items, PS3.3 C.17.3
 const UnformattedTextValue = 0x00700006; // Text Object Sequence, PS3.3 C.10.5
 
+const BACKSLASH = Buffer.from('\\');
+const SPACE = Buffer.from(' ');
+
 const MARKERS = [
   Tag.PatientIdentityRemoved,
   Tag.DeidentificationMethod,
@@ -143,7 +146,6 @@ const MARKERS = [
 interface Walk {
   buf: Buffer;
   charsets: string[];
-  latin: boolean;
   shift: number;
   pseudonym: string;
   identifiers: RegExp | undefined;
@@ -306,8 +308,6 @@ export class Deidentifier {
     const walk: Walk = {
       buf: body.buffer,
       charsets,
-      latin:
-        isSingleByteLatin(charsets) || charsets[0]?.trim() === 'ISO_IR 192',
       shift: this.#keys.dateShiftDays(identity.key),
       pseudonym: this.#keys.patientPseudonym(identity.key),
       identifiers: identifierPattern(
@@ -642,12 +642,26 @@ export class Deidentifier {
     }
   }
 
+  /**
+   * Writes text values under the object's own character set; a character
+   * the set cannot hold is dropped (see encodeText), with the spaces it
+   * leaves, so no byte goes out under a label that says otherwise.
+   */
   #text(w: DicomWriter, el: DicomElement, walk: Walk, values: string[]): void {
-    w.string(
+    const parts = values.map((v) => {
+      const bytes = encodeText(v, walk.charsets);
+      if (/^[\x00-\x7f]*$/.test(v)) return bytes;
+      // Squeezes what dropped characters leave; latin1 keeps every byte.
+      const text = bytes.toString('latin1').replace(/ {2,}/g, ' ').trim();
+      return Buffer.from(text, 'latin1');
+    });
+    const joined = Buffer.concat(
+      parts.flatMap((p, i) => (i ? [BACKSLASH, p] : [p])),
+    );
+    w.element(
       el.tag,
       el.vr,
-      values.join('\\'),
-      walk.charsets[0]?.trim() === 'ISO_IR 192' ? 'utf8' : 'latin1',
+      joined.length % 2 ? Buffer.concat([joined, SPACE]) : joined,
     );
   }
 
@@ -730,11 +744,12 @@ export class Deidentifier {
         w.element(el.tag, el.vr, Buffer.alloc(0));
         return;
       }
-      const cleaned = values.map((v) => cleanText(v, walk.identifiers));
-      const safe = walk.latin
-        ? cleaned
-        : cleaned.map((v) => v.replace(/[^\x20-\x7e]/g, '').trim());
-      this.#text(w, el, walk, safe);
+      this.#text(
+        w,
+        el,
+        walk,
+        values.map((v) => cleanText(v, walk.identifiers)),
+      );
       return;
     }
     w.element(el.tag, el.vr, Buffer.alloc(0));

@@ -111,3 +111,57 @@ export function isSingleByteLatin(charsets: string[]): boolean {
     (first === '' || first === 'ISO_IR_100' || first === 'ISO_IR_6')
   );
 }
+
+/** Byte of each character of a single-byte set, built once per set. */
+const encoders = new Map<string, Map<string, number>>();
+
+function singleByteTable(label: string): Map<string, number> {
+  let table = encoders.get(label);
+  if (!table) {
+    table = new Map();
+    const decoder = new TextDecoder(label);
+    for (let b = 0xa0; b <= 0xff; b++) {
+      const ch = decoder.decode(Uint8Array.of(b));
+      if (ch !== '\ufffd' && !table.has(ch)) table.set(ch, b);
+    }
+    encoders.set(label, table);
+  }
+  return table;
+}
+
+/**
+ * Encodes text under a Specific Character Set (0008,0005) for writing:
+ * UTF-8 under ISO_IR 192, Latin-1 under ISO_IR 100 and the default
+ * repertoire (as lpacs read it), and the other ISO 8859 sets by their own
+ * tables. Characters a set cannot hold, and every character outside ASCII
+ * under multi-byte sets and ISO 2022 code extensions (which would need
+ * escape sequences), are dropped: text never goes out in bytes of a set
+ * other than the one its label names.
+ */
+export function encodeText(text: string, charsets: string[]): Buffer {
+  const terms = charsets.map(term);
+  const first = terms.length <= 1 ? (terms[0] ?? '') : undefined;
+  if (first === 'ISO_IR_192') return Buffer.from(text, 'utf8');
+  if (
+    first === '' ||
+    first === 'ISO_IR_6' ||
+    first === 'ISO_IR_100' ||
+    first === 'ISO_2022_IR_100'
+  )
+    return Buffer.from(text.replace(/[^\x00-\xff]/g, ''), 'latin1');
+  const label = first === undefined ? undefined : DECODERS[first];
+  const single =
+    label !== undefined &&
+    (label.startsWith('iso-8859') || label === 'windows-874');
+  const table = single ? singleByteTable(label) : undefined;
+  const out: number[] = [];
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    if (code < 0x80) out.push(code);
+    else {
+      const b = table?.get(ch);
+      if (b !== undefined) out.push(b);
+    }
+  }
+  return Buffer.from(out);
+}

@@ -1,4 +1,4 @@
-export { decodeText, isSingleByteLatin } from './charset';
+export { decodeText, encodeText, isSingleByteLatin } from './charset';
 export { implicitVr, keywordOf, lookupTag } from './dictionary';
 export { DicomWriter, encodeFileMeta, encodeString } from './DicomWriter';
 export type { FileMeta } from './DicomWriter';
