@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
@@ -263,6 +264,89 @@ describe('an encrypted lake', () => {
       .map((p) => new LinkageReader(lake).lookup(p))
       .find((r) => r?.patientID === original);
     assert.ok(found, `a pseudonym links back to ${original}`);
+  });
+
+  it('builds and streams a release whose objects come out decrypted, whole or by Range', async () => {
+    const tokens = {
+      rita: await tokenFor(lake, Role.Researcher, 'rita'),
+      sam: await tokenFor(lake, Role.Steward, 'sam'),
+      cole: await tokenFor(lake, Role.Collaborator, 'cole'),
+    };
+    const gql = async <T>(
+      who: keyof typeof tokens,
+      query: string,
+      variables: object,
+    ): Promise<T> => {
+      const res = await fetch(api.url, {
+        method: 'POST',
+        headers: bearer(tokens[who]),
+        body: JSON.stringify({ query, variables }),
+      });
+      const out = (await res.json()) as { data?: T; errors?: unknown };
+      assert.ok(out.data, JSON.stringify(out.errors));
+      return out.data;
+    };
+    const saved = await gql<{ saveCohort: { id: string } }>(
+      'rita',
+      'mutation ($f: CohortFilter) { saveCohort(name: "all CT", filter: $f) { id } }',
+      { f: { modality: ['CT'] } },
+    );
+    const inAYear = new Date(Date.now() + 200 * 86_400_000)
+      .toISOString()
+      .slice(0, 10);
+    const share = await gql<{ requestShare: { id: string } }>(
+      'rita',
+      'mutation ($c: String!, $e: String!) { requestShare(cohortId: $c, collaborator: "cole", purpose: "encryption test", expiresAt: $e) { id } }',
+      { c: saved.saveCohort.id, e: inAYear },
+    );
+    const decided = await gql<{ decideShare: { releaseId: string } }>(
+      'sam',
+      'mutation ($id: String!) { decideShare(id: $id, approve: true) { releaseId } }',
+      { id: share.requestShare.id },
+    );
+    const link = await gql<{ releaseDownload: { zipUrl: string } }>(
+      'cole',
+      'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+      { id: decided.decideShare.releaseId },
+    );
+    const zipUrl = link.releaseDownload.zipUrl;
+    const res = await fetch(zipUrl);
+    assert.equal(res.status, 200);
+    const zipPath = join(work.path, 'release.zip');
+    writeFileSync(zipPath, Buffer.from(await res.arrayBuffer()));
+    // Python's zipfile checks every CRC, then unpacks.
+    execFileSync('/usr/bin/python3', ['-m', 'zipfile', '-t', zipPath]);
+    const out = join(work.path, 'release');
+    execFileSync('/usr/bin/python3', ['-m', 'zipfile', '-e', zipPath, out]);
+    const manifest = JSON.parse(
+      readFileSync(join(out, 'manifest.json'), 'utf8'),
+    ) as { files: Array<{ path: string; sha256: string; size: number }> };
+    const dicom = manifest.files.filter((f) => f.path.endsWith('.dcm'));
+    assert.equal(dicom.length, truth.totals.instances);
+    for (const f of dicom) {
+      const bytes = readFileSync(join(out, f.path));
+      assert.equal(bytes.length, f.size, f.path);
+      assert.equal(sha256(bytes), f.sha256, f.path);
+      assert.equal(bytes.subarray(128, 132).toString('latin1'), 'DICM');
+    }
+    const first = dicom[0]!;
+    const one = zipUrl.replace(
+      '/download.zip?',
+      `/files/${encodeURIComponent(first.path)}?`,
+    );
+    const whole = await fetch(one);
+    assert.equal(whole.status, 200);
+    assert.equal(sha256(Buffer.from(await whole.arrayBuffer())), first.sha256);
+    const range = await fetch(one, { headers: { range: 'bytes=128-131' } });
+    assert.equal(range.status, 206);
+    assert.equal(
+      range.headers.get('content-range'),
+      `bytes 128-131/${first.size}`,
+    );
+    assert.equal(
+      Buffer.from(await range.arrayBuffer()).toString('latin1'),
+      'DICM',
+    );
   });
 
   it('refuses every command without the KEK or with a wrong one, naming how to supply it, and writes nothing', async () => {
