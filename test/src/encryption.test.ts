@@ -8,7 +8,17 @@ import { Role } from '@lpacs/access';
 import { LinkageReader, startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { LakeCipher, LakeErrorCode, parseKek } from '@lpacs/lake';
-import { CT, bearer, filesUnder, runCli, tempDir, tokenFor } from './helpers';
+import sharp from 'sharp';
+import {
+  CT,
+  REPO,
+  bearer,
+  filesUnder,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+import { readSeg } from './segTruth';
 
 // An encrypted lake (lpacs init --encrypt): the API reads through it as
 // through any lake, while the directory itself shows no DICOM preamble,
@@ -347,6 +357,66 @@ describe('an encrypted lake', () => {
       Buffer.from(await range.arrayBuffer()).toString('latin1'),
       'DICM',
     );
+  });
+
+  it('runs a model over it: masks are sealed on disk and served decrypted, as pydicom reads the SEG', async () => {
+    const series = instances[0]!.series;
+    const sops = instances.filter((i) => i.series === series);
+    const models = join(work.path, 'models');
+    execFileSync('/usr/bin/python3', [
+      join(REPO, 'datasets', 'make-model.py'),
+      '--out',
+      models,
+    ]);
+    const env = { LPACS_KEK_FILE: kekFile, LPACS_KEK: '' };
+    const add = ['models', 'add', join(models, 'ct-threshold'), '--lake', lake];
+    assert.equal((await runCli(add, env)).code, 0);
+    const predict = ['predict', '--model', 'ct-threshold', '--series', series];
+    const refused = await runCli([...predict, '--lake', lake], {
+      LPACS_KEK_FILE: '',
+      LPACS_KEK: '',
+    });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /KEK_REQUIRED/);
+    assert.equal(readdirSync(lake).includes('masks'), false);
+    assert.equal(readdirSync(join(lake, 'state')).includes('jobs'), false);
+    const ran = await runCli([...predict, '--lake', lake], env);
+    assert.equal(ran.code, 0, ran.stderr);
+    const model = readdirSync(join(lake, 'masks'))[0]!;
+    const cipher = LakeCipher.load(
+      join(lake, 'keys', 'data-keys.json'),
+      parseKek(readFileSync(kekFile), 'test'),
+    );
+    const masks = walk(join(lake, 'masks'));
+    assert.equal(masks.length, sops.length * 2, '.npy and .seg.dcm each');
+    for (const f of masks) {
+      const sealed = readFileSync(f);
+      assert.equal(sealed.subarray(0, 4).toString('latin1'), 'LPE1', f);
+      assert.equal(sealed.includes(Buffer.from('DICM')), false, f);
+    }
+    let marked = 0;
+    for (const { study, sop } of sops) {
+      const seg = join(lake, 'masks', model, `${sop}-0.seg.dcm`);
+      const plain = join(work.path, `${sop}.seg.dcm`);
+      writeFileSync(plain, cipher.open(readFileSync(seg), seg));
+      const want = await readSeg(plain);
+      assert.deepEqual(want.refs, [sop]);
+      if (want.bits.includes('1')) marked++;
+      const mask = await get(
+        `/studies/${study}/series/${series}/instances/${sop}/frames/1/mask?model=${model}`,
+        'image/png',
+      );
+      const got = await sharp(mask.body).toColourspace('b-w').raw().toBuffer();
+      assert.ok(
+        got.equals(
+          Buffer.from(
+            [...want.bits].map((b) => (b === '1' ? want.segments[0]! : 0)),
+          ),
+        ),
+        sop,
+      );
+    }
+    assert.ok(marked > 0, 'the model marked some pixels');
   });
 
   it('refuses every command without the KEK or with a wrong one, naming how to supply it, and writes nothing', async () => {

@@ -1,3 +1,4 @@
+import { openLakeCipher } from '@lpacs/lake';
 import { PredictionJobs } from '@lpacs/ml';
 import type { JobSelection, JobState } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
@@ -59,6 +60,9 @@ export async function predictCommand(
     process.stderr.write('lpacs predict: --threads must be a whole number\n');
     return 2;
   }
+  // An encrypted lake's KEK first: a job started without it would fail on
+  // every object after writing its state.
+  openLakeCipher(opts.lake);
   const tty = process.stderr.isTTY && !opts.json;
   const started = Date.now();
   let last = 0;
