@@ -456,6 +456,14 @@ describe('an encrypted lake', () => {
     );
     assert.equal(rotate.code, 0, rotate.stderr);
     assert.match(rotate.stdout, /re-wrapped 1 data key/);
+    const audited = readFileSync(join(lake, 'audit', 'audit.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { action: string; outcome: string });
+    assert.deepEqual(
+      audited.filter((e) => e.action === 'keys.rotate').map((e) => e.outcome),
+      ['ok'],
+    );
     for (const f of objects)
       assert.equal(sha256(readFileSync(f)), before.get(f), 'object rewritten');
     const dataKeys = join(lake, 'keys', 'data-keys.json');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { AuditLog } from '@lpacs/access';
 import {
   KEK_HELP,
   Lake,
@@ -7,13 +8,14 @@ import {
   parseKek,
   readKek,
 } from '@lpacs/lake';
+import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 
 /**
  * `lpacs keys rotate --new-kek-file PATH`: wraps the lake's data keys
  * under a new key-encryption key. Objects, secrets and linkage stay as
  * they are (they are sealed with the data keys, which do not change); the
- * old KEK stops opening the lake. Holds the write lock meanwhile.
+ * old KEK stops opening the lake. Holds the write lock meanwhile; audited.
  */
 export async function keysCommand(
   args: string[],
@@ -44,6 +46,13 @@ export async function keysCommand(
   const lake = await Lake.open(opts.lake);
   try {
     const keys = await LakeCipher.rotate(lake.layout.dataKeys, oldKek, newKek);
+    await new AuditLog(opts.lake).append({
+      actor: cliActor(),
+      action: 'keys.rotate',
+      target: 'keys/data-keys.json',
+      outcome: 'ok',
+      detail: { dataKeys: keys },
+    });
     process.stdout.write(
       `re-wrapped ${keys} data key${keys === 1 ? '' : 's'} of ${opts.lake} under the key from ${newKek.source}; objects untouched. Use that key from now on.\n`,
     );
