@@ -150,7 +150,8 @@ async function main() {
 
   const filters = makeFilters(filterCount, seed);
   const server = await startServer({ lake, port: 0, host: '127.0.0.1' });
-  const direct = await DirectDuckDB.open(lake, DuckDBInstance);
+  const { ROLLUP_COLUMNS } = await import('@lpacs/lake');
+  const direct = await DirectDuckDB.open(lake, DuckDBInstance, ROLLUP_COLUMNS);
   const result = {
     command: `node bench/api.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     machine: machineNotes(),
@@ -166,8 +167,8 @@ async function main() {
   };
   try {
     // ---- 2 and 3. latency, API then direct for each filter, interleaved ----
-    const statements = filters.map((f) =>
-      sqlOf(f, compileFilter, CohortQueries),
+    const statements = await Promise.all(
+      filters.map((f) => sqlOf(f, compileFilter, CohortQueries)),
     );
     log(`== warm-up: every filter once through the API and once direct`);
     for (const [i, f] of filters.entries()) {
@@ -402,16 +403,18 @@ function makeFilters(count, seed) {
 }
 
 /** The statements (name, SQL, parameters) the API runs for one request. */
-function sqlOf(filter, compileFilter, CohortQueries) {
+async function sqlOf(filter, compileFilter, CohortQueries) {
   const recorded = [];
   const recorder = new CohortQueries({
     query: async (sql, params = []) => {
       recorded.push({ sql, params });
       return [];
     },
+    // The direct side builds the same rollup table (DirectDuckDB.open).
+    seriesRollup: async () => 'series_rollup',
   });
   const compiled = compileFilter(filter);
-  const { sql, params } = recorder.countsSql(compiled);
+  const { sql, params } = await recorder.countsSql(compiled);
   const out = [{ name: 'counts', sql, params }];
   for (const name of [
     'modality',
@@ -422,7 +425,7 @@ function sqlOf(filter, compileFilter, CohortQueries) {
     'studyYear',
   ]) {
     recorded.length = 0;
-    void recorder.facet(name, compiled);
+    await recorder.facet(name, compiled);
     out.push({ name: `facet ${name}`, ...recorded[0] });
   }
   return out;
@@ -439,7 +442,7 @@ class DirectDuckDB {
   }
 
   /** Same settings as Catalog.open's defaults: 2 threads, 4 query connections. */
-  static async open(lake, DuckDBInstance) {
+  static async open(lake, DuckDBInstance, ROLLUP_COLUMNS) {
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const connections = [];
     for (let i = 0; i < 4; i++) connections.push(await instance.connect());
@@ -450,6 +453,11 @@ class DirectDuckDB {
     );
     await connections[0].run(
       'CREATE VIEW instances AS SELECT * FROM instances_batches',
+    );
+    // The API's Catalog keeps the same table (Catalog.seriesRollup).
+    const cols = ROLLUP_COLUMNS.map((c) => `"${c}"`).join(', ');
+    await connections[0].run(
+      `CREATE TABLE series_rollup AS SELECT ${cols}, count(*) AS n FROM instances GROUP BY ALL`,
     );
     return new DirectDuckDB(instance, connections);
   }

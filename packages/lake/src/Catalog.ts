@@ -29,6 +29,25 @@ function plain(value: unknown): Plain {
   return String(value);
 }
 
+/**
+ * The columns of `series_rollup` (see Catalog.seriesRollup): the keys of
+ * a series' patient, study and series, and what cohort filters and facets
+ * read that is the same for a series' instances as a rule.
+ */
+export const ROLLUP_COLUMNS = [
+  'PatientID',
+  'StudyInstanceUID',
+  'SeriesInstanceUID',
+  'Modality',
+  'BodyPartExamined',
+  'PatientSex',
+  'Manufacturer',
+  'age_years',
+  'StudyDate',
+  'StudyDescription',
+  'SeriesDescription',
+] as const;
+
 /** Options of a catalog; all have defaults. */
 export interface CatalogOptions {
   /** DuckDB worker threads (default 2). */
@@ -62,6 +81,9 @@ export class Catalog {
   readonly #timeoutMs: number;
   #viewsFor = '';
   #refreshing: Promise<void> | undefined;
+  /** What `series_rollup` was built from: the version directory and its batches. */
+  #rolled: { dir: string | undefined; batches: Set<string> } | undefined;
+  #rolling: Promise<unknown> = Promise.resolve();
   /** Queries started and not yet settled; close() waits for them. */
   readonly #running = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -161,6 +183,70 @@ export class Catalog {
       }
     }
     this.#viewsFor = signature;
+  }
+
+  /**
+   * Brings the `series_rollup` table up to date with the batches of
+   * `instances` present now and returns its name. It has one row per
+   * series and combination of the ROLLUP_COLUMNS values its instances
+   * hold, with their count `n`: a filter over those columns selects the
+   * same patients, studies and series there as over `instances`, from
+   * about a fifth of the rows (counts of instances are `sum(n)`). New
+   * batches are added to it; a compaction or erasure (a new version of the
+   * table, or a batch gone) rebuilds it.
+   */
+  async seriesRollup(): Promise<string> {
+    if (this.#closing) throw new Error('catalog is closed');
+    const next = this.#rolling.then(() => this.#updateRollup());
+    this.#rolling = next.catch(() => undefined);
+    // close() waits for it like for a query (see close).
+    this.#running.add(next);
+    try {
+      await next;
+    } finally {
+      this.#running.delete(next);
+    }
+    return 'series_rollup';
+  }
+
+  async #updateRollup(): Promise<void> {
+    await this.refresh();
+    const dir = await this.#source('instances');
+    const batches = dir
+      ? (await readdir(dir))
+          .filter((n) => n.startsWith('batch='))
+          .map((n) => n.slice('batch='.length))
+      : [];
+    const rolled = this.#rolled;
+    const grown =
+      rolled !== undefined &&
+      rolled.dir === dir &&
+      [...rolled.batches].every((b) => batches.includes(b));
+    const todo = grown
+      ? batches.filter((b) => !rolled.batches.has(b))
+      : batches;
+    if (grown && todo.length === 0) return;
+    const cols = ROLLUP_COLUMNS.map((c) => `"${c}"`).join(', ');
+    // Exactly the batches listed: one committed meanwhile is added next time.
+    const where = todo.length
+      ? `WHERE batch IN (${todo.map(() => '?').join(', ')})`
+      : 'WHERE false';
+    const select = `SELECT ${cols}, count(*) AS n FROM instances ${where} GROUP BY ALL`;
+    const connection = await this.#acquire();
+    try {
+      await connection.run(
+        grown
+          ? `INSERT INTO series_rollup ${select}`
+          : `CREATE OR REPLACE TABLE series_rollup AS ${select}`,
+        todo,
+      );
+    } finally {
+      this.#release(connection);
+    }
+    this.#rolled = {
+      dir,
+      batches: new Set(grown ? [...rolled.batches, ...todo] : todo),
+    };
   }
 
   /**

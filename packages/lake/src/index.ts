@@ -1,4 +1,4 @@
-export { Catalog, QueryTimeoutError } from './Catalog';
+export { Catalog, QueryTimeoutError, ROLLUP_COLUMNS } from './Catalog';
 export type { CatalogOptions, Plain } from './Catalog';
 export { fsyncPath, writeFileAtomic } from './fsutil';
 export { Lake, newBatchId } from './Lake';

@@ -16,6 +16,12 @@ export interface CompiledFilter {
   clauses: Partial<
     Record<keyof CohortFilter, { sql: string; params: Array<string | number> }>
   >;
+  /**
+   * True when a clause reads per instance (attribute or prediction
+   * criteria, at any depth): counts and facets must then scan `instances`
+   * rather than the series rollup.
+   */
+  perInstance?: boolean;
 }
 
 /** How deep allOf/anyOf/not may nest, and how many filters one may hold. */
@@ -205,6 +211,7 @@ export function compileFilter(
 ): CompiledFilter {
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
+  let perInstance = false;
   if (depth > MAX_DEPTH)
     throw badInput(
       `allOf, anyOf and not nest at most ${MAX_DEPTH} levels deep`,
@@ -218,7 +225,11 @@ export function compileFilter(
         `${field} must hold 1 to ${MAX_PARTS} filters, got ${parts.length}`,
         field,
       );
-    const compiled = parts.map((p) => whereClause(compileFilter(p, depth + 1)));
+    const compiled = parts.map((p) => {
+      const inner = compileFilter(p, depth + 1);
+      perInstance ||= inner.perInstance === true;
+      return whereClause(inner);
+    });
     clauses[field] = {
       sql: `(${compiled.map((c) => `(${c.sql})`).join(joiner)})`,
       params: compiled.flatMap((c) => c.params),
@@ -227,7 +238,9 @@ export function compileFilter(
   nested('allOf', ' AND ');
   nested('anyOf', ' OR ');
   if (filter.not != null) {
-    const inner = whereClause(compileFilter(filter.not, depth + 1));
+    const not = compileFilter(filter.not, depth + 1);
+    perInstance ||= not.perInstance === true;
+    const inner = whereClause(not);
     // NULL-safe: an instance with no value for a column is "not" matched.
     clauses.not = {
       sql: `NOT coalesce((${inner.sql}), false)`,
@@ -314,6 +327,7 @@ export function compileFilter(
         throw badInput((err as Error).message, 'prediction');
       }
     });
+    perInstance = true;
     clauses.prediction = {
       sql: parts.map((p) => p.sql).join(' AND '),
       params: parts.flatMap((p) => p.params),
@@ -326,6 +340,7 @@ export function compileFilter(
         'attribute',
       );
     const parts = filter.attribute.map(attributeClause);
+    perInstance = true;
     clauses.attribute = {
       sql: parts.map((p) => p.sql).join(' AND '),
       params: parts.flatMap((p) => p.params),
@@ -346,7 +361,7 @@ export function compileFilter(
       params: [pattern, pattern],
     };
   }
-  return { clauses };
+  return perInstance ? { clauses, perInstance } : { clauses };
 }
 
 /** A compiled filter as one boolean expression (TRUE when empty). */

@@ -46,12 +46,12 @@ export class CohortResolver {
     description:
       'The SQL and parameters behind a filter’s counts (admins, for debugging).',
   })
-  cohortSql(
+  async cohortSql(
     @Ctx() ctx: ApiContext,
     @Arg('filter', () => CohortFilter, { nullable: true })
     filter?: CohortFilter,
-  ): CohortSql {
-    const { sql, params } = ctx.cohorts.countsSql(compileFilter(filter));
+  ): Promise<CohortSql> {
+    const { sql, params } = await ctx.cohorts.countsSql(compileFilter(filter));
     return Object.assign(new CohortSql(), {
       sql,
       params: params.map((p) => JSON.stringify(p)),

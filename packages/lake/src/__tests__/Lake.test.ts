@@ -186,6 +186,56 @@ describe('Lake', () => {
     }
   });
 
+  it('keeps the series rollup equal to instances through commits, a compaction and an erasure', async () => {
+    const dir = join(root, 'rollup');
+    // Series 900 spans both batches; series 901 holds an instance whose
+    // Manufacturer differs, so it has two rollup rows.
+    const inst = (i: number, series: string, manufacturer: string) => ({
+      ...row(i),
+      SeriesInstanceUID: series,
+      Manufacturer: manufacturer,
+    });
+    const first = [inst(1, '2.25.900', 'A'), inst(2, '2.25.900', 'A')];
+    const second = [
+      inst(3, '2.25.900', 'A'),
+      inst(4, '2.25.901', 'A'),
+      inst(5, '2.25.901', 'B'),
+    ];
+    const rollup = async (catalog: Catalog) => {
+      const table = await catalog.seriesRollup();
+      return catalog.query(
+        `SELECT "SeriesInstanceUID" AS s, "Manufacturer" AS m, sum(n) AS n FROM ${table} GROUP BY ALL ORDER BY ALL`,
+      );
+    };
+    const lake = await Lake.open(dir);
+    const catalog = await Catalog.open(dir, { threads: 1 });
+    try {
+      assert.deepEqual(await rollup(catalog), []);
+      await lake.commitBatch('b1', { instances: first });
+      assert.deepEqual(await rollup(catalog), [
+        { s: '2.25.900', m: 'A', n: 2 },
+      ]);
+      await lake.commitBatch('b2', { instances: second });
+      // By hand: 900 has 3 instances over two batches, 901 one per maker.
+      const expected = [
+        { s: '2.25.900', m: 'A', n: 3 },
+        { s: '2.25.901', m: 'A', n: 1 },
+        { s: '2.25.901', m: 'B', n: 1 },
+      ];
+      assert.deepEqual(await rollup(catalog), expected);
+      await lake.compact();
+      assert.deepEqual(await rollup(catalog), expected);
+      await lake.eraseInstances({
+        sql: '"SOPInstanceUID" = ?',
+        params: ['2.25.5'],
+      });
+      assert.deepEqual(await rollup(catalog), expected.slice(0, 2));
+    } finally {
+      await catalog.close();
+      lake.close();
+    }
+  });
+
   it('lets one process write at a time, and any number read', async () => {
     const dir = join(root, 'lock');
     const writer = await Lake.open(dir);
