@@ -15,19 +15,12 @@
 // its own UIDs and patient IDs by rewriting digits in place (same length,
 // so every file stays valid DICOM).
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { listDicom, writeCopies } from './derive.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -45,14 +38,6 @@ const chunks = Number(opts.chunks);
 const perChunk = Number(opts.files);
 if (!(chunks >= 2 && perChunk >= 100))
   throw new Error('--chunks must be at least 2 and --files at least 100');
-
-function listFiles(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) return listFiles(p);
-    return e.name.endsWith('.dcm') ? [p] : [];
-  });
-}
 
 function template() {
   const dir = join(root, 'datasets/cache/scale-template');
@@ -78,61 +63,7 @@ function template() {
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }
-  return listFiles(dir).map((f) => readFileSync(f));
-}
-
-const UID_ROOT = Buffer.from('2.25.');
-const MRN = Buffer.from('MRN');
-
-/** Rewrites the last `width` digits of a digit run at `at..end` by `copy`. */
-function shiftDigits(buf, at, end, copy, width) {
-  const from = Math.max(at, end - width);
-  const digits = buf.toString('latin1', from, end);
-  const n = (Number(digits) + copy * 7919) % 10 ** digits.length;
-  // A UID component may not start with 0: keep a leading digit non-zero.
-  let text = String(n).padStart(digits.length, '0');
-  if (from === at && text[0] === '0') text = '1' + text.slice(1);
-  buf.write(text, from, 'latin1');
-}
-
-function digitRunEnd(buf, at) {
-  let end = at;
-  while (end < buf.length && buf[end] >= 0x30 && buf[end] <= 0x39) end++;
-  return end;
-}
-
-/** A copy of a template file with UIDs and patient IDs of copy `copy`. */
-function derive(bytes, copy) {
-  const out = Buffer.from(bytes);
-  for (
-    let at = out.indexOf(UID_ROOT);
-    at >= 0;
-    at = out.indexOf(UID_ROOT, at + 1)
-  ) {
-    const start = at + UID_ROOT.length;
-    const end = digitRunEnd(out, start);
-    if (end - start >= 12) shiftDigits(out, start, end, copy, 9);
-  }
-  for (let at = out.indexOf(MRN); at >= 0; at = out.indexOf(MRN, at + 1)) {
-    const start = at + MRN.length;
-    const end = digitRunEnd(out, start);
-    if (end - start >= 5) shiftDigits(out, start, end, copy, 5);
-  }
-  return out;
-}
-
-function writeChunk(dir, files, firstCopy) {
-  mkdirSync(dir, { recursive: true });
-  let n = 0;
-  for (let copy = firstCopy; n < perChunk; copy++) {
-    const sub = join(dir, `c${copy}`);
-    mkdirSync(sub);
-    for (const bytes of files) {
-      if (n >= perChunk) break;
-      writeFileSync(join(sub, `${n++}.dcm`), derive(bytes, copy));
-    }
-  }
-  return Math.ceil(perChunk / files.length);
+  return listDicom(dir).map((f) => readFileSync(f));
 }
 
 function ingest(dir, lake) {
@@ -179,7 +110,7 @@ try {
   for (let c = 0; c < chunks; c++) {
     chunkDir = join(work, `chunk${c}`);
     rmSync(join(work, `chunk${c - 1}`), { recursive: true, force: true });
-    copy += writeChunk(chunkDir, files, copy);
+    copy += writeCopies(chunkDir, files, perChunk, copy);
     execFileSync('sync');
     const before = c * perChunk;
     const m = await ingest(chunkDir, lake);
