@@ -19,6 +19,10 @@ slices of a series, sorted by ImagePositionPatient and sampled evenly, each
 preprocessed as above; value = mean(last slice) - mean(first slice),
 labelled "last_minus_first". Reversed slice order flips its sign.
 
+ct-volume-threshold (segmentation over a series): the same stacked input
+[N,4,32,32]; mask = (mean of the four slices > 0.5) as float, shape
+[N,1,32,32], label "dense": one mask for the whole series.
+
 The files are written byte-for-byte the same on every run (no producer
 timestamps), so their SHA-256, the model's identity in a lake, is stable.
 """
@@ -157,6 +161,46 @@ def volume_model():
     return graph, manifest
 
 
+def volume_threshold_model():
+    half = numpy_helper.from_array(np.array(0.5, dtype=np.float32), "half")
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1], keepdims=1),
+        helper.make_node("Greater", ["mean", "half"], ["above"]),
+        helper.make_node("Cast", ["above"], ["mask"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ct_volume_threshold",
+        [
+            helper.make_tensor_value_info(
+                "image", TensorProto.FLOAT, ["N", 4, SIZE, SIZE]
+            )
+        ],
+        [
+            helper.make_tensor_value_info(
+                "mask", TensorProto.FLOAT, ["N", 1, SIZE, SIZE]
+            )
+        ],
+        initializer=[half],
+    )
+    manifest = {
+        "name": "ct-volume-threshold",
+        "version": "1.0.0",
+        "task": "segmentation",
+        "description": "Pixels whose mean over four stacked slices is above half the window (test model).",
+        "inputs": [
+            {"name": "image", "shape": ["N", 4, SIZE, SIZE], "dtype": "float32"}
+        ],
+        "preprocessing": {
+            **PREPROCESSING,
+            "frames": "first",
+            "stack": {"by": "ImagePositionPatient", "slices": 4},
+        },
+        "outputs": [{"name": "mask", "labels": ["dense"]}],
+    }
+    return graph, manifest
+
+
 def write(out, graph, manifest):
     model = helper.make_model(
         graph,
@@ -179,7 +223,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="datasets/cache/models")
     args = parser.parse_args()
-    for graph, manifest in (brightness_model(), threshold_model(), volume_model()):
+    for graph, manifest in (
+        brightness_model(),
+        threshold_model(),
+        volume_model(),
+        volume_threshold_model(),
+    ):
         write(args.out, graph, manifest)
 
 

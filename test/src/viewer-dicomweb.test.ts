@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -18,19 +19,28 @@ import {
   tempDir,
   tokenFor,
 } from './helpers';
+import { npyOverImage, stackedThreshold } from './npyTruth';
 import { readSeg } from './segTruth';
 
 // What the viewer reads besides frames: a series' thumbnail (its middle
 // frame, small, cached) and a segmentation model's mask over a frame, read
-// from the DICOM SEG the model's job wrote. Expected values come from
-// dcmdump (instance order), PNG headers, and pydicom reading the SEG.
+// from the DICOM SEG the model's job wrote, else from its .npy (a frame of a
+// multi-frame image, or a stacking model's one mask for a series). Expected
+// values come from dcmdump (instance order), PNG headers, pydicom reading
+// the SEG, and numpy reading the .npy (and computing the stacking model by
+// hand from the slices' ImagePositionPatient).
 const work = tempDir('viewer-dicomweb');
 const lake = join(work.path, 'lake');
 let api: RunningServer;
 let base = '';
 let token = '';
-let volume: { study: string; series: string; sops: string[] };
+/** The 20-slice MR volume, in instance order. */
+let volume: { study: string; series: string; sops: string[]; files: string[] };
+/** The 16-frame MR object. */
+let multiframe: { file: string; study: string; series: string; sop: string };
+/** ct-threshold (per frame) and ct-volume-threshold (stacking) SHA-256s. */
 let model = '';
+let stacking = '';
 
 /** Width and height from a PNG's IHDR (PNG spec 11.2.2). */
 function pngSize(png: Buffer): [number, number] {
@@ -45,58 +55,86 @@ async function get(path: string, headers: Record<string, string> = {}) {
   return { res, body: Buffer.from(await res.arrayBuffer()) };
 }
 
+/** A model's SHA-256, its identity in the lake: that of its model.onnx. */
+function modelSha(folder: string): string {
+  return createHash('sha256')
+    .update(readFileSync(join(folder, 'model.onnx')))
+    .digest('hex');
+}
+
+async function addAndPredict(folder: string, series: string[]) {
+  const added = await runCli(['models', 'add', folder, '--lake', lake]);
+  assert.equal(added.code, 0, added.stderr);
+  const name = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'))
+    .name as string;
+  const predicted = await runCli([
+    'predict',
+    '--model',
+    name,
+    ...series.flatMap((s) => ['--series', s]),
+    '--lake',
+    lake,
+  ]);
+  assert.equal(predicted.code, 0, predicted.stderr);
+}
+
 before(async () => {
-  const run = await runCli(['ingest', join(SAMPLE, 'volume'), '--lake', lake]);
+  const run = await runCli([
+    'ingest',
+    join(SAMPLE, 'volume'),
+    join(SAMPLE, 'explicit_little.dcm'),
+    '--lake',
+    lake,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const rows = await parquetRows(
     `SELECT object_key FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
   );
   const objects = rows
     .map((r) => {
-      const v = dcmdump(join(lake, String(r.object_key)), [
+      const file = join(lake, String(r.object_key));
+      const v = dcmdump(file, [
         '0020,000d',
         '0020,000e',
         '0008,0018',
         '0020,0013',
+        '0028,0008',
       ])!;
       return {
+        file,
         study: v['0020,000d']!,
         series: v['0020,000e']!,
         sop: v['0008,0018']!,
         n: Number(v['0020,0013']),
+        frames: Number(v['0028,0008'] ?? 1),
       };
     })
     .sort((a, b) => a.n - b.n);
+  // explicit_little.dcm is the one multi-frame object (16 frames).
+  const [multi, ...others] = objects.filter((o) => o.frames > 1);
+  assert.ok(multi && others.length === 0 && multi.frames === 16);
+  const slices = objects.filter((o) => o.frames === 1);
   volume = {
-    study: objects[0]!.study,
-    series: objects[0]!.series,
-    sops: objects.map((o) => o.sop),
+    study: slices[0]!.study,
+    series: slices[0]!.series,
+    sops: slices.map((o) => o.sop),
+    files: slices.map((o) => o.file),
   };
+  assert.ok(slices.every((o) => o.series === volume.series));
+  multiframe = multi;
   const models = join(work.path, 'models');
   await promisify(execFile)('/usr/bin/python3', [
     join(REPO, 'datasets', 'make-model.py'),
     '--out',
     models,
   ]);
-  const added = await runCli([
-    'models',
-    'add',
-    join(models, 'ct-threshold'),
-    '--lake',
-    lake,
-  ]);
-  assert.equal(added.code, 0, added.stderr);
-  const predicted = await runCli([
-    'predict',
-    '--model',
-    'ct-threshold',
-    '--series',
+  await addAndPredict(join(models, 'ct-threshold'), [
     volume.series,
-    '--lake',
-    lake,
+    multi.series,
   ]);
-  assert.equal(predicted.code, 0, predicted.stderr);
-  model = readdirSync(join(lake, 'masks'))[0]!;
+  await addAndPredict(join(models, 'ct-volume-threshold'), [volume.series]);
+  model = modelSha(join(models, 'ct-threshold'));
+  stacking = modelSha(join(models, 'ct-volume-threshold'));
   token = await tokenFor(lake, Role.Researcher, 'rita');
   api = await startServer({ lake, port: 0 });
   base = api.url.replace(/graphql$/, 'dicomweb');
@@ -201,6 +239,73 @@ describe('segmentation masks', () => {
     assert.ok(mixed >= 10, `${mixed} slices with a partial mask`);
   });
 
+  it('shows each frame of a multi-frame image the .npy mask of that frame', async () => {
+    const { study, series, sop, file } = multiframe;
+    // No SEG for a multi-frame source: only the .npy masks.
+    assert.equal(
+      existsSync(join(lake, 'masks', model, `${sop}-0.seg.dcm`)),
+      false,
+    );
+    const seen = new Set<string>();
+    for (let frame = 1; frame <= 16; frame++) {
+      const truth = await npyOverImage(
+        join(lake, 'masks', model, `${sop}-${frame - 1}.npy`),
+        file,
+      );
+      const { res, body } = await get(
+        `/studies/${study}/series/${series}/instances/${sop}/frames/${frame}/mask?model=${model}`,
+      );
+      assert.equal(res.status, 200, `frame ${frame}`);
+      assert.deepEqual(pngSize(body), [truth.columns, truth.rows]);
+      const got = await sharp(body).toColourspace('b-w').raw().toBuffer();
+      assert.ok(
+        got.equals(Buffer.from(truth.segments)),
+        `mask of frame ${frame}`,
+      );
+      seen.add(got.toString('base64'));
+    }
+    // Frames differ, so serving another frame's mask would be caught.
+    assert.ok(seen.size >= 8, `${seen.size} distinct masks over 16 frames`);
+    const past = await get(
+      `/studies/${study}/series/${series}/instances/${sop}/frames/17/mask?model=${model}`,
+    );
+    assert.equal(past.res.status, 404);
+  });
+
+  it("lays a stacking model's one series mask over every slice, as computed by hand", async () => {
+    const hand = await stackedThreshold(volume.files);
+    // 20 slices sorted by position, 4 picked: round(i * 19 / 3).
+    assert.deepEqual(hand.picked, [0, 6, 13, 19]);
+    assert.deepEqual([...hand.order].sort(), [...volume.sops].sort());
+    const ones = hand.mask.filter((v) => v === 1).length;
+    assert.ok(ones > 50 && ones < 32 * 32 - 50, `${ones} of 1024 set`);
+    const npy = join(lake, 'masks', stacking, `${volume.series}-0.npy`);
+    for (const [i, sop] of hand.order.entries()) {
+      assert.equal(
+        existsSync(join(lake, 'masks', stacking, `${sop}-0.seg.dcm`)),
+        false,
+      );
+      const file = volume.files[volume.sops.indexOf(sop)]!;
+      const truth = await npyOverImage(npy, file);
+      // 256 x 256 slices: each mask pixel covers an 8 x 8 block.
+      assert.deepEqual(
+        truth.segments,
+        Array.from(
+          { length: 256 * 256 },
+          (_, p) => hand.mask[((p >> 8) >> 3) * 32 + ((p & 255) >> 3)],
+        ),
+        `the .npy is the hand-computed mask (slice ${i})`,
+      );
+      const { res, body } = await get(
+        `/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask?model=${stacking}`,
+      );
+      assert.equal(res.status, 200, `slice ${i}`);
+      assert.deepEqual(pngSize(body), [truth.columns, truth.rows]);
+      const got = await sharp(body).toColourspace('b-w').raw().toBuffer();
+      assert.ok(got.equals(Buffer.from(truth.segments)), `mask of slice ${i}`);
+    }
+  });
+
   it('answers 404 for a model without a SEG there and 400 for a bad model', async () => {
     const sop = volume.sops[0]!;
     const at = `/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask`;
@@ -214,8 +319,16 @@ describe('segmentation masks', () => {
   it('is refused to a collaborator, who sees no model output', async () => {
     const collaborator = await tokenFor(lake, Role.Collaborator, 'cora');
     const sop = volume.sops[0]!;
+    for (const sha of [model, stacking]) {
+      const res = await fetch(
+        `${base}/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask?model=${sha}`,
+        { headers: { authorization: `Bearer ${collaborator}` } },
+      );
+      assert.equal(res.status, 403);
+    }
+    const { study, series, sop: multi } = multiframe;
     const res = await fetch(
-      `${base}/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask?model=${model}`,
+      `${base}/studies/${study}/series/${series}/instances/${multi}/frames/2/mask?model=${model}`,
       { headers: { authorization: `Bearer ${collaborator}` } },
     );
     assert.equal(res.status, 403);

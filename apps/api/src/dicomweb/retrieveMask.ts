@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LakeLayout, readObject } from '@lpacs/lake';
 import { encodeGreyPng } from '@lpacs/pixels';
 import { DicomWebError, badParameter } from './DicomWebError';
 import { describe } from './instanceRows';
 import type { InstanceRow, ResourcePath } from './instanceRows';
+import { frameMask } from './frameMask';
 import { negotiate } from './negotiate';
-import { segmentationMask } from './segmentationMask';
 import { frameNumbers } from './wadoShared';
 import type { WadoContext } from './wadoShared';
 
@@ -25,27 +24,14 @@ function modelOf(search: URLSearchParams): string {
   return model;
 }
 
-async function readSegmentation(
-  ctx: WadoContext,
-  key: string,
-): Promise<Buffer | undefined> {
-  try {
-    return await readObject(ctx.lake, key);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 /**
  * A segmentation model's mask over one frame, as an 8-bit greyscale PNG of
- * the SEG's size whose pixels hold the segment number (0: none): an lpacs
- * extension, `frames/{n}/mask?model=<SHA-256>`, read from the DICOM SEG
- * object the model's job wrote beside the lake's masks
- * (`masks/<model>/<SOP Instance UID>-<frame index>.seg.dcm`). Which SEG
- * frames belong to this image frame is decided by the SEG's own references
- * (see segmentationMask), not by the file name.
- * @throws DicomWebError 404 when the model wrote no SEG for this frame.
+ * the image's size whose pixels hold the segment number (0: none): an
+ * lpacs extension, `frames/{n}/mask?model=<SHA-256>`. The mask comes from
+ * the DICOM SEG the model's job wrote when there is one, else from its
+ * `.npy` for that frame or, for a stacking model, for the whole series
+ * (see frameMask).
+ * @throws DicomWebError 404 when the model left no mask for this frame.
  */
 export async function retrieveMask(
   req: IncomingMessage,
@@ -65,20 +51,14 @@ export async function retrieveMask(
       'ask for one frame at a time: frames/{n}/mask',
     );
   const frame = numbers[0]!;
-  const key = new LakeLayout('').segmentationKey(
-    model,
-    row.SOPInstanceUID,
-    frame - 1,
-  );
-  const cacheKey = `mask\0${key}`;
+  const cacheKey = `mask\0${model}\0${row.SOPInstanceUID}\0${frame}`;
   let png = ctx.images?.get(cacheKey);
   if (!png) {
-    const seg = await readSegmentation(ctx, key);
-    const mask = seg && segmentationMask(seg, row.SOPInstanceUID, frame);
+    const mask = await frameMask(ctx, row, model, frame);
     if (!mask)
       throw new DicomWebError(
         404,
-        `${describe(path)}, frame ${frame}: no segmentation by model ${model.slice(0, 12)}`,
+        `${describe(path)}, frame ${frame}: no mask by model ${model.slice(0, 12)}`,
       );
     png = await encodeGreyPng(mask.segments, mask.columns, mask.rows);
     ctx.images?.set(cacheKey, png);
