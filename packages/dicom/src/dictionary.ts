@@ -24,3 +24,14 @@ export function implicitVr(tag: number): string {
 export function keywordOf(tag: number): string | undefined {
   return lookupTag(tag)?.[1];
 }
+
+let keywords: Set<string> | undefined;
+
+/** True when `keyword` names a PS3.6 data element (repeating groups included). */
+export function isKeyword(keyword: string): boolean {
+  keywords ??= new Set([
+    ...Object.values(DICTIONARY).map((e) => e[1]),
+    ...DICTIONARY_PATTERNS.map((p) => p[3]),
+  ]);
+  return keywords.has(keyword);
+}

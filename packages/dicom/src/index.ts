@@ -1,5 +1,5 @@
 export { decodeText, encodeText, isSingleByteLatin } from './charset';
-export { implicitVr, keywordOf, lookupTag } from './dictionary';
+export { implicitVr, isKeyword, keywordOf, lookupTag } from './dictionary';
 export { DicomWriter, encodeFileMeta, encodeString } from './DicomWriter';
 export type { FileMeta } from './DicomWriter';
 export { DicomError, DicomErrorCode } from './errors';

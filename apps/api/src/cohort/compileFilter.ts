@@ -1,11 +1,4 @@
-import { keywordOf } from '@lpacs/dicom';
-// TODO: @lpacs/dicom's barrel exports no look-up by keyword, so the
-// dictionary is imported from its build: moving that file breaks this
-// import (at compile time). Export a keyword look-up from the barrel.
-import {
-  DICTIONARY,
-  DICTIONARY_PATTERNS,
-} from '@lpacs/dicom/dist/generated/dictionary';
+import { isKeyword, keywordOf } from '@lpacs/dicom';
 import { predictionClause } from '@lpacs/ml';
 import { badInput } from '../ApiError';
 import type { AttributeFilter, CohortFilter } from '../schema/CohortFilter';
@@ -74,11 +67,6 @@ function inList(column: string, values: string[]) {
   };
 }
 
-const KEYWORDS = new Set([
-  ...Object.values(DICTIONARY).map((e) => e[1]),
-  ...DICTIONARY_PATTERNS.map((p) => p[3]),
-]);
-
 const ATTRIBUTE_OPS = [
   'EQ',
   'NE',
@@ -119,7 +107,7 @@ function attributeTarget(c: AttributeFilter): {
   }
   if (c.keyword != null) {
     const keyword = c.keyword.trim();
-    if (!KEYWORDS.has(keyword))
+    if (!isKeyword(keyword))
       throw bad(
         `attribute keyword "${keyword.slice(0, 64)}" is not in the DICOM dictionary (PS3.6); give its tag instead`,
       );
