@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -24,15 +24,17 @@ import {
   signInAs,
   startPortal,
 } from './portalHarness';
+import { npyOverImage } from './npyTruth';
 import { readSeg } from './segTruth';
 import type { SegTruth } from './segTruth';
 
 // The study viewer in a real browser: frames step in instance order, the
 // window presets reach the API, the picture is the API's own rendering,
 // and the header is the stored object's; series show thumbnails, a
-// segmentation model's mask is blended over exactly its pixels, and the
-// OHIF link appears only when configured. Expected values come from
-// dcmdump over the lake's objects, pydicom over the SEG objects and the
+// segmentation model's mask is blended over exactly its pixels (a stacking
+// model's one series mask over every slice), and the OHIF link appears
+// only when configured. Expected values come from dcmdump over the lake's
+// objects, pydicom over the SEG objects, numpy over the .npy masks and the
 // API asked directly.
 const work = tempDir('portal-viewer');
 const lake = join(work.path, 'lake');
@@ -44,7 +46,15 @@ let portal = '';
 let page: Page;
 let token = '';
 /** The 20-slice MR volume: its study, series and SOP UIDs in instance order. */
-let volume: { study: string; series: string; sops: string[] };
+let volume: {
+  study: string;
+  series: string;
+  sops: string[];
+  files: string[];
+};
+/** The stacking model's SHA-256 and its one mask for the series (.npy). */
+let stacking = '';
+let seriesMask = '';
 /** The first slice (0-based, in instance order) whose mask is partial, and its SEG. */
 let masked: { index: number; seg: SegTruth };
 
@@ -62,6 +72,7 @@ before(async () => {
       '0020,0013',
     ])!;
     return {
+      file: join(lake, String(r.object_key)),
       study: v['0020,000d']!,
       series: v['0020,000e']!,
       sop: v['0008,0018']!,
@@ -77,6 +88,7 @@ before(async () => {
     study: objects[0]!.study,
     series: objects[0]!.series,
     sops: objects.map((o) => o.sop),
+    files: objects.map((o) => o.file),
   };
   const models = join(work.path, 'models');
   await promisify(execFile)('/usr/bin/python3', [
@@ -97,7 +109,26 @@ before(async () => {
     { LPACS_LAKE: lake },
   );
   assert.equal(predicted.code, 0, predicted.stderr);
-  const model = readdirSync(join(lake, 'masks'))[0]!;
+  const stackingAdded = await runCli([
+    'models',
+    'add',
+    join(models, 'ct-volume-threshold'),
+    '--lake',
+    lake,
+  ]);
+  assert.equal(stackingAdded.code, 0, stackingAdded.stderr);
+  const stackingPredicted = await runCli(
+    ['predict', '--model', 'ct-volume-threshold', '--series', volume.series],
+    { LPACS_LAKE: lake },
+  );
+  assert.equal(stackingPredicted.code, 0, stackingPredicted.stderr);
+  const sha = (name: string) =>
+    createHash('sha256')
+      .update(readFileSync(join(models, name, 'model.onnx')))
+      .digest('hex');
+  const model = sha('ct-threshold');
+  stacking = sha('ct-volume-threshold');
+  seriesMask = join(lake, 'masks', stacking, `${volume.series}-0.npy`);
   for (const [index, sop] of volume.sops.entries()) {
     const seg = await readSeg(join(lake, 'masks', model, `${sop}-0.seg.dcm`));
     const ones = [...seg.bits].filter((b) => b === '1').length;
@@ -257,6 +288,9 @@ describe('study viewer in Chromium', () => {
       .filter({ hasText: `${masked.index + 1} / ${volume.sops.length}` })
       .waitFor();
     if (!(await show.isChecked())) await show.check();
+    await page
+      .getByRole('combobox', { name: 'Model' })
+      .selectOption({ label: 'ct-threshold 1.0.0' });
     await drawnWhere("d.includes('/mask?model=')");
     const over = await canvasPixels();
     await page.screenshot({ path: join(screenshots(), 'viewer-mask.png') });
@@ -285,6 +319,65 @@ describe('study viewer in Chromium', () => {
     const first = bits.indexOf('1');
     assert.deepEqual(full.slice(first * 4, first * 4 + 4), [255, 48, 48, 255]);
     await page.getByRole('slider', { name: /Mask opacity/ }).fill('0.5');
+  });
+
+  it("blends a stacking model's series mask over every slice, exactly its pixels", async () => {
+    await page.goto(`${portal}studies/${volume.study}`);
+    const canvas = page.getByRole('img', { name: /^Instance/ });
+    await canvas.waitFor();
+    const show = page.getByRole('checkbox', { name: 'Show mask' });
+    await show.waitFor();
+    if (!(await show.isChecked())) await show.check();
+    await page
+      .getByRole('combobox', { name: 'Model' })
+      .selectOption({ label: 'ct-volume-threshold 1.0.0' });
+    await page.getByTestId('mask-scope').waitFor();
+    let at = 0;
+    // The first, a middle and the last slice: one series mask on each.
+    for (const index of [0, 9, volume.sops.length - 1]) {
+      await canvas.focus();
+      for (; at < index; at++) await page.keyboard.press('ArrowDown');
+      await page
+        .getByTestId('frame-position')
+        .filter({ hasText: `${index + 1} / ${volume.sops.length}` })
+        .waitFor();
+      const sop = volume.sops[index]!;
+      if (!(await show.isChecked())) await show.check();
+      await drawnWhere(
+        `d.includes('/instances/${sop}/') && d.includes('/mask?model=${stacking}')`,
+      );
+      const over = await canvasPixels();
+      await show.uncheck();
+      const bareSrc = await drawn();
+      const bare = await canvasPixels();
+      assert.deepEqual(bare, await decodedInPage(bareSrc));
+      const truth = await npyOverImage(seriesMask, volume.files[index]!);
+      const { rows, columns, segments } = truth;
+      assert.equal(over.length, rows * columns * 4);
+      let inside = 0;
+      for (let p = 0; p < rows * columns; p++) {
+        const a = over.slice(p * 4, p * 4 + 4);
+        const b = bare.slice(p * 4, p * 4 + 4);
+        if (segments[p] === 1) {
+          inside++;
+          assert.notDeepEqual(
+            a,
+            b,
+            `slice ${index}: pixel ${p} is in the mask`,
+          );
+        } else
+          assert.deepEqual(
+            a,
+            b,
+            `slice ${index}: pixel ${p} is outside the mask`,
+          );
+      }
+      assert.ok(inside > 1000 && inside < rows * columns - 1000);
+      await show.check();
+    }
+    await page.screenshot({
+      path: join(screenshots(), 'viewer-series-mask.png'),
+    });
   });
 
   it('shows no OHIF link when none is configured', async () => {

@@ -4,6 +4,8 @@
 export interface MaskModel {
   sha256: string;
   name: string;
+  /** A stacking model's one mask for the whole series, shown on every slice. */
+  series: boolean;
 }
 
 interface MaskControlsProps {
@@ -43,6 +45,11 @@ export function MaskControls(p: MaskControlsProps) {
       ) : (
         <span>{p.models[0]!.name}</span>
       )}{' '}
+      {p.models.find((m) => m.sha256 === p.model)?.series ? (
+        <small data-testid="mask-scope">
+          (one mask for the whole series, the same on every slice)
+        </small>
+      ) : null}{' '}
       <label>
         Mask opacity{' '}
         <input

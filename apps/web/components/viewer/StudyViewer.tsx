@@ -87,18 +87,21 @@ export function StudyViewer({ study }: { study: string }) {
   const [maskModel, setMaskModel] = useState('');
   const list = useMemo(() => frames.data ?? [], [frames.data]);
   const at = list[Math.min(index, Math.max(0, list.length - 1))];
-  // Segmentation models with a mask over the frame on screen.
+  // Segmentation models with a mask over the frame on screen: its own
+  // (a frame's, SEG or .npy) or a stacking model's one mask for the series.
   const maskModels = useMemo((): MaskModel[] => {
-    const out = new Map<string, string>();
-    for (const p of predictions.data ?? [])
-      if (
-        p.maskKey &&
-        at &&
-        p.sopInstanceUID === at.sop &&
-        p.frameIndex === at.frame - 1
-      )
-        out.set(p.modelSha256, `${p.modelName} ${p.modelVersion}`);
-    return [...out].map(([sha256, name]) => ({ sha256, name }));
+    const out = new Map<string, MaskModel>();
+    for (const p of predictions.data ?? []) {
+      const series = p.sopInstanceUID === null;
+      const own = p.sopInstanceUID === at?.sop && p.frameIndex === at.frame - 1;
+      if (p.maskKey && at && (series || own))
+        out.set(p.modelSha256, {
+          sha256: p.modelSha256,
+          name: `${p.modelName} ${p.modelVersion}`,
+          series,
+        });
+    }
+    return [...out.values()];
   }, [predictions.data, at]);
   const query = windowing
     ? `?window=${windowing[0]},${windowing[1]},linear`
