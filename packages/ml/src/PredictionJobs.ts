@@ -16,6 +16,7 @@ import type { PredictionSink } from './LakePredictionSink';
 import { ModelRegistry } from './ModelRegistry';
 import { OnnxModel } from './OnnxModel';
 import { predictChunk } from './predictChunk';
+import type { ChunkResult } from './predictChunk';
 import { predictVolumes } from './predictVolumes';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
@@ -23,6 +24,9 @@ import { writeMask } from './writeMask';
 
 /** Failures kept in a job's state; the count goes on past it. */
 const MAX_FAILURES = 1000;
+
+/** Mask files written at once. */
+const MASK_WRITES = 8;
 
 /** How prediction jobs run. */
 export interface PredictionJobsOptions {
@@ -211,63 +215,74 @@ export class PredictionJobs {
     const every = Math.max(1, this.#options.commitEvery ?? 64);
     try {
       const registered = await this.#registry.get(job.model.sha256);
-      const model = await this.#model(registered);
-      const inputs = await this.#store.inputs(id);
       // A stacking model's unit is a series: chunks end on a series
       // boundary and skips go by series.
       const stacked = registered.manifest.preprocessing.stack !== undefined;
       const unit = (i: JobInput) =>
         stacked ? i.SeriesInstanceUID : i.SOPInstanceUID;
-      const seen = await alreadyPredicted(root, registered.sha256, stacked);
+      // Opening sessions (worker threads) and reading the lake overlap.
+      const [model, inputs, seen] = await Promise.all([
+        this.#model(registered),
+        this.#store.inputs(id),
+        alreadyPredicted(root, registered.sha256, stacked),
+      ]);
       job = await this.#save({ ...job, phase: 'running' });
       const read = (key: string) => readObject(root, key);
       const decode = this.#options.decodeFrame;
-      while (job.progress.done < inputs.length) {
-        if (signal.aborted || (await this.#cancelledElsewhere(id)))
-          return await this.#finish(job, 'cancelled');
-        const end = chunkEnd(inputs, job.progress.done, every, stacked);
-        const chunk = inputs.slice(job.progress.done, end);
-        const todo = chunk.filter((i) => !seen.has(unit(i)));
-        const r = stacked
-          ? await predictVolumes(
-              registered,
-              model,
-              id,
-              groupBySeries(todo),
-              read,
-              decode,
-            )
-          : await predictChunk(
-              registered,
-              model,
-              id,
-              todo,
-              read,
-              decode,
-              this.#options.dicomSeg ?? true,
-            );
-        for (const mask of r.masks)
-          await writeMask(join(root, mask.key), sealObject(root, mask.bytes));
-        await this.#sink.commit(r.rows);
-        const p = job.progress;
-        const next: JobState = {
-          ...job,
-          progress: {
-            total: p.total,
-            done: p.done + chunk.length,
-            predicted: p.predicted + r.predicted.length,
-            skipped: p.skipped + chunk.length - todo.length,
-            failed: p.failed + todo.length - r.predicted.length,
-          },
-          failures: [...job.failures, ...r.failures].slice(0, MAX_FAILURES),
-        };
-        // Checked again after the chunk, so a cancel written meanwhile by
-        // another process is not overwritten with "running".
-        if (signal.aborted || (await this.#cancelledElsewhere(id)))
-          return await this.#finish(next, 'cancelled');
-        job = await this.#save(next);
+      // Chunk k's masks, commit and state save run while chunk k+1 is
+      // predicted, so onnxruntime is not left idle at each chunk's end.
+      // Chunk k+1 is persisted only after chunk k, so what is committed is
+      // never ahead of the saved progress by more than one chunk, as
+      // before; its rows are dropped if the job was cancelled meanwhile.
+      let persisting: Promise<JobState> | undefined;
+      let cursor = job.progress.done;
+      try {
+        while (cursor < inputs.length) {
+          if (signal.aborted || (await this.#cancelledElsewhere(id))) break;
+          const end = chunkEnd(inputs, cursor, every, stacked);
+          const chunk = inputs.slice(cursor, end);
+          cursor = end;
+          const todo = chunk.filter((i) => !seen.has(unit(i)));
+          const r = stacked
+            ? await predictVolumes(
+                registered,
+                model,
+                id,
+                groupBySeries(todo),
+                read,
+                decode,
+              )
+            : await predictChunk(
+                registered,
+                model,
+                id,
+                todo,
+                read,
+                decode,
+                this.#options.dicomSeg ?? true,
+              );
+          if (persisting) job = await persisting;
+          persisting = undefined;
+          if (terminal(job)) return job;
+          if (signal.aborted || (await this.#cancelledElsewhere(id)))
+            return await this.#finish(job, 'cancelled');
+          persisting = this.#persist(id, job, chunk, todo.length, r, signal);
+          // Awaited after the next chunk; until then its failure must not
+          // count as unhandled.
+          persisting.catch(() => undefined);
+        }
+        if (persisting) job = await persisting;
+        persisting = undefined;
+        if (terminal(job)) return job;
+        return await this.#finish(
+          job,
+          cursor < inputs.length ? 'cancelled' : 'done',
+        );
+      } finally {
+        // A chunk that failed while the one before was persisting: that
+        // one settles first, so the failed state below has its progress.
+        if (persisting) job = await persisting.catch(() => job);
       }
-      return await this.#finish(job, 'done');
     } catch (err) {
       this.#logger.error(
         { job: id, error: (err as Error).message },
@@ -284,6 +299,47 @@ export class PredictionJobs {
       await this.#store.save(failed);
       return failed;
     }
+  }
+
+  /**
+   * Writes a predicted chunk's masks, commits its rows and saves the job's
+   * progress; a cancel that came meanwhile ends the job, keeping the rows.
+   */
+  async #persist(
+    id: string,
+    job: JobState,
+    chunk: readonly JobInput[],
+    todo: number,
+    r: ChunkResult,
+    signal: AbortSignal,
+  ): Promise<JobState> {
+    const root = this.#options.lakeRoot;
+    // Several mask files at once: one after another, a chunk's masks (a
+    // .npy and a SEG per image) took longer to write than its commit.
+    for (let i = 0; i < r.masks.length; i += MASK_WRITES)
+      await Promise.all(
+        r.masks
+          .slice(i, i + MASK_WRITES)
+          .map((m) => writeMask(join(root, m.key), sealObject(root, m.bytes))),
+      );
+    await this.#sink.commit(r.rows);
+    const p = job.progress;
+    const next: JobState = {
+      ...job,
+      progress: {
+        total: p.total,
+        done: p.done + chunk.length,
+        predicted: p.predicted + r.predicted.length,
+        skipped: p.skipped + chunk.length - todo,
+        failed: p.failed + todo - r.predicted.length,
+      },
+      failures: [...job.failures, ...r.failures].slice(0, MAX_FAILURES),
+    };
+    // Checked again after the commit, so a cancel written meanwhile by
+    // another process is not overwritten with "running".
+    if (signal.aborted || (await this.#cancelledElsewhere(id)))
+      return this.#finish(next, 'cancelled');
+    return this.#save(next);
   }
 
   async #save(job: JobState): Promise<JobState> {

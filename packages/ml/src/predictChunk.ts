@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { LakeLayout } from '@lpacs/lake';
 import type { Row } from '@lpacs/lake';
 import { encodeSegmentation } from './encodeSegmentation';
@@ -126,8 +127,15 @@ export async function predictChunk(
   const masks: Array<{ uid: string; mask: { key: string; bytes: Buffer } }> =
     [];
   const createdAt = new Date().toISOString();
-  const collect = (imgs: Image[], values: Float32Array[], dims: number[]) =>
-    imgs.forEach((img, i) => {
+  const collect = async (
+    imgs: Image[],
+    values: Float32Array[],
+    dims: number[],
+  ): Promise<void> => {
+    for (const [i, img] of imgs.entries()) {
+      // One image's rows, mask and SEG per turn of the event loop: a batch
+      // at once would hold an API's requests waiting for tens of ms.
+      if (i > 0) await yieldToEventLoop();
       const p = predictionRows(
         registered,
         runId,
@@ -142,18 +150,19 @@ export async function predictChunk(
         createdAt,
       );
       result.rows.push(...p.rows);
-      if (!p.mask) return;
+      if (!p.mask) continue;
       const uid = img.input.SOPInstanceUID;
       masks.push({ uid, mask: { key: p.mask.key, bytes: p.mask.bytes } });
       if (dicomSeg && img.input.NumberOfFrames === 1) {
         const seg = segmentationOf(registered, img, p.mask, createdAt);
         if (seg) masks.push({ uid, mask: seg });
       }
-    });
+    }
+  };
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {
       const out = await model.run(batch.map((b) => b.tensor));
-      collect(batch, out.values, [...out.dims]);
+      await collect(batch, out.values, [...out.dims]);
     } catch (err) {
       if (batch.length === 1) {
         const input = batch[0]!.input;

@@ -82,11 +82,13 @@ export function preprocessFrame(
     const plane = resized[spp === 1 ? 0 : c]!;
     const m = mean[mean.length === 1 ? 0 : c]!;
     const s = std[std.length === 1 ? 0 : c]!;
-    for (let i = 0; i < n; i++) {
-      const v = (plane[i]! - m) / s;
-      if (pre.layout === 'NCHW') out[c * n + i] = v;
-      else out[i * channels + c] = v;
-    }
+    // The layout test out of the per-pixel loop: this is the job's
+    // hottest loop on the main thread (channels * rows * columns values).
+    if (pre.layout === 'NCHW') {
+      const base = c * n;
+      for (let i = 0; i < n; i++) out[base + i] = (plane[i]! - m) / s;
+    } else
+      for (let i = 0; i < n; i++) out[i * channels + c] = (plane[i]! - m) / s;
   }
   return out;
 }

@@ -18,6 +18,7 @@ import { Catalog, Lake, newBatchId } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import type { Row } from '@lpacs/lake';
 import { JobStore } from '../JobStore';
+import { LakePredictionSink } from '../LakePredictionSink';
 import { MlErrorCode } from '../MlError';
 import { ModelRegistry } from '../ModelRegistry';
 import { predictionClause } from '../predictionClause';
@@ -455,6 +456,56 @@ describe('a job killed mid-run', () => {
          FROM predictions_batches`,
       );
       assert.deepEqual(r, { n: 96, uids: 48 });
+    } finally {
+      await jobs.close();
+    }
+  });
+});
+
+describe('a job of several chunks', () => {
+  it('decodes the next chunk while the one before commits', async () => {
+    const root = await makeLake('overlap');
+    await new ModelRegistry(root).add(join(models, 'ct-brightness'));
+    const decode = referenceDecoder(refs);
+    const lake = new LakePredictionSink(root);
+    let decoded = 0;
+    let secondChunk = () => {};
+    const secondChunkDecoding = new Promise<void>((r) => (secondChunk = r));
+    // Whether each commit saw the next chunk's first decode before it
+    // finished: one chunk after another, the first commit would wait 3 s.
+    const overlapped: boolean[] = [];
+    const jobs = jobsOn(root, {
+      commitEvery: 4,
+      decodeFrame: (bytes, frame) => {
+        if (++decoded === 5) secondChunk();
+        return decode(bytes, frame);
+      },
+      sink: {
+        commit: async (rows) => {
+          if (!overlapped.length)
+            overlapped.push(
+              await Promise.race([
+                secondChunkDecoding.then(() => true),
+                sleep(3000).then(() => false),
+              ]),
+            );
+          await lake.commit(rows);
+        },
+      },
+    });
+    try {
+      const { id } = await jobs.create('ct-brightness', {
+        seriesInstanceUIDs: ['2.25.1001', '2.25.1002'],
+      });
+      const job = await jobs.run(id);
+      assert.equal(job.phase, 'done');
+      assert.deepEqual(overlapped, [true]);
+      assert.equal(job.progress.predicted, 8);
+      const [r] = await predictions(
+        root,
+        'SELECT count(DISTINCT SOPInstanceUID) AS uids FROM predictions',
+      );
+      assert.equal(r!.uids, 8);
     } finally {
       await jobs.close();
     }
