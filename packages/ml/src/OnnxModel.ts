@@ -109,8 +109,11 @@ export class OnnxModel {
     }
     const values = result.data;
     const per = values.length / n;
+    // Views, not copies: the output buffer is this thread's now (the
+    // worker transferred it), and a copy per image was one more large
+    // allocation for the garbage collector on the job's main thread.
     return {
-      values: images.map((_, i) => values.slice(i * per, (i + 1) * per)),
+      values: images.map((_, i) => values.subarray(i * per, (i + 1) * per)),
       dims: result.dims.slice(1),
     };
   }
