@@ -288,14 +288,10 @@ describe('segmentation masks', () => {
       const file = volume.files[volume.sops.indexOf(sop)]!;
       const truth = await npyOverImage(npy, file);
       // 256 x 256 slices: each mask pixel covers an 8 x 8 block.
-      assert.deepEqual(
-        truth.segments,
-        Array.from(
-          { length: 256 * 256 },
-          (_, p) => hand.mask[((p >> 8) >> 3) * 32 + ((p & 255) >> 3)],
-        ),
-        `the .npy is the hand-computed mask (slice ${i})`,
-      );
+      const off = truth.segments.filter(
+        (v, p) => v !== hand.mask[(p >> 11) * 32 + ((p & 255) >> 3)],
+      ).length;
+      assert.equal(off, 0, `slice ${i}: ${off} pixels off the hand mask`);
       const { res, body } = await get(
         `/studies/${volume.study}/series/${volume.series}/instances/${sop}/frames/1/mask?model=${stacking}`,
       );
