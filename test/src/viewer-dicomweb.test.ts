@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
+import { LakeCipher, parseKek } from '@lpacs/lake';
 import {
   REPO,
   SAMPLE,
@@ -328,6 +329,71 @@ describe('segmentation masks', () => {
       { headers: { authorization: `Bearer ${collaborator}` } },
     );
     assert.equal(res.status, 403);
+  });
+});
+
+describe('masks of an encrypted lake', () => {
+  it("serves a multi-frame image's sealed .npy masks as numpy reads them opened", async () => {
+    const sealedLake = join(work.path, 'sealed');
+    const kekFile = join(work.path, 'kek.hex');
+    writeFileSync(kekFile, randomBytes(32).toString('hex') + '\n');
+    const env = { LPACS_KEK_FILE: kekFile, LPACS_KEK: '' };
+    const cli = async (args: string[]) => {
+      const r = await runCli([...args, '--lake', sealedLake], env);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await cli(['init', '--encrypt', '--kek-file', kekFile]);
+    await cli(['ingest', join(SAMPLE, 'explicit_little.dcm')]);
+    const models = join(work.path, 'models');
+    await cli(['models', 'add', join(models, 'ct-threshold')]);
+    const [row] = await parquetRows(
+      `SELECT "StudyInstanceUID" AS study, "SeriesInstanceUID" AS series,
+              "SOPInstanceUID" AS sop, object_key
+       FROM read_parquet('${sealedLake}/tables/instances/*/*.parquet')`,
+    );
+    const [study, series, sop] = ['study', 'series', 'sop'].map((k) =>
+      String(row![k]),
+    ) as [string, string, string];
+    await cli(['predict', '--model', 'ct-threshold', '--series', series]);
+    const cipher = LakeCipher.load(
+      join(sealedLake, 'keys', 'data-keys.json'),
+      parseKek(readFileSync(kekFile), 'test'),
+    );
+    const opened = (key: string) => {
+      const path = join(sealedLake, key);
+      const sealed = readFileSync(path);
+      assert.equal(sealed.subarray(0, 4).toString('latin1'), 'LPE1', key);
+      const plain = join(work.path, `opened-${key.replace(/\//g, '_')}`);
+      writeFileSync(plain, cipher.open(sealed, path));
+      return plain;
+    };
+    const image = opened(String(row!.object_key));
+    process.env.LPACS_KEK_FILE = kekFile;
+    delete process.env.LPACS_KEK;
+    const server = await startServer({ lake: sealedLake, port: 0 });
+    try {
+      const at = server.url.replace(/graphql$/, 'dicomweb');
+      const auth = await tokenFor(sealedLake, Role.Researcher, 'rita');
+      for (const frame of [1, 9, 16]) {
+        const truth = await npyOverImage(
+          opened(`masks/${model}/${sop}-${frame - 1}.npy`),
+          image,
+        );
+        const res = await fetch(
+          `${at}/studies/${study}/series/${series}/instances/${sop}/frames/${frame}/mask?model=${model}`,
+          { headers: { authorization: `Bearer ${auth}` } },
+        );
+        assert.equal(res.status, 200, `frame ${frame}`);
+        const got = await sharp(Buffer.from(await res.arrayBuffer()))
+          .toColourspace('b-w')
+          .raw()
+          .toBuffer();
+        assert.ok(got.equals(Buffer.from(truth.segments)), `frame ${frame}`);
+      }
+    } finally {
+      await server.close();
+      delete process.env.LPACS_KEK_FILE;
+    }
   });
 });
 
