@@ -43,12 +43,16 @@ export class SessionPool {
     try {
       for (let i = 0; i < size; i++)
         sessions.push(
-          await SessionWorker.open(path, {
-            executionProviders,
-            intraOpNumThreads,
-            interOpNumThreads: 1,
-            graphOptimizationLevel: 'all',
-          }),
+          await SessionWorker.open(
+            path,
+            {
+              executionProviders,
+              intraOpNumThreads,
+              interOpNumThreads: 1,
+              graphOptimizationLevel: 'all',
+            },
+            options.niceness ?? 10,
+          ),
         );
     } catch (err) {
       await Promise.allSettled(sessions.map((s) => s.close()));

@@ -53,9 +53,10 @@ export class SessionWorker {
   static open(
     path: string,
     options: InferenceSession.SessionOptions,
+    niceness = 0,
   ): Promise<SessionWorker> {
     const worker = new Worker(join(__dirname, 'onnxWorker.js'), {
-      workerData: { path, options } satisfies WorkerStart,
+      workerData: { path, options, niceness } satisfies WorkerStart,
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);

@@ -117,4 +117,11 @@ export interface SessionOptions {
   poolSize?: number;
   /** Most inputs per run when the batch axis is symbolic; default 8. */
   maxBatch?: number;
+  /**
+   * How much lower than the process the session threads run (a Linux nice
+   * increment, 0 to 19; default 10): a job then takes the CPU the API's
+   * queries leave, and all of it when they leave it all. Where threads
+   * cannot be reniced it is ignored.
+   */
+  niceness?: number;
 }

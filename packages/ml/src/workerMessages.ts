@@ -5,6 +5,8 @@ import type { TensorSignature } from './checkModelSignature';
 export interface WorkerStart {
   path: string;
   options: InferenceSession.SessionOptions;
+  /** Nice increment for the session's threads (see SessionOptions). */
+  niceness: number;
 }
 
 /** A request to a session worker. */

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { silentLogger } from '@lpacs/lake';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MlErrorCode } from '../MlError';
 import { OnnxModel } from '../OnnxModel';
 import { preprocessFrame } from '../preprocessFrame';
+import { SessionPool } from '../SessionPool';
 import type { ModelManifest } from '../types';
 import { validateManifest } from '../validateManifest';
 import { frameOf, makeModels, references } from './helpers';
@@ -82,6 +84,44 @@ describe('a real ONNX session on preprocessed DICOM pixels', () => {
       }
     } finally {
       await model.close();
+    }
+  });
+
+  it('runs its sessions niced (10 by default), so queries beside a job come first', async () => {
+    // Each thread's nice value as the kernel reports it (stat field 19).
+    const niceByThread = () =>
+      new Map(
+        readdirSync('/proc/self/task').map((t) => {
+          const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          return [t, Number(fields[16])] as const;
+        }),
+      );
+    for (const [niceness, expected] of [
+      [undefined, 10],
+      [3, 3],
+    ] as const) {
+      const before = niceByThread();
+      const pool = await SessionPool.open(
+        join(models, 'ct-threshold', 'model.onnx'),
+        {
+          intraOpNumThreads: 2,
+          ...(niceness === undefined ? {} : { niceness }),
+        },
+        silentLogger,
+      );
+      try {
+        const started = [...niceByThread()].filter(([t]) => !before.has(t));
+        // The session's worker thread and the onnxruntime thread it made;
+        // the process's own threads keep their priority.
+        assert.deepEqual(
+          started.map(([, n]) => n),
+          [expected, expected],
+        );
+        assert.equal(niceByThread().get(String(process.pid)), 0);
+      } finally {
+        await pool.close();
+      }
     }
   });
 
