@@ -278,7 +278,6 @@ try {
     freshVersion(modelDir, dir, `bench-${r}`);
     const jobs = new PredictionJobs({
       lakeRoot: lake,
-      decodeFrame,
       session: { intraOpNumThreads: threads, maxBatch: batch },
     });
     try {

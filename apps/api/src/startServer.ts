@@ -22,7 +22,6 @@ import {
 } from '@lpacs/sharing';
 import { downloadRefusal } from './resolvers/SharingResolver';
 import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
-import { decodeFrame } from '@lpacs/pixels';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
 import { allowRoute } from './access/allowRoute';
@@ -255,7 +254,6 @@ export async function startServer(
   const direct = new LakePredictionSink(options.lake, logger);
   const predictions = new PredictionJobs({
     lakeRoot: options.lake,
-    decodeFrame,
     logger,
     sink: {
       commit: async (rows) => {

@@ -7,6 +7,7 @@ import {
   silentLogger,
 } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
+import { decodeFrame } from '@lpacs/pixels';
 import { alreadyPredicted } from './alreadyPredicted';
 import { chunkEnd, groupBySeries } from './chunkInputs';
 import { JobStore } from './JobStore';
@@ -15,7 +16,8 @@ import { LakePredictionSink } from './LakePredictionSink';
 import type { PredictionSink } from './LakePredictionSink';
 import { ModelRegistry } from './ModelRegistry';
 import { OnnxModel } from './OnnxModel';
-import { predictChunk } from './predictChunk';
+import { FramePrep } from './FramePrep';
+import { predictChunk, preparerOf } from './predictChunk';
 import type { ChunkResult } from './predictChunk';
 import { predictVolumes } from './predictVolumes';
 import { selectInputs } from './selectInputs';
@@ -32,8 +34,13 @@ const MASK_WRITES = 8;
 export interface PredictionJobsOptions {
   /** The lake directory. */
   lakeRoot: string;
-  /** Decodes a frame (`@lpacs/pixels`' decodeFrame). */
-  decodeFrame: FrameDecoder;
+  /**
+   * Decodes a frame on the main thread (tests inject failures this way).
+   * Without it, frames are decoded (`@lpacs/pixels`) and preprocessed in a
+   * worker thread niced like the sessions, so a job beside an API leaves
+   * its event loop to the requests.
+   */
+  decodeFrame?: FrameDecoder;
   logger?: Logger;
   /** onnxruntime settings for every model's session pool. */
   session?: SessionOptions;
@@ -70,6 +77,7 @@ export class PredictionJobs {
   readonly #registry: ModelRegistry;
   readonly #sink: PredictionSink;
   readonly #models = new Map<string, Promise<OnnxModel>>();
+  #prep: FramePrep | undefined;
   readonly #running = new Map<
     string,
     { controller: AbortController; done: Promise<JobState> }
@@ -228,7 +236,7 @@ export class PredictionJobs {
       ]);
       job = await this.#save({ ...job, phase: 'running' });
       const read = (key: string) => readObject(root, key);
-      const decode = this.#options.decodeFrame;
+      const decode = this.#options.decodeFrame ?? decodeFrame;
       // Chunk k's masks, commit and state save run while chunk k+1 is
       // predicted, so onnxruntime is not left idle at each chunk's end.
       // Chunk k+1 is persisted only after chunk k, so what is committed is
@@ -258,7 +266,15 @@ export class PredictionJobs {
                 id,
                 todo,
                 read,
-                decode,
+                this.#options.decodeFrame
+                  ? preparerOf(this.#options.decodeFrame, model)
+                  : (bytes, frame) =>
+                      this.#framePrep().prepare(
+                        bytes,
+                        frame,
+                        model.manifest.preprocessing,
+                        model.channels,
+                      ),
                 this.#options.dicomSeg ?? true,
               );
           if (persisting) job = await persisting;
@@ -378,9 +394,17 @@ export class PredictionJobs {
   }
 
   /** Stops running jobs (after their current chunk) and releases sessions. */
+  /** The frame worker, started on first use. */
+  #framePrep(): FramePrep {
+    this.#prep ??= new FramePrep(1, this.#options.session?.niceness ?? 10);
+    return this.#prep;
+  }
+
   async close(): Promise<void> {
     for (const { controller } of this.#running.values()) controller.abort();
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    await this.#prep?.close();
+    this.#prep = undefined;
     const models = [...this.#models.values()];
     this.#models.clear();
     for (const m of await Promise.allSettled(models))

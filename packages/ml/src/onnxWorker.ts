@@ -1,10 +1,9 @@
 // One onnxruntime session in a worker thread. onnxruntime-node runs a
 // session on the calling thread, so a session on the main thread would stall
 // every request an API serves beside a job for the length of a batch.
-import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { lowerPriority } from './lowerPriority';
 import type { WorkerReply, WorkerRequest, WorkerStart } from './workerMessages';
 
 const start = workerData as WorkerStart;
@@ -16,22 +15,6 @@ function metadata(meta: readonly InferenceSession.ValueMetadata[]) {
       ? { name: m.name, type: m.type, shape: [...m.shape] }
       : { name: m.name, type: 'non-tensor', shape: [] },
   );
-}
-
-/**
- * Lowers this thread's priority (Linux: nice is per thread, and the
- * threads onnxruntime starts from it inherit it). /proc/thread-self names
- * the thread's own id. Elsewhere, or when refused, nothing changes.
- */
-function lowerPriority(increment: number): void {
-  if (increment <= 0) return;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0)
-      setPriority(tid, Math.min(19, getPriority(tid) + increment));
-  } catch {
-    // not Linux, or not permitted: run at the process's priority
-  }
 }
 
 async function main(): Promise<void> {

@@ -36,21 +36,23 @@ function failure(input: JobInput, err: unknown, code: MlErrorCode) {
 }
 
 /**
- * Reads an input's frames and preprocesses them; throws on a bad one.
- * TODO: this runs on the main thread, so an API beside a job shares that
- * thread (and, on a busy machine, its core) with decoding and
- * preprocessing: cohort p95 was 2.6-4.7x idle in bench:ml. A pool of
- * worker threads doing it, tensors transferred back, would free the API.
+ * The model input of one frame of an object.
+ * @throws MlError UNDECODABLE for a frame that cannot be decoded.
  */
-async function images(
-  input: JobInput,
+export type FramePreparer = (
   bytes: Uint8Array,
-  model: OnnxModel,
+  frame: number,
+) => Promise<Float32Array>;
+
+/**
+ * A preparer that decodes with `decode` and preprocesses on this thread
+ * (jobs given their own decoder; otherwise FramePrep's worker does it).
+ */
+export function preparerOf(
   decode: FrameDecoder,
-): Promise<Image[]> {
-  const pre = model.manifest.preprocessing;
-  const out: Image[] = [];
-  for (const frame of framesOf(pre.frames, input.NumberOfFrames)) {
+  model: OnnxModel,
+): FramePreparer {
+  return async (bytes, frame) => {
     let decoded;
     try {
       decoded = await decode(bytes, frame);
@@ -60,13 +62,25 @@ async function images(
         `frame ${frame}: ${(err as Error).message}`,
       );
     }
-    out.push({
-      input,
-      bytes,
-      frame,
-      tensor: preprocessFrame(decoded, pre, model.channels),
-    });
-  }
+    return preprocessFrame(
+      decoded,
+      model.manifest.preprocessing,
+      model.channels,
+    );
+  };
+}
+
+/** Reads an input's frames and preprocesses them; throws on a bad one. */
+async function images(
+  input: JobInput,
+  bytes: Uint8Array,
+  model: OnnxModel,
+  prepare: FramePreparer,
+): Promise<Image[]> {
+  const pre = model.manifest.preprocessing;
+  const out: Image[] = [];
+  for (const frame of framesOf(pre.frames, input.NumberOfFrames))
+    out.push({ input, bytes, frame, tensor: await prepare(bytes, frame) });
   return out;
 }
 
@@ -120,7 +134,7 @@ export async function predictChunk(
   runId: string,
   inputs: readonly JobInput[],
   readObject: (key: string) => Promise<Uint8Array>,
-  decode: FrameDecoder,
+  prepare: FramePreparer,
   dicomSeg = false,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
@@ -194,7 +208,7 @@ export async function predictChunk(
   for (const input of inputs) {
     try {
       const bytes = await readObject(input.object_key);
-      for (const img of await images(input, bytes, model, decode)) {
+      for (const img of await images(input, bytes, model, prepare)) {
         pending.push(img);
         if (pending.length >= model.maxBatch) await flush();
       }

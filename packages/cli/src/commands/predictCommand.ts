@@ -1,7 +1,6 @@
 import { openLakeCipher } from '@lpacs/lake';
 import { PredictionJobs } from '@lpacs/ml';
 import type { JobSelection, JobState } from '@lpacs/ml';
-import { decodeFrame } from '@lpacs/pixels';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 
@@ -68,7 +67,6 @@ export async function predictCommand(
   let last = 0;
   const jobs = new PredictionJobs({
     lakeRoot: opts.lake,
-    decodeFrame,
     logger: createLogger('ml.jobs', process.env.LPACS_LOG_LEVEL ?? 'error'),
     session: {
       ...(flags.threads === undefined
