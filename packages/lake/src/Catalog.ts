@@ -10,6 +10,7 @@ import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { TableName } from './types';
 import { openDuckDB } from './openDuckDB';
 import { sqlString } from './sqlString';
+import { tablesChanged } from './tableChanges';
 
 /** A plain JS value out of DuckDB: bigint becomes number, dates strings. */
 export type Plain =
@@ -56,6 +57,11 @@ export interface CatalogOptions {
   connections?: number;
   /** A query running longer is interrupted with QUERY_TIMEOUT (default 30 s). */
   timeoutMs?: number;
+  /**
+   * How long (ms) a look at the tables stands when this process changed
+   * none of them (default 250; see Catalog.#fresh).
+   */
+  recheckMs?: number;
 }
 
 /** A query that ran past the catalog's time limit and was stopped. */
@@ -79,11 +85,15 @@ export class Catalog {
   readonly #waiting: Array<(c: DuckDBConnection) => void> = [];
   readonly #all: DuckDBConnection[];
   readonly #timeoutMs: number;
+  #recheckMs = 250;
   #viewsFor = '';
   #refreshing: Promise<void> | undefined;
   /** What `series_rollup` was built from: the version directory and its batches. */
   #rolled: { dir: string | undefined; batches: Set<string> } | undefined;
   #rolling: Promise<unknown> = Promise.resolve();
+  /** When the views and the rollup last looked at the tables. */
+  #viewsChecked: { at: number; changes: number } | undefined;
+  #rollupChecked: { at: number; changes: number } | undefined;
   /** Queries started and not yet settled; close() waits for them. */
   readonly #running = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -116,6 +126,7 @@ export class Catalog {
       connections,
       options.timeoutMs ?? 30_000,
     );
+    catalog.#recheckMs = options.recheckMs ?? 250;
     await catalog.refresh();
     return catalog;
   }
@@ -153,8 +164,23 @@ export class Catalog {
     return `SELECT * FROM read_parquet(${sqlString(join(dir, '*', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`;
   }
 
+  /**
+   * True while the last look at the tables stands: this process changed
+   * none since (see tableChanges), and it is under `recheckMs` old. Other
+   * processes' commits show in the views at once (they list files per
+   * query); a new table version or the rollup may wait that long.
+   */
+  #fresh(checked: { at: number; changes: number } | undefined): boolean {
+    return (
+      checked !== undefined &&
+      checked.changes === tablesChanged() &&
+      Date.now() - checked.at < this.#recheckMs
+    );
+  }
+
   /** Recreates the views when tables appeared since the last call (cheap). */
   refresh(): Promise<void> {
+    if (this.#fresh(this.#viewsChecked)) return Promise.resolve();
     // One refresh at a time; concurrent callers share it.
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = undefined;
@@ -163,9 +189,13 @@ export class Catalog {
   }
 
   async #refresh(): Promise<void> {
+    const checked = { at: Date.now(), changes: tablesChanged() };
     const present = await Promise.all(TABLE_NAMES.map((t) => this.#source(t)));
     const signature = present.join(',');
-    if (signature === this.#viewsFor) return;
+    if (signature === this.#viewsFor) {
+      this.#viewsChecked = checked;
+      return;
+    }
     for (const [i, table] of TABLE_NAMES.entries()) {
       const dir = present[i];
       const source = dir ? this.#fileView(dir) : this.#emptyView(table);
@@ -183,6 +213,7 @@ export class Catalog {
       }
     }
     this.#viewsFor = signature;
+    this.#viewsChecked = checked;
   }
 
   /**
@@ -210,6 +241,8 @@ export class Catalog {
   }
 
   async #updateRollup(): Promise<void> {
+    if (this.#fresh(this.#rollupChecked)) return;
+    const checked = { at: Date.now(), changes: tablesChanged() };
     await this.refresh();
     const dir = await this.#source('instances');
     const batches = dir
@@ -225,7 +258,10 @@ export class Catalog {
     const todo = grown
       ? batches.filter((b) => !rolled.batches.has(b))
       : batches;
-    if (grown && todo.length === 0) return;
+    if (grown && todo.length === 0) {
+      this.#rollupChecked = checked;
+      return;
+    }
     const cols = ROLLUP_COLUMNS.map((c) => `"${c}"`).join(', ');
     // Exactly the batches listed: one committed meanwhile is added next time.
     const where = todo.length
@@ -247,6 +283,7 @@ export class Catalog {
       dir,
       batches: new Set(grown ? [...rolled.batches, ...todo] : todo),
     };
+    this.#rollupChecked = checked;
   }
 
   /**
@@ -282,6 +319,7 @@ export class Catalog {
   async #run(
     sql: string,
     params: DuckDBValue[],
+    retried = false,
   ): Promise<Array<Record<string, Plain>>> {
     await this.refresh();
     const connection = await this.#acquire();
@@ -302,11 +340,17 @@ export class Catalog {
         throw new QueryTimeoutError(
           `the query ran longer than ${this.#timeoutMs} ms and was stopped; narrow the filter`,
         );
-      throw err;
+      if (!retried && /No files found|No such file/i.test(String(err))) {
+        // Another process swapped a table version in (a compaction or an
+        // erasure) and removed the one the views read: look again, once.
+        this.#viewsChecked = undefined;
+        this.#rollupChecked = undefined;
+      } else throw err;
     } finally {
       clearTimeout(timer);
       this.#release(connection);
     }
+    return this.#run(sql, params, true);
   }
 
   /**

@@ -26,6 +26,7 @@ import { openLakeCipher } from './encryption/openLakeCipher';
 import { packAttributeRows } from './packedAttributes';
 import type { PackedAttributes } from './packedAttributes';
 import { ParquetWriter } from './ParquetWriter';
+import { noteTablesChanged } from './tableChanges';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
 import type { Logger, Row, TableName } from './types';
 import { silentLogger } from './types';
@@ -358,6 +359,7 @@ export class Lake {
       JSON.stringify({ batchId, moves } satisfies Journal),
     );
     await this.#applyJournal(journal);
+    noteTablesChanged();
   }
 
   async #applyJournal(path: string): Promise<void> {

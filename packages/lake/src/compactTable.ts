@@ -9,6 +9,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncPath } from './fsutil';
+import { noteTablesChanged } from './tableChanges';
 import type { LakeLayout } from './LakeLayout';
 import { SCHEMAS } from './schemas';
 import type { TableName } from './types';
@@ -115,6 +116,7 @@ export async function compactTable(
   await rm(tmpLink, { force: true });
   await symlink(next, tmpLink);
   await rename(tmpLink, link); // the swap: one atomic rename
+  noteTablesChanged();
   await fsyncPath(layout.tables);
   for (const name of await readdir(layout.tables)) {
     const m = VERSION.exec(name);

@@ -236,6 +236,44 @@ describe('Lake', () => {
     }
   });
 
+  it('answers right at once after another process compacted twice (the version its views read is gone)', async () => {
+    const dir = join(root, 'swapped');
+    const lake = await Lake.open(dir);
+    await lake.commitBatch('b1', { instances: [row(1), row(2)] });
+    await lake.commitBatch('b2', { instances: [row(3)] });
+    lake.close();
+    // Views that trust their look at the tables for a minute.
+    const catalog = await Catalog.open(dir, { threads: 1, recheckMs: 60_000 });
+    try {
+      const n = async () =>
+        Number(
+          (await catalog.query('SELECT count(*) AS n FROM instances'))[0]?.n,
+        );
+      assert.equal(await n(), 3);
+      // Two compactions elsewhere: the second deletes the version the
+      // catalog's views still name (this process changed nothing).
+      const child = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const { Lake } = require(${JSON.stringify(join(__dirname, '..', 'index.js'))});
+           (async () => {
+             const lake = await Lake.open(${JSON.stringify(dir)});
+             await lake.compact();
+             await lake.commitBatch('b3', { instances: [${JSON.stringify(row(4))}] });
+             await lake.compact();
+             lake.close();
+           })();`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(child.status, 0, child.stderr);
+      assert.equal(await n(), 4);
+    } finally {
+      await catalog.close();
+    }
+  });
+
   it('lets one process write at a time, and any number read', async () => {
     const dir = join(root, 'lock');
     const writer = await Lake.open(dir);
