@@ -31,6 +31,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { graphqlRequest } from './graphql.mjs';
 import {
   Worker,
   isMainThread,
@@ -56,23 +57,8 @@ const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 
 /** Sends one cohort request; resolves to its latency (ms) or throws. */
 async function cohortRequest(url, token, filter) {
-  const t0 = now();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query: QUERY, variables: { filter } }),
-  });
-  const text = await res.text();
-  const ms = now() - t0;
-  if (res.status !== 200)
-    throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
-  const body = JSON.parse(text);
-  if (body.errors?.length)
-    throw new Error(`GraphQL error: ${body.errors[0].message}`);
-  return { ms, data: body.data.cohort };
+  const { data, ms } = await graphqlRequest(url, token, QUERY, { filter });
+  return { ms, data: data.cohort };
 }
 
 /** A small seeded PRNG (mulberry32), so every run asks the same things. */

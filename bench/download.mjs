@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { listDicom, writeCopies } from './derive.mjs';
+import { graphqlRequest } from './graphql.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -100,18 +101,7 @@ async function serve(lake) {
 }
 
 async function gql(url, token, query, variables) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors?.length)
-    throw new Error(`GraphQL: ${body.errors[0].message}`);
-  return body.data;
+  return (await graphqlRequest(`${url}/graphql`, token, query, variables)).data;
 }
 
 function catObjects(lake) {

@@ -48,6 +48,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { graphqlRequest } from './graphql.mjs';
 import { Worker } from 'node:worker_threads';
 import { AccessStore, Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
@@ -124,22 +125,6 @@ function freshVersion(from, to, version) {
     join(to, 'manifest.json'),
     JSON.stringify({ ...manifest, version }),
   );
-}
-
-/** One GraphQL request from this thread (untimed set-up calls). */
-async function graphqlRequest(url, token, query, variables) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors?.length)
-    throw new Error(`GraphQL error: ${body.errors[0].message}`);
-  return body.data;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'lpacs-bench-ml-'));
@@ -348,7 +333,9 @@ try {
       });
     await client({ count: 10 }); // DuckDB's first reads and JIT: untimed
     idleMs = (await client({ count: queries })).latencies;
-    const { runModel } = await graphqlRequest(
+    const {
+      data: { runModel },
+    } = await graphqlRequest(
       server.url,
       token,
       `mutation Run($input: RunModelInput!) {

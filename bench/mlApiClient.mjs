@@ -8,26 +8,13 @@
 //          `job` query every pollMs, untimed) is done, cancelled or failed
 // Posts { latencies: number[] (ms), phase?: string, polls: number }.
 import { parentPort, workerData } from 'node:worker_threads';
+import { graphqlRequest } from './graphql.mjs';
 
 const { url, token, query, variables, count, jobId, pollMs } = workerData;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 async function graphql(body) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status !== 200)
-    throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
-  const parsed = JSON.parse(text);
-  if (parsed.errors?.length)
-    throw new Error(`GraphQL error: ${parsed.errors[0].message}`);
-  return parsed.data;
+  return (await graphqlRequest(url, token, body.query, body.variables)).data;
 }
 
 async function timedCohort() {

@@ -27,6 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureLake } from './api.mjs';
+import { graphqlRequest } from './graphql.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -227,18 +228,8 @@ function changesOf(facets, n) {
 }
 
 async function gql(url, token, filter) {
-  const t0 = now();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query: SUMMARY, variables: { filter } }),
-  });
-  const body = await res.json();
-  if (body.errors?.length) throw new Error(body.errors[0].message);
-  return { ms: now() - t0, cohort: body.data.cohort };
+  const { data, ms } = await graphqlRequest(url, token, SUMMARY, { filter });
+  return { ms, cohort: data.cohort };
 }
 
 async function cohortBench(browser, N, changes, rebuild, log) {
