@@ -85,8 +85,10 @@ export class Catalog {
   readonly #waiting: Array<(c: DuckDBConnection) => void> = [];
   readonly #all: DuckDBConnection[];
   readonly #timeoutMs: number;
-  #recheckMs = 250;
+  readonly #recheckMs: number;
   #viewsFor = '';
+  /** Each table's version directory as the views last found it. */
+  #dirs = new Map<TableName, string | undefined>();
   #refreshing: Promise<void> | undefined;
   /** What `series_rollup` was built from: the version directory and its batches. */
   #rolled: { dir: string | undefined; batches: Set<string> } | undefined;
@@ -103,6 +105,7 @@ export class Catalog {
     instance: DuckDBInstance,
     connections: DuckDBConnection[],
     timeoutMs: number,
+    recheckMs: number,
   ) {
     this.#layout = new LakeLayout(root);
     this.#instance = instance;
@@ -110,6 +113,7 @@ export class Catalog {
     this.#views = connections[0]!;
     this.#idle = connections.slice(1);
     this.#timeoutMs = timeoutMs;
+    this.#recheckMs = recheckMs;
   }
 
   static async open(
@@ -125,8 +129,8 @@ export class Catalog {
       instance,
       connections,
       options.timeoutMs ?? 30_000,
+      options.recheckMs ?? 250,
     );
-    catalog.#recheckMs = options.recheckMs ?? 250;
     await catalog.refresh();
     return catalog;
   }
@@ -191,6 +195,7 @@ export class Catalog {
   async #refresh(): Promise<void> {
     const checked = { at: Date.now(), changes: tablesChanged() };
     const present = await Promise.all(TABLE_NAMES.map((t) => this.#source(t)));
+    this.#dirs = new Map(TABLE_NAMES.map((t, i) => [t, present[i]]));
     const signature = present.join(',');
     if (signature === this.#viewsFor) {
       this.#viewsChecked = checked;
@@ -244,7 +249,7 @@ export class Catalog {
     if (this.#fresh(this.#rollupChecked)) return;
     const checked = { at: Date.now(), changes: tablesChanged() };
     await this.refresh();
-    const dir = await this.#source('instances');
+    const dir = this.#dirs.get('instances');
     const batches = dir
       ? (await readdir(dir))
           .filter((n) => n.startsWith('batch='))
