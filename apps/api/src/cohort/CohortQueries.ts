@@ -216,12 +216,7 @@ export class CohortQueries {
     const facet = FACETS[name];
     if (!facet) throw new Error(`no facet ${name}`);
     // A facet ignores its own filter, so every value stays selectable.
-    const own: string[] =
-      facet.own === 'ageMin'
-        ? ['ageMin', 'ageMax']
-        : facet.own === 'studyDateFrom'
-          ? ['studyDateFrom', 'studyDateTo']
-          : [String(facet.own)];
+    const own = ownClauses(name);
     const reduced: CompiledFilter = {
       clauses: Object.fromEntries(
         Object.entries(filter.clauses).filter(([k]) => !own.includes(k)),
