@@ -384,7 +384,11 @@ export class Deidentifier {
       sopClassUID,
       sopInstanceUID,
       patientPseudonym: walk.pseudonym,
-      ageYears: identity.ageYears,
+      // Age is a patient characteristic (Table E.1-1's rtnPatCharsOpt):
+      // without that option it leaves with PatientAge, not in the index.
+      ageYears: this.#options.retainPatientCharacteristics
+        ? identity.ageYears
+        : undefined,
       dateShiftDays: this.#options.longitudinal === 'modified' ? walk.shift : 0,
       actions: walk.actions,
       warnings: walk.warnings,

@@ -28,6 +28,7 @@ interface Truth {
     patientBirthDate: string;
     studies: Array<{
       studyDate: string;
+      patientAge: string;
       series: Array<{
         instances: Array<{ path: string; sopInstanceUID: string }>;
       }>;
@@ -188,6 +189,36 @@ describe('Deidentifier on the generated CT corpus', () => {
       keys.uid(referenced),
       new SiteKeys(Buffer.alloc(32, 9)).uid(referenced),
     );
+  });
+
+  it('gives an age to index only when patient characteristics are retained', () => {
+    // truth.json's PatientAge (AS, e.g. "054Y") as dump2dcm planted it.
+    const ageOf = new Map(
+      truth.patients.flatMap((p) =>
+        p.studies.flatMap((st) =>
+          st.series.flatMap((se) =>
+            se.instances.map((i) => [
+              i.sopInstanceUID,
+              Math.min(Number(st.patientAge.slice(0, 3)), 90),
+            ]),
+          ),
+        ),
+      ),
+    );
+    const without = new Deidentifier(keys, {
+      ...RESEARCH_DEFAULT,
+      retainPatientCharacteristics: false,
+    });
+    for (const { file, result } of outputs) {
+      const original = dump(file, '0008,0018')!;
+      assert.equal(result.ageYears, ageOf.get(original), file);
+      const bare = without.deidentify(parseDicom(readFileSync(file)));
+      assert.equal(bare.ageYears, undefined, file);
+      // ...and the object itself carries no PatientAge either.
+      const barePath = join(out, 'no-characteristics.dcm');
+      writeFileSync(barePath, bare.bytes);
+      assert.equal(dump(barePath, '0010,1010'), undefined);
+    }
   });
 
   it('drops a 1C attribute whose condition the profile removes (ethics committee name)', () => {
