@@ -1,10 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import {
-  copyFile,
-  mkdir,
   open,
-  readFile,
   readdir,
   realpath,
   rename,
@@ -12,7 +8,9 @@ import {
   rm,
   rmdir,
 } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
+import { DirTarget, sha256Of } from './backupTarget';
+import type { BackupTarget } from './backupTarget';
 import { encryptionSettings } from './encryption/openLakeCipher';
 import { writeFileAtomic } from './fsutil';
 import { LakeLayout } from './LakeLayout';
@@ -50,13 +48,6 @@ const STATE_DIRS = [
   'masks',
 ];
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path))
-    hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 async function walk(root: string, dir = root): Promise<string[]> {
   let entries;
   try {
@@ -78,67 +69,81 @@ async function walk(root: string, dir = root): Promise<string[]> {
   return out;
 }
 
-/** Path to SHA-256 of every file of the newest snapshot in `backup`. */
+async function readManifest(
+  target: BackupTarget,
+  id: string,
+): Promise<{ files: SnapshotFile[] } | undefined> {
+  const text = await target.readText(`snapshots/${id}.json`);
+  return text ? (JSON.parse(text) as { files: SnapshotFile[] }) : undefined;
+}
+
+/** Path to SHA-256 of every file of the newest snapshot in `target`. */
 async function lastSnapshotHashes(
-  backup: string,
+  target: BackupTarget,
 ): Promise<Map<string, string>> {
-  const id = (await listSnapshots(backup)).at(-1);
-  if (!id) return new Map();
-  const { files } = JSON.parse(
-    await readFile(join(backup, 'snapshots', `${id}.json`), 'utf8'),
-  ) as { files: SnapshotFile[] };
-  return new Map(files.map((f) => [f.path, f.sha256]));
+  const id = (await listSnapshots(target)).at(-1);
+  const manifest = id ? await readManifest(target, id) : undefined;
+  return new Map((manifest?.files ?? []).map((f) => [f.path, f.sha256]));
 }
 
-/** Copies `from` to `to` unless a file of the same size is there; true if copied. */
-async function copyIfNew(
-  from: string,
-  to: string,
-  size: number,
-): Promise<boolean> {
-  try {
-    if ((await stat(to)).size === size) return false;
-  } catch {
-    // not there yet
-  }
-  await mkdir(dirname(to), { recursive: true });
-  const tmp = `${to}.part`;
-  await copyFile(from, tmp);
-  await rename(tmp, to);
-  return true;
-}
-
-/** The first `size` bytes of a growing file, cut at its last whole line. */
-async function copyPrefix(from: string, to: string): Promise<number> {
+/** The first bytes of a growing file, cut at its last whole line. */
+async function readWholeLines(from: string): Promise<Buffer> {
   const handle = await open(from, 'r');
   try {
     const { size } = await handle.stat();
     const buf = Buffer.alloc(size);
     await handle.read(buf, 0, size, 0);
-    const end = buf.lastIndexOf(0x0a) + 1;
-    await mkdir(dirname(to), { recursive: true });
-    await writeFileAtomic(to, buf.subarray(0, end), 0o600);
-    return end;
+    return buf.subarray(0, buf.lastIndexOf(0x0a) + 1);
   } finally {
     await handle.close();
   }
 }
 
 /**
- * Takes a consistent, incremental snapshot of a lake into `dest` while
- * ingest and queries go on. Tables are listed first (their batch files
- * never change once committed), then objects are copied: an object is in
- * place before any row that names it commits, so every row of the
- * snapshot finds its object. Objects are named by their SHA-256, so one
- * already in the backup is not copied again. The audit log is copied up
- * to its last whole entry. `snapshots/<id>.json` lists every file with its
- * SHA-256; restore checks each one.
+ * DuckDB views over exactly one snapshot's Parquet files, so another
+ * engine reads the lake where the backup put it (see docs/scale.md).
+ */
+function viewsSql(
+  target: BackupTarget,
+  snapshot: string,
+  files: SnapshotFile[],
+): string {
+  const lines = [
+    `-- lpacs snapshot ${snapshot}: each table of the lake as a DuckDB view over`,
+    "-- exactly the Parquet files of this snapshot. s3:// paths need DuckDB's",
+    '-- httpfs extension and an S3 secret (docs/scale.md).',
+  ];
+  for (const table of TABLE_NAMES) {
+    const paths = files
+      .filter((f) => f.path.startsWith(`tables/${table}/`))
+      .map((f) => `'${target.locate(f.path).replace(/'/g, "''")}'`);
+    lines.push(
+      paths.length
+        ? `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet([${paths.join(', ')}]);`
+        : `-- ${table}: no rows in this snapshot`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Takes a consistent, incremental snapshot of a lake into `dest` (a
+ * directory, or a prefix of an S3-compatible bucket) while ingest and
+ * queries go on. Tables are listed first (their batch files never change
+ * once committed), then objects are copied: an object is in place before
+ * any row that names it commits, so every row of the snapshot finds its
+ * object. Objects are named by their SHA-256, so one already in the backup
+ * is not copied again. The audit log is copied up to its last whole entry.
+ * `snapshots/<id>.json` lists every file with its SHA-256; restore checks
+ * each one. `snapshots/<id>.duckdb.sql` names the snapshot's Parquet files
+ * for other readers.
  */
 export async function backupLake(
   root: string,
-  dest: string,
+  dest: string | BackupTarget,
 ): Promise<BackupReport> {
   const started = Date.now();
+  const target = typeof dest === 'string' ? new DirTarget(dest) : dest;
   const layout = new LakeLayout(root);
   // Milliseconds too: two backups in one second must not share a name.
   const snapshot = new Date().toISOString().replace(/[-:.]/g, '');
@@ -150,26 +155,29 @@ export async function backupLake(
   // the ciphertext's, taken when copied and reused from the last snapshot.
   const sealed = encryptionSettings(root) !== undefined;
   const earlier = sealed
-    ? await lastSnapshotHashes(dest)
+    ? await lastSnapshotHashes(target)
     : new Map<string, string>();
-  const add = async (
+  const put = async (
     path: string,
     from: string,
-    to: string,
-    known?: string,
+    size: number,
+    sha?: string,
   ) => {
+    const sha256 = await target.putFile(path, from, size, sha);
+    copied++;
+    copiedBytes += size;
+    return sha256;
+  };
+  // A file of the same size already there is taken to be this one: table
+  // batch files and objects never change once written.
+  const add = async (path: string, from: string, known?: string) => {
     const { size } = await stat(from);
-    const fresh = await copyIfNew(from, join(dest, to), size);
-    if (fresh) {
-      copied++;
-      copiedBytes += size;
-    }
-    if (sealed && known) known = fresh ? undefined : earlier.get(path);
-    files.push({
-      path,
-      size,
-      sha256: known ?? (await sha256Of(join(dest, to))),
-    });
+    const name = sealed ? undefined : known;
+    const sha256 =
+      (await target.size(path)) !== size
+        ? await put(path, from, size, name)
+        : (name ?? (known && earlier.get(path)) ?? (await sha256Of(from)));
+    files.push({ path, size, sha256 });
   };
   // 1. Tables: the batch files of each table's current version.
   for (const table of TABLE_NAMES) {
@@ -181,58 +189,50 @@ export async function backupLake(
     }
     for (const file of await walk(dir)) {
       const path = `tables/${table}/${file}`;
-      await add(path, join(dir, file), path);
+      await add(path, join(dir, file));
     }
   }
   // 2. Objects, by content: the name is the hash. Eight at a time: the
   // time of many small files is round trips, not bytes.
   await inParallel(await walk(layout.objects), COPY_LANES, async (file) => {
     const sha = /([0-9a-f]{64})\.dcm$/.exec(file)?.[1];
-    await add(
-      `objects/${file}`,
-      join(layout.objects, file),
-      `objects/${file}`,
-      sha,
-    );
+    await add(`objects/${file}`, join(layout.objects, file), sha);
   });
-  // 3. Settings, state, keys, models, releases, quarantine.
-  try {
-    await add('lake.json', layout.settings, 'lake.json');
-  } catch {
-    // a lake without settings yet
-  }
+  // 3. Settings, state, keys, models, releases, quarantine. State files
+  // are replaced whole (atomic rename), so they are copied each time.
+  const always = async (path: string, from: string) => {
+    const { size } = await stat(from);
+    files.push({ path, size, sha256: await put(path, from, size) });
+  };
+  await always('lake.json', layout.settings).catch(() => undefined);
   for (const d of STATE_DIRS)
-    for (const file of await walk(join(root, d))) {
-      const path = `${d}/${file}`;
-      // State files are replaced whole (atomic rename): copy each time.
-      const to = join(dest, path);
-      await mkdir(dirname(to), { recursive: true });
-      await copyFile(join(root, path), `${to}.part`);
-      await rename(`${to}.part`, to);
-      const { size } = await stat(to);
-      copied++;
-      copiedBytes += size;
-      files.push({ path, size, sha256: await sha256Of(to) });
-    }
+    for (const file of await walk(join(root, d)))
+      await always(`${d}/${file}`, join(root, d, file));
   // 4. The audit log, up to its last whole entry.
-  const audit = join(root, 'audit', 'audit.ndjson');
-  try {
-    const size = await copyPrefix(audit, join(dest, 'audit', 'audit.ndjson'));
+  const audit = await readWholeLines(join(root, 'audit', 'audit.ndjson')).catch(
+    () => undefined,
+  );
+  if (audit) {
+    await target.putBytes('audit/audit.ndjson', audit);
     copied++;
-    copiedBytes += size;
+    copiedBytes += audit.length;
     files.push({
       path: 'audit/audit.ndjson',
-      size,
-      sha256: await sha256Of(join(dest, 'audit', 'audit.ndjson')),
+      size: audit.length,
+      sha256: createHash('sha256').update(audit).digest('hex'),
     });
-  } catch {
-    // no audit log yet
   }
   const bytes = files.reduce((n, f) => n + f.size, 0);
-  await writeFileAtomic(
-    join(dest, 'snapshots', `${snapshot}.json`),
-    `${JSON.stringify({ snapshot, lake: root, files }, null, 1)}\n`,
-    0o600,
+  await target.putBytes(
+    `snapshots/${snapshot}.duckdb.sql`,
+    Buffer.from(viewsSql(target, snapshot, files)),
+  );
+  // Written last: a snapshot is listed only once all its files are there.
+  await target.putBytes(
+    `snapshots/${snapshot}.json`,
+    Buffer.from(
+      `${JSON.stringify({ snapshot, lake: root, files }, null, 1)}\n`,
+    ),
   );
   // For monitoring (the age of the last backup); a lake this process may
   // not write to is still backed up.
@@ -252,8 +252,11 @@ export async function backupLake(
 }
 
 /** The snapshots in a backup, oldest first. */
-export async function listSnapshots(backup: string): Promise<string[]> {
-  return (await readdir(join(backup, 'snapshots')).catch(() => []))
+export async function listSnapshots(
+  backup: string | BackupTarget,
+): Promise<string[]> {
+  const target = typeof backup === 'string' ? new DirTarget(backup) : backup;
+  return (await target.list('snapshots'))
     .filter((n) => n.endsWith('.json'))
     .map((n) => n.slice(0, -5))
     .sort();
@@ -266,7 +269,7 @@ export async function listSnapshots(backup: string): Promise<string[]> {
  * @throws Error naming the first file that is missing or does not match.
  */
 export async function restoreLake(
-  backup: string,
+  backup: string | BackupTarget,
   root: string,
   snapshot?: string,
 ): Promise<{
@@ -276,11 +279,11 @@ export async function restoreLake(
   seconds: number;
 }> {
   const started = Date.now();
-  const id = snapshot ?? (await listSnapshots(backup)).at(-1);
-  if (!id) throw new Error(`no snapshot in ${backup}`);
-  const manifest = JSON.parse(
-    await readFile(join(backup, 'snapshots', `${id}.json`), 'utf8'),
-  ) as { files: SnapshotFile[] };
+  const target = typeof backup === 'string' ? new DirTarget(backup) : backup;
+  const id = snapshot ?? (await listSnapshots(target)).at(-1);
+  if (!id) throw new Error(`no snapshot in ${target.name}`);
+  const manifest = await readManifest(target, id);
+  if (!manifest) throw new Error(`no snapshot ${id} in ${target.name}`);
   if ((await readdir(root).catch(() => [])).length > 0)
     throw new Error(`${root} is not empty: restore into a new directory`);
   // Built beside the target and renamed into place: a restore that stops
@@ -289,21 +292,18 @@ export async function restoreLake(
   const layout = new LakeLayout(work);
   try {
     await inParallel(manifest.files, COPY_LANES, async (f) => {
-      const from = join(backup, f.path);
-      const actual = await sha256Of(from).catch(() => 'missing');
-      if (actual !== f.sha256)
-        throw new Error(
-          actual === 'missing'
-            ? `${f.path} is missing from the backup`
-            : `${f.path} does not match its checksum in snapshot ${id}`,
-        );
       // Tables come back as version 1 of each, behind the usual link.
       const m = /^tables\/([^/]+)\/(.+)$/.exec(f.path);
       const to = m
         ? join(layout.tables, `.${m[1]}.v1`, m[2]!)
         : join(work, f.path);
-      await mkdir(dirname(to), { recursive: true });
-      await copyFile(from, to);
+      const actual = await target.getFile(f.path, to);
+      if (actual !== f.sha256)
+        throw new Error(
+          actual === undefined
+            ? `${f.path} is missing from the backup`
+            : `${f.path} does not match its checksum in snapshot ${id}`,
+        );
     });
     await rmdir(root).catch(() => undefined); // an empty target, if given
     await rename(work, root);

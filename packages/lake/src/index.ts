@@ -31,6 +31,12 @@ export type {
 export type { Compaction } from './compactTable';
 export { backupLake, listSnapshots, restoreLake } from './backupLake';
 export type { BackupReport, SnapshotFile } from './backupLake';
+export { DirTarget, S3Target, backupTarget, sha256Of } from './backupTarget';
+export type { BackupTarget } from './backupTarget';
+export { S3Error, S3Store, s3LocationFromUrl } from './s3/S3Store';
+export type { S3Location } from './s3/S3Store';
+export { signV4 } from './s3/signV4';
+export type { S3Credentials, UnsignedRequest } from './s3/signV4';
 export { LakeCipher } from './encryption/LakeCipher';
 export { KEK_HELP, parseKek, readKek } from './encryption/readKek';
 export type { Kek } from './encryption/readKek';
@@ -46,3 +52,5 @@ export {
   readObjectSync,
   sealObject,
 } from './encryption/objectFiles';
+export { startS3Peer } from './s3/startS3Peer';
+export type { S3Peer } from './s3/startS3Peer';

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import {
+  copyFile,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  stat,
+} from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from './fsutil';
+import { S3Store, s3LocationFromUrl } from './s3/S3Store';
+
+export async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path))
+    hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Where backups live: a directory, or a prefix in an S3-compatible store.
+ * Paths are relative and '/'-separated, laid out like the lake itself.
+ */
+export interface BackupTarget {
+  /** A directory path or s3:// URL, for messages. */
+  readonly name: string;
+  /** Where a reader finds a file: an absolute path or an s3:// URL. */
+  locate(path: string): string;
+  /** Size of a file, or undefined when it is not there. */
+  size(path: string): Promise<number | undefined>;
+  /**
+   * Copies a local file in, whole or not at all; returns the SHA-256 of
+   * the stored copy (`sha256` when the caller knows it already).
+   */
+  putFile(
+    path: string,
+    from: string,
+    size: number,
+    sha256?: string,
+  ): Promise<string>;
+  putBytes(path: string, bytes: Buffer): Promise<void>;
+  readText(path: string): Promise<string | undefined>;
+  /** Copies a file out; returns the SHA-256 of what arrived, or undefined if missing. */
+  getFile(path: string, to: string): Promise<string | undefined>;
+  /** Names of the files directly in a folder. */
+  list(dir: string): Promise<string[]>;
+}
+
+/** A backup in a local (or mounted) directory. */
+export class DirTarget implements BackupTarget {
+  readonly name: string;
+  constructor(dir: string) {
+    this.name = resolve(dir);
+  }
+  locate(path: string): string {
+    return join(this.name, path);
+  }
+  async size(path: string): Promise<number | undefined> {
+    return stat(this.locate(path)).then(
+      (s) => s.size,
+      () => undefined,
+    );
+  }
+  async putFile(
+    path: string,
+    from: string,
+    _size: number,
+    sha256?: string,
+  ): Promise<string> {
+    const to = this.locate(path);
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, `${to}.part`);
+    await rename(`${to}.part`, to);
+    // Hashing the copy, not the source, also checks the copy.
+    return sha256 ?? sha256Of(to);
+  }
+  async putBytes(path: string, bytes: Buffer): Promise<void> {
+    await writeFileAtomic(this.locate(path), bytes, 0o600);
+  }
+  async readText(path: string): Promise<string | undefined> {
+    return readFile(this.locate(path), 'utf8').catch(() => undefined);
+  }
+  async getFile(path: string, to: string): Promise<string | undefined> {
+    const from = this.locate(path);
+    const actual = await sha256Of(from).catch(() => undefined);
+    if (actual === undefined) return undefined;
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, to);
+    return actual;
+  }
+  async list(dir: string): Promise<string[]> {
+    return readdir(this.locate(dir)).catch(() => []);
+  }
+}
+
+/** A backup under a prefix of an S3-compatible bucket. */
+export class S3Target implements BackupTarget {
+  constructor(readonly store: S3Store) {}
+  get name(): string {
+    return this.store.url();
+  }
+  locate(path: string): string {
+    return this.store.url(path);
+  }
+  size(path: string): Promise<number | undefined> {
+    return this.store.size(path);
+  }
+  putFile(
+    path: string,
+    from: string,
+    size: number,
+    sha256?: string,
+  ): Promise<string> {
+    return this.store.putFile(path, from, size, sha256);
+  }
+  putBytes(path: string, bytes: Buffer): Promise<void> {
+    return this.store.putBytes(path, bytes);
+  }
+  async readText(path: string): Promise<string | undefined> {
+    return (await this.store.getBytes(path))?.toString('utf8');
+  }
+  async getFile(path: string, to: string): Promise<string | undefined> {
+    await mkdir(dirname(to), { recursive: true });
+    try {
+      return await this.store.getFile(path, to);
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return undefined;
+      throw err;
+    }
+  }
+  async list(dir: string): Promise<string[]> {
+    const prefix = `${dir.replace(/\/$/, '')}/`;
+    return (await this.store.list(prefix))
+      .map((o) => o.key.slice(prefix.length))
+      .filter((k) => k && !k.includes('/'));
+  }
+}
+
+/**
+ * A backup target from what an operator typed: `s3://bucket/prefix`
+ * (endpoint and credentials from the environment, see s3LocationFromUrl)
+ * or a directory.
+ */
+export function backupTarget(spec: string, s3Endpoint?: string): BackupTarget {
+  if (spec.startsWith('s3://'))
+    return new S3Target(
+      new S3Store(s3LocationFromUrl(spec, process.env, s3Endpoint)),
+    );
+  return new DirTarget(spec);
+}
