@@ -7,7 +7,8 @@ set -euo pipefail
 # otherwise a command on PATH.
 # python3-numpy is listed because pydicom needs it to decode pixel_array and
 # is only a Recommends of python3-pydicom. python3-onnx writes the tiny
-# test models (datasets/make-model.py).
+# test models (datasets/make-model.py). python3-botocore signs S3 requests
+# independently of lpacs's own SigV4 code in its tests.
 TOOLS=(
   'dcmtk:dcmdump'
   'dcmtk:dump2dcm'
@@ -19,6 +20,7 @@ TOOLS=(
   'python3-numpy:'
   'python3-onnx:'
   'python3-requests:'
+  'python3-botocore:'
   'time:/usr/bin/time'
   'openssl:openssl'
   'unzip:unzip'
