@@ -47,9 +47,10 @@ commands:
   sync (--cohort ID | --release ID) --to URL [--token T]
                    send a saved cohort or an approved release to another
                    lpacs, only what it lacks; a rerun resumes
-  backup DEST      an incremental, consistent snapshot of the lake (while it runs)
-  restore BACKUP   rebuild a lake in --lake NEWDIR from a backup, verifying every
-                   checksum [--snapshot ID]
+  backup DEST      an incremental, consistent snapshot of the lake (while it runs);
+                   DEST is a directory or s3://bucket/prefix [--s3-endpoint URL]
+  restore BACKUP   rebuild a lake in --lake NEWDIR from a backup (a directory or
+                   s3://bucket/prefix), verifying every checksum [--snapshot ID]
   models add DIR   store an ONNX model folder (model.onnx + manifest.json)
   models list      the lake's models
   predict          run a model over the lake's instances as a resumable job
@@ -105,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       threads: { type: 'string' },
       role: { type: 'string' },
       snapshot: { type: 'string' },
+      's3-endpoint': { type: 'string' },
       reason: { type: 'string' },
       'older-than-days': { type: 'string' },
       before: { type: 'string' },
@@ -227,12 +229,14 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/backupCommand.js')).backupCommand(
         rest,
         opts,
+        values['s3-endpoint'],
       );
     case 'restore':
       return (await import('./commands/backupCommand.js')).restoreCommand(
         rest,
         opts,
         values.snapshot,
+        values['s3-endpoint'],
       );
     case 'users':
       return (await import('./commands/usersCommand.js')).usersCommand(

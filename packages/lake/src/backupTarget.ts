@@ -46,6 +46,8 @@ export interface BackupTarget {
   getFile(path: string, to: string): Promise<string | undefined>;
   /** Names of the files directly in a folder. */
   list(dir: string): Promise<string[]>;
+  /** Makes the target ready for writing (an S3 bucket is created). */
+  prepare(): Promise<void>;
 }
 
 /** A backup in a local (or mounted) directory. */
@@ -93,6 +95,9 @@ export class DirTarget implements BackupTarget {
   async list(dir: string): Promise<string[]> {
     return readdir(this.locate(dir)).catch(() => []);
   }
+  async prepare(): Promise<void> {
+    await mkdir(this.name, { recursive: true });
+  }
 }
 
 /** A backup under a prefix of an S3-compatible bucket. */
@@ -135,6 +140,9 @@ export class S3Target implements BackupTarget {
     return (await this.store.list(prefix))
       .map((o) => o.key.slice(prefix.length))
       .filter((k) => k && !k.includes('/'));
+  }
+  prepare(): Promise<void> {
+    return this.store.ensureBucket();
   }
 }
 

@@ -1,5 +1,14 @@
-import { resolve } from 'node:path';
-import { Lake, backupLake, openLakeCipher, restoreLake } from '@lpacs/lake';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  Lake,
+  backupLake,
+  backupTarget,
+  openLakeCipher,
+  restoreLake,
+} from '@lpacs/lake';
+import type { BackupTarget } from '@lpacs/lake';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -7,24 +16,55 @@ function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
+function target(spec: string, s3Endpoint: string | undefined): BackupTarget {
+  return backupTarget(
+    spec.startsWith('s3://') ? spec : resolve(spec),
+    s3Endpoint,
+  );
+}
+
 /** `lpacs backup DEST [--lake DIR]`: an incremental, consistent snapshot. */
 export async function backupCommand(
   args: string[],
   opts: Options,
+  s3Endpoint?: string,
 ): Promise<number> {
   const [dest] = args;
   if (!dest) {
-    process.stderr.write('usage: lpacs backup DEST [--lake DIR]\n');
+    process.stderr.write(
+      'usage: lpacs backup DEST [--lake DIR] (DEST: a directory or s3://bucket/prefix)\n',
+    );
     return 2;
   }
   await requireLake(opts.lake);
-  const r = await backupLake(opts.lake, resolve(dest));
+  const to = target(dest, s3Endpoint);
+  await to.prepare();
+  const r = await backupLake(opts.lake, to);
   process.stdout.write(
     opts.json
-      ? `${JSON.stringify(r, null, 2)}\n`
-      : `snapshot ${r.snapshot} in ${resolve(dest)}: ${r.files} files, ${mb(r.bytes)}; copied ${r.copied} (${mb(r.copiedBytes)}) in ${r.seconds.toFixed(2)} s, ${mb(r.copiedBytes / Math.max(r.seconds, 1e-3))}/s\n`,
+      ? `${JSON.stringify({ ...r, target: to.name }, null, 2)}\n`
+      : `snapshot ${r.snapshot} in ${to.name}: ${r.files} files, ${mb(r.bytes)}; copied ${r.copied} (${mb(r.copiedBytes)}) in ${r.seconds.toFixed(2)} s, ${mb(r.copiedBytes / Math.max(r.seconds, 1e-3))}/s\n` +
+          `DuckDB views over this snapshot: ${to.locate(`snapshots/${r.snapshot}.duckdb.sql`)}\n`,
   );
   return 0;
+}
+
+/**
+ * An encrypted lake's KEK is checked against the backup's data keys before
+ * anything is copied: a restore that cannot open the lake after copying
+ * would leave it without its table links. The backup's settings and keys
+ * are fetched to a private temporary directory for the check, wherever
+ * the backup is.
+ */
+async function checkKek(from: BackupTarget): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'lpacs-restore-'));
+  try {
+    for (const path of ['lake.json', 'keys/data-keys.json'])
+      await from.getFile(path, join(dir, path));
+    openLakeCipher(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** `lpacs restore BACKUP --lake NEWDIR [--snapshot ID]`: rebuild and verify. */
@@ -32,25 +72,24 @@ export async function restoreCommand(
   args: string[],
   opts: Options,
   snapshot: string | undefined,
+  s3Endpoint?: string,
 ): Promise<number> {
   const [backup] = args;
   if (!backup) {
     process.stderr.write(
-      'usage: lpacs restore BACKUP --lake NEWDIR [--snapshot ID]\n',
+      'usage: lpacs restore BACKUP --lake NEWDIR [--snapshot ID] (BACKUP: a directory or s3://bucket/prefix)\n',
     );
     return 2;
   }
-  // An encrypted lake's KEK is checked against the backup's data keys
-  // first: a restore that cannot open the lake after copying would leave
-  // it without its table links.
-  openLakeCipher(resolve(backup));
-  const r = await restoreLake(resolve(backup), opts.lake, snapshot);
+  const from = target(backup, s3Endpoint);
+  await checkKek(from);
+  const r = await restoreLake(from, opts.lake, snapshot);
   // Opening it as a writer recreates the table links and checks the layout.
   (await Lake.open(opts.lake)).close();
   process.stdout.write(
     opts.json
       ? `${JSON.stringify(r, null, 2)}\n`
-      : `restored snapshot ${r.snapshot} into ${opts.lake}: ${r.files} files, ${mb(r.bytes)}, every checksum verified, in ${r.seconds.toFixed(2)} s\n`,
+      : `restored snapshot ${r.snapshot} of ${from.name} into ${opts.lake}: ${r.files} files, ${mb(r.bytes)}, every checksum verified, in ${r.seconds.toFixed(2)} s\n`,
   );
   return 0;
 }

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startS3Peer } from '@lpacs/lake';
+import type { S3Peer } from '@lpacs/lake';
+import { CT, filesUnder, parquetRows, runCli, tempDir } from './helpers';
+
+const work = tempDir('s3-backup');
+const lake = join(work.path, 'lake');
+const DEST = 's3://lpacs-backups/site-a/nightly';
+let peer: S3Peer;
+
+/**
+ * botocore (Debian's python3-botocore), an S3 client that is not lpacs:
+ * what it lists and downloads is what a site's other tools would see.
+ */
+const BOTO = `
+import hashlib, json, os, sys
+import botocore.session
+cmd = json.loads(sys.argv[1])
+s3 = botocore.session.get_session().create_client(
+    's3', endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1',
+    aws_access_key_id=os.environ['AWS_ACCESS_KEY_ID'],
+    aws_secret_access_key=os.environ['AWS_SECRET_ACCESS_KEY'])
+if cmd['op'] == 'list':
+    out, token = {}, None
+    while True:
+        kw = {'Bucket': cmd['bucket'], 'Prefix': cmd['prefix']}
+        if token: kw['ContinuationToken'] = token
+        page = s3.list_objects_v2(**kw)
+        for o in page.get('Contents', []):
+            out[o['Key']] = {'size': o['Size'], 'etag': o['ETag'].strip('"')}
+        if not page.get('IsTruncated'): break
+        token = page['NextContinuationToken']
+    print(json.dumps(out))
+elif cmd['op'] == 'get':
+    for key, path in cmd['files'].items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(s3.get_object(Bucket=cmd['bucket'], Key=key)['Body'].read())
+    print('{}')
+elif cmd['op'] == 'put':
+    s3.put_object(Bucket=cmd['bucket'], Key=cmd['key'], Body=cmd['body'].encode())
+    print('{}')
+`;
+
+function boto(cmd: Record<string, unknown>): unknown {
+  return JSON.parse(
+    execFileSync('/usr/bin/python3', ['-c', BOTO, JSON.stringify(cmd)], {
+      env: { ...process.env, ...peer.env },
+      encoding: 'utf8',
+    }),
+  );
+}
+
+const listBucket = () =>
+  boto({
+    op: 'list',
+    bucket: 'lpacs-backups',
+    prefix: 'site-a/nightly/',
+  }) as Record<string, { size: number; etag: string }>;
+
+/** The paths a snapshot lists, read from the bucket by botocore. */
+function snapshotPaths(id: string): string[] {
+  const path = join(work.path, 'manifests', `${id}.json`);
+  boto({
+    op: 'get',
+    bucket: 'lpacs-backups',
+    files: { [`site-a/nightly/snapshots/${id}.json`]: path },
+  });
+  const { files } = JSON.parse(readFileSync(path, 'utf8')) as {
+    files: Array<{ path: string }>;
+  };
+  return files.map((f) => f.path);
+}
+
+async function cli(args: string[]) {
+  const r = await runCli([...args, '--json'], peer.env);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as {
+    snapshot: string;
+    files: number;
+    copied: number;
+  };
+}
+
+const tableRows = (root: string, table: string, key: string) =>
+  parquetRows(
+    `SELECT * EXCLUDE (batch) FROM read_parquet('${root}/tables/${table}/*/*.parquet', hive_partitioning = true) ORDER BY "${key}"`,
+  );
+
+before(async () => {
+  peer = await startS3Peer(join(work.path, 's3'));
+  const r = await runCli(['ingest', CT, '--lake', lake, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => {
+  await peer.stop();
+  work.remove();
+});
+
+describe('backup to and restore from S3-compatible storage', () => {
+  let first: Awaited<ReturnType<typeof cli>>;
+
+  it('puts every file of the lake in the bucket under the lake layout, each equal to the lake file (MD5 ETag read by botocore)', async () => {
+    first = await cli(['backup', DEST, '--lake', lake]);
+    assert.equal(first.copied, first.files);
+    const listed = listBucket();
+    const local = filesUnder(join(lake, 'objects'));
+    assert.ok(local.length > 0);
+    for (const file of local) {
+      const key = `site-a/nightly/${file.slice(lake.length + 1)}`;
+      const md5 = createHash('md5').update(readFileSync(file)).digest('hex');
+      assert.equal(listed[key]?.etag, md5, key);
+    }
+    const expected = [
+      ...snapshotPaths(first.snapshot),
+      `snapshots/${first.snapshot}.json`,
+      `snapshots/${first.snapshot}.duckdb.sql`,
+    ].map((p) => `site-a/nightly/${p}`);
+    assert.deepEqual(Object.keys(listed).sort(), expected.sort());
+  });
+
+  it('copies nothing already in the bucket on the next backup but the state files and audit log', async () => {
+    const second = await cli(['backup', DEST, '--lake', lake]);
+    const [a, b] = [first, second].map((r) => snapshotPaths(r.snapshot));
+    const data = (paths: string[]) =>
+      paths.filter((p) => /^(tables|objects)\//.test(p)).sort();
+    assert.deepEqual(data(b!), data(a!));
+    assert.ok(data(b!).length > 0);
+    // Everything else is replaced whole in a lake, so copied every time;
+    // that now includes the state/last-backup.json the first backup left.
+    assert.ok(b!.includes('state/last-backup.json'));
+    assert.equal(second.copied, b!.length - data(b!).length);
+  });
+
+  it('restores from the bucket a lake equal in every table and object', async () => {
+    const restored = join(work.path, 'restored');
+    await cli(['restore', DEST, '--lake', restored]);
+    for (const [table, key] of [
+      ['instances', 'SOPInstanceUID'],
+      ['series', 'SeriesInstanceUID'],
+      ['studies', 'StudyInstanceUID'],
+      ['patients', 'PatientID'],
+    ] as const)
+      assert.deepEqual(
+        await tableRows(restored, table, key),
+        await tableRows(lake, table, key),
+        table,
+      );
+    const hashes = (root: string) =>
+      filesUnder(join(root, 'objects'))
+        .map(
+          (f) =>
+            `${f.slice(root.length)} ${createHash('sha256').update(readFileSync(f)).digest('hex')}`,
+        )
+        .sort();
+    assert.deepEqual(hashes(restored), hashes(lake));
+  });
+
+  it("writes DuckDB views that name exactly the snapshot's Parquet files in the bucket", async () => {
+    const sqlKey = `site-a/nightly/snapshots/${first.snapshot}.duckdb.sql`;
+    const copy = join(work.path, 'reader');
+    boto({
+      op: 'get',
+      bucket: 'lpacs-backups',
+      files: { [sqlKey]: join(copy, 'views.sql') },
+    });
+    const sql = readFileSync(join(copy, 'views.sql'), 'utf8');
+    const urls = [...sql.matchAll(/'(s3:\/\/[^']+)'/g)].map((m) => m[1]!);
+    assert.ok(urls.some((u) => u.includes('/tables/instances/')));
+    // Fetch what the views name with botocore, point the views at the
+    // copies (httpfs cannot be installed here), and query them.
+    boto({
+      op: 'get',
+      bucket: 'lpacs-backups',
+      files: Object.fromEntries(
+        urls.map((u) => [
+          u.slice('s3://lpacs-backups/'.length),
+          join(copy, u.slice(DEST.length + 1)),
+        ]),
+      ),
+    });
+    const local = sql.split(`${DEST}/`).join(`${copy}/`);
+    const statements = local
+      .split('\n')
+      .filter((l) => l.startsWith('CREATE'))
+      .join('\n');
+    const viewed = await parquetRows(
+      `${statements}\nSELECT * FROM instances ORDER BY "SOPInstanceUID"`,
+    );
+    const direct = await parquetRows(
+      `SELECT * FROM read_parquet('${lake}/tables/instances/*/*.parquet') ORDER BY "SOPInstanceUID"`,
+    );
+    assert.equal(viewed.length, direct.length);
+    assert.deepEqual(viewed, direct);
+  });
+
+  it('refuses an object changed in the bucket, naming it, and leaves no lake behind', async () => {
+    const listed = listBucket();
+    const key = Object.keys(listed).find((k) => k.includes('/objects/'))!;
+    boto({ op: 'put', bucket: 'lpacs-backups', key, body: 'tampered' });
+    const target = join(work.path, 'tampered');
+    const r = await runCli(['restore', DEST, '--lake', target], peer.env);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${key.slice('site-a/nightly/'.length)} does not match its checksum`,
+      ),
+    );
+    assert.equal(existsSync(target), false);
+  });
+
+  it('says what is missing when no endpoint is configured', async () => {
+    const r = await runCli(['backup', DEST, '--lake', lake], {
+      AWS_ENDPOINT_URL: '',
+      AWS_ENDPOINT_URL_S3: '',
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no S3 endpoint: set AWS_ENDPOINT_URL/);
+  });
+});
