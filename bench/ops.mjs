@@ -6,7 +6,13 @@
 // disk), and preceded by an untimed `sync` so none pays for another's
 // writeback.
 //
-// Usage: node bench/ops.mjs [--corpus DIR] [--runs K] [--work DIR] [--json]
+// Usage: node bench/ops.mjs [--corpus DIR] [--runs K] [--work DIR] [--s3] [--json]
+//
+// --s3 adds backup and restore through S3 (s3rver on 127.0.0.1, started
+// here) beside botocore putting and getting the same files one by one
+// (python3-botocore: a plain S3 client as the peer). s3rver keeps buckets
+// on the same disk, so these figures say what the S3 path costs over the
+// directory path, not what a real object store would do.
 //
 // The corpus (datasets/cache/ops-10k by default) is generated when missing:
 // node datasets/generate-ct.mjs --out DIR --patients 10 --studies 2
@@ -34,6 +40,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     work: { type: 'string' },
     json: { type: 'boolean', default: false },
+    s3: { type: 'boolean', default: false },
   },
 });
 const corpus = resolve(
@@ -106,6 +113,39 @@ log(
   `   ${ingest.ingested} instances, ${(lakeBytes / 1e6).toFixed(1)} MB of lake in ${ingest.seconds.toFixed(1)} s`,
 );
 
+/** botocore moving every file of a lake to or from a bucket, one by one. */
+const BOTO = `
+import json, os, sys
+import botocore.session
+op, bucket, root = sys.argv[1:4]
+s3 = botocore.session.get_session().create_client('s3',
+    endpoint_url=os.environ['AWS_ENDPOINT_URL'], region_name='us-east-1')
+if op == 'put':
+    s3.create_bucket(Bucket=bucket)
+    for d, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(d, n)
+            with open(p, 'rb') as f:
+                s3.put_object(Bucket=bucket, Key=os.path.relpath(p, root), Body=f)
+else:
+    for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket):
+        for o in page.get('Contents', []):
+            p = os.path.join(root, o['Key'])
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, 'wb') as f:
+                f.write(s3.get_object(Bucket=bucket, Key=o['Key'])['Body'].read())
+`;
+
+let peer;
+if (values.s3) {
+  const { startS3Peer } = await import(
+    join(repo, 'packages', 'lake', 'dist', 'index.js')
+  );
+  peer = await startS3Peer(join(work, 's3'));
+  log(`== s3rver at ${peer.endpoint}`);
+}
+const s3env = () => ({ env: { ...process.env, ...peer.env } });
+
 const results = {
   'lpacs backup': [],
   'cp -r (backup)': [],
@@ -113,6 +153,14 @@ const results = {
   'lpacs restore': [],
   'cp -r (restore)': [],
   'tar -xf (restore)': [],
+  ...(values.s3
+    ? {
+        'lpacs backup (s3)': [],
+        'botocore put (s3)': [],
+        'lpacs restore (s3)': [],
+        'botocore get (s3)': [],
+      }
+    : {}),
 };
 for (let i = 0; i < runs; i++) {
   const dir = join(work, `run${i}`);
@@ -164,9 +212,73 @@ for (let i = 0; i < runs; i++) {
     throw new Error(
       `restored lake holds ${status.instances} instances, expected ${ingest.ingested}`,
     );
+  if (values.s3) {
+    const url = `s3://lpacs-bench-${i}/lake`;
+    const sb = timed(
+      () =>
+        JSON.parse(
+          sh(
+            process.execPath,
+            [cli, 'backup', url, '--lake', lake, '--json'],
+            s3env(),
+          ),
+        ),
+      work,
+    );
+    results['lpacs backup (s3)'].push({
+      seconds: sb.seconds,
+      bytes: sb.out.bytes,
+    });
+    const bp = timed(
+      () =>
+        sh('/usr/bin/python3', ['-c', BOTO, 'put', `boto-${i}`, lake], s3env()),
+      work,
+    );
+    results['botocore put (s3)'].push({
+      seconds: bp.seconds,
+      bytes: lakeBytes,
+    });
+    const s3restored = join(dir, 's3-restored');
+    const sr = timed(
+      () =>
+        JSON.parse(
+          sh(
+            process.execPath,
+            [cli, 'restore', url, '--lake', s3restored, '--json'],
+            s3env(),
+          ),
+        ),
+      dir,
+    );
+    results['lpacs restore (s3)'].push({
+      seconds: sr.seconds,
+      bytes: sr.out.bytes,
+    });
+    const bg = timed(
+      () =>
+        sh(
+          '/usr/bin/python3',
+          ['-c', BOTO, 'get', `boto-${i}`, join(dir, 'boto-restored')],
+          s3env(),
+        ),
+      dir,
+    );
+    results['botocore get (s3)'].push({
+      seconds: bg.seconds,
+      bytes: lakeBytes,
+    });
+    const s3status = JSON.parse(
+      sh(process.execPath, [cli, 'status', '--lake', s3restored, '--json']),
+    );
+    if (Number(s3status.instances) !== ingest.ingested)
+      throw new Error(
+        `lake restored from S3 holds ${s3status.instances} instances, expected ${ingest.ingested}`,
+      );
+  }
   rmSync(dir, { recursive: true, force: true });
   log(`   run ${i + 1}/${runs} done`);
 }
+await peer?.stop();
 rmSync(work, { recursive: true, force: true });
 
 const summary = Object.fromEntries(
@@ -182,6 +294,18 @@ const ratios = {
   'backup lpacs/tar': ratio('lpacs backup', 'tar -cf (backup)'),
   'restore lpacs/cp': ratio('lpacs restore', 'cp -r (restore)'),
   'restore lpacs/tar': ratio('lpacs restore', 'tar -xf (restore)'),
+  ...(values.s3
+    ? {
+        'S3 backup lpacs/botocore': ratio(
+          'lpacs backup (s3)',
+          'botocore put (s3)',
+        ),
+        'S3 restore lpacs/botocore': ratio(
+          'lpacs restore (s3)',
+          'botocore get (s3)',
+        ),
+      }
+    : {}),
 };
 if (values.json) {
   process.stdout.write(

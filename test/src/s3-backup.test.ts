@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startS3Peer } from '@lpacs/lake';
@@ -213,6 +213,64 @@ describe('backup to and restore from S3-compatible storage', () => {
       ),
     );
     assert.equal(existsSync(target), false);
+  });
+
+  it('warns that an unencrypted lake goes to the bucket in the clear', async () => {
+    const r = await runCli(['backup', DEST, '--lake', lake], peer.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /is not encrypted, so its site secret, linkage and objects go to s3:\/\/lpacs-backups\/site-a\/nightly in the clear/,
+    );
+  });
+
+  it('sends an encrypted lake as ciphertext, and restores it only with its KEK', async () => {
+    const sealed = join(work.path, 'sealed');
+    const kekFile = join(work.path, 'kek');
+    writeFileSync(kekFile, randomBytes(32).toString('hex'));
+    const withKek = { ...peer.env, LPACS_KEK_FILE: kekFile, LPACS_KEK: '' };
+    const noKek = { ...peer.env, LPACS_KEK_FILE: '', LPACS_KEK: '' };
+    const init = ['init', '--lake', sealed, '--encrypt', '--kek-file', kekFile];
+    assert.equal((await runCli(init)).code, 0);
+    const ingest = await runCli(['ingest', CT, '--lake', sealed], withKek);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    const dest = 's3://lpacs-backups/site-a/sealed';
+    const b = await runCli(['backup', dest, '--lake', sealed], withKek);
+    assert.equal(b.code, 0, b.stderr);
+    assert.doesNotMatch(b.stderr, /in the clear/);
+    const listed = boto({
+      op: 'list',
+      bucket: 'lpacs-backups',
+      prefix: 'site-a/sealed/objects/',
+    }) as Record<string, unknown>;
+    const keys = Object.keys(listed);
+    assert.equal(keys.length, filesUnder(join(sealed, 'objects')).length);
+    const fetched = join(work.path, 'sealed-objects');
+    boto({
+      op: 'get',
+      bucket: 'lpacs-backups',
+      files: Object.fromEntries(keys.map((k, i) => [k, join(fetched, `${i}`)])),
+    });
+    for (const f of filesUnder(fetched)) {
+      const bytes = readFileSync(f);
+      assert.equal(bytes.subarray(0, 4).toString('latin1'), 'LPE1', f);
+      assert.equal(bytes.includes(Buffer.from('DICM')), false, f);
+    }
+    const target = join(work.path, 'sealed-restored');
+    const refused = await runCli(['restore', dest, '--lake', target], noKek);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /KEK_REQUIRED/);
+    assert.equal(existsSync(target), false);
+    const restored = await runCli(['restore', dest, '--lake', target], withKek);
+    assert.equal(restored.code, 0, restored.stderr);
+    const status = await runCli(
+      ['status', '--lake', target, '--json'],
+      withKek,
+    );
+    assert.equal(
+      (JSON.parse(status.stdout) as { instances: number }).instances,
+      filesUnder(join(sealed, 'objects')).length,
+    );
   });
 
   it('says what is missing when no endpoint is configured', async () => {

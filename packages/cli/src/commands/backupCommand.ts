@@ -5,6 +5,7 @@ import {
   Lake,
   backupLake,
   backupTarget,
+  encryptionSettings,
   openLakeCipher,
   restoreLake,
 } from '@lpacs/lake';
@@ -38,6 +39,12 @@ export async function backupCommand(
   }
   await requireLake(opts.lake);
   const to = target(dest, s3Endpoint);
+  // A backup carries keys/: in the clear, the site secret would let anyone
+  // with the bucket recompute pseudonyms and open the linkage.
+  if (dest.startsWith('s3://') && !encryptionSettings(opts.lake))
+    process.stderr.write(
+      `warning: ${opts.lake} is not encrypted, so its site secret, linkage and objects go to ${to.name} in the clear; lakes made with lpacs init --encrypt send only ciphertext (docs/encryption.md)\n`,
+    );
   await to.prepare();
   const r = await backupLake(opts.lake, to);
   process.stdout.write(
