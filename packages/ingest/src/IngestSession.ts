@@ -125,6 +125,7 @@ export class IngestSession {
         o.workers ?? Math.max(1, availableParallelism()),
         {
           lakeRoot: root,
+          objectStaging: lake.objectStaging,
           secretHex: secret.toString('hex'),
           options: deid,
           ingestedAt: new Date().toISOString(),

@@ -7,6 +7,8 @@ import type { InputFile } from './sources/InputFile';
 /** What every worker is started with. */
 export interface WorkerSetup {
   lakeRoot: string;
+  /** The writer's folder for objects being written (Lake.objectStaging). */
+  objectStaging: string;
   secretHex: string;
   options: DeidOptions;
   ingestedAt: string;

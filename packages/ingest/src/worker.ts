@@ -8,7 +8,7 @@ import type { WorkerRequest, WorkerResponse, WorkerSetup } from './WorkerPool';
 const setup = workerData as WorkerSetup;
 const keys = new SiteKeys(Buffer.from(setup.secretHex, 'hex'));
 const ctx: FileContext = {
-  lake: Lake.attach(setup.lakeRoot),
+  lake: Lake.attach(setup.lakeRoot, setup.objectStaging),
   deidentifier: new Deidentifier(keys, setup.options),
   storedShaBySop: new Map(),
   ingestedAt: setup.ingestedAt,

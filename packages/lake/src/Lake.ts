@@ -3,14 +3,16 @@ import {
   constants,
   existsSync,
   mkdirSync,
+  readdirSync,
   renameSync,
-  rmdirSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { access, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import {
+  createFileAtomic,
   fsyncPath,
   makeDirectories,
   syncFileSystem,
@@ -18,7 +20,7 @@ import {
 } from './fsutil';
 import { LakeError, LakeErrorCode } from './LakeError';
 import { LakeLayout } from './LakeLayout';
-import { LakeLock } from './LakeLock';
+import { LakeLocks, busyError, isLive } from './LakeLocks';
 import { compactTable, currentVersion } from './compactTable';
 import type { Compaction } from './compactTable';
 import { openDuckDB } from './openDuckDB';
@@ -28,6 +30,7 @@ import type { PackedAttributes } from './packedAttributes';
 import { ParquetWriter } from './ParquetWriter';
 import { noteTablesChanged } from './tableChanges';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
+import { sqlString } from './sqlString';
 import type { Logger, Row, TableName } from './types';
 import { silentLogger } from './types';
 
@@ -48,8 +51,27 @@ export type BatchRows = Partial<Record<TableName, Row[]>> & {
   packedAttributes?: PackedAttributes[];
 };
 
+/**
+ * How a lake is opened: `write` alone (no other writer may run: what
+ * compaction, erasure and key rotation need), `append` beside other
+ * appending processes (ingest, predictions), `read` without any lock.
+ */
+export type LakeMode = 'write' | 'append' | 'read';
+
+/**
+ * Called by commitBatch under the lake's mutex, just before the batch
+ * becomes visible, with the SOP Instance UIDs (and SHA-256) of instances
+ * other writers committed since the previous call. Returns the rows to
+ * commit instead, or undefined to commit them as they are.
+ */
+export type Reconcile = (
+  others: ReadonlyMap<string, string>,
+) => BatchRows | undefined;
+
 interface Journal {
   batchId: string;
+  /** The batch's staging folder (absent in journals of older versions). */
+  staging?: string;
   moves: Array<{ from: string; to: string }>;
 }
 
@@ -86,30 +108,43 @@ export function newBatchId(now = new Date()): string {
  * A lake directory: objects, Parquet tables, quarantine and keys. Batches
  * commit atomically: Parquet is staged and fsynced, a journal naming every
  * move is written (the commit point), then files are renamed into
- * `tables/`; an interrupted commit is rolled forward when the lake opens.
+ * `tables/`; an interrupted commit is rolled forward by the next process
+ * that opens the lake for writing once the writer that made it is gone.
+ * Several processes may append at once (`append` mode): each stages and
+ * journals in folders of its own, and commits under the lake's mutex.
  */
 export class Lake {
   readonly layout: LakeLayout;
   readonly #logger: Logger;
   readonly #parquet = new ParquetWriter();
-  #lock: LakeLock | undefined;
+  #mode: LakeMode = 'read';
+  #locks: LakeLocks | undefined;
+  /** This handle's lock entry, which also names its staging and journal. */
+  #writer: string | undefined;
+  #objectStaging: string | undefined;
+  /** Batches of `instances` this handle has read or written. */
+  readonly #seen = new Set<string>();
+  /** Instances of other writers' batches not yet handed to a Reconcile. */
+  #learned = new Map<string, string>();
 
   private constructor(root: string, logger: Logger) {
     this.layout = new LakeLayout(root);
     this.#logger = logger;
   }
 
-  /** Opens (creating if needed) a lake and finishes interrupted commits. */
   /**
-   * Opens a lake. `write` (the default) creates it if needed, takes its
-   * one-writer lock and finishes interrupted commits; `read` only checks it
-   * exists and changes nothing, so it is safe beside a running ingest.
-   * @throws LakeError NOT_A_LAKE, LAKE_UNWRITABLE or LAKE_BUSY.
+   * Opens a lake. `write` (the default) creates it if needed, takes it for
+   * this process alone and finishes every interrupted commit; `append`
+   * does the same beside other appending processes, finishing only the
+   * commits of writers that are gone; `read` only checks it exists and
+   * changes nothing, so it is safe beside writers.
+   * @throws LakeError NOT_A_LAKE, LAKE_UNWRITABLE or LAKE_BUSY (naming the
+   * processes in the way: any writer for `write`, a `write` for `append`).
    */
   static async open(
     root: string,
     logger: Logger = silentLogger,
-    mode: 'write' | 'read' = 'write',
+    mode: LakeMode = 'write',
   ): Promise<Lake> {
     const lake = new Lake(root, logger);
     const l = lake.layout;
@@ -133,6 +168,7 @@ export class Lake {
         l.journal,
         l.quarantine,
         l.keys,
+        l.locks,
       ]) {
         await makeDirectories(dir);
       }
@@ -143,21 +179,55 @@ export class Lake {
         `lake directory ${root} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       );
     }
-    lake.#lock = LakeLock.acquire(l.lock, root);
-    try {
-      for (const table of TABLE_NAMES) await currentVersion(l, table);
-      // Also drops objects a killed writer left half-written in staging.
-      await lake.#recover();
-    } catch (err) {
-      lake.close();
-      throw err;
-    }
+    const locks = new LakeLocks(l.locks, root);
+    await locks.withMutex(async () => {
+      const entries = locks.entries().filter((e) => e.kind !== 'mutex');
+      const live = entries.filter(isLive);
+      const blocking =
+        mode === 'write' ? live : live.filter((e) => e.kind === 'exclusive');
+      if (blocking.length) throw busyError(root, blocking);
+      const writer = locks.add(mode === 'write' ? 'exclusive' : 'writer');
+      lake.#mode = mode;
+      lake.#locks = locks;
+      lake.#writer = writer;
+      lake.#objectStaging = l.objectStaging(writer);
+      try {
+        for (const table of TABLE_NAMES) await currentVersion(l, table);
+        // Under the mutex: no other process recovers the same writer, and
+        // no commit runs meanwhile. Drops half-written objects too.
+        await lake.#recover(new Set([writer, ...live.map((e) => e.name)]));
+        for (const e of entries) if (!isLive(e)) locks.remove(e.name);
+        for (const name of await lake.#instanceBatches()) lake.#seen.add(name);
+      } catch (err) {
+        lake.close();
+        throw err;
+      }
+    });
     return lake;
   }
 
-  /** A handle for workers: no directory creation, no recovery. */
-  static attach(root: string, logger: Logger = silentLogger): Lake {
-    return new Lake(root, logger);
+  /**
+   * A handle for worker threads of a writer: objects only, written through
+   * the writer's `objectStaging`; no directory creation, no recovery.
+   */
+  static attach(
+    root: string,
+    objectStaging: string,
+    logger: Logger = silentLogger,
+  ): Lake {
+    const lake = new Lake(root, logger);
+    lake.#objectStaging = objectStaging;
+    return lake;
+  }
+
+  /** Where this writer's objects are written before their rename. */
+  get objectStaging(): string {
+    if (!this.#objectStaging)
+      throw new LakeError(
+        LakeErrorCode.Unwritable,
+        `lake ${this.root} is open for reading only`,
+      );
+    return this.#objectStaging;
   }
 
   get root(): string {
@@ -194,8 +264,10 @@ export class Lake {
         );
       }
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await writeFileAtomic(path, JSON.stringify(initial, null, 2) + '\n');
-      return initial;
+      // Another writer of a new lake may be creating it too: one wins.
+      if (await createFileAtomic(path, JSON.stringify(initial, null, 2) + '\n'))
+        return initial;
+      return this.settings(initial);
     }
   }
 
@@ -219,7 +291,11 @@ export class Lake {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       const secret = randomBytes(32);
       const text = Buffer.from(secret.toString('hex') + '\n');
-      await writeFileAtomic(path, cipher ? cipher.seal(text) : text, 0o600);
+      // Two writers starting on a new lake must not each keep a secret of
+      // their own: the same patient would get two pseudonyms.
+      const sealed = cipher ? cipher.seal(text) : text;
+      if (!(await createFileAtomic(path, sealed, 0o600)))
+        return this.siteSecret();
       this.#logger.info({ path }, 'created site secret');
       return secret;
     }
@@ -239,13 +315,14 @@ export class Lake {
     // renamed but never flushed can be empty or short. Only instances not
     // yet indexed get here, so that is rare. Written beside, then renamed:
     // a reader never finds a partial object under a final name.
-    const tmp = join(this.layout.objectStaging, `${sha256}.${threadId}`);
+    const staging = this.objectStaging;
+    const tmp = join(staging, `${sha256}.${threadId}`);
     const stored = openLakeCipher(this.root)?.seal(bytes) ?? bytes;
     try {
       writeFileSync(tmp, stored);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(this.layout.objectStaging, { recursive: true });
+      mkdirSync(staging, { recursive: true });
       writeFileSync(tmp, stored);
     }
     try {
@@ -324,10 +401,78 @@ export class Lake {
     return out.sort((a, b) => b.at.localeCompare(a.at));
   }
 
-  /** Commits the rows of one batch atomically (see the class comment). */
-  async commitBatch(batchId: string, rows: BatchRows): Promise<void> {
-    const stagingDir = join(this.layout.staging, batchId);
-    await mkdir(stagingDir, { recursive: true });
+  /**
+   * Commits the rows of one batch atomically (see the class comment);
+   * false when nothing was left to commit. In `append` mode the journal
+   * and its renames happen under the lake's mutex, after `reconcile` (if
+   * given) has seen what other writers committed meanwhile, so no
+   * instance another writer committed first is committed again.
+   */
+  async commitBatch(
+    batchId: string,
+    rows: BatchRows,
+    reconcile?: Reconcile,
+  ): Promise<boolean> {
+    const writer = this.#writer;
+    if (!writer)
+      throw new LakeError(
+        LakeErrorCode.Unwritable,
+        `lake ${this.root} is not open for writing`,
+      );
+    const stagingDir = join(this.layout.writerStaging(writer), batchId);
+    let moves = await this.#stage(stagingDir, batchId, rows);
+    if (!moves.length) {
+      await rm(stagingDir, { recursive: true, force: true });
+      return false;
+    }
+    await syncFileSystem(this.root); // the batch's objects, before its rows
+    // Read other writers' new batches before taking the mutex, so that
+    // under it there is little or nothing left to read.
+    if (reconcile && this.#mode === 'append') await this.#learn();
+    const commit = async (): Promise<boolean> => {
+      if (reconcile) {
+        if (this.#mode === 'append') await this.#learn();
+        const others = this.#learned;
+        this.#learned = new Map();
+        const revised = reconcile(others);
+        if (revised) {
+          await rm(stagingDir, { recursive: true, force: true });
+          moves = await this.#stage(stagingDir, batchId, revised);
+          if (!moves.length) {
+            await rm(stagingDir, { recursive: true, force: true });
+            return false;
+          }
+        }
+      }
+      const journalDir = this.layout.writerJournal(writer);
+      await mkdir(journalDir, { recursive: true });
+      const journal = join(journalDir, `${batchId}.json`);
+      await writeFileAtomic(
+        journal,
+        JSON.stringify({
+          batchId,
+          staging: stagingDir,
+          moves,
+        } satisfies Journal),
+      );
+      await this.#applyJournal(journal);
+      this.#seen.add(`batch=${batchId}`);
+      return true;
+    };
+    const committed =
+      this.#mode === 'append'
+        ? await this.#locks!.withMutex(commit)
+        : await commit();
+    if (committed) noteTablesChanged();
+    return committed;
+  }
+
+  /** Writes a batch's Parquet under `dir`, fsynced; returns its moves. */
+  async #stage(
+    dir: string,
+    batchId: string,
+    rows: BatchRows,
+  ): Promise<Journal['moves']> {
     const moves: Journal['moves'] = [];
     const packed = [
       ...(rows.packedAttributes ?? []),
@@ -339,7 +484,7 @@ export class Lake {
       if (isPacked ? !packed.length : !tableRows?.length) continue;
       // A whole batch directory is staged and renamed, so a reader never
       // sees an empty batch=<id> directory.
-      const stagedDir = join(stagingDir, table);
+      const stagedDir = join(dir, table);
       await mkdir(stagedDir, { recursive: true });
       const staged = join(stagedDir, 'part-0.parquet');
       if (isPacked) await this.#parquet.writePackedAttributes(packed, staged);
@@ -348,18 +493,30 @@ export class Lake {
       await fsyncPath(stagedDir);
       moves.push({ from: stagedDir, to: this.layout.batchDir(table, batchId) });
     }
-    if (!moves.length) {
-      await rm(stagingDir, { recursive: true, force: true });
-      return;
+    return moves;
+  }
+
+  /** Names (`batch=<id>`) of the `instances` table's batch folders. */
+  async #instanceBatches(): Promise<string[]> {
+    const names = await readdir(this.layout.table('instances')).catch(() => []);
+    return names.filter((n) => n.startsWith('batch='));
+  }
+
+  /** Adds the instances of batches this handle has not seen to #learned. */
+  async #learn(): Promise<void> {
+    const dir = this.layout.table('instances');
+    const files: string[] = [];
+    for (const name of await this.#instanceBatches()) {
+      if (this.#seen.has(name)) continue;
+      this.#seen.add(name);
+      for (const file of await readdir(join(dir, name)).catch(() => []))
+        if (file.endsWith('.parquet')) files.push(join(dir, name, file));
     }
-    await syncFileSystem(this.root); // the batch's objects, before its rows
-    const journal = join(this.layout.journal, `${batchId}.json`);
-    await writeFileAtomic(
-      journal,
-      JSON.stringify({ batchId, moves } satisfies Journal),
+    if (!files.length) return;
+    const rows = await this.#parquet.read(
+      `SELECT "SOPInstanceUID" AS uid, sha256 FROM read_parquet([${files.map(sqlString).join(', ')}])`,
     );
-    await this.#applyJournal(journal);
-    noteTablesChanged();
+    for (const r of rows) this.#learned.set(String(r.uid), String(r.sha256));
   }
 
   async #applyJournal(path: string): Promise<void> {
@@ -379,29 +536,45 @@ export class Lake {
       await fsyncPath(dirname(to));
     }
     await rm(path, { force: true });
-    await rm(join(this.layout.staging, journal.batchId), {
+    await rm(journal.staging ?? join(this.layout.staging, journal.batchId), {
       recursive: true,
       force: true,
     });
   }
 
-  /** Rolls committed batches forward and drops uncommitted staging. */
-  async #recover(): Promise<void> {
-    for (const name of await readdir(this.layout.journal)) {
-      if (!name.endsWith('.json')) continue;
-      this.#logger.warn(
-        { batch: name.slice(0, -5) },
-        'finishing an interrupted commit',
-      );
-      await this.#applyJournal(join(this.layout.journal, name));
+  /**
+   * Rolls forward the committed batches of writers not in `live` and drops
+   * their uncommitted staging; also what a lake of an older version (one
+   * writer, no per-writer folders) left.
+   */
+  async #recover(live: ReadonlySet<string>): Promise<void> {
+    const journal = this.layout.journal;
+    for (const entry of await readdir(journal, { withFileTypes: true })) {
+      const path = join(journal, entry.name);
+      if (entry.isFile() && entry.name.endsWith('.json')) {
+        this.#logger.warn(
+          { batch: entry.name.slice(0, -5) },
+          'finishing an interrupted commit',
+        );
+        await this.#applyJournal(path);
+      } else if (entry.isDirectory() && !live.has(entry.name)) {
+        for (const name of (await readdir(path)).sort()) {
+          if (!name.endsWith('.json')) continue;
+          this.#logger.warn(
+            { batch: name.slice(0, -5) },
+            'finishing an interrupted commit',
+          );
+          await this.#applyJournal(join(path, name));
+        }
+        await rm(path, { recursive: true, force: true });
+      }
     }
     for (const name of await readdir(this.layout.staging)) {
-      if (join(this.layout.staging, name) === this.layout.objectStaging)
-        this.#logger.info(
-          {},
-          'dropping objects an earlier run left unfinished',
-        );
-      else this.#logger.warn({ batch: name }, 'dropping an uncommitted batch');
+      if (live.has(name)) continue;
+      this.#logger.warn(
+        { staged: name },
+        'dropping what a stopped writer left unfinished',
+      );
       await rm(join(this.layout.staging, name), {
         recursive: true,
         force: true,
@@ -414,10 +587,10 @@ export class Lake {
    * see a missing or doubled row. Needs the write lock this handle holds.
    */
   async compact(): Promise<Compaction[]> {
-    if (!this.#lock)
+    if (this.#mode !== 'write')
       throw new LakeError(
         LakeErrorCode.Busy,
-        'compaction needs a lake opened for writing',
+        'compaction needs a lake opened for writing alone',
       );
     const batchId = newBatchId();
     const out: Compaction[] = [];
@@ -451,10 +624,10 @@ export class Lake {
     sql: string;
     params: Array<string | number>;
   }): Promise<Erased> {
-    if (!this.#lock)
+    if (this.#mode !== 'write')
       throw new LakeError(
         LakeErrorCode.Busy,
-        'erasure needs a lake opened for writing',
+        'erasure needs a lake opened for writing alone',
       );
     const glob = join(this.layout.table('instances'), '*', '*.parquet');
     const source = `read_parquet('${glob.replace(/'/g, "''")}')`;
@@ -555,17 +728,39 @@ export class Lake {
     }
   }
 
+  /**
+   * Closes the handle and gives up its lock entry. Its staging goes too,
+   * unless a journal of it is left (a commit that failed half-way): then
+   * both stay for the next process that opens the lake to roll forward.
+   */
   close(): void {
     this.#parquet.close();
-    if (this.#lock) {
+    const writer = this.#writer;
+    if (writer && this.#locks) {
+      const journal = this.layout.writerJournal(writer);
+      let pending: string[] = [];
       try {
-        // Empty once every object written was renamed into place.
-        rmdirSync(this.layout.objectStaging);
+        pending = readdirSync(journal);
       } catch {
-        // absent, or a crashed writer's leftovers: dropped at next open
+        // no commit made a journal folder
       }
+      if (pending.length) {
+        this.#logger.error(
+          { journals: pending.length },
+          'a commit was left unfinished; the next writer finishes it',
+        );
+      } else {
+        rmSync(this.layout.writerStaging(writer), {
+          recursive: true,
+          force: true,
+        });
+        rmSync(journal, { recursive: true, force: true });
+      }
+      this.#locks.remove(writer);
     }
-    this.#lock?.release();
-    this.#lock = undefined;
+    this.#writer = undefined;
+    this.#locks = undefined;
+    this.#objectStaging = undefined;
+    this.#mode = 'read';
   }
 }

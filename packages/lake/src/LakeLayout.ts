@@ -7,9 +7,10 @@ import type { TableName } from './types';
  * ```
  * objects/ab/abcdef....dcm          de-identified DICOM, by SHA-256
  * tables/<table> -> .<table>.v<N>/batch=<id>/part-0.parquet
- * staging/<id>/                     a batch being written (never read)
- * staging/objects/                  objects being written
- * journal/<id>.json                 a committed batch still being moved
+ * locks/<kind>-<pid>-<rand>@<host>  who writes the lake now (LakeLocks)
+ * staging/<writer>/<id>/            a batch being written (never read)
+ * staging/<writer>/objects/         objects being written
+ * journal/<writer>/<id>.json        a committed batch still being moved
  * quarantine/<id>/                  refused files and why
  * keys/site.key                     the site secret (0600)
  * keys/data-keys.json               data keys wrapped by the KEK (encrypted lakes)
@@ -33,12 +34,20 @@ export class LakeLayout {
   get staging(): string {
     return join(this.root, 'staging');
   }
-  /** Objects being written, renamed into objects/ when complete. */
-  get objectStaging(): string {
-    return join(this.root, 'staging', 'objects');
+  /** A writer's own staging: its batches and objects being written. */
+  writerStaging(writer: string): string {
+    return join(this.staging, writer);
+  }
+  /** Objects a writer is writing, renamed into objects/ when complete. */
+  objectStaging(writer: string): string {
+    return join(this.staging, writer, 'objects');
   }
   get journal(): string {
     return join(this.root, 'journal');
+  }
+  /** A writer's journals of committed batches still being moved. */
+  writerJournal(writer: string): string {
+    return join(this.journal, writer);
   }
   get quarantine(): string {
     return join(this.root, 'quarantine');
@@ -50,9 +59,9 @@ export class LakeLayout {
   get settings(): string {
     return join(this.root, 'lake.json');
   }
-  /** Held by the one process writing the lake. */
-  get lock(): string {
-    return join(this.root, 'lake.lock');
+  /** One entry per process writing the lake (see LakeLocks). */
+  get locks(): string {
+    return join(this.root, 'locks');
   }
   /** Encrypted linkage records, one file per batch (steward use only). */
   get linkage(): string {

@@ -136,6 +136,12 @@ export class ParquetWriter {
     }
   }
 
+  /** Runs a read-only query on the writer's DuckDB (Parquet it can see). */
+  async read(sql: string): Promise<Array<Record<string, unknown>>> {
+    const connection = await this.#connect();
+    return (await connection.runAndReadAll(sql)).getRowObjectsJS();
+  }
+
   close(): void {
     this.#connection?.closeSync();
     this.#instance?.closeSync();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,36 @@ export async function writeFileAtomic(
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Writes a file whole (like writeFileAtomic) only if none is there yet;
+ * false when one is. Two processes creating the same file at once (the
+ * site secret of a new lake) then agree on one: the loser reads it.
+ */
+export async function createFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  mode = 0o644,
+): Promise<boolean> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(tmp, path); // fails with EEXIST, where rename would replace
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
   }
 }
 

@@ -3,7 +3,7 @@ export type { CatalogOptions, Plain } from './Catalog';
 export { fsyncPath, writeFileAtomic } from './fsutil';
 export { Lake, newBatchId } from './Lake';
 export type { Erased } from './Lake';
-export type { BatchRows, QuarantineReason } from './Lake';
+export type { BatchRows, LakeMode, QuarantineReason, Reconcile } from './Lake';
 export { LakeError, LakeErrorCode } from './LakeError';
 export { LakeLayout } from './LakeLayout';
 export { processAlive } from './processAlive';

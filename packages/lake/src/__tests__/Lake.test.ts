@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Catalog, Lake, packAttributeRows } from '../index';
@@ -103,7 +103,7 @@ describe('Lake', () => {
     assert.equal(lake.putObjectSync(bytes, sha), key);
     assert.deepEqual(readdirSync(dirname(path)), [`${sha}.dcm`]);
     assert.deepEqual(readFileSync(path), bytes);
-    assert.deepEqual(readdirSync(lake.layout.objectStaging), []);
+    assert.deepEqual(readdirSync(lake.objectStaging), []);
     lake.close();
   });
 
@@ -122,12 +122,18 @@ describe('Lake', () => {
 
   it('drops objects a killed writer left in staging when it opens', async () => {
     const dir = join(root, 'leftover');
-    const lake = await Lake.open(dir);
-    mkdirSync(lake.layout.objectStaging, { recursive: true });
-    writeFileSync(join(lake.layout.objectStaging, 'half.1'), 'half');
-    lake.close();
     (await Lake.open(dir)).close();
-    assert.ok(!existsSync(join(dir, 'staging', 'objects')));
+    // pid_max is at most 2^22 on Linux: no process has this pid.
+    const dead = `writer-999999999-0badf00d@${hostname()}`;
+    writeFileSync(join(dir, 'locks', dead), '');
+    mkdirSync(join(dir, 'staging', dead, 'objects'), { recursive: true });
+    writeFileSync(join(dir, 'staging', dead, 'objects', 'half.1'), 'half');
+    // What a writer of an older version left, in the one staging folder.
+    mkdirSync(join(dir, 'staging', 'objects'), { recursive: true });
+    writeFileSync(join(dir, 'staging', 'objects', 'half.1'), 'half');
+    (await Lake.open(dir, undefined, 'append')).close();
+    assert.deepEqual(readdirSync(join(dir, 'staging')), []);
+    assert.deepEqual(readdirSync(join(dir, 'locks')), []);
   });
 
   it('answers queries on an empty lake with the schema and no rows', async () => {
@@ -274,22 +280,53 @@ describe('Lake', () => {
     }
   });
 
-  it('lets one process write at a time, and any number read', async () => {
+  it('lets one process write alone, or several append, and any number read', async () => {
     const dir = join(root, 'lock');
+    const busy = new RegExp(
+      `is being written by process ${process.pid}; wait for it`,
+    );
     const writer = await Lake.open(dir);
     await assert.rejects(Lake.open(dir), { code: 'LAKE_BUSY' });
+    await assert.rejects(Lake.open(dir, undefined, 'append'), {
+      code: 'LAKE_BUSY',
+      message: busy,
+    });
     const reader = await Lake.open(dir, undefined, 'read');
     reader.close();
     writer.close();
+    const a = await Lake.open(dir, undefined, 'append');
+    const b = await Lake.open(dir, undefined, 'append');
+    await assert.rejects(Lake.open(dir), { code: 'LAKE_BUSY', message: busy });
+    a.close();
+    await assert.rejects(Lake.open(dir), { code: 'LAKE_BUSY' });
+    b.close();
+    assert.deepEqual(readdirSync(join(dir, 'locks')), []);
     (await Lake.open(dir)).close();
   });
 
-  it('takes over a lock whose writer is gone (kill -9)', async () => {
+  it('takes over the lock entries of writers that are gone (kill -9)', async () => {
     const dir = join(root, 'stale');
     (await Lake.open(dir)).close();
-    writeFileSync(join(dir, 'lake.lock'), '999999999\n');
+    for (const kind of ['exclusive', 'writer', 'mutex'])
+      writeFileSync(
+        join(dir, 'locks', `${kind}-999999999-0badf00d@${hostname()}`),
+        '',
+      );
     (await Lake.open(dir)).close();
-    assert.ok(!existsSync(join(dir, 'lake.lock')));
+    assert.deepEqual(readdirSync(join(dir, 'locks')), []);
+  });
+
+  it("counts another host's entry as live: its process cannot be checked from here", async () => {
+    const dir = join(root, 'elsewhere');
+    (await Lake.open(dir)).close();
+    const entry = join(dir, 'locks', 'writer-4242-0badf00d@other-host');
+    writeFileSync(entry, '');
+    await assert.rejects(Lake.open(dir), {
+      code: 'LAKE_BUSY',
+      message: /by process 4242 on other-host; wait for it/,
+    });
+    (await Lake.open(dir, undefined, 'append')).close();
+    assert.ok(existsSync(entry));
   });
 
   it('refuses to read a lake that does not exist, and creates nothing', async () => {
