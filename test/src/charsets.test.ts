@@ -12,7 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import { Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { bearer, filesUnder, runCli, tempDir, tokenFor } from './helpers';
+import {
+  bearer,
+  filesUnder,
+  initAcceptingUnmarked,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
 import { lakeContents, leaksIn, needlesOf } from './phiSearch';
 import type { Needle } from './phiSearch';
 
@@ -241,6 +248,8 @@ before(async () => {
       return to;
     });
   inputs.push(...CRAFTED.map((c, i) => craft(c, i + 1)));
+  // pydicom's files are secondary captures without BurnedInAnnotation.
+  await initAcceptingUnmarked(lake);
   // One run per file, so each new object in the lake is that file's.
   for (const file of inputs) {
     const objects = join(lake, 'objects');

@@ -9,10 +9,12 @@ import { CT, REPO, SAMPLE, filesUnder, tempDir } from './helpers';
 
 const work = tempDir('dciodvfy');
 after(() => work.remove());
-const deid = new Deidentifier(
-  new SiteKeys(Buffer.alloc(32, 5)),
-  RESEARCH_DEFAULT,
-);
+// deflated.dcm and the planted files are secondary captures without
+// BurnedInAnnotation, accepted here so their outputs are validated too.
+const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 5)), {
+  ...RESEARCH_DEFAULT,
+  acceptUnmarked: ['secondary-capture'],
+});
 
 /**
  * dciodvfy's errors with values blanked (UIDs, dates and names change by

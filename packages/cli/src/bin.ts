@@ -8,10 +8,13 @@ commands:
   init             create a lake and fix its de-identification options
                    [--dates off|full|modified] [--retain NAME]... [--no-clean-descriptors]
                    [--clean structured-content|graphics]... [--blanking FILE]
+                   [--accept-unmarked secondary-capture]
                    NAME: patient-characteristics, device-identity,
                    institution-identity, uids, safe-private (default: modified
                    dates, patient characteristics, clean descriptors); FILE: a
                    JSON list of per-device pixel blanking rules (docs/deid.md);
+                   --accept-unmarked: ingest secondary captures that do not say
+                   BurnedInAnnotation NO, with a notice (else quarantined);
                    --encrypt: objects, secrets and linkage encrypted at rest
                    under the KEK (docs/encryption.md)
   keys rotate --new-kek-file PATH
@@ -85,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
       'no-clean-descriptors': { type: 'boolean' },
       clean: { type: 'string', multiple: true },
       blanking: { type: 'string' },
+      'accept-unmarked': { type: 'string', multiple: true },
       encrypt: { type: 'boolean' },
       'kek-file': { type: 'string' },
       'new-kek-file': { type: 'string' },
@@ -149,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
         noClean: values['no-clean-descriptors'],
         clean: values.clean,
         blanking: values.blanking,
+        acceptUnmarked: values['accept-unmarked'],
         encrypt: values.encrypt,
       });
     case 'keys':

@@ -39,6 +39,7 @@ function optionNames(r: IngestReport): string[] {
   if (o.cleanGraphics) names.push('clean graphics');
   if (o.blanking.length)
     names.push(`pixel blanking (${o.blanking.length} device rules)`);
+  for (const kind of o.acceptUnmarked) names.push(`accept-unmarked ${kind}`);
   return names;
 }
 

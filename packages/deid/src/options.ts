@@ -2,6 +2,15 @@ import type { ProfileOption } from '@lpacs/dicom';
 import type { BlankingRule } from './blanking';
 
 /**
+ * Kinds of objects at risk of burned-in text that a lake may be told to
+ * accept without BurnedInAnnotation (0028,0301) = NO. Ultrasound,
+ * endoscopy and documents are not among them: those need NO or a
+ * blanking rule.
+ */
+export const UNMARKED_KINDS = ['secondary-capture'] as const;
+export type UnmarkedKind = (typeof UNMARKED_KINDS)[number];
+
+/**
  * The PS3.15 E.1-1 options a lake applies on top of the Basic Profile.
  * Recorded in every object (0012,0063-0064) and in every ingest report.
  */
@@ -21,6 +30,11 @@ export interface DeidOptions {
    * objects that would otherwise be refused (see BlankingRule).
    */
   blanking: BlankingRule[];
+  /**
+   * Kinds the operator accepts unmarked: such an object is ingested with
+   * a notice instead of quarantined (`lpacs init --accept-unmarked`).
+   */
+  acceptUnmarked: UnmarkedKind[];
 }
 
 /**
@@ -39,6 +53,7 @@ export const RESEARCH_DEFAULT: Readonly<DeidOptions> = {
   cleanStructuredContent: false,
   cleanGraphics: false,
   blanking: [],
+  acceptUnmarked: [],
 };
 
 /** A code of CID 7050 (De-identification Method), PS3.16. */

@@ -1,6 +1,6 @@
 import { parseBlankingRules } from './blanking';
-import { RESEARCH_DEFAULT } from './options';
-import type { DeidOptions } from './options';
+import { RESEARCH_DEFAULT, UNMARKED_KINDS } from './options';
+import type { DeidOptions, UnmarkedKind } from './options';
 
 const BOOLEAN_KEYS = [
   'retainPatientCharacteristics',
@@ -24,7 +24,12 @@ export function parseOptions(input: unknown): DeidOptions {
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new Error('deidentification options must be an object');
   }
-  const known = new Set<string>(['longitudinal', 'blanking', ...BOOLEAN_KEYS]);
+  const known = new Set<string>([
+    'longitudinal',
+    'blanking',
+    'acceptUnmarked',
+    ...BOOLEAN_KEYS,
+  ]);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) {
       throw new Error(
@@ -56,5 +61,20 @@ export function parseOptions(input: unknown): DeidOptions {
     out[key] = value;
   }
   out.blanking = parseBlankingRules(raw.blanking);
+  out.acceptUnmarked = parseUnmarked(raw.acceptUnmarked);
   return out;
+}
+
+function parseUnmarked(value: unknown): UnmarkedKind[] {
+  if (value === undefined) return [];
+  const kinds: readonly string[] = UNMARKED_KINDS;
+  const bad = !Array.isArray(value)
+    ? value
+    : value.find((v) => typeof v !== 'string' || !kinds.includes(v));
+  if (!Array.isArray(value) || bad !== undefined)
+    throw new Error(
+      `acceptUnmarked must be a list of ${kinds.map((k) => `"${k}"`).join(', ')}; got ${JSON.stringify(bad)}`,
+    );
+  // Sorted and once each, so equal settings compare equal as JSON.
+  return [...new Set(value as UnmarkedKind[])].sort();
 }

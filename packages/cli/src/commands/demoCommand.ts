@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccessStore } from '@lpacs/access';
 import { EXAMPLE_QUERY, startServer } from '@lpacs/api';
+import { RESEARCH_DEFAULT } from '@lpacs/deid';
+import type { DeidOptions } from '@lpacs/deid';
 import { ingest } from '@lpacs/ingest';
+import { LakeLayout } from '@lpacs/lake';
 import { firstAdmin, firstAdminText } from '../firstAdmin';
 import { reportText } from '../format';
 import type { Options } from '../options';
@@ -37,10 +40,25 @@ export async function demoCommand(
     );
     return 1;
   }
+  // The sample's deflated.dcm is a secondary capture that does not say
+  // BurnedInAnnotation NO: a new demo lake accepts such objects (with a
+  // notice), as `lpacs init --accept-unmarked secondary-capture` would.
+  // A lake that exists keeps the options it was created with.
+  const deid: DeidOptions | undefined = existsSync(
+    new LakeLayout(opts.lake).settings,
+  )
+    ? undefined
+    : { ...RESEARCH_DEFAULT, acceptUnmarked: ['secondary-capture'] };
+  process.stdout.write(
+    deid
+      ? `== a new lake: research default options with --accept-unmarked secondary-capture (the sample's deflated.dcm is a secondary capture that does not say BurnedInAnnotation NO)\n`
+      : `== ${opts.lake} exists: its own de-identification options apply\n`,
+  );
   process.stdout.write(`== ingest ${sample} into ${opts.lake}\n`);
   const report = await ingest([sample], {
     lake: opts.lake,
     workers: opts.workers,
+    deid,
   });
   process.stdout.write(reportText(report) + '\n');
   const server = await startServer({

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
+import { RESEARCH_DEFAULT, UNMARKED_KINDS, parseOptions } from '@lpacs/deid';
 import {
   KEK_HELP,
   Lake,
@@ -21,6 +21,8 @@ export interface InitFlags {
   clean?: string[];
   /** A JSON file holding a list of blanking rules. */
   blanking?: string;
+  /** Kinds of objects ingested without BurnedInAnnotation NO (with a notice). */
+  acceptUnmarked?: string[];
   /** Encrypt the lake at rest under the KEK of the environment. */
   encrypt?: boolean;
 }
@@ -40,7 +42,8 @@ const CLEAN: Record<string, string> = {
 
 /**
  * `lpacs init [--dates off|full|modified] [--retain NAME]...
- * [--no-clean-descriptors] [--clean NAME]... [--blanking FILE]`:
+ * [--no-clean-descriptors] [--clean NAME]... [--blanking FILE]
+ * [--accept-unmarked secondary-capture]`:
  * creates a lake with its de-identification options (lake.json). Later
  * ingests use them; they cannot change under stored data.
  */
@@ -71,6 +74,14 @@ export async function initCommand(
       );
     requested[key] = true;
   }
+  const kinds: readonly string[] = UNMARKED_KINDS;
+  for (const name of flags.acceptUnmarked ?? [])
+    if (!kinds.includes(name))
+      throw new Error(
+        `--accept-unmarked takes ${kinds.join(', ')}; got "${name}" (ultrasound, endoscopy and documents need BurnedInAnnotation NO or a --blanking rule)`,
+      );
+  if (flags.acceptUnmarked?.length)
+    requested.acceptUnmarked = flags.acceptUnmarked;
   if (flags.blanking !== undefined) {
     const text = await readFile(flags.blanking, 'utf8');
     try {

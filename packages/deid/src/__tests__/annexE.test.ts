@@ -20,6 +20,7 @@ import {
   SiteKeys,
 } from '../index';
 import type { DeidOptions } from '../index';
+import { ACCEPT_UNMARKED_SC } from './acceptUnmarkedSc';
 import { dcmdump, dumpFixture } from './dumpFixture';
 
 // The kinds of input the PS3.15 Annex E issue lists, each written by dcmtk
@@ -32,7 +33,10 @@ const PYTHON = '/usr/bin/python3';
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-annexE-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const keys = new SiteKeys(Buffer.alloc(32, 11));
-const deid = new Deidentifier(keys, RESEARCH_DEFAULT);
+// Several inputs are secondary captures without BurnedInAnnotation (the
+// planted corpus, dump2dcm listings); the burned-in policy is tested in
+// burnedIn.test.ts, the attributes here.
+const deid = new Deidentifier(keys, ACCEPT_UNMARKED_SC);
 
 const CT_UID = '1.2.826.0.1.3680043.9.7782.01.1.0003'; // leading zero: invalid
 const STUDY = '1.2.826.0.1.3680043.9.7782.1';

@@ -257,6 +257,56 @@ describe('blanking rectangles of burned-in text', () => {
     );
   });
 
+  it('blanks a secondary capture of the ruled device, with or without accepting unmarked ones', () => {
+    // img2dcm writes Secondary Capture Image Storage by default, without
+    // BurnedInAnnotation; the device is set as for the ultrasound.
+    const image = join(dir, 'sc.bmp');
+    const sc = join(dir, 'sc.dcm');
+    bmp(image, 64, 48);
+    execFileSync('img2dcm', [
+      ...['-i', 'BMP', image, sc],
+      ...[
+        '-k',
+        'Manufacturer=ACME Imaging',
+        '-k',
+        'ManufacturerModelName=Sono 7',
+      ],
+    ]);
+    const dumped = execFileSync('dcmdump', ['-q', sc], { encoding: 'latin1' });
+    assert.match(dumped, /\(0008,0016\) UI =SecondaryCaptureImageStorage/);
+    assert.doesNotMatch(dumped, /\(0028,0301\)/);
+    assert.throws(() => plain.deidentify(parseDicom(readFileSync(sc))), {
+      code: 'BURNED_IN_ANNOTATION',
+    });
+    const accepting = new Deidentifier(keys, {
+      ...RESEARCH_DEFAULT,
+      blanking: [RULE],
+      acceptUnmarked: ['secondary-capture'],
+    });
+    for (const [name, by] of [
+      ['sc-rule', deid],
+      ['sc-rule-accepting', accepting],
+    ] as const) {
+      // Native pixels: nothing for prepare() to decode.
+      const outcome = by.deidentify(parseDicom(readFileSync(sc)));
+      const path = join(dir, `${name}.out.dcm`);
+      writeFileSync(path, outcome.bytes);
+      const c = check(sc, path);
+      assert.equal(c.inside, 64 * 6 + 14 * 8, name);
+      assert.ok(c.originalInsideMin > 0, name);
+      assert.equal(c.insideMax, 0, name);
+      assert.equal(c.outsideEqual, true, name);
+      assert.equal(c.burnedIn, 'NO', name);
+      assert.ok(c.codes.includes('113101'), name);
+      assert.equal(outcome.actions.blanked, 2, name);
+      assert.equal(outcome.actions.acceptedUnmarked, undefined, name);
+      assert.ok(
+        !outcome.notices?.some((n) => /secondary capture/.test(n)),
+        name,
+      );
+    }
+  });
+
   it('applies no rule to another model', () => {
     const other = new Deidentifier(keys, {
       ...RESEARCH_DEFAULT,

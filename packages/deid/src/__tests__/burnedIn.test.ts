@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseDicom } from '@lpacs/dicom';
-import { DeidError, Deidentifier, SiteKeys } from '../index';
+import { DeidError, Deidentifier, RESEARCH_DEFAULT, SiteKeys } from '../index';
 
 const REPO = join(__dirname, '..', '..', '..', '..');
 const CT_FILE = join(
@@ -20,7 +20,12 @@ const CT_FILE = join(
 );
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-burned-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 9)));
+const keys = new SiteKeys(Buffer.alloc(32, 9));
+const deid = new Deidentifier(keys);
+const accepting = new Deidentifier(keys, {
+  ...RESEARCH_DEFAULT,
+  acceptUnmarked: ['secondary-capture'],
+});
 
 /** A copy of a real CT made into another SOP class with dcmtk's dcmodify. */
 function asClass(name: string, sopClass: string, burnedIn?: string): Buffer {
@@ -33,9 +38,9 @@ function asClass(name: string, sopClass: string, burnedIn?: string): Buffer {
   return readFileSync(path);
 }
 
-function refusal(bytes: Buffer): string | undefined {
+function refusal(bytes: Buffer, by: Deidentifier = deid): string | undefined {
   try {
-    deid.deidentify(parseDicom(bytes));
+    by.deidentify(parseDicom(bytes));
     return undefined;
   } catch (err) {
     assert.ok(err instanceof DeidError);
@@ -71,13 +76,56 @@ describe('burned-in text policy', () => {
     );
   });
 
-  it('ingests a secondary capture but reports the risk', () => {
-    const out = deid.deidentify(
+  it('refuses every secondary capture class that does not say NO, and says what to do', () => {
+    // PS3.4 B.5 / PS3.6 Annex A, written out by hand.
+    for (const uid of [
+      '1.2.840.10008.5.1.4.1.1.7', // Secondary Capture Image
+      '1.2.840.10008.5.1.4.1.1.7.1', // Multi-frame Single Bit SC
+      '1.2.840.10008.5.1.4.1.1.7.2', // Multi-frame Grayscale Byte SC
+      '1.2.840.10008.5.1.4.1.1.7.3', // Multi-frame Grayscale Word SC
+      '1.2.840.10008.5.1.4.1.1.7.4', // Multi-frame True Color SC
+    ]) {
+      const message = refusal(asClass(`sc-${uid}`, uid));
+      assert.match(message ?? 'accepted', /^secondary capture without/, uid);
+      assert.match(message!, /blanking rule for its device/);
+      assert.match(message!, /--accept-unmarked secondary-capture/);
+    }
+  });
+
+  it('ingests a secondary capture without BurnedInAnnotation when the lake accepts it, with a notice and a count', () => {
+    const out = accepting.deidentify(
       parseDicom(asClass('sc', '1.2.840.10008.5.1.4.1.1.7')),
     );
-    assert.ok(out.notices?.some((w) => /secondary capture/.test(w)));
+    assert.deepEqual(out.notices, [
+      'secondary capture without BurnedInAnnotation (0028,0301): check its pixels for text before sharing',
+    ]);
     assert.deepEqual(out.warnings, []);
-    const ct = deid.deidentify(parseDicom(readFileSync(CT_FILE)));
-    assert.ok(!ct.notices?.some((w) => /secondary capture/.test(w)));
+    assert.equal(out.actions.acceptedUnmarked, 1);
+    const ct = accepting.deidentify(parseDicom(readFileSync(CT_FILE)));
+    assert.deepEqual(ct.notices, []);
+    assert.equal(ct.actions.acceptedUnmarked, undefined);
+  });
+
+  it('ingests a secondary capture that says NO without the option or a notice', () => {
+    const out = deid.deidentify(
+      parseDicom(asClass('sc-no', '1.2.840.10008.5.1.4.1.1.7.4', 'NO')),
+    );
+    assert.deepEqual(out.notices, []);
+    assert.equal(out.actions.acceptedUnmarked, undefined);
+  });
+
+  it('accepts nothing but secondary captures unmarked: ultrasound and YES are still refused', () => {
+    assert.match(
+      refusal(asClass('us-acc', '1.2.840.10008.5.1.4.1.1.6.1'), accepting) ??
+        'accepted',
+      /^Ultrasound Image objects/,
+    );
+    assert.match(
+      refusal(
+        asClass('sc-yes', '1.2.840.10008.5.1.4.1.1.7', 'YES'),
+        accepting,
+      ) ?? 'accepted',
+      /is YES/,
+    );
   });
 });

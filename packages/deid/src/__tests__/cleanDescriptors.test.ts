@@ -3,7 +3,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findElement, parseDicom, readString } from '@lpacs/dicom';
-import { Deidentifier, RESEARCH_DEFAULT, SiteKeys, cleanText } from '../index';
+import { Deidentifier, SiteKeys, cleanText } from '../index';
+import { ACCEPT_UNMARKED_SC } from './acceptUnmarkedSc';
 
 // Shared case 02: descriptors a tester wrote with the patient's own
 // identifiers (Smith-Jones^John, born 1961-08-21) in common free-text forms.
@@ -17,9 +18,10 @@ const DIR = join(
   'data',
   'clean-descriptors',
 );
+// The cases are secondary captures without BurnedInAnnotation.
 const deid = new Deidentifier(
   new SiteKeys(Buffer.alloc(32, 6)),
-  RESEARCH_DEFAULT,
+  ACCEPT_UNMARKED_SC,
 );
 const FORBIDDEN = [
   'SMITH',

@@ -27,6 +27,22 @@ describe('parseOptions', () => {
     assert.throws(() => parseOptions([]), /must be an object/);
   });
 
+  it('reads acceptUnmarked, a list of kinds, and refuses any other kind', () => {
+    assert.deepEqual(parseOptions({}).acceptUnmarked, []);
+    assert.deepEqual(
+      parseOptions({ acceptUnmarked: ['secondary-capture'] }).acceptUnmarked,
+      ['secondary-capture'],
+    );
+    assert.throws(
+      () => parseOptions({ acceptUnmarked: ['ultrasound'] }),
+      /acceptUnmarked must be a list of "secondary-capture"; got "ultrasound"/,
+    );
+    assert.throws(
+      () => parseOptions({ acceptUnmarked: 'secondary-capture' }),
+      /acceptUnmarked must be a list of "secondary-capture"; got "secondary-capture"/,
+    );
+  });
+
   it('accepts the options lpacs now honours', () => {
     const o = parseOptions({
       retainSafePrivate: true,

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDicom } from '@lpacs/dicom';
-import { Deidentifier, RESEARCH_DEFAULT, SiteKeys } from '../index';
+import { Deidentifier, SiteKeys } from '../index';
+import { ACCEPT_UNMARKED_SC } from './acceptUnmarkedSc';
 
 const PLANT = join(
   __dirname,
@@ -27,9 +28,10 @@ interface Marker {
 const { markers } = JSON.parse(
   readFileSync(join(PLANT, 'markers.json'), 'utf8'),
 ) as { markers: Marker[] };
+// The planted files are secondary captures without BurnedInAnnotation.
 const deid = new Deidentifier(
   new SiteKeys(Buffer.alloc(32, 3)),
-  RESEARCH_DEFAULT,
+  ACCEPT_UNMARKED_SC,
 );
 
 /** The needle's bytes as the file holds them, upper-cased for a case-blind search. */

@@ -3,13 +3,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Tag, findElement, parseDicom, readString } from '@lpacs/dicom';
-import { Deidentifier, RESEARCH_DEFAULT, SiteKeys } from '../index';
+import { Deidentifier, SiteKeys } from '../index';
+import { ACCEPT_UNMARKED_SC } from './acceptUnmarkedSc';
 
 // Inputs found by a tester (shared cases 03 and 04): standard attributes
 // sent with VR UN, which DICOM allows; their values are implicit VR LE.
 const DATA = join(__dirname, '..', '..', '..', '..', 'test', 'data');
 const keys = new SiteKeys(Buffer.alloc(32, 4));
-const deid = new Deidentifier(keys, RESEARCH_DEFAULT);
+// The tester's files are secondary captures without BurnedInAnnotation.
+const deid = new Deidentifier(keys, ACCEPT_UNMARKED_SC);
 
 describe('standard attributes encoded as UN', () => {
   it('de-identifies a sequence sent as UN, items included', () => {

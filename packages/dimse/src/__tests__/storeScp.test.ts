@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -218,8 +225,18 @@ describe(
       );
     });
 
-    // The next three share one lake, in this order.
+    // The next three share one lake, in this order. deflated.dcm is a
+    // secondary capture that does not say BurnedInAnnotation NO: the lake
+    // accepts such objects, as `lpacs init --accept-unmarked
+    // secondary-capture` would write in its lake.json.
     const pushed = join(root, 'pushed');
+    mkdirSync(pushed);
+    writeFileSync(
+      join(pushed, 'lake.json'),
+      JSON.stringify({
+        deidentification: { acceptUnmarked: ['secondary-capture'] },
+      }),
+    );
 
     it('ingests every pushed instance, one row per SOP Instance UID', async () => {
       await withScp(pushed, {}, (port) => pushAll(port, repeats));
