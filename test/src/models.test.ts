@@ -120,6 +120,35 @@ describe('a model over a cohort, its predictions as criteria', () => {
     assert.equal(cohort.data!.cohort.counts.instances, expected);
   });
 
+  it('refuses a model with no predictions in the lake, naming it and the models that have some (new-user case: a misspelt model counted 0)', async () => {
+    const q =
+      'query ($f: CohortFilter) { cohort(filter: $f) { counts { instances } } }';
+    const misspelt = await gql(q, {
+      f: {
+        anyOf: [
+          { modality: ['MR'] },
+          { prediction: [{ model: 'ct-brightnes', label: 'bright' }] },
+        ],
+      },
+    });
+    assert.equal(misspelt.data, null);
+    assert.equal(misspelt.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.equal(
+      misspelt.errors?.[0]?.message,
+      'no predictions from model "ct-brightnes" in this lake (models with predictions: ct-brightness); run it with runModel or lpacs predict first',
+    );
+    const listed = await gql<{
+      models: Array<{ name: string; sha256: string }>;
+    }>('{ models { name sha256 } }');
+    const sha = listed.data!.models.find(
+      (m) => m.name === 'ct-brightness',
+    )!.sha256;
+    const ok = await gql(q, {
+      f: { prediction: [{ model: sha, label: 'bright' }] },
+    });
+    assert.equal(ok.errors, undefined, JSON.stringify(ok.errors));
+  });
+
   it('names a bad prediction bound', async () => {
     const r = await gql(
       '{ cohort(filter: { prediction: [{ model: " ", label: "bright" }] }) { counts { instances } } }',

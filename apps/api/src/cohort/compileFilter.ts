@@ -15,6 +15,8 @@ export interface CompiledFilter {
    * rather than the series rollup.
    */
   perInstance?: boolean;
+  /** The prediction models the filter names, at any depth. */
+  models?: string[];
 }
 
 /** How deep allOf/anyOf/not may nest, and how many filters one may hold. */
@@ -200,6 +202,11 @@ export function compileFilter(
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
   let perInstance = false;
+  const models = new Set<string>();
+  const absorb = (inner: CompiledFilter) => {
+    perInstance ||= inner.perInstance === true;
+    for (const m of inner.models ?? []) models.add(m);
+  };
   if (depth > MAX_DEPTH)
     throw badInput(
       `allOf, anyOf and not nest at most ${MAX_DEPTH} levels deep`,
@@ -215,7 +222,7 @@ export function compileFilter(
       );
     const compiled = parts.map((p) => {
       const inner = compileFilter(p, depth + 1);
-      perInstance ||= inner.perInstance === true;
+      absorb(inner);
       return whereClause(inner);
     });
     clauses[field] = {
@@ -227,7 +234,7 @@ export function compileFilter(
   nested('anyOf', ' OR ');
   if (filter.not != null) {
     const not = compileFilter(filter.not, depth + 1);
-    perInstance ||= not.perInstance === true;
+    absorb(not);
     const inner = whereClause(not);
     // NULL-safe: an instance with no value for a column is "not" matched.
     clauses.not = {
@@ -302,6 +309,7 @@ export function compileFilter(
             `prediction ${key} must be 1-200 characters`,
             'prediction',
           );
+      models.add(c.model.trim());
       try {
         return predictionClause({
           model: c.model.trim(),
@@ -349,7 +357,11 @@ export function compileFilter(
       params: [pattern, pattern],
     };
   }
-  return perInstance ? { clauses, perInstance } : { clauses };
+  return {
+    clauses,
+    ...(perInstance ? { perInstance } : {}),
+    ...(models.size ? { models: [...models].sort() } : {}),
+  };
 }
 
 /** A compiled filter as one boolean expression (TRUE when empty). */

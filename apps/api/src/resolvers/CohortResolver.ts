@@ -10,6 +10,7 @@ import {
   Root,
 } from 'type-graphql';
 import { badInput } from '../ApiError';
+import { checkModels } from '../cohort/checkModels';
 import { compileFilter } from '../cohort/compileFilter';
 import { decodeCursor } from '../cohort/CohortQueries';
 import { StudyOrder } from '../schema/StudyOrder';
@@ -32,12 +33,14 @@ export class CohortResolver {
   @Query(() => Cohort, {
     description: 'The instances matching a filter (no filter: the whole lake).',
   })
-  cohort(
+  async cohort(
+    @Ctx() ctx: ApiContext,
     @Arg('filter', () => CohortFilter, { nullable: true })
     filter?: CohortFilter,
-  ): Cohort {
+  ): Promise<Cohort> {
     const cohort = new Cohort();
     cohort.filter = compileFilter(filter);
+    await checkModels(cohort.filter, ctx.cohorts.catalog);
     return cohort;
   }
 
