@@ -100,12 +100,40 @@ describe('backup and restore', () => {
         readFileSync(join(lake, f)),
         f,
       );
+    // The lake's log ends with the backup (written after the snapshot
+    // was taken); the restored log is the snapshot's, intact, and goes on
+    // with the restore. Both name the snapshot.
+    const lakeLog = new AuditLog(lake);
+    const restoredLog = new AuditLog(restored);
+    assert.equal(restoredLog.verify().entries, lakeLog.verify().entries);
+    const [backedUp] = lakeLog.query({ action: 'backup', limit: 1 });
+    const [restoredEntry] = restoredLog.query({ limit: 1 });
+    assert.equal(backedUp?.target, backup);
+    assert.equal(backedUp?.detail?.snapshot, second.snapshot);
+    assert.equal(restoredEntry?.action, 'restore');
+    assert.equal(restoredEntry?.target, backup);
+    assert.equal(restoredEntry?.detail?.snapshot, second.snapshot);
+    assert.equal(restoredEntry?.detail?.files, second.files);
     assert.equal(
-      new AuditLog(restored).verify().entries,
-      new AuditLog(lake).verify().entries,
+      restoredLog.query({ action: 'backup', limit: 10 }).length,
+      lakeLog.query({ action: 'backup', limit: 10 }).length - 1,
     );
     const status = await runCli(['status', '--lake', restored, '--json']);
     assert.equal(status.code, 0, status.stderr);
+  });
+
+  it('says what the audit log holds when a filter matches nothing (new-user case: a misspelt action printed nothing)', async () => {
+    const r = await runCli(['audit', '--action', 'bakup', '--lake', lake]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    const actions = [
+      ...new Set(new AuditLog(lake).entries().map((e) => e.action)),
+    ].sort();
+    assert.ok(actions.includes('backup'));
+    assert.equal(
+      r.stderr,
+      `no entries with action "bakup"; the log holds ${new AuditLog(lake).entries().length} entries, actions: ${actions.join(', ')}\n`,
+    );
   });
 
   it('takes a consistent snapshot while an ingest is writing', async () => {
@@ -169,5 +197,34 @@ describe('backup and restore', () => {
         `${victim.slice(backup.length + 1)} does not match its checksum`,
       ),
     );
+  });
+});
+
+describe('compact', () => {
+  it('merges each table into one batch, keeps every row, and is audited with the batch counts', async () => {
+    const before = await tableRows(lake, 'instances', 'SOPInstanceUID');
+    const batches = (table: string) =>
+      readdirSync(join(lake, 'tables', table)).filter((n) =>
+        n.startsWith('batch='),
+      ).length;
+    const instanceBatches = batches('instances');
+    assert.ok(instanceBatches > 1, `${instanceBatches} batches`);
+    const r = await runCli(['compact', '--lake', lake]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `instances +${instanceBatches} batches -> 1 \\(${before.length} rows\\)`,
+      ),
+    );
+    assert.equal(batches('instances'), 1);
+    assert.deepEqual(
+      await tableRows(lake, 'instances', 'SOPInstanceUID'),
+      before,
+    );
+    const [entry] = new AuditLog(lake).query({ action: 'compact', limit: 1 });
+    assert.equal(entry?.outcome, 'ok');
+    assert.equal(entry?.detail?.instances, `${instanceBatches}->1`);
+    assert.match(entry?.actor ?? '', /^cli:/);
   });
 });

@@ -39,7 +39,16 @@ export async function auditCommand(
     limit,
   });
   if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
-  else
+  else if (!entries.length && (flags.actor || flags.action)) {
+    // An empty answer to a misspelt filter must not read as "nothing
+    // happened": say what the log does hold.
+    const all = log.entries();
+    const seen = (key: 'actor' | 'action') =>
+      [...new Set(all.map((e) => e[key]))].sort().join(', ') || 'none';
+    process.stderr.write(
+      `no entries${flags.actor ? ` by actor "${flags.actor}"` : ''}${flags.action ? ` with action "${flags.action}"` : ''}; the log holds ${all.length} entries${flags.actor ? `, actors: ${seen('actor')}` : ''}${flags.action ? `, actions: ${seen('action')}` : ''}\n`,
+    );
+  } else
     for (const e of entries)
       process.stdout.write(
         `${String(e.seq).padStart(6)} ${e.at} ${e.actor.padEnd(16)} ${e.action.padEnd(18)} ${e.outcome.padEnd(7)} ${e.target ?? ''}\n`,

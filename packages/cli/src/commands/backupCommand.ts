@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { AuditLog } from '@lpacs/access';
+import type { AuditEvent } from '@lpacs/access';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -10,11 +12,26 @@ import {
   restoreLake,
 } from '@lpacs/lake';
 import type { BackupTarget } from '@lpacs/lake';
+import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
 function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/**
+ * Appends to a lake's audit log; a lake this process may only read (a
+ * backup taken by another account) is still backed up, with a warning.
+ */
+async function audit(lake: string, event: Omit<AuditEvent, 'actor'>) {
+  try {
+    await new AuditLog(lake).append({ actor: cliActor(), ...event });
+  } catch (err) {
+    process.stderr.write(
+      `warning: could not write the audit log of ${lake}: ${(err as Error).message}\n`,
+    );
+  }
 }
 
 function target(spec: string, s3Endpoint: string | undefined): BackupTarget {
@@ -47,6 +64,12 @@ export async function backupCommand(
     );
   await to.prepare();
   const r = await backupLake(opts.lake, to);
+  await audit(opts.lake, {
+    action: 'backup',
+    target: to.name,
+    outcome: 'ok',
+    detail: { snapshot: r.snapshot, files: r.files, copied: r.copied },
+  });
   process.stdout.write(
     opts.json
       ? `${JSON.stringify({ ...r, target: to.name }, null, 2)}\n`
@@ -93,6 +116,13 @@ export async function restoreCommand(
   const r = await restoreLake(from, opts.lake, snapshot);
   // Opening it as a writer recreates the table links and checks the layout.
   (await Lake.open(opts.lake)).close();
+  // The restored log goes on from the snapshot's last entry.
+  await audit(opts.lake, {
+    action: 'restore',
+    target: from.name,
+    outcome: 'ok',
+    detail: { snapshot: r.snapshot, files: r.files },
+  });
   process.stdout.write(
     opts.json
       ? `${JSON.stringify(r, null, 2)}\n`

@@ -1,4 +1,6 @@
+import { AuditLog } from '@lpacs/access';
 import { Lake } from '@lpacs/lake';
+import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 
 /** `lpacs compact`: merges each table's batches into one Parquet file. */
@@ -6,6 +8,14 @@ export async function compactCommand(opts: Options): Promise<number> {
   const lake = await Lake.open(opts.lake);
   try {
     const result = await lake.compact();
+    await new AuditLog(opts.lake).append({
+      actor: cliActor(),
+      action: 'compact',
+      outcome: 'ok',
+      detail: Object.fromEntries(
+        result.map((c) => [c.table, `${c.batchesBefore}->${c.batchesAfter}`]),
+      ),
+    });
     if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else {
       for (const c of result) {
