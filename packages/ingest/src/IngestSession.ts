@@ -11,13 +11,15 @@ import {
   newBatchId,
   silentLogger,
 } from '@lpacs/lake';
-import type { BatchRows, Logger, PackedAttributes, Row } from '@lpacs/lake';
+import type { BatchRows, Logger } from '@lpacs/lake';
 import type {
   IngestProgress,
   IngestReport,
   IngestTotals,
 } from './IngestReport';
 import { levelRows } from './levelRows';
+import { tallyIngested } from './tallyIngested';
+import type { Ingested } from './tallyIngested';
 import type { FileOutcome } from './processFile';
 import type { InputFile } from './sources/InputFile';
 import { WorkerPool } from './WorkerPool';
@@ -46,6 +48,12 @@ export interface RunHooks {
   filesTotal?: number;
   onProgress?: (progress: IngestProgress) => void;
   onOutcome?: (outcome: FileOutcome, verdict: Verdict) => void;
+  /**
+   * A verdict its commit changed: another process writing the same lake
+   * committed the same SOP Instance UID first, so a file onOutcome gave as
+   * `ingested` is `skipped` (same content) or a `conflict` after all.
+   */
+  onRevised?: (outcome: FileOutcome, verdict: Verdict) => void;
 }
 
 async function loadStored(root: string): Promise<Map<string, string>> {
@@ -77,6 +85,11 @@ export class IngestSession {
   readonly #logger: Logger;
   readonly #batchSize: number;
   readonly #stored: Map<string, string>;
+  /**
+   * Instances other processes committed while this session was open: a
+   * file of this session with one of their UIDs is not committed again.
+   */
+  readonly #others = new Map<string, string>();
   readonly options: DeidOptions;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #totals: IngestTotals = {
@@ -109,7 +122,8 @@ export class IngestSession {
 
   static async open(o: SessionOptions): Promise<IngestSession> {
     const root = resolve(o.lake);
-    const lake = await Lake.open(root, o.logger);
+    // Appending: other ingests (and a server's STOW-RS) may run beside it.
+    const lake = await Lake.open(root, o.logger, 'append');
     try {
       const requested = o.deid ?? RESEARCH_DEFAULT;
       const settings = await lake.settings({ deidentification: requested });
@@ -230,28 +244,64 @@ export class IngestSession {
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
     let failure: Error | undefined;
     const records: Array<Promise<unknown>> = [];
-    let pending: Row[] = [];
-    let attributes: PackedAttributes[] = [];
-    let sealed: string[] = [];
+    let pending: Ingested[] = [];
     let commits = Promise.resolve();
+    // Both versions stay traceable: the new one is stored as an object
+    // and this record points at it (the lake keeps the first).
+    const recordConflict = (o: FileOutcome, stored: string) => {
+      if (o.kind === 'quarantined') return;
+      records.push(
+        lake.quarantine(undefined, {
+          code: 'CONFLICT',
+          message: `SOP Instance ${o.sopInstanceUID} is stored with other content (sha256 ${stored.slice(0, 12)}); this version is kept as ${o.objectKey}`,
+          source: o.source,
+          at: new Date().toISOString(),
+        }),
+      );
+    };
+    // Another process committed this file's SOP Instance UID first: the
+    // verdict becomes what it would have been had this run read theirs.
+    const revise = (o: Ingested, stored: string) => {
+      tallyIngested(report, o, -1);
+      let verdict: Verdict = 'skipped';
+      if (stored === o.sha256) report.skipped++;
+      else {
+        verdict = 'conflict';
+        report.conflicts++;
+        report.conflictSources.push(o.source);
+        recordConflict(o, stored);
+      }
+      hooks.onRevised?.(o, verdict);
+    };
     const commit = () => {
       if (!pending.length) return commits;
-      const rows = pending;
-      const elements = attributes;
-      const linkage = sealed;
+      const batch = pending;
       pending = [];
-      attributes = [];
-      sealed = [];
       const batchId = newBatchId();
+      const rowsOf = (files: Ingested[]) =>
+        levelRows(
+          files.map((o) => o.row),
+          files.map((o) => o.attributes),
+        );
       commits = commits
         .then(async () => {
           if (failure) return;
           // Linkage first: a crash before the commit leaves a harmless
           // duplicate, never an object whose linkage was lost.
+          const linkage = batch.flatMap((o) => (o.linkage ? [o.linkage] : []));
           if (linkage.length) await lake.writeLinkage(batchId, linkage);
-          await lake.commitBatch(batchId, levelRows(rows, elements));
+          let kept = batch;
+          const committed = await lake.commitBatch(
+            batchId,
+            rowsOf(batch),
+            (others) => {
+              kept = this.#reconcile(batch, others, revise);
+              return kept === batch ? undefined : rowsOf(kept);
+            },
+          );
+          if (!committed) return;
           report.batches.push(batchId);
-          logger.info({ batch: batchId, rows: rows.length }, 'committed batch');
+          logger.info({ batch: batchId, rows: kept.length }, 'committed batch');
         })
         .catch((err: Error) => {
           failure ??= err;
@@ -266,16 +316,7 @@ export class IngestSession {
         o.kind === 'conflict' ? o.storedSha256 : known.get(o.sopInstanceUID);
       if (stored === o.sha256) return 'skipped';
       if (stored !== undefined) {
-        // Both versions stay traceable: the new one is stored as an object
-        // and this record points at it (the lake keeps the first).
-        records.push(
-          lake.quarantine(undefined, {
-            code: 'CONFLICT',
-            message: `SOP Instance ${o.sopInstanceUID} is stored with other content (sha256 ${stored.slice(0, 12)}); this version is kept as ${o.objectKey}`,
-            source: o.source,
-            at: new Date().toISOString(),
-          }),
-        );
+        recordConflict(o, stored);
         return 'conflict';
       }
       return o.kind === 'ingested' ? 'ingested' : 'skipped';
@@ -298,18 +339,8 @@ export class IngestSession {
         report.conflictSources.push(o.source);
       } else if (o.kind === 'ingested') {
         known.set(o.sopInstanceUID, o.sha256);
-        report.ingested++;
-        report.bytesWritten += o.bytesWritten;
-        pending.push(o.row);
-        attributes.push(o.attributes);
-        if (o.linkage) sealed.push(o.linkage);
-        for (const [k, v] of Object.entries(o.actions))
-          report.deidentification.actions[k] =
-            (report.deidentification.actions[k] ?? 0) + v;
-        report.deidentification.fallbacks += o.warnings.length;
-        report.deidentification.notices += o.notices.length;
-        for (const message of o.notices)
-          report.notices.push({ source: o.source, message });
+        tallyIngested(report, o, 1);
+        pending.push(o);
         if (pending.length >= this.#batchSize) void commit();
       }
       hooks.onOutcome?.(o, verdict);
@@ -361,6 +392,33 @@ export class IngestSession {
     report.megabytesPerSecond =
       report.bytesRead / 1e6 / Math.max(report.seconds, 1e-9);
     return report;
+  }
+
+  /**
+   * Takes out of a batch the instances other processes committed first
+   * (`others`: what they committed since this session last looked, added
+   * to what it learned before), handing each to `revise`. Returns the
+   * batch itself when nothing was taken out.
+   */
+  #reconcile(
+    batch: Ingested[],
+    others: ReadonlyMap<string, string>,
+    revise: (o: Ingested, stored: string) => void,
+  ): Ingested[] {
+    for (const [uid, sha256] of others) {
+      this.#others.set(uid, sha256);
+      // Later files of this session are judged against the lake's copy.
+      this.#stored.set(uid, sha256);
+    }
+    // Alone on the lake so far: the common case costs nothing.
+    if (!this.#others.size) return batch;
+    const kept = batch.filter((o) => {
+      const stored = this.#others.get(o.sopInstanceUID);
+      if (stored === undefined) return true;
+      revise(o, stored);
+      return false;
+    });
+    return kept.length === batch.length ? batch : kept;
   }
 
   /**

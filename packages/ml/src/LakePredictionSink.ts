@@ -14,9 +14,9 @@ export interface PredictionSink {
 }
 
 /**
- * Commits prediction rows as a lake batch. The lake has one writer: when
- * another process holds it (LAKE_BUSY) the sink waits and retries, up to
- * `maxWaitMs`.
+ * Commits prediction rows as a lake batch, appending beside ingests. While
+ * another process has the lake to itself (a compaction or erasure:
+ * LAKE_BUSY) the sink waits and retries, up to `maxWaitMs`.
  */
 export class LakePredictionSink implements PredictionSink {
   readonly #root: string;
@@ -42,7 +42,7 @@ export class LakePredictionSink implements PredictionSink {
     for (;;) {
       let lake: Lake;
       try {
-        lake = await Lake.open(this.#root, this.#logger, 'write');
+        lake = await Lake.open(this.#root, this.#logger, 'append');
       } catch (err) {
         const busy =
           err instanceof LakeError && err.code === LakeErrorCode.Busy;

@@ -160,6 +160,27 @@ describe('several processes appending to one lake', () => {
     assert.deepEqual(readdirSync(join(dir, 'locks')), []);
   });
 
+  it('gives two writers starting on a new lake one site secret and one lake.json', async () => {
+    const dir = join(root, 'new');
+    const a = await Lake.open(dir, undefined, 'append');
+    const b = await Lake.open(dir, undefined, 'append');
+    try {
+      // Both look before either writes: each finds none and makes one.
+      const [sa, sb] = await Promise.all([a.siteSecret(), b.siteSecret()]);
+      assert.ok(sa.equals(sb), 'one secret, or patients get two pseudonyms');
+      const onDisk = readFileSync(join(dir, 'keys', 'site.key'), 'utf8');
+      assert.equal(onDisk.trim(), sa.toString('hex'));
+      const [oa, ob] = await Promise.all([
+        a.settings({ made: 'by a' }),
+        b.settings({ made: 'by b' }),
+      ]);
+      assert.deepEqual(oa, ob);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('hands reconcile what other writers committed since its last call, once', async () => {
     const dir = join(root, 'reconcile');
     const a = await Lake.open(dir, undefined, 'append');
