@@ -7,10 +7,12 @@ import type { RunningServer } from '@lpacs/api';
 import { Role } from '@lpacs/access';
 import {
   CT,
+  SAMPLE,
   bearer,
   containsWord,
   filesUnder,
   phiNeedles,
+  runCli,
   tempDir,
   tokenFor,
 } from './helpers';
@@ -110,6 +112,32 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     assert.equal(r.status, 200);
     assert.equal(r.json['00081199']?.Value?.length, 3);
     assert.equal(await instanceCount(), 3);
+  });
+
+  it('runs beside an lpacs ingest, and answers a conflict for an instance it committed first', async () => {
+    // explicit_big.dcm is volume/brain_013.dcm re-encoded: one SOP
+    // Instance UID, other content. The server's ingest session opened
+    // before the CLI's commit, so only its own commit can find it.
+    const lake = join(work.path, 'lake');
+    const cli = await runCli([
+      'ingest',
+      join(SAMPLE, 'explicit_big.dcm'),
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal((JSON.parse(cli.stdout) as { ingested: number }).ingested, 1);
+    const r = await stow([
+      readFileSync(join(SAMPLE, 'volume', 'brain_013.dcm')),
+    ]);
+    assert.equal(r.status, 409);
+    assert.equal(r.json['00081199']?.Value, undefined);
+    const failed = r.json['00081198']?.Value ?? [];
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]?.['00081197']?.Value?.[0], 0x0111); // duplicate
+    assert.match(String(failed[0]?.['00000902']?.Value?.[0]), /^CONFLICT/);
+    assert.equal(await instanceCount(), 4);
   });
 
   it('refuses what is not multipart/related application/dicom, naming it', async () => {

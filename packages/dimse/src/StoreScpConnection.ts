@@ -9,7 +9,7 @@ import {
   responses,
 } from 'dcmjs-dimse';
 import type { association, requests } from 'dcmjs-dimse';
-import type { IngestSession } from '@lpacs/ingest';
+import type { FileOutcome, IngestSession, Verdict } from '@lpacs/ingest';
 import type { Logger } from '@lpacs/lake';
 import { DatasetCollector } from './DatasetCollector';
 import { encodePartTen } from './encodePartTen';
@@ -181,9 +181,12 @@ export class StoreScpConnection extends Scp {
         collector.bytes(),
       );
       let answer: StoreAnswer | undefined;
+      const settle = (o: FileOutcome, verdict: Verdict) =>
+        (answer = storeStatus(o, verdict));
       await session.run(
         [{ source: this.#context.nextSource(this.#callingAE), bytes }],
-        { onOutcome: (o, verdict) => (answer = storeStatus(o, verdict)) },
+        // Revised when another writer committed the same instance first.
+        { onOutcome: settle, onRevised: settle },
       );
       return (
         answer ?? { status: StoreStatus.OutOfResources, comment: 'NO_OUTCOME' }

@@ -120,6 +120,14 @@ export async function stowRs(
         status: Status.Coerced,
       });
   };
+  // Another writer of the lake committed the instance first: a conflict
+  // after all is answered as one.
+  const onRevised = (o: FileOutcome, verdict: Verdict) => {
+    if (verdict !== 'conflict' || o.kind === 'quarantined') return;
+    const at = stored.findIndex((r) => r.sopInstanceUID === o.sopInstanceUID);
+    if (at >= 0) stored.splice(at, 1);
+    onOutcome(o, verdict);
+  };
   let open: IngestSession;
   try {
     open = await session();
@@ -129,7 +137,7 @@ export async function stowRs(
     send(res, 503, { error: e.message });
     return;
   }
-  const report = await open.run(inputs, { onOutcome });
+  const report = await open.run(inputs, { onOutcome, onRevised });
   logger.info(
     {
       parts: parts.length,

@@ -154,6 +154,12 @@ async function objects(
       outcome: verdicts[verdict],
       ...(o.kind === 'quarantined' ? { code: o.code } : {}),
     });
+  // Another writer of the lake committed the object first.
+  const onRevised = (o: FileOutcome, verdict: Verdict) => {
+    const sha256 = o.source.slice('sync:'.length);
+    const r = results.find((x) => x.sha256 === sha256);
+    if (r) r.outcome = verdicts[verdict];
+  };
   if (inputs.length) {
     let session: IngestSession;
     try {
@@ -164,7 +170,7 @@ async function objects(
       json(res, 503, { error: e.message });
       return;
     }
-    await session.run(inputs, { onOutcome });
+    await session.run(inputs, { onOutcome, onRevised });
   }
   const counts: Record<string, number> = {};
   for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
