@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Role } from '@lpacs/access';
@@ -12,6 +18,7 @@ import sharp from 'sharp';
 import {
   CT,
   REPO,
+  SAMPLE,
   bearer,
   filesUnder,
   runCli,
@@ -212,7 +219,7 @@ describe('an encrypted lake', () => {
     }
   });
 
-  it('leaves no DICOM preamble, pixel run, planted identifier, or (outside tables/) UID or PatientID in its directory', async () => {
+  it('leaves no DICOM preamble, pixel run, planted identifier, UID or PatientID in its directory, its Parquet tables encrypted too', async () => {
     const runs: Buffer[] = [];
     for (const i of instances.slice(0, 8)) {
       const frame = await get(
@@ -241,7 +248,8 @@ describe('an encrypted lake', () => {
       ),
     ];
     // Each is in some object's plaintext (so the scan would find it there
-    // in the clear), and in no file of the lake but the Parquet tables.
+    // in the clear, and in the clear lake's tables), and in no file of the
+    // encrypted lake: its tables are Parquet with modular encryption.
     const cipher = LakeCipher.load(
       join(lake, 'keys', 'data-keys.json'),
       parseKek(readFileSync(kekFile), 'test'),
@@ -255,15 +263,23 @@ describe('an encrypted lake', () => {
         plaintexts.some((p) => p.includes(needle)),
         id,
       );
-      const found = holders(lake, needle);
-      assert.deepEqual(
-        found.filter(
-          (f) =>
-            !/^tables\/\.[a-z]+\.v\d+\/batch=[^/]+\/part-0\.parquet$/.test(f),
-        ),
-        [],
-        id,
-      );
+      assert.deepEqual(holders(lake, needle), [], id);
+    }
+    // A value the same in both lakes (not remapped): the CT Image Storage
+    // SOP Class UID is in the clear lake's tables, and nowhere here.
+    const ctClass = Buffer.from('1.2.840.10008.5.1.4.1.1.2');
+    assert.ok(holders(clear, ctClass).some((f) => f.startsWith('tables/')));
+    assert.deepEqual(holders(lake, ctClass), []);
+    const parquet = walk(join(lake, 'tables')).filter((f) =>
+      f.endsWith('.parquet'),
+    );
+    assert.ok(parquet.length >= 5, `${parquet.length} Parquet files`);
+    for (const f of parquet) {
+      const bytes = readFileSync(f);
+      // Parquet modular encryption with an encrypted footer: PARE, not PAR1.
+      assert.equal(bytes.subarray(0, 4).toString('latin1'), 'PARE', f);
+      assert.equal(bytes.subarray(-4).toString('latin1'), 'PARE', f);
+      assert.match(f, /\/part-0\.k[0-9a-f]{16}\.parquet$/);
     }
   });
 
@@ -528,5 +544,62 @@ describe('an encrypted lake', () => {
       (JSON.parse(status.stdout) as { instances: number }).instances,
       truth.totals.instances,
     );
+  });
+
+  it('compacts and erases with its tables encrypted: every rewrite under a key of its own, rows kept or gone exactly', async () => {
+    const env = { LPACS_KEK_FILE: newKekFile, LPACS_KEK: '' };
+    const more = await runCli(
+      ['ingest', SAMPLE, '--lake', lake, '--json'],
+      env,
+    );
+    assert.equal(more.code, 0, more.stderr);
+    const added = (JSON.parse(more.stdout) as { ingested: number }).ingested;
+    assert.ok(added > 0);
+    const keysOf = () =>
+      new Set(
+        walk(join(lake, 'tables'))
+          .map((f) => /\.k([0-9a-f]{16})\.parquet$/.exec(f)?.[1])
+          .filter(Boolean),
+      );
+    const before = keysOf();
+    assert.ok(before.size >= 2, 'the two ingests wrote under two keys');
+    const count = async () =>
+      (
+        JSON.parse(
+          (await runCli(['status', '--lake', lake, '--json'], env)).stdout,
+        ) as { instances: number }
+      ).instances;
+    const total = await count();
+    assert.equal(total, truth.totals.instances + added);
+    const compact = await runCli(['compact', '--lake', lake], env);
+    assert.equal(compact.code, 0, compact.stderr);
+    // The current version, behind the table's link (the previous one
+    // stays for readers in flight).
+    const instanceFiles = walk(realpathSync(join(lake, 'tables', 'instances')));
+    assert.equal(instanceFiles.length, 1);
+    const merged = /\.k([0-9a-f]{16})\.parquet$/.exec(instanceFiles[0]!)![1]!;
+    assert.equal(before.has(merged), false, 'the compaction wrote a new key');
+    assert.equal(await count(), total);
+    const victim = instances[0]!.patient;
+    const own = instances.filter((i) => i.patient === victim).length;
+    const erase = await runCli(
+      [
+        'erase',
+        '--patient',
+        victim,
+        '--reason',
+        'consent withdrawn',
+        '--lake',
+        lake,
+      ],
+      env,
+    );
+    assert.equal(erase.code, 0, erase.stderr);
+    assert.equal(await count(), total - own);
+    for (const f of walk(join(lake, 'tables')).filter((p) =>
+      p.endsWith('.parquet'),
+    ))
+      assert.equal(readFileSync(f).subarray(0, 4).toString('latin1'), 'PARE');
+    assert.deepEqual(holders(lake, Buffer.from(victim)), []);
   });
 });

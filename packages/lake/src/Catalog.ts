@@ -11,6 +11,14 @@ import type { TableName } from './types';
 import { openDuckDB } from './openDuckDB';
 import { sqlString } from './sqlString';
 import { tablesChanged } from './tableChanges';
+import {
+  keyIdOf,
+  parquetFileName,
+  parquetSource,
+  tableFiles,
+  tableKeys,
+} from './encryption/tableKeys';
+import type { TableKeys } from './encryption/tableKeys';
 
 /** A plain JS value out of DuckDB: bigint becomes number, dates strings. */
 export type Plain =
@@ -78,6 +86,8 @@ export class QueryTimeoutError extends Error {
  */
 export class Catalog {
   readonly #layout: LakeLayout;
+  /** The keys of an encrypted lake's tables; undefined in the clear. */
+  readonly #keys: TableKeys | undefined;
   readonly #instance: DuckDBInstance;
   /** The connection that (re)creates views; views are shared by all. */
   readonly #views: DuckDBConnection;
@@ -108,6 +118,7 @@ export class Catalog {
     recheckMs: number,
   ) {
     this.#layout = new LakeLayout(root);
+    this.#keys = tableKeys(root);
     this.#instance = instance;
     this.#all = connections;
     this.#views = connections[0]!;
@@ -144,6 +155,16 @@ export class Catalog {
   async #source(table: TableName): Promise<string | undefined> {
     try {
       const dir = await realpath(this.#layout.table(table));
+      if (this.#keys) {
+        // Encrypted: the views read one glob per key, so they are made
+        // again when a writer with a new key commits (the signature).
+        const ids = new Set<string>();
+        for (const f of await tableFiles(dir)) {
+          const id = keyIdOf(f);
+          if (id) ids.add(id);
+        }
+        return ids.size ? `${dir}|${[...ids].sort().join('|')}` : undefined;
+      }
       for (const name of await readdir(dir)) {
         if (!name.startsWith('batch=')) continue;
         if (
@@ -164,8 +185,15 @@ export class Catalog {
     return `SELECT ${cols.join(', ')}, CAST(NULL AS VARCHAR) AS batch WHERE false`;
   }
 
-  #fileView(dir: string): string {
-    return `SELECT * FROM read_parquet(${sqlString(join(dir, '*', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`;
+  /** A view's query over a table version: `dir`, or `dir|key|key...`. */
+  async #fileView(found: string): Promise<string> {
+    const [dir, ...ids] = found.split('|') as [string, ...string[]];
+    if (!ids.length)
+      return `SELECT * FROM read_parquet(${sqlString(join(dir, '*', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`;
+    return parquetSource(
+      ids.map((id) => join(dir, '*', parquetFileName(id))),
+      { keys: this.#keys, conn: this.#views, hive: true },
+    );
   }
 
   /**
@@ -195,7 +223,9 @@ export class Catalog {
   async #refresh(): Promise<void> {
     const checked = { at: Date.now(), changes: tablesChanged() };
     const present = await Promise.all(TABLE_NAMES.map((t) => this.#source(t)));
-    this.#dirs = new Map(TABLE_NAMES.map((t, i) => [t, present[i]]));
+    this.#dirs = new Map(
+      TABLE_NAMES.map((t, i) => [t, present[i]?.split('|')[0]]),
+    );
     const signature = present.join(',');
     if (signature === this.#viewsFor) {
       this.#viewsChecked = checked;
@@ -203,7 +233,7 @@ export class Catalog {
     }
     for (const [i, table] of TABLE_NAMES.entries()) {
       const dir = present[i];
-      const source = dir ? this.#fileView(dir) : this.#emptyView(table);
+      const source = dir ? await this.#fileView(dir) : this.#emptyView(table);
       const raw = `${table}_batches`;
       await this.#views.run(`CREATE OR REPLACE VIEW ${raw} AS ${source}`);
       if (table === 'instances') {

@@ -28,9 +28,9 @@ import { openLakeCipher } from './encryption/openLakeCipher';
 import { packAttributeRows } from './packedAttributes';
 import type { PackedAttributes } from './packedAttributes';
 import { ParquetWriter } from './ParquetWriter';
+import { tableSource } from './encryption/tableKeys';
 import { noteTablesChanged } from './tableChanges';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
-import { sqlString } from './sqlString';
 import type { Logger, Row, TableName } from './types';
 import { silentLogger } from './types';
 
@@ -116,7 +116,7 @@ export function newBatchId(now = new Date()): string {
 export class Lake {
   readonly layout: LakeLayout;
   readonly #logger: Logger;
-  readonly #parquet = new ParquetWriter();
+  readonly #parquet: ParquetWriter;
   #mode: LakeMode = 'read';
   #locks: LakeLocks | undefined;
   /** This handle's lock entry, which also names its staging and journal. */
@@ -130,6 +130,7 @@ export class Lake {
   private constructor(root: string, logger: Logger) {
     this.layout = new LakeLayout(root);
     this.#logger = logger;
+    this.#parquet = new ParquetWriter(root);
   }
 
   /**
@@ -486,7 +487,7 @@ export class Lake {
       // sees an empty batch=<id> directory.
       const stagedDir = join(dir, table);
       await mkdir(stagedDir, { recursive: true });
-      const staged = join(stagedDir, 'part-0.parquet');
+      const staged = join(stagedDir, await this.#parquet.fileName());
       if (isPacked) await this.#parquet.writePackedAttributes(packed, staged);
       else await this.#parquet.write(SCHEMAS[table], tableRows!, staged);
       await fsyncPath(staged);
@@ -514,7 +515,8 @@ export class Lake {
     }
     if (!files.length) return;
     const rows = await this.#parquet.read(
-      `SELECT "SOPInstanceUID" AS uid, sha256 FROM read_parquet([${files.map(sqlString).join(', ')}])`,
+      files,
+      (source) => `SELECT "SOPInstanceUID" AS uid, sha256 FROM ${source}`,
     );
     for (const r of rows) this.#learned.set(String(r.uid), String(r.sha256));
   }
@@ -629,8 +631,6 @@ export class Lake {
         LakeErrorCode.Busy,
         'erasure needs a lake opened for writing alone',
       );
-    const glob = join(this.layout.table('instances'), '*', '*.parquet');
-    const source = `read_parquet('${glob.replace(/'/g, "''")}')`;
     const db = await openDuckDB(1);
     const conn = await db.connect();
     let rows: Array<Record<string, unknown>> = [];
@@ -640,7 +640,12 @@ export class Lake {
       patients: new Set<string>(),
     };
     try {
-      if ((await this.batches('instances')).length > 0) {
+      const source = await tableSource(
+        this.root,
+        this.layout.table('instances'),
+        conn,
+      );
+      if (source) {
         rows = (
           await conn.runAndReadAll(
             `SELECT "SOPInstanceUID" AS sop, "SeriesInstanceUID" AS series, "StudyInstanceUID" AS study, "PatientID" AS patient, object_key AS key FROM ${source} WHERE ${where.sql}`,

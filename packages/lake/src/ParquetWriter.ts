@@ -8,23 +8,47 @@ import { openDuckDB } from './openDuckDB';
 import { unpackAttributesSql } from './packedAttributes';
 import type { PackedAttributes } from './packedAttributes';
 import { sqlString } from './sqlString';
+import {
+  parquetFileName,
+  parquetSource,
+  tableKeys,
+} from './encryption/tableKeys';
+import type { TableKeys } from './encryption/tableKeys';
 
 /**
- * Writes rows to Parquet through an in-process DuckDB.
+ * Writes rows to Parquet through an in-process DuckDB. In an encrypted
+ * lake (`root` given, see tableKeys) every file it writes is encrypted
+ * under a key of its own, made when DuckDB starts.
  */
 export class ParquetWriter {
+  readonly #root: string | undefined;
+  #keys: TableKeys | undefined;
+  #keyId: string | undefined;
   #instance: DuckDBInstance | undefined;
   #connection: DuckDBConnection | undefined;
   #connecting: Promise<DuckDBConnection> | undefined;
   #tables = 0;
 
+  constructor(root?: string) {
+    this.#root = root;
+  }
+
   #connect(): Promise<DuckDBConnection> {
     this.#connecting ??= (async () => {
       this.#instance = await openDuckDB(1);
-      this.#connection = await this.#instance.connect();
-      return this.#connection;
+      const connection = await this.#instance.connect();
+      this.#keys = this.#root ? tableKeys(this.#root) : undefined;
+      this.#keyId = await this.#keys?.forWriter(connection);
+      this.#connection = connection;
+      return connection;
     })();
     return this.#connecting;
+  }
+
+  /** The name to give a batch's file: it names the key when encrypted. */
+  async fileName(): Promise<string> {
+    await this.#connect();
+    return parquetFileName(this.#keyId);
   }
 
   /** Starts DuckDB now, so the first write does not wait for it. */
@@ -129,17 +153,29 @@ export class ParquetWriter {
         appender.closeSync();
       }
       await connection.run(
-        `COPY (${select(staging)}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (${select(staging)}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd${this.#keyId ? `, ENCRYPTION_CONFIG {footer_key: ${sqlString(this.#keyId)}}` : ''})`,
       );
     } finally {
       await connection.run(`DROP TABLE ${staging}`);
     }
   }
 
-  /** Runs a read-only query on the writer's DuckDB (Parquet it can see). */
-  async read(sql: string): Promise<Array<Record<string, unknown>>> {
+  /**
+   * Runs a read-only query over Parquet files on the writer's DuckDB:
+   * `query` gets a subquery reading `files` (encrypted or not).
+   */
+  async read(
+    files: readonly string[],
+    query: (source: string) => string,
+  ): Promise<Array<Record<string, unknown>>> {
     const connection = await this.#connect();
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS();
+    const source = await parquetSource(files, {
+      keys: this.#keys,
+      conn: connection,
+    });
+    return (
+      await connection.runAndReadAll(query(`(${source})`))
+    ).getRowObjectsJS();
   }
 
   close(): void {

@@ -14,6 +14,11 @@ import type { LakeLayout } from './LakeLayout';
 import { SCHEMAS } from './schemas';
 import type { TableName } from './types';
 import { openDuckDB } from './openDuckDB';
+import {
+  parquetFileName,
+  tableKeys,
+  tableSource,
+} from './encryption/tableKeys';
 import { sqlString } from './sqlString';
 
 const VERSION = /^\.(.+)\.v(\d+)$/;
@@ -84,25 +89,33 @@ export async function compactTable(
   await rm(nextDir, { recursive: true, force: true });
   const target = join(nextDir, `batch=${batchId}`);
   await mkdir(target, { recursive: true });
-  const glob = join(layout.tables, current, '*', '*.parquet');
-  const all = `read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`;
-  const source = drop
-    ? `(SELECT * FROM ${all} WHERE NOT coalesce((${drop}), false))`
-    : all;
-  const key = SCHEMAS[table].key.map((k) => `"${k}"`).join(', ');
-  const select =
-    table === 'instances'
-      ? `SELECT * EXCLUDE (batch) FROM ${source}`
-      : `SELECT * EXCLUDE (rn, batch) FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY batch DESC) AS rn FROM ${source}) WHERE rn = 1`;
-  const file = join(target, 'part-0.parquet');
   const db = await openDuckDB(1);
   const conn = await db.connect();
+  let file: string;
   try {
+    // In an encrypted lake the merged file gets a key of its own.
+    const keyId = await tableKeys(layout.root)?.forWriter(conn);
+    file = join(target, parquetFileName(keyId));
+    const footer = keyId ? `{footer_key: ${sqlString(keyId)}}` : undefined;
+    const all = (await tableSource(
+      layout.root,
+      join(layout.tables, current),
+      conn,
+      true,
+    ))!;
+    const source = drop
+      ? `(SELECT * FROM ${all} WHERE NOT coalesce((${drop}), false))`
+      : all;
+    const key = SCHEMAS[table].key.map((k) => `"${k}"`).join(', ');
+    const select =
+      table === 'instances'
+        ? `SELECT * EXCLUDE (batch) FROM ${source}`
+        : `SELECT * EXCLUDE (rn, batch) FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY batch DESC) AS rn FROM ${source}) WHERE rn = 1`;
     await conn.run(
-      `COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd${footer ? `, ENCRYPTION_CONFIG ${footer}` : ''})`,
     );
     const reader = await conn.runAndReadAll(
-      `SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`,
+      `SELECT count(*) AS n FROM read_parquet(${sqlString(file)}${footer ? `, encryption_config = ${footer}` : ''})`,
     );
     result.rows = Number(reader.getRowObjectsJS()[0]?.n ?? 0);
   } finally {
