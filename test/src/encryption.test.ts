@@ -472,10 +472,20 @@ describe('an encrypted lake', () => {
     );
     assert.equal(rotate.code, 0, rotate.stderr);
     assert.match(rotate.stdout, /re-wrapped 1 data key/);
+    // Each audit line is an entry sealed under the lake's data key.
+    const auditCipher = LakeCipher.load(
+      join(lake, 'keys', 'data-keys.json'),
+      parseKek(readFileSync(newKekFile), 'new'),
+    );
     const audited = readFileSync(join(lake, 'audit', 'audit.ndjson'), 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { action: string; outcome: string });
+      .map(
+        (l) =>
+          JSON.parse(
+            auditCipher.open(Buffer.from(l, 'base64'), 'audit').toString(),
+          ) as { action: string; outcome: string },
+      );
     assert.deepEqual(
       audited.filter((e) => e.action === 'keys.rotate').map((e) => e.outcome),
       ['ok'],
@@ -601,5 +611,23 @@ describe('an encrypted lake', () => {
     ))
       assert.equal(readFileSync(f).subarray(0, 4).toString('latin1'), 'PARE');
     assert.deepEqual(holders(lake, Buffer.from(victim)), []);
+    // After queries, a saved cohort, a share, a release, a model job, a
+    // backup, a compaction and an erasure: no UID, pseudonym, SOP class,
+    // user name or action in any file of the lake (state documents, job
+    // records, releases and the audit log are sealed too).
+    const words = [
+      ...new Set(
+        instances.flatMap((i) => [i.study, i.series, i.sop, i.patient]),
+      ),
+      '1.2.840.10008.5.1.4.1.1.2',
+      'steward',
+      'release.download',
+      'cohort.save',
+    ];
+    for (const w of words)
+      assert.deepEqual(holders(lake, Buffer.from(w)), [], w);
+    const audit = await runCli(['audit', 'verify', '--lake', lake], env);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /audit log intact: \d+ entries/);
   });
 });

@@ -48,6 +48,7 @@ export class AccessStore {
 
   constructor(lakeRoot: string) {
     this.#doc = new JsonDocument<Doc>(
+      lakeRoot,
       join(lakeRoot, 'state', 'access.json'),
       () => ({ users: [], tokens: [] }),
     );

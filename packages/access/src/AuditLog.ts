@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AccessError, AccessErrorCode } from './AccessError';
 import { withFileLock } from './JsonDocument';
+import { openLakeCipher } from '@lpacs/lake';
 
 /** What happened, as the caller reports it (never PHI: ids and counts). */
 export interface AuditEvent {
@@ -82,14 +83,31 @@ function lastLine(path: string, size: number): string {
  * The append-only audit trail of a lake, `<lake>/audit/audit.ndjson`: one
  * JSON entry per line, each carrying the SHA-256 of the one before, so an
  * edit, a deletion or a reordering anywhere is found by verify(). Several
- * processes may append; each append holds the log's lock.
+ * processes may append; each append holds the log's lock. In an encrypted
+ * lake each line is the base64 of the entry sealed (LakeCipher): who did
+ * what to which cohort is not readable, or forgeable, without the KEK.
  */
 export class AuditLog {
   readonly path: string;
+  readonly #root: string;
   #tip: { size: number; seq: number; hash: string } | undefined;
 
   constructor(lakeRoot: string) {
+    this.#root = lakeRoot;
     this.path = join(lakeRoot, 'audit', 'audit.ndjson');
+  }
+
+  #encode(json: string): string {
+    const cipher = openLakeCipher(this.#root);
+    return cipher ? cipher.seal(Buffer.from(json)).toString('base64') : json;
+  }
+
+  /** An entry's JSON from its stored line. @throws for a line that does not open. */
+  #decode(line: string): string {
+    const cipher = openLakeCipher(this.#root);
+    return cipher
+      ? cipher.open(Buffer.from(line, 'base64'), 'audit').toString('utf8')
+      : line;
   }
 
   /** Appends one event and returns the stored entry. */
@@ -104,7 +122,7 @@ export class AuditLog {
         ...event,
       };
       const entry: AuditEntry = { ...body, hash: entryHash(body) };
-      const line = `${JSON.stringify(entry)}\n`;
+      const line = `${this.#encode(JSON.stringify(entry))}\n`;
       appendFileSync(this.path, line, { mode: 0o600 });
       this.#tip = {
         size: tip.size + Buffer.byteLength(line),
@@ -120,7 +138,9 @@ export class AuditLog {
     const size = statSync(this.path).size;
     if (this.#tip?.size === size) return this.#tip;
     if (size === 0) return { size: 0, seq: 0, hash: GENESIS };
-    const last = JSON.parse(lastLine(this.path, size)) as AuditEntry;
+    const last = JSON.parse(
+      this.#decode(lastLine(this.path, size)),
+    ) as AuditEntry;
     return { size, seq: last.seq, hash: last.hash };
   }
 
@@ -130,7 +150,7 @@ export class AuditLog {
     return readFileSync(this.path, 'utf8')
       .split('\n')
       .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as AuditEntry);
+      .map((l) => JSON.parse(this.#decode(l)) as AuditEntry);
   }
 
   /** Entries matching `q`, newest first. */
@@ -164,11 +184,11 @@ export class AuditLog {
     for (const [i, line] of lines.entries()) {
       let entry: AuditEntry;
       try {
-        entry = JSON.parse(line) as AuditEntry;
+        entry = JSON.parse(this.#decode(line)) as AuditEntry;
       } catch {
         throw new AccessError(
           AccessErrorCode.AuditBroken,
-          `audit line ${i + 1} is not JSON`,
+          `audit line ${i + 1} is not ${openLakeCipher(this.#root) ? "an entry sealed under this lake's key" : 'JSON'}`,
         );
       }
       const { hash, ...body } = entry;

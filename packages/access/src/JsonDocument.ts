@@ -1,8 +1,8 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processAlive, writeFileAtomic } from '@lpacs/lake';
+import { processAlive, readObjectSync, writeLakeFile } from '@lpacs/lake';
 
 /**
  * Runs `body` holding `<path>.lock`, a lock file naming its process: other
@@ -44,14 +44,20 @@ export async function withFileLock<R>(
  * processes may change: `lpacs users add` while `lpacs serve` runs. Each
  * change happens under `<file>.lock` and lands by atomic rename, so readers
  * see the old or the new document, never a torn one. Reads are cached
- * until the file changes.
+ * until the file changes. In an encrypted lake the file is sealed (and so
+ * also authenticated: a document edited without the KEK does not open).
  */
 export class JsonDocument<T> {
+  readonly #root: string;
+  readonly #key: string;
   readonly #path: string;
   readonly #empty: () => T;
   #cached: { key: string; value: T } | undefined;
 
-  constructor(path: string, empty: () => T) {
+  /** `path` is a file of the lake at `root`. */
+  constructor(root: string, path: string, empty: () => T) {
+    this.#root = root;
+    this.#key = relative(root, path);
     this.#path = path;
     this.#empty = empty;
   }
@@ -66,7 +72,9 @@ export class JsonDocument<T> {
       return this.#empty();
     }
     if (this.#cached?.key !== key) {
-      const value = JSON.parse(readFileSync(this.#path, 'utf8')) as T;
+      const value = JSON.parse(
+        readObjectSync(this.#root, this.#key).toString('utf8'),
+      ) as T;
       this.#cached = { key, value };
     }
     return structuredClone(this.#cached.value);
@@ -81,10 +89,10 @@ export class JsonDocument<T> {
     return withFileLock(this.#path, async () => {
       const doc = this.read();
       const result = await change(doc);
-      await writeFileAtomic(
-        this.#path,
+      await writeLakeFile(
+        this.#root,
+        this.#key,
         `${JSON.stringify(doc, null, 1)}\n`,
-        0o600,
       );
       return result;
     });

@@ -51,6 +51,7 @@ export {
   readObject,
   readObjectSync,
   sealObject,
+  writeLakeFile,
 } from './encryption/objectFiles';
 export { startS3Peer } from './s3/startS3Peer';
 export type { S3Peer } from './s3/startS3Peer';

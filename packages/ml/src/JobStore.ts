@@ -1,5 +1,6 @@
-import { readFile, readdir } from 'node:fs/promises';
-import { LakeLayout, writeFileAtomic } from '@lpacs/lake';
+import { readdir } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { LakeLayout, readObject, writeLakeFile } from '@lpacs/lake';
 import type { JobInput, JobState } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 
@@ -17,6 +18,11 @@ export class JobStore {
     this.#layout = new LakeLayout(lakeRoot);
   }
 
+  /** A job file's path relative to the lake (sealed when it is encrypted). */
+  #key(path: string): string {
+    return relative(this.#layout.root, path);
+  }
+
   #check(id: string): void {
     if (!ID.test(id))
       throw new MlError(
@@ -28,8 +34,9 @@ export class JobStore {
   /** Writes a new job: its inputs first, then its state. */
   async create(state: JobState, inputs: readonly JobInput[]): Promise<void> {
     this.#check(state.id);
-    await writeFileAtomic(
-      this.#layout.jobInputs(state.id),
+    await writeLakeFile(
+      this.#layout.root,
+      this.#key(this.#layout.jobInputs(state.id)),
       JSON.stringify(inputs),
     );
     await this.save(state);
@@ -37,8 +44,9 @@ export class JobStore {
 
   /** Replaces a job's state atomically. */
   async save(state: JobState): Promise<void> {
-    await writeFileAtomic(
-      this.#layout.job(state.id),
+    await writeLakeFile(
+      this.#layout.root,
+      this.#key(this.#layout.job(state.id)),
       JSON.stringify(state, null, 1) + '\n',
     );
   }
@@ -48,7 +56,9 @@ export class JobStore {
     this.#check(id);
     try {
       return JSON.parse(
-        await readFile(this.#layout.job(id), 'utf8'),
+        (
+          await readObject(this.#layout.root, this.#key(this.#layout.job(id)))
+        ).toString('utf8'),
       ) as JobState;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
@@ -60,7 +70,12 @@ export class JobStore {
   async inputs(id: string): Promise<JobInput[]> {
     this.#check(id);
     return JSON.parse(
-      await readFile(this.#layout.jobInputs(id), 'utf8'),
+      (
+        await readObject(
+          this.#layout.root,
+          this.#key(this.#layout.jobInputs(id)),
+        )
+      ).toString('utf8'),
     ) as JobInput[];
   }
 

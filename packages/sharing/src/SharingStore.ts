@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AccessError, AccessErrorCode, JsonDocument } from '@lpacs/access';
-import { writeFileAtomic } from '@lpacs/lake';
+import { readObject, writeLakeFile } from '@lpacs/lake';
 import type {
   FrozenInstance,
   SavedCohort,
@@ -36,13 +35,14 @@ export class SharingStore {
   constructor(lakeRoot: string) {
     this.#root = lakeRoot;
     this.#doc = new JsonDocument<Doc>(
+      lakeRoot,
       join(lakeRoot, 'state', 'sharing.json'),
       () => ({ cohorts: [], shares: [] }),
     );
   }
 
-  #instancesPath(cohortId: string): string {
-    return join(this.#root, 'state', 'cohorts', `${cohortId}.json`);
+  #instancesKey(cohortId: string): string {
+    return join('state', 'cohorts', `${cohortId}.json`);
   }
 
   /** Freezes a cohort: its query, counts, lake version and exact instances. */
@@ -56,10 +56,10 @@ export class SharingStore {
       createdAt: new Date().toISOString(),
     };
     // The list lands first: a cohort is never listed without its instances.
-    await writeFileAtomic(
-      this.#instancesPath(cohort.id),
+    await writeLakeFile(
+      this.#root,
+      this.#instancesKey(cohort.id),
       JSON.stringify(instances),
-      0o600,
     );
     await this.#doc.update((doc) => {
       doc.cohorts.push(cohort);
@@ -80,7 +80,7 @@ export class SharingStore {
   async cohortInstances(id: string): Promise<FrozenInstance[]> {
     this.cohort(id);
     return JSON.parse(
-      await readFile(this.#instancesPath(id), 'utf8'),
+      (await readObject(this.#root, this.#instancesKey(id))).toString('utf8'),
     ) as FrozenInstance[];
   }
 

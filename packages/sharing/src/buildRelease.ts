@@ -11,7 +11,14 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog } from '@lpacs/lake';
-import { SCHEMAS, TABLE_NAMES, objectSize, sqlString } from '@lpacs/lake';
+import {
+  SCHEMAS,
+  TABLE_NAMES,
+  objectSize,
+  readObject,
+  sealObject,
+  sqlString,
+} from '@lpacs/lake';
 import { releaseDeidentification } from './releaseDeidentification';
 import type {
   FrozenInstance,
@@ -37,7 +44,9 @@ export async function readReleaseManifest(
   id: string,
 ): Promise<ReleaseManifest> {
   return JSON.parse(
-    await readFile(join(releaseDir(lakeRoot, id), 'manifest.json'), 'utf8'),
+    (
+      await readObject(lakeRoot, join('releases', id, 'manifest.json'))
+    ).toString('utf8'),
   ) as ReleaseManifest;
 }
 
@@ -180,8 +189,15 @@ export async function buildRelease(o: {
       join(work, 'manifest.json'),
       `${JSON.stringify(manifest, null, 1)}\n`,
     );
-    for (const path of [...own, 'manifest.json'])
-      await chmod(join(work, path), 0o444);
+    // In an encrypted lake the release's own files are sealed like its
+    // objects; the manifest's hashes and sizes are of what is downloaded.
+    for (const path of [...own, 'manifest.json']) {
+      const full = join(work, path);
+      const plain = await readFile(full);
+      const stored = sealObject(o.lakeRoot, plain);
+      if (stored !== plain) await writeFile(full, stored);
+      await chmod(full, 0o444);
+    }
     await rename(work, final);
     return manifest;
   } catch (err) {

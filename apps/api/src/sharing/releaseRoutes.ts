@@ -1,9 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { AccessStore, AuditLog } from '@lpacs/access';
-import { objectStream, openLakeCipher, readObject } from '@lpacs/lake';
+import {
+  objectSize,
+  objectStream,
+  openLakeCipher,
+  readObject,
+} from '@lpacs/lake';
 import { ZipStream, readReleaseManifest, releaseDir } from '@lpacs/sharing';
 import type {
   DownloadLinks,
@@ -94,19 +98,20 @@ export async function releaseRoutes(
     refuse(res, 403, why);
     return true;
   }
-  const dir = releaseDir(deps.lakeRoot, id);
   const manifest = await readReleaseManifest(deps.lakeRoot, id);
   type Source = ReleaseManifest['files'][number]['source'];
-  const pathOf = (source: Source) =>
+  // Objects and the release's own files alike are read through the lake
+  // by their key, decrypted when it is encrypted.
+  const keyOf = (source: Source) =>
     'objectKey' in source
-      ? join(deps.lakeRoot, source.objectKey)
-      : join(dir, source.releaseFile);
-  // Objects go through the lake (decrypted when it is encrypted); the
-  // release's own files are read as they are.
+      ? source.objectKey
+      : relative(
+          deps.lakeRoot,
+          join(releaseDir(deps.lakeRoot, id), source.releaseFile),
+        );
+  const manifestKey = keyOf({ releaseFile: 'manifest.json' });
   const streamOf = async (source: Source) =>
-    'objectKey' in source
-      ? (await objectStream(deps.lakeRoot, source.objectKey)).stream
-      : createReadStream(pathOf(source));
+    (await objectStream(deps.lakeRoot, keyOf(source))).stream;
   if (m[2] === 'download.zip') {
     await deps.audit.append({
       actor: user!.name,
@@ -121,29 +126,23 @@ export async function releaseRoutes(
       'content-disposition': `attachment; filename="${id}.zip"`,
     });
     const zip = new ZipStream(res);
-    const manifestPath = join(dir, 'manifest.json');
-    await zip.add(
-      'manifest.json',
-      (await stat(manifestPath)).size,
-      createReadStream(manifestPath),
-    );
+    const listed = await objectStream(deps.lakeRoot, manifestKey);
+    await zip.add('manifest.json', listed.size, listed.stream);
     for (const f of manifest.files)
       await zip.add(f.path, f.size, await streamOf(f.source));
     await zip.finish();
     return true;
   }
   const wanted = decodeURIComponent(m[3]!);
-  const file: { path: string; size: number; source?: Source } | undefined =
+  const file: { key: string; size: number } | undefined =
     wanted === 'manifest.json'
       ? {
-          path: join(dir, 'manifest.json'),
-          size: (await stat(join(dir, 'manifest.json'))).size,
+          key: manifestKey,
+          size: await objectSize(deps.lakeRoot, manifestKey),
         }
       : (() => {
           const f = manifest.files.find((x) => x.path === wanted);
-          return f
-            ? { path: pathOf(f.source), size: f.size, source: f.source }
-            : undefined;
+          return f ? { key: keyOf(f.source), size: f.size } : undefined;
         })();
   if (!file) {
     refuse(res, 404, `no file ${wanted.slice(0, 200)} in release ${id}`);
@@ -173,21 +172,18 @@ export async function releaseRoutes(
       'content-range': `bytes ${range.start}-${range.end}/${file.size}`,
       'content-length': range.end - range.start + 1,
     });
-    if (
-      file.source &&
-      'objectKey' in file.source &&
-      openLakeCipher(deps.lakeRoot)
-    ) {
-      // TODO: a range of an object is cut from the whole object decrypted
+    if (openLakeCipher(deps.lakeRoot)) {
+      // TODO: a range of a sealed file is cut from the whole file decrypted
       // in memory; seeking into AES-GCM's counter stream would avoid
       // holding large objects, at the cost of an unauthenticated read.
-      const bytes = await readObject(deps.lakeRoot, file.source.objectKey);
+      const bytes = await readObject(deps.lakeRoot, file.key);
       res.end(bytes.subarray(range.start, range.end + 1));
       return true;
     }
-    createReadStream(file.path, { start: range.start, end: range.end }).pipe(
-      res,
-    );
+    createReadStream(join(deps.lakeRoot, file.key), {
+      start: range.start,
+      end: range.end,
+    }).pipe(res);
     return true;
   }
   res.writeHead(200, {
@@ -195,9 +191,6 @@ export async function releaseRoutes(
     'accept-ranges': 'bytes',
     'content-length': file.size,
   });
-  (file.source
-    ? await streamOf(file.source)
-    : createReadStream(file.path)
-  ).pipe(res);
+  (await objectStream(deps.lakeRoot, file.key)).stream.pipe(res);
   return true;
 }

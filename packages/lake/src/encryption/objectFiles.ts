@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LakeCipher } from './LakeCipher';
 import { openLakeCipher } from './openLakeCipher';
+import { writeFileAtomic } from '../fsutil';
 
 /*
  * Every file of a lake that holds imaging or identifying data (objects,
- * masks, SEG objects, quarantined originals, the site secret, linkage) is
+ * masks, SEG objects, quarantined originals, the site secret, linkage) or
+ * says anything about them (state documents, job records, releases) is
  * read and written through these, by its key relative to the lake root:
  * sealed (LakeCipher) in an encrypted lake, as is otherwise.
  */
@@ -50,4 +52,18 @@ export async function objectStream(
   if (cipher) return cipher.openStream(path, key);
   const size = (await stat(path)).size;
   return { stream: createReadStream(path), size };
+}
+
+/**
+ * Writes a lake file whole (atomic rename, `mode`), sealed in an encrypted
+ * lake: state documents, job records, release files.
+ */
+export async function writeLakeFile(
+  root: string,
+  key: string,
+  data: string | Buffer,
+  mode = 0o600,
+): Promise<void> {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  await writeFileAtomic(join(root, key), sealObject(root, bytes), mode);
 }
