@@ -238,6 +238,18 @@ describe('backup to and restore from S3-compatible storage', () => {
     const b = await runCli(['backup', dest, '--lake', sealed], withKek);
     assert.equal(b.code, 0, b.stderr);
     assert.doesNotMatch(b.stderr, /in the clear/);
+    // Its snapshot's reader script says the tables need the lake's keys,
+    // rather than naming files no outside reader can open.
+    const id = /^snapshot (\S+) in /.exec(b.stdout)![1]!;
+    const views = join(work.path, 'sealed-views.sql');
+    boto({
+      op: 'get',
+      bucket: 'lpacs-backups',
+      files: { [`site-a/sealed/snapshots/${id}.duckdb.sql`]: views },
+    });
+    const sql = readFileSync(views, 'utf8');
+    assert.match(sql, /this lake's tables are encrypted/);
+    assert.doesNotMatch(sql, /read_parquet/);
     const listed = boto({
       op: 'list',
       bucket: 'lpacs-backups',

@@ -107,7 +107,15 @@ function viewsSql(
   target: BackupTarget,
   snapshot: string,
   files: SnapshotFile[],
+  sealed: boolean,
 ): string {
+  if (sealed)
+    return [
+      `-- lpacs snapshot ${snapshot}: this lake's tables are encrypted with keys`,
+      '-- sealed under its KEK (docs/encryption.md). Restore the snapshot with',
+      '-- lpacs restore and read the tables through lpacs, or share a release.',
+      '',
+    ].join('\n');
   const lines = [
     `-- lpacs snapshot ${snapshot}: each table of the lake as a DuckDB view over`,
     "-- exactly the Parquet files of this snapshot. s3:// paths need DuckDB's",
@@ -225,7 +233,7 @@ export async function backupLake(
   const bytes = files.reduce((n, f) => n + f.size, 0);
   await target.putBytes(
     `snapshots/${snapshot}.duckdb.sql`,
-    Buffer.from(viewsSql(target, snapshot, files)),
+    Buffer.from(viewsSql(target, snapshot, files, sealed)),
   );
   // Written last: a snapshot is listed only once all its files are there.
   await target.putBytes(
