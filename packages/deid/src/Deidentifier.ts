@@ -7,6 +7,7 @@ import {
   isEncapsulated,
   isPrivateTag,
   encodeText,
+  encodeTextExactly,
   readString,
   readStrings,
   tagString,
@@ -32,6 +33,7 @@ import { RESEARCH_DEFAULT, methodCodes } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
 import type { SiteKeys } from './SiteKeys';
+import { CHARSET_VRS, utf8Value } from './utf8Value';
 
 /** The implementation this product writes in file meta (PS3.7 D.3.3.2). */
 export const IMPLEMENTATION_CLASS_UID =
@@ -142,10 +144,22 @@ const MARKERS = [
   Tag.LongitudinalTemporalInformationModified,
 ];
 
+const UTF8 = ['ISO_IR 192'];
+
 /** State of one object's walk. */
 interface Walk {
   buf: Buffer;
+  /** Specific Character Set of the data set or item being written. */
   charsets: string[];
+  /**
+   * Every text value goes out in UTF-8 and every Specific Character Set
+   * says ISO_IR 192 (the second walk, when the first was lossy).
+   */
+  utf8: boolean;
+  /** A written value lost characters its character set cannot hold. */
+  lossy: boolean;
+  /** A kept value did not decode under its set: UTF-8 cannot carry it. */
+  undecodable: boolean;
   shift: number;
   pseudonym: string;
   identifiers: RegExp | undefined;
@@ -309,30 +323,39 @@ export class Deidentifier {
       findElement(top, Tag.SpecificCharacterSet),
     );
     const identity = readIdentity(body, charsets);
-    const walk: Walk = {
+    const shift = this.#keys.dateShiftDays(identity.key);
+    const pseudonym = this.#keys.patientPseudonym(identity.key);
+    const identifiers = identifierPattern(
+      this.#options.cleanStructuredContent || this.#options.cleanGraphics
+        ? personNames(body.buffer, top, charsets, [...identity.identifiers])
+        : identity.identifiers,
+    );
+    const decodedFrom = this.#decodedFrom.get(file);
+    const start = (utf8: boolean): Walk => ({
       buf: body.buffer,
       charsets,
-      shift: this.#keys.dateShiftDays(identity.key),
-      pseudonym: this.#keys.patientPseudonym(identity.key),
-      identifiers: identifierPattern(
-        this.#options.cleanStructuredContent || this.#options.cleanGraphics
-          ? personNames(body.buffer, top, charsets, [...identity.identifiers])
-          : identity.identifiers,
-      ),
+      utf8,
+      lossy: false,
+      undecodable: false,
+      shift,
+      pseudonym,
+      identifiers,
       // Counted so a release manifest says how many objects entered
       // unchecked under the lake's acceptUnmarked option.
       actions: risk.verdict === 'warn' && !rule ? { acceptedUnmarked: 1 } : {},
       warnings: [],
-      notices: risk.verdict === 'warn' && !rule ? [risk.reason!] : [],
+      notices: [
+        ...(risk.verdict === 'warn' && !rule ? [risk.reason!] : []),
+        ...(decodedFrom
+          ? [
+              `pixel data decoded from ${decodedFrom} to Explicit VR Little Endian to blank it`,
+            ]
+          : []),
+      ],
       accessions: [],
       blanking: rule,
       top,
-    };
-    const decodedFrom = this.#decodedFrom.get(file);
-    if (decodedFrom)
-      walk.notices.push(
-        `pixel data decoded from ${decodedFrom} to Explicit VR Little Endian to blank it`,
-      );
+    });
     const sopClassUID =
       readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
       readString(
@@ -364,8 +387,23 @@ export class Deidentifier {
         'SOPClassUID or SOPInstanceUID (0008,0016/0018) is missing',
       );
     }
-    const writer = new DicomWriter(body.encoding);
+    let walk = start(false);
+    let writer = new DicomWriter(body.encoding);
     this.#writeTop(writer, top, walk);
+    if (walk.lossy) {
+      // A cleaned value holds characters its set cannot (lpacs has no
+      // GB18030 or ISO 2022 encoder): the object is written again with
+      // all its text in UTF-8 under ISO_IR 192, never bytes of one set
+      // under the label of another.
+      const again = start(true);
+      const utf8 = new DicomWriter(body.encoding);
+      this.#writeTop(utf8, top, again);
+      if (!again.undecodable) [walk, writer] = [again, utf8];
+      else
+        walk.notices.push(
+          `cleaned text kept only what ${charsets.join('\\') || 'the default repertoire'} can hold: some text does not decode under it, so the object was not re-encoded as UTF-8`,
+        );
+    }
     const sopInstanceUID = this.#options.retainUIDs
       ? sopInstance
       : this.#keys.uid(sopInstance);
@@ -423,6 +461,8 @@ export class Deidentifier {
     );
     if (walk.blanking && !findElement(elements, Tag.BurnedInAnnotation))
       pending.push(Tag.BurnedInAnnotation);
+    if (walk.utf8 && !findElement(elements, Tag.SpecificCharacterSet))
+      pending.push(Tag.SpecificCharacterSet);
     pending.sort((a, b) => a - b);
     const orphans = this.#orphans(elements);
     const safe = this.#safePrivate(walk.buf, elements);
@@ -466,6 +506,7 @@ export class Deidentifier {
     const o = this.#options;
     if (tag === Tag.PatientID) w.string(tag, 'LO', walk.pseudonym);
     else if (tag === Tag.BurnedInAnnotation) w.string(tag, 'CS', 'NO');
+    else if (tag === Tag.SpecificCharacterSet) w.string(tag, 'CS', UTF8[0]!);
     else if (tag === Tag.PatientIdentityRemoved) w.string(tag, 'CS', 'YES');
     else if (tag === Tag.DeidentificationMethod) {
       w.string(tag, 'LO', DEIDENTIFICATION_METHOD);
@@ -500,9 +541,15 @@ export class Deidentifier {
   ): boolean {
     const sub = new DicomWriter(w.encoding);
     sub.beginSequence(el.tag);
-    let changed = false;
+    // In UTF-8 every text value may change; the items are rewritten.
+    let changed = walk.utf8;
+    const outer = walk.charsets;
     for (const item of el.items ?? []) {
       sub.beginItem();
+      // An item's own Specific Character Set applies to it and to the
+      // items it holds (PS3.5 7.5.3).
+      const own = findElement(item.elements, Tag.SpecificCharacterSet);
+      walk.charsets = own ? readStrings(walk.buf, own) : outer;
       const orphans = this.#orphans(item.elements);
       const safe = this.#safePrivate(walk.buf, item.elements);
       for (const child of item.elements) {
@@ -522,6 +569,7 @@ export class Deidentifier {
           ) || changed;
       }
       sub.endItem();
+      walk.charsets = outer;
       if (
         item.encoding.explicitVR !== w.encoding.explicitVR ||
         item.encoding.littleEndian !== w.encoding.littleEndian
@@ -573,11 +621,14 @@ export class Deidentifier {
       this.#count(walk, 'X');
       return true; // group lengths (retired, PS3.5 7.2) would be wrong after edits
     }
+    if (walk.utf8 && el.tag === Tag.SpecificCharacterSet) {
+      w.string(el.tag, 'CS', UTF8[0]!);
+      return true;
+    }
     if (safe?.has(el.tag)) {
       // On the safe list (or the creator of a block that is): PS3.15 E.3.10.
       this.#count(walk, 'safePrivate');
-      w.copy(walk.buf, from, el);
-      return false;
+      return this.#copy(w, from, el, walk);
     }
     if (safe && isPrivateTag(el.tag)) {
       this.#count(walk, 'X');
@@ -618,8 +669,7 @@ export class Deidentifier {
       case 'keep':
       case 'K':
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
-        w.copy(walk.buf, from, el);
-        return false;
+        return this.#copy(w, from, el, walk);
       case 'X':
         this.#count(walk, 'X');
         return true;
@@ -653,16 +703,38 @@ export class Deidentifier {
   }
 
   /**
-   * Writes text values under the object's own character set; a character
-   * the set cannot hold is dropped (see encodeText), with the spaces it
-   * leaves, so no byte goes out under a label that says otherwise.
+   * An element as it came, or, in a UTF-8 walk, a text value re-encoded
+   * from its own character set; returns whether it changed.
+   */
+  #copy(w: DicomWriter, from: Encoding, el: DicomElement, walk: Walk): boolean {
+    if (!walk.utf8 || !CHARSET_VRS.has(el.vr) || el.items || el.fragments) {
+      w.copy(walk.buf, from, el);
+      return false;
+    }
+    const bytes = utf8Value(valueBytes(walk.buf, el), walk.charsets);
+    if (!bytes) walk.undecodable = true;
+    w.element(el.tag, el.vr, bytes ?? Buffer.alloc(0));
+    return true;
+  }
+
+  /**
+   * Writes text values under the character set in force (UTF-8 in a UTF-8
+   * walk). A character the set cannot hold marks the walk lossy, so the
+   * object is written again in UTF-8; this walk's bytes drop it (see
+   * encodeText), with the spaces it leaves, so no byte goes out under a
+   * label that says otherwise even when that cannot be done.
    */
   #text(w: DicomWriter, el: DicomElement, walk: Walk, values: string[]): void {
+    const charsets = walk.utf8 ? UTF8 : walk.charsets;
     const parts = values.map((v) => {
-      const bytes = encodeText(v, walk.charsets);
-      if (/^[\x00-\x7f]*$/.test(v)) return bytes;
+      const exact = encodeTextExactly(v, charsets);
+      if (exact) return exact;
+      walk.lossy = true;
       // Squeezes what dropped characters leave; latin1 keeps every byte.
-      const text = bytes.toString('latin1').replace(/ {2,}/g, ' ').trim();
+      const text = encodeText(v, charsets)
+        .toString('latin1')
+        .replace(/ {2,}/g, ' ')
+        .trim();
       return Buffer.from(text, 'latin1');
     });
     const joined = Buffer.concat(

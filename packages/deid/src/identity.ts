@@ -64,6 +64,30 @@ function birthDateForms(da: string): string[] {
   ];
 }
 
+/** Scripts that write names in a few characters without spaces: CJK, kana, Hangul. */
+const IDEOGRAPHIC = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]/u;
+
+/**
+ * What of a person name free text may repeat: the whole value and each
+ * component of 3 characters or more (shorter Latin ones, "LI", would cut
+ * clinical words); in Chinese, Japanese and Korean, where a family or
+ * given name is 1 to 3 characters and text runs them together, also
+ * components of 2 and family and given joined ("山田太郎"). A name of one
+ * ideograph alone is not searched for.
+ */
+export function nameParts(value: string): string[] {
+  const out = [value];
+  for (const part of value.split(/[\^= ,-]+/))
+    if (part.length >= 3 || (part.length === 2 && IDEOGRAPHIC.test(part)))
+      out.push(part);
+  for (const group of value.split('=')) {
+    const [family, given] = group.split('^');
+    if (family && given && IDEOGRAPHIC.test(family + given))
+      out.push(family + given);
+  }
+  return out;
+}
+
 /** Reads the identity of a data set's patient (top level only). */
 export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const str = (tag: number) =>
@@ -80,7 +104,7 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
       findElement(ds.elements, tag),
       charsets,
     )) {
-      identifiers.push(v, ...v.split(/[\^= ,-]+/).filter((p) => p.length >= 3));
+      identifiers.push(...nameParts(v));
     }
   }
   for (const tag of ID_TAGS) {
@@ -117,8 +141,7 @@ export function personNames(
       for (const item of el.items)
         personNames(buf, item.elements, charsets, out);
     else if (el.vr === 'PN')
-      for (const v of readStrings(buf, el, charsets))
-        out.push(v, ...v.split(/[\^= ,-]+/).filter((p) => p.length >= 3));
+      for (const v of readStrings(buf, el, charsets)) out.push(...nameParts(v));
   }
   return out;
 }

@@ -44,9 +44,60 @@ function term(value: string): string {
   return value.trim().toUpperCase().replace(/[ -]/g, '_');
 }
 
+const ESC = 0x1b;
+
+/**
+ * Decodes ISO 2022 Japanese as DICOM writes it (PS3.5 6.1.2.5.3, Table
+ * K-1): G0 switched by escapes between ASCII, JIS X 0201 romaji and JIS X
+ * 0208 (the WHATWG iso-2022-jp decoder's repertoire), and JIS X 0201
+ * katakana designated to G1 (ESC ) I, ISO 2022 IR 13) as bytes A1-DF,
+ * which that decoder does not read. Each katakana byte becomes its
+ * half-width form (U+FF61 + byte - A1); the text between them goes through
+ * the decoder, started again in the G0 set last designated.
+ */
+function decodeIso2022Japanese(bytes: Uint8Array): string {
+  const decoder = decoderFor('iso-2022-jp');
+  let out = '';
+  let run: number[] = [];
+  let g0: number[] = [];
+  const flush = () => {
+    if (run.length) out += decoder.decode(Uint8Array.from(run));
+    run = [...g0];
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === ESC && bytes[i + 1] === 0x29 && bytes[i + 2] === 0x49) {
+      i += 2; // ESC ) I: katakana in G1, read below
+      continue;
+    }
+    if (b === ESC) {
+      // ESC ( B, ESC ( J, ESC $ @, ESC $ B: the G0 set from here on.
+      const length = bytes[i + 1] === 0x24 && bytes[i + 2] === 0x28 ? 4 : 3;
+      g0 = [...bytes.subarray(i, i + length)];
+      run.push(...g0);
+      i += length - 1;
+      continue;
+    }
+    if (b >= 0xa1 && b <= 0xdf) {
+      flush();
+      out += String.fromCharCode(0xff61 + b - 0xa1);
+      continue;
+    }
+    run.push(b);
+  }
+  if (run.length > g0.length) out += decoder.decode(Uint8Array.from(run));
+  return out;
+}
+
 /** How text under one Specific Character Set is decoded. */
 function decoderOf(charsets: string[]): (bytes: Uint8Array) => string {
   const terms = charsets.map(term);
+  if (
+    terms.includes('ISO_2022_IR_87') ||
+    terms.includes('ISO_2022_IR_13') ||
+    terms.includes('ISO_2022_IR_159')
+  )
+    return decodeIso2022Japanese;
   const multi = terms.find(
     (t) =>
       t.startsWith('ISO_2022_IR_') &&
@@ -130,6 +181,46 @@ function singleByteTable(label: string): Map<string, number> {
 }
 
 /**
+ * Text in the bytes of a Specific Character Set, and whether every
+ * character got there (see encodeText).
+ */
+function encode(
+  text: string,
+  charsets: string[],
+): { bytes: Buffer; complete: boolean } {
+  const terms = charsets.map(term);
+  const first = terms.length <= 1 ? (terms[0] ?? '') : undefined;
+  if (first === 'ISO_IR_192')
+    return { bytes: Buffer.from(text, 'utf8'), complete: true };
+  if (
+    first === '' ||
+    first === 'ISO_IR_6' ||
+    first === 'ISO_IR_100' ||
+    first === 'ISO_2022_IR_100'
+  ) {
+    const kept = text.replace(/[^\x00-\xff]/g, '');
+    return {
+      bytes: Buffer.from(kept, 'latin1'),
+      complete: kept.length === text.length,
+    };
+  }
+  const label = first === undefined ? undefined : DECODERS[first];
+  const single =
+    label !== undefined &&
+    (label.startsWith('iso-8859') || label === 'windows-874');
+  const table = single ? singleByteTable(label) : undefined;
+  const out: number[] = [];
+  let complete = true;
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    const b = code < 0x80 ? code : table?.get(ch);
+    if (b !== undefined) out.push(b);
+    else complete = false;
+  }
+  return { bytes: Buffer.from(out), complete };
+}
+
+/**
  * Encodes text under a Specific Character Set (0008,0005) for writing:
  * UTF-8 under ISO_IR 192, Latin-1 under ISO_IR 100 and the default
  * repertoire (as lpacs read it), and the other ISO 8859 sets by their own
@@ -139,29 +230,18 @@ function singleByteTable(label: string): Map<string, number> {
  * other than the one its label names.
  */
 export function encodeText(text: string, charsets: string[]): Buffer {
-  const terms = charsets.map(term);
-  const first = terms.length <= 1 ? (terms[0] ?? '') : undefined;
-  if (first === 'ISO_IR_192') return Buffer.from(text, 'utf8');
-  if (
-    first === '' ||
-    first === 'ISO_IR_6' ||
-    first === 'ISO_IR_100' ||
-    first === 'ISO_2022_IR_100'
-  )
-    return Buffer.from(text.replace(/[^\x00-\xff]/g, ''), 'latin1');
-  const label = first === undefined ? undefined : DECODERS[first];
-  const single =
-    label !== undefined &&
-    (label.startsWith('iso-8859') || label === 'windows-874');
-  const table = single ? singleByteTable(label) : undefined;
-  const out: number[] = [];
-  for (const ch of text) {
-    const code = ch.charCodeAt(0);
-    if (code < 0x80) out.push(code);
-    else {
-      const b = table?.get(ch);
-      if (b !== undefined) out.push(b);
-    }
-  }
-  return Buffer.from(out);
+  return encode(text, charsets).bytes;
+}
+
+/**
+ * The text in the bytes of the character set, or undefined when encodeText
+ * would drop a character of it (so the caller can write it another way,
+ * e.g. the whole object in UTF-8).
+ */
+export function encodeTextExactly(
+  text: string,
+  charsets: string[],
+): Buffer | undefined {
+  const { bytes, complete } = encode(text, charsets);
+  return complete ? bytes : undefined;
 }

@@ -1,4 +1,9 @@
-export { decodeText, encodeText, isSingleByteLatin } from './charset';
+export {
+  decodeText,
+  encodeText,
+  encodeTextExactly,
+  isSingleByteLatin,
+} from './charset';
 export { implicitVr, isKeyword, keywordOf, lookupTag } from './dictionary';
 export { DicomWriter, encodeFileMeta, encodeString } from './DicomWriter';
 export type { FileMeta } from './DicomWriter';

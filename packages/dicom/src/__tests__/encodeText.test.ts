@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { decodeText, encodeText } from '../index';
+import {
+  Tag,
+  decodeText,
+  encodeText,
+  encodeTextExactly,
+  findElement,
+  parseDicom,
+  readStrings,
+  valueBytes,
+} from '../index';
 
 // Expected bytes from Python's codecs (iso8859_5, _7, _8, _2, latin-1).
 describe('encodeText', () => {
@@ -33,5 +44,49 @@ describe('encodeText', () => {
     );
     assert.equal(encodeText('Ωx', ['ISO_IR 144']).toString(), 'x');
     assert.equal(encodeText('Жx', ['ISO_IR 100']).toString(), 'x');
+  });
+});
+
+describe('encodeTextExactly', () => {
+  it('gives the bytes when every character fits, and undefined when one would be dropped', () => {
+    assert.equal(
+      encodeTextExactly('КТ', ['ISO_IR 144'])?.toString('hex'),
+      'bac2',
+    );
+    assert.equal(encodeTextExactly('CT', ['GB18030'])?.toString(), 'CT');
+    assert.equal(encodeTextExactly('CT 胸部', ['GB18030']), undefined);
+    assert.equal(encodeTextExactly('Жx', ['ISO_IR 100']), undefined);
+    assert.equal(
+      encodeTextExactly('CT 胸部', ['ISO_IR 192'])?.toString('hex'),
+      '435420e883b8e983a8',
+    );
+  });
+});
+
+describe('decodeText', () => {
+  it('reads ISO 2022 IR 13 half-width katakana beside IR 87 kanji as pydicom does (chrH32)', () => {
+    const file =
+      '/usr/lib/python3/dist-packages/pydicom/data/charset_files/chrH32.dcm';
+    const { body } = parseDicom(readFileSync(file));
+    const charsets = readStrings(
+      body.buffer,
+      findElement(body.elements, Tag.SpecificCharacterSet),
+    );
+    assert.deepEqual(charsets, ['ISO 2022 IR 13', 'ISO 2022 IR 87']);
+    const name = findElement(body.elements, Tag.PatientName)!;
+    const expected = execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import sys,pydicom\nds=pydicom.dcmread(sys.argv[1]); ds.decode(); sys.stdout.buffer.write(str(ds.PatientName).encode())',
+        file,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(expected, 'ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう');
+    assert.equal(
+      decodeText(valueBytes(body.buffer, name), charsets).trim(),
+      expected,
+    );
   });
 });
