@@ -17,9 +17,21 @@ export interface SafePrivateElement {
 }
 
 /**
- * The safe list: diffusion parameters MR research needs and the standard
- * judges free of identity. Every row is in PS3.15 Table E.3.10-1
- * (Exemplary Safe Private Attributes, E.3.10 Retain Safe Private Option).
+ * The safe list: diffusion parameters MR research needs, taken to be rows
+ * of PS3.15 Table E.3.10-1 (Exemplary Safe Private Attributes, E.3.10
+ * Retain Safe Private Option).
+ *
+ * TODO: not checked against the standard's table. On 2026-12-04 the
+ * reference search reached no row of Table E.3.10-1: neither the current
+ * edition (dicom.nema.org/medical/dicom/current/output/chtml/part15/
+ * sect_E.3.10.html) nor the PS3.15 2008, 2011 and 2017c PDFs, of which
+ * it returned title pages only. So no creator, group, offset or VR was
+ * compared with the standard. Vendor dictionaries agree on group, offset
+ * and meaning (Siemens 0019 xx0C, 0D, 0E, 27; GE 0043 xx39; Philips 2001
+ * xx03 and 2005 xxB0-B2, the last FL in dcm4che's). Until a named edition
+ * is checked row by row, with each VR, the list is lpacs's, not the
+ * standard's.
+ *
  * Deliberately absent: the Siemens CSA headers (0029,xx10 and xx20), which
  * hold the whole protocol as free text where operators type names, and
  * every vendor UID, date or text element.
