@@ -1,20 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import {
   chmod,
   mkdir,
+  mkdtemp,
   readFile,
   rename,
   rm,
   stat,
   writeFile,
 } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog } from '@lpacs/lake';
 import {
   SCHEMAS,
   TABLE_NAMES,
   objectSize,
+  openLakeCipher,
   readObject,
   sealObject,
   sqlString,
@@ -112,6 +115,16 @@ export async function buildRelease(o: {
   const final = releaseDir(o.lakeRoot, id);
   const work = join(o.lakeRoot, 'releases', `.${id}.tmp`);
   await mkdir(join(work, 'metadata'), { recursive: true });
+  // An encrypted lake's release files are made in memory-backed scratch
+  // space and only sealed copies enter the lake: no plaintext on its disk.
+  const sealed = openLakeCipher(o.lakeRoot) !== undefined;
+  const plainDir = sealed
+    ? await mkdtemp(
+        join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'lpacs-release-'),
+      )
+    : work;
+  await mkdir(join(plainDir, 'metadata'), { recursive: true });
+  const chosen = `release_${id}`;
   try {
     const files: ReleaseFile[] = [];
     for (const i of o.instances) {
@@ -127,18 +140,18 @@ export async function buildRelease(o: {
         source: { objectKey: i.object_key },
       });
     }
-    const list = join(work, 'instances.ndjson');
-    await writeFile(
-      list,
-      o.instances
-        .map((i) =>
-          JSON.stringify({ sop: i.SOPInstanceUID, file: instancePath(i) }),
-        )
-        .join('\n'),
-    );
-    const chosen = `(SELECT sop, file FROM read_json(${sqlString(list)}, columns = {sop: 'VARCHAR', file: 'VARCHAR'}))`;
+    // The release's instances as a table in the catalog's memory, filled
+    // 500 rows per statement, dropped when done.
+    await o.catalog.query(`CREATE TABLE ${chosen} (sop VARCHAR, file VARCHAR)`);
+    for (let at = 0; at < o.instances.length; at += 500) {
+      const part = o.instances.slice(at, at + 500);
+      await o.catalog.query(
+        `INSERT INTO ${chosen} VALUES ${part.map(() => '(?, ?)').join(', ')}`,
+        part.flatMap((i) => [i.SOPInstanceUID, instancePath(i)]),
+      );
+    }
     const parquet = (name: string) =>
-      `TO ${sqlString(join(work, 'metadata', `${name}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`;
+      `TO ${sqlString(join(plainDir, 'metadata', `${name}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`;
     await o.catalog.query(
       `COPY (SELECT i.* EXCLUDE (object_key, batch), c.file FROM instances i JOIN ${chosen} c ON i."SOPInstanceUID" = c.sop ORDER BY c.file) ${parquet('instances')}`,
     );
@@ -155,8 +168,7 @@ export async function buildRelease(o: {
       chosen,
       o.deidentification,
     );
-    await rm(list);
-    await writeFile(join(work, 'DATA_DICTIONARY.md'), dataDictionary());
+    await writeFile(join(plainDir, 'DATA_DICTIONARY.md'), dataDictionary());
     const own = [
       'DATA_DICTIONARY.md',
       ...['patients', 'studies', 'series', 'instances'].map(
@@ -164,7 +176,7 @@ export async function buildRelease(o: {
       ),
     ];
     for (const path of own) {
-      const full = join(work, path);
+      const full = join(plainDir, path);
       files.push({
         path,
         sha256: await sha256OfFile(full),
@@ -186,16 +198,18 @@ export async function buildRelease(o: {
       totalBytes: files.reduce((n, f) => n + f.size, 0),
     };
     await writeFile(
-      join(work, 'manifest.json'),
+      join(plainDir, 'manifest.json'),
       `${JSON.stringify(manifest, null, 1)}\n`,
     );
     // In an encrypted lake the release's own files are sealed like its
     // objects; the manifest's hashes and sizes are of what is downloaded.
     for (const path of [...own, 'manifest.json']) {
       const full = join(work, path);
-      const plain = await readFile(full);
-      const stored = sealObject(o.lakeRoot, plain);
-      if (stored !== plain) await writeFile(full, stored);
+      if (sealed)
+        await writeFile(
+          full,
+          sealObject(o.lakeRoot, await readFile(join(plainDir, path))),
+        );
       await chmod(full, 0o444);
     }
     await rename(work, final);
@@ -203,5 +217,8 @@ export async function buildRelease(o: {
   } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;
+  } finally {
+    await o.catalog.query(`DROP TABLE IF EXISTS ${chosen}`).catch(() => {});
+    if (sealed) await rm(plainDir, { recursive: true, force: true });
   }
 }
