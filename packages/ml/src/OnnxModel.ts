@@ -75,6 +75,19 @@ export class OnnxModel {
   }
 
   /**
+   * Batches the sessions take before `run` waits: those running and one
+   * waiting per session.
+   */
+  get capacity(): number {
+    return this.#pool.capacity;
+  }
+
+  /** Seconds the sessions have spent running batches since they opened. */
+  get inferenceSeconds(): number {
+    return this.#pool.busySeconds;
+  }
+
+  /**
    * Runs up to `maxBatch` preprocessed images in one run (a fixed batch
    * size is padded with zeros) and returns each image's output values.
    */

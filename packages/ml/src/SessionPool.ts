@@ -11,19 +11,25 @@ export function defaultIntraOpThreads(): number {
 }
 
 /**
+ * Runs one session takes at once: one running and one waiting in its
+ * worker, so a session never idles between batches while the main thread
+ * receives a result and sends the next batch.
+ */
+const RUNS_PER_SESSION = 2;
+
+/**
  * A fixed set of onnxruntime sessions over one model file, each in its own
- * worker thread. `run` waits for an idle session, so at most `poolSize`
- * batches run at once, and none on the main thread.
+ * worker thread. `run` waits for a session with room, so at most
+ * `capacity` batches are sent at once, and none runs on the main thread.
  */
 export class SessionPool {
   readonly #sessions: SessionWorker[];
-  readonly #idle: SessionWorker[];
-  readonly #waiting: Array<(s: SessionWorker) => void> = [];
+  readonly #waiting: Array<() => void> = [];
+  #busyMs = 0;
   #closed = false;
 
   private constructor(sessions: SessionWorker[]) {
     this.#sessions = sessions;
-    this.#idle = [...sessions];
   }
 
   /**
@@ -79,8 +85,30 @@ export class SessionPool {
     return this.#sessions.length;
   }
 
+  /** Runs the pool takes before `run` waits. */
+  get capacity(): number {
+    return this.#sessions.length * RUNS_PER_SESSION;
+  }
+
+  /** Seconds the sessions have spent running batches, all told. */
+  get busySeconds(): number {
+    return this.#busyMs / 1000;
+  }
+
+  /** The least loaded session with room, if any. */
+  #pick(): SessionWorker | undefined {
+    let best: SessionWorker | undefined;
+    for (const s of this.#sessions)
+      if (
+        s.outstanding < RUNS_PER_SESSION &&
+        (!best || s.outstanding < best.outstanding)
+      )
+        best = s;
+    return best;
+  }
+
   /**
-   * Runs one input on the next idle session and returns one output;
+   * Runs one input on the least loaded session and returns one output;
    * `data` is transferred to the worker.
    */
   async run(
@@ -90,26 +118,26 @@ export class SessionPool {
     dims: number[],
   ): Promise<RunResult> {
     if (this.#closed) throw new Error('session pool is closed');
-    const session =
-      this.#idle.pop() ??
-      (await new Promise<SessionWorker>((r) => this.#waiting.push(r)));
+    let session = this.#pick();
+    while (!session) {
+      await new Promise<void>((r) => this.#waiting.push(r));
+      session = this.#pick();
+    }
     try {
-      return await session.run(input, output, data, dims);
+      const result = await session.run(input, output, data, dims);
+      this.#busyMs += result.endedAt - result.startedAt;
+      return result;
     } finally {
-      const next = this.#waiting.shift();
-      if (next) next(session);
-      else this.#idle.push(session);
+      this.#waiting.shift()?.();
     }
   }
 
-  /** Ends every session (after running batches finish). */
+  /** Ends every session (after sent batches finish). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#idle.length < this.#sessions.length)
-      this.#idle.push(
-        await new Promise<SessionWorker>((r) => this.#waiting.push(r)),
-      );
+    while (this.#sessions.some((s) => s.outstanding > 0))
+      await new Promise<void>((r) => this.#waiting.push(r));
     await Promise.all(this.#sessions.map((s) => s.close()));
   }
 }

@@ -8,6 +8,12 @@ import type { WorkerReply, WorkerRequest, WorkerStart } from './workerMessages';
 export interface RunResult {
   data: Float32Array;
   dims: number[];
+  /**
+   * When the session started and ended this run, in ms since the epoch
+   * (sub-millisecond, comparable across threads).
+   */
+  startedAt: number;
+  endedAt: number;
 }
 
 type Pending = { resolve: (r: RunResult) => void; reject: (e: Error) => void };
@@ -15,7 +21,7 @@ type Pending = { resolve: (r: RunResult) => void; reject: (e: Error) => void };
 /**
  * An onnxruntime session living in a worker thread (see onnxWorker.ts):
  * inputs are transferred to it, not copied, and the main thread stays free
- * while it runs.
+ * while it runs. Runs sent while one runs wait in the worker, in order.
  */
 export class SessionWorker {
   readonly inputs: TensorSignature[];
@@ -37,7 +43,13 @@ export class SessionWorker {
       if (m.kind !== 'result' && m.kind !== 'error') return;
       const p = this.#pending.get(m.id);
       this.#pending.delete(m.id);
-      if (m.kind === 'result') p?.resolve({ data: m.data, dims: m.dims });
+      if (m.kind === 'result')
+        p?.resolve({
+          data: m.data,
+          dims: m.dims,
+          startedAt: m.startedAt,
+          endedAt: m.endedAt,
+        });
       else p?.reject(new Error(m.message));
     });
     const fail = (err: Error) => {
@@ -71,6 +83,11 @@ export class SessionWorker {
         }
       });
     });
+  }
+
+  /** Runs sent and not answered yet. */
+  get outstanding(): number {
+    return this.#pending.size;
   }
 
   /** Runs one input; `data` is transferred (unusable here afterwards). */

@@ -29,5 +29,13 @@ export type WorkerReply =
       outputs: TensorSignature[];
     }
   | { kind: 'failed'; message: string }
-  | { kind: 'result'; id: number; data: Float32Array; dims: number[] }
+  | {
+      kind: 'result';
+      id: number;
+      data: Float32Array;
+      dims: number[];
+      /** When the session started and ended the run (epoch ms). */
+      startedAt: number;
+      endedAt: number;
+    }
   | { kind: 'error'; id: number; message: string };
