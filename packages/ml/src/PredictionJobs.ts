@@ -17,8 +17,9 @@ import type { PredictionSink } from './LakePredictionSink';
 import { ModelRegistry } from './ModelRegistry';
 import { OnnxModel } from './OnnxModel';
 import { FramePrep } from './FramePrep';
+import { InFlightLimit } from './InFlightLimit';
 import { predictChunk, preparerOf } from './predictChunk';
-import type { ChunkResult } from './predictChunk';
+import type { ChunkResult, FramePreparer } from './predictChunk';
 import { predictVolumes } from './predictVolumes';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
@@ -55,6 +56,16 @@ export interface PredictionJobsOptions {
   dicomSeg?: boolean;
   /** Called after every commit with the job's new state. */
   onProgress?: (job: JobState) => void;
+}
+
+/** A chunk being predicted. */
+interface StartedChunk {
+  chunk: JobInput[];
+  /** Inputs not skipped. */
+  todo: number;
+  /** Settles once the chunk's last batch is sent. */
+  sent: Promise<void>;
+  result: Promise<ChunkResult>;
 }
 
 function terminal(job: JobState): boolean {
@@ -228,63 +239,94 @@ export class PredictionJobs {
       const stacked = registered.manifest.preprocessing.stack !== undefined;
       const unit = (i: JobInput) =>
         stacked ? i.SeriesInstanceUID : i.SOPInstanceUID;
-      // Opening sessions (worker threads) and reading the lake overlap.
+      // The frame worker starts while the sessions open and the lake is
+      // read, rather than before the first frame.
+      const prep =
+        stacked || this.#options.decodeFrame ? undefined : this.#framePrep();
       const [model, inputs, seen] = await Promise.all([
         this.#model(registered),
         this.#store.inputs(id),
         alreadyPredicted(root, registered.sha256, stacked),
       ]);
+      const inference0 = model.inferenceSeconds;
       job = await this.#save({ ...job, phase: 'running' });
       const read = (key: string) => readObject(root, key);
       const decode = this.#options.decodeFrame ?? decodeFrame;
-      // Chunk k's masks, commit and state save run while chunk k+1 is
-      // predicted, so onnxruntime is not left idle at each chunk's end.
-      // Chunk k+1 is persisted only after chunk k, so what is committed is
-      // never ahead of the saved progress by more than one chunk, as
-      // before; its rows are dropped if the job was cancelled meanwhile.
-      let persisting: Promise<JobState> | undefined;
+      const prepare: FramePreparer = prep
+        ? (bytes, frame) =>
+            prep.prepare(
+              bytes,
+              frame,
+              model.manifest.preprocessing,
+              model.channels,
+            )
+        : preparerOf(decode, model);
+      // Shared by the chunks, so the next chunk's first batch is sent
+      // while this one's last batches run.
+      const slots = new InFlightLimit(model.capacity);
       let cursor = job.progress.done;
+      const begin = (): StartedChunk => {
+        const end = chunkEnd(inputs, cursor, every, stacked);
+        const chunk = inputs.slice(cursor, end);
+        cursor = end;
+        const todo = chunk.filter((i) => !seen.has(unit(i)));
+        let onSent = () => {};
+        const sent = new Promise<void>((r) => (onSent = r));
+        const result = stacked
+          ? predictVolumes(
+              registered,
+              model,
+              id,
+              groupBySeries(todo),
+              read,
+              decode,
+            )
+          : predictChunk(
+              registered,
+              model,
+              id,
+              todo,
+              read,
+              prepare,
+              this.#options.dicomSeg ?? true,
+              { slots, onSent },
+            );
+        result.then(onSent, onSent);
+        // Awaited in turn; until then its failure must not count as
+        // unhandled.
+        result.catch(() => undefined);
+        return { chunk, todo: todo.length, sent, result };
+      };
+      const stopping = async () =>
+        signal.aborted || (await this.#cancelledElsewhere(id));
+      // Chunk k's masks, commit and state save run while chunk k+1 is
+      // predicted, and chunk k+1 starts once chunk k's last batch is sent,
+      // so onnxruntime is not left idle at a chunk's end. Chunk k+1 is
+      // persisted only after chunk k, so what is committed is never ahead
+      // of the saved progress by more than one chunk; its rows are dropped
+      // if the job was cancelled meanwhile.
+      let persisting: Promise<JobState> | undefined;
+      let next: StartedChunk | undefined;
       try {
-        while (cursor < inputs.length) {
-          if (signal.aborted || (await this.#cancelledElsewhere(id))) break;
-          const end = chunkEnd(inputs, cursor, every, stacked);
-          const chunk = inputs.slice(cursor, end);
-          cursor = end;
-          const todo = chunk.filter((i) => !seen.has(unit(i)));
-          const r = stacked
-            ? await predictVolumes(
-                registered,
-                model,
-                id,
-                groupBySeries(todo),
-                read,
-                decode,
-              )
-            : await predictChunk(
-                registered,
-                model,
-                id,
-                todo,
-                read,
-                this.#options.decodeFrame
-                  ? preparerOf(this.#options.decodeFrame, model)
-                  : (bytes, frame) =>
-                      this.#framePrep().prepare(
-                        bytes,
-                        frame,
-                        model.manifest.preprocessing,
-                        model.channels,
-                      ),
-                this.#options.dicomSeg ?? true,
-              );
+        if (cursor < inputs.length && !(await stopping())) next = begin();
+        while (next) {
+          const current = next;
+          next = undefined;
+          await current.sent;
+          if (cursor < inputs.length && !(await stopping())) next = begin();
+          const r = await current.result;
           if (persisting) job = await persisting;
           persisting = undefined;
           if (terminal(job)) return job;
-          if (signal.aborted || (await this.#cancelledElsewhere(id)))
-            return await this.#finish(job, 'cancelled');
-          persisting = this.#persist(id, job, chunk, todo.length, r, signal);
-          // Awaited after the next chunk; until then its failure must not
-          // count as unhandled.
+          if (await stopping()) return await this.#finish(job, 'cancelled');
+          persisting = this.#persist(
+            id,
+            job,
+            current.chunk,
+            current.todo,
+            r,
+            signal,
+          );
           persisting.catch(() => undefined);
         }
         if (persisting) job = await persisting;
@@ -292,9 +334,13 @@ export class PredictionJobs {
         if (terminal(job)) return job;
         return await this.#finish(
           job,
-          cursor < inputs.length ? 'cancelled' : 'done',
+          job.progress.done < inputs.length ? 'cancelled' : 'done',
+          model.inferenceSeconds - inference0,
         );
       } finally {
+        // A chunk started before the job stopped runs out, its rows
+        // dropped, before the model serves another job.
+        await next?.result.catch(() => undefined);
         // A chunk that failed while the one before was persisting: that
         // one settles first, so the failed state below has its progress.
         if (persisting) job = await persisting.catch(() => job);
@@ -365,12 +411,23 @@ export class PredictionJobs {
     return next;
   }
 
-  async #finish(job: JobState, phase: 'done' | 'cancelled'): Promise<JobState> {
+  /**
+   * Ends a job; `inferenceSeconds` (the sessions' busy time during the
+   * run, logged) tells how much of a job's time onnxruntime had work.
+   */
+  async #finish(
+    job: JobState,
+    phase: 'done' | 'cancelled',
+    inferenceSeconds?: number,
+  ): Promise<JobState> {
     const now = new Date().toISOString();
     const out: JobState = { ...job, phase, updatedAt: now, finishedAt: now };
     await this.#store.save(out);
     this.#options.onProgress?.(out);
-    this.#logger.info({ job: job.id, phase, ...job.progress }, 'ml.jobs ended');
+    this.#logger.info(
+      { job: job.id, phase, ...job.progress, inferenceSeconds },
+      'ml.jobs ended',
+    );
     return out;
   }
 
@@ -393,13 +450,13 @@ export class PredictionJobs {
     return model;
   }
 
-  /** Stops running jobs (after their current chunk) and releases sessions. */
   /** The frame worker, started on first use. */
   #framePrep(): FramePrep {
     this.#prep ??= new FramePrep(1, this.#options.session?.niceness ?? 10);
     return this.#prep;
   }
 
+  /** Stops running jobs (after their current chunk) and releases sessions. */
   async close(): Promise<void> {
     for (const { controller } of this.#running.values()) controller.abort();
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));

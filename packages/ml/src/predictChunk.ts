@@ -3,6 +3,7 @@ import { LakeLayout } from '@lpacs/lake';
 import type { Row } from '@lpacs/lake';
 import { encodeSegmentation } from './encodeSegmentation';
 import { framesOf } from './framesOf';
+import { InFlightLimit } from './InFlightLimit';
 import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { OnnxModel } from './OnnxModel';
@@ -70,13 +71,25 @@ export function preparerOf(
   };
 }
 
+/** How a chunk shares its model with the chunks before and after it. */
+export interface ChunkPipeline {
+  /**
+   * Batches sent and not yet turned into rows, across chunks; default
+   * this chunk's own, up to the model's capacity.
+   */
+  slots?: InFlightLimit;
+  /** Called once the chunk's last batch is sent (or it had none). */
+  onSent?: () => void;
+}
+
 /** Reads an input's frames and preprocesses them; throws on a bad one. */
 async function images(
   input: JobInput,
-  bytes: Uint8Array,
+  readObject: (key: string) => Promise<Uint8Array>,
   model: OnnxModel,
   prepare: FramePreparer,
 ): Promise<Image[]> {
+  const bytes = await readObject(input.object_key);
   const pre = model.manifest.preprocessing;
   const out: Image[] = [];
   for (const frame of framesOf(pre.frames, input.NumberOfFrames))
@@ -126,7 +139,8 @@ function segmentationOf(
  * outputs into rows. A bad input is recorded and the rest go on; a batch
  * onnxruntime refuses is retried image by image to find the bad one. With
  * `dicomSeg`, a segmentation mask of a single-frame image is also written
- * as a DICOM Segmentation object.
+ * as a DICOM Segmentation object. Inputs are read and prepared up to a
+ * batch ahead, and a batch is sent as soon as `pipeline.slots` has room.
  */
 export async function predictChunk(
   registered: RegisteredModel,
@@ -136,6 +150,7 @@ export async function predictChunk(
   readObject: (key: string) => Promise<Uint8Array>,
   prepare: FramePreparer,
   dicomSeg = false,
+  pipeline: ChunkPipeline = {},
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
     rows: [],
@@ -194,31 +209,50 @@ export async function predictChunk(
       for (const one of batch) await runBatch([one]);
     }
   };
-  const inFlight = new Set<Promise<void>>();
+  const slots = pipeline.slots ?? new InFlightLimit(model.capacity);
+  const sent: Array<Promise<void>> = [];
   let pending: Image[] = [];
-  const flush = async (): Promise<void> => {
+  const send = async (): Promise<void> => {
     if (!pending.length) return;
-    const p = runBatch(pending).finally(() => inFlight.delete(p));
-    inFlight.add(p);
+    const batch = pending;
     pending = [];
-    // One batch more than the pool runs at once waits in its queue, so the
-    // next batch is decoded while onnxruntime works off the main thread.
-    if (inFlight.size > model.parallelism) await Promise.race(inFlight);
+    await slots.acquire();
+    sent.push(runBatch(batch).finally(() => slots.release()));
   };
-  for (const input of inputs) {
-    try {
-      const bytes = await readObject(input.object_key);
-      for (const img of await images(input, bytes, model, prepare)) {
-        pending.push(img);
-        if (pending.length >= model.maxBatch) await flush();
+  // Reads and preparations run up to a batch of inputs ahead of the one
+  // awaited, so the frame worker goes on while this thread waits for room
+  // at the sessions.
+  const ahead = Math.max(1, model.maxBatch);
+  const loads = new Map<number, Promise<Image[]>>();
+  const load = (k: number): void => {
+    if (k >= inputs.length || loads.has(k)) return;
+    const p = images(inputs[k]!, readObject, model, prepare);
+    p.catch(() => undefined); // awaited below, in order
+    loads.set(k, p);
+  };
+  try {
+    for (const [k, input] of inputs.entries()) {
+      for (let j = k; j <= k + ahead; j++) load(j);
+      let imgs: Image[];
+      try {
+        imgs = await loads.get(k)!;
+      } catch (err) {
+        failed.add(input.SOPInstanceUID);
+        result.failures.push(failure(input, err, MlErrorCode.Undecodable));
+        continue;
+      } finally {
+        loads.delete(k);
       }
-    } catch (err) {
-      failed.add(input.SOPInstanceUID);
-      result.failures.push(failure(input, err, MlErrorCode.Undecodable));
+      for (const img of imgs) {
+        pending.push(img);
+        if (pending.length >= model.maxBatch) await send();
+      }
     }
+    await send();
+  } finally {
+    pipeline.onSent?.();
   }
-  await flush();
-  await Promise.all(inFlight);
+  await Promise.all(sent);
   // An input with one failed frame has its other frames' rows dropped, so
   // a rerun predicts it whole.
   result.rows = result.rows.filter(
