@@ -64,6 +64,16 @@ describe('encodeTextExactly', () => {
 });
 
 describe('decodeText', () => {
+  it('reads an ISO 8859 set named for code extensions (ISO 2022 IR 144) as the set, and writes it back', () => {
+    // 'КТ' in ISO 8859-5 (Python: 'КТ'.encode('iso8859_5')).
+    const bytes = Buffer.from('bac2', 'hex');
+    assert.equal(decodeText(bytes, ['ISO 2022 IR 144']), 'КТ');
+    assert.equal(
+      encodeTextExactly('КТ', ['ISO 2022 IR 144'])?.toString('hex'),
+      'bac2',
+    );
+  });
+
   it('reads ISO 2022 IR 13 half-width katakana beside IR 87 kanji as pydicom does (chrH32)', () => {
     const file =
       '/usr/lib/python3/dist-packages/pydicom/data/charset_files/chrH32.dcm';
