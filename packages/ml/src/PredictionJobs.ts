@@ -47,7 +47,10 @@ export interface PredictionJobsOptions {
   session?: SessionOptions;
   /** Where rows go; default a LakePredictionSink on lakeRoot. */
   sink?: PredictionSink;
-  /** Inputs per lake commit (and per progress save); default 64. */
+  /**
+   * Inputs per lake commit (and per progress save); default 64. A job's
+   * last batch is committed on its own (see chunkEnd).
+   */
   commitEvery?: number;
   /**
    * Also write each segmentation mask of a single-frame image as a DICOM
@@ -266,7 +269,7 @@ export class PredictionJobs {
       const slots = new InFlightLimit(model.capacity);
       let cursor = job.progress.done;
       const begin = (): StartedChunk => {
-        const end = chunkEnd(inputs, cursor, every, stacked);
+        const end = chunkEnd(inputs, cursor, every, stacked, model.maxBatch);
         const chunk = inputs.slice(cursor, end);
         cursor = end;
         const todo = chunk.filter((i) => !seen.has(unit(i)));
