@@ -92,6 +92,7 @@ export class PredictionJobs {
   readonly #sink: PredictionSink;
   readonly #models = new Map<string, Promise<OnnxModel>>();
   #prep: FramePrep | undefined;
+  #lakeCatalog: Promise<Catalog> | undefined;
   readonly #running = new Map<
     string,
     { controller: AbortController; done: Promise<JobState> }
@@ -118,13 +119,7 @@ export class PredictionJobs {
    */
   async create(model: string, selection: JobSelection): Promise<JobState> {
     const registered = await this.#registry.get(model);
-    const catalog = await Catalog.open(this.#options.lakeRoot, { threads: 1 });
-    let inputs: JobInput[];
-    try {
-      inputs = await selectInputs(catalog, selection);
-    } finally {
-      await catalog.close();
-    }
+    const inputs = await selectInputs(await this.#catalog(), selection);
     const now = new Date().toISOString();
     const job: JobState = {
       id: newBatchId(),
@@ -249,7 +244,9 @@ export class PredictionJobs {
       const [model, inputs, seen] = await Promise.all([
         this.#model(registered),
         this.#store.inputs(id),
-        alreadyPredicted(root, registered.sha256, stacked),
+        this.#catalog().then((c) =>
+          alreadyPredicted(c, registered.sha256, stacked),
+        ),
       ]);
       const inference0 = model.inferenceSeconds;
       job = await this.#save({ ...job, phase: 'running' });
@@ -453,6 +450,27 @@ export class PredictionJobs {
     return model;
   }
 
+  /**
+   * The lake's catalog for selections and skips, opened on first use and
+   * kept: opening one took longer than a job's first batch of frames. It
+   * looks at the tables at every query (recheckMs 0), so it sees what other
+   * processes committed just before.
+   */
+  #catalog(): Promise<Catalog> {
+    if (!this.#lakeCatalog) {
+      const opening = Catalog.open(this.#options.lakeRoot, {
+        threads: 1,
+        connections: 1,
+        recheckMs: 0,
+      });
+      opening.catch(() => {
+        if (this.#lakeCatalog === opening) this.#lakeCatalog = undefined;
+      });
+      this.#lakeCatalog = opening;
+    }
+    return this.#lakeCatalog;
+  }
+
   /** The frame worker, started on first use. */
   #framePrep(): FramePrep {
     this.#prep ??= new FramePrep(1, this.#options.session?.niceness ?? 10);
@@ -465,6 +483,9 @@ export class PredictionJobs {
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
     await this.#prep?.close();
     this.#prep = undefined;
+    const catalog = this.#lakeCatalog;
+    this.#lakeCatalog = undefined;
+    await catalog?.then((c) => c.close()).catch(() => undefined);
     const models = [...this.#models.values()];
     this.#models.clear();
     for (const m of await Promise.allSettled(models))
