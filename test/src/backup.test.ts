@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccessStore, AuditLog, Role } from '@lpacs/access';
+import { DirTarget, backupLake, listSnapshots } from '@lpacs/lake';
 import {
   CLI,
   CT,
@@ -197,6 +198,108 @@ describe('backup and restore', () => {
         `${victim.slice(backup.length + 1)} does not match its checksum`,
       ),
     );
+  });
+});
+
+describe('snapshots stay whole (new-user cases)', () => {
+  const lake2 = join(work.path, 'lake2');
+  const bk = join(work.path, 'bk2');
+  let firstId = '';
+  let firstAccess: Buffer;
+  let firstUsers: string[] = [];
+
+  before(async () => {
+    await cli(['ingest', CT, '--lake', lake2]);
+    await new AccessStore(lake2).addUser('ann', Role.Researcher);
+    firstId = (await cli(['backup', bk, '--lake', lake2])).snapshot;
+    firstAccess = readFileSync(join(lake2, 'state', 'access.json'));
+    firstUsers = new AccessStore(lake2).users().map((u) => u.name);
+    // The lake changes, and is backed up twice more.
+    await new AccessStore(lake2).addUser('bob', Role.Steward);
+    await cli(['backup', bk, '--lake', lake2]);
+    await cli(['backup', bk, '--lake', lake2]);
+  });
+
+  it('restores an older snapshot as it was taken, though later backups changed the same state files', async () => {
+    const target = join(work.path, 'r-first');
+    const r = await runCli([
+      'restore',
+      bk,
+      '--snapshot',
+      firstId,
+      '--lake',
+      target,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      readFileSync(join(target, 'state', 'access.json')),
+      firstAccess,
+    );
+    assert.deepEqual(
+      new AccessStore(target).users().map((u) => u.name),
+      firstUsers,
+    );
+    assert.ok(!firstUsers.includes('bob'));
+  });
+
+  it('leaves every earlier snapshot restorable when a backup stops midway', async () => {
+    // A target that fails after a few files, as a full disk or a dropped
+    // connection would.
+    class Failing extends DirTarget {
+      n = 0;
+      override async putFile(
+        path: string,
+        from: string,
+        size: number,
+        sha256?: string,
+      ): Promise<string> {
+        if (++this.n > 2) throw new Error('disk full (injected)');
+        return super.putFile(path, from, size, sha256);
+      }
+    }
+    await new AccessStore(lake2).addUser('cy', Role.Researcher);
+    writeFileSync(join(lake2, 'state', 'extra.json'), '{"changed":true}');
+    await assert.rejects(backupLake(lake2, new Failing(bk)), /disk full/);
+    for (const id of await listSnapshots(bk)) {
+      const target = join(work.path, `r-${id}`);
+      const r = await runCli([
+        'restore',
+        bk,
+        '--snapshot',
+        id,
+        '--lake',
+        target,
+      ]);
+      assert.equal(r.code, 0, `${id}: ${r.stderr}`);
+    }
+  });
+
+  it('repairs a damaged copy with --verify, which a plain backup takes as present', async () => {
+    const victim = filesUnder(join(bk, 'objects'))[0]!;
+    const bytes = readFileSync(victim);
+    bytes.writeUInt8(
+      bytes.readUInt8(bytes.length - 1) ^ 0xff,
+      bytes.length - 1,
+    );
+    writeFileSync(victim, bytes);
+    const plain = await cli(['backup', bk, '--lake', lake2]);
+    assert.equal((plain as Report & { repaired: number }).repaired, 0);
+    const target = join(work.path, 'r-damaged');
+    const refused = await runCli(['restore', bk, '--lake', target]);
+    assert.notEqual(refused.code, 0);
+    const verified = (await cli([
+      'backup',
+      bk,
+      '--lake',
+      lake2,
+      '--verify',
+    ])) as Report & {
+      repaired: number;
+    };
+    assert.equal(verified.repaired, 1);
+    const restored = await runCli(['restore', bk, '--lake', target]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(objects(target), objects(lake2));
   });
 });
 

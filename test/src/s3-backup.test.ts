@@ -63,18 +63,22 @@ const listBucket = () =>
     prefix: 'site-a/nightly/',
   }) as Record<string, { size: number; etag: string }>;
 
-/** The paths a snapshot lists, read from the bucket by botocore. */
-function snapshotPaths(id: string): string[] {
+interface SnapshotEntry {
+  path: string;
+  sha256: string;
+  blob?: boolean;
+}
+
+/** The files a snapshot lists, read from the bucket by botocore. */
+function snapshotFiles(id: string): SnapshotEntry[] {
   const path = join(work.path, 'manifests', `${id}.json`);
   boto({
     op: 'get',
     bucket: 'lpacs-backups',
     files: { [`site-a/nightly/snapshots/${id}.json`]: path },
   });
-  const { files } = JSON.parse(readFileSync(path, 'utf8')) as {
-    files: Array<{ path: string }>;
-  };
-  return files.map((f) => f.path);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { files: SnapshotEntry[] })
+    .files;
 }
 
 async function cli(args: string[]) {
@@ -117,24 +121,35 @@ describe('backup to and restore from S3-compatible storage', () => {
       assert.equal(listed[key]?.etag, md5, key);
     }
     const expected = [
-      ...snapshotPaths(first.snapshot),
+      ...snapshotFiles(first.snapshot).map((f) =>
+        f.blob ? `blobs/${f.sha256}` : f.path,
+      ),
       `snapshots/${first.snapshot}.json`,
       `snapshots/${first.snapshot}.duckdb.sql`,
     ].map((p) => `site-a/nightly/${p}`);
-    assert.deepEqual(Object.keys(listed).sort(), expected.sort());
+    assert.deepEqual(Object.keys(listed).sort(), [...new Set(expected)].sort());
   });
 
-  it('copies nothing already in the bucket on the next backup but the state files and audit log', async () => {
+  it('copies nothing already in the bucket on the next backup but what changed (new-user case: every state file was sent again)', async () => {
     const second = await cli(['backup', DEST, '--lake', lake]);
-    const [a, b] = [first, second].map((r) => snapshotPaths(r.snapshot));
-    const data = (paths: string[]) =>
-      paths.filter((p) => /^(tables|objects)\//.test(p)).sort();
+    const [a, b] = [first, second].map((r) => snapshotFiles(r.snapshot));
+    const data = (files: SnapshotEntry[]) =>
+      files
+        .filter((f) => /^(tables|objects)\//.test(f.path))
+        .map((f) => f.path)
+        .sort();
     assert.deepEqual(data(b!), data(a!));
     assert.ok(data(b!).length > 0);
-    // Everything else is replaced whole in a lake, so copied every time;
-    // that now includes the state/last-backup.json the first backup left.
-    assert.ok(b!.includes('state/last-backup.json'));
-    assert.equal(second.copied, b!.length - data(b!).length);
+    // The rest is kept by content: only contents the bucket lacks are
+    // sent. Since the first backup the lake gained state/last-backup.json
+    // and an audit entry for that backup; nothing else changed.
+    const had = new Set(a!.filter((f) => f.blob).map((f) => f.sha256));
+    const fresh = b!.filter((f) => f.blob && !had.has(f.sha256));
+    assert.deepEqual(fresh.map((f) => f.path).sort(), [
+      'audit/audit.ndjson',
+      'state/last-backup.json',
+    ]);
+    assert.equal(second.copied, fresh.length);
   });
 
   it('restores from the bucket a lake equal in every table and object', async () => {

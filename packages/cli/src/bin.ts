@@ -51,7 +51,8 @@ commands:
                    send a saved cohort or an approved release to another
                    lpacs, only what it lacks; a rerun resumes
   backup DEST      an incremental, consistent snapshot of the lake (while it runs);
-                   DEST is a directory or s3://bucket/prefix [--s3-endpoint URL]
+                   DEST is a directory or s3://bucket/prefix [--s3-endpoint URL];
+                   --verify reads back what is there and repairs damaged copies
   restore BACKUP   rebuild a lake in --lake NEWDIR from a backup (a directory or
                    s3://bucket/prefix), verifying every checksum [--snapshot ID]
   models add DIR   store an ONNX model folder (model.onnx + manifest.json)
@@ -111,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: 'string' },
       snapshot: { type: 'string' },
       's3-endpoint': { type: 'string' },
+      verify: { type: 'boolean' },
       reason: { type: 'string' },
       'older-than-days': { type: 'string' },
       before: { type: 'string' },
@@ -235,6 +237,7 @@ async function main(argv: string[]): Promise<number> {
         rest,
         opts,
         values['s3-endpoint'],
+        values.verify,
       );
     case 'restore':
       return (await import('./commands/backupCommand.js')).restoreCommand(

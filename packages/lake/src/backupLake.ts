@@ -17,11 +17,32 @@ import { LakeLayout } from './LakeLayout';
 import { inParallel } from './inParallel';
 import { TABLE_NAMES } from './schemas';
 
-/** One file of a snapshot: its path in the lake, size and SHA-256. */
+/**
+ * One file of a snapshot: its path in the lake, size and SHA-256. Tables
+ * and objects are stored at their path (they never change once written);
+ * every other file (`blob`) at `blobs/<sha256>`, so no later backup can
+ * change what a snapshot restores.
+ */
 export interface SnapshotFile {
   path: string;
   size: number;
   sha256: string;
+  blob?: true;
+}
+
+/** Where a snapshot file is kept in the backup. */
+export function storedAt(f: SnapshotFile): string {
+  return f.blob ? `blobs/${f.sha256}` : f.path;
+}
+
+/** Options of a backup run. */
+export interface BackupOptions {
+  /**
+   * Reads back every table and object file already in the backup and
+   * copies again any whose SHA-256 differs (a damaged copy); without it a
+   * file of the right size is taken as present.
+   */
+  verify?: boolean;
 }
 
 /** What one backup run wrote and found. */
@@ -32,6 +53,8 @@ export interface BackupReport {
   /** Files copied by this run; the rest were in the backup already. */
   copied: number;
   copiedBytes: number;
+  /** Damaged copies found and copied again (with `verify`). */
+  repaired: number;
   seconds: number;
 }
 
@@ -69,7 +92,8 @@ async function walk(root: string, dir = root): Promise<string[]> {
   return out;
 }
 
-async function readManifest(
+/** A snapshot's manifest, or undefined when the backup has no such snapshot. */
+export async function readManifest(
   target: BackupTarget,
   id: string,
 ): Promise<{ files: SnapshotFile[] } | undefined> {
@@ -149,6 +173,7 @@ function viewsSql(
 export async function backupLake(
   root: string,
   dest: string | BackupTarget,
+  options: BackupOptions = {},
 ): Promise<BackupReport> {
   const started = Date.now();
   const target = typeof dest === 'string' ? new DirTarget(dest) : dest;
@@ -158,6 +183,7 @@ export async function backupLake(
   const files: SnapshotFile[] = [];
   let copied = 0;
   let copiedBytes = 0;
+  let repaired = 0;
   // An encrypted lake's objects are copied as stored (ciphertext, no KEK
   // needed), so their name is not the hash of the file: the snapshot holds
   // the ciphertext's, taken when copied and reused from the last snapshot.
@@ -177,14 +203,23 @@ export async function backupLake(
     return sha256;
   };
   // A file of the same size already there is taken to be this one: table
-  // batch files and objects never change once written.
+  // batch files and objects never change once written. With `verify` its
+  // copy is read back, and copied again when damaged.
   const add = async (path: string, from: string, known?: string) => {
     const { size } = await stat(from);
     const name = sealed ? undefined : known;
-    const sha256 =
-      (await target.size(path)) !== size
-        ? await put(path, from, size, name)
-        : (name ?? (known && earlier.get(path)) ?? (await sha256Of(from)));
+    let sha256: string;
+    if ((await target.size(path)) !== size)
+      sha256 = await put(path, from, size, name);
+    else if (options.verify) {
+      const expected = name ?? (await sha256Of(from));
+      if ((await target.hashOf(path)) === expected) sha256 = expected;
+      else {
+        sha256 = await put(path, from, size, name);
+        repaired++;
+      }
+    } else
+      sha256 = name ?? (known && earlier.get(path)) ?? (await sha256Of(from));
     files.push({ path, size, sha256 });
   };
   // 1. Tables: the batch files of each table's current version.
@@ -206,29 +241,47 @@ export async function backupLake(
     const sha = /([0-9a-f]{64})\.dcm$/.exec(file)?.[1];
     await add(`objects/${file}`, join(layout.objects, file), sha);
   });
-  // 3. Settings, state, keys, models, releases, quarantine. State files
-  // are replaced whole (atomic rename), so they are copied each time.
-  const always = async (path: string, from: string) => {
-    const { size } = await stat(from);
-    files.push({ path, size, sha256: await put(path, from, size) });
+  // 3. Settings, state, keys, models, releases, quarantine, masks and the
+  // audit log (up to its last whole entry): these change in place, so
+  // each is kept by content, blobs/<sha256>, sent only when new.
+  const blobs = new Set(await target.list('blobs'));
+  const blob = async (
+    path: string,
+    sha256: string,
+    size: number,
+    put: () => Promise<unknown>,
+  ) => {
+    if (!blobs.has(sha256)) {
+      await put();
+      blobs.add(sha256);
+      copied++;
+      copiedBytes += size;
+    }
+    files.push({ path, size, sha256, blob: true });
   };
-  await always('lake.json', layout.settings).catch(() => undefined);
-  for (const d of STATE_DIRS)
-    for (const file of await walk(join(root, d)))
-      await always(`${d}/${file}`, join(root, d, file));
-  // 4. The audit log, up to its last whole entry.
+  const blobFile = async (path: string, from: string) => {
+    const { size } = await stat(from);
+    const sha256 = await sha256Of(from);
+    await blob(path, sha256, size, () =>
+      target.putFile(`blobs/${sha256}`, from, size, sha256),
+    );
+  };
+  await blobFile('lake.json', layout.settings).catch(() => undefined);
+  const others = STATE_DIRS.map(
+    async (d) => [d, await walk(join(root, d))] as const,
+  );
+  for (const [d, list] of await Promise.all(others))
+    await inParallel(list, COPY_LANES, (file) =>
+      blobFile(`${d}/${file}`, join(root, d, file)),
+    );
   const audit = await readWholeLines(join(root, 'audit', 'audit.ndjson')).catch(
     () => undefined,
   );
   if (audit) {
-    await target.putBytes('audit/audit.ndjson', audit);
-    copied++;
-    copiedBytes += audit.length;
-    files.push({
-      path: 'audit/audit.ndjson',
-      size: audit.length,
-      sha256: createHash('sha256').update(audit).digest('hex'),
-    });
+    const sha256 = createHash('sha256').update(audit).digest('hex');
+    await blob('audit/audit.ndjson', sha256, audit.length, () =>
+      target.putBytes(`blobs/${sha256}`, audit),
+    );
   }
   const bytes = files.reduce((n, f) => n + f.size, 0);
   await target.putBytes(
@@ -255,6 +308,7 @@ export async function backupLake(
     bytes,
     copied,
     copiedBytes,
+    repaired,
     seconds: (Date.now() - started) / 1000,
   };
 }
@@ -305,7 +359,7 @@ export async function restoreLake(
       const to = m
         ? join(layout.tables, `.${m[1]}.v1`, m[2]!)
         : join(work, f.path);
-      const actual = await target.getFile(f.path, to);
+      const actual = await target.getFile(storedAt(f), to);
       if (actual !== f.sha256)
         throw new Error(
           actual === undefined

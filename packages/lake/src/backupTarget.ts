@@ -44,6 +44,8 @@ export interface BackupTarget {
   readText(path: string): Promise<string | undefined>;
   /** Copies a file out; returns the SHA-256 of what arrived, or undefined if missing. */
   getFile(path: string, to: string): Promise<string | undefined>;
+  /** SHA-256 of a stored file (read back whole), or undefined if missing. */
+  hashOf(path: string): Promise<string | undefined>;
   /** Names of the files directly in a folder. */
   list(dir: string): Promise<string[]>;
   /** Makes the target ready for writing (an S3 bucket is created). */
@@ -92,6 +94,9 @@ export class DirTarget implements BackupTarget {
     await copyFile(from, to);
     return actual;
   }
+  async hashOf(path: string): Promise<string | undefined> {
+    return sha256Of(this.locate(path)).catch(() => undefined);
+  }
   async list(dir: string): Promise<string[]> {
     return readdir(this.locate(dir)).catch(() => []);
   }
@@ -135,6 +140,14 @@ export class S3Target implements BackupTarget {
       throw err;
     }
   }
+  async hashOf(path: string): Promise<string | undefined> {
+    try {
+      return await this.store.hash(path);
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return undefined;
+      throw err;
+    }
+  }
   async list(dir: string): Promise<string[]> {
     const prefix = `${dir.replace(/\/$/, '')}/`;
     return (await this.store.list(prefix))
@@ -152,7 +165,7 @@ export class S3Target implements BackupTarget {
  * or a directory.
  */
 export function backupTarget(spec: string, s3Endpoint?: string): BackupTarget {
-  if (spec.startsWith('s3://'))
+  if (/^s3:\/\//i.test(spec))
     return new S3Target(
       new S3Store(s3LocationFromUrl(spec, process.env, s3Endpoint)),
     );

@@ -29,8 +29,14 @@ export type {
   TableSchema,
 } from './types';
 export type { Compaction } from './compactTable';
-export { backupLake, listSnapshots, restoreLake } from './backupLake';
-export type { BackupReport, SnapshotFile } from './backupLake';
+export {
+  backupLake,
+  listSnapshots,
+  readManifest,
+  restoreLake,
+  storedAt,
+} from './backupLake';
+export type { BackupOptions, BackupReport, SnapshotFile } from './backupLake';
 export { DirTarget, S3Target, backupTarget, sha256Of } from './backupTarget';
 export type { BackupTarget } from './backupTarget';
 export { S3Error, S3Store, s3LocationFromUrl } from './s3/S3Store';

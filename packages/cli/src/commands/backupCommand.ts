@@ -8,6 +8,9 @@ import {
   backupLake,
   backupTarget,
   encryptionSettings,
+  listSnapshots,
+  readManifest,
+  storedAt,
   openLakeCipher,
   restoreLake,
 } from '@lpacs/lake';
@@ -36,7 +39,7 @@ async function audit(lake: string, event: Omit<AuditEvent, 'actor'>) {
 
 function target(spec: string, s3Endpoint: string | undefined): BackupTarget {
   return backupTarget(
-    spec.startsWith('s3://') ? spec : resolve(spec),
+    /^s3:\/\//i.test(spec) ? spec : resolve(spec),
     s3Endpoint,
   );
 }
@@ -46,6 +49,7 @@ export async function backupCommand(
   args: string[],
   opts: Options,
   s3Endpoint?: string,
+  verify = false,
 ): Promise<number> {
   const [dest] = args;
   if (!dest) {
@@ -58,12 +62,12 @@ export async function backupCommand(
   const to = target(dest, s3Endpoint);
   // A backup carries keys/: in the clear, the site secret would let anyone
   // with the bucket recompute pseudonyms and open the linkage.
-  if (dest.startsWith('s3://') && !encryptionSettings(opts.lake))
+  if (/^s3:\/\//i.test(dest) && !encryptionSettings(opts.lake))
     process.stderr.write(
       `warning: ${opts.lake} is not encrypted, so its site secret, linkage and objects go to ${to.name} in the clear; lakes made with lpacs init --encrypt send only ciphertext (docs/encryption.md)\n`,
     );
   await to.prepare();
-  const r = await backupLake(opts.lake, to);
+  const r = await backupLake(opts.lake, to, { verify });
   await audit(opts.lake, {
     action: 'backup',
     target: to.name,
@@ -73,7 +77,7 @@ export async function backupCommand(
   process.stdout.write(
     opts.json
       ? `${JSON.stringify({ ...r, target: to.name }, null, 2)}\n`
-      : `snapshot ${r.snapshot} in ${to.name}: ${r.files} files, ${mb(r.bytes)}; copied ${r.copied} (${mb(r.copiedBytes)}) in ${r.seconds.toFixed(2)} s, ${mb(r.copiedBytes / Math.max(r.seconds, 1e-3))}/s\n` +
+      : `snapshot ${r.snapshot} in ${to.name}: ${r.files} files, ${mb(r.bytes)}; copied ${r.copied} (${mb(r.copiedBytes)})${verify ? `, every copy read back: ${r.repaired} damaged and copied again` : ''} in ${r.seconds.toFixed(2)} s, ${mb(r.copiedBytes / Math.max(r.seconds, 1e-3))}/s\n` +
           `DuckDB views over this snapshot: ${to.locate(`snapshots/${r.snapshot}.duckdb.sql`)}\n`,
   );
   return 0;
@@ -86,11 +90,19 @@ export async function backupCommand(
  * are fetched to a private temporary directory for the check, wherever
  * the backup is.
  */
-async function checkKek(from: BackupTarget): Promise<void> {
+async function checkKek(
+  from: BackupTarget,
+  snapshot: string | undefined,
+): Promise<void> {
+  const id = snapshot ?? (await listSnapshots(from)).at(-1);
+  const manifest = id ? await readManifest(from, id) : undefined;
+  if (!manifest) return; // restoreLake names the problem
   const dir = await mkdtemp(join(tmpdir(), 'lpacs-restore-'));
   try {
-    for (const path of ['lake.json', 'keys/data-keys.json'])
-      await from.getFile(path, join(dir, path));
+    for (const path of ['lake.json', 'keys/data-keys.json']) {
+      const f = manifest.files.find((x) => x.path === path);
+      if (f) await from.getFile(storedAt(f), join(dir, path));
+    }
     openLakeCipher(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -112,7 +124,7 @@ export async function restoreCommand(
     return 2;
   }
   const from = target(backup, s3Endpoint);
-  await checkKek(from);
+  await checkKek(from, snapshot);
   const r = await restoreLake(from, opts.lake, snapshot);
   // Opening it as a writer recreates the table links and checks the layout.
   (await Lake.open(opts.lake)).close();

@@ -208,10 +208,35 @@ describe('S3Store against s3rver on 127.0.0.1', () => {
       name: 'S3Error',
       status: 404,
       message:
-        'S3 GET s3://lpacs-test/site a/lake/nowhere/x: NoSuchKey (The specified key does not exist.)',
+        'S3 GET s3://lpacs-test/site a/lake/nowhere/x: NoSuchKey: The specified key does not exist. (HTTP 404)',
     });
     const other = new S3Store(s3LocationFromUrl('s3://no-such-bucket/x', env));
     await assert.rejects(other.putBytes('k', Buffer.from('v')), /NoSuchBucket/);
+  });
+
+  it('says what to check when the store refuses the credentials or cannot be reached (new-user cases)', async () => {
+    const wrongKey = new S3Store(
+      s3LocationFromUrl('s3://lpacs-test/x', {
+        ...env,
+        AWS_ACCESS_KEY_ID: 'WRONGKEY',
+      }),
+    );
+    // A HEAD's refusal has no body; the message still says what to check.
+    await assert.rejects(wrongKey.size('k'), {
+      name: 'S3Error',
+      status: 403,
+      message:
+        'S3 HEAD s3://lpacs-test/x/k: AccessDenied: Forbidden (HTTP 403): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may use this bucket',
+    });
+    const closed = new S3Store(
+      s3LocationFromUrl('s3://lpacs-test/x', env, 'http://127.0.0.1:1'),
+    );
+    await assert.rejects(closed.size('k'), {
+      name: 'S3Error',
+      code: 'ECONNREFUSED',
+      message:
+        /^cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:1 \(AWS_ENDPOINT_URL or --s3-endpoint\) for s3:\/\/lpacs-test\/x\/k: connect ECONNREFUSED/,
+    });
   });
 
   it('refuses locations without a bucket, endpoint or credentials, and has no default endpoint', () => {
@@ -219,6 +244,17 @@ describe('S3Store against s3rver on 127.0.0.1', () => {
       () => s3LocationFromUrl('s3://A_B/x', env),
       /not an S3 location/,
     );
+    assert.throws(
+      () => s3LocationFromUrl('s3://Bucket/x', env),
+      /not an S3 location/,
+    );
+    // An upper-case scheme is still S3 (it once made a local folder "S3:").
+    assert.equal(s3LocationFromUrl('S3://bucket/x', env).bucket, 'bucket');
+    for (const bad of ['s3://bucket/../escape', 's3://bucket/a/./b'])
+      assert.throws(
+        () => s3LocationFromUrl(bad, env),
+        /may not hold \. or \.\. segments/,
+      );
     assert.throws(
       () =>
         s3LocationFromUrl('s3://bucket/x', {

@@ -67,11 +67,15 @@ export function s3LocationFromUrl(
   env: NodeJS.ProcessEnv = process.env,
   endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
 ): S3Location {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
-  if (!m)
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/i.exec(url);
+  if (!m || /[A-Z]/.test(m[1]!))
     throw new Error(
       `${url} is not an S3 location: use s3://bucket/prefix (bucket names are 3-63 lower-case letters, digits, dots and hyphens)`,
     );
+  // S3 keys are not paths: "a/../b" is a key of its own to S3, but not to
+  // every client and server, so such a prefix could name another place.
+  if ((m[2] ?? '').split('/').some((seg) => seg === '.' || seg === '..'))
+    throw new Error(`${url}: an S3 prefix may not hold . or .. segments`);
   if (!endpoint)
     throw new Error(
       'no S3 endpoint: set AWS_ENDPOINT_URL (for example http://127.0.0.1:9000) or pass --s3-endpoint; lpacs has no default store',
@@ -163,7 +167,15 @@ export class S3Store {
         },
         resolve,
       );
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new S3Error(
+            0,
+            err.code ?? 'NETWORK',
+            `cannot reach the S3 endpoint ${this.#loc.endpoint} (AWS_ENDPOINT_URL or --s3-endpoint) for ${this.url(key ?? '')}: ${err.message}`,
+          ),
+        ),
+      );
       const body = opts.body;
       if (!body) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
@@ -173,12 +185,19 @@ export class S3Store {
     if ((opts.ok ?? [200]).includes(status)) return res;
     const text = method === 'HEAD' ? '' : await readBody(res).catch(() => '');
     res.resume();
-    const code = xmlText(text, 'Code')[0] ?? `HTTP ${status}`;
+    const code =
+      xmlText(text, 'Code')[0] ??
+      (status === 403 ? 'AccessDenied' : `HTTP_${status}`);
     const message = xmlText(text, 'Message')[0] ?? res.statusMessage ?? '';
+    // A HEAD's refusal has no body to say why.
+    const hint =
+      status === 403
+        ? ': check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may use this bucket'
+        : '';
     throw new S3Error(
       status,
       code,
-      `S3 ${method} ${key === undefined ? this.url() : this.url(key)}: ${code}${message ? ` (${message})` : ''}`,
+      `S3 ${method} ${key === undefined ? this.url() : this.url(key)}: ${code}${message ? `: ${message}` : ''} (HTTP ${status})${hint}`,
     );
   }
 
@@ -253,6 +272,14 @@ export class S3Store {
       }),
       createWriteStream(path),
     );
+    return hash.digest('hex');
+  }
+
+  /** The SHA-256 of an object's bytes, read back whole. */
+  async hash(key: string): Promise<string> {
+    const res = await this.#send('GET', key);
+    const hash = createHash('sha256');
+    for await (const c of res) hash.update(c as Buffer);
     return hash.digest('hex');
   }
 
