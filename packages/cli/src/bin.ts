@@ -15,11 +15,13 @@ commands:
                    JSON list of per-device pixel blanking rules (docs/deid.md);
                    --accept-unmarked: ingest secondary captures that do not say
                    BurnedInAnnotation NO, with a notice (else quarantined);
-                   --encrypt: objects, secrets and linkage encrypted at rest
+                   --encrypt: objects, tables, state, releases, audit log,
+                   secrets and linkage encrypted at rest
                    under the KEK (docs/encryption.md)
   keys rotate --new-kek-file PATH
                    re-wrap an encrypted lake's data keys under a new KEK
-  ingest PATH...   ingest DICOM files, folders (recursive) and .zip archives
+  ingest PATH...   ingest DICOM files, folders (recursive), .zip and .tar(.gz)
+                   archives and DICOMDIR media
   pull URL         pull studies from another PACS over DICOMweb (QIDO-RS, WADO-RS)
                    [--patient ID] [--study UID] [--date FROM-TO] [--modality M]
                    [--token T | --user NAME:PASSWORD]
