@@ -84,7 +84,7 @@ describe('a lake with writers and readers beside them', () => {
       assert.match(
         compact.stderr,
         new RegExp(
-          `LAKE_BUSY: lake .* is being written by process ${first.pid}; wait for it to finish`,
+          `LAKE_BUSY: lake .* is being written by lpacs ingest \\(process ${first.pid}\\); wait for it to finish`,
         ),
       );
       refused++;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,19 +40,42 @@ export function isLive(entry: LockEntry): boolean {
   return entry.host !== HOST || processAlive(entry.pid);
 }
 
-/** LAKE_BUSY naming the processes in the way. */
+/**
+ * What a process of this host runs, from its command line: `lpacs serve`
+ * for a CLI command, else undefined (not ours to say, or gone).
+ */
+function commandOf(pid: number): string | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const bin = argv.findIndex((a) => /(^|\/)(bin\.js|lpacs)$/.test(a));
+    const sub = bin >= 0 ? argv[bin + 1] : undefined;
+    return sub && /^[a-z]+$/.test(sub) ? `lpacs ${sub}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** LAKE_BUSY naming the processes in the way, and what they run. */
 export function busyError(root: string, holders: LockEntry[]): LakeError {
   const who = [
     ...new Set(
-      holders.map((e) =>
-        e.host === HOST ? `${e.pid}` : `${e.pid} on ${e.host}`,
-      ),
+      holders.map((e) => {
+        if (e.host !== HOST) return `process ${e.pid} on ${e.host}`;
+        const command = commandOf(e.pid);
+        return command ? `${command} (process ${e.pid})` : `process ${e.pid}`;
+      }),
     ),
   ];
   const many = who.length > 1;
+  // A server holds the lake for as long as it runs: waiting never ends.
+  const serving = who.some((w) => w.startsWith('lpacs serve'));
   return new LakeError(
     LakeErrorCode.Busy,
-    `lake ${root} is being written by process${many ? 'es' : ''} ${who.join(', ')}; wait for ${many ? 'them' : 'it'} to finish (reading with lpacs status or serve is fine)`,
+    `lake ${root} is being written by ${who.join(', ')}; ${
+      serving
+        ? 'a running server keeps the lake until it stops: stop it for this command'
+        : `wait for ${many ? 'them' : 'it'} to finish`
+    } (reading with lpacs status is fine)`,
   );
 }
 

@@ -14,7 +14,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Catalog, Lake } from '../index';
-import { LakeLocks } from '../LakeLocks';
+import { LakeLocks, busyError } from '../LakeLocks';
 
 const root = mkdtempSync(join(tmpdir(), 'lpacs-append-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -104,10 +104,35 @@ describe('several processes appending to one lake', () => {
         waiter.withMutex(async () => undefined),
         {
           code: 'LAKE_BUSY',
-          message: `lake the-lake is being written by process ${process.pid}; wait for it to finish (reading with lpacs status or serve is fine)`,
+          message: `lake the-lake is being written by process ${process.pid}; wait for it to finish (reading with lpacs status is fine)`,
         },
       ),
     );
+  });
+
+  it('names a holding lpacs command, and says a server must be stopped rather than waited for (new-user case)', async () => {
+    // A real process whose command line is that of `lpacs serve`.
+    const server = spawn(process.execPath, [
+      '-e',
+      'setTimeout(() => {}, 10000)',
+      '/opt/lpacs/packages/cli/dist/bin.js',
+      'serve',
+    ]);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const entry = {
+        name: `writer-${server.pid}`,
+        kind: 'writer' as const,
+        pid: server.pid!,
+        host: hostname(),
+      };
+      assert.equal(
+        busyError('the-lake', [entry]).message,
+        `lake the-lake is being written by lpacs serve (process ${server.pid}); a running server keeps the lake until it stops: stop it for this command (reading with lpacs status is fine)`,
+      );
+    } finally {
+      server.kill();
+    }
   });
 
   it("finishes a killed writer's commit and leaves live writers' staging alone", async () => {
