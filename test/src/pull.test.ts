@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { CT, dcmdump, filesUnder, tempDir } from './helpers';
+import { CT, dcmdump, filesUnder, runCli, tempDir } from './helpers';
 
 interface Report {
   filesSeen: number;
@@ -66,5 +68,24 @@ describe('lpacs pull from a real Orthanc (QIDO-RS + WADO-RS)', () => {
     assert.equal(r.again.skipped, ct.length);
     assert.equal(r.patient.ingested, mine.length);
     assert.equal(r.none.filesSeen, 0);
+  });
+
+  it('names the server it cannot reach and why (new-user case: "fetch failed")', async () => {
+    // A port nothing listens on: bound, then closed, by this test.
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((r) => server.close(r));
+    const r = await runCli([
+      'pull',
+      `http://127.0.0.1:${port}/dicomweb`,
+      '--lake',
+      join(work.path, 'unreachable'),
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.equal(
+      r.stderr.trim(),
+      `lpacs: cannot reach http://127.0.0.1:${port}: ECONNREFUSED`,
+    );
   });
 });

@@ -29,11 +29,27 @@ function value(ds: DicomJson, tag: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/**
+ * fetch, with a failure to connect named by the server and its cause
+ * (fetch itself says only "fetch failed").
+ */
+async function fetchFrom(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } })
+      .cause;
+    throw new Error(
+      `cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? String(err)}`,
+    );
+  }
+}
+
 async function getJson(
   url: string,
   headers: Record<string, string>,
 ): Promise<DicomJson[]> {
-  const res = await fetch(url, {
+  const res = await fetchFrom(url, {
     headers: { accept: 'application/dicom+json', ...headers },
   });
   if (res.status === 204) return [];
@@ -95,7 +111,7 @@ export async function* pullDicomWeb(
       progress.series++;
       let parts;
       try {
-        const res = await fetch(url, {
+        const res = await fetchFrom(url, {
           headers: {
             accept: 'multipart/related; type="application/dicom"',
             ...headers,
