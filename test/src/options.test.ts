@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CT, dcmdump, filesUnder, runCli, tempDir } from './helpers';
@@ -71,5 +73,45 @@ describe('de-identification options per lake (lpacs init)', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /already exists with other options/);
     assert.ok(readdirSync(lake).includes('lake.json'));
+  });
+});
+
+describe('command-line mistakes (new-user cases)', () => {
+  it('names a misspelt option instead of suggesting "--", and exits 2', async () => {
+    const r = await runCli(['status', '--lak', join(work.path, 'x')]);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      'lpacs: unknown option --lak (lpacs --help lists them)\n',
+    );
+  });
+
+  it('says how to give a value that starts with a dash', async () => {
+    const r = await runCli(['audit', '--limit', '-3']);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      'lpacs: option --limit needs a value (one starting with - is written --limit=VALUE; lpacs --help)\n',
+    );
+  });
+
+  it('says to choose another --port when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const lake = join(work.path, 'serve-busy');
+      await runCli(['ingest', slice, '--lake', lake]);
+      const r = await runCli(['serve', '--lake', lake, '--port', `${port}`]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `lpacs: EADDRINUSE: 127\\.0\\.0\\.1 port ${port} is in use \\(another lpacs serve\\?\\): choose another with --port\\n$`,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
   });
 });

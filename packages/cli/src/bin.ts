@@ -296,6 +296,27 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Plain words for errors whose own text misleads: Node's option parser
+ * suggests "--" for a misspelt option, and a busy port says only
+ * EADDRINUSE.
+ */
+function explain(e: {
+  code?: string;
+  message?: string;
+  port?: number;
+  address?: string;
+}): string | undefined {
+  const option = /'(--?[a-z0-9-]+)/i.exec(e.message ?? '')?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+    return `unknown option ${option ?? ''} (lpacs --help lists them)`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+    return `option ${option ?? ''} needs a value (one starting with - is written ${option ?? '--option'}=VALUE; lpacs --help)`;
+  if (e.code === 'EADDRINUSE')
+    return `EADDRINUSE: ${e.address ?? 'the address'} port ${e.port ?? ''} is in use (another lpacs serve?): choose another with --port`;
+  return undefined;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== -1) process.exitCode = code;
@@ -303,8 +324,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const e = err as { code?: string; message?: string };
     process.stderr.write(
-      `lpacs: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`,
+      `lpacs: ${explain(e) ?? `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`}\n`,
     );
-    process.exitCode = 1;
+    process.exitCode = err && e.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
   },
 );
