@@ -201,6 +201,20 @@ describe('backup and restore', () => {
   });
 });
 
+describe('backup destinations (new-user case)', () => {
+  it('refuses a destination inside the lake it backs up', async () => {
+    for (const dest of [lake, join(lake, 'backups')]) {
+      const r = await runCli(['backup', dest, '--lake', lake]);
+      assert.equal(r.code, 2);
+      assert.equal(
+        r.stderr,
+        `lpacs backup: ${dest} is inside the lake ${lake}: a backup there would be lost with the lake and copied into itself; choose a place outside it\n`,
+      );
+    }
+    assert.equal(readdirSync(lake).includes('backups'), false);
+  });
+});
+
 describe('snapshots stay whole (new-user cases)', () => {
   const lake2 = join(work.path, 'lake2');
   const bk = join(work.path, 'bk2');

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { AuditLog } from '@lpacs/access';
 import type { AuditEvent } from '@lpacs/access';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
   Lake,
   backupLake,
@@ -60,6 +60,17 @@ export async function backupCommand(
   }
   await requireLake(opts.lake);
   const to = target(dest, s3Endpoint);
+  const inside = relative(opts.lake, to.name);
+  if (
+    !/^s3:\/\//i.test(dest) &&
+    !inside.startsWith('..') &&
+    !isAbsolute(inside)
+  ) {
+    process.stderr.write(
+      `lpacs backup: ${to.name} is inside the lake ${opts.lake}: a backup there would be lost with the lake and copied into itself; choose a place outside it\n`,
+    );
+    return 2;
+  }
   // A backup carries keys/: in the clear, the site secret would let anyone
   // with the bucket recompute pseudonyms and open the linkage.
   if (/^s3:\/\//i.test(dest) && !encryptionSettings(opts.lake))
