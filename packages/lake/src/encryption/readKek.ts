@@ -48,10 +48,11 @@ export function readKek(env: NodeJS.ProcessEnv = process.env): Kek | undefined {
     data = readFileSync(file);
   } catch (err) {
     throw new Error(
-      `cannot read the key-encryption key file ${file} (LPACS_KEK_FILE): ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      `cannot read the key-encryption key file ${file} (--kek-file or LPACS_KEK_FILE): ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
-  const kek = parseKek(data, `LPACS_KEK_FILE ${file}`);
+  // Named as a file: it may have come from --kek-file or LPACS_KEK_FILE.
+  const kek = parseKek(data, `key file ${file}`);
   fromFile.set(file, kek);
   return kek;
 }
