@@ -237,8 +237,9 @@ export class PredictionJobs {
       const stacked = registered.manifest.preprocessing.stack !== undefined;
       const unit = (i: JobInput) =>
         stacked ? i.SeriesInstanceUID : i.SOPInstanceUID;
-      // The frame worker starts while the sessions open and the lake is
-      // read, rather than before the first frame.
+      // The frame worker (decoding, preprocessing, and turning outputs into
+      // rows and masks) starts while the sessions open and the lake is
+      // read, rather than at the first frame.
       const prep =
         stacked || this.#options.decodeFrame ? undefined : this.#framePrep();
       const [model, inputs, seen] = await Promise.all([
@@ -289,7 +290,11 @@ export class PredictionJobs {
               read,
               prepare,
               this.#options.dicomSeg ?? true,
-              { slots, onSent },
+              {
+                slots,
+                onSent,
+                finish: prep && ((...args) => prep.finish(...args)),
+              },
             );
         result.then(onSent, onSent);
         // Awaited in turn; until then its failure must not count as

@@ -1,13 +1,13 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { LakeLayout } from '@lpacs/lake';
 import type { Row } from '@lpacs/lake';
-import { encodeSegmentation } from './encodeSegmentation';
+import type { FinishImage } from './FramePrep';
 import { framesOf } from './framesOf';
+import { imageOutcome } from './imageOutcome';
+import type { ImageOutcome, OutcomeContext } from './imageOutcome';
 import { InFlightLimit } from './InFlightLimit';
 import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { OnnxModel } from './OnnxModel';
-import { predictionRows } from './predictionRows';
 import { preprocessFrame } from './preprocessFrame';
 import type { FrameDecoder, RegisteredModel } from './types';
 
@@ -80,7 +80,32 @@ export interface ChunkPipeline {
   slots?: InFlightLimit;
   /** Called once the chunk's last batch is sent (or it had none). */
   onSent?: () => void;
+  /** Where a run's outputs become rows and masks; default this thread. */
+  finish?: BatchFinisher;
 }
+
+/**
+ * Turns a run's outputs (one per image) into each image's rows and masks,
+ * in order; throws if any image's cannot be made.
+ */
+export type BatchFinisher = (
+  ctx: OutcomeContext,
+  images: FinishImage[],
+  values: Float32Array[],
+) => Promise<ImageOutcome[]>;
+
+/**
+ * The outcomes made on this thread, one image per turn of the event loop:
+ * a batch at once would hold an API's requests waiting for tens of ms.
+ */
+export const finishHere: BatchFinisher = async (ctx, images, values) => {
+  const out: ImageOutcome[] = [];
+  for (const [i, img] of images.entries()) {
+    if (i > 0) await yieldToEventLoop();
+    out.push(imageOutcome(ctx, img.target, values[i]!, img.segSource));
+  }
+  return out;
+};
 
 /** Reads an input's frames and preprocesses them; throws on a bad one. */
 async function images(
@@ -95,42 +120,6 @@ async function images(
   for (const frame of framesOf(pre.frames, input.NumberOfFrames))
     out.push({ input, bytes, frame, tensor: await prepare(bytes, frame) });
   return out;
-}
-
-/**
- * A mask as a DICOM SEG over its source, or nothing when the source lacks
- * the geometry a SEG needs (the .npy mask is written either way).
- */
-function segmentationOf(
-  registered: RegisteredModel,
-  img: Image,
-  mask: { values: Uint8Array; shape: number[] },
-  createdAt: string,
-): { key: string; bytes: Buffer } | undefined {
-  const [, rows, columns] = mask.shape as [number, number, number];
-  try {
-    const bytes = encodeSegmentation({
-      source: img.bytes,
-      mask: mask.values,
-      maskRows: rows,
-      maskColumns: columns,
-      labels: registered.manifest.outputs[0]!.labels,
-      model: {
-        name: registered.manifest.name,
-        version: registered.manifest.version,
-        sha256: registered.sha256,
-      },
-      createdAt: new Date(createdAt),
-    });
-    const key = new LakeLayout('').segmentationKey(
-      registered.sha256,
-      img.input.SOPInstanceUID,
-      img.frame,
-    );
-    return { key, bytes };
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -162,42 +151,30 @@ export async function predictChunk(
   const masks: Array<{ uid: string; mask: { key: string; bytes: Buffer } }> =
     [];
   const createdAt = new Date().toISOString();
-  const collect = async (
-    imgs: Image[],
-    values: Float32Array[],
-    dims: number[],
-  ): Promise<void> => {
-    for (const [i, img] of imgs.entries()) {
-      // One image's rows, mask and SEG per turn of the event loop: a batch
-      // at once would hold an API's requests waiting for tens of ms.
-      if (i > 0) await yieldToEventLoop();
-      const p = predictionRows(
-        registered,
-        runId,
-        {
-          SOPInstanceUID: img.input.SOPInstanceUID,
-          frame_index: img.frame,
-          SeriesInstanceUID: img.input.SeriesInstanceUID,
-          StudyInstanceUID: img.input.StudyInstanceUID,
-        },
-        values[i]!,
-        dims,
-        createdAt,
-      );
-      result.rows.push(...p.rows);
-      if (!p.mask) continue;
-      const uid = img.input.SOPInstanceUID;
-      masks.push({ uid, mask: { key: p.mask.key, bytes: p.mask.bytes } });
-      if (dicomSeg && img.input.NumberOfFrames === 1) {
-        const seg = segmentationOf(registered, img, p.mask, createdAt);
-        if (seg) masks.push({ uid, mask: seg });
-      }
-    }
-  };
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {
       const out = await model.run(batch.map((b) => b.tensor));
-      await collect(batch, out.values, [...out.dims]);
+      const outcomes = await finish(
+        { registered, runId, dims: out.dims, createdAt },
+        batch.map((img) => ({
+          target: {
+            SOPInstanceUID: img.input.SOPInstanceUID,
+            frame_index: img.frame,
+            SeriesInstanceUID: img.input.SeriesInstanceUID,
+            StudyInstanceUID: img.input.StudyInstanceUID,
+          },
+          segSource:
+            dicomSeg && img.input.NumberOfFrames === 1 ? img.bytes : undefined,
+        })),
+        out.values,
+      );
+      // Kept only once the whole batch is made: a batch that fails is
+      // tried again image by image.
+      outcomes.forEach((o, i) => {
+        const uid = batch[i]!.input.SOPInstanceUID;
+        result.rows.push(...o.rows);
+        for (const mask of o.masks) masks.push({ uid, mask });
+      });
     } catch (err) {
       if (batch.length === 1) {
         const input = batch[0]!.input;
@@ -210,6 +187,7 @@ export async function predictChunk(
     }
   };
   const slots = pipeline.slots ?? new InFlightLimit(model.capacity);
+  const finish = pipeline.finish ?? finishHere;
   const sent: Array<Promise<void>> = [];
   let pending: Image[] = [];
   const send = async (): Promise<void> => {
