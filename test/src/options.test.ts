@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CT, dcmdump, filesUnder, runCli, tempDir } from './helpers';
+import { CT, SAMPLE, dcmdump, filesUnder, runCli, tempDir } from './helpers';
 
 const work = tempDir('options');
 after(() => work.remove());
@@ -73,6 +73,70 @@ describe('de-identification options per lake (lpacs init)', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /already exists with other options/);
     assert.ok(readdirSync(lake).includes('lake.json'));
+  });
+});
+
+describe('changing options after the fact (new-user cases)', () => {
+  const deflated = join(SAMPLE, 'deflated.dcm'); // a secondary capture
+
+  it('lets a lake that holds no instances yet take new options', async () => {
+    const lake = join(work.path, 'empty-yet');
+    const first = await runCli(['ingest', deflated, '--lake', lake, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(
+      (JSON.parse(first.stdout) as { quarantined: number }).quarantined,
+      1,
+    );
+    const init = await runCli(['init', '--lake', lake, '--dates', 'off']);
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(
+      init.stdout,
+      /holds no instances yet: its options are replaced/,
+    );
+    const settings = JSON.parse(
+      readFileSync(join(lake, 'lake.json'), 'utf8'),
+    ) as { deidentification: { longitudinal: string } };
+    assert.equal(settings.deidentification.longitudinal, 'off');
+  });
+
+  it('accepts unmarked secondary captures under stored data (they change only what is admitted), and then ingests the one it refused', async () => {
+    const lake = join(work.path, 'with-data');
+    const first = await runCli([
+      'ingest',
+      slice,
+      deflated,
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    const before = JSON.parse(first.stdout) as {
+      ingested: number;
+      quarantined: number;
+    };
+    assert.deepEqual([before.ingested, before.quarantined], [1, 1]);
+    const init = await runCli([
+      'init',
+      '--lake',
+      lake,
+      '--accept-unmarked',
+      'secondary-capture',
+    ]);
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(
+      init.stdout,
+      /secondary-capture acceptance and blanking rules replaced; stored objects stay as they are/,
+    );
+    const again = await runCli(['ingest', deflated, '--lake', lake, '--json']);
+    assert.equal(
+      (JSON.parse(again.stdout) as { ingested: number }).ingested,
+      1,
+    );
+    const dates = await runCli(['init', '--lake', lake, '--dates', 'off']);
+    assert.equal(dates.code, 1);
+    assert.match(
+      dates.stderr,
+      /already exists with other options, and the lake holds instances de-identified with them \(2 batches\), so they cannot change/,
+    );
   });
 });
 

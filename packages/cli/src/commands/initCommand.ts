@@ -9,6 +9,7 @@ import {
   LakeErrorCode,
   encryptionSettings,
   readKek,
+  writeFileAtomic,
 } from '@lpacs/lake';
 import type { EncryptionSettings } from '@lpacs/lake';
 import type { Options } from '../options';
@@ -116,12 +117,35 @@ export async function initCommand(
       }
     }
     const settings = await lake.settings(initial);
-    const current = parseOptions(settings.deidentification);
+    let current = parseOptions(settings.deidentification);
     if (JSON.stringify(current) !== JSON.stringify(options)) {
-      process.stderr.write(
-        `lpacs init: ${lake.layout.settings} already exists with other options:\n${JSON.stringify(current, null, 2)}\n`,
+      // Options shape stored data: the same input must de-identify the
+      // same way for reruns to find it. With nothing stored yet (say a
+      // lake made by an ingest that quarantined everything) they may.
+      const batches = (await lake.batches('instances')).length;
+      // Accepting unmarked secondary captures and blanking rules decide
+      // only which new objects are admitted and how their pixels are
+      // cleaned; stored objects stay as they are, so these may change.
+      const { acceptUnmarked: _a, blanking: _b, ...fixedNow } = current;
+      const { acceptUnmarked: _c, blanking: _d, ...fixedAsked } = options;
+      const onlyAdmission =
+        JSON.stringify(fixedNow) === JSON.stringify(fixedAsked);
+      if (batches > 0 && !onlyAdmission) {
+        process.stderr.write(
+          `lpacs init: ${lake.layout.settings} already exists with other options, and the lake holds instances de-identified with them (${batches} batch${batches === 1 ? '' : 'es'}), so they cannot change:\n${JSON.stringify(current, null, 2)}\n`,
+        );
+        return 1;
+      }
+      await writeFileAtomic(
+        lake.layout.settings,
+        `${JSON.stringify({ ...settings, deidentification: options }, null, 2)}\n`,
       );
-      return 1;
+      process.stdout.write(
+        batches > 0
+          ? `lake ${opts.lake}: secondary-capture acceptance and blanking rules replaced; stored objects stay as they are\n`
+          : `lake ${opts.lake} holds no instances yet: its options are replaced\n`,
+      );
+      current = options;
     }
     process.stdout.write(
       `lake ${opts.lake} de-identifies with:\n${JSON.stringify(current, null, 2)}\n`,
