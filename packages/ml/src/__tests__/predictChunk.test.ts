@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { InFlightLimit } from '../InFlightLimit';
 import type { JobInput } from '../jobTypes';
 import type { OnnxModel } from '../OnnxModel';
-import { predictChunk } from '../predictChunk';
+import { finishHere, predictChunk } from '../predictChunk';
 import type { RegisteredModel } from '../types';
 import { validateManifest } from '../validateManifest';
 
@@ -156,5 +156,42 @@ describe('chunks sharing a model', () => {
     }
     const r = await chunk;
     assert.equal(r.rows.length, 10);
+  });
+
+  it('tries a batch whose outputs fail again image by image, keeping each row once', async () => {
+    const { model, runs } = heldModel();
+    let calls = 0;
+    const chunk = predictChunk(
+      registered,
+      model,
+      'run',
+      inputs('2.25.40', 2),
+      async (key) => Uint8Array.of(Number(key.split('-').pop())),
+      async (bytes) => Float32Array.of(bytes[0]!),
+      false,
+      {
+        // The first image's outcome is made, then the batch fails.
+        finish: async (ctx, images, values) => {
+          const out = [finishHere(ctx, [images[0]!], [values[0]!])];
+          if (++calls === 1) throw new Error('lost the second');
+          if (images[1]) out.push(finishHere(ctx, [images[1]], [values[1]!]));
+          return (await Promise.all(out)).flat();
+        },
+      },
+    );
+    for (let k = 0; k < 3; k++) {
+      await settle();
+      runs[k]!.end();
+    }
+    const r = await chunk;
+    assert.equal(runs.length, 3, 'the batch, then each image alone');
+    assert.deepEqual(
+      r.rows.map((row) => [row.SOPInstanceUID, row.score]),
+      [
+        ['2.25.40.0', 0],
+        ['2.25.40.1', 1],
+      ],
+    );
+    assert.deepEqual(r.failures, []);
   });
 });
