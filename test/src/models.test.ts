@@ -12,6 +12,7 @@ import {
   bearer,
   dcmdump,
   filesUnder,
+  parquetRows,
   runCli,
   tempDir,
   tokenFor,
@@ -136,6 +137,19 @@ describe('a model over a cohort, its predictions as criteria', () => {
     assert.equal(
       misspelt.errors?.[0]?.message,
       'no predictions from model "ct-brightnes" in this lake (models with predictions: ct-brightness); run it with runModel or lpacs predict first',
+    );
+    const mislabelled = await gql(q, {
+      f: { prediction: [{ model: 'ct-brightness', label: 'brigth' }] },
+    });
+    assert.equal(mislabelled.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    const labels = (
+      await parquetRows(
+        `SELECT DISTINCT label FROM read_parquet('${lake}/tables/predictions/*/*.parquet') WHERE model_name = 'ct-brightness' ORDER BY label`,
+      )
+    ).map((r) => String(r.label));
+    assert.equal(
+      mislabelled.errors?.[0]?.message,
+      `model "ct-brightness" has no predictions labelled "brigth" (its labels: ${labels.join(', ')})`,
     );
     const listed = await gql<{
       models: Array<{ name: string; sha256: string }>;

@@ -15,8 +15,8 @@ export interface CompiledFilter {
    * rather than the series rollup.
    */
   perInstance?: boolean;
-  /** The prediction models the filter names, at any depth. */
-  models?: string[];
+  /** The prediction models and labels the filter names, at any depth. */
+  models?: Array<{ model: string; label: string }>;
 }
 
 /** How deep allOf/anyOf/not may nest, and how many filters one may hold. */
@@ -202,10 +202,10 @@ export function compileFilter(
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
   let perInstance = false;
-  const models = new Set<string>();
+  const models = new Map<string, { model: string; label: string }>();
   const absorb = (inner: CompiledFilter) => {
     perInstance ||= inner.perInstance === true;
-    for (const m of inner.models ?? []) models.add(m);
+    for (const m of inner.models ?? []) models.set(`${m.model}\0${m.label}`, m);
   };
   if (depth > MAX_DEPTH)
     throw badInput(
@@ -309,7 +309,10 @@ export function compileFilter(
             `prediction ${key} must be 1-200 characters`,
             'prediction',
           );
-      models.add(c.model.trim());
+      models.set(`${c.model.trim()}\0${c.label}`, {
+        model: c.model.trim(),
+        label: c.label,
+      });
       try {
         return predictionClause({
           model: c.model.trim(),
@@ -360,7 +363,7 @@ export function compileFilter(
   return {
     clauses,
     ...(perInstance ? { perInstance } : {}),
-    ...(models.size ? { models: [...models].sort() } : {}),
+    ...(models.size ? { models: [...models.values()] } : {}),
   };
 }
 
