@@ -16,6 +16,7 @@ import {
 } from '@lpacs/lake';
 import {
   DownloadLinks,
+  SharingError,
   SharingStore,
   readReleaseManifest,
   releaseInstanceUIDs,
@@ -102,7 +103,7 @@ function formatError(formatted: GraphQLFormattedError, error: unknown) {
       extensions: { code: original.code },
     };
   }
-  if (original instanceof AccessError) {
+  if (original instanceof AccessError || original instanceof SharingError) {
     return {
       message: original.message,
       locations: formatted.locations,
@@ -225,10 +226,15 @@ export async function startServer(
     validationRules: [limitQuery],
     formatError: (formatted, error) => {
       const out = formatError(formatted, error);
+      const original = unwrapResolverError(error);
       if (out.extensions.code === ErrorCode.Internal)
-        logger.error(
-          { err: String(unwrapResolverError(error)) },
-          'resolver failed',
+        logger.error({ err: String(original) }, 'resolver failed');
+      // The lake is out of step with what sharing recorded: the operator's
+      // concern as much as the caller's.
+      else if (original instanceof SharingError)
+        logger.warn(
+          { code: original.code, ...original.counts },
+          original.message,
         );
       return out;
     },

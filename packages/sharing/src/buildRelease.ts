@@ -12,20 +12,20 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AccessError, AccessErrorCode } from '@lpacs/access';
 import type { Catalog } from '@lpacs/lake';
 import {
   SCHEMAS,
   TABLE_NAMES,
-  objectSize,
   openLakeCipher,
   readObject,
   sealObject,
   sqlString,
 } from '@lpacs/lake';
 import { releaseDeidentification } from './releaseDeidentification';
+import { instancePath, releaseObjects } from './releaseObjects';
 import type {
   FrozenInstance,
-  ReleaseFile,
   ReleaseManifest,
   SavedCohort,
   ShareRequest,
@@ -34,11 +34,6 @@ import type {
 /** Where releases live: `<lake>/releases/<id>/`. */
 export function releaseDir(lakeRoot: string, id: string): string {
   return join(lakeRoot, 'releases', id);
-}
-
-/** The path of an instance inside a release download. */
-export function instancePath(i: FrozenInstance): string {
-  return `dicom/${i.StudyInstanceUID}/${i.SeriesInstanceUID}/${i.SOPInstanceUID}.dcm`;
 }
 
 /** The manifest of a built release. @throws when it does not exist. */
@@ -111,6 +106,14 @@ export async function buildRelease(o: {
   /** The lake's de-identification options (lake.json). */
   deidentification: unknown;
 }): Promise<ReleaseManifest> {
+  if (!o.instances.length)
+    throw new AccessError(
+      AccessErrorCode.BadInput,
+      o.cohort.erased
+        ? `cohort ${o.cohort.id} has no instances left after an erasure (${o.cohort.erased.instances} erased), so there is nothing to release`
+        : `cohort ${o.cohort.id} holds no instances, so there is nothing to release`,
+    );
+  const files = await releaseObjects(o.lakeRoot, o.cohort, o.instances);
   const id = `rel_${randomBytes(8).toString('hex')}`;
   const final = releaseDir(o.lakeRoot, id);
   const work = join(o.lakeRoot, 'releases', `.${id}.tmp`);
@@ -126,20 +129,6 @@ export async function buildRelease(o: {
   await mkdir(join(plainDir, 'metadata'), { recursive: true });
   const chosen = `release_${id}`;
   try {
-    const files: ReleaseFile[] = [];
-    for (const i of o.instances) {
-      const size = await objectSize(o.lakeRoot, i.object_key);
-      if (size !== i.size_bytes)
-        throw new Error(
-          `object ${i.sha256.slice(0, 12)} has ${size} bytes, the index says ${i.size_bytes}`,
-        );
-      files.push({
-        path: instancePath(i),
-        sha256: i.sha256,
-        size: i.size_bytes,
-        source: { objectKey: i.object_key },
-      });
-    }
     // The release's instances as a table in the catalog's memory, filled
     // 500 rows per statement, dropped when done.
     await o.catalog.query(`CREATE TABLE ${chosen} (sop VARCHAR, file VARCHAR)`);

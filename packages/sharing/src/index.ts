@@ -1,10 +1,11 @@
 export {
   buildRelease,
-  instancePath,
   readReleaseManifest,
   releaseDir,
   releaseInstanceUIDs,
 } from './buildRelease';
+export { instancePath } from './releaseObjects';
+export { SharingError, SharingErrorCode } from './SharingError';
 export { DownloadLinks } from './downloadLinks';
 export { SharingStore } from './SharingStore';
 export { ZipStream } from './ZipStream';

@@ -24,6 +24,11 @@ export interface SavedCohort {
     series: number;
     instances: number;
   };
+  /**
+   * Set once an erasure took instances out of the frozen list: how many
+   * in all, and when last. `counts` then describe what is left.
+   */
+  erased?: { instances: number; at: string };
 }
 
 export type ShareStatus = 'pending' | 'approved' | 'denied' | 'revoked';

@@ -1,6 +1,10 @@
 import { AccessError, AccessErrorCode, Action, Role } from '@lpacs/access';
 import type { Principal } from '@lpacs/access';
-import { buildRelease, readReleaseManifest } from '@lpacs/sharing';
+import {
+  SharingError,
+  buildRelease,
+  readReleaseManifest,
+} from '@lpacs/sharing';
 import type { ReleaseManifest, ShareRequest } from '@lpacs/sharing';
 import {
   Arg,
@@ -257,15 +261,27 @@ export class SharingResolver {
       await ctx.gate.record(Action.ShareDecide, 'ok', id, { decision: 'deny' });
       return shareOut(ctx, denied);
     }
-    const cohort = ctx.sharing.cohort(share.cohortId);
-    const manifest = await buildRelease({
-      lakeRoot: ctx.lakeRoot,
-      catalog: ctx.cohorts.catalog,
-      share,
-      cohort,
-      instances: await ctx.sharing.cohortInstances(cohort.id),
-      deidentification: ctx.deidentification(),
+    // Merged into the entry written with the response, so a build that
+    // fails is audited against this share, with what it found missing.
+    await ctx.gate.record(Action.ShareDecide, 'ok', id, {
+      decision: 'approve',
     });
+    const cohort = ctx.sharing.cohort(share.cohortId);
+    let manifest: ReleaseManifest;
+    try {
+      manifest = await buildRelease({
+        lakeRoot: ctx.lakeRoot,
+        catalog: ctx.cohorts.catalog,
+        share,
+        cohort,
+        instances: await ctx.sharing.cohortInstances(cohort.id),
+        deidentification: ctx.deidentification(),
+      });
+    } catch (err) {
+      if (err instanceof SharingError)
+        await ctx.gate.record(Action.ShareDecide, 'ok', id, err.counts);
+      throw err;
+    }
     const approved = await ctx.sharing.transition(id, 'pending', 'approved', {
       ...decided,
       releaseId: manifest.id,
