@@ -9,7 +9,7 @@ export const SAVE_COHORT = `mutation SaveCohort($name: String!, $filter: CohortF
 }`;
 
 export const SAVED_COHORTS = `query SavedCohorts {
-  savedCohorts { id name owner filter createdAt ${COUNTS} }
+  savedCohorts { id name owner filter createdAt ${COUNTS} erased { instances at } }
 }`;
 
 export const REQUEST_SHARE = `mutation RequestShare(

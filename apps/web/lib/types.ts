@@ -69,6 +69,8 @@ export interface SavedCohort {
   filter: string;
   createdAt: string;
   counts: Counts;
+  /** Set when an erasure took instances out of it; counts are what is left. */
+  erased?: { instances: number; at: string } | null;
 }
 
 /** pending, approved, denied or revoked. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AccessError, AccessErrorCode, JsonDocument } from '@lpacs/access';
 import { readObject, writeLakeFile } from '@lpacs/lake';
+import { redactIdentifiers } from './redactIdentifiers';
 import type {
   FrozenInstance,
   SavedCohort,
@@ -24,7 +25,8 @@ function notFound(what: string, id: string): AccessError {
 
 /**
  * Saved cohorts and share requests, `<lake>/state/sharing.json`; each
- * cohort's frozen instance list in `state/cohorts/<id>.json`, written once.
+ * cohort's frozen instance list in `state/cohorts/<id>.json`, written when
+ * saved and again only by an erasure (removeErased).
  * State changes follow the workflow: pending -> approved | denied, and
  * approved -> revoked; nothing else.
  */
@@ -144,6 +146,73 @@ export class SharingStore {
       }
     });
     return hit;
+  }
+
+  /**
+   * Takes erased instances out of every saved cohort's frozen list: each
+   * list that held any is written again without them, its cohort gets
+   * the counts `recount` makes of what is left and notes how many were
+   * erased. Every cohort name and filter and every share's text loses the
+   * identifiers of `erasure.identifiers` (see redactIdentifiers). A share
+   * still pending stays so: its approval releases what is left. Returns
+   * the ids of the cohorts whose lists changed.
+   */
+  async removeErased(
+    erasure: {
+      /** SOP Instance UIDs erased. */
+      instances: string[];
+      /** PatientIDs and UIDs with no data left in the lake. */
+      identifiers: string[];
+    },
+    recount: (left: FrozenInstance[]) => Promise<SavedCohort['counts']>,
+  ): Promise<string[]> {
+    const erased = new Set(erasure.instances);
+    const changed = new Map<
+      string,
+      { removed: number; counts: SavedCohort['counts'] }
+    >();
+    for (const c of this.cohorts()) {
+      const list = await this.cohortInstances(c.id);
+      const left = list.filter((i) => !erased.has(i.SOPInstanceUID));
+      if (left.length === list.length) continue;
+      changed.set(c.id, {
+        removed: list.length - left.length,
+        counts: await recount(left),
+      });
+      await writeLakeFile(
+        this.#root,
+        this.#instancesKey(c.id),
+        JSON.stringify(left),
+      );
+    }
+    const gone = new Set(erasure.identifiers);
+    const named = (t: string | undefined) =>
+      t !== undefined && redactIdentifiers(t, gone) !== t;
+    if (
+      !changed.size &&
+      !this.cohorts().some((c) => named(c.name) || named(c.filter)) &&
+      !this.shares().some((s) => named(s.purpose) || named(s.reason))
+    )
+      return [];
+    const at = new Date().toISOString();
+    await this.#doc.update((doc) => {
+      for (const c of doc.cohorts) {
+        c.name = redactIdentifiers(c.name, gone);
+        c.filter = redactIdentifiers(c.filter, gone);
+        const change = changed.get(c.id);
+        if (!change) continue;
+        c.counts = change.counts;
+        c.erased = {
+          instances: (c.erased?.instances ?? 0) + change.removed,
+          at,
+        };
+      }
+      for (const s of doc.shares) {
+        s.purpose = redactIdentifiers(s.purpose, gone);
+        if (s.reason) s.reason = redactIdentifiers(s.reason, gone);
+      }
+    });
+    return [...changed.keys()];
   }
 
   /**

@@ -4,6 +4,7 @@ export {
   releaseDir,
   releaseInstanceUIDs,
 } from './buildRelease';
+export { countFrozen } from './countFrozen';
 export { instancePath } from './releaseObjects';
 export { SharingError, SharingErrorCode } from './SharingError';
 export { DownloadLinks } from './downloadLinks';

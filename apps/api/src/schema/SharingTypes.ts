@@ -9,6 +9,15 @@ export class SavedCounts {
 }
 
 @ObjectType({
+  description: 'What erasures took out of a saved cohort.',
+})
+export class CohortErasure {
+  @Field(() => Int, { description: 'Instances erased from it, in all.' })
+  instances!: number;
+  @Field({ description: 'When the last of them was erased.' }) at!: string;
+}
+
+@ObjectType({
   description: 'A cohort frozen when saved: its query and its exact instances.',
 })
 export class SavedCohortType {
@@ -18,7 +27,16 @@ export class SavedCohortType {
   @Field({ description: 'The filter as JSON.' }) filter!: string;
   @Field() createdAt!: string;
   @Field({ description: 'Newest lake batch when saved.' }) lakeVersion!: string;
-  @Field(() => SavedCounts) counts!: SavedCounts;
+  @Field(() => SavedCounts, {
+    description: 'Its frozen counts; after an erasure, of what is left.',
+  })
+  counts!: SavedCounts;
+  @Field(() => CohortErasure, {
+    nullable: true,
+    description:
+      'Set when instances were erased from it (withdrawn consent, retention).',
+  })
+  erased?: CohortErasure | undefined;
 }
 
 @ObjectType({

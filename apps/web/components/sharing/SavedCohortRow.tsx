@@ -46,7 +46,18 @@ export function SavedCohortRow({
   });
   return (
     <tr data-cohort={cohort.id}>
-      <th scope="row">{cohort.name}</th>
+      <th scope="row">
+        {cohort.name}
+        {cohort.erased ? (
+          <small
+            data-erased
+            title={`last erasure ${formatDateTime(cohort.erased.at)}`}
+          >
+            {' '}
+            ({formatCount(cohort.erased.instances)} instances erased)
+          </small>
+        ) : null}
+      </th>
       <td>{cohort.owner}</td>
       <td>{formatDateTime(cohort.createdAt)}</td>
       <td>{describeFilter(cohort.filter)}</td>

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { AuditLog } from '@lpacs/access';
 import { Lake } from '@lpacs/lake';
-import { SharingStore } from '@lpacs/sharing';
 import { cliActor } from '../cliActor';
+import { eraseFromSharing } from '../eraseFromSharing';
+import type { SharingErased } from '../eraseFromSharing';
 import type { Options } from '../options';
-import { releaseInstances, retireReleases } from './eraseCommand';
 
 /** Flags of `lpacs retention`. */
 export interface RetentionFlags {
@@ -65,18 +65,14 @@ export async function retentionCommand(
   const operator = cliActor();
   const lake = await Lake.open(opts.lake);
   let erased;
+  let shared: SharingErased;
   try {
     erased = await lake.eraseInstances(where);
+    shared = await eraseFromSharing(opts.lake, erased, operator);
   } finally {
     lake.close();
   }
-  const sharing = new SharingStore(opts.lake);
-  const flagged = await sharing.flagErased(
-    (id) => releaseInstances(opts.lake, id),
-    erased.instances,
-    operator,
-  );
-  await retireReleases(opts.lake, sharing, flagged);
+  const flagged = shared.releasesRevoked;
   await new AuditLog(opts.lake).append({
     actor: operator,
     action: 'retention.apply',
@@ -88,6 +84,7 @@ export async function retentionCommand(
       instances: erased.instances.length,
       studies: erased.studies.length,
       releasesRevoked: flagged.length,
+      cohortsChanged: shared.cohortsChanged.length,
       set: createHash('sha256')
         .update(erased.instances.join('\n'))
         .digest('hex')
@@ -101,11 +98,12 @@ export async function retentionCommand(
     patients: erased.patients.length,
     objects: erased.objects,
     releasesRevoked: flagged,
+    cohortsChanged: shared.cohortsChanged,
   };
   process.stdout.write(
     opts.json
       ? `${JSON.stringify(report, null, 2)}\n`
-      : `erased ${report.instances} instances (${report.studies} whole studies, ${report.objects} objects) ingested before ${cutoff}; revoked ${flagged.length} releases\n`,
+      : `erased ${report.instances} instances (${report.studies} whole studies, ${report.objects} objects) ingested before ${cutoff}; revoked ${flagged.length} releases; removed them from ${shared.cohortsChanged.length} saved cohorts\n`,
   );
   return 0;
 }
