@@ -3,7 +3,8 @@
 // loop over the same preprocessed tensors, in the same run.
 //
 // Usage: node bench/ml.mjs [--model tiny|ppocr-det] [--images N] [--size S]
-//   [--batch B] [--threads T] [--runs K] [--queries Q] [--json]
+//   [--batch B] [--threads T] [--runs K] [--niceness P] [--queries Q]
+//   [--json]
 //
 // The corpus is generated (datasets/generate-ct.mjs: N slices of S x S CT)
 // and ingested into a throwaway lake. The model is either `tiny`, the test
@@ -15,14 +16,22 @@
 //   job   PredictionJobs.run: read object, decode (@lpacs/pixels),
 //         preprocess, batched inference, Parquet commit, job state saves
 //   bare  InferenceSession.run over tensors preprocessed beforehand, same
-//         batch size and threads: the floor for this model
+//         batch size and threads, in a worker thread niced like the job's
+//         session threads (--niceness, default 10 as in a job): the floor
+//         for this model
 // The ratio job/bare is the pipeline's overhead; the event-loop delay during
 // the job is how long a request served by the same process (the API) could
-// wait. Each figure is the median of K runs; the job runs a fresh copy of
-// the model each time (a new version), since a model never predicts an
-// instance twice, so its session is new and its first batch cold: the bare
-// loop opens a fresh session for each run too (creation untimed), and the
-// warm figure (a second pass on that session) is printed beside it.
+// wait. Each figure is the median of K runs, bare and job runs alternating
+// (bare, job, job, bare, ...) so that the machine's load falls on both; the
+// job runs a fresh copy of the model each time (a new version), since a
+// model never predicts an instance twice, so its session is new and its
+// first batch cold: the bare loop opens a fresh session for each run too
+// (creation untimed), and the warm figure (a second pass on that session)
+// is printed beside it. On a shared machine the ratio moves with the other
+// processes' load, so the bench also prints the session's busy seconds
+// (from the job's log), and each loop's seconds on a CPU and waiting for
+// one (Linux schedstat of the bare thread and of the job's busiest thread,
+// its session's).
 //
 // Then the API as `lpacs serve` runs it: startServer on 127.0.0.1 (a free
 // port) over the same lake, with its own PredictionJobs (default session
@@ -40,10 +49,11 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -56,7 +66,6 @@ import { ingest } from '@lpacs/ingest';
 import { Catalog } from '@lpacs/lake';
 import { PredictionJobs, preprocessFrame, validateManifest } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
-import ort from 'onnxruntime-node';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -68,6 +77,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
     queries: { type: 'string', default: '200' },
+    niceness: { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -80,6 +90,7 @@ const batch = Number(values.batch);
 const threads = Number(values.threads);
 const runs = Number(values.runs);
 const queries = Number(values.queries);
+const niceness = Number(values.niceness);
 const series = 4;
 const slices = Math.max(1, Math.ceil(images / series));
 
@@ -89,6 +100,35 @@ const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 const cpuSeconds = (from) => {
   const { user, system } = process.cpuUsage(from);
   return (user + system) / 1e6;
+};
+/**
+ * Each thread's time on a CPU and waiting for one (ns), from Linux's
+ * schedstat: how much a loop lost to the machine's other work.
+ */
+const threadTimes = () => {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const [run, wait] = readFileSync(
+        `/proc/self/task/${tid}/schedstat`,
+        'utf8',
+      ).split(' ');
+      out.set(tid, { run: Number(run), wait: Number(wait) });
+    }
+  } catch {
+    // not Linux: no figures
+  }
+  return out;
+};
+/** The thread that ran longest between two threadTimes (seconds). */
+const busiestThread = (before, after) => {
+  let best = { run: 0, wait: 0 };
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { run: 0, wait: 0 };
+    if (a.run - b.run > best.run)
+      best = { run: a.run - b.run, wait: a.wait - b.wait };
+  }
+  return { run: best.run / 1e9, wait: best.wait / 1e9 };
 };
 const log = (line) => values.json || process.stderr.write(line + '\n');
 const percentile = (xs, p) =>
@@ -213,62 +253,46 @@ try {
   const prepSeconds = seconds(t0);
   const n = tensors.length;
 
-  const per = tensors[0].length;
-  const pass = async (session) => {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i += batch) {
-      const chunk = tensors.slice(i, i + batch);
-      const data = new Float32Array(chunk.length * per);
-      chunk.forEach((x, j) => data.set(x, j * per));
-      await session.run({
-        [manifest.inputs[0].name]: new ort.Tensor('float32', data, [
-          chunk.length,
-          channels,
-          rows,
-          columns,
-        ]),
+  // The two loops alternate (bare, job, job, bare, ...), so that a change
+  // in the machine's load falls on both.
+  const bareRun = () =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./mlBareLoop.mjs', import.meta.url), {
+        workerData: {
+          model: join(modelDir, 'model.onnx'),
+          input: manifest.inputs[0].name,
+          tensors,
+          dims: [channels, rows, columns],
+          batch,
+          threads,
+          niceness,
+        },
       });
-    }
-    return seconds(t);
-  };
-  const bare = [];
-  const bareWarm = [];
-  const bareCpu = [];
-  for (let r = 0; r < runs; r++) {
-    const session = await ort.InferenceSession.create(
-      join(modelDir, 'model.onnx'),
-      {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      },
-    );
-    try {
-      const cpu0 = process.cpuUsage();
-      bare.push(await pass(session));
-      bareCpu.push(cpuSeconds(cpu0));
-      bareWarm.push(await pass(session));
-    } finally {
-      await session.release();
-    }
-  }
-
-  const job = [];
-  const jobCpu = [];
-  const lagP99 = [];
-  const lagMax = [];
-  for (let r = 0; r < runs; r++) {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  const jobRun = async (r) => {
     const dir = join(work, `model-${r}`);
     freshVersion(modelDir, dir, `bench-${r}`);
+    let ended;
+    const logger = {
+      debug() {},
+      info(fields, message) {
+        if (message === 'ml.jobs ended') ended = fields;
+      },
+      warn() {},
+      error() {},
+    };
     const jobs = new PredictionJobs({
       lakeRoot: lake,
-      session: { intraOpNumThreads: threads, maxBatch: batch },
+      logger,
+      session: { intraOpNumThreads: threads, maxBatch: batch, niceness },
     });
     try {
       const model = await jobs.registry.add(dir);
       // Session creation is outside both timings: an empty job opens the
-      // model's session pool, which the real job then reuses.
+      // model's session pool (and the frame worker), which the real job
+      // then reuses.
       await jobs.run(
         (await jobs.create(model.sha256, { seriesInstanceUIDs: ['none'] })).id,
       );
@@ -277,22 +301,42 @@ try {
       // request served by the same process would wait at worst.
       const lag = monitorEventLoopDelay({ resolution: 1 });
       lag.enable();
-      t0 = process.hrtime.bigint();
+      const times0 = threadTimes();
+      const t = process.hrtime.bigint();
       const cpu0 = process.cpuUsage();
       const state = await jobs.run(id);
-      job.push(seconds(t0));
-      jobCpu.push(cpuSeconds(cpu0));
+      const out = {
+        seconds: seconds(t),
+        cpuSeconds: cpuSeconds(cpu0),
+        inferenceSeconds: ended.inferenceSeconds,
+        // The session's thread: the one that ran longest during the job.
+        session: busiestThread(times0, threadTimes()),
+      };
       lag.disable();
-      lagP99.push(lag.percentile(99) / 1e6);
-      lagMax.push(lag.max / 1e6);
       if (state.phase !== 'done' || state.progress.predicted !== n)
         throw new Error(
           `bench job ended ${state.phase}: ${JSON.stringify(state.progress)}`,
         );
+      return {
+        ...out,
+        lagP99: lag.percentile(99) / 1e6,
+        lagMax: lag.max / 1e6,
+      };
     } finally {
       await jobs.close();
     }
+  };
+  const load = [loadavg()[0]];
+  const bare = [];
+  const job = [];
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 ? ['job', 'bare'] : ['bare', 'job'];
+    for (const which of order)
+      if (which === 'bare') bare.push(await bareRun());
+      else job.push(await jobRun(r));
   }
+  load.push(loadavg()[0]);
+  const pick = (xs, key) => xs.map((x) => x[key]);
 
   // ---- the API while a job runs, as `lpacs serve` serves it ----
   const apiModelDir = join(work, 'model-api');
@@ -358,18 +402,23 @@ try {
     batch,
     threads,
     runs,
-    bareSeconds: median(bare),
-    bareWarmSeconds: median(bareWarm),
-    bareCpuSeconds: median(bareCpu),
-    jobCpuSeconds: median(jobCpu),
-    jobSeconds: median(job),
-    bareImagesPerSecond: n / median(bare),
-    jobImagesPerSecond: n / median(job),
+    niceness,
+    loadAverage: load,
+    bareSeconds: median(pick(bare, 'seconds')),
+    bareWarmSeconds: median(pick(bare, 'warmSeconds')),
+    bareCpuSeconds: median(pick(bare, 'cpuSeconds')),
+    jobCpuSeconds: median(pick(job, 'cpuSeconds')),
+    jobSeconds: median(pick(job, 'seconds')),
+    jobInferenceSeconds: median(pick(job, 'inferenceSeconds')),
+    bareRunSeconds: median(bare.map((b) => b.thread.run)),
+    bareWaitSeconds: median(bare.map((b) => b.thread.wait)),
+    sessionRunSeconds: median(job.map((j) => j.session.run)),
+    sessionWaitSeconds: median(job.map((j) => j.session.wait)),
+    ratios: job.map((j, r) => j.seconds / bare[r].seconds),
     decodeAndPreprocessImagesPerSecond: n / prepSeconds,
     decodeImagesPerSecond: n / decodeSeconds,
-    overheadRatio: median(job) / median(bare),
-    eventLoopDelayP99Ms: median(lagP99),
-    eventLoopDelayMaxMs: median(lagMax),
+    eventLoopDelayP99Ms: median(pick(job, 'lagP99')),
+    eventLoopDelayMaxMs: median(pick(job, 'lagMax')),
     apiIdle: {
       requests: idleMs.length,
       p50Ms: percentile(idleMs, 0.5),
@@ -381,17 +430,23 @@ try {
       p95Ms: percentile(busyMs, 0.95),
     },
   };
+  result.bareImagesPerSecond = n / result.bareSeconds;
+  result.jobImagesPerSecond = n / result.jobSeconds;
+  result.overheadRatio = result.jobSeconds / result.bareSeconds;
   result.apiP95Ratio = result.apiDuringJob.p95Ms / result.apiIdle.p95Ms;
   if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else
     process.stdout.write(
       [
         `model       ${manifest.name} (${manifest.task}, input ${manifest.inputs[0].shape.join('x')})`,
-        `images      ${n} CT frames ${size}x${size}, batch ${batch}, ${threads} intra-op thread(s), median of ${runs}`,
+        `images      ${n} CT frames ${size}x${size}, batch ${batch}, ${threads} intra-op thread(s), nice ${niceness}, median of ${runs}`,
+        `load        ${load.map((l) => l.toFixed(2)).join(' -> ')} (1-min load average, before and after the timed runs)`,
         `bare ORT    ${result.bareImagesPerSecond.toFixed(0)} images/s (${result.bareSeconds.toFixed(3)} s, tensors preprocessed beforehand, fresh session; warm ${(n / result.bareWarmSeconds).toFixed(0)} images/s)`,
         `job         ${result.jobImagesPerSecond.toFixed(0)} images/s (${result.jobSeconds.toFixed(3)} s: read, decode, preprocess, infer, commit)`,
         `decode+prep ${result.decodeAndPreprocessImagesPerSecond.toFixed(0)} images/s alone (decode alone ${result.decodeImagesPerSecond.toFixed(0)} images/s)`,
-        `ratio       job / bare = ${result.overheadRatio.toFixed(2)}x`,
+        `session     busy ${result.jobInferenceSeconds.toFixed(3)} s of the job's ${result.jobSeconds.toFixed(3)} s (${((1 - result.jobInferenceSeconds / result.jobSeconds) * 100).toFixed(1)}% without a batch running)`,
+        `threads     on a CPU / waiting for one: bare loop ${result.bareRunSeconds.toFixed(3)} / ${result.bareWaitSeconds.toFixed(3)} s, job's session ${result.sessionRunSeconds.toFixed(3)} / ${result.sessionWaitSeconds.toFixed(3)} s`,
+        `ratio       job / bare = ${result.overheadRatio.toFixed(2)}x (runs, in order: ${result.ratios.map((x) => x.toFixed(2)).join(', ')})`,
         `CPU         bare ${result.bareCpuSeconds.toFixed(2)} s, job ${result.jobCpuSeconds.toFixed(2)} s (every thread): the job's extra work, hidden only when a core is free`,
         `event loop  p99 delay ${result.eventLoopDelayP99Ms.toFixed(1)} ms, max ${result.eventLoopDelayMaxMs.toFixed(1)} ms during the job`,
         `API idle    cohort p50 ${result.apiIdle.p50Ms.toFixed(1)} ms, p95 ${result.apiIdle.p95Ms.toFixed(1)} ms (${result.apiIdle.requests} requests)`,

@@ -20,6 +20,7 @@ export type {
 } from './jobTypes';
 export { LakePredictionSink } from './LakePredictionSink';
 export type { PredictionSink } from './LakePredictionSink';
+export { lowerPriority } from './lowerPriority';
 export { MlError, MlErrorCode } from './MlError';
 export { ModelRegistry } from './ModelRegistry';
 export { OnnxModel } from './OnnxModel';
