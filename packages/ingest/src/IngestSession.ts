@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { readdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { PROFILE_EDITION } from '@lpacs/dicom';
 import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
 import type { DeidOptions } from '@lpacs/deid';
@@ -18,6 +18,7 @@ import type {
   IngestTotals,
 } from './IngestReport';
 import { levelRows } from './levelRows';
+import { sameInstance } from './sameInstance';
 import { tallyIngested } from './tallyIngested';
 import type { Ingested } from './tallyIngested';
 import type { FileOutcome } from './processFile';
@@ -259,12 +260,24 @@ export class IngestSession {
         }),
       );
     };
+    // A later file of a SOP Instance UID this run or another writer
+    // already holds, in other bytes: the same instance re-encoded is
+    // skipped, as a worker skips it against the lake (its object, written
+    // by the worker, is dropped); anything else is a conflict.
+    const reEncoded = (o: FileOutcome, stored: string): boolean => {
+      if (o.kind !== 'ingested' && o.kind !== 'conflict') return false;
+      if (!sameInstance(lake, stored, o.sha256)) return false;
+      records.push(
+        rm(join(lake.root, o.objectKey), { force: true }).catch(() => {}),
+      );
+      return true;
+    };
     // Another process committed this file's SOP Instance UID first: the
     // verdict becomes what it would have been had this run read theirs.
     const revise = (o: Ingested, stored: string) => {
       tallyIngested(report, o, -1);
       let verdict: Verdict = 'skipped';
-      if (stored === o.sha256) report.skipped++;
+      if (stored === o.sha256 || reEncoded(o, stored)) report.skipped++;
       else {
         verdict = 'conflict';
         report.conflicts++;
@@ -315,6 +328,8 @@ export class IngestSession {
       const stored =
         o.kind === 'conflict' ? o.storedSha256 : known.get(o.sopInstanceUID);
       if (stored === o.sha256) return 'skipped';
+      if (stored !== undefined && o.kind === 'ingested' && reEncoded(o, stored))
+        return 'skipped';
       if (stored !== undefined) {
         recordConflict(o, stored);
         return 'conflict';

@@ -11,11 +11,11 @@ import {
 import type { DicomFile } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
 import type { Deidentifier } from '@lpacs/deid';
-import { readObjectSync } from '@lpacs/lake';
 import type { Lake, PackedAttributes, Row } from '@lpacs/lake';
 import { acceptDeidentified } from './acceptDeidentified';
 import { instanceAttributes } from './attributeRows';
 import { indexRow } from './indexRow';
+import { sameInstance } from './sameInstance';
 import type { InputFile } from './sources/InputFile';
 
 interface Stored {
@@ -95,51 +95,6 @@ const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 function isMediaDirectory(file: DicomFile): boolean {
   const el = findElement(file.meta.elements, Tag.MediaStorageSOPClassUID);
   return readString(file.meta.buffer, el) === MEDIA_STORAGE_DIRECTORY;
-}
-
-/** What must match for two encodings to be one instance: pixels and indexed values. */
-function essence(bytes: Buffer): string | undefined {
-  const file = parseDicom(bytes);
-  const el = findElement(file.body.elements, Tag.PixelData);
-  if (!el) return undefined;
-  const pixels = createHash('sha256')
-    .update(
-      file.body.buffer.subarray(el.valueOffset, el.valueOffset + el.length),
-    )
-    .digest('hex');
-  const row = indexRow(file, {
-    objectKey: '',
-    sha256: '',
-    sizeBytes: 0,
-    ageYears: undefined,
-    ingestedAt: '',
-  });
-  const { TransferSyntaxUID: _ts, ...values } = row;
-  return JSON.stringify([pixels, values]);
-}
-
-/**
- * True when the object stored under this SOP Instance UID is the same
- * instance re-encoded (an SCU converting implicit to explicit VR, other
- * padding or group lengths): same pixel data and same indexed values. A
- * change to either is a conflict. Read only when the bytes differ, which
- * is rare.
- */
-function sameInstance(
-  ctx: FileContext,
-  storedSha256: string,
-  output: Buffer,
-): boolean {
-  try {
-    const stored = readObjectSync(
-      ctx.lake.root,
-      ctx.lake.layout.objectKey(storedSha256),
-    );
-    const a = essence(stored);
-    return a !== undefined && a === essence(output);
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -250,7 +205,8 @@ export async function processFile(
   };
   if (
     storedSha256 !== undefined &&
-    (storedSha256 === sha256 || sameInstance(ctx, storedSha256, outcome.bytes))
+    (storedSha256 === sha256 ||
+      sameInstance(ctx.lake, storedSha256, outcome.bytes))
   ) {
     // The lake's copy stands: report it, not the re-encoded one.
     return {
