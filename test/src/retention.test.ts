@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuditLog } from '@lpacs/access';
+import { SharingStore } from '@lpacs/sharing';
+import type { FrozenInstance, SavedCohort } from '@lpacs/sharing';
 import {
   CT,
   SAMPLE,
@@ -17,9 +19,31 @@ import {
 const work = tempDir('retention');
 const lake = join(work.path, 'lake');
 let cutoff = '';
+let cohortId = '';
 const ctCount = filesUnder(CT).filter(
   (f) => f.endsWith('.dcm') && dcmdump(f, ['0008,0018'])?.['0008,0018'],
 ).length;
+
+/** The lake's instances as a saved cohort freezes them, and their counts, by the test's DuckDB. */
+async function frozen(): Promise<{
+  list: FrozenInstance[];
+  counts: Record<string, number>;
+}> {
+  const from = `read_parquet('${lake}/tables/instances/*/*.parquet')`;
+  const list = (
+    await parquetRows(
+      `SELECT "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", object_key, sha256, size_bytes FROM ${from} ORDER BY 1`,
+    )
+  ).map((r) => ({ ...r, size_bytes: Number(r.size_bytes) }) as FrozenInstance);
+  const [c] = await parquetRows(
+    `SELECT count(DISTINCT "PatientID") AS patients, count(DISTINCT "StudyInstanceUID") AS studies,
+       count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances FROM ${from}`,
+  );
+  const counts = Object.fromEntries(
+    Object.entries(c!).map(([k, v]) => [k, Number(v)]),
+  );
+  return { list, counts };
+}
 
 async function instances(): Promise<number> {
   const [r] = await parquetRows(
@@ -36,6 +60,19 @@ before(async () => {
   await new Promise((r) => setTimeout(r, 1100));
   const second = await runCli(['ingest', SAMPLE, '--lake', lake, '--json']);
   assert.equal(second.code, 0, second.stderr);
+  // A cohort of everything, saved before the policy is applied.
+  const all = await frozen();
+  const saved = await new SharingStore(lake).saveCohort(
+    {
+      name: 'everything',
+      owner: 'rita',
+      filter: '{}',
+      lakeVersion: 'test',
+      counts: all.counts as SavedCohort['counts'],
+    },
+    all.list,
+  );
+  cohortId = saved.id;
 });
 after(() => work.remove());
 
@@ -90,6 +127,19 @@ describe('lpacs retention', () => {
     const [entry] = new AuditLog(lake).query({ action: 'retention.apply' });
     assert.equal(entry?.detail?.instances, ctCount);
     assert.equal(entry?.detail?.reason, 'ten-year policy');
+    assert.equal(entry?.detail?.cohortsChanged, 1);
+  });
+
+  it('takes what it erased out of saved cohorts, recounted from what is left', async () => {
+    const left = await frozen();
+    const store = new SharingStore(lake);
+    assert.deepEqual(
+      (await store.cohortInstances(cohortId)).map((i) => i.SOPInstanceUID),
+      left.list.map((i) => i.SOPInstanceUID),
+    );
+    const cohort = store.cohort(cohortId);
+    assert.deepEqual(cohort.counts, left.counts);
+    assert.equal(cohort.erased?.instances, ctCount);
   });
 
   it('names a missing cutoff or reason', async () => {
