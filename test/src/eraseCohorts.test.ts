@@ -18,6 +18,7 @@ import {
   readReleaseManifest,
   releaseInstanceUIDs,
 } from '@lpacs/sharing';
+import type { FrozenInstance } from '@lpacs/sharing';
 import {
   CT,
   bearer,
@@ -389,3 +390,55 @@ function eraseSuite(kind: 'clear' | 'encrypted'): void {
 
 eraseSuite('clear');
 eraseSuite('encrypted');
+
+describe('an erasure whose saved cohorts cannot be updated', () => {
+  const work = tempDir('erase-cohorts-broken');
+  const lake = join(work.path, 'lake');
+  after(() => work.remove());
+
+  it('is still audited, says what was not updated and exits 1', async () => {
+    const run = await runCli(['ingest', CT, '--lake', lake, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const from = `read_parquet('${lake}/tables/instances/*/*.parquet')`;
+    const rows = await parquetRows(
+      `SELECT "PatientID" AS p, "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", object_key, sha256, size_bytes FROM ${from} ORDER BY 1, 2`,
+    );
+    const patient = String(rows[0]!.p);
+    const store = new SharingStore(lake);
+    const saved = await store.saveCohort(
+      {
+        name: 'all',
+        owner: 'rita',
+        filter: '{}',
+        lakeVersion: 'test',
+        counts: { patients: 3, studies: 6, series: 12, instances: 48 },
+      },
+      rows.map(({ p: _p, ...i }) => ({
+        ...(i as Omit<FrozenInstance, 'size_bytes'>),
+        size_bytes: Number(i.size_bytes),
+      })),
+    );
+    // A list that no longer parses: the cohort step fails.
+    writeFileSync(join(lake, 'state', 'cohorts', `${saved.id}.json`), '[{');
+    const erase = await runCli([
+      ...['erase', '--patient', patient, '--reason', 'consent withdrawn'],
+      ...['--lake', lake],
+    ]);
+    assert.equal(erase.code, 1);
+    assert.match(
+      erase.stderr,
+      /the data is erased, but saved cohorts could not be updated/,
+    );
+    const [left] = await parquetRows(
+      `SELECT count(*) AS n FROM ${from} WHERE "PatientID" = '${patient}'`,
+    );
+    assert.equal(Number(left?.n), 0);
+    const [entry] = new AuditLog(lake).query({ action: 'erase.patient' });
+    assert.equal(entry?.outcome, 'ok');
+    assert.equal(entry?.detail?.sharingNotUpdated, 'saved cohorts');
+    assert.equal(
+      entry?.detail?.instances,
+      rows.filter((r) => r.p === patient).length,
+    );
+  });
+});

@@ -53,6 +53,9 @@ export async function eraseCommand(
       linkage: linkage,
       releasesRevoked: flagged.length,
       cohortsChanged: shared.cohortsChanged.length,
+      ...(shared.failed.length
+        ? { sharingNotUpdated: shared.failed.join(', ') }
+        : {}),
     },
   });
   const report = {
@@ -68,5 +71,5 @@ export async function eraseCommand(
       ? `${JSON.stringify(report, null, 2)}\n`
       : `erased ${report.instances} instances in ${report.series} series (${report.objects} objects, ${linkage} linkage records); revoked ${flagged.length} releases; removed them from ${shared.cohortsChanged.length} saved cohorts\n`,
   );
-  return 0;
+  return shared.failed.length ? 1 : 0;
 }

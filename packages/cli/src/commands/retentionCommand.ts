@@ -85,6 +85,9 @@ export async function retentionCommand(
       studies: erased.studies.length,
       releasesRevoked: flagged.length,
       cohortsChanged: shared.cohortsChanged.length,
+      ...(shared.failed.length
+        ? { sharingNotUpdated: shared.failed.join(', ') }
+        : {}),
       set: createHash('sha256')
         .update(erased.instances.join('\n'))
         .digest('hex')
@@ -105,5 +108,5 @@ export async function retentionCommand(
       ? `${JSON.stringify(report, null, 2)}\n`
       : `erased ${report.instances} instances (${report.studies} whole studies, ${report.objects} objects) ingested before ${cutoff}; revoked ${flagged.length} releases; removed them from ${shared.cohortsChanged.length} saved cohorts\n`,
   );
-  return 0;
+  return shared.failed.length ? 1 : 0;
 }
