@@ -16,6 +16,7 @@ import {
   runCli,
   tempDir,
 } from './helpers';
+import { lakeDifferences } from './lakeDiff';
 
 const work = tempDir('backup');
 const lake = join(work.path, 'lake');
@@ -83,17 +84,7 @@ describe('backup and restore', () => {
     const r = await runCli(['restore', backup, '--lake', restored]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /every checksum verified/);
-    for (const [table, key] of [
-      ['instances', 'SOPInstanceUID'],
-      ['series', 'SeriesInstanceUID'],
-      ['studies', 'StudyInstanceUID'],
-      ['patients', 'PatientID'],
-    ] as const)
-      assert.deepEqual(
-        await tableRows(restored, table, key),
-        await tableRows(lake, table, key),
-        table,
-      );
+    assert.deepEqual(await lakeDifferences(restored, lake), []);
     assert.deepEqual(objects(restored), objects(lake));
     for (const f of ['state/access.json', 'keys/site.key', 'lake.json'])
       assert.deepEqual(
