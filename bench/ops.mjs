@@ -214,59 +214,45 @@ for (let i = 0; i < runs; i++) {
     );
   if (values.s3) {
     const url = `s3://lpacs-bench-${i}/lake`;
-    const sb = timed(
-      () =>
-        JSON.parse(
-          sh(
-            process.execPath,
-            [cli, 'backup', url, '--lake', lake, '--json'],
-            s3env(),
-          ),
-        ),
-      work,
-    );
-    results['lpacs backup (s3)'].push({
-      seconds: sb.seconds,
-      bytes: sb.out.bytes,
-    });
-    const bp = timed(
-      () =>
-        sh('/usr/bin/python3', ['-c', BOTO, 'put', `boto-${i}`, lake], s3env()),
-      work,
-    );
-    results['botocore put (s3)'].push({
-      seconds: bp.seconds,
-      bytes: lakeBytes,
-    });
     const s3restored = join(dir, 's3-restored');
-    const sr = timed(
-      () =>
-        JSON.parse(
-          sh(
-            process.execPath,
-            [cli, 'restore', url, '--lake', s3restored, '--json'],
-            s3env(),
-          ),
-        ),
-      dir,
-    );
-    results['lpacs restore (s3)'].push({
-      seconds: sr.seconds,
-      bytes: sr.out.bytes,
-    });
-    const bg = timed(
-      () =>
-        sh(
-          '/usr/bin/python3',
-          ['-c', BOTO, 'get', `boto-${i}`, join(dir, 'boto-restored')],
-          s3env(),
-        ),
-      dir,
-    );
-    results['botocore get (s3)'].push({
-      seconds: bg.seconds,
-      bytes: lakeBytes,
-    });
+    // name -> [command, args, folder to sync, bytes from its output?]
+    const steps = [
+      [
+        'lpacs backup (s3)',
+        process.execPath,
+        [cli, 'backup', url, '--lake', lake, '--json'],
+        work,
+        true,
+      ],
+      [
+        'botocore put (s3)',
+        '/usr/bin/python3',
+        ['-c', BOTO, 'put', `boto-${i}`, lake],
+        work,
+        false,
+      ],
+      [
+        'lpacs restore (s3)',
+        process.execPath,
+        [cli, 'restore', url, '--lake', s3restored, '--json'],
+        dir,
+        true,
+      ],
+      [
+        'botocore get (s3)',
+        '/usr/bin/python3',
+        ['-c', BOTO, 'get', `boto-${i}`, join(dir, 'boto-restored')],
+        dir,
+        false,
+      ],
+    ];
+    for (const [name, cmd, args, syncDir, reports] of steps) {
+      const t = timed(() => sh(cmd, args, s3env()), syncDir);
+      results[name].push({
+        seconds: t.seconds,
+        bytes: reports ? JSON.parse(t.out).bytes : lakeBytes,
+      });
+    }
     const s3status = JSON.parse(
       sh(process.execPath, [cli, 'status', '--lake', s3restored, '--json']),
     );
