@@ -348,7 +348,7 @@ describe('controlled sharing, from saved cohort to download', () => {
       'rita:share.request:ok',
       'rita:share.decide:denied',
       'sam:share.decide:ok',
-      'otto:release.link:denied',
+      'otto:release.download:failed',
       'cole:release.download:ok',
       'sam:share.revoke:ok',
       'cole:release.download:denied',
@@ -381,6 +381,18 @@ describe('controlled sharing, from saved cohort to download', () => {
     assert.equal(
       entries.find((e) => e.detail?.decision === 'approve')?.detail?.release,
       releaseId,
+    );
+    // A link request is one entry, told apart from the download it
+    // allows (new-user case: an untargeted duplicate entry).
+    const links = entries.filter(
+      (e) => e.action === 'release.download' && e.detail?.step === 'link',
+    );
+    assert.deepEqual(
+      links.map((e) => [e.actor, e.outcome, e.target]),
+      [
+        ['otto', 'failed', releaseId],
+        ['cole', 'ok', releaseId],
+      ],
     );
     assert.ok(new AccessStore(lake).users().length >= 4);
   });

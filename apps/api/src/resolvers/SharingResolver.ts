@@ -341,15 +341,20 @@ export class SharingResolver {
     const p = ctx.gate.principal!;
     const share = ctx.sharing.shares().find((s) => s.releaseId === id);
     const refusal = share ? downloadRefusal(p, share) : 'no such release';
+    // One audit entry for the mutation (the Gate's): it issues a link,
+    // which the release route's own entry tells apart from the download.
     if (refusal) {
-      await ctx.gate.record('release.link', 'denied', id, { why: refusal });
+      await ctx.gate.record(Action.ReleaseDownload, 'ok', id, {
+        step: 'link',
+        why: refusal,
+      });
       throw new AccessError(
         share ? AccessErrorCode.Forbidden : AccessErrorCode.NotFound,
         refusal,
       );
     }
     const { query, expiresAt } = ctx.links.sign(id, p.name, LINK_SECONDS);
-    await ctx.gate.record('release.link', 'ok', id);
+    await ctx.gate.record(Action.ReleaseDownload, 'ok', id, { step: 'link' });
     const base = `${ctx.baseUrl}/releases/${id}`;
     return Object.assign(new DownloadLink(), {
       zipUrl: `${base}/download.zip?${query}`,
