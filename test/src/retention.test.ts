@@ -142,9 +142,26 @@ describe('lpacs retention', () => {
     assert.equal(cohort.erased?.instances, ctCount);
   });
 
-  it('names a missing cutoff or reason', async () => {
-    const r = await runCli(['retention', '--apply', '--lake', lake]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /usage: lpacs retention/);
+  it('names a missing cutoff or reason, or a bad one (new-user case: only the usage line)', async () => {
+    for (const [args, problem] of [
+      [[], 'give --older-than-days N or --before ISO-INSTANT'],
+      [
+        ['--older-than-days', '0', '--reason', 'x'],
+        '--older-than-days must be a whole number of days, 1 or more, got "0"',
+      ],
+      [
+        ['--before', 'yesterday', '--reason', 'x'],
+        '--before must be an ISO date or instant (2024-01-31 or 2024-01-31T12:00:00Z), got "yesterday"',
+      ],
+      [
+        ['--older-than-days', '3'],
+        '--reason is required: it is kept in the audit log',
+      ],
+    ] as const) {
+      const r = await runCli(['retention', ...args, '--apply', '--lake', lake]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr.split('\n')[0], `lpacs retention: ${problem}`);
+      assert.match(r.stderr, /usage: lpacs retention/);
+    }
   });
 });

@@ -30,9 +30,20 @@ export async function retentionCommand(
   const days = Number(flags.olderThanDays);
   const before = flags.before ? Date.parse(flags.before) : NaN;
   const byDays = Number.isInteger(days) && days >= 1;
-  if ((!byDays && Number.isNaN(before)) || !flags.reason?.trim()) {
+  // Say which part is wrong before the usage line.
+  const problem =
+    flags.olderThanDays !== undefined && !byDays
+      ? `--older-than-days must be a whole number of days, 1 or more, got "${flags.olderThanDays}"`
+      : flags.before !== undefined && Number.isNaN(before)
+        ? `--before must be an ISO date or instant (2024-01-31 or 2024-01-31T12:00:00Z), got "${flags.before}"`
+        : !byDays && Number.isNaN(before)
+          ? 'give --older-than-days N or --before ISO-INSTANT'
+          : !flags.reason?.trim()
+            ? '--reason is required: it is kept in the audit log'
+            : undefined;
+  if (problem) {
     process.stderr.write(
-      'usage: lpacs retention (--older-than-days N | --before ISO-INSTANT) [--modality M]... --reason "policy" [--apply]\n',
+      `lpacs retention: ${problem}\nusage: lpacs retention (--older-than-days N | --before ISO-INSTANT) [--modality M]... --reason "policy" [--apply]\n`,
     );
     return 2;
   }
@@ -79,7 +90,7 @@ export async function retentionCommand(
     target: `before:${cutoff}`,
     outcome: 'ok',
     detail: {
-      reason: flags.reason.trim().slice(0, 200),
+      reason: (flags.reason ?? '').trim().slice(0, 200),
       modalities: modalities.join(',') || 'all',
       instances: erased.instances.length,
       studies: erased.studies.length,
