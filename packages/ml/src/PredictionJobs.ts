@@ -417,8 +417,9 @@ export class PredictionJobs {
   }
 
   /**
-   * Ends a job; `inferenceSeconds` (the sessions' busy time during the
-   * run, logged) tells how much of a job's time onnxruntime had work.
+   * Ends a job; `inferenceSeconds` (the model's sessions' busy time during
+   * the run, logged; other jobs on the same model meanwhile count too)
+   * tells how much of a job's time onnxruntime had work.
    */
   async #finish(
     job: JobState,
