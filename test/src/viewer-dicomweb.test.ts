@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { LakeCipher, parseKek } from '@lpacs/lake';
+import { Catalog, LakeCipher, parseKek } from '@lpacs/lake';
 import {
   REPO,
   SAMPLE,
@@ -346,11 +346,16 @@ describe('masks of an encrypted lake', () => {
     await cli(['ingest', join(SAMPLE, 'explicit_little.dcm')]);
     const models = join(work.path, 'models');
     await cli(['models', 'add', join(models, 'ct-threshold')]);
-    const [row] = await parquetRows(
-      `SELECT "StudyInstanceUID" AS study, "SeriesInstanceUID" AS series,
-              "SOPInstanceUID" AS sop, object_key
-       FROM read_parquet('${sealedLake}/tables/instances/*/*.parquet')`,
-    );
+    // The tables are encrypted too: read through the lake's catalog.
+    process.env.LPACS_KEK_FILE = kekFile;
+    delete process.env.LPACS_KEK;
+    const catalog = await Catalog.open(sealedLake);
+    const [row] = await catalog
+      .query(
+        `SELECT "StudyInstanceUID" AS study, "SeriesInstanceUID" AS series,
+                "SOPInstanceUID" AS sop, object_key FROM instances`,
+      )
+      .finally(() => catalog.close());
     const [study, series, sop] = ['study', 'series', 'sop'].map((k) =>
       String(row![k]),
     ) as [string, string, string];
