@@ -9,7 +9,7 @@ import {
 import type { Logger } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { alreadyPredicted } from './alreadyPredicted';
-import { chunkEnd, groupBySeries } from './chunkInputs';
+import { chunkEnd, groupBySeries, nextChunkSize } from './chunkInputs';
 import { JobStore } from './JobStore';
 import type { JobInput, JobSelection, JobState } from './jobTypes';
 import { LakePredictionSink } from './LakePredictionSink';
@@ -31,6 +31,14 @@ const MAX_FAILURES = 1000;
 /** Mask files written at once. */
 const MASK_WRITES = 8;
 
+/** How chunks are sized without PredictionJobsOptions.commitEvery. */
+const CHUNKS = {
+  min: 64,
+  seconds: 5,
+  maxInputs: 4096,
+  maxMaskBytes: 64 << 20,
+};
+
 /** How prediction jobs run. */
 export interface PredictionJobsOptions {
   /** The lake directory. */
@@ -48,8 +56,11 @@ export interface PredictionJobsOptions {
   /** Where rows go; default a LakePredictionSink on lakeRoot. */
   sink?: PredictionSink;
   /**
-   * Inputs per lake commit (and per progress save); default 64. A job's
-   * last batch is committed on its own (see chunkEnd).
+   * Inputs per lake commit (and per progress save): a killed job resumes
+   * after its last commit. Given, every chunk has that many; by default
+   * at least 64 and as many as the model predicts in about 5 s (see
+   * nextChunkSize). Either way a job's last batch is committed on its own
+   * (see chunkEnd).
    */
   commitEvery?: number;
   /**
@@ -69,6 +80,8 @@ interface StartedChunk {
   /** Settles once the chunk's last batch is sent. */
   sent: Promise<void>;
   result: Promise<ChunkResult>;
+  /** performance.now() at its start. */
+  startedAt: number;
 }
 
 function terminal(job: JobState): boolean {
@@ -229,7 +242,8 @@ export class PredictionJobs {
     let job = await this.#store.get(id);
     if (terminal(job)) return job;
     const root = this.#options.lakeRoot;
-    const every = Math.max(1, this.#options.commitEvery ?? 64);
+    const fixed = this.#options.commitEvery;
+    let every = Math.max(1, fixed ?? CHUNKS.min);
     try {
       const registered = await this.#registry.get(job.model.sha256);
       // A stacking model's unit is a series: chunks end on a series
@@ -267,6 +281,7 @@ export class PredictionJobs {
       const slots = new InFlightLimit(model.capacity);
       let cursor = job.progress.done;
       const begin = (): StartedChunk => {
+        const startedAt = performance.now();
         const end = chunkEnd(inputs, cursor, every, stacked, model.maxBatch);
         const chunk = inputs.slice(cursor, end);
         cursor = end;
@@ -300,7 +315,7 @@ export class PredictionJobs {
         // Awaited in turn; until then its failure must not count as
         // unhandled.
         result.catch(() => undefined);
-        return { chunk, todo: todo.length, sent, result };
+        return { chunk, todo: todo.length, sent, result, startedAt };
       };
       const stopping = async () =>
         signal.aborted || (await this.#cancelledElsewhere(id));
@@ -320,6 +335,15 @@ export class PredictionJobs {
           await current.sent;
           if (cursor < inputs.length && !(await stopping())) next = begin();
           const r = await current.result;
+          if (fixed === undefined)
+            every = nextChunkSize(
+              {
+                inputs: current.chunk.length,
+                seconds: (performance.now() - current.startedAt) / 1000,
+                maskBytes: r.masks.reduce((n, m) => n + m.bytes.length, 0),
+              },
+              { ...CHUNKS, batch: model.maxBatch },
+            );
           if (persisting) job = await persisting;
           persisting = undefined;
           if (terminal(job)) return job;

@@ -42,3 +42,42 @@ export function groupBySeries(inputs: readonly JobInput[]): JobInput[][] {
   }
   return out;
 }
+
+/** How long the chunk before took, and what it held. */
+export interface ChunkPace {
+  inputs: number;
+  /** From its first read to its outputs turned into rows. */
+  seconds: number;
+  /** Its mask objects' bytes, held until its commit. */
+  maskBytes: number;
+}
+
+/**
+ * The next chunk's size for a job that commits about every `seconds` of
+ * work: at least `min` inputs, more for a model that predicts faster (each
+ * commit holds the event loop for tens of ms: a model of a few ms an
+ * image committed dozens of times a second), at most `maxInputs` and as
+ * many as keep a chunk's masks under `maxMaskBytes`; a multiple of
+ * `batch`, so a chunk's batches are those of one unbroken run.
+ */
+export function nextChunkSize(
+  pace: ChunkPace,
+  options: {
+    min: number;
+    seconds: number;
+    batch: number;
+    maxInputs: number;
+    maxMaskBytes: number;
+  },
+): number {
+  const perSecond = pace.inputs / Math.max(pace.seconds, 1e-3);
+  const perInput = pace.maskBytes / Math.max(pace.inputs, 1);
+  const byMasks = perInput > 0 ? options.maxMaskBytes / perInput : Infinity;
+  const want = Math.min(
+    perSecond * options.seconds,
+    options.maxInputs,
+    byMasks,
+  );
+  const batch = Math.max(1, options.batch);
+  return Math.max(options.min, Math.floor(want / batch) * batch);
+}
