@@ -2,33 +2,30 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Row } from '@lpacs/lake';
 import { buffersOf } from './buffersOf';
+import type { FinishImage, FrameWork } from './FrameWork';
 import type { ImageOutcome, OutcomeContext } from './imageOutcome';
 import { MlError } from './MlError';
 import type { MlErrorCode } from './MlError';
-import type { PredictionTarget } from './predictionRows';
 import type { Preprocessing } from './types';
 
-/** A frame to decode and preprocess. */
+/** An object's frames to read, decode and preprocess. */
 export interface PrepRequest {
   kind: 'prepare';
   id: number;
-  bytes: Uint8Array;
-  frame: number;
+  /** The lake, and the object's key in it. */
+  root: string;
+  key: string;
+  frames: number[];
   pre: Preprocessing;
   channels: number;
-}
-
-/** One image of a run to turn into rows and masks (see imageOutcome). */
-export interface FinishImage {
-  target: PredictionTarget;
-  /** The single-frame source, when a SEG is wanted. */
-  segSource?: Uint8Array;
 }
 
 /** A run's outputs to turn into rows and masks. */
 export interface FinishRequest {
   kind: 'finish';
   id: number;
+  /** The lake the SEGs' sources are read from. */
+  root: string;
   ctx: OutcomeContext;
   images: FinishImage[];
   values: Float32Array[];
@@ -37,7 +34,7 @@ export interface FinishRequest {
 /** What a frame worker answers. */
 export interface PrepReply {
   id: number;
-  tensor?: Float32Array;
+  tensors?: Float32Array[];
   /** ImageOutcomes, their masks' Buffers arrived as Uint8Arrays. */
   outcomes?: Array<{
     rows: Row[];
@@ -48,9 +45,11 @@ export interface PrepReply {
 }
 
 /**
- * Worker threads that decode (`@lpacs/pixels`) and preprocess frames for a
- * prediction job, and turn its outputs into rows, .npy masks and DICOM
- * SEGs, at a lower priority (see SessionOptions.niceness). Jobs use one
+ * Worker threads that read a job's objects from the lake (decrypting them
+ * in an encrypted lake), decode (`@lpacs/pixels`) and preprocess their
+ * frames, and turn the model's outputs into rows, .npy masks and DICOM
+ * SEGs, at a lower priority (see SessionOptions.niceness): the thread that
+ * runs the job (an API's) only passes keys, tensors and rows. Jobs use one
  * unless given their own decoder.
  */
 export class FramePrep {
@@ -100,35 +99,38 @@ export class FramePrep {
   }
 
   /**
-   * The preprocessed tensor of one frame.
-   * @throws MlError UNDECODABLE (or the preprocessing's code) for a bad frame.
+   * The preprocessed tensors of an object's `frames`, in order.
+   * @throws MlError UNDECODABLE (or the preprocessing's code) for a bad
+   * frame or an object that cannot be read.
    */
   async prepare(
-    bytes: Uint8Array,
-    frame: number,
+    root: string,
+    key: string,
+    frames: number[],
     pre: Preprocessing,
     channels: number,
-  ): Promise<Float32Array> {
-    // A copy: the job keeps the bytes for a DICOM SEG of the frame.
+  ): Promise<Float32Array[]> {
     const reply = await this.#send(
-      { kind: 'prepare', bytes, frame, pre, channels },
+      { kind: 'prepare', root, key, frames, pre, channels },
       [],
     );
-    return reply.tensor!;
+    return reply.tensors!;
   }
 
   /**
-   * Each image's rows and mask objects, in order (imageOutcome).
-   * `values`' buffers are transferred (unusable here afterwards).
-   * @throws MlError INFERENCE_FAILED when an image's output cannot be read.
+   * Each image's rows and mask objects, in order (imageOutcome), a SEG's
+   * source read from the lake at `root`. `values`' buffers are
+   * transferred (unusable here afterwards).
+   * @throws MlError INFERENCE_FAILED when an image's cannot be made.
    */
   async finish(
+    root: string,
     ctx: OutcomeContext,
     images: FinishImage[],
     values: Float32Array[],
   ): Promise<ImageOutcome[]> {
     const reply = await this.#send(
-      { kind: 'finish', ctx, images, values },
+      { kind: 'finish', root, ctx, images, values },
       buffersOf(values),
     );
     // Buffers again, without a copy.
@@ -139,6 +141,15 @@ export class FramePrep {
         bytes: Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.length),
       })),
     }));
+  }
+
+  /** A job's FrameWork over the lake at `root` for one model's inputs. */
+  frameWork(root: string, pre: Preprocessing, channels: number): FrameWork {
+    return {
+      prepare: (input, frames) =>
+        this.prepare(root, input.object_key, [...frames], pre, channels),
+      finish: (ctx, images, values) => this.finish(root, ctx, images, values),
+    };
   }
 
   async close(): Promise<void> {

@@ -18,8 +18,9 @@ import { ModelRegistry } from './ModelRegistry';
 import { OnnxModel } from './OnnxModel';
 import { FramePrep } from './FramePrep';
 import { InFlightLimit } from './InFlightLimit';
-import { predictChunk, preparerOf } from './predictChunk';
-import type { ChunkResult, FramePreparer } from './predictChunk';
+import { frameWorkHere } from './FrameWork';
+import { predictChunk } from './predictChunk';
+import type { ChunkResult } from './predictChunk';
 import { predictVolumes } from './predictVolumes';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
@@ -251,9 +252,9 @@ export class PredictionJobs {
       const stacked = registered.manifest.preprocessing.stack !== undefined;
       const unit = (i: JobInput) =>
         stacked ? i.SeriesInstanceUID : i.SOPInstanceUID;
-      // The frame worker (decoding, preprocessing, and turning outputs into
-      // rows and masks) starts while the sessions open and the lake is
-      // read, rather than at the first frame.
+      // The frame worker (reading objects, decoding, preprocessing, turning
+      // outputs into rows and masks) starts while the sessions open and
+      // the lake is read, rather than at the first frame.
       const prep =
         stacked || this.#options.decodeFrame ? undefined : this.#framePrep();
       const [model, inputs, seen] = await Promise.all([
@@ -267,15 +268,10 @@ export class PredictionJobs {
       job = await this.#save({ ...job, phase: 'running' });
       const read = (key: string) => readObject(root, key);
       const decode = this.#options.decodeFrame ?? decodeFrame;
-      const prepare: FramePreparer = prep
-        ? (bytes, frame) =>
-            prep.prepare(
-              bytes,
-              frame,
-              model.manifest.preprocessing,
-              model.channels,
-            )
-        : preparerOf(decode, model);
+      const pre = model.manifest.preprocessing;
+      const frames = prep
+        ? prep.frameWork(root, pre, model.channels)
+        : frameWorkHere(read, decode, pre, model.channels);
       // Shared by the chunks, so the next chunk's first batch is sent
       // while this one's last batches run.
       const slots = new InFlightLimit(model.capacity);
@@ -302,14 +298,9 @@ export class PredictionJobs {
               model,
               id,
               todo,
-              read,
-              prepare,
+              frames,
               this.#options.dicomSeg ?? true,
-              {
-                slots,
-                onSent,
-                finish: prep && ((...args) => prep.finish(...args)),
-              },
+              { slots, onSent },
             );
         result.then(onSent, onSent);
         // Awaited in turn; until then its failure must not count as

