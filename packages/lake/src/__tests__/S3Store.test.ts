@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { S3Store, s3LocationFromUrl } from '../s3/S3Store';
@@ -283,5 +285,68 @@ describe('S3Store against s3rver on 127.0.0.1', () => {
       { bucket: loc.bucket, prefix: loc.prefix, region: loc.region },
       { bucket: 'bucket', prefix: 'a/b', region: 'eu-west-3' },
     );
+  });
+});
+
+describe('S3Store against a store that sheds load (a local HTTP server of this test)', () => {
+  /** A server answering from `script` in turn, keeping what PUTs sent. */
+  async function flaky(script: Array<'503' | 'reset' | 'ok'>) {
+    const bodies: string[] = [];
+    let hits = 0;
+    const server = createServer((req, res) => {
+      const step = script[Math.min(hits++, script.length - 1)];
+      if (step === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (step === '503') res.writeHead(503).end();
+        else {
+          bodies.push(Buffer.concat(chunks).toString());
+          res.writeHead(200).end();
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const store = new S3Store(
+      s3LocationFromUrl('s3://bucket/p', {
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+        AWS_ACCESS_KEY_ID: 'k',
+        AWS_SECRET_ACCESS_KEY: 's',
+      }),
+    );
+    return { store, bodies, hits: () => hits, close: () => server.close() };
+  }
+
+  it('sends again after a 503 and a dropped connection, the whole body each time', async () => {
+    const f = await flaky(['503', 'reset', 'ok']);
+    try {
+      const file = join(tmpdir(), `lpacs-s3-retry-${process.pid}`);
+      writeFileSync(file, 'x'.repeat(100_000));
+      await f.store.putFile('k', file, 100_000);
+      rmSync(file);
+      assert.equal(f.hits(), 3);
+      assert.deepEqual(f.bodies, ['x'.repeat(100_000)]);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('gives up after four tries, saying what the store answered', async () => {
+    const f = await flaky(['503']);
+    try {
+      await assert.rejects(f.store.putBytes('k', Buffer.from('v')), {
+        name: 'S3Error',
+        status: 503,
+        message:
+          /^S3 PUT s3:\/\/bucket\/p\/k: HTTP_503: Service Unavailable \(HTTP 503\)$/,
+      });
+      assert.equal(f.hits(), 4);
+    } finally {
+      f.close();
+    }
   });
 });

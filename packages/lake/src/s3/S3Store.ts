@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EMPTY_SHA256, canonicalQuery, signV4, uriEncode } from './signV4';
 import type { S3Credentials } from './signV4';
 
@@ -30,6 +31,20 @@ export class S3Error extends Error {
     this.name = 'S3Error';
   }
 }
+
+/** What a request may carry: a streamed body comes from a factory, so a retry can send it again. */
+interface SendOptions {
+  query?: Record<string, string>;
+  payloadHash?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | (() => NodeJS.ReadableStream);
+  ok?: number[];
+}
+
+/** Tries per request, the first pause, and how long a silent connection may stall. */
+const ATTEMPTS = 4;
+const RETRY_MS = 100;
+const STALL_MS = 120_000;
 
 /** Largest single PUT S3 accepts. */
 const MAX_PUT = 5 * 1024 ** 3;
@@ -126,16 +141,43 @@ export class S3Store {
     return [this.#loc.prefix, key].filter(Boolean).join('/');
   }
 
+  /**
+   * Sends a request, again (up to ATTEMPTS times, with a growing pause)
+   * when the store is busy or failing (HTTP 500, 503) or the connection
+   * breaks or stalls: object stores shed load that way, and a backup of a
+   * million files must not stop at the first. Every attempt is signed
+   * anew; a streamed body is made anew from its factory.
+   */
   async #send(
     method: string,
     key: string | undefined,
-    opts: {
-      query?: Record<string, string>;
-      payloadHash?: string;
-      headers?: Record<string, string>;
-      body?: NodeJS.ReadableStream | Buffer;
-      ok?: number[];
-    } = {},
+    opts: SendOptions = {},
+  ): Promise<IncomingMessage> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.#sendOnce(method, key, opts);
+        if (
+          attempt < ATTEMPTS &&
+          (res.statusCode === 500 || res.statusCode === 503)
+        ) {
+          res.resume();
+          await sleep(RETRY_MS * 2 ** attempt);
+          continue;
+        }
+        return await this.#checked(method, key, opts, res);
+      } catch (err) {
+        const transient =
+          err instanceof S3Error && err.status === 0 && attempt < ATTEMPTS;
+        if (!transient) throw err;
+        await sleep(RETRY_MS * 2 ** attempt);
+      }
+    }
+  }
+
+  async #sendOnce(
+    method: string,
+    key: string | undefined,
+    opts: SendOptions,
   ): Promise<IncomingMessage> {
     const path =
       key === undefined
@@ -155,7 +197,7 @@ export class S3Store {
     );
     const qs = canonicalQuery(opts.query);
     const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    return new Promise<IncomingMessage>((resolve, reject) => {
       const req = send(
         {
           method,
@@ -176,11 +218,26 @@ export class S3Store {
           ),
         ),
       );
+      req.setTimeout(STALL_MS, () =>
+        req.destroy(
+          Object.assign(new Error(`no answer in ${STALL_MS / 1000} s`), {
+            code: 'ETIMEDOUT',
+          }),
+        ),
+      );
       const body = opts.body;
       if (!body) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
-      else pipeline(body, req).catch(reject);
+      else pipeline(body(), req).catch(reject);
     });
+  }
+
+  async #checked(
+    method: string,
+    key: string | undefined,
+    opts: SendOptions,
+    res: IncomingMessage,
+  ): Promise<IncomingMessage> {
     const status = res.statusCode ?? 0;
     if ((opts.ok ?? [200]).includes(status)) return res;
     const text = method === 'HEAD' ? '' : await readBody(res).catch(() => '');
@@ -250,7 +307,7 @@ export class S3Store {
     }
     (
       await this.#send('PUT', key, {
-        body: createReadStream(path),
+        body: () => createReadStream(path),
         payloadHash: sha256,
         headers: { 'content-length': String(size) },
       })
