@@ -31,7 +31,8 @@
 // processes' load, so the bench also prints the session's busy seconds
 // (from the job's log), and each loop's seconds on a CPU and waiting for
 // one (Linux schedstat of the bare thread and of the job's busiest thread,
-// its session's).
+// its session's), and the ratio less those waits: an estimate of what it
+// would be on a machine the job had to itself.
 //
 // Then the API as `lpacs serve` runs it: startServer on 127.0.0.1 (a free
 // port) over the same lake, with its own PredictionJobs (default session
@@ -415,6 +416,13 @@ try {
     sessionRunSeconds: median(job.map((j) => j.session.run)),
     sessionWaitSeconds: median(job.map((j) => j.session.wait)),
     ratios: job.map((j, r) => j.seconds / bare[r].seconds),
+    // Each loop's time less what its busiest thread spent waiting for a
+    // CPU that other work held: an estimate of the ratio on a machine the
+    // job had to itself (the job's other threads' own waits stay in).
+    ratiosLessWaits: job.map(
+      (j, r) =>
+        (j.seconds - j.session.wait) / (bare[r].seconds - bare[r].thread.wait),
+    ),
     decodeAndPreprocessImagesPerSecond: n / prepSeconds,
     decodeImagesPerSecond: n / decodeSeconds,
     eventLoopDelayP99Ms: median(pick(job, 'lagP99')),
@@ -447,6 +455,7 @@ try {
         `session     busy ${result.jobInferenceSeconds.toFixed(3)} s of the job's ${result.jobSeconds.toFixed(3)} s (${((1 - result.jobInferenceSeconds / result.jobSeconds) * 100).toFixed(1)}% without a batch running)`,
         `threads     on a CPU / waiting for one: bare loop ${result.bareRunSeconds.toFixed(3)} / ${result.bareWaitSeconds.toFixed(3)} s, job's session ${result.sessionRunSeconds.toFixed(3)} / ${result.sessionWaitSeconds.toFixed(3)} s`,
         `ratio       job / bare = ${result.overheadRatio.toFixed(2)}x (runs, in order: ${result.ratios.map((x) => x.toFixed(2)).join(', ')})`,
+        `less waits  (job - session's wait) / (bare - bare loop's wait) = ${median(result.ratiosLessWaits).toFixed(2)}x (runs: ${result.ratiosLessWaits.map((x) => x.toFixed(2)).join(', ')})`,
         `CPU         bare ${result.bareCpuSeconds.toFixed(2)} s, job ${result.jobCpuSeconds.toFixed(2)} s (every thread): the job's extra work, hidden only when a core is free`,
         `event loop  p99 delay ${result.eventLoopDelayP99Ms.toFixed(1)} ms, max ${result.eventLoopDelayMaxMs.toFixed(1)} ms during the job`,
         `API idle    cohort p50 ${result.apiIdle.p50Ms.toFixed(1)} ms, p95 ${result.apiIdle.p95Ms.toFixed(1)} ms (${result.apiIdle.requests} requests)`,
