@@ -14,15 +14,12 @@ export async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/**
- * Writes a file so a reader sees either nothing or all of it: a temporary
- * sibling, fsync, rename (atomic on one file system).
- */
-export async function writeFileAtomic(
+/** `data` in a new, fsynced temporary file beside `path`; returns its path. */
+async function flushedSibling(
   path: string,
   data: Uint8Array | string,
-  mode = 0o644,
-): Promise<void> {
+  mode: number,
+): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
   const handle = await open(tmp, 'w', mode);
@@ -32,6 +29,19 @@ export async function writeFileAtomic(
   } finally {
     await handle.close();
   }
+  return tmp;
+}
+
+/**
+ * Writes a file so a reader sees either nothing or all of it: a temporary
+ * sibling, fsync, rename (atomic on one file system).
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  mode = 0o644,
+): Promise<void> {
+  const tmp = await flushedSibling(path, data, mode);
   try {
     await rename(tmp, path);
   } catch (err) {
@@ -50,15 +60,7 @@ export async function createFileAtomic(
   data: Uint8Array | string,
   mode = 0o644,
 ): Promise<boolean> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
-  const handle = await open(tmp, 'w', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  const tmp = await flushedSibling(path, data, mode);
   try {
     await link(tmp, path); // fails with EEXIST, where rename would replace
     return true;
