@@ -2,9 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { AuditLog } from '@lpacs/access';
 import type { AuditEvent } from '@lpacs/access';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import {
   Lake,
+  S3Target,
   backupLake,
   backupTarget,
   encryptionSettings,
@@ -37,13 +38,6 @@ async function audit(lake: string, event: Omit<AuditEvent, 'actor'>) {
   }
 }
 
-function target(spec: string, s3Endpoint: string | undefined): BackupTarget {
-  return backupTarget(
-    /^s3:\/\//i.test(spec) ? spec : resolve(spec),
-    s3Endpoint,
-  );
-}
-
 /** `lpacs backup DEST [--lake DIR]`: an incremental, consistent snapshot. */
 export async function backupCommand(
   args: string[],
@@ -59,13 +53,10 @@ export async function backupCommand(
     return 2;
   }
   await requireLake(opts.lake);
-  const to = target(dest, s3Endpoint);
+  const to = backupTarget(dest, s3Endpoint);
+  const remote = to instanceof S3Target;
   const inside = relative(opts.lake, to.name);
-  if (
-    !/^s3:\/\//i.test(dest) &&
-    !inside.startsWith('..') &&
-    !isAbsolute(inside)
-  ) {
+  if (!remote && !inside.startsWith('..') && !isAbsolute(inside)) {
     process.stderr.write(
       `lpacs backup: ${to.name} is inside the lake ${opts.lake}: a backup there would be lost with the lake and copied into itself; choose a place outside it\n`,
     );
@@ -73,7 +64,7 @@ export async function backupCommand(
   }
   // A backup carries keys/: in the clear, the site secret would let anyone
   // with the bucket recompute pseudonyms and open the linkage.
-  if (/^s3:\/\//i.test(dest) && !encryptionSettings(opts.lake))
+  if (remote && !encryptionSettings(opts.lake))
     process.stderr.write(
       `warning: ${opts.lake} is not encrypted, so its site secret, linkage and objects go to ${to.name} in the clear; lakes made with lpacs init --encrypt send only ciphertext (docs/encryption.md)\n`,
     );
@@ -134,7 +125,7 @@ export async function restoreCommand(
     );
     return 2;
   }
-  const from = target(backup, s3Endpoint);
+  const from = backupTarget(backup, s3Endpoint);
   await checkKek(from, snapshot);
   const r = await restoreLake(from, opts.lake, snapshot);
   // Opening it as a writer recreates the table links and checks the layout.
