@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  mkdtemp,
   open,
   readdir,
   realpath,
@@ -8,10 +9,14 @@ import {
   rm,
   rmdir,
 } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DirTarget, sha256Of } from './backupTarget';
 import type { BackupTarget } from './backupTarget';
-import { encryptionSettings } from './encryption/openLakeCipher';
+import {
+  encryptionSettings,
+  openLakeCipher,
+} from './encryption/openLakeCipher';
 import { writeFileAtomic } from './fsutil';
 import { LakeLayout } from './LakeLayout';
 import { inParallel } from './inParallel';
@@ -31,7 +36,7 @@ export interface SnapshotFile {
 }
 
 /** Where a snapshot file is kept in the backup. */
-export function storedAt(f: SnapshotFile): string {
+function storedAt(f: SnapshotFile): string {
   return f.blob ? `blobs/${f.sha256}` : f.path;
 }
 
@@ -93,7 +98,7 @@ async function walk(root: string, dir = root): Promise<string[]> {
 }
 
 /** A snapshot's manifest, or undefined when the backup has no such snapshot. */
-export async function readManifest(
+async function readManifest(
   target: BackupTarget,
   id: string,
 ): Promise<{ files: SnapshotFile[] } | undefined> {
@@ -313,6 +318,28 @@ export async function backupLake(
   };
 }
 
+/**
+ * An encrypted snapshot's KEK is checked against its own data keys before
+ * anything is copied (KEK_REQUIRED, KEK_WRONG): a restore that cannot
+ * open the lake after copying would leave it without its table links.
+ * Its settings and keys are fetched to a private temporary directory.
+ */
+async function checkKek(
+  target: BackupTarget,
+  files: SnapshotFile[],
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'lpacs-restore-'));
+  try {
+    for (const path of ['lake.json', 'keys/data-keys.json']) {
+      const f = files.find((x) => x.path === path);
+      if (f) await target.getFile(storedAt(f), join(dir, path));
+    }
+    openLakeCipher(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** The snapshots in a backup, oldest first. */
 export async function listSnapshots(
   backup: string | BackupTarget,
@@ -348,6 +375,7 @@ export async function restoreLake(
   if (!manifest) throw new Error(`no snapshot ${id} in ${target.name}`);
   if ((await readdir(root).catch(() => [])).length > 0)
     throw new Error(`${root} is not empty: restore into a new directory`);
+  await checkKek(target, manifest.files);
   // Built beside the target and renamed into place: a restore that stops
   // on a bad file leaves nothing behind, and can simply be run again.
   const work = `${root}.restoring-${process.pid}`;

@@ -29,13 +29,7 @@ export type {
   TableSchema,
 } from './types';
 export type { Compaction } from './compactTable';
-export {
-  backupLake,
-  listSnapshots,
-  readManifest,
-  restoreLake,
-  storedAt,
-} from './backupLake';
+export { backupLake, listSnapshots, restoreLake } from './backupLake';
 export type { BackupOptions, BackupReport, SnapshotFile } from './backupLake';
 export { DirTarget, S3Target, backupTarget, sha256Of } from './backupTarget';
 export type { BackupTarget } from './backupTarget';

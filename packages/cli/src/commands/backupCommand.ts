@@ -1,21 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { AuditLog } from '@lpacs/access';
 import type { AuditEvent } from '@lpacs/access';
-import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import {
   Lake,
   S3Target,
   backupLake,
   backupTarget,
   encryptionSettings,
-  listSnapshots,
-  readManifest,
-  storedAt,
-  openLakeCipher,
   restoreLake,
 } from '@lpacs/lake';
-import type { BackupTarget } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
@@ -85,32 +78,6 @@ export async function backupCommand(
   return 0;
 }
 
-/**
- * An encrypted lake's KEK is checked against the backup's data keys before
- * anything is copied: a restore that cannot open the lake after copying
- * would leave it without its table links. The backup's settings and keys
- * are fetched to a private temporary directory for the check, wherever
- * the backup is.
- */
-async function checkKek(
-  from: BackupTarget,
-  snapshot: string | undefined,
-): Promise<void> {
-  const id = snapshot ?? (await listSnapshots(from)).at(-1);
-  const manifest = id ? await readManifest(from, id) : undefined;
-  if (!manifest) return; // restoreLake names the problem
-  const dir = await mkdtemp(join(tmpdir(), 'lpacs-restore-'));
-  try {
-    for (const path of ['lake.json', 'keys/data-keys.json']) {
-      const f = manifest.files.find((x) => x.path === path);
-      if (f) await from.getFile(storedAt(f), join(dir, path));
-    }
-    openLakeCipher(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 /** `lpacs restore BACKUP --lake NEWDIR [--snapshot ID]`: rebuild and verify. */
 export async function restoreCommand(
   args: string[],
@@ -126,7 +93,6 @@ export async function restoreCommand(
     return 2;
   }
   const from = backupTarget(backup, s3Endpoint);
-  await checkKek(from, snapshot);
   const r = await restoreLake(from, opts.lake, snapshot);
   // Opening it as a writer recreates the table links and checks the layout.
   (await Lake.open(opts.lake)).close();
