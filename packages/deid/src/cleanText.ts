@@ -41,6 +41,26 @@ function escape(term: string): string {
 export function identifierPattern(
   identifiers: readonly string[],
 ): RegExp | undefined {
+  // Every file of a patient carries the same identifiers: one pattern
+  // serves them all, and cleanText's results are kept per pattern.
+  // JSON, not a join: no separator could be told from a value's own.
+  const key = JSON.stringify(identifiers);
+  if (patterns.has(key)) return patterns.get(key);
+  if (patterns.size >= MEMO_SIZE) patterns.clear();
+  const pattern = buildPattern(identifiers);
+  patterns.set(key, pattern);
+  return pattern;
+}
+
+/** Recent patterns by their identifiers; cleared when full. */
+const patterns = new Map<string, RegExp | undefined>();
+const MEMO_SIZE = 1024;
+
+/** Recent cleanText results per pattern (NO_PATTERN: none). */
+const cleaned = new WeakMap<RegExp | object, Map<string, string>>();
+const NO_PATTERN = {};
+
+function buildPattern(identifiers: readonly string[]): RegExp | undefined {
   const terms = [
     ...new Set(
       identifiers
@@ -69,6 +89,19 @@ export function cleanText(
   const pattern = Array.isArray(identifiers)
     ? identifierPattern(identifiers)
     : (identifiers as RegExp | undefined);
+  // A series repeats its descriptors in every file.
+  let memo = cleaned.get(pattern ?? NO_PATTERN);
+  if (!memo) cleaned.set(pattern ?? NO_PATTERN, (memo = new Map()));
+  let out = memo.get(text);
+  if (out === undefined) {
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    out = clean(text, pattern);
+    memo.set(text, out);
+  }
+  return out;
+}
+
+function clean(text: string, pattern: RegExp | undefined): string {
   // Shapes first, so removing a name cannot break up an e-mail address.
   let out = text.normalize('NFC');
   for (const p of PATTERNS) out = out.replace(p, ' ');

@@ -4,6 +4,7 @@ import {
   keywordOf,
   parseDicom,
   readString,
+  isStringVr,
   readStrings,
   tagHex,
 } from '@lpacs/dicom';
@@ -87,6 +88,44 @@ function keyword(tag: number): string | null {
   return k;
 }
 
+/** VRs holding one value that may contain backslashes (PS3.5 6.2). */
+const SINGLE_VALUE_VRS = new Set(['UT', 'ST', 'LT', 'UR']);
+
+/**
+ * The text of a string element without copying its bytes when they are
+ * plain ASCII (most are): its values trimmed as readStrings trims them.
+ */
+function stringText(buf: Buffer, el: DicomElement, charsets: string[]): string {
+  const start = el.valueOffset;
+  const end = start + el.length;
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b > 0x7e || b === 0x1b) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) return readStrings(buf, el, charsets).join('\\');
+  const text = buf.toString('latin1', start, end);
+  if (SINGLE_VALUE_VRS.has(el.vr) || !text.includes('\\'))
+    return trimValue(text);
+  return text.split('\\').map(trimValue).join('\\');
+}
+
+/** A value without its padding (as readStrings): trailing NULs and spaces, leading spaces. */
+function trimValue(value: string): string {
+  let end = value.length;
+  while (end > 0) {
+    const c = value.charCodeAt(end - 1);
+    if (c !== 0x20 && c !== 0) break;
+    end--;
+  }
+  let start = 0;
+  while (start < end && value.charCodeAt(start) === 0x20) start++;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
 /** The text of an element's values, joined with `\`; undefined if empty. */
 function valueText(
   buf: Buffer,
@@ -96,7 +135,10 @@ function valueText(
 ): string | undefined {
   const binary = BINARY[el.vr];
   if (!binary) {
-    const text = readStrings(buf, el, charsets).join('\\');
+    if (el.length === 0) return undefined;
+    const text = isStringVr(el.vr)
+      ? stringText(buf, el, charsets)
+      : readStrings(buf, el, charsets).join('\\');
     return text === '' ? undefined : text;
   }
   const [size, read] = binary;
@@ -104,6 +146,22 @@ function valueText(
   for (let at = 0; at + size <= el.length; at += size)
     parts.push(read(buf, el.valueOffset + at, enc.littleEndian));
   return parts.length ? parts.join('\\') : undefined;
+}
+
+/** The start of an element's packed rows: tag, keyword and VR, by tag. */
+const heads = new Map<number, { vr: string; head: string }>();
+
+function headOf(tag: number, vr: string): string {
+  let known = heads.get(tag);
+  if (!known || known.vr !== vr) {
+    known = {
+      vr,
+      head: [tagHex(tag), keyword(tag) ?? '', vr, ''].join(FIELD_SEPARATOR),
+    };
+    if (heads.size >= 65536) heads.clear(); // private tags of crafted files
+    heads.set(tag, known);
+  }
+  return known.head;
 }
 
 interface Walk {
@@ -126,23 +184,29 @@ function walk(
     if ((el.tag & 0xffff) === 0 || el.tag === Tag.PixelData) continue;
     if (BULK_VRS.has(el.vr) || el.fragments) continue;
     if (!el.items && el.length > MAX_VALUE_BYTES) continue;
-    const tag = tagHex(el.tag);
-    const path = prefix ? `${prefix}${tag}` : '';
+    const head = headOf(el.tag, el.vr);
+    const path = prefix ? `${prefix}${tagHex(el.tag)}` : '';
     const text = el.items ? undefined : valueText(w.buf, enc, el, charsets);
-    const single = text !== undefined && !text.includes('\\');
-    const number = single && NUMBER_VRS.has(el.vr) ? Number(text) : NaN;
+    const number =
+      text !== undefined && NUMBER_VRS.has(el.vr) && !text.includes('\\')
+        ? Number(text)
+        : NaN;
     w.rows.push(
-      [
-        tag,
-        keyword(el.tag) ?? '',
-        el.vr,
-        path,
-        packedField(text?.slice(0, MAX_VALUE_CHARS)),
-        Number.isFinite(number) ? String(number) : '',
-      ].join(FIELD_SEPARATOR),
+      head +
+        path +
+        FIELD_SEPARATOR +
+        packedField(text?.slice(0, MAX_VALUE_CHARS)) +
+        FIELD_SEPARATOR +
+        (Number.isFinite(number) ? String(number) : ''),
     );
     el.items?.forEach((item, i) =>
-      walk(w, item.elements, item.encoding, charsets, `${prefix}${tag}[${i}].`),
+      walk(
+        w,
+        item.elements,
+        item.encoding,
+        charsets,
+        `${prefix}${tagHex(el.tag)}[${i}].`,
+      ),
     );
   }
 }

@@ -81,6 +81,19 @@ describe('Clean Descriptors on planted free text', () => {
     );
   });
 
+  it("cleans one text by each patient's own identifiers, not by the last patient's", () => {
+    // Results are kept per pattern: the same descriptor seen for two
+    // patients must be cleaned of each one's name.
+    const text = 'CHEST FOR DOE AND ROE';
+    assert.equal(cleanText(text, ['DOE']), 'CHEST FOR AND ROE');
+    assert.equal(cleanText(text, ['ROE']), 'CHEST FOR DOE AND');
+    assert.equal(cleanText(text, ['DOE']), 'CHEST FOR AND ROE');
+    // Identifier lists that a plain join would make alike.
+    assert.equal(cleanText(text, ['DOE\0AND']), text);
+    assert.equal(cleanText(text, ['DOE', 'AND']), 'CHEST FOR ROE');
+    assert.equal(cleanText(text, ['DOE\0AND']), text);
+  });
+
   it('matches names in either Unicode normal form', () => {
     const nfd = 'Kopf Mu\u0308ller'.normalize('NFD');
     assert.equal(cleanText(nfd, ['Müller']), 'Kopf');
