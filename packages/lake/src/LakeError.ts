@@ -8,6 +8,8 @@ export enum LakeErrorCode {
   KekRequired = 'KEK_REQUIRED',
   /** A key-encryption key that does not open the lake's data keys. */
   KekWrong = 'KEK_WRONG',
+  /** An id that names nothing the lake holds (a quarantine entry). */
+  NotFound = 'NOT_FOUND',
 }
 
 export class LakeError extends Error {
