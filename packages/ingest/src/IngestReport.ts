@@ -59,6 +59,11 @@ export interface IngestReport {
   filesPerSecond: number;
   megabytesPerSecond: number;
   quarantine: QuarantineEntry[];
+  /**
+   * Ids of quarantine entries removed after the commit: this run ingested
+   * (or found stored) the very file each had kept.
+   */
+  quarantineSettled: string[];
   conflictSources: string[];
   /**
    * Ingested files to look at, not failures: a secondary capture that may

@@ -6,6 +6,7 @@ import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
 import type { DeidOptions } from '@lpacs/deid';
 import {
   Catalog,
+  EarlyWriteback,
   Lake,
   LakeLayout,
   newBatchId,
@@ -19,6 +20,7 @@ import type {
 } from './IngestReport';
 import { levelRows } from './levelRows';
 import { sameInstance } from './sameInstance';
+import { StaleQuarantine } from './StaleQuarantine';
 import { tallyIngested } from './tallyIngested';
 import type { Ingested } from './tallyIngested';
 import type { FileOutcome } from './processFile';
@@ -220,6 +222,7 @@ export class IngestSession {
       filesPerSecond: 0,
       megabytesPerSecond: 0,
       quarantine: [],
+      quarantineSettled: [],
       conflictSources: [],
       notices: [],
       deidentification: {
@@ -242,6 +245,8 @@ export class IngestSession {
     const logger = this.#logger;
     const known = this.#stored;
     const report = this.#newReport();
+    const stale = await StaleQuarantine.load(lake, logger);
+    const writeback = new EarlyWriteback(lake.root);
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
     let failure: Error | undefined;
     const records: Array<Promise<unknown>> = [];
@@ -284,6 +289,7 @@ export class IngestSession {
         report.conflictSources.push(o.source);
         recordConflict(o, stored);
       }
+      stale?.revised(o, verdict);
       hooks.onRevised?.(o, verdict);
     };
     const commit = () => {
@@ -355,9 +361,11 @@ export class IngestSession {
       } else if (o.kind === 'ingested') {
         known.set(o.sopInstanceUID, o.sha256);
         tallyIngested(report, o, 1);
+        writeback.wrote(o.bytesWritten);
         pending.push(o);
         if (pending.length >= this.#batchSize) void commit();
       }
+      stale?.judged(o, verdict);
       hooks.onOutcome?.(o, verdict);
       hooks.onProgress?.({
         filesDone: report.filesSeen,
@@ -382,7 +390,7 @@ export class IngestSession {
         handle(o);
       }
     };
-    for await (const input of inputs) {
+    for await (const input of stale?.watch(inputs) ?? inputs) {
       if (failure) break;
       const seq = submitted++;
       const job: Promise<void> = this.#pool.run(input).then(
@@ -402,6 +410,7 @@ export class IngestSession {
     await commit();
     await Promise.all(records);
     if (failure) throw failure;
+    if (stale) report.quarantineSettled = await stale.removeSettled();
     report.seconds = elapsed();
     report.filesPerSecond = report.filesSeen / Math.max(report.seconds, 1e-9);
     report.megabytesPerSecond =
