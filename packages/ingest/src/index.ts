@@ -11,6 +11,8 @@ export type {
 export type { PeerDeidentified } from './acceptDeidentified';
 export { indexRow } from './indexRow';
 export { processFile } from './processFile';
+export { retryQuarantined } from './retryQuarantined';
+export type { RetriedEntry, RetryReport } from './retryQuarantined';
 export type { FileContext, FileOutcome } from './processFile';
 export { expandInputs } from './sources/expandInputs';
 export type { InputFile } from './sources/InputFile';
