@@ -32,6 +32,11 @@ commands:
                    for DICOM TLS (the CA's signature required of calling nodes);
                    --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer
   status           lake contents and quarantined files
+  quarantine [list]
+                   the files ingest refused, with their reasons and ids;
+                   quarantine retry [ID...]: ingest the kept originals again
+                   (after init --accept-unmarked or a blanking rule, say);
+                   quarantine drop ID... --reason TEXT: delete them; audited
   compact          merge each table's batches into one file (readers never
                    see a missing or doubled row)
   demo             ingest the bundled sample, serve, and run a sample query
@@ -193,6 +198,10 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'status':
       return (await import('./commands/statusCommand.js')).statusCommand(opts);
+    case 'quarantine':
+      return (
+        await import('./commands/quarantineCommand.js')
+      ).quarantineCommand(rest, opts, { reason: values.reason });
     case 'demo':
       return (await import('./commands/demoCommand.js')).demoCommand(
         opts,

@@ -56,6 +56,10 @@ export function reportText(r: IngestReport): string {
     lines.push(
       `conflicts   ${r.conflicts} (same SOP Instance UID, other content)`,
     );
+  if (r.quarantineSettled.length)
+    lines.push(
+      `settled     ${r.quarantineSettled.length} quarantine entries (their files are now in the lake; removed)`,
+    );
   lines.push(
     `read        ${megabytes(r.bytesRead)} in ${r.seconds.toFixed(2)} s: ${r.filesPerSecond.toFixed(1)} files/s, ${r.megabytesPerSecond.toFixed(1)} MB/s`,
     `batches     ${r.batches.length ? r.batches.join(', ') : 'none (nothing new)'}`,
