@@ -36,18 +36,20 @@ function escape(term: string): string {
  * One case-insensitive pattern for an object's identifying values, longest
  * first so "DOE^JOHN" goes before "DOE"; undefined when there are none.
  * Values are compared in Unicode NFC, so composed and decomposed spellings
- * of one name match.
+ * of one name match. `words` match only as whole words (letters and digits
+ * on neither side).
  */
 export function identifierPattern(
   identifiers: readonly string[],
+  words: readonly string[] = [],
 ): RegExp | undefined {
   // Every file of a patient carries the same identifiers: one pattern
   // serves them all, and cleanText's results are kept per pattern.
   // JSON, not a join: no separator could be told from a value's own.
-  const key = JSON.stringify(identifiers);
+  const key = JSON.stringify([identifiers, words]);
   if (patterns.has(key)) return patterns.get(key);
   if (patterns.size >= MEMO_SIZE) patterns.clear();
-  const pattern = buildPattern(identifiers);
+  const pattern = buildPattern(identifiers, words);
   patterns.set(key, pattern);
   return pattern;
 }
@@ -60,17 +62,28 @@ const MEMO_SIZE = 1024;
 const cleaned = new WeakMap<RegExp | object, Map<string, string>>();
 const NO_PATTERN = {};
 
-function buildPattern(identifiers: readonly string[]): RegExp | undefined {
-  const terms = [
+/** Distinct NFC terms of 2 characters or more, longest first. */
+function terms(values: readonly string[]): string[] {
+  return [
     ...new Set(
-      identifiers
-        .map((t) => t.normalize('NFC').trim())
-        .filter((t) => t.length >= 2),
+      values.map((t) => t.normalize('NFC').trim()).filter((t) => t.length >= 2),
     ),
-  ].sort((a, b) => b.length - a.length);
-  return terms.length
-    ? new RegExp(terms.map(escape).join('|'), 'giu')
-    : undefined;
+  ]
+    .sort((a, b) => b.length - a.length)
+    .map(escape);
+}
+
+function buildPattern(
+  identifiers: readonly string[],
+  words: readonly string[],
+): RegExp | undefined {
+  const parts = [];
+  const anywhere = terms(identifiers);
+  if (anywhere.length) parts.push(anywhere.join('|'));
+  const whole = terms(words);
+  if (whole.length)
+    parts.push(`(?<![\\p{L}\\p{N}])(?:${whole.join('|')})(?![\\p{L}\\p{N}])`);
+  return parts.length ? new RegExp(parts.join('|'), 'giu') : undefined;
 }
 
 /**

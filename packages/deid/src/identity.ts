@@ -9,6 +9,8 @@ export interface PatientIdentity {
   key: string;
   /** Every identifying string the object holds, for cleaning free text. */
   identifiers: string[];
+  /** Words of its place names and addresses, removed as whole words. */
+  placeWords: string[];
   /** Age at the study in whole years, capped at 90 (HIPAA 164.514(b)(2)). */
   ageYears: number | undefined;
 }
@@ -32,6 +34,68 @@ const ID_TAGS = [
   0x00080081,
   0x00081010,
 ];
+
+/**
+ * Names and addresses of places: the institution, its address and
+ * department, the patient's address. Free text repeats them in part
+ * ("AXIAL MERCY", "CT FAIRVIEW"), so each word counts too (the whole
+ * values are identifiers already).
+ */
+const PLACE_TAGS = [
+  Tag.InstitutionName,
+  0x00080081, // InstitutionAddress
+  0x00081040, // InstitutionalDepartmentName
+  0x00101040, // PatientAddress
+];
+
+/**
+ * Words of place names that say nothing of which place, and that clinical
+ * wording uses ("CT HEAD GENERAL", "CHEST CLINIC PROTOCOL"): not searched
+ * for alone. The whole value still is.
+ */
+const GENERIC_PLACE_WORDS = new Set([
+  'THE',
+  'AND',
+  'FOR',
+  'HOSPITAL',
+  'HOSPITALS',
+  'MEDICAL',
+  'CENTER',
+  'CENTRE',
+  'GENERAL',
+  'CLINIC',
+  'CLINICS',
+  'HEALTH',
+  'UNIVERSITY',
+  'INSTITUTE',
+  'RADIOLOGY',
+  'IMAGING',
+  'DEPARTMENT',
+  'DEPT',
+  'SERVICES',
+  'DIAGNOSTIC',
+  'CARE',
+  'SUITE',
+]);
+
+/**
+ * The words of a place's name or address that free text may repeat
+ * alone, matched as whole words (a street named "Lane" must not cut
+ * "PLANE"): each of 3 characters or more that is not generic, and the
+ * initials of a name of three words or more ("MVH" for "Mercy Valley
+ * Hospital"). Two-letter words (US states) are not identifying alone
+ * (HIPAA 164.514(b)(2) allows the state).
+ */
+export function placeWords(value: string): string[] {
+  const out: string[] = [];
+  const words = value.split(/[\s^,.;:/()-]+/).filter((w) => w.length > 0);
+  for (const word of words)
+    if (word.length >= 3 && !GENERIC_PLACE_WORDS.has(word.toUpperCase()))
+      out.push(word);
+  const letters = words.filter((w) => /^\p{L}/u.test(w));
+  if (letters.length >= 3) out.push(letters.map((w) => w[0]).join(''));
+  return out;
+}
 
 const MONTHS = [
   'JAN',
@@ -112,6 +176,15 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
       ...readStrings(ds.buffer, findElement(ds.elements, tag), charsets),
     );
   }
+  const places: string[] = [];
+  for (const tag of PLACE_TAGS) {
+    for (const v of readStrings(
+      ds.buffer,
+      findElement(ds.elements, tag),
+      charsets,
+    ))
+      places.push(...placeWords(v));
+  }
   if (/^\d{8}$/.test(birth)) identifiers.push(...birthDateForms(birth));
   const studyDate =
     str(Tag.StudyDate) ?? str(Tag.SeriesDate) ?? str(Tag.AcquisitionDate);
@@ -121,6 +194,7 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   return {
     key,
     identifiers: identifiers.filter((v) => v.trim().length > 0),
+    placeWords: places,
     ageYears: age === undefined ? undefined : Math.min(age, 90),
   };
 }
