@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startServer } from '@lpacs/api';
-import type { RunningServer } from '@lpacs/api';
-import { AccessStore, Role } from '@lpacs/access';
+import type { Page } from 'playwright-core';
+import { Role } from '@lpacs/access';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { CT, SAMPLE, bearer, filesUnder, runCli, tempDir } from './helpers';
 import {
-  CT,
-  SAMPLE,
-  bearer,
-  filesUnder,
-  runCli,
-  tempDir,
-  tokenFor,
-} from './helpers';
-import {
-  launchChromium,
   navLabels,
   navLink,
   screenshots,
-  signInAs,
-  startPortal,
+  startPortalStack,
 } from './portalHarness';
+import type { PortalStack } from './portalHarness';
 
 // The admin pages in a real browser: users, tokens and the audit log, each
 // checked against the API asked directly (a generated password signs in, a
@@ -33,46 +22,20 @@ const work = tempDir('portal-admin');
 const lake = join(work.path, 'lake');
 const shots = screenshots();
 const PASSWORD = 'portal story passphrase';
-const token: Record<string, string> = {};
-let api: RunningServer;
-let stopPortal: (() => void) | undefined;
-let browser: Browser;
-let portal: string;
-
-async function gql<T>(who: string, query: string, variables?: object) {
-  const res = await fetch(api.url, {
-    method: 'POST',
-    headers: bearer(token[who]!),
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown[] };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data!;
-}
-
-function signIn(
-  name: string,
-): Promise<{ context: BrowserContext; page: Page }> {
-  return signInAs(browser, portal, name, PASSWORD);
-}
+let stack: PortalStack;
 
 before(async () => {
   const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
   assert.equal(run.code, 0, run.stderr);
-  const store = new AccessStore(lake);
-  await store.addUser('ada', Role.Admin, PASSWORD);
-  await store.addUser('rita', Role.Researcher, PASSWORD);
-  token.ada = await tokenFor(lake, Role.Admin, 'ada');
-  api = await startServer({ lake, port: 0 });
-  const started = await startPortal(api.url);
-  portal = started.url;
-  stopPortal = started.stop;
-  browser = await launchChromium();
+  stack = await startPortalStack({
+    lake,
+    password: PASSWORD,
+    users: { ada: Role.Admin, rita: Role.Researcher },
+    tokens: ['ada'],
+  });
 });
 after(async () => {
-  await browser?.close();
-  stopPortal?.();
-  await api?.close();
+  await stack?.close();
   work.remove();
 });
 
@@ -87,7 +50,7 @@ describe('portal admin pages in Chromium', () => {
   let ada: Page;
 
   it('shows an admin every page', async () => {
-    ada = (await signIn('ada')).page;
+    ada = (await stack.signIn('ada')).page;
     assert.deepEqual(await navLabels(ada), [
       'Cohort builder',
       'Saved cohorts',
@@ -122,10 +85,9 @@ describe('portal admin pages in Chromium', () => {
       (await row('BURNED_IN_ANNOTATION').textContent()) ?? '',
       /secondary capture without BurnedInAnnotation.*deflated\.dcm/,
     );
-    const instances = await gql<{ cohort: { counts: { instances: number } } }>(
-      'ada',
-      '{ cohort { counts { instances } } }',
-    );
+    const instances = await stack.gql<{
+      cohort: { counts: { instances: number } };
+    }>('ada', '{ cohort { counts { instances } } }');
     assert.equal(
       (await ada.locator('dd[data-status="instances"]').textContent())?.trim(),
       instances.cohort.counts.instances.toLocaleString('en'),
@@ -146,19 +108,22 @@ describe('portal admin pages in Chromium', () => {
       .snapshot;
     // One CT file by STOW-RS: the server's own ingest totals count it.
     const file = filesUnder(CT).find((f) => f.endsWith('.dcm'))!;
-    const stow = await fetch(api.url.replace(/graphql$/, 'dicomweb/studies'), {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token.ada}`,
-        'content-type':
-          'multipart/related; type="application/dicom"; boundary=b',
+    const stow = await fetch(
+      stack.api.url.replace(/graphql$/, 'dicomweb/studies'),
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${stack.token.ada}`,
+          'content-type':
+            'multipart/related; type="application/dicom"; boundary=b',
+        },
+        body: Buffer.concat([
+          Buffer.from('--b\r\ncontent-type: application/dicom\r\n\r\n'),
+          readFileSync(file),
+          Buffer.from('\r\n--b--\r\n'),
+        ]),
       },
-      body: Buffer.concat([
-        Buffer.from('--b\r\ncontent-type: application/dicom\r\n\r\n'),
-        readFileSync(file),
-        Buffer.from('\r\n--b--\r\n'),
-      ]),
-    });
+    );
     assert.equal(stow.status, 200);
     // The file system's size as df(1) reports it, in bytes.
     const dfSize = Number(
@@ -182,7 +147,7 @@ describe('portal admin pages in Chromium', () => {
     const used = Number(await value('disk-used'));
     const free = Number(await value('disk-free'));
     assert.equal(used + free, dfSize);
-    const { cohort } = await gql<{
+    const { cohort } = await stack.gql<{
       cohort: { counts: { instances: number } };
     }>('ada', '{ cohort { counts { instances } } }');
     assert.equal(await value('instances'), String(cohort.counts.instances));
@@ -198,7 +163,7 @@ describe('portal admin pages in Chromium', () => {
 
   it('lists the users and adds one with a generated password that signs in', async () => {
     await navLink(ada, 'Users').click();
-    const expected = await gql<{ users: Array<{ name: string }> }>(
+    const expected = await stack.gql<{ users: Array<{ name: string }> }>(
       'ada',
       '{ users { name } }',
     );
@@ -221,11 +186,14 @@ describe('portal admin pages in Chromium', () => {
       'collaborator',
     );
     await ada.screenshot({ path: join(shots, 'admin-users.png') });
-    const signIn = await fetch(api.url.replace(/graphql$/, 'auth/sign-in'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'cora', password }),
-    });
+    const signIn = await fetch(
+      stack.api.url.replace(/graphql$/, 'auth/sign-in'),
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'cora', password }),
+      },
+    );
     assert.equal(signIn.status, 200);
     assert.equal(
       ((await signIn.json()) as { role: string }).role,
@@ -236,7 +204,7 @@ describe('portal admin pages in Chromium', () => {
       .locator('tr[data-user="cora"]')
       .getByText('disabled', { exact: false })
       .waitFor({ timeout: 10_000 });
-    const after = await gql<{
+    const after = await stack.gql<{
       users: Array<{ name: string; disabledAt: string | null }>;
     }>('ada', '{ users { name disabledAt } }');
     assert.ok(after.users.find((u) => u.name === 'cora')?.disabledAt);
@@ -252,7 +220,7 @@ describe('portal admin pages in Chromium', () => {
     await shown.waitFor({ timeout: 10_000 });
     const secret = (await shown.textContent())!.trim();
     const ask = async () => {
-      const res = await fetch(api.url, {
+      const res = await fetch(stack.api.url, {
         method: 'POST',
         headers: bearer(secret),
         body: JSON.stringify({ query: '{ me { name } }' }),
@@ -283,7 +251,7 @@ describe('portal admin pages in Chromium', () => {
     await form.getByLabel('User').selectOption('ada');
     await form.getByLabel('Action').fill('user.add');
     await form.getByRole('button', { name: 'Show entries' }).click();
-    const expected = await gql<{
+    const expected = await stack.gql<{
       auditLog: Array<{ seq: number; actor: string; action: string }>;
     }>(
       'ada',
@@ -317,11 +285,11 @@ describe('portal admin pages in Chromium', () => {
   });
 
   it('signs in by keyboard alone, and hides admin pages from a researcher', async () => {
-    const context = await browser.newContext({
+    const context = await stack.browser.newContext({
       viewport: { width: 1280, height: 800 },
     });
     const page = await context.newPage();
-    await page.goto(portal);
+    await page.goto(stack.portal);
     await page.getByLabel('User name').focus();
     await page.keyboard.type('rita');
     await page.keyboard.press('Tab');
@@ -329,7 +297,7 @@ describe('portal admin pages in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByTestId('me-name').waitFor({ timeout: 15_000 });
     assert.ok(!(await navLabels(page)).includes('Users'));
-    await page.goto(new URL('admin/users', portal).toString());
+    await page.goto(new URL('admin/users', stack.portal).toString());
     await page
       .getByRole('alert')
       .filter({ hasText: 'not available to the researcher role' })

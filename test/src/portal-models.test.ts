@@ -3,76 +3,47 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { AccessStore, Role } from '@lpacs/access';
-import { startServer } from '@lpacs/api';
-import type { RunningServer } from '@lpacs/api';
+import { Role } from '@lpacs/access';
 import {
   CT,
   REPO,
-  bearer,
+  addModel,
   dcmdump,
   filesUnder,
+  makeModels,
   parquetRows,
   runCli,
   tempDir,
 } from './helpers';
-import {
-  launchChromium,
-  navLink,
-  screenshots,
-  signInAs,
-  startPortal,
-} from './portalHarness';
+import { navLink, screenshots, startPortalStack } from './portalHarness';
+import type { PortalStack } from './portalHarness';
 
 // A researcher runs a model over the lake from the portal and watches it
 // finish; the count it reports is checked against dcmdump's CT count.
 const work = tempDir('portal-models');
 const lake = join(work.path, 'lake');
 const PASSWORD = 'portal models passphrase';
-let api: RunningServer;
-let stopPortal: (() => void) | undefined;
-let browser: Browser;
-let portal = '';
+let stack: PortalStack;
 
 before(async () => {
   const ingested = await runCli(['ingest', CT, '--lake', lake]);
   assert.equal(ingested.code, 0, ingested.stderr);
   const models = join(work.path, 'models');
-  await promisify(execFile)('/usr/bin/python3', [
-    join(REPO, 'datasets', 'make-model.py'),
-    '--out',
-    models,
-  ]);
-  const added = await runCli([
-    'models',
-    'add',
-    join(models, 'ct-brightness'),
-    '--lake',
+  await makeModels(models);
+  await addModel(lake, models, 'ct-brightness');
+  stack = await startPortalStack({
     lake,
-  ]);
-  assert.equal(added.code, 0, added.stderr);
-  await new AccessStore(lake).addUser('rita', Role.Researcher, PASSWORD);
-  api = await startServer({ lake, port: 0 });
-  const token = (await new AccessStore(lake).issueToken('rita')).token;
-  const saved = await fetch(api.url, {
-    method: 'POST',
-    headers: bearer(token),
-    body: JSON.stringify({
-      query:
-        'mutation { saveCohort(name: "all CT", filter: { modality: ["CT"] }) { id } }',
-    }),
+    password: PASSWORD,
+    users: { rita: Role.Researcher },
+    tokens: ['rita'],
   });
-  assert.equal(saved.status, 200);
-  const started = await startPortal(api.url);
-  portal = started.url;
-  stopPortal = started.stop;
-  browser = await launchChromium();
+  await stack.gql(
+    'rita',
+    'mutation { saveCohort(name: "all CT", filter: { modality: ["CT"] }) { id } }',
+  );
 });
 after(async () => {
-  await browser?.close();
-  stopPortal?.();
-  await api?.close();
+  await stack?.close();
   work.remove();
 });
 
@@ -82,7 +53,7 @@ describe('portal models page in Chromium', () => {
       (f) =>
         f.endsWith('.dcm') && dcmdump(f, ['0008,0060'])?.['0008,0060'] === 'CT',
     ).length;
-    const { page } = await signInAs(browser, portal, 'rita', PASSWORD);
+    const { page } = await stack.signIn('rita');
     await navLink(page, 'Models').click();
     await page
       .getByRole('table', { name: 'Models' })
@@ -105,7 +76,7 @@ describe('portal models page in Chromium', () => {
       `SELECT "StudyInstanceUID" AS st, "SeriesInstanceUID" AS se, "SOPInstanceUID" AS sop, object_key AS k, "InstanceNumber" AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet') ORDER BY st, se, n`,
     );
     const study = String(rows[0]!.st);
-    await page.goto(`${portal}studies/${study}`);
+    await page.goto(`${stack.portal}studies/${study}`);
     const fig = page.getByTestId('frame-position');
     await fig.waitFor();
     const src = (await page

@@ -4,27 +4,16 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { startServer } from '@lpacs/api';
-import type { RunningServer } from '@lpacs/api';
-import { AccessStore, Role } from '@lpacs/access';
+import type { Locator, Page } from 'playwright-core';
+import { Role } from '@lpacs/access';
+import { SAMPLE, dcmdump, filesUnder, runCli, tempDir } from './helpers';
 import {
-  SAMPLE,
-  bearer,
-  dcmdump,
-  filesUnder,
-  runCli,
-  tempDir,
-  tokenFor,
-} from './helpers';
-import {
-  launchChromium,
   navLabels,
   navLink,
   screenshots,
-  signInAs,
-  startPortal,
+  startPortalStack,
 } from './portalHarness';
+import type { PortalStack } from './portalHarness';
 
 // The sharing story in a real browser: a researcher builds and saves a
 // cohort and asks to share it, a steward approves, the collaborator
@@ -37,28 +26,13 @@ const lake = join(work.path, 'lake');
 const shots = screenshots();
 const PASSWORD = 'portal story passphrase';
 const COHORT = 'MR for the portal story';
-const token: Record<string, string> = {};
-let api: RunningServer;
-let stopPortal: (() => void) | undefined;
-let browser: Browser;
-let portal: string;
+let stack: PortalStack;
 
 interface Counts {
   patients: number;
   studies: number;
   series: number;
   instances: number;
-}
-
-async function gql<T>(who: string, query: string, variables?: object) {
-  const res = await fetch(api.url, {
-    method: 'POST',
-    headers: bearer(token[who]!),
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown[] };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data!;
 }
 
 /** Polls what a user would read until it equals `expected`. */
@@ -77,12 +51,6 @@ async function expectText(
   assert.equal(seen?.trim(), expected);
 }
 
-function signIn(
-  name: string,
-): Promise<{ context: BrowserContext; page: Page }> {
-  return signInAs(browser, portal, name, PASSWORD);
-}
-
 async function expectCounts(page: Page, expected: Counts): Promise<void> {
   for (const level of ['patients', 'studies', 'series', 'instances'] as const) {
     await expectText(
@@ -95,24 +63,20 @@ async function expectCounts(page: Page, expected: Counts): Promise<void> {
 before(async () => {
   const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
   assert.equal(run.code, 0, run.stderr);
-  const store = new AccessStore(lake);
-  await store.addUser('rita', Role.Researcher, PASSWORD);
-  await store.addUser('sam', Role.Steward, PASSWORD);
-  await store.addUser('cole', Role.Collaborator, PASSWORD);
-  await store.addUser('otto', Role.Collaborator, PASSWORD);
-  token.rita = await tokenFor(lake, Role.Researcher, 'rita');
-  token.sam = await tokenFor(lake, Role.Steward, 'sam');
-  token.cole = await tokenFor(lake, Role.Collaborator, 'cole');
-  api = await startServer({ lake, port: 0 });
-  const started = await startPortal(api.url);
-  portal = started.url;
-  stopPortal = started.stop;
-  browser = await launchChromium();
+  stack = await startPortalStack({
+    lake,
+    password: PASSWORD,
+    users: {
+      rita: Role.Researcher,
+      sam: Role.Steward,
+      cole: Role.Collaborator,
+      otto: Role.Collaborator,
+    },
+    tokens: ['rita', 'sam', 'cole'],
+  });
 });
 after(async () => {
-  await browser?.close();
-  stopPortal?.();
-  await api?.close();
+  await stack?.close();
   work.remove();
 });
 
@@ -122,7 +86,7 @@ describe('portal sharing story in Chromium', () => {
   let cole: Page;
 
   it('shows a researcher the builder, saved cohorts and tokens only', async () => {
-    rita = (await signIn('rita')).page;
+    rita = (await stack.signIn('rita')).page;
     assert.deepEqual(await navLabels(rita), [
       'Cohort builder',
       'Saved cohorts',
@@ -130,7 +94,7 @@ describe('portal sharing story in Chromium', () => {
       'API tokens',
     ]);
     assert.equal(await rita.getByTestId('me-role').textContent(), 'researcher');
-    const all = await gql<{ cohort: { counts: Counts } }>(
+    const all = await stack.gql<{ cohort: { counts: Counts } }>(
       'rita',
       '{ cohort { counts { patients studies series instances } } }',
     );
@@ -140,7 +104,7 @@ describe('portal sharing story in Chromium', () => {
 
   it('pages through the studies by the API cursor', async () => {
     await rita.getByLabel('Studies per page').selectOption('5');
-    const first = await gql<{
+    const first = await stack.gql<{
       cohort: {
         studies: {
           nodes: Array<{ studyInstanceUID: string }>;
@@ -151,7 +115,7 @@ describe('portal sharing story in Chromium', () => {
       'rita',
       '{ cohort { studies(first: 5) { nodes { studyInstanceUID } pageInfo { endCursor hasNextPage } } } }',
     );
-    const second = await gql<{
+    const second = await stack.gql<{
       cohort: { studies: { nodes: Array<{ studyInstanceUID: string }> } };
     }>(
       'rita',
@@ -182,7 +146,7 @@ describe('portal sharing story in Chromium', () => {
   });
 
   it('updates counts and the other facets when a modality is chosen', async () => {
-    const mr = await gql<{
+    const mr = await stack.gql<{
       cohort: {
         counts: Counts;
         facets: { sex: Array<{ value: string; count: number }> };
@@ -226,7 +190,7 @@ describe('portal sharing story in Chromium', () => {
       .getByRole('status')
       .filter({ hasText: `Saved “${COHORT}”` })
       .waitFor({ timeout: 15_000 });
-    const saved = await gql<{
+    const saved = await stack.gql<{
       savedCohorts: Array<{ name: string; counts: Counts; filter: string }>;
     }>('rita', '{ savedCohorts { name filter counts { instances } } }');
     assert.equal(saved.savedCohorts.length, 1);
@@ -241,7 +205,7 @@ describe('portal sharing story in Chromium', () => {
     const row = rita.getByRole('row', { name: new RegExp(COHORT) });
     await row.waitFor({ timeout: 15_000 });
     const frozen = (
-      await gql<{ savedCohorts: Array<{ counts: Counts }> }>(
+      await stack.gql<{ savedCohorts: Array<{ counts: Counts }> }>(
         'rita',
         '{ savedCohorts { counts { patients studies series instances } } }',
       )
@@ -278,7 +242,7 @@ describe('portal sharing story in Chromium', () => {
       path: join(shots, 'story-3-saved-cohorts.png'),
       fullPage: true,
     });
-    const shares = await gql<{
+    const shares = await stack.gql<{
       shareRequests: Array<{ collaborator: string; status: string }>;
     }>('rita', '{ shareRequests { collaborator status } }');
     assert.deepEqual(shares.shareRequests, [
@@ -287,7 +251,7 @@ describe('portal sharing story in Chromium', () => {
   });
 
   it('lets the steward deny only with a reason, then approve', async () => {
-    sam = (await signIn('sam')).page;
+    sam = (await stack.signIn('sam')).page;
     assert.deepEqual(await navLabels(sam), [
       'Cohort builder',
       'Saved cohorts',
@@ -307,7 +271,7 @@ describe('portal sharing story in Chromium', () => {
       .getByRole('alert')
       .filter({ hasText: 'A reason is required to deny' })
       .waitFor({ timeout: 5_000 });
-    const stillPending = await gql<{ shareRequests: unknown[] }>(
+    const stillPending = await stack.gql<{ shareRequests: unknown[] }>(
       'sam',
       '{ shareRequests(status: "pending") { id } }',
     );
@@ -317,7 +281,7 @@ describe('portal sharing story in Chromium', () => {
       .getByRole('table', { name: 'Decided share requests' })
       .locator('td[data-status="approved"]')
       .waitFor({ timeout: 30_000 });
-    const decided = await gql<{
+    const decided = await stack.gql<{
       shareRequests: Array<{ status: string; decidedBy: string }>;
     }>('sam', '{ shareRequests { status decidedBy } }');
     assert.deepEqual(decided.shareRequests, [
@@ -327,10 +291,10 @@ describe('portal sharing story in Chromium', () => {
   });
 
   it('shows the collaborator only My releases, with the API’s size and file count', async () => {
-    cole = (await signIn('cole')).page;
+    cole = (await stack.signIn('cole')).page;
     await cole.waitForURL(/\/releases$/, { timeout: 10_000 });
     assert.deepEqual(await navLabels(cole), ['My releases']);
-    const releases = await gql<{
+    const releases = await stack.gql<{
       releases: Array<{ id: string; fileCount: number; totalBytes: number }>;
     }>('cole', '{ releases { id fileCount totalBytes } }');
     assert.equal(releases.releases.length, 1);
@@ -381,7 +345,7 @@ describe('portal sharing story in Chromium', () => {
       );
     }
     const frozen = (
-      await gql<{ savedCohorts: Array<{ counts: Counts }> }>(
+      await stack.gql<{ savedCohorts: Array<{ counts: Counts }> }>(
         'rita',
         '{ savedCohorts { counts { instances } } }',
       )
@@ -395,7 +359,7 @@ describe('portal sharing story in Chromium', () => {
       uids.add(v?.['0008,0018'] ?? '');
     }
     assert.equal(uids.size, dicom.length);
-    const listed = await gql<{ releases: Array<{ fileCount: number }> }>(
+    const listed = await stack.gql<{ releases: Array<{ fileCount: number }> }>(
       'cole',
       '{ releases { fileCount } }',
     );
@@ -407,10 +371,10 @@ describe('portal sharing story in Chromium', () => {
       .getByRole('link', { name: `Manifest of ${COHORT}` })
       .getAttribute('href');
     assert.ok(href);
-    const res = await cole.request.get(new URL(href, portal).toString());
+    const res = await cole.request.get(new URL(href, stack.portal).toString());
     assert.equal(res.status(), 200);
     const manifest = (await res.json()) as { files: unknown[] };
-    const listed = await gql<{ releases: Array<{ fileCount: number }> }>(
+    const listed = await stack.gql<{ releases: Array<{ fileCount: number }> }>(
       'cole',
       '{ releases { fileCount } }',
     );
@@ -430,7 +394,7 @@ describe('portal sharing story in Chromium', () => {
       .fill('consent withdrawn');
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.locator('td[data-status="revoked"]').waitFor({ timeout: 10_000 });
-    const shares = await gql<{
+    const shares = await stack.gql<{
       shareRequests: Array<{ status: string; reason: string }>;
     }>('sam', '{ shareRequests { status reason } }');
     assert.deepEqual(shares.shareRequests, [
@@ -444,7 +408,7 @@ describe('portal sharing story in Chromium', () => {
   });
 
   it('shows another collaborator no release, and signs the researcher out', async () => {
-    const otto = (await signIn('otto')).page;
+    const otto = (await stack.signIn('otto')).page;
     await otto.waitForURL(/\/releases$/, { timeout: 10_000 });
     await otto
       .getByText('No release yet', { exact: false })

@@ -1,29 +1,28 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { AccessStore, Role } from '@lpacs/access';
+import type { Page } from 'playwright-core';
+import { Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
-import type { RunningServer } from '@lpacs/api';
 import {
-  REPO,
   SAMPLE,
+  addModel,
   dcmdump,
   filesUnder,
+  makeModels,
   parquetRows,
   runCli,
   tempDir,
 } from './helpers';
 import {
-  launchChromium,
   screenshots,
   signInAs,
   startPortal,
+  startPortalStack,
 } from './portalHarness';
+import type { PortalStack } from './portalHarness';
 import { npyOverImage } from './npyTruth';
 import { readSeg } from './segTruth';
 import type { SegTruth } from './segTruth';
@@ -39,12 +38,8 @@ import type { SegTruth } from './segTruth';
 const work = tempDir('portal-viewer');
 const lake = join(work.path, 'lake');
 const PASSWORD = 'portal viewer passphrase';
-let api: RunningServer;
-let stopPortal: (() => void) | undefined;
-let browser: Browser;
-let portal = '';
+let stack: PortalStack;
 let page: Page;
-let token = '';
 /** The 20-slice MR volume: its study, series and SOP UIDs in instance order. */
 let volume: {
   study: string;
@@ -91,32 +86,14 @@ before(async () => {
     files: objects.map((o) => o.file),
   };
   const models = join(work.path, 'models');
-  await promisify(execFile)('/usr/bin/python3', [
-    join(REPO, 'datasets', 'make-model.py'),
-    '--out',
-    models,
-  ]);
-  const added = await runCli([
-    'models',
-    'add',
-    join(models, 'ct-threshold'),
-    '--lake',
-    lake,
-  ]);
-  assert.equal(added.code, 0, added.stderr);
+  await makeModels(models);
+  await addModel(lake, models, 'ct-threshold');
   const predicted = await runCli(
     ['predict', '--model', 'ct-threshold', '--series', volume.series],
     { LPACS_LAKE: lake },
   );
   assert.equal(predicted.code, 0, predicted.stderr);
-  const stackingAdded = await runCli([
-    'models',
-    'add',
-    join(models, 'ct-volume-threshold'),
-    '--lake',
-    lake,
-  ]);
-  assert.equal(stackingAdded.code, 0, stackingAdded.stderr);
+  await addModel(lake, models, 'ct-volume-threshold');
   const stackingPredicted = await runCli(
     ['predict', '--model', 'ct-volume-threshold', '--series', volume.series],
     { LPACS_LAKE: lake },
@@ -138,20 +115,16 @@ before(async () => {
     }
   }
   assert.ok(masked, 'a slice with a partial mask');
-  const store = new AccessStore(lake);
-  await store.addUser('rita', Role.Researcher, PASSWORD);
-  token = (await store.issueToken('rita')).token;
-  api = await startServer({ lake, port: 0 });
-  const started = await startPortal(api.url);
-  portal = started.url;
-  stopPortal = started.stop;
-  browser = await launchChromium();
-  page = (await signInAs(browser, portal, 'rita', PASSWORD)).page;
+  stack = await startPortalStack({
+    lake,
+    password: PASSWORD,
+    users: { rita: Role.Researcher },
+    tokens: ['rita'],
+  });
+  page = (await stack.signIn('rita')).page;
 });
 after(async () => {
-  await browser?.close();
-  stopPortal?.();
-  await api?.close();
+  await stack?.close();
   work.remove();
 });
 
@@ -201,7 +174,7 @@ async function shownImage(): Promise<{ src: string; sha: string }> {
 
 describe('study viewer in Chromium', () => {
   it('steps through the volume in instance order with the keyboard', async () => {
-    await page.goto(`${portal}studies/${volume.study}`);
+    await page.goto(`${stack.portal}studies/${volume.study}`);
     // Every slice has a mask; these checks are of the bare frames.
     await page.getByRole('checkbox', { name: 'Show mask' }).uncheck();
     const first = await shownImage();
@@ -241,8 +214,13 @@ describe('study viewer in Chromium', () => {
       .waitFor();
     const shown = await shownImage();
     const direct = await fetch(
-      `${api.url.replace(/graphql$/, 'dicomweb')}/studies/${volume.study}/series/${volume.series}/instances/${volume.sops[3]}/frames/1/rendered?window=40,80,linear`,
-      { headers: { authorization: `Bearer ${token}`, accept: 'image/png' } },
+      `${stack.api.url.replace(/graphql$/, 'dicomweb')}/studies/${volume.study}/series/${volume.series}/instances/${volume.sops[3]}/frames/1/rendered?window=40,80,linear`,
+      {
+        headers: {
+          authorization: `Bearer ${stack.token.rita}`,
+          accept: 'image/png',
+        },
+      },
     );
     const expected = createHash('sha256')
       .update(Buffer.from(await direct.arrayBuffer()))
@@ -275,7 +253,7 @@ describe('study viewer in Chromium', () => {
   });
 
   it('blends the mask over exactly its pixels, with a toggle and an opacity', async () => {
-    await page.goto(`${portal}studies/${volume.study}`);
+    await page.goto(`${stack.portal}studies/${volume.study}`);
     const canvas = page.getByRole('img', { name: /^Instance/ });
     await canvas.waitFor();
     const show = page.getByRole('checkbox', { name: 'Show mask' });
@@ -322,7 +300,7 @@ describe('study viewer in Chromium', () => {
   });
 
   it("blends a stacking model's series mask over every slice, exactly its pixels", async () => {
-    await page.goto(`${portal}studies/${volume.study}`);
+    await page.goto(`${stack.portal}studies/${volume.study}`);
     const canvas = page.getByRole('img', { name: /^Instance/ });
     await canvas.waitFor();
     const show = page.getByRole('checkbox', { name: 'Show mask' });
@@ -386,7 +364,7 @@ describe('study viewer in Chromium', () => {
         r.url().endsWith('/api/graphql') &&
         (r.request().postData() ?? '').includes('portalConfig'),
     );
-    await page.goto(`${portal}studies/${volume.study}`);
+    await page.goto(`${stack.portal}studies/${volume.study}`);
     await (await config).finished();
     await page.getByRole('img', { name: /^Instance/ }).waitFor();
     assert.equal(
@@ -406,7 +384,7 @@ describe('OHIF link in Chromium', () => {
     const other = await startPortal(ohif.url);
     try {
       const { context, page: p } = await signInAs(
-        browser,
+        stack.browser,
         other.url,
         'rita',
         PASSWORD,

@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { startServer } from '@lpacs/api';
-import type { RunningServer } from '@lpacs/api';
-import { AccessStore, Role } from '@lpacs/access';
-import { CT, SAMPLE, bearer, runCli, tempDir, tokenFor } from './helpers';
-import { launchChromium, screenshots, startPortal } from './portalHarness';
+import type { Page } from 'playwright-core';
+import { Role } from '@lpacs/access';
+import { CT, SAMPLE, runCli, tempDir } from './helpers';
+import { screenshots, startPortalStack } from './portalHarness';
+import type { PortalStack } from './portalHarness';
 
 const work = tempDir('portal');
 const lake = join(work.path, 'lake');
 const artefacts = screenshots();
-let api: RunningServer;
-let stopPortal: (() => void) | undefined;
-let browser: Browser;
+let stack: PortalStack;
 let page: Page;
-let portal: string;
-let token: string;
 const PASSWORD = 'portal test passphrase';
 
 interface Counts {
@@ -26,15 +21,9 @@ interface Counts {
   instances: number;
 }
 
-async function apiData<T>(query: string, variables?: object): Promise<T> {
-  const res = await fetch(api.url, {
-    method: 'POST',
-    headers: bearer(token),
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown[] };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data!;
+/** GraphQL as rita, the researcher the portal is signed in as. */
+function apiData<T>(query: string, variables?: object): Promise<T> {
+  return stack.gql<T>('rita', query, variables);
 }
 
 async function countsFromApi(filter: object | null): Promise<Counts> {
@@ -88,25 +77,24 @@ async function expectCounts(expected: Counts): Promise<void> {
 before(async () => {
   const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
   assert.equal(run.code, 0, run.stderr);
-  await new AccessStore(lake).addUser('rita', Role.Researcher, PASSWORD);
-  token = await tokenFor(lake, Role.Researcher, 'rita');
-  api = await startServer({ lake, port: 0 });
-  const started = await startPortal(api.url);
-  portal = started.url;
-  stopPortal = started.stop;
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  stack = await startPortalStack({
+    lake,
+    password: PASSWORD,
+    users: { rita: Role.Researcher },
+    tokens: ['rita'],
+  });
+  page = await stack.browser.newPage({
+    viewport: { width: 1280, height: 800 },
+  });
 });
 after(async () => {
-  await browser?.close();
-  stopPortal?.();
-  await api?.close();
+  await stack?.close();
   work.remove();
 });
 
 describe('portal in Chromium', () => {
   it('asks who you are, and refuses a wrong password', async () => {
-    await page.goto(portal);
+    await page.goto(stack.portal);
     await page.getByLabel('User name').fill('rita');
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -4,7 +4,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { REPO } from './helpers';
+import { AccessStore } from '@lpacs/access';
+import type { Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import { REPO, gqlAs, tokenFor } from './helpers';
 
 /** Where the portal tests write their screenshots (created on first use). */
 export function screenshots(): string {
@@ -123,25 +127,70 @@ export function navLabels(page: Page): Promise<string[]> {
     .allTextContents();
 }
 
-/** A GraphQL call to the API with a bearer token; returns `data` or throws. */
-export async function gqlAs<T>(
-  apiUrl: string,
-  token: string,
-  query: string,
-  variables?: object,
-): Promise<T> {
-  const res = await fetch(apiUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as {
-    data?: T;
-    errors?: Array<{ message: string }>;
+/** What a portal test signs in to: the API, the portal over it, Chromium. */
+export interface PortalStack {
+  api: RunningServer;
+  /** The portal's address, ending in `/`. */
+  portal: string;
+  browser: Browser;
+  /** The API tokens made for the users asked for, by user name. */
+  token: Record<string, string>;
+  /** A fresh browser context signed in as `name`. */
+  signIn(name: string): Promise<{ context: BrowserContext; page: Page }>;
+  /** GraphQL as `name`, with their token: the data, or a failed assert. */
+  gql<T>(name: string, query: string, variables?: object): Promise<T>;
+  /** Closes Chromium, then stops the portal and the API. */
+  close(): Promise<void>;
+}
+
+export interface PortalStackOptions {
+  /** A lake already made (ingested) by the test. */
+  lake: string;
+  /** The users to add, by name: each signs in with `password`. */
+  users: Record<string, Role>;
+  password: string;
+  /** The users who also get an API token, as `lpacs tokens create` makes. */
+  tokens?: string[];
+}
+
+/**
+ * Adds the users to `lake`, then starts the API over it, the portal over
+ * the API and Chromium; what started is stopped again if a later step
+ * fails, so a failing `before` leaves no server behind.
+ */
+export async function startPortalStack(
+  options: PortalStackOptions,
+): Promise<PortalStack> {
+  const { lake, users, password } = options;
+  const store = new AccessStore(lake);
+  for (const [name, role] of Object.entries(users))
+    await store.addUser(name, role, password);
+  const token: Record<string, string> = {};
+  for (const name of options.tokens ?? [])
+    token[name] = await tokenFor(lake, users[name]!, name);
+  const stops: Array<() => unknown> = [];
+  const close = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
   };
-  if (body.errors?.length) throw new Error(body.errors[0]!.message);
-  return body.data as T;
+  try {
+    const api = await startServer({ lake, port: 0 });
+    stops.push(() => api.close());
+    const started = await startPortal(api.url);
+    stops.push(started.stop);
+    const browser = await launchChromium();
+    stops.push(() => browser.close());
+    return {
+      api,
+      portal: started.url,
+      browser,
+      token,
+      signIn: (name) => signInAs(browser, started.url, name, password),
+      gql: <T>(name: string, query: string, variables?: object) =>
+        gqlAs<T>(api.url, token[name]!, query, variables),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
