@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import {
   bearer,
   dcmdump,
   filesUnder,
+  gqlAs,
   parquetRows,
   runCli,
   tempDir,
@@ -56,15 +58,8 @@ async function sync(args: string[]): Promise<Report & { code: number | null }> {
   return { ...(JSON.parse(r.stdout) as Report), code: r.code };
 }
 
-async function gql<T>(who: string, query: string, variables = {}) {
-  const res = await fetch(serverA.url, {
-    method: 'POST',
-    headers: bearer(token[who]!),
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data!;
+function gql<T>(who: string, query: string, variables = {}): Promise<T> {
+  return gqlAs<T>(serverA.url, token[who]!, query, variables);
 }
 
 /** SHA-256 of every object file of a lake, hashed here from its bytes. */
@@ -292,6 +287,43 @@ describe('lpacs sync between two lakes', () => {
         { sha256: rawSha, outcome: 'refused', code: 'MISSING_ATTRIBUTE' },
       ].sort((x, y) => x.sha256.localeCompare(y.sha256)),
     );
+    assert.equal((await instanceRows(lakeB)).length, ctFiles.length);
+  });
+
+  it('refuses an original that merely carries the two attributes (new-user case)', async () => {
+    // dcmodify adds PatientIdentityRemoved YES, a DeidentificationMethod
+    // and even the Basic Profile's code to an identified original.
+    const path = join(work.path, 'claims-deidentified.dcm');
+    copyFileSync(ctFiles[1]!, path);
+    execFileSync('dcmodify', [
+      '-nb',
+      ...['-i', '(0012,0062)=YES', '-i', '(0012,0063)=manual'],
+      ...['-i', '(0012,0064)[0].(0008,0100)=113100'],
+      path,
+    ]);
+    const raw = readFileSync(path);
+    const sha = createHash('sha256').update(raw).digest('hex');
+    const boundary = 'xyz';
+    const res = await fetch(`${baseB}/sync/objects`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${syncToken}`,
+        'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+      },
+      body: Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\ncontent-type: application/dicom\r\nx-lpacs-sha256: ${sha}\r\n\r\n`,
+        ),
+        raw,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]),
+    });
+    const { results } = (await res.json()) as {
+      results: Array<{ sha256: string; outcome: string; code?: string }>;
+    };
+    assert.deepEqual(results, [
+      { sha256: sha, outcome: 'refused', code: 'NOT_DEIDENTIFIED' },
+    ]);
     assert.equal((await instanceRows(lakeB)).length, ctFiles.length);
   });
 

@@ -2,6 +2,8 @@
 export enum DeidErrorCode {
   BurnedInAnnotation = 'BURNED_IN_ANNOTATION',
   MissingUID = 'MISSING_UID',
+  /** A synced object that says it was de-identified and was not (verifyDeidentified). */
+  NotDeidentified = 'NOT_DEIDENTIFIED',
 }
 
 /** An object that must not enter the lake; the message never holds values. */

@@ -14,7 +14,7 @@ import {
   valueBytes,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
-import { ActionTable } from './actionTable';
+import { ActionTable, resolve } from './actionTable';
 import {
   blankPixels,
   cannotBlank,
@@ -182,29 +182,6 @@ function assemble(
   let at = 0;
   for (const chunk of chunks) at += chunk.copy(into, at);
   return into.subarray(0, size);
-}
-
-/**
- * IOD-dependent codes resolved without the IOD's module tables: the choice
- * that keeps a type 1/2 attribute valid for values, and for sequences the
- * one that leaves no empty type 3 sequence behind (dciodvfy flags those).
- * X/Z/U* on a sequence keeps it with its UIDs remapped, so references
- * between objects still resolve (PS3.15 E.1-1 note on U*).
- */
-function resolve(action: ElementAction, vr: string): ElementAction {
-  const sequence = vr === 'SQ';
-  switch (action) {
-    case 'X/Z':
-    case 'X/D':
-    case 'X/Z/D':
-      return sequence ? 'X' : action === 'X/Z' ? 'Z' : 'D';
-    case 'Z/D':
-      return sequence ? 'Z' : 'D';
-    case 'X/Z/U*':
-      return sequence ? 'keep' : vr === 'UI' ? 'U' : 'Z';
-    default:
-      return action;
-  }
 }
 
 /** The burned-in text risk of an object, by its class and statement. */

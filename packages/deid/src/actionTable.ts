@@ -77,3 +77,26 @@ export class ActionTable {
     return `${tagHex(tag)} -> ${this.actionFor(tag)}`;
   }
 }
+
+/**
+ * IOD-dependent codes resolved without the IOD's module tables: the choice
+ * that keeps a type 1/2 attribute valid for values, and for sequences the
+ * one that leaves no empty type 3 sequence behind (dciodvfy flags those).
+ * X/Z/U* on a sequence keeps it with its UIDs remapped, so references
+ * between objects still resolve (PS3.15 E.1-1 note on U*).
+ */
+export function resolve(action: ElementAction, vr: string): ElementAction {
+  const sequence = vr === 'SQ';
+  switch (action) {
+    case 'X/Z':
+    case 'X/D':
+    case 'X/Z/D':
+      return sequence ? 'X' : action === 'X/Z' ? 'Z' : 'D';
+    case 'Z/D':
+      return sequence ? 'Z' : 'D';
+    case 'X/Z/U*':
+      return sequence ? 'keep' : vr === 'UI' ? 'U' : 'Z';
+    default:
+      return action;
+  }
+}

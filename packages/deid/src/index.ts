@@ -25,3 +25,4 @@ export { SAFE_PRIVATE, safePrivateTags } from './safePrivate';
 export type { SafePrivateElement } from './safePrivate';
 export { SiteKeys, normalisePersonName } from './SiteKeys';
 export { parseOptions } from './parseOptions';
+export { verifyDeidentified } from './verifyDeidentified';

@@ -6,6 +6,7 @@ import {
   readString,
 } from '@lpacs/dicom';
 import type { DicomFile } from '@lpacs/dicom';
+import { DeidError, DeidErrorCode, verifyDeidentified } from '@lpacs/deid';
 import type { DeidOutcome } from '@lpacs/deid';
 
 /** What a trusted peer says about an object it de-identified. */
@@ -20,8 +21,10 @@ export interface PeerDeidentified {
  * second time, and its SHA-256 would no longer match the sender's, so a
  * rerun could not tell what was already sent. Only an object that says
  * PatientIdentityRemoved (0012,0062) = YES (PS3.15 E.1) and names its
- * DeidentificationMethod (0012,0063) passes; anything else is refused.
- * @throws DicomError MISSING_ATTRIBUTE when it does not say so.
+ * DeidentificationMethod (0012,0063), and that verifyDeidentified finds
+ * consistent with the profile it declares, passes; anything else is refused.
+ * @throws DicomError MISSING_ATTRIBUTE when it does not say so
+ * @throws DeidError NOT_DEIDENTIFIED when it says so but is not
  */
 export function acceptDeidentified(
   bytes: Buffer,
@@ -38,6 +41,13 @@ export function acceptDeidentified(
     throw new DicomError(
       DicomErrorCode.MissingAttribute,
       'a synced object must carry PatientIdentityRemoved (0012,0062) YES and a DeidentificationMethod (0012,0063)',
+    );
+  // The markers alone are two attributes anyone can add to an original.
+  const why = verifyDeidentified(file);
+  if (why)
+    throw new DeidError(
+      DeidErrorCode.NotDeidentified,
+      `a synced object that is not de-identified as it says: ${why}`,
     );
   const sopInstanceUID = str(Tag.SOPInstanceUID);
   const sopClassUID = str(Tag.SOPClassUID);

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseDicom } from '@lpacs/dicom';
+import {
+  DeidError,
+  Deidentifier,
+  RESEARCH_DEFAULT,
+  SiteKeys,
+  verifyDeidentified,
+} from '../index';
+import type { DeidOptions } from '../index';
+
+// New-user case (session 5): `POST /sync/objects` stored an original CT
+// verbatim because dcmodify had added PatientIdentityRemoved YES and a
+// DeidentificationMethod to it.
+
+const CACHE = join(__dirname, '..', '..', '..', '..', 'datasets', 'cache');
+const CT_FILE = join(CACHE, 'ct-test', 'P0001', 'ST01', 'SE01', 'CT000001.dcm');
+const dir = mkdtempSync(join(tmpdir(), 'lpacs-verify-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function files(d: string): string[] {
+  return readdirSync(d).flatMap((n) => {
+    const p = join(d, n);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.dcm') ? [p] : [];
+  });
+}
+
+/** dcmodify -nb with insert/modify edits on a copy of `source`. */
+function edited(source: Buffer, edits: string[]): Buffer {
+  const path = join(dir, 'edited.dcm');
+  writeFileSync(path, source);
+  execFileSync('dcmodify', ['-nb', ...edits, path], { stdio: 'ignore' });
+  return readFileSync(path);
+}
+
+const OPTION_SETS: Array<[string, Partial<DeidOptions>]> = [
+  ['the research default', {}],
+  [
+    'the Basic Profile alone',
+    {
+      longitudinal: 'off',
+      retainPatientCharacteristics: false,
+      cleanDescriptors: false,
+    },
+  ],
+  [
+    'every retain option',
+    {
+      longitudinal: 'full',
+      retainDeviceIdentity: true,
+      retainUIDs: true,
+      retainInstitutionIdentity: true,
+      retainSafePrivate: true,
+      cleanStructuredContent: true,
+      cleanGraphics: true,
+    },
+  ],
+];
+
+describe('verifyDeidentified', () => {
+  const corpus = [
+    ...files(join(CACHE, 'sample')),
+    ...files(join(CACHE, 'ct-test')).slice(0, 40),
+  ];
+
+  for (const [name, options] of OPTION_SETS) {
+    it(`passes every object lpacs de-identified under ${name}`, () => {
+      const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 3)), {
+        ...RESEARCH_DEFAULT,
+        ...options,
+        acceptUnmarked: ['secondary-capture'],
+      });
+      let checked = 0;
+      for (const path of corpus) {
+        let out: Buffer;
+        try {
+          out = Buffer.from(
+            deid.deidentify(parseDicom(readFileSync(path))).bytes,
+          );
+        } catch (err) {
+          if (err instanceof DeidError) continue; // refused, never synced
+          throw err;
+        }
+        assert.equal(verifyDeidentified(parseDicom(out)), undefined, path);
+        checked++;
+      }
+      assert.ok(checked >= 30, `only ${checked} objects checked`);
+    });
+  }
+
+  it('refuses an original that only carries the two attributes', () => {
+    const original = edited(readFileSync(CT_FILE), [
+      '-i',
+      '(0012,0062)=YES',
+      '-i',
+      '(0012,0063)=manual',
+    ]);
+    assert.match(
+      verifyDeidentified(parseDicom(original)) ?? '',
+      /DeidentificationMethodCodeSequence \(0012,0064\) does not name the Basic/,
+    );
+  });
+
+  it('refuses one that also names the profile but keeps the PatientID', () => {
+    const original = edited(readFileSync(CT_FILE), [
+      '-i',
+      '(0012,0062)=YES',
+      '-i',
+      '(0012,0063)=manual',
+      '-i',
+      '(0012,0064)[0].(0008,0100)=113100',
+    ]);
+    assert.match(
+      verifyDeidentified(parseDicom(original)) ?? '',
+      /PatientID \(0010,0020\) is not an lpacs pseudonym/,
+    );
+  });
+
+  it('names an attribute the profile removes when it is put back', () => {
+    const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 3)));
+    const clean = Buffer.from(
+      deid.deidentify(parseDicom(readFileSync(CT_FILE))).bytes,
+    );
+    assert.equal(verifyDeidentified(parseDicom(clean)), undefined);
+    // OtherPatientIDs (0010,1000): X in Table E.1-1.
+    const planted = edited(clean, ['-i', '(0010,1000)=MRN-0001']);
+    assert.equal(
+      verifyDeidentified(parseDicom(planted)),
+      '(0010,1000) is present, and the profile removes it',
+    );
+    // OperatorsName (0008,1070): its dummy, not a name.
+    const named = edited(clean, ['-i', '(0008,1070)=Doe^Jane']);
+    assert.match(verifyDeidentified(parseDicom(named)) ?? '', /^\(0008,1070\)/);
+    // StudyInstanceUID (0020,000D) in the original's form.
+    const uid = edited(clean, ['-m', '(0020,000D)=1.2.840.99999.1.2.3']);
+    assert.equal(
+      verifyDeidentified(parseDicom(uid)),
+      '(0020,000D) holds a UID the profile would have replaced',
+    );
+  });
+});

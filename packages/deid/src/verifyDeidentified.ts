@@ -1,0 +1,163 @@
+import {
+  Tag,
+  findElement,
+  isPrivateTag,
+  readString,
+  readStrings,
+  tagString,
+} from '@lpacs/dicom';
+import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
+import { ActionTable, resolve } from './actionTable';
+import { RESEARCH_DEFAULT, selectedOptions } from './options';
+import type { DeidOptions } from './options';
+import { safePrivateTags } from './safePrivate';
+
+const CODE_VALUE = 0x00080100;
+const BASIC_PROFILE = '113100';
+
+/** An lpacs patient pseudonym (SiteKeys.patientPseudonym). */
+const PSEUDONYM = /^LP[A-Z2-7]{16}$/;
+
+/** The dummy lpacs writes for a D or Z text value (Deidentifier DUMMY). */
+const DUMMIES = new Set(['', 'ANONYMIZED', 'ANON', '0', '000Y']);
+
+const NONE: DeidOptions = {
+  ...RESEARCH_DEFAULT,
+  longitudinal: 'off',
+  retainPatientCharacteristics: false,
+  cleanDescriptors: false,
+};
+
+const SWITCHES = [
+  'retainPatientCharacteristics',
+  'retainDeviceIdentity',
+  'retainUIDs',
+  'retainInstitutionIdentity',
+  'retainSafePrivate',
+  'cleanDescriptors',
+  'cleanStructuredContent',
+  'cleanGraphics',
+] as const;
+
+/** The code selectedOptions gives one option alone: one source of truth. */
+function codeOf(options: Partial<DeidOptions>): string {
+  return selectedOptions({ ...NONE, ...options })[0]!.code.value;
+}
+
+/** The options a list of CID 7050 codes declares. */
+function optionsOf(codes: ReadonlySet<string>): DeidOptions {
+  const out: DeidOptions = { ...NONE };
+  for (const key of SWITCHES)
+    if (codes.has(codeOf({ [key]: true }))) out[key] = true;
+  for (const dates of ['full', 'modified'] as const)
+    if (codes.has(codeOf({ longitudinal: dates }))) out.longitudinal = dates;
+  return out;
+}
+
+const tables = new Map<string, ActionTable>();
+
+function tableFor(codes: ReadonlySet<string>): ActionTable {
+  const key = [...codes].sort().join(',');
+  let table = tables.get(key);
+  if (!table) {
+    table = new ActionTable(optionsOf(codes));
+    if (tables.size > 64) tables.clear();
+    tables.set(key, table);
+  }
+  return table;
+}
+
+interface Check {
+  buf: Buffer;
+  table: ActionTable;
+  retainUIDs: boolean;
+  retainSafePrivate: boolean;
+  pseudonym: string;
+}
+
+/** Why an element breaks the declared profile, or undefined. */
+function breach(
+  c: Check,
+  el: DicomElement,
+  safe?: Set<number>,
+): string | undefined {
+  const where = tagString(el.tag);
+  if (isPrivateTag(el.tag)) {
+    if (c.retainSafePrivate && safe?.has(el.tag)) return undefined;
+    return `${where} is a private element the profile removes`;
+  }
+  const action = resolve(c.table.actionFor(el.tag), el.vr);
+  const filled = el.items ? el.items.length > 0 : el.length > 0;
+  if (action === 'X' && filled)
+    return `${where} is present, and the profile removes it`;
+  if ((action === 'Z' || action === 'D') && el.items && el.items.length > 0)
+    return `${where} has items, and the profile empties it`;
+  if (el.items) return undefined;
+  if (action === 'U' && !c.retainUIDs) {
+    const uids = readStrings(c.buf, el);
+    if (uids.some((u) => u !== '' && !u.startsWith('2.25.')))
+      return `${where} holds a UID the profile would have replaced`;
+  }
+  if ((action === 'Z' || action === 'D') && el.vr === 'PN') {
+    const names = readStrings(c.buf, el, ['ISO_IR 192']);
+    if (names.some((n) => !DUMMIES.has(n) && n !== c.pseudonym))
+      return `${where} holds a person name, and the profile replaces it`;
+  }
+  return undefined;
+}
+
+function firstBreach(
+  c: Check,
+  ds: DataSet | { elements: readonly DicomElement[] },
+): string | undefined {
+  const safe = c.retainSafePrivate
+    ? safePrivateTags(c.buf, ds.elements)
+    : undefined;
+  for (const el of ds.elements) {
+    if ((el.tag & 0xffff) === 0) continue; // group lengths
+    const why = breach(c, el, safe);
+    if (why) return why;
+    for (const item of el.items ?? []) {
+      const inner = firstBreach(c, item);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks an object another lpacs says it de-identified (`lpacs sync`)
+ * against what that says: the Basic Profile and the options of its
+ * DeidentificationMethodCodeSequence (0012,0064). An lpacs pseudonym as
+ * PatientID, no element the declared profile removes, no private element
+ * beyond the safe list when that option is declared, every UID the
+ * profile replaces in the `2.25.` form lpacs writes, no person name where
+ * the profile writes a dummy. It cannot prove free text clean; it does
+ * stop an identified object that merely carries the two attributes.
+ * @returns why the object is refused (attributes named, never values), or undefined
+ */
+export function verifyDeidentified(file: DicomFile): string | undefined {
+  const { buffer: buf, elements } = file.body;
+  const codes = new Set<string>();
+  const method = findElement(elements, Tag.DeidentificationMethodCodeSequence);
+  for (const item of method?.items ?? []) {
+    const code = readString(buf, findElement(item.elements, CODE_VALUE));
+    if (code) codes.add(code);
+  }
+  if (!codes.has(BASIC_PROFILE))
+    return 'its DeidentificationMethodCodeSequence (0012,0064) does not name the Basic Application Confidentiality Profile (113100)';
+  const pseudonym = readString(buf, findElement(elements, Tag.PatientID)) ?? '';
+  if (!PSEUDONYM.test(pseudonym))
+    return 'its PatientID (0010,0020) is not an lpacs pseudonym';
+  const options = optionsOf(codes);
+  return firstBreach(
+    {
+      buf,
+      table: tableFor(codes),
+      retainUIDs: options.retainUIDs,
+      retainSafePrivate: options.retainSafePrivate,
+      pseudonym,
+    },
+    file.body,
+  );
+}
