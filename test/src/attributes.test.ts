@@ -6,7 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { Role } from '@lpacs/access';
-import { CT, bearer, parquetRows, runCli, tempDir, tokenFor } from './helpers';
+import {
+  CT,
+  gqlResult,
+  parquetRows,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
 
 const work = tempDir('attributes');
 const lake = join(work.path, 'lake');
@@ -14,21 +21,8 @@ let server: RunningServer;
 let serving = false;
 let token: string;
 
-interface GqlResult<T> {
-  data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
-}
-
-async function gql<T>(
-  query: string,
-  variables?: object,
-): Promise<GqlResult<T>> {
-  const res = await fetch(server.url, {
-    method: 'POST',
-    headers: bearer(token),
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as GqlResult<T>;
+function gql<T>(query: string, variables?: object) {
+  return gqlResult<T>(server.url, token, query, variables);
 }
 
 const COUNT = `query ($filter: CohortFilter) {

@@ -8,7 +8,7 @@ import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import type { IngestReport } from '@lpacs/ingest';
 import type { ReleaseDeidentification } from '@lpacs/sharing';
-import { bearer, parquetRows, runCli, tempDir, tokenFor } from './helpers';
+import { gqlAs, parquetRows, runCli, tempDir, tokenFor } from './helpers';
 
 const work = tempDir('deid-options');
 const input = join(work.path, 'in');
@@ -115,15 +115,8 @@ function makeInputs(): void {
   ]);
 }
 
-async function gql<T>(who: string, query: string, variables?: object) {
-  const res = await fetch(server.url, {
-    method: 'POST',
-    headers: bearer(token[who]!),
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data!;
+function gql<T>(who: string, query: string, variables?: object): Promise<T> {
+  return gqlAs<T>(server.url, token[who]!, query, variables);
 }
 
 const instances = () =>

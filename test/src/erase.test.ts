@@ -7,8 +7,8 @@ import { LinkageReader, startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import {
   CT,
-  bearer,
   filesUnder,
+  gqlAs,
   parquetRows,
   runCli,
   tempDir,
@@ -25,19 +25,8 @@ let total = 0;
 let zipUrl = '';
 let shareId = '';
 
-async function gql<T>(
-  who: string,
-  query: string,
-  variables?: object,
-): Promise<T> {
-  const res = await fetch(server.url, {
-    method: 'POST',
-    headers: bearer(token[who]!),
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown[] };
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data!;
+function gql<T>(who: string, query: string, variables?: object): Promise<T> {
+  return gqlAs<T>(server.url, token[who]!, query, variables);
 }
 
 /** Rows for a patient in every Parquet file under the lake, old versions included. */

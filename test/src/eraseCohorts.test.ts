@@ -21,9 +21,9 @@ import {
 import type { FrozenInstance } from '@lpacs/sharing';
 import {
   CT,
-  bearer,
   dcmdump,
   filesUnder,
+  gqlResult,
   independentCounts,
   parquetRows,
   runCli,
@@ -38,11 +38,6 @@ import {
 // left (dcmdump), the share of X and Y releases Y exactly and the share of
 // X alone is refused with a clear error. Run on a lake in the clear and on
 // an encrypted one, whose state is read back through the lake's keys.
-
-interface Gql<T> {
-  data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
-}
 
 interface LakeInstance {
   patient: string;
@@ -91,17 +86,8 @@ function eraseSuite(kind: 'clear' | 'encrypted'): void {
     const cohort = { both: '', alone: '' };
     const share = { both: '', alone: '' };
 
-    async function gql<T>(
-      who: string,
-      query: string,
-      variables?: object,
-    ): Promise<Gql<T>> {
-      const res = await fetch(server.url, {
-        method: 'POST',
-        headers: bearer(token[who]!),
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as Gql<T>;
+    function gql<T>(who: string, query: string, variables?: object) {
+      return gqlResult<T>(server.url, token[who]!, query, variables);
     }
 
     async function ok<T>(

@@ -10,10 +10,10 @@ import type { RunningServer } from '@lpacs/api';
 import {
   CT,
   SAMPLE,
-  bearer,
   containsWord,
   dcmdump,
   filesUnder,
+  gqlResult,
   independentCounts,
   parquetRows,
   phiNeedles,
@@ -27,22 +27,8 @@ const lake = join(work.path, 'lake');
 let server: RunningServer;
 const token: Record<string, string> = {};
 
-interface Gql<T> {
-  data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
-}
-
-async function gql<T>(
-  who: string,
-  query: string,
-  variables?: object,
-): Promise<Gql<T>> {
-  const res = await fetch(server.url, {
-    method: 'POST',
-    headers: bearer(token[who]!),
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Gql<T>;
+function gql<T>(who: string, query: string, variables?: object) {
+  return gqlResult<T>(server.url, token[who]!, query, variables);
 }
 
 const ctFiles = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
