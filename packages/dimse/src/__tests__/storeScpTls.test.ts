@@ -85,6 +85,22 @@ describe('C-STORE SCP over DICOM TLS, against dcmtk storescu +tls', () => {
     }
   }
 
+  /** storescu +tls as `node`, checking the server certificate. */
+  function storescuTls(node: { key: string; cert: string }, port: number) {
+    return storescu([
+      '+tls',
+      node.key,
+      node.cert,
+      '+cf',
+      server.cert,
+      '-aec',
+      'LPACS',
+      '127.0.0.1',
+      String(port),
+      FILE,
+    ]);
+  }
+
   before(async () => {
     server = certificate(root, 'lpacs-scp');
     client = certificate(root, 'modality');
@@ -121,48 +137,15 @@ describe('C-STORE SCP over DICOM TLS, against dcmtk storescu +tls', () => {
   });
 
   it('stores an instance sent by storescu +tls, checking the server certificate', async () => {
-    const run = await storescu([
-      '+tls',
-      client.key,
-      client.cert,
-      '+cf',
-      server.cert,
-      '-aec',
-      'LPACS',
-      '127.0.0.1',
-      String(open.port),
-      FILE,
-    ]);
+    const run = await storescuTls(client, open.port);
     assert.equal(run.code, 0, run.output);
     assert.equal(await instances(), 1);
   });
 
   it('with a CA, admits only a node whose certificate it signed', async () => {
-    const refused = await storescu([
-      '+tls',
-      stranger.key,
-      stranger.cert,
-      '+cf',
-      server.cert,
-      '-aec',
-      'LPACS',
-      '127.0.0.1',
-      String(mutual.port),
-      FILE,
-    ]);
+    const refused = await storescuTls(stranger, mutual.port);
     assert.notEqual(refused.code, 0, refused.output);
-    const admitted = await storescu([
-      '+tls',
-      client.key,
-      client.cert,
-      '+cf',
-      server.cert,
-      '-aec',
-      'LPACS',
-      '127.0.0.1',
-      String(mutual.port),
-      FILE,
-    ]);
+    const admitted = await storescuTls(client, mutual.port);
     assert.equal(admitted.code, 0, admitted.output);
     // The same file again: skipped, still one instance.
     assert.equal(await instances(), 1);
