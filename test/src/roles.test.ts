@@ -20,6 +20,11 @@ const WHO: Who[] = [
   'anonymous',
 ];
 
+/** An operation that is one GraphQL document, sent as the caller. */
+function gqlOperation(name: string, allowed: string, query: string) {
+  return { name, allowed, run: (t?: string) => gqlStatus(t, query) };
+}
+
 /**
  * The policy written out by hand from the issue's roles, independent of
  * the code's table: A admin, S steward, R researcher, C collaborator.
@@ -29,21 +34,9 @@ const OPERATIONS: Array<{
   allowed: string;
   run: (t?: string) => Promise<number>;
 }> = [
-  {
-    name: 'query a cohort',
-    allowed: 'ASR',
-    run: (t) => gqlStatus(t, '{ cohort { counts { instances } } }'),
-  },
-  {
-    name: 'who am I',
-    allowed: 'ASRC',
-    run: (t) => gqlStatus(t, '{ me { name role } }'),
-  },
-  {
-    name: 'list users',
-    allowed: 'A',
-    run: (t) => gqlStatus(t, '{ users { name } }'),
-  },
+  gqlOperation('query a cohort', 'ASR', '{ cohort { counts { instances } } }'),
+  gqlOperation('who am I', 'ASRC', '{ me { name role } }'),
+  gqlOperation('list users', 'A', '{ users { name } }'),
   {
     name: 'add a user',
     allowed: 'A',
@@ -53,30 +46,14 @@ const OPERATIONS: Array<{
         `mutation { addUser(name: "u${Math.random().toString(36).slice(2, 8)}", role: "researcher") { user { name } } }`,
       ),
   },
-  {
-    name: 'list own tokens',
-    allowed: 'ASRC',
-    run: (t) => gqlStatus(t, '{ tokens { id } }'),
-  },
-  {
-    name: 'create a token',
-    allowed: 'ASRC',
-    run: (t) =>
-      gqlStatus(
-        t,
-        'mutation { createToken(label: "x", expiresInDays: 1) { token } }',
-      ),
-  },
-  {
-    name: 'read the audit log',
-    allowed: 'A',
-    run: (t) => gqlStatus(t, '{ auditLog(limit: 1) { seq } }'),
-  },
-  {
-    name: 'verify the audit log',
-    allowed: 'A',
-    run: (t) => gqlStatus(t, '{ verifyAudit { entries } }'),
-  },
+  gqlOperation('list own tokens', 'ASRC', '{ tokens { id } }'),
+  gqlOperation(
+    'create a token',
+    'ASRC',
+    'mutation { createToken(label: "x", expiresInDays: 1) { token } }',
+  ),
+  gqlOperation('read the audit log', 'A', '{ auditLog(limit: 1) { seq } }'),
+  gqlOperation('verify the audit log', 'A', '{ verifyAudit { entries } }'),
   { name: 'store by STOW-RS', allowed: 'A', run: (t) => stowStatus(t) },
   {
     name: 'receive from a peer lake (lpacs sync)',
@@ -91,55 +68,38 @@ const OPERATIONS: Array<{
       return res.status;
     },
   },
-  {
-    name: 're-identify a pseudonym',
-    allowed: 'S',
-    run: (t) =>
-      gqlStatus(
-        t,
-        'mutation { reidentify(pseudonym: "LPNOBODY", reason: "audit test") { pseudonym } }',
-      ),
-  },
-  {
-    name: 'save a cohort',
-    allowed: 'AR',
-    run: (t) => gqlStatus(t, 'mutation { saveCohort(name: "all") { id } }'),
-  },
-  {
-    name: 'see the SQL behind a filter',
-    allowed: 'A',
-    run: (t) =>
-      gqlStatus(t, '{ cohortSql(filter: { modality: ["CT"] }) { sql } }'),
-  },
-  {
-    name: 'see the lake status and quarantine',
-    allowed: 'AS',
-    run: (t) => gqlStatus(t, '{ lakeStatus { instances quarantinedCount } }'),
-  },
-  {
-    name: 'see operations (latency, errors, ingest, disk, backup)',
-    allowed: 'AS',
-    run: (t) => gqlStatus(t, '{ operations { uptimeSeconds } }'),
-  },
-  {
-    name: 'list share requests',
-    allowed: 'ASR',
-    run: (t) => gqlStatus(t, '{ shareRequests { id } }'),
-  },
-  {
-    name: 'list releases',
-    allowed: 'ASC',
-    run: (t) => gqlStatus(t, '{ releases { id } }'),
-  },
-  {
-    name: 'decide a share',
-    allowed: 'S',
-    run: (t) =>
-      gqlStatus(
-        t,
-        'mutation { decideShare(id: "sh_0000000000000000", approve: true) { id } }',
-      ),
-  },
+  gqlOperation(
+    're-identify a pseudonym',
+    'S',
+    'mutation { reidentify(pseudonym: "LPNOBODY", reason: "audit test") { pseudonym } }',
+  ),
+  gqlOperation(
+    'save a cohort',
+    'AR',
+    'mutation { saveCohort(name: "all") { id } }',
+  ),
+  gqlOperation(
+    'see the SQL behind a filter',
+    'A',
+    '{ cohortSql(filter: { modality: ["CT"] }) { sql } }',
+  ),
+  gqlOperation(
+    'see the lake status and quarantine',
+    'AS',
+    '{ lakeStatus { instances quarantinedCount } }',
+  ),
+  gqlOperation(
+    'see operations (latency, errors, ingest, disk, backup)',
+    'AS',
+    '{ operations { uptimeSeconds } }',
+  ),
+  gqlOperation('list share requests', 'ASR', '{ shareRequests { id } }'),
+  gqlOperation('list releases', 'ASC', '{ releases { id } }'),
+  gqlOperation(
+    'decide a share',
+    'S',
+    'mutation { decideShare(id: "sh_0000000000000000", approve: true) { id } }',
+  ),
   {
     name: 'browse DICOMweb (QIDO-RS; collaborators only their releases)',
     allowed: 'ASRC',
