@@ -94,19 +94,37 @@ export class AccessStore {
     });
   }
 
-  /** Sets a user's password (at least 12 characters). */
-  async setPassword(name: string, password: string): Promise<void> {
+  /**
+   * Sets a user's password (at least 12 characters) and, in the same
+   * write, revokes every session and API token they hold: a password is
+   * changed because it may be known to someone else, who may have signed
+   * in or made a token with it already.
+   * @returns How many live sessions and API tokens were revoked.
+   */
+  async setPassword(
+    name: string,
+    password: string,
+  ): Promise<{ sessions: number; tokens: number }> {
     if (password.length < 12)
       throw new AccessError(
         AccessErrorCode.BadInput,
         'a password needs at least 12 characters',
       );
     const passwordHash = await hashPassword(password);
-    await this.#doc.update((doc) => {
+    const now = new Date();
+    return this.#doc.update((doc) => {
       const user = doc.users.find((u) => u.name === name);
       if (!user)
         throw new AccessError(AccessErrorCode.NotFound, `no user "${name}"`);
       user.passwordHash = passwordHash;
+      const revoked = { sessions: 0, tokens: 0 };
+      for (const t of doc.tokens) {
+        if (t.userId !== user.id || t.revokedAt) continue;
+        if (Date.parse(t.expiresAt) > now.getTime())
+          revoked[t.kind === 'session' ? 'sessions' : 'tokens']++;
+        t.revokedAt = now.toISOString();
+      }
+      return revoked;
     });
   }
 

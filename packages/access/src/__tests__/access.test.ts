@@ -113,6 +113,25 @@ describe('users and tokens', () => {
     assert.equal(nobody, wrong);
   });
 
+  it('ends every session and API token of a user whose password changes', async () => {
+    await store.addUser('pat', Role.Researcher, 'the first passphrase');
+    await store.addUser('quinn', Role.Researcher, 'an unrelated passphrase');
+    const session = await store.signIn('pat', 'the first passphrase');
+    const api = await store.issueToken('pat', { label: 'notebook' });
+    const spent = await store.issueToken('pat', { label: 'old' });
+    await store.revokeToken(spent.info.id);
+    const other = await store.signIn('quinn', 'an unrelated passphrase');
+    const revoked = await store.setPassword('pat', 'the second passphrase');
+    // One live session and one live token; the one revoked earlier is not counted.
+    assert.deepEqual(revoked, { sessions: 1, tokens: 1 });
+    for (const t of [session.token, api.token])
+      assert.throws(() => store.authenticate(t), { code: 'UNAUTHENTICATED' });
+    assert.equal(store.authenticate(other.token).name, 'quinn');
+    await assert.rejects(store.signIn('pat', 'the first passphrase'));
+    const fresh = await store.signIn('pat', 'the second passphrase');
+    assert.equal(store.authenticate(fresh.token).name, 'pat');
+  });
+
   it('names what is wrong with a new user', async () => {
     await assert.rejects(
       store.addUser('Ada Lovelace', Role.Admin),

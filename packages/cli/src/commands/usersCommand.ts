@@ -10,6 +10,22 @@ function stdinPassword(): string {
   return readFileSync(0, 'utf8').split('\n')[0] ?? '';
 }
 
+function plural(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? '' : 's'}`;
+}
+
+/** What a password change ended, and how the user gets back in. */
+function revokedLine(
+  name: string,
+  r: { sessions: number; tokens: number },
+): string {
+  return (
+    `revoked ${plural(r.sessions, 'portal session')} and ` +
+    `${plural(r.tokens, 'API token')}` +
+    (r.tokens ? `; make new ones with: lpacs tokens create ${name}` : '')
+  );
+}
+
 /**
  * `lpacs users add NAME --role ROLE [--password-stdin]`, `users list`,
  * `users disable NAME`, `users password NAME [--password-stdin]`.
@@ -80,17 +96,20 @@ export async function usersCommand(
     case 'password': {
       if (!name) break;
       const secret = password();
-      await store.setPassword(name, secret);
+      const revoked = await store.setPassword(name, secret);
       await audit.append({
         actor: operator,
         action: 'user.password',
         target: name,
         outcome: 'ok',
+        detail: revoked,
       });
       process.stdout.write(
-        flags.passwordStdin
-          ? `password of ${name} set\n`
-          : `new password of ${name}: ${secret}\n`,
+        `${
+          flags.passwordStdin
+            ? `password of ${name} set`
+            : `new password of ${name}: ${secret}`
+        }\n${revokedLine(name, revoked)}\n`,
       );
       return 0;
     }
