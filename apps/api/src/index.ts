@@ -1,3 +1,8 @@
+export { SignInThrottle } from './access/SignInThrottle';
+export type {
+  SignInThrottleOptions,
+  ThrottleRefusal,
+} from './access/SignInThrottle';
 export { ErrorCode } from './ApiError';
 export { lpacsSchema } from './buildSchema';
 export { EXAMPLE_QUERY } from './http/landingPage';

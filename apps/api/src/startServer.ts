@@ -28,6 +28,7 @@ import type { Logger } from '@lpacs/lake';
 import { allowRoute } from './access/allowRoute';
 import { Gate } from './access/Gate';
 import { principalOf } from './access/principalOf';
+import { SignInThrottle } from './access/SignInThrottle';
 import { signInRoutes } from './access/signInRoutes';
 import { ErrorCode } from './ApiError';
 import { releaseRoutes } from './sharing/releaseRoutes';
@@ -82,6 +83,11 @@ export interface ServerOptions {
    * `https://ohif.example.org`): the portal then links each study to it.
    */
   ohifUrl?: string;
+  /**
+   * Counts failed sign-ins (default: 5 per user name, and 5 per client
+   * address, in 15 minutes, in memory). Tests pass one with their own clock.
+   */
+  signInThrottle?: SignInThrottle;
 }
 
 /** A running API server. */
@@ -172,6 +178,7 @@ export async function startServer(
   const audit = new AuditLog(options.lake);
   const sharing = new SharingStore(options.lake);
   const links = new DownloadLinks();
+  const throttle = options.signInThrottle ?? new SignInThrottle();
   const deidentification = () => {
     try {
       const settings = JSON.parse(
@@ -392,7 +399,12 @@ export async function startServer(
       return;
     if (
       url.pathname.startsWith('/auth/') &&
-      (await signInRoutes(req, res, url.pathname, access, gate, !!options.tls))
+      (await signInRoutes(req, res, url.pathname, {
+        store: access,
+        gate,
+        throttle,
+        secure: !!options.tls,
+      }))
     )
       return;
     if (
