@@ -33,6 +33,23 @@ const YEAR_MS = 366 * 86_400_000;
 /** Download links live this long; a browser starts the download at once. */
 const LINK_SECONDS = 15 * 60;
 
+/** The ids SharingStore gives share requests. */
+const SHARE_ID = /^sh_[0-9a-f]{16}$/;
+
+/**
+ * Names the share a decision or revocation is about in its audit entry
+ * before anything can fail, so a refused one (no such share, not pending,
+ * no reason) is found by its id too. An argument not shaped like a share
+ * id is free text the caller typed, and stays out of the log.
+ */
+async function auditShareId(
+  ctx: ApiContext,
+  action: Action,
+  id: string,
+): Promise<void> {
+  if (SHARE_ID.test(id)) await ctx.gate.record(action, 'ok', id);
+}
+
 function sees(p: Principal): boolean {
   return p.role === Role.Admin || p.role === Role.Steward;
 }
@@ -241,6 +258,7 @@ export class SharingResolver {
     @Arg('reason', () => String, { nullable: true }) reason?: string,
   ): Promise<ShareRequestType> {
     const p = ctx.gate.principal!;
+    await auditShareId(ctx, Action.ShareDecide, id);
     const share = ctx.sharing.share(id);
     if (share.status !== 'pending')
       throw badInput(`share ${id} is ${share.status}, not pending`, 'id');
@@ -303,6 +321,7 @@ export class SharingResolver {
     @Arg('id') id: string,
     @Arg('reason') reason: string,
   ): Promise<ShareRequestType> {
+    await auditShareId(ctx, Action.ShareRevoke, id);
     if (!reason.trim()) throw badInput('a revocation needs a reason', 'reason');
     const revoked = await ctx.sharing.transition(id, 'approved', 'revoked', {
       reason: reason.trim(),

@@ -29,6 +29,23 @@ function refuse(res: ServerResponse, status: number, why: string): void {
   res.writeHead(status, { 'content-type': 'text/plain' }).end(`${why}\n`);
 }
 
+/**
+ * The names a release's files have: its manifest, data dictionary and
+ * Parquet tables, and `dicom/<study>/<series>/<instance>.dcm` under the
+ * lake's own UIDs (`2.25.` and a decimal, PS3.5 B.2).
+ */
+const RELEASE_FILE =
+  /^(manifest\.json|DATA_DICTIONARY\.md|metadata\/(patients|studies|series|instances)\.parquet|dicom(\/2\.25\.\d{1,39}){3}\.dcm)$/;
+
+/** A file path from the URL, or undefined when its escapes are not UTF-8. */
+function decodedPath(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A byte range of `size` from a Range header (one range), or why not. */
 function rangeOf(
   header: string | undefined,
@@ -133,19 +150,39 @@ export async function releaseRoutes(
     await zip.finish();
     return true;
   }
-  const wanted = decodeURIComponent(m[3]!);
+  const wanted = decodedPath(m[3]!);
   const file: { key: string; size: number } | undefined =
-    wanted === 'manifest.json'
-      ? {
-          key: manifestKey,
-          size: await objectSize(deps.lakeRoot, manifestKey),
-        }
-      : (() => {
-          const f = manifest.files.find((x) => x.path === wanted);
-          return f ? { key: keyOf(f.source), size: f.size } : undefined;
-        })();
-  if (!file) {
-    refuse(res, 404, `no file ${wanted.slice(0, 200)} in release ${id}`);
+    wanted === undefined
+      ? undefined
+      : wanted === 'manifest.json'
+        ? {
+            key: manifestKey,
+            size: await objectSize(deps.lakeRoot, manifestKey),
+          }
+        : (() => {
+            const f = manifest.files.find((x) => x.path === wanted);
+            return f ? { key: keyOf(f.source), size: f.size } : undefined;
+          })();
+  if (!file || wanted === undefined) {
+    // A name that is not the release's own naming may be anything the
+    // caller typed, a path or an original UID: the log says only that it
+    // was not found.
+    const named = wanted !== undefined && RELEASE_FILE.test(wanted);
+    await deps.audit.append({
+      actor: user!.name,
+      role: user!.role,
+      action: 'release.download',
+      target: id,
+      outcome: 'denied',
+      detail: { why: 'no such file', ...(named ? { file: wanted } : {}) },
+    });
+    refuse(
+      res,
+      404,
+      named
+        ? `no file ${wanted} in release ${id}`
+        : `no such file in release ${id}`,
+    );
     return true;
   }
   await deps.audit.append({
