@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { readOptions } from './options';
+import { exitOnClosedPipe } from './exitOnClosedPipe';
+import { portNumber, readOptions } from './options';
 
 const USAGE = `usage: lpacs <command> [options]
 
@@ -178,10 +179,7 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'serve':
       return (await import('./commands/serveCommand.js')).serveCommand(opts, {
-        port:
-          values['dimse-port'] === undefined
-            ? undefined
-            : Number(values['dimse-port']),
+        port: portNumber('dimse-port', values['dimse-port']),
         aeTitle: values['ae-title'],
         allow: values['allow-ae'],
         tlsCert: values['tls-cert'],
@@ -326,6 +324,7 @@ function explain(e: {
   return undefined;
 }
 
+exitOnClosedPipe();
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== -1) process.exitCode = code;

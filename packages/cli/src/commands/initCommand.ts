@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { RESEARCH_DEFAULT, UNMARKED_KINDS, parseOptions } from '@lpacs/deid';
 import {
   KEK_HELP,
@@ -13,6 +12,7 @@ import {
 } from '@lpacs/lake';
 import type { EncryptionSettings } from '@lpacs/lake';
 import type { Options } from '../options';
+import { readOptionFile } from '../readOptionFile';
 
 /** What `lpacs init` accepts besides the shared flags. */
 export interface InitFlags {
@@ -84,7 +84,7 @@ export async function initCommand(
   if (flags.acceptUnmarked?.length)
     requested.acceptUnmarked = flags.acceptUnmarked;
   if (flags.blanking !== undefined) {
-    const text = await readFile(flags.blanking, 'utf8');
+    const text = readOptionFile('--blanking', flags.blanking).toString('utf8');
     try {
       requested.blanking = JSON.parse(text) as unknown;
     } catch {

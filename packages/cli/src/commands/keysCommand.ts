@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { AuditLog } from '@lpacs/access';
 import {
   KEK_HELP,
@@ -10,6 +9,7 @@ import {
 } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import type { Options } from '../options';
+import { readOptionFile } from '../readOptionFile';
 
 /**
  * `lpacs keys rotate --new-kek-file PATH`: wraps the lake's data keys
@@ -40,7 +40,7 @@ export async function keysCommand(
     return 1;
   }
   const newKek = parseKek(
-    readFileSync(flags.newKekFile),
+    readOptionFile('--new-kek-file', flags.newKekFile),
     `--new-kek-file ${flags.newKekFile}`,
   );
   const lake = await Lake.open(opts.lake);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { startServer } from '@lpacs/api';
 import { startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
@@ -7,6 +6,7 @@ import { Lake } from '@lpacs/lake';
 import { firstAdmin, firstAdminText } from '../firstAdmin';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
+import { readOptionFile } from '../readOptionFile';
 
 /** DICOM flags of `lpacs serve`. */
 export interface DimseFlags {
@@ -56,20 +56,32 @@ export async function serveCommand(
       throw new Error(
         '--dimse-tls-ca needs --dimse-tls-cert and --dimse-tls-key',
       );
+    // Every file before anything listens: a missing one is then an error
+    // with no half-started service behind it.
+    const tls =
+      dimse.tlsCert && dimse.tlsKey
+        ? {
+            cert: readOptionFile('--tls-cert', dimse.tlsCert),
+            key: readOptionFile('--tls-key', dimse.tlsKey),
+          }
+        : undefined;
+    const dimseTls =
+      dimse.dimseTlsCert && dimse.dimseTlsKey
+        ? {
+            cert: readOptionFile('--dimse-tls-cert', dimse.dimseTlsCert),
+            key: readOptionFile('--dimse-tls-key', dimse.dimseTlsKey),
+            ...(dimse.dimseTlsCa
+              ? { ca: readOptionFile('--dimse-tls-ca', dimse.dimseTlsCa) }
+              : {}),
+          }
+        : undefined;
     const server = await startServer({
       lake: opts.lake,
       host: opts.host,
       port: opts.port,
       logger,
       session,
-      ...(dimse.tlsCert && dimse.tlsKey
-        ? {
-            tls: {
-              cert: readFileSync(dimse.tlsCert),
-              key: readFileSync(dimse.tlsKey),
-            },
-          }
-        : {}),
+      ...(tls ? { tls } : {}),
       ...(dimse.corsOrigins ? { corsOrigins: dimse.corsOrigins } : {}),
       ...(dimse.ohifUrl ? { ohifUrl: dimse.ohifUrl } : {}),
     });
@@ -89,17 +101,7 @@ export async function serveCommand(
         aeTitle: dimse.aeTitle ?? 'LPACS',
         allowedCallingAETitles: dimse.allow,
         logger: createLogger('dimse'),
-        ...(dimse.dimseTlsCert && dimse.dimseTlsKey
-          ? {
-              tls: {
-                cert: readFileSync(dimse.dimseTlsCert),
-                key: readFileSync(dimse.dimseTlsKey),
-                ...(dimse.dimseTlsCa
-                  ? { ca: readFileSync(dimse.dimseTlsCa) }
-                  : {}),
-              },
-            }
-          : {}),
+        ...(dimseTls ? { tls: dimseTls } : {}),
       }).catch(async (err: unknown) => {
         await server.close(); // no half-started service: exit with the error
         throw err;
