@@ -8,6 +8,7 @@ import {
   releaseDir,
   releaseInstanceUIDs,
 } from '@lpacs/sharing';
+import { counted } from './format';
 
 /** What an erasure changed in sharing: share ids and cohort ids. */
 export interface SharingErased {
@@ -82,7 +83,7 @@ async function pruneCohorts(
   // older lpacs) names studies the lake lacks; say so rather than guess.
   if (unplaced)
     process.stderr.write(
-      `warning: ${unplaced} studies of saved cohorts are no longer in the lake; their patients are not counted, and a share of those cohorts will report missing objects\n`,
+      `warning: ${counted(unplaced, 'study', 'studies')} of saved cohorts ${unplaced === 1 ? 'is' : 'are'} no longer in the lake; their patients are not counted, and a share of those cohorts will report missing objects\n`,
     );
   return changed;
 }

@@ -4,6 +4,15 @@ export function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
+/**
+ * A count and its noun, singular for one: `counted(1, 'release')` is
+ * "1 release", `counted(2, 'series', 'series')` is "2 series".
+ * @param plural - the plural when it is not the noun plus "s".
+ */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 /** One progress line, rewritten in place on a terminal. */
 export function progressLine(p: IngestProgress): string {
   const rate = p.elapsedSeconds > 0 ? p.filesDone / p.elapsedSeconds : 0;

@@ -1,4 +1,5 @@
 import { AuditLog } from '@lpacs/access';
+import { counted } from '../format';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -29,7 +30,7 @@ export async function auditCommand(
   if (args[0] === 'verify') {
     const { entries, head } = log.verify();
     process.stdout.write(
-      `audit log intact: ${entries} entries, head ${head}\n`,
+      `audit log intact: ${counted(entries, 'entry', 'entries')}, head ${head}\n`,
     );
     return 0;
   }

@@ -1,6 +1,6 @@
 import { IngestSession, pullDicomWeb } from '@lpacs/ingest';
 import type { PullQuery } from '@lpacs/ingest';
-import { progressLine, reportText } from '../format';
+import { counted, progressLine, reportText } from '../format';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 
@@ -79,7 +79,7 @@ export async function pullCommand(
     process.stdout.write(
       opts.json
         ? `${JSON.stringify(out, null, 2)}\n`
-        : `pulled ${found.series} series of ${found.studies} studies from ${url}\n${reportText(report)}\n`,
+        : `pulled ${counted(found.series, 'series', 'series')} of ${counted(found.studies, 'study', 'studies')} from ${url}\n${reportText(report)}\n`,
     );
     return 0;
   } finally {

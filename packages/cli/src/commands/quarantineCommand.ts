@@ -3,7 +3,7 @@ import { retryQuarantined } from '@lpacs/ingest';
 import type { RetriedEntry, RetryReport } from '@lpacs/ingest';
 import { Lake } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
-import { shownPath } from '../format';
+import { counted, shownPath } from '../format';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 import { resolveEntryIds } from '../quarantineIds';
@@ -53,7 +53,7 @@ async function listEntries(opts: Options): Promise<number> {
 function retryText(r: RetryReport): string {
   const lines = [
     `lake          ${r.lake}`,
-    `retried       ${r.entries.length} entries`,
+    `retried       ${counted(r.entries.length, 'entry', 'entries')}`,
     `ingested      ${r.ingested}`,
     `skipped       ${r.skipped} (already in the lake)`,
     `quarantined   ${r.quarantined} (refused again; kept with the new reason)`,
@@ -64,7 +64,7 @@ function retryText(r: RetryReport): string {
     );
   lines.push(
     `not retryable ${r.notRetryable}`,
-    `removed       ${r.removed.length} entries from quarantine`,
+    `removed       ${counted(r.removed.length, 'entry', 'entries')} from quarantine`,
   );
   const line = (e: RetriedEntry, what: string) =>
     `  ${what} ${e.id.slice(0, 12)} ${shownPath(e.source)}: ${e.code ? `${e.code} ` : ''}${e.message ?? ''}`;
