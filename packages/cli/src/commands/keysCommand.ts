@@ -43,6 +43,14 @@ export async function keysCommand(
     readOptionFile('--new-kek-file', flags.newKekFile),
     `--new-kek-file ${flags.newKekFile}`,
   );
+  // Re-wrapping under the same key changes nothing, yet would be audited
+  // as a rotation someone may count on.
+  if (newKek.key.equals(oldKek.key)) {
+    process.stderr.write(
+      `lpacs keys: the new KEK is the current one (${newKek.source} and ${oldKek.source} hold the same key); nothing rotated. Make a new key first: head -c 32 /dev/urandom | base64 > NEW.kek (docs/encryption.md)\n`,
+    );
+    return 1;
+  }
   const lake = await Lake.open(opts.lake);
   try {
     const keys = await LakeCipher.rotate(lake.layout.dataKeys, oldKek, newKek);
