@@ -354,4 +354,33 @@ describe('lpacs sync between two lakes', () => {
     );
     assert.equal(stored, ctFiles.length);
   });
+
+  // After the audit counts above: these runs add sync.send entries.
+  it('says a refused token was refused and how to get one, not to rerun', async () => {
+    const run = (t: string) =>
+      runCli([
+        'sync',
+        '--cohort',
+        cohortId,
+        '--to',
+        baseB,
+        '--token',
+        t,
+        '--lake',
+        lakeA,
+      ]);
+    const unknown = await run(`lpat_${'0'.repeat(16)}_${'x'.repeat(43)}`);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stdout, /answered 401/);
+    assert.match(
+      unknown.stdout,
+      /\nthe peer refused the token \(unknown, expired or revoked\): ask the peer's admin for a token of the receiving lake with sync\.receive \(there: lpacs tokens create USER --scope sync\.receive\)/,
+    );
+    const researcher = await run(token.bResearcher!);
+    assert.equal(researcher.code, 1);
+    assert.match(researcher.stdout, /answered 403/);
+    assert.match(researcher.stdout, /it needs sync\.receive/);
+    for (const r of [unknown, researcher])
+      assert.doesNotMatch(r.stdout, /rerun the same command/);
+  });
 });

@@ -25,6 +25,12 @@ export interface SyncReport {
   remaining: number;
   /** Why the run stopped early, when it did. */
   stopped: string | undefined;
+  /**
+   * The peer's HTTP status when its answer stopped the run (401: the
+   * token was refused, 403: it lacks sync.receive); a rerun with the same
+   * token cannot help then. Undefined for a lost connection.
+   */
+  stoppedStatus: number | undefined;
   bytesSent: number;
   seconds: number;
 }
@@ -55,6 +61,8 @@ class PeerError extends Error {
   constructor(
     message: string,
     readonly retry: boolean,
+    /** The peer's HTTP status, when it answered. */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -93,6 +101,7 @@ async function call(
     throw new PeerError(
       `${o.url}${path} answered ${res.status}: ${text.trim().slice(0, 200)}`,
       res.status === 503,
+      res.status,
     );
   return JSON.parse(text) as unknown;
 }
@@ -151,8 +160,13 @@ export async function sendToPeer(
     failed: [],
     remaining: items.length,
     stopped: undefined,
+    stoppedStatus: undefined,
     bytesSent: 0,
     seconds: 0,
+  };
+  const stop = (err: unknown) => {
+    report.stopped = (err as Error).message;
+    if (err instanceof PeerError) report.stoppedStatus = err.status;
   };
   const finish = () => {
     report.seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -177,7 +191,7 @@ export async function sendToPeer(
       progress('checking', at + page.length, items.length);
     }
   } catch (err) {
-    report.stopped = (err as Error).message;
+    stop(err);
     return finish();
   }
   const todo = items.filter((i) => missing.has(i.sha256));
@@ -214,7 +228,7 @@ export async function sendToPeer(
         }),
       )) as { results: PartResult[] };
     } catch (err) {
-      report.stopped = (err as Error).message;
+      stop(err);
       return finish();
     }
     report.bytesSent += size;

@@ -23,6 +23,33 @@ function progressText(p: SyncProgress): string {
   return `\r  ${verb} ${p.done}/${p.total}  ${megabytes(p.bytesSent)}\x1b[K`;
 }
 
+/** What is wrong with the flags, in words, or undefined when they do. */
+function usageProblem(
+  flags: SyncFlags,
+  token: string | undefined,
+): string | undefined {
+  if (!!flags.cohort === !!flags.release)
+    return 'give --cohort ID or --release ID';
+  if (!flags.to) return 'give --to URL';
+  if (!/^https?:\/\//i.test(flags.to))
+    return `--to needs a URL with http:// or https://, got ${flags.to}`;
+  if (!/^https?:\/\/[^/]+\/?$/i.test(flags.to))
+    return `--to is the peer's base URL (scheme, host and port only), got ${flags.to}`;
+  if (!token) return 'give --token, or set $LPACS_SYNC_TOKEN';
+  return undefined;
+}
+
+/** What to do when the peer's answer, not the network, stopped the run. */
+function stoppedAdvice(status: number | undefined): string {
+  if (status === 401)
+    return "the peer refused the token (unknown, expired or revoked): ask the peer's admin for a token of the receiving lake with sync.receive (there: lpacs tokens create USER --scope sync.receive) and give it with --token or $LPACS_SYNC_TOKEN";
+  if (status === 403)
+    return "the token's user may not receive syncs: it needs sync.receive (an admin, or a token made with --scope sync.receive on the peer)";
+  if (status !== undefined && status !== 503)
+    return 'the peer refused the request; a rerun sends the rest once that is fixed';
+  return 'rerun the same command to send the rest';
+}
+
 /**
  * `lpacs sync`: sends a saved cohort or an approved release to another
  * lpacs, only the objects its lake lacks (by SHA-256). A rerun after a
@@ -33,13 +60,9 @@ export async function syncCommand(
   flags: SyncFlags,
 ): Promise<number> {
   const token = flags.token ?? process.env.LPACS_SYNC_TOKEN;
-  if (
-    !!flags.cohort === !!flags.release ||
-    !flags.to ||
-    !/^https?:\/\/[^/]+\/?$/.test(flags.to) ||
-    !token
-  ) {
-    process.stderr.write(USAGE);
+  const problem = usageProblem(flags, token);
+  if (problem !== undefined || !flags.to || !token) {
+    process.stderr.write(`lpacs sync: ${problem}\n${USAGE}`);
     return 2;
   }
   await requireLake(opts.lake);
@@ -94,7 +117,7 @@ export async function syncCommand(
   if (report.stopped)
     lines.push(
       `not sent        ${report.remaining}: ${report.stopped}`,
-      'rerun the same command to send the rest',
+      stoppedAdvice(report.stoppedStatus),
     );
   process.stdout.write(`${lines.join('\n')}\n`);
   return ok ? 0 : 1;
