@@ -45,6 +45,21 @@ async function fetchFrom(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
+/**
+ * Whether Basic credentials went to a server whose 401 asks for a bearer
+ * token (lpacs answers `WWW-Authenticate: Bearer`): the password is then
+ * not wrong but of the wrong kind, and the message must say so.
+ */
+function basicWhereBearerWanted(
+  headers: Record<string, string>,
+  res: Response,
+): boolean {
+  const challenge = res.headers.get('www-authenticate') ?? '';
+  return (
+    /^basic /i.test(headers.authorization ?? '') && /^bearer\b/i.test(challenge)
+  );
+}
+
 async function getJson(
   url: string,
   headers: Record<string, string>,
@@ -53,6 +68,10 @@ async function getJson(
     headers: { accept: 'application/dicom+json', ...headers },
   });
   if (res.status === 204) return [];
+  if (res.status === 401 && basicWhereBearerWanted(headers, res))
+    throw new Error(
+      `QIDO-RS ${new URL(url).pathname} answered HTTP 401: the server asks for a bearer token (WWW-Authenticate: ${res.headers.get('www-authenticate')}), not the user name and password (--user) sent; give a token with --token instead (an lpacs server's DICOMweb takes one of its API tokens: lpacs tokens create USER on that lake)`,
+    );
   if (!res.ok)
     throw new Error(
       `QIDO-RS ${new URL(url).pathname} answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`,
