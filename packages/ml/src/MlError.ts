@@ -2,6 +2,8 @@
 export enum MlErrorCode {
   /** manifest.json is missing, not JSON, or names wrong values. */
   ManifestInvalid = 'MANIFEST_INVALID',
+  /** model.onnx is not a model onnxruntime can load (damaged, not ONNX). */
+  ModelInvalid = 'MODEL_INVALID',
   /** The manifest disagrees with the ONNX graph's inputs or outputs. */
   ModelMismatch = 'MODEL_MISMATCH',
   /** No registered model has that name (or SHA-256). */

@@ -13,7 +13,12 @@ import { LakeLayout, fsyncPath, silentLogger } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
 import { MlError, MlErrorCode } from './MlError';
 import { OnnxModel } from './OnnxModel';
-import type { ModelManifest, RegisteredModel, SessionOptions } from './types';
+import type {
+  AddedModel,
+  ModelManifest,
+  RegisteredModel,
+  SessionOptions,
+} from './types';
 import { validateManifest } from './validateManifest';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -46,6 +51,33 @@ async function readManifest(dir: string): Promise<ModelManifest> {
 }
 
 /**
+ * Opens the model once to check it, naming a file onnxruntime cannot
+ * load; its own message ("Load model from ... failed:Protobuf parsing
+ * failed.") carries no code and reads like a crash.
+ */
+async function checkModel(
+  dir: string,
+  manifest: ModelManifest,
+  options: SessionOptions,
+): Promise<void> {
+  let model: OnnxModel;
+  try {
+    model = await OnnxModel.open(dir, manifest, { ...options, poolSize: 1 });
+  } catch (err) {
+    if (err instanceof MlError) throw err;
+    const why = String((err as Error).message ?? err)
+      .replace(/^Load model from .* failed:/s, '')
+      .replace(/\.$/, '')
+      .trim();
+    throw new MlError(
+      MlErrorCode.ModelInvalid,
+      `${join(dir, 'model.onnx')} is not a valid ONNX model (onnxruntime: ${why.slice(0, 200)})`,
+    );
+  }
+  await model.close();
+}
+
+/**
  * The models stored in a lake, under `models/<sha256>/` (model.onnx,
  * manifest.json, registration.json). A model's identity is the SHA-256 of
  * its model.onnx; a name may have several versions.
@@ -62,16 +94,14 @@ export class ModelRegistry {
   /**
    * Validates a model folder (manifest, then the manifest against the ONNX
    * graph) and copies it into the lake. Adding the same model.onnx with
-   * the same manifest again returns the stored one.
+   * the same manifest again returns the stored one, `alreadyStored`.
    * @param dir - a folder with model.onnx and manifest.json.
-   * @throws MlError MANIFEST_INVALID, MODEL_MISMATCH or MODEL_CONFLICT (the
+   * @throws MlError MANIFEST_INVALID, MODEL_INVALID (onnxruntime cannot
+   * load model.onnx), MODEL_MISMATCH or MODEL_CONFLICT (the
    * name and version are stored with another model.onnx, or this
    * model.onnx with another manifest).
    */
-  async add(
-    dir: string,
-    options: SessionOptions = {},
-  ): Promise<RegisteredModel> {
+  async add(dir: string, options: SessionOptions = {}): Promise<AddedModel> {
     const manifest = await readManifest(dir);
     const onnx = await readFile(join(dir, 'model.onnx')).catch((err) => {
       throw new MlError(
@@ -80,16 +110,12 @@ export class ModelRegistry {
       );
     });
     const sha256 = createHash('sha256').update(onnx).digest('hex');
-    const model = await OnnxModel.open(dir, manifest, {
-      ...options,
-      poolSize: 1,
-    });
-    await model.close();
+    await checkModel(dir, manifest, options);
     const existing = await this.list();
     const same = existing.find((m) => m.sha256 === sha256);
     if (same) {
       if (JSON.stringify(same.manifest) === JSON.stringify(manifest))
-        return same;
+        return { ...same, alreadyStored: true };
       throw new MlError(
         MlErrorCode.ModelConflict,
         `this model.onnx is already stored as ${same.manifest.name} ${same.manifest.version} with another manifest`,
@@ -126,7 +152,7 @@ export class ModelRegistry {
         { model: manifest.name, version: manifest.version, sha256 },
         'ml.registry model added',
       );
-      return { sha256, manifest, dir: target, addedAt };
+      return { sha256, manifest, dir: target, addedAt, alreadyStored: false };
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;

@@ -81,6 +81,12 @@ export interface RegisteredModel {
   addedAt: string;
 }
 
+/** A model ModelRegistry.add stored, or found stored already. */
+export interface AddedModel extends RegisteredModel {
+  /** True when the same model.onnx and manifest were stored before. */
+  alreadyStored: boolean;
+}
+
 /** One decoded frame, as `@lpacs/pixels` returns it. */
 export interface DecodedFrame {
   rows: number;

@@ -23,7 +23,9 @@ export async function modelsAddCommand(
   process.stdout.write(
     opts.json
       ? JSON.stringify(model, null, 2) + '\n'
-      : `added ${m.name} ${m.version} (${m.task}) sha256 ${model.sha256}\n`,
+      : model.alreadyStored
+        ? `already registered as ${m.name} ${m.version} (sha256 ${model.sha256}, added ${model.addedAt}); nothing changed\n`
+        : `added ${m.name} ${m.version} (${m.task}) sha256 ${model.sha256}\n`,
   );
   return 0;
 }

@@ -152,7 +152,10 @@ describe('the model registry', () => {
       readFileSync(join(added.dir, 'model.onnx')),
       readFileSync(join(dir, 'model.onnx')),
     );
-    assert.equal((await registry.add(dir)).addedAt, added.addedAt);
+    assert.equal(added.alreadyStored, false);
+    const again = await registry.add(dir);
+    assert.equal(again.addedAt, added.addedAt);
+    assert.equal(again.alreadyStored, true);
     await registry.add(join(models, 'ct-threshold'));
     assert.deepEqual(
       (await registry.list()).map((m) => m.manifest.name),
