@@ -9,6 +9,7 @@ import {
 import type { Logger } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { alreadyPredicted } from './alreadyPredicted';
+import { checkSelected } from './checkSelected';
 import { chunkEnd, groupBySeries, nextChunkSize } from './chunkInputs';
 import { JobStore } from './JobStore';
 import type { JobInput, JobSelection, JobState } from './jobTypes';
@@ -129,11 +130,13 @@ export class PredictionJobs {
   /**
    * Creates a queued job: resolves the model (name or SHA-256) and the
    * selection's instances now, so the job's inputs never change.
-   * @throws MlError MODEL_NOT_FOUND or BAD_SELECTION.
+   * @throws MlError MODEL_NOT_FOUND, or BAD_SELECTION when the selection
+   * is malformed, selects nothing, or lists a series with no instance.
    */
   async create(model: string, selection: JobSelection): Promise<JobState> {
     const registered = await this.#registry.get(model);
     const inputs = await selectInputs(await this.#catalog(), selection);
+    checkSelected(selection, inputs);
     const now = new Date().toISOString();
     const job: JobState = {
       id: newBatchId(),

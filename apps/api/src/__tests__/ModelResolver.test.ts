@@ -181,6 +181,28 @@ describe('models over GraphQL', () => {
       'mutation { runModel(input: { model: "ct-brightness" }) { id } }',
     );
     assert.equal(empty.errors![0]!.extensions!.code, 'BAD_USER_INPUT');
+    // A series the lake lacks, or a filter matching nothing, would make an
+    // empty job marked done: refused, naming the UID, and no job made.
+    const count = async () =>
+      (await gql<{ jobs: unknown[] }>('{ jobs { id } }')).data!.jobs.length;
+    const before = await count();
+    const noSeries = await gql(
+      'mutation { runModel(input: { model: "ct-brightness", seriesInstanceUIDs: ["2.25.1"] }) { id } }',
+    );
+    assert.equal(noSeries.errors![0]!.extensions!.code, 'BAD_USER_INPUT');
+    assert.equal(
+      noSeries.errors![0]!.message,
+      'no instance of series 2.25.1 in the lake',
+    );
+    const noMatch = await gql(
+      'mutation { runModel(input: { model: "ct-brightness", filter: { modality: ["MR"] } }) { id } }',
+    );
+    assert.equal(noMatch.errors![0]!.extensions!.code, 'BAD_USER_INPUT');
+    assert.equal(
+      noMatch.errors![0]!.message,
+      'no instance in the lake with the cohort filter',
+    );
+    assert.equal(await count(), before);
     const missing = await gql(
       '{ job(id: "20260101T000000Z-00000000") { id } }',
     );

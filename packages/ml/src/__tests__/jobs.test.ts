@@ -416,7 +416,7 @@ describe('prediction jobs over a lake', () => {
   it('marks a job cancelled on disk when it runs elsewhere', async () => {
     const jobs = jobsOn(root);
     try {
-      const created = await jobs.create('ct-threshold', { modalities: ['MR'] });
+      const created = await jobs.create('ct-threshold', { modalities: ['CT'] });
       const cancelled = await jobs.cancel(created.id);
       assert.equal(cancelled.phase, 'cancelled');
       assert.equal(
