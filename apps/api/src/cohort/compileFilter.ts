@@ -198,6 +198,8 @@ function attributeClause(c: AttributeFilter): {
 export function compileFilter(
   filter: CohortFilter | undefined | null,
   depth = 0,
+  /** The field that nested this filter, named when it nests too deep. */
+  via: 'allOf' | 'anyOf' | 'not' = 'allOf',
 ): CompiledFilter {
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
@@ -209,8 +211,8 @@ export function compileFilter(
   };
   if (depth > MAX_DEPTH)
     throw badInput(
-      `allOf, anyOf and not nest at most ${MAX_DEPTH} levels deep`,
-      'allOf',
+      `allOf, anyOf and not nest at most ${MAX_DEPTH} levels deep (${via} at level ${depth})`,
+      via,
     );
   const nested = (field: 'allOf' | 'anyOf', joiner: string) => {
     const parts = filter[field];
@@ -221,7 +223,7 @@ export function compileFilter(
         field,
       );
     const compiled = parts.map((p) => {
-      const inner = compileFilter(p, depth + 1);
+      const inner = compileFilter(p, depth + 1, field);
       absorb(inner);
       return whereClause(inner);
     });
@@ -233,7 +235,7 @@ export function compileFilter(
   nested('allOf', ' AND ');
   nested('anyOf', ' OR ');
   if (filter.not != null) {
-    const not = compileFilter(filter.not, depth + 1);
+    const not = compileFilter(filter.not, depth + 1, 'not');
     absorb(not);
     const inner = whereClause(not);
     // NULL-safe: an instance with no value for a column is "not" matched.
@@ -309,6 +311,16 @@ export function compileFilter(
             `prediction ${key} must be 1-200 characters`,
             'prediction',
           );
+      // A classification score is a probability; a bound outside 0-1
+      // matches all or nothing, which is never what was meant.
+      for (const key of ['minScore', 'maxScore'] as const) {
+        const v = c[key];
+        if (v != null && !(v >= 0 && v <= 1))
+          throw badInput(
+            `prediction ${key} must be between 0 and 1 (scores are probabilities), got ${v}`,
+            `prediction.${key}`,
+          );
+      }
       models.set(`${c.model.trim()}\0${c.label}`, {
         model: c.model.trim(),
         label: c.label,
