@@ -4,6 +4,7 @@ import { Lake } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import { eraseFromSharing } from '../eraseFromSharing';
 import type { SharingErased } from '../eraseFromSharing';
+import { counted } from '../format';
 import type { Options } from '../options';
 
 /** Flags of `lpacs retention`. */
@@ -51,6 +52,21 @@ export async function retentionCommand(
     byDays ? Date.now() - days * 86_400_000 : before,
   ).toISOString();
   const modalities = (flags.modality ?? []).map((m) => m.trim().toUpperCase());
+  // A cutoff after now selects every instance ingested so far: a typo'd
+  // year must not empty the lake. The dry run shows it, with a warning.
+  const future = !byDays && before > Date.now();
+  if (future) {
+    const what = `everything ingested so far${modalities.length ? ` (of modality ${modalities.join(', ')})` : ''}`;
+    if (flags.apply) {
+      process.stderr.write(
+        `lpacs retention: --before ${flags.before} is in the future: it would erase ${what}; refused. Give a date in the past (to erase everything, the current instant: --before ${new Date().toISOString()})\n`,
+      );
+      return 2;
+    }
+    process.stderr.write(
+      `warning: --before ${flags.before} is in the future: this selects ${what}; --apply refuses it\n`,
+    );
+  }
   const where = {
     sql: `ingested_at < CAST(? AS TIMESTAMP)${modalities.length ? ` AND "Modality" IN (${modalities.map(() => '?').join(', ')})` : ''}`,
     params: [cutoff.replace('Z', ''), ...modalities],
@@ -66,7 +82,7 @@ export async function retentionCommand(
         where.params,
       );
       process.stdout.write(
-        `would erase ${Number(r?.n ?? 0)} instances in ${Number(r?.s ?? 0)} studies ingested before ${cutoff}; rerun with --apply\n`,
+        `would erase ${counted(Number(r?.n ?? 0), 'instance')} in ${counted(Number(r?.s ?? 0), 'study', 'studies')} ingested before ${cutoff}; rerun with --apply\n`,
       );
     } finally {
       await catalog.close();
