@@ -46,7 +46,7 @@ export function burnedInRisk(
     return {
       verdict: 'refuse',
       reason:
-        'BurnedInAnnotation (0028,0301) is YES: pixel data may show identifying text',
+        'BurnedInAnnotation (0028,0301) is YES: its pixels carry text that may identify the patient; add a pixel blanking rule for its device (Manufacturer and ManufacturerModelName: lpacs init --blanking FILE, docs/deid.md), then lpacs quarantine retry',
     };
   if (stated === 'NO') return { verdict: 'ok' };
   const name = BURNED_IN_CLASSES[sopClassUID];

@@ -76,6 +76,37 @@ describe('burned-in text policy', () => {
     );
   });
 
+  it('says what to do with an object that says YES, and the advice works: a blanking rule for its device admits it', () => {
+    const yes = asClass('ct-yes-advice', '1.2.840.10008.5.1.4.1.1.2', 'YES');
+    assert.match(
+      refusal(yes) ?? 'accepted',
+      /is YES: .*add a pixel blanking rule for its device .*docs\/deid\.md.*then lpacs quarantine retry$/,
+    );
+    // The device as dcmtk reads it, not as the code under test does.
+    const device = (tag: string) =>
+      /\[([^\]]*)\]/.exec(
+        execFileSync(
+          'dcmdump',
+          ['-q', '+P', tag, join(dir, 'ct-yes-advice.dcm')],
+          {
+            encoding: 'latin1',
+          },
+        ),
+      )?.[1] ?? '';
+    const blanking = new Deidentifier(keys, {
+      ...RESEARCH_DEFAULT,
+      blanking: [
+        {
+          manufacturer: device('0008,0070'),
+          model: device('0008,1090'),
+          rectangles: [{ x: 0, y: 0, width: 16, height: 8 }],
+        },
+      ],
+    });
+    assert.ok(device('0008,0070') && device('0008,1090'));
+    assert.equal(refusal(yes, blanking), undefined);
+  });
+
   it('refuses every secondary capture class that does not say NO, and says what to do', () => {
     // PS3.4 B.5 / PS3.6 Annex A, written out by hand.
     for (const uid of [
