@@ -81,6 +81,8 @@ export function reportText(r: IngestReport): string {
     lines.push(`  notice ${shownPath(n.source)}: ${n.message}`);
   if (r.notices.length > 20)
     lines.push(`  ... and ${r.notices.length - 20} more (--json)`);
+  for (const n of r.notRead)
+    lines.push(`  not read ${shownPath(n.source)}: ${n.message}`);
   for (const q of r.quarantine.slice(0, 20))
     lines.push(`  quarantined ${shownPath(q.source)}: ${q.code} ${q.message}`);
   if (r.quarantine.length > 20)

@@ -70,6 +70,11 @@ export interface IngestReport {
    * show text, pixels blanked by a device's rule.
    */
   notices: NoticeEntry[];
+  /**
+   * Folders and links of the inputs left unread, each once, with why: a
+   * lake (the one written, or another), a link to a folder read already.
+   */
+  notRead: NoticeEntry[];
   deidentification: {
     profile: string;
     edition: string;

@@ -225,6 +225,7 @@ export class IngestSession {
       quarantineSettled: [],
       conflictSources: [],
       notices: [],
+      notRead: [],
       deidentification: {
         profile: 'PS3.15 E.1-1 Basic Application Confidentiality Profile',
         edition: PROFILE_EDITION,

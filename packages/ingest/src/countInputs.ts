@@ -2,9 +2,13 @@ import { stat } from 'node:fs/promises';
 import { isArchive } from './sources/expandInputs';
 import { walkFolder } from './sources/walkFolder';
 
-/** Counts files below the inputs (archives count as one), for progress. */
+/**
+ * Counts files below the inputs (archives count as one), for progress;
+ * `exclude` as the run's walk has it.
+ */
 export async function countInputs(
   paths: readonly string[],
+  exclude: readonly string[] = [],
 ): Promise<number | undefined> {
   let n = 0;
   for (const path of paths) {
@@ -14,7 +18,7 @@ export async function countInputs(
       n++;
       continue;
     }
-    for await (const file of walkFolder(path)) {
+    for await (const file of walkFolder(path, { exclude })) {
       if (isArchive(file)) return undefined;
       n++;
     }

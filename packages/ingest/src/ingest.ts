@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { countInputs } from './countInputs';
-import type { IngestProgress, IngestReport } from './IngestReport';
+import type { IngestProgress, IngestReport, NoticeEntry } from './IngestReport';
 import { IngestSession } from './IngestSession';
 import type { SessionOptions } from './IngestSession';
-import { expandInputs } from './sources/expandInputs';
+import { expandInputs, lakeExclusion } from './sources/expandInputs';
 
 /** Options of one ingest run. */
 export interface IngestOptions extends SessionOptions {
@@ -34,15 +34,25 @@ export async function ingest(
     }
   }
   // Counting (for progress) walks the inputs while the lake opens.
-  const counting = countInputs(paths);
+  const counting = lakeExclusion(options.lake).then((exclude) =>
+    countInputs(paths, exclude),
+  );
   counting.catch(() => undefined); // awaited below, once the lake is open
   const session = await IngestSession.open(options);
   try {
+    // The lake exists now, so its real path is known: the walk leaves it
+    // out (a lake inside an input folder, as `ingest .` beside ./lake).
+    const exclude = await lakeExclusion(session.lakeRoot);
     const filesTotal = await counting;
-    const report = await session.run(expandInputs(paths), {
-      filesTotal,
-      onProgress: options.onProgress,
-    });
+    const notRead: NoticeEntry[] = [];
+    const report = await session.run(
+      expandInputs(paths, {
+        exclude,
+        onSkip: (source, message) => notRead.push({ source, message }),
+      }),
+      { filesTotal, onProgress: options.onProgress },
+    );
+    report.notRead = notRead;
     // The run's own clock starts after the lake opened; users wait for both.
     report.seconds = Number(process.hrtime.bigint() - started) / 1e9;
     report.filesPerSecond = report.filesSeen / Math.max(report.seconds, 1e-9);

@@ -29,6 +29,7 @@ import {
 import { LakeError, LakeErrorCode } from './LakeError';
 import { LakeLayout } from './LakeLayout';
 import { LakeLocks, busyError, isLive } from './LakeLocks';
+import { checkLakeRoot } from './lakeListing';
 import { compactTable, currentVersion } from './compactTable';
 import type { Compaction } from './compactTable';
 import { openDuckDB } from './openDuckDB';
@@ -151,8 +152,10 @@ export class Lake {
    * does the same beside other appending processes, finishing only the
    * commits of writers that are gone; `read` only checks it exists and
    * changes nothing, so it is safe beside writers.
-   * @throws LakeError NOT_A_LAKE, LAKE_UNWRITABLE or LAKE_BUSY (naming the
-   * processes in the way: any writer for `write`, a `write` for `append`).
+   * @throws LakeError NOT_A_LAKE (also for a folder that holds other files
+   * and no lake: see checkLakeRoot), LAKE_UNWRITABLE or LAKE_BUSY (naming
+   * the processes in the way: any writer for `write`, a `write` for
+   * `append`).
    */
   static async open(
     root: string,
@@ -173,6 +176,7 @@ export class Lake {
       }
       return lake;
     }
+    await checkLakeRoot(root);
     try {
       for (const dir of [
         l.objects,

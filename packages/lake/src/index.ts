@@ -56,3 +56,5 @@ export {
 } from './encryption/objectFiles';
 export { startS3Peer } from './s3/startS3Peer';
 export type { S3Peer } from './s3/startS3Peer';
+export { checkLakeRoot, isLakeListing } from './lakeListing';
+export type { FolderEntry } from './lakeListing';

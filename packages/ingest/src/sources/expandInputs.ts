@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { InputFile } from './InputFile';
 import { MediaFolder } from './MediaFolder';
@@ -6,7 +6,8 @@ import { readDicomdir } from './readDicomdir';
 import { isDicomdir, readMedia } from './readMedia';
 import { readTar } from './readTar';
 import { readZip } from './readZip';
-import { walkFolder } from './walkFolder';
+import { isWithin, walkFolder } from './walkFolder';
+import type { WalkOptions } from './walkFolder';
 
 /** True for the archive kinds ingest opens: .zip, .tar, .tar.gz, .tgz. */
 export function isArchive(path: string): boolean {
@@ -67,6 +68,15 @@ async function* members(
     };
     return;
   }
+  if (!present.size) {
+    // Counted and kept like a damaged archive: a run that read nothing
+    // from an input says so instead of passing over it.
+    yield {
+      source: path,
+      error: { code: 'EMPTY_ARCHIVE', message: 'the archive holds no files' },
+    };
+    return;
+  }
   for (const { key, fileId } of referenced) {
     if (present.has(key)) continue;
     present.add(key); // reported once
@@ -96,32 +106,65 @@ function archive(path: string): AsyncGenerator<InputFile> | undefined {
 }
 
 /**
- * Files, folders (recursive), DICOMDIR-indexed media and .zip/.tar/.tar.gz
- * archives, flattened to input files.
+ * The real path of the lake an ingest writes, for WalkOptions.exclude;
+ * none when it does not exist yet.
+ */
+export async function lakeExclusion(lake: string): Promise<string[]> {
+  return realpath(lake).then(
+    (real) => [real],
+    () => [],
+  );
+}
+
+/** Drops a DICOMDIR's files that lie in an excluded lake. */
+async function* outside(
+  inputs: AsyncGenerator<InputFile>,
+  exclude: readonly string[],
+): AsyncGenerator<InputFile> {
+  if (!exclude.length) return yield* inputs;
+  for await (const input of inputs) {
+    const real = input.path && (await realpath(input.path).catch(() => ''));
+    if (real && exclude.some((root) => isWithin(real, root))) continue;
+    yield input;
+  }
+}
+
+/**
+ * Files, folders (recursive, links followed), DICOMDIR-indexed media and
+ * .zip/.tar/.tar.gz archives, flattened to input files. Nothing in
+ * `options.exclude` (the lake being written) nor in any other lake is
+ * read; `options.onSkip` hears of each folder left out.
  */
 export async function* expandInputs(
   paths: readonly string[],
+  options: WalkOptions = {},
 ): AsyncGenerator<InputFile> {
+  const exclude = options.exclude ?? [];
   // The same path given twice (or a folder and a file inside it) is read once.
   const seen = new Set<string>();
   for (const path of paths) {
     const info = await stat(path);
+    const real = await realpath(path);
+    if (exclude.some((root) => isWithin(real, root))) {
+      options.onSkip?.(path, 'it is in the lake this run writes');
+      continue;
+    }
     if (info.isDirectory()) {
       // Media: what the DICOMDIR indexes first, in its order; the walk
       // then adds only files it does not reference (PS3.10 8).
       const dicomdir = await new MediaFolder(path).dicomdir();
-      if (dicomdir) yield* readMedia(dicomdir, seen);
-      for await (const file of walkFolder(path)) {
+      if (dicomdir) yield* outside(readMedia(dicomdir, seen), exclude);
+      for await (const file of walkFolder(path, options)) {
         if (seen.has(resolve(file))) continue;
         if (isDicomdir(file)) {
-          yield* readMedia(file, seen);
+          yield* outside(readMedia(file, seen), exclude);
           continue;
         }
         seen.add(resolve(file));
         yield* archive(file) ?? [{ source: file, path: file }];
       }
     } else if (isDicomdir(path)) {
-      yield* readMedia(path, seen);
+      yield* outside(readMedia(path, seen), exclude);
     } else if (!seen.has(resolve(path))) {
       seen.add(resolve(path));
       yield* archive(path) ?? [{ source: path, path }];

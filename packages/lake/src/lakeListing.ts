@@ -1,0 +1,89 @@
+import { readdir } from 'node:fs/promises';
+import { LakeError, LakeErrorCode } from './LakeError';
+
+/** A folder entry as `readdir(..., { withFileTypes: true })` gives it. */
+export interface FolderEntry {
+  name: string;
+  isDirectory(): boolean;
+  isFile(): boolean;
+}
+
+function has(
+  entries: readonly FolderEntry[],
+  name: string,
+  kind: 'file' | 'folder',
+): boolean {
+  return entries.some(
+    (e) => e.name === name && (kind === 'file' ? e.isFile() : e.isDirectory()),
+  );
+}
+
+/**
+ * True when a folder's entries are those of an lpacs lake (see
+ * LakeLayout): `tables/` beside either the settings (`lake.json`) or the
+ * `objects/` and `locks/` folders every writer creates before settings
+ * are written. Both halves are needed, so a folder of images that merely
+ * holds a `tables` folder is not taken for a lake.
+ */
+export function isLakeListing(entries: readonly FolderEntry[]): boolean {
+  if (!has(entries, 'tables', 'folder')) return false;
+  return (
+    has(entries, 'lake.json', 'file') ||
+    (has(entries, 'objects', 'folder') && has(entries, 'locks', 'folder'))
+  );
+}
+
+/**
+ * The names a lake's root holds (LakeLayout, and the audit log beside
+ * it). A folder holding only these is a lake, or one being set up: a
+ * site secret copied into `keys/` ahead of the first ingest, so a second
+ * lake gives patients the same pseudonyms.
+ */
+const LAKE_NAMES = new Set([
+  'audit',
+  'journal',
+  'keys',
+  'lake.json',
+  'locks',
+  'masks',
+  'models',
+  'objects',
+  'quarantine',
+  'releases',
+  'staging',
+  'state',
+  'tables',
+]);
+
+/**
+ * Checks that a lake may be created or opened for writing at `root`: a
+ * folder that does not exist yet, a lake (its `tables/` or `lake.json`,
+ * as for reading), or one that holds nothing but a lake's own entries
+ * (none, or a lake being set up). Hidden files and
+ * `lost+found` (the root of a new file system) are not counted.
+ * @throws LakeError NOT_A_LAKE for a folder holding anything else: a lake
+ * would be written in among someone's files, and an ingest of that folder
+ * would read the lake's own files as input.
+ */
+export async function checkLakeRoot(root: string): Promise<void> {
+  let entries: FolderEntry[];
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch {
+    return; // missing (created next) or not a folder (reported as unwritable)
+  }
+  // A lake already made stays writable whatever else was put beside it.
+  if (entries.some((e) => e.name === 'tables' || e.name === 'lake.json'))
+    return;
+  const other = entries.filter(
+    (e) =>
+      !LAKE_NAMES.has(e.name) &&
+      !e.name.startsWith('.') &&
+      e.name !== 'lost+found',
+  );
+  if (!other.length) return;
+  throw new LakeError(
+    LakeErrorCode.NotALake,
+    `${root} is not an lpacs lake and holds ${other.length} other ${other.length === 1 ? 'entry' : 'entries'}; a lake is created only in a new or empty folder (give --lake one)`,
+  );
+}
