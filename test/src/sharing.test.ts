@@ -350,7 +350,8 @@ describe('controlled sharing, from saved cohort to download', () => {
       [['ok', cohortId]],
     );
     // sam approved once (with the release it made), then tried to deny
-    // the approved share: allowed, but it failed, and the log says so.
+    // the approved share: allowed, but it failed, and the log says so,
+    // naming the share (new-user trial 5: it named none).
     assert.deepEqual(
       entries
         .filter((e) => e.actor === 'sam' && e.action === 'share.decide')
@@ -361,7 +362,7 @@ describe('controlled sharing, from saved cohort to download', () => {
         ]),
       [
         ['ok', shareId, 'approve'],
-        ['failed', undefined, 'BAD_USER_INPUT'],
+        ['failed', shareId, 'BAD_USER_INPUT'],
       ],
     );
     assert.equal(
