@@ -30,6 +30,8 @@ import { LakeError, LakeErrorCode } from './LakeError';
 import { LakeLayout } from './LakeLayout';
 import { LakeLocks, busyError, isLive } from './LakeLocks';
 import { checkLakeRoot } from './lakeListing';
+import { sweepObjects } from './sweepObjects';
+import type { Sweep } from './sweepObjects';
 import { compactTable, currentVersion } from './compactTable';
 import type { Compaction } from './compactTable';
 import { openDuckDB } from './openDuckDB';
@@ -690,6 +692,21 @@ export class Lake {
     for (const table of TABLE_NAMES)
       out.push(await compactTable(this.layout, table, batchId));
     return out;
+  }
+
+  /**
+   * Deletes the objects that no instance row and no quarantine record
+   * names (see sweepObjects): what a killed writer stored ahead of a
+   * commit it never made. Needs the write lock this handle holds, so no
+   * other writer is storing objects meanwhile.
+   */
+  async sweepObjects(): Promise<Sweep> {
+    if (this.#mode !== 'write')
+      throw new LakeError(
+        LakeErrorCode.Busy,
+        'sweeping objects needs a lake opened for writing alone',
+      );
+    return sweepObjects(this.layout);
   }
 
   /**

@@ -58,3 +58,4 @@ export { startS3Peer } from './s3/startS3Peer';
 export type { S3Peer } from './s3/startS3Peer';
 export { checkLakeRoot, isLakeListing } from './lakeListing';
 export type { FolderEntry } from './lakeListing';
+export type { Sweep } from './sweepObjects';

@@ -1,8 +1,8 @@
 import { AuditLog } from '@lpacs/access';
 import { Lake } from '@lpacs/lake';
-import type { Compaction } from '@lpacs/lake';
+import type { Compaction, Sweep } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
-import { counted } from '../format';
+import { counted, megabytes } from '../format';
 import type { Options } from '../options';
 
 /** One table's line: what was merged, or that nothing needed merging. */
@@ -14,22 +14,40 @@ function compactionText(c: Compaction): string {
   return `${c.table}: ${c.batchesBefore} batches -> ${c.batchesAfter} (${rows})`;
 }
 
-/** `lpacs compact`: merges each table's batches into one Parquet file. */
+/** The objects' line: what the sweep kept and what it removed. */
+function sweepText(s: Sweep): string {
+  if (!s.removed) return `objects: ${s.kept} kept, none unreferenced`;
+  return `objects: ${s.kept} kept; ${s.removed} that no instance names removed, ${megabytes(s.bytesFreed)} freed`;
+}
+
+/**
+ * `lpacs compact`: merges each table's batches into one Parquet file,
+ * then deletes the objects no instance names (a killed ingest's).
+ */
 export async function compactCommand(opts: Options): Promise<number> {
   const lake = await Lake.open(opts.lake);
   try {
     const result = await lake.compact();
+    const sweep = await lake.sweepObjects();
     await new AuditLog(opts.lake).append({
       actor: cliActor(),
       action: 'compact',
       outcome: 'ok',
-      detail: Object.fromEntries(
-        result.map((c) => [c.table, `${c.batchesBefore}->${c.batchesAfter}`]),
-      ),
+      detail: {
+        ...Object.fromEntries(
+          result.map((c) => [c.table, `${c.batchesBefore}->${c.batchesAfter}`]),
+        ),
+        objectsRemoved: sweep.removed,
+        bytesFreed: sweep.bytesFreed,
+      },
     });
-    if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (opts.json)
+      process.stdout.write(
+        JSON.stringify({ tables: result, objects: sweep }, null, 2) + '\n',
+      );
     else {
       for (const c of result) process.stdout.write(`${compactionText(c)}\n`);
+      process.stdout.write(`${sweepText(sweep)}\n`);
     }
     return 0;
   } finally {
