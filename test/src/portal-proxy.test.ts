@@ -183,4 +183,27 @@ describe('the portal sign-in proxy', () => {
     const body = (await last!.json()) as { error: string };
     assert.match(body.error, /too many failed sign-ins/);
   });
+
+  it('signs out with a JSON POST from the portal, not with a bare one', async () => {
+    const me = async () => {
+      const res = await post('api/graphql', '{"query":"{ me { name } }"}', {
+        'content-type': 'application/json',
+      });
+      const body = (await res.json()) as {
+        data?: { me: { name: string } | null };
+        errors?: Array<{ extensions?: { code?: string } }>;
+      };
+      return body.data?.me?.name ?? body.errors?.[0]?.extensions?.code;
+    };
+    assert.equal(await me(), 'rita');
+    const bare = await post('api/auth/sign-out', '', {});
+    assert.equal(bare.status, 415);
+    assert.equal(await me(), 'rita');
+    const out = await post('api/auth/sign-out', '{}', {
+      'content-type': 'application/json',
+      origin: new URL(portal.url).origin,
+    });
+    assert.equal(out.status, 200);
+    assert.equal(await me(), 'UNAUTHENTICATED');
+  });
 });

@@ -18,7 +18,13 @@ export function NavBar({ me }: { me: Me }) {
   async function signOut() {
     setBusy(true);
     try {
-      await fetch('/api/auth/sign-out', { method: 'POST' });
+      // JSON, like every POST the portal's proxies pass on (a bodiless
+      // POST is what a cross-site form could send).
+      await fetch('/api/auth/sign-out', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
     } finally {
       // Back to the sign-in form at once, then forget everything the
       // previous user saw before anyone else signs in.
