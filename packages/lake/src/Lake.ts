@@ -43,6 +43,12 @@ import { ParquetWriter } from './ParquetWriter';
 import { tableSource } from './encryption/tableKeys';
 import { noteTablesChanged } from './tableChanges';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
+import {
+  readErasurePlan,
+  removeErasurePlan,
+  writeErasurePlan,
+} from './erasure/ErasurePlan';
+import type { ErasurePlan, ErasureStep } from './erasure/ErasurePlan';
 import type { Logger, Row, TableName } from './types';
 import { silentLogger } from './types';
 
@@ -205,6 +211,13 @@ export class Lake {
       const blocking =
         mode === 'write' ? live : live.filter((e) => e.kind === 'exclusive');
       if (blocking.length) throw busyError(root, blocking);
+      // Data added now could be data the erasure still has to remove
+      // (the same instance ingested again lands on an object it deletes).
+      if (mode === 'append' && existsSync(l.erasure))
+        throw new LakeError(
+          LakeErrorCode.ErasurePending,
+          `an erasure of ${root} was interrupted and must finish before data is added: run lpacs erase resume --lake ${root}`,
+        );
       const writer = locks.add(mode === 'write' ? 'exclusive' : 'writer');
       lake.#mode = mode;
       lake.#locks = locks;
@@ -710,38 +723,22 @@ export class Lake {
   }
 
   /**
-   * Erases one patient (a withdrawn consent); see eraseInstances.
-   * @throws LakeError when the lake is not open for writing.
+   * Decides what erasing the instances a condition over the `instances`
+   * table selects removes: their rows, the series, studies and patients
+   * left with no instance, their objects, and the pseudonymous accession
+   * numbers no other instance holds (their linkage goes too). Changes
+   * nothing; beginErasure records the plan.
+   * @throws LakeError when the lake is not open for writing alone.
    */
-  async erasePatient(pseudonym: string): Promise<Erased> {
-    if (!/^LP[A-Z2-7]{16}$/.test(pseudonym))
-      throw new Error(
-        `"${pseudonym.slice(0, 40)}" is not a PatientID of this lake (LP and 16 letters or digits)`,
-      );
-    return this.eraseInstances({ sql: '"PatientID" = ?', params: [pseudonym] });
-  }
-
-  /**
-   * Erases the instances a condition over the `instances` table selects:
-   * every table is rewritten without their rows (a series, study or
-   * patient row goes when none of its instances is left; predictions on
-   * them go too), every older table version is deleted, then their objects
-   * and masks are removed. Returns what was erased, for the caller to flag
-   * releases and audit.
-   * @throws LakeError when the lake is not open for writing.
-   */
-  async eraseInstances(where: {
-    sql: string;
-    params: Array<string | number>;
-  }): Promise<Erased> {
-    if (this.#mode !== 'write')
-      throw new LakeError(
-        LakeErrorCode.Busy,
-        'erasure needs a lake opened for writing alone',
-      );
+  async planErasure(
+    where: { sql: string; params: Array<string | number> },
+    about: Pick<ErasurePlan, 'action' | 'target' | 'reason' | 'tombstone'>,
+  ): Promise<ErasurePlan> {
+    this.#mustWriteAlone();
     const db = await openDuckDB(1);
     const conn = await db.connect();
     let rows: Array<Record<string, unknown>> = [];
+    let accessions: string[] = [];
     const kept = {
       series: new Set<string>(),
       studies: new Set<string>(),
@@ -771,11 +768,87 @@ export class Lake {
           kept.studies.add(String(r.study));
           kept.patients.add(String(r.patient));
         }
+        const attributes = await tableSource(
+          this.root,
+          this.layout.table('attributes'),
+          conn,
+        );
+        // At any depth: a request attributes item repeats the number.
+        if (attributes && rows.length)
+          accessions = (
+            await conn.runAndReadAll(
+              `SELECT a.value AS v FROM ${attributes} a JOIN (SELECT "SOPInstanceUID" AS sop, coalesce((${where.sql}), false) AS gone FROM ${source}) i ON a."SOPInstanceUID" = i.sop WHERE a.tag = '00080050' AND coalesce(a.value, '') <> '' GROUP BY a.value HAVING bool_and(i.gone) ORDER BY 1`,
+              where.params,
+            )
+          )
+            .getRowObjectsJS()
+            .map((r) => String(r.v));
       }
     } finally {
       conn.closeSync();
       db.closeSync();
     }
+    const distinct = (key: string) => [
+      ...new Set(rows.map((r) => String(r[key]))),
+    ];
+    const gone = (key: string, keep: Set<string>) =>
+      distinct(key).filter((v) => !keep.has(v));
+    return {
+      ...about,
+      begun: new Date().toISOString(),
+      instances: distinct('sop'),
+      series: gone('series', kept.series),
+      studies: gone('study', kept.studies),
+      patients: gone('patient', kept.patients),
+      accessions,
+      objects: distinct('key'),
+      done: [],
+    };
+  }
+
+  /**
+   * Records an erasure's plan, flushed, before anything is removed: from
+   * here on a killed process leaves it for the next erasure to finish,
+   * and no process may append to the lake until one has.
+   * @throws LakeError ERASURE_PENDING when another erasure is unfinished.
+   */
+  async beginErasure(plan: ErasurePlan): Promise<void> {
+    this.#mustWriteAlone();
+    const pending = await readErasurePlan(this.root);
+    if (pending)
+      throw new LakeError(
+        LakeErrorCode.ErasurePending,
+        `an erasure (${pending.action}, begun ${pending.begun}) is unfinished: finish it first`,
+      );
+    await writeErasurePlan(this.root, plan);
+  }
+
+  /** The plan of an erasure left unfinished, or undefined. */
+  pendingErasure(): Promise<ErasurePlan | undefined> {
+    return readErasurePlan(this.root);
+  }
+
+  /** Marks a step of the erasure under way as done, in its plan. */
+  async erasureStepDone(plan: ErasurePlan, step: ErasureStep): Promise<void> {
+    this.#mustWriteAlone();
+    if (!plan.done.includes(step)) plan.done.push(step);
+    await writeErasurePlan(this.root, plan);
+  }
+
+  /** Deletes the plan of the erasure under way: every step is done. */
+  async endErasure(): Promise<void> {
+    this.#mustWriteAlone();
+    await removeErasurePlan(this.root);
+  }
+
+  /**
+   * Rewrites every table without the plan's rows (a series, study or
+   * patient row goes with its last instance; predictions on them go too)
+   * and deletes every older table version. Safe to run again.
+   */
+  async eraseRows(plan: ErasurePlan): Promise<void> {
+    this.#mustWriteAlone();
+    if (!plan.instances.length) return;
     // UIDs and pseudonyms come from the index and are checked, so they can
     // be written into the rewrite's SQL as literals.
     const literal = (v: string) => {
@@ -785,47 +858,91 @@ export class Lake {
     };
     const list = (values: Iterable<string>) =>
       [...new Set(values)].map(literal).join(', ');
-    const sops = [...new Set(rows.map((r) => String(r.sop)))];
-    const gone = (key: 'series' | 'study' | 'patient', keep: Set<string>) =>
-      [...new Set(rows.map((r) => String(r[key])))].filter((v) => !keep.has(v));
-    const series = gone('series', kept.series);
-    const studies = gone('study', kept.studies);
-    const patients = gone('patient', kept.patients);
-    if (sops.length) {
-      const batchId = newBatchId();
-      const drops: Partial<Record<TableName, string | undefined>> = {
-        instances: `"SOPInstanceUID" IN (${list(sops)})`,
-        attributes: `"SOPInstanceUID" IN (${list(sops)})`,
-        predictions: series.length
-          ? `"SOPInstanceUID" IN (${list(sops)}) OR "SeriesInstanceUID" IN (${list(series)})`
-          : `"SOPInstanceUID" IN (${list(sops)})`,
-        series: series.length
-          ? `"SeriesInstanceUID" IN (${list(series)})`
-          : undefined,
-        studies: studies.length
-          ? `"StudyInstanceUID" IN (${list(studies)})`
-          : undefined,
-        patients: patients.length
-          ? `"PatientID" IN (${list(patients)})`
-          : undefined,
-      };
-      for (const table of TABLE_NAMES) {
-        const drop = drops[table];
-        if (drop) await compactTable(this.layout, table, batchId, drop);
+    const { instances: sops, series, studies, patients } = plan;
+    const drops: Partial<Record<TableName, string | undefined>> = {
+      instances: `"SOPInstanceUID" IN (${list(sops)})`,
+      attributes: `"SOPInstanceUID" IN (${list(sops)})`,
+      predictions: series.length
+        ? `"SOPInstanceUID" IN (${list(sops)}) OR "SeriesInstanceUID" IN (${list(series)})`
+        : `"SOPInstanceUID" IN (${list(sops)})`,
+      series: series.length
+        ? `"SeriesInstanceUID" IN (${list(series)})`
+        : undefined,
+      studies: studies.length
+        ? `"StudyInstanceUID" IN (${list(studies)})`
+        : undefined,
+      patients: patients.length
+        ? `"PatientID" IN (${list(patients)})`
+        : undefined,
+    };
+    const batchId = newBatchId();
+    for (const table of TABLE_NAMES) {
+      const drop = drops[table];
+      if (drop) await compactTable(this.layout, table, batchId, drop);
+    }
+  }
+
+  /**
+   * Deletes the plan's objects and the masks and SEG objects made from
+   * its instances, then flushes the file system. Safe to run again:
+   * counts what it deleted and what was gone already.
+   */
+  async eraseObjects(
+    plan: ErasurePlan,
+  ): Promise<{ deleted: number; absent: number }> {
+    this.#mustWriteAlone();
+    let deleted = 0;
+    let absent = 0;
+    for (const key of plan.objects) {
+      if (!/^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.dcm$/.test(key)) continue;
+      try {
+        await rm(join(this.root, key));
+        deleted++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        absent++;
       }
     }
-    let objects = 0;
-    for (const r of rows) {
-      const key = String(r.key);
-      if (!/^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.dcm$/.test(key)) continue;
-      await rm(join(this.root, key), { force: true });
-      objects++;
+    // Masks and SEG objects are named <SOP Instance UID>-<frame>.
+    const sops = new Set(plan.instances);
+    for (const file of await listFiles(join(this.root, 'masks'))) {
+      const uid = /([0-9.]+)-\d+\.(?:npy|seg\.dcm)$/.exec(file)?.[1];
+      if (uid && sops.has(uid)) await rm(file, { force: true });
     }
-    // Masks and SEG objects name the instance they were made from.
-    for (const file of await listFiles(join(this.root, 'masks')))
-      if (sops.some((s) => file.includes(s))) await rm(file, { force: true });
     await syncFileSystem(this.root);
-    return { instances: sops, series, studies, patients, objects };
+    return { deleted, absent };
+  }
+
+  /**
+   * Erases the instances a condition selects from the tables, objects and
+   * masks (see planErasure, eraseRows, eraseObjects), through a plan kept
+   * until both are done. Linkage, quarantine, tombstones and sharing are
+   * the caller's: the CLI's runErasure does every step.
+   * @throws LakeError when the lake is not open for writing alone.
+   */
+  async eraseInstances(where: {
+    sql: string;
+    params: Array<string | number>;
+  }): Promise<Erased> {
+    const plan = await this.planErasure(where, {
+      action: 'erase.instances',
+      target: '',
+      reason: '',
+      tombstone: false,
+    });
+    await this.beginErasure(plan);
+    await this.eraseRows(plan);
+    const { deleted } = await this.eraseObjects(plan);
+    await this.endErasure();
+    return { ...plan, objects: deleted };
+  }
+
+  #mustWriteAlone(): void {
+    if (this.#mode !== 'write')
+      throw new LakeError(
+        LakeErrorCode.Busy,
+        'erasure needs a lake opened for writing alone',
+      );
   }
 
   /** Ids of committed batches of a table, oldest first. */

@@ -10,6 +10,8 @@ export enum LakeErrorCode {
   KekWrong = 'KEK_WRONG',
   /** An id that names nothing the lake holds (a quarantine entry). */
   NotFound = 'NOT_FOUND',
+  /** An erasure was interrupted; it must finish before data is added. */
+  ErasurePending = 'ERASURE_PENDING',
 }
 
 export class LakeError extends Error {

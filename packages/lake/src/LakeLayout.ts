@@ -19,6 +19,8 @@ import type { TableName } from './types';
  * masks/<model sha256>/<uid>-<f>.npy segmentation masks (uint8, NumPy .npy)
  * masks/<model sha256>/<uid>-<f>.seg.dcm the same mask as DICOM SEG
  * state/jobs/<id>.json               a prediction job and its progress
+ * state/erasure.json                an erasure under way (ErasurePlan)
+ * state/erased-patients.json        patients erased on request (tombstones)
  * lake.json                         settings (de-identification options)
  * ```
  */
@@ -85,6 +87,17 @@ export class LakeLayout {
   /** The last backup taken of this lake: snapshot id, time, size. */
   get lastBackup(): string {
     return join(this.root, 'state', 'last-backup.json');
+  }
+  /**
+   * The plan of an erasure under way, written before any table changes
+   * and deleted once every step is done (see ErasurePlan).
+   */
+  get erasure(): string {
+    return join(this.root, 'state', 'erasure.json');
+  }
+  /** Pseudonyms of patients erased on request, whose files are refused. */
+  get tombstones(): string {
+    return join(this.root, 'state', 'erased-patients.json');
   }
   /** Prediction jobs: state, then inputs, one pair per job id. */
   get jobs(): string {

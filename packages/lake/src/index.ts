@@ -58,4 +58,8 @@ export { startS3Peer } from './s3/startS3Peer';
 export type { S3Peer } from './s3/startS3Peer';
 export { checkLakeRoot, isLakeListing } from './lakeListing';
 export type { FolderEntry } from './lakeListing';
+export { ERASURE_STEPS, readErasurePlan } from './erasure/ErasurePlan';
+export type { ErasurePlan, ErasureStep } from './erasure/ErasurePlan';
+export { addTombstones, readTombstones } from './erasure/tombstones';
+export type { Tombstone } from './erasure/tombstones';
 export type { Sweep } from './sweepObjects';
