@@ -423,6 +423,33 @@ export class Deidentifier {
     };
   }
 
+  /**
+   * The pseudonymous PatientID and StudyInstanceUID deidentify() gives
+   * the object (the study's is undefined when it has none), without
+   * de-identifying the rest: how an erasure finds a patient's or study's
+   * quarantined originals.
+   */
+  pseudonymsOf(file: DicomFile): {
+    patientID: string;
+    studyInstanceUID: string | undefined;
+  } {
+    const body = file.body;
+    const charsets = readStrings(
+      body.buffer,
+      findElement(body.elements, Tag.SpecificCharacterSet),
+    );
+    const identity = readIdentity(body, charsets);
+    const study = readString(
+      body.buffer,
+      findElement(body.elements, Tag.StudyInstanceUID),
+    );
+    return {
+      patientID: this.#keys.patientPseudonym(identity.key),
+      studyInstanceUID:
+        study && !this.#options.retainUIDs ? this.#keys.uid(study) : study,
+    };
+  }
+
   /** Seals a linkage record unless this instance sealed the same one already. */
   #seal(record: LinkageRecord): string | undefined {
     const plain = JSON.stringify(record);
