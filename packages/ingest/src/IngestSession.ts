@@ -10,6 +10,7 @@ import {
   Lake,
   LakeLayout,
   newBatchId,
+  readTombstones,
   silentLogger,
 } from '@lpacs/lake';
 import type { BatchRows, Logger } from '@lpacs/lake';
@@ -18,6 +19,7 @@ import type {
   IngestReport,
   IngestTotals,
 } from './IngestReport';
+import { erasedMessage } from './erasedMessage';
 import { levelRows } from './levelRows';
 import { sameInstance } from './sameInstance';
 import { StaleQuarantine } from './StaleQuarantine';
@@ -95,6 +97,8 @@ export class IngestSession {
   readonly #others = new Map<string, string>();
   readonly options: DeidOptions;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The tombstones the workers were last told of, as sent. */
+  #erasedSent = '';
   readonly #totals: IngestTotals = {
     runs: 0,
     failedRuns: 0,
@@ -246,6 +250,7 @@ export class IngestSession {
     const logger = this.#logger;
     const known = this.#stored;
     const report = this.#newReport();
+    await this.#shareTombstones();
     const stale = await StaleQuarantine.load(lake, logger);
     const writeback = new EarlyWriteback(lake.root);
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
@@ -417,6 +422,21 @@ export class IngestSession {
     report.megabytesPerSecond =
       report.bytesRead / 1e6 / Math.max(report.seconds, 1e-9);
     return report;
+  }
+
+  /**
+   * Tells the workers which patients were erased on request. Read at
+   * every run (a small file), so no run works from an older list than
+   * the lake's.
+   */
+  async #shareTombstones(): Promise<void> {
+    const erased = [...(await readTombstones(this.#lake.root))].map(
+      ([pseudonym, t]): [string, string] => [pseudonym, erasedMessage(t)],
+    );
+    const sent = JSON.stringify(erased);
+    if (sent === this.#erasedSent) return;
+    this.#pool.shareErased(erased);
+    this.#erasedSent = sent;
   }
 
   /**

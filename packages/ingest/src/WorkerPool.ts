@@ -17,7 +17,9 @@ export interface WorkerSetup {
 export type WorkerRequest =
   | { id: number; input: InputFile }
   /** [SOP Instance UID, SHA-256] of every stored object, sent once first. */
-  | { stored: Array<[string, string]> };
+  | { stored: Array<[string, string]> }
+  /** [pseudonym, refusal message] of every patient erased on request. */
+  | { erased: Array<[string, string]> };
 
 export type WorkerResponse =
   { id: number; outcome: FileOutcome } | { id: number; fatal: string };
@@ -59,6 +61,12 @@ export class WorkerPool {
   share(stored: Array<[string, string]>): void {
     for (const slot of this.#workers)
       slot.worker.postMessage({ stored } satisfies WorkerRequest);
+  }
+
+  /** Tells every worker whose files to refuse (see processFile). */
+  shareErased(erased: Array<[string, string]>): void {
+    for (const slot of this.#workers)
+      slot.worker.postMessage({ erased } satisfies WorkerRequest);
   }
 
   get size(): number {

@@ -60,6 +60,11 @@ export interface FileContext {
   /** SHA-256 of every stored object by its (de-identified) SOP Instance UID. */
   storedShaBySop: ReadonlyMap<string, string>;
   ingestedAt: string;
+  /**
+   * Why each patient erased on request is refused, by pseudonym (see
+   * erasedMessage): their files must not enter again.
+   */
+  erased?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -115,6 +120,25 @@ async function record(
   return { kind: 'quarantined', source, ...reason, bytesRead: 0 };
 }
 
+/**
+ * The refusal message when the file is of a patient erased on request:
+ * its PatientID as ingest would make it (as it is, for an object a peer
+ * de-identified) is tombstoned.
+ */
+function erasedPatient(
+  ctx: FileContext,
+  file: DicomFile,
+  input: InputFile,
+): string | undefined {
+  const patientID = input.deidentified
+    ? readString(
+        file.body.buffer,
+        findElement(file.body.elements, Tag.PatientID),
+      )?.trim()
+    : ctx.deidentifier.pseudonymsOf(file).patientID;
+  return patientID === undefined ? undefined : ctx.erased?.get(patientID);
+}
+
 /** Error codes of failures that are the file's fault, not the lake's. */
 function refusal(err: unknown): { code: string; message: string } | undefined {
   if (err instanceof DicomError || err instanceof DeidError) {
@@ -168,6 +192,16 @@ export async function processFile(
         'a DICOMDIR (media directory), not an instance: ingest the folder it indexes',
       );
     }
+    // Before anything else can refuse it: a refusal would keep the
+    // original, which is what the patient asked to have removed.
+    const erased = ctx.erased?.size
+      ? erasedPatient(ctx, parsed, input)
+      : undefined;
+    if (erased !== undefined)
+      return await record(ctx, input.source, {
+        code: 'ERASED',
+        message: erased,
+      });
     if (!input.deidentified && ctx.deidentifier.mustPrepare(parsed)) {
       // Decoding pixels to blank them awaits: this file's bytes must
       // outlive the scratch buffer, which the next file reuses meanwhile.

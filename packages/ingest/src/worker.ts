@@ -19,6 +19,10 @@ parentPort!.on('message', (request: WorkerRequest) => {
     ctx.storedShaBySop = new Map(request.stored);
     return;
   }
+  if ('erased' in request) {
+    ctx.erased = new Map(request.erased);
+    return;
+  }
   const input = request.input;
   if (input.bytes)
     input.bytes = Buffer.from(
