@@ -322,7 +322,7 @@ describe('compact', () => {
     assert.match(
       r.stdout,
       new RegExp(
-        `instances +${instanceBatches} batches -> 1 \\(${before.length} rows\\)`,
+        `instances: ${instanceBatches} batches -> 1 \\(${before.length} rows\\)`,
       ),
     );
     assert.equal(batches('instances'), 1);
