@@ -1,4 +1,11 @@
-import { readdirSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { SiteKeys } from '@lpacs/deid';
 import type { LinkageRecord } from '@lpacs/deid';
@@ -57,28 +64,57 @@ export class LinkageReader {
    * each batch's file whole. Returns how many records were removed.
    */
   forget(pseudonym: string): number {
+    return this.forgetErased({ patients: [pseudonym], accessions: [] });
+  }
+
+  /**
+   * Carries an erasure into the linkage: records of `patients` (left with
+   * no instance) go whole; other records lose the accession numbers whose
+   * pseudonym is in `accessions` (their studies are gone). Each batch's
+   * file is rewritten whole and flushed. Returns how many records were
+   * removed or changed; 0 when run again.
+   */
+  forgetErased(erased: {
+    patients: readonly string[];
+    accessions: readonly string[];
+  }): number {
     const opened = this.#open();
     if (!opened) return 0;
     const { keys, files } = opened;
-    let removed = 0;
+    const patients = new Set(erased.patients);
+    const accessions = new Set(erased.accessions);
+    let changed = 0;
     for (const file of files) {
+      if (!file.endsWith('.ndjson')) continue;
       const path = join(this.#layout.linkage, file);
       const lines = this.#read(path).split('\n').filter(Boolean);
-      const kept = lines.filter(
-        (l) =>
-          (JSON.parse(keys.openLinkage(l)) as LinkageRecord).pseudonym !==
-          pseudonym,
-      );
-      if (kept.length === lines.length) continue;
-      removed += lines.length - kept.length;
-      const tmp = `${path}.tmp`;
+      const kept: string[] = [];
+      for (const line of lines) {
+        const record = JSON.parse(keys.openLinkage(line)) as LinkageRecord;
+        const links = record.accessions.filter(([, p]) => !accessions.has(p));
+        if (patients.has(record.pseudonym)) changed++;
+        else if (links.length === record.accessions.length) kept.push(line);
+        else {
+          changed++;
+          kept.push(
+            keys.sealLinkage(JSON.stringify({ ...record, accessions: links })),
+          );
+        }
+      }
+      if (kept.length === lines.length && kept.every((l, i) => l === lines[i]))
+        continue;
       const text = Buffer.from(kept.length ? `${kept.join('\n')}\n` : '');
-      writeFileSync(tmp, sealObject(this.#layout.root, text), {
-        mode: 0o600,
-      });
+      const tmp = `${path}.tmp`;
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, sealObject(this.#layout.root, text));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(tmp, path);
     }
-    return removed;
+    return changed;
   }
 
   /** The originals behind `pseudonym`, or undefined when none are recorded. */
