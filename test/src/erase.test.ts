@@ -122,8 +122,19 @@ describe('erasing a patient (withdrawn consent)', () => {
     for (const key of patientKeys) assert.ok(!objects.has(key), key);
     assert.equal(objects.size, total - patientKeys.length);
     assert.equal(new LinkageReader(lake).lookup(patient), undefined);
-    // No file of the lake names the patient any more (Parquet is checked above, decompressed).
-    for (const f of filesUnder(lake).filter((x) => !x.endsWith('.parquet')))
+    // No file of the lake names the patient any more (Parquet is checked
+    // above, decompressed) but the tombstone that refuses their files.
+    const tombstones = join(lake, 'state', 'erased-patients.json');
+    assert.deepEqual(
+      Object.keys(
+        (JSON.parse(readFileSync(tombstones, 'utf8')) as { patients: object })
+          .patients,
+      ),
+      [patient],
+    );
+    for (const f of filesUnder(lake).filter(
+      (x) => !x.endsWith('.parquet') && x !== tombstones,
+    ))
       assert.ok(!readFileSync(f).toString('latin1').includes(patient), f);
   });
 

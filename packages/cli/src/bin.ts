@@ -49,9 +49,11 @@ commands:
                    also: tokens list [USER] | revoke ID
   audit [--actor A] [--action X] [--limit N]
                    the audit log, newest first; audit verify checks its chain
-  erase --patient PSEUDONYM --reason TEXT
-                   erase one patient (withdrawn consent) from every table,
-                   object, linkage and release; audited
+  erase (--patient PSEUDONYM | --study UID) --reason TEXT
+                   erase one patient (withdrawn consent; their files are
+                   refused from then on) or study from every table, object,
+                   linkage record, quarantine entry and release; audited;
+                   erase resume finishes an interrupted erasure
   retention (--older-than-days N | --before INSTANT) [--modality M]... --reason TEXT [--apply]
                    erase what was ingested more than N days ago (a dry run
                    without --apply); audited
@@ -221,7 +223,9 @@ async function main(argv: string[]): Promise<number> {
     case 'erase':
       return (await import('./commands/eraseCommand.js')).eraseCommand(opts, {
         patient: values.patient,
+        study: values.study,
         reason: values.reason,
+        resume: rest[0] === 'resume',
       });
     case 'retention':
       return (await import('./commands/retentionCommand.js')).retentionCommand(

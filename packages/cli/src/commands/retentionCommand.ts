@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import { AuditLog } from '@lpacs/access';
 import { Lake } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
-import { eraseFromSharing } from '../eraseFromSharing';
-import type { SharingErased } from '../eraseFromSharing';
 import { counted } from '../format';
 import type { Options } from '../options';
+import { runErasure } from '../runErasure';
+import { printErasure } from './eraseCommand';
 
 /** Flags of `lpacs retention`. */
 export interface RetentionFlags {
@@ -21,7 +19,10 @@ export interface RetentionFlags {
  * `lpacs retention (--older-than-days N | --before INSTANT) [--modality
  * M]... --reason R [--apply]`: erases instances that entered the lake more than N days ago
  * (the lake holds shifted study dates, so the date of ingest is the one
- * date it knows truly), optionally of some modalities only. Without
+ * date it knows truly), optionally of some modalities only, the way
+ * `lpacs erase` does (see runErasure): objects, rows, the linkage of
+ * erased studies and of patients left with none, quarantined originals
+ * of erased studies, releases, saved cohorts; no tombstone. Without
  * --apply it only says what it would erase.
  */
 export async function retentionCommand(
@@ -89,51 +90,17 @@ export async function retentionCommand(
     }
     return 0;
   }
-  const operator = cliActor();
-  const lake = await Lake.open(opts.lake);
-  let erased;
-  let shared: SharingErased;
-  try {
-    erased = await lake.eraseInstances(where);
-    shared = await eraseFromSharing(opts.lake, erased, operator);
-  } finally {
-    lake.close();
-  }
-  const flagged = shared.releasesRevoked;
-  await new AuditLog(opts.lake).append({
-    actor: operator,
-    action: 'retention.apply',
-    target: `before:${cutoff}`,
-    outcome: 'ok',
-    detail: {
-      reason: (flags.reason ?? '').trim().slice(0, 200),
-      modalities: modalities.join(',') || 'all',
-      instances: erased.instances.length,
-      studies: erased.studies.length,
-      releasesRevoked: flagged.length,
-      cohortsChanged: shared.cohortsChanged.length,
-      ...(shared.failed.length
-        ? { sharingNotUpdated: shared.failed.join(', ') }
-        : {}),
-      set: createHash('sha256')
-        .update(erased.instances.join('\n'))
-        .digest('hex')
-        .slice(0, 16),
+  const r = await runErasure(
+    opts.lake,
+    {
+      action: 'retention.apply',
+      target: `before:${cutoff}`,
+      reason: flags.reason!.trim(),
+      where,
+      tombstone: false,
+      detail: { modalities: modalities.join(',') || 'all' },
     },
-  });
-  const report = {
-    cutoff,
-    instances: erased.instances.length,
-    studies: erased.studies.length,
-    patients: erased.patients.length,
-    objects: erased.objects,
-    releasesRevoked: flagged,
-    cohortsChanged: shared.cohortsChanged,
-  };
-  process.stdout.write(
-    opts.json
-      ? `${JSON.stringify(report, null, 2)}\n`
-      : `erased ${report.instances} instances (${report.studies} whole studies, ${report.objects} objects) ingested before ${cutoff}; revoked ${flagged.length} releases; removed them from ${shared.cohortsChanged.length} saved cohorts\n`,
+    cliActor(),
   );
-  return shared.failed.length ? 1 : 0;
+  return printErasure(opts, r, { cutoff });
 }

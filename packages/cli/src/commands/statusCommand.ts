@@ -14,11 +14,21 @@ export async function statusCommand(opts: Options): Promise<number> {
     );
     const quarantined = await lake.quarantined();
     const batches = await lake.batches();
+    const erasure = await lake.pendingErasure();
     const status = {
       lake: opts.lake,
       ...counts,
       batches: batches.length,
       quarantined,
+      ...(erasure
+        ? {
+            unfinishedErasure: {
+              action: erasure.action,
+              begun: erasure.begun,
+              done: erasure.done,
+            },
+          }
+        : {}),
     };
     if (opts.json) {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
@@ -33,6 +43,11 @@ export async function statusCommand(opts: Options): Promise<number> {
         `series      ${c.series}`,
         `instances   ${c.instances} (${(Number(c.bytes) / 1e6).toFixed(1)} MB of objects)`,
         `batches     ${batches.length}`,
+        ...(erasure
+          ? [
+              `erasure     UNFINISHED: ${erasure.action} begun ${erasure.begun} was interrupted; finish it with lpacs erase resume --lake ${opts.lake}`,
+            ]
+          : []),
         `quarantined ${quarantined.length}`,
         ...quarantined.map(
           (q) =>

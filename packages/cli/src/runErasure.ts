@@ -1,0 +1,170 @@
+import { AuditLog } from '@lpacs/access';
+import { LinkageReader } from '@lpacs/api';
+import { eraseQuarantined } from '@lpacs/ingest';
+import type { QuarantineErased } from '@lpacs/ingest';
+import { Lake, addTombstones } from '@lpacs/lake';
+import type { ErasurePlan, ErasureStep } from '@lpacs/lake';
+import { eraseFromSharing } from './eraseFromSharing';
+import type { SharingErased } from './eraseFromSharing';
+
+/** An erasure asked for (`lpacs erase`, `lpacs retention --apply`). */
+export interface ErasureRequest {
+  /** The audit action: `erase.patient`, `erase.study`, `retention.apply`. */
+  action: string;
+  /** The audit target: a hash of what was named, or the cutoff. */
+  target: string;
+  reason: string;
+  /** A condition over the `instances` table and its parameters. */
+  where: { sql: string; params: Array<string | number> };
+  /** A patient erased on request: their files are refused from now on. */
+  tombstone: boolean;
+  /** Named by the operator: erased (linkage, quarantine) even with no rows. */
+  patients?: string[];
+  studies?: string[];
+  /** Audit detail of the request (counts and codes, never a value). */
+  detail?: Record<string, string | number | boolean>;
+}
+
+/** What one run did to finish an erasure. */
+export interface ErasureDone {
+  plan: ErasurePlan;
+  /** Finished from the plan a killed process left. */
+  resumed: boolean;
+  objectsDeleted: number;
+  /** Objects of the plan that were gone already (a resumed erasure). */
+  objectsAbsent: number;
+  /** Linkage records removed or changed. */
+  linkage: number;
+  quarantine: QuarantineErased;
+  tombstones: number;
+  sharing: SharingErased;
+}
+
+/**
+ * Runs every step of an erasure the plan has not done, marking each done
+ * in the plan; deletes the plan when all are. Tables first, objects only
+ * once no row names them. Audited with what this run did. Sharing failures
+ * leave the plan (and the step) for a rerun.
+ */
+async function complete(
+  lake: Lake,
+  plan: ErasurePlan,
+  operator: string,
+  resumed: boolean,
+  detail: ErasureRequest['detail'] = {},
+): Promise<ErasureDone> {
+  const done: ErasureDone = {
+    plan,
+    resumed,
+    objectsDeleted: 0,
+    objectsAbsent: 0,
+    linkage: 0,
+    quarantine: { originals: 0, conflicts: 0 },
+    tombstones: 0,
+    sharing: { releasesRevoked: [], cohortsChanged: [], failed: [] },
+  };
+  const step = async (name: ErasureStep, run: () => Promise<unknown>) => {
+    if (plan.done.includes(name)) return;
+    if ((await run()) !== false) await lake.erasureStepDone(plan, name);
+  };
+  await step('tables', () => lake.eraseRows(plan));
+  await step('objects', async () => {
+    const r = await lake.eraseObjects(plan);
+    done.objectsDeleted = r.deleted;
+    done.objectsAbsent = r.absent;
+  });
+  await step('linkage', async () => {
+    done.linkage = new LinkageReader(lake.root).forgetErased(plan);
+  });
+  await step('quarantine', async () => {
+    done.quarantine = await eraseQuarantined(lake, plan);
+  });
+  await step('tombstone', async () => {
+    if (plan.tombstone)
+      done.tombstones = await addTombstones(lake.root, plan.patients, {
+        at: plan.begun,
+        reason: plan.reason,
+      });
+  });
+  await step('sharing', async () => {
+    done.sharing = await eraseFromSharing(
+      lake.root,
+      { ...plan, objects: plan.objects.length },
+      operator,
+    );
+    return done.sharing.failed.length === 0;
+  });
+  await new AuditLog(lake.root).append({
+    actor: operator,
+    action: plan.action,
+    target: plan.target,
+    outcome: 'ok',
+    detail: {
+      reason: plan.reason.slice(0, 200),
+      ...detail,
+      ...(resumed ? { resumed: true, begun: plan.begun } : {}),
+      instances: plan.instances.length,
+      studies: plan.studies.length,
+      objects: done.objectsDeleted,
+      linkage: done.linkage,
+      quarantined: done.quarantine.originals,
+      conflicts: done.quarantine.conflicts,
+      tombstones: done.tombstones,
+      releasesRevoked: done.sharing.releasesRevoked.length,
+      cohortsChanged: done.sharing.cohortsChanged.length,
+      ...(done.sharing.failed.length
+        ? { sharingNotUpdated: done.sharing.failed.join(', ') }
+        : {}),
+    },
+  });
+  if (!done.sharing.failed.length) await lake.endErasure();
+  return done;
+}
+
+/**
+ * Erases what a request selects from the lake, with everything derived
+ * from it: rows of every table, objects, masks, linkage, quarantined
+ * originals, releases and saved cohorts, and for a patient erased on
+ * request a tombstone. The plan is written before anything is removed
+ * (see ErasurePlan), so a process killed at any point leaves it, and the
+ * next run, of any erasure or `lpacs erase --resume`, finishes it first:
+ * `finished` says what that run did. Without a request only that is done.
+ */
+export async function runErasure(
+  root: string,
+  request: ErasureRequest | undefined,
+  operator: string,
+): Promise<{ finished?: ErasureDone; done?: ErasureDone }> {
+  const lake = await Lake.open(root);
+  try {
+    const pending = await lake.pendingErasure();
+    const finished = pending
+      ? await complete(lake, pending, operator, true)
+      : undefined;
+    if (!request || finished?.sharing.failed.length) return { finished };
+    const plan = await lake.planErasure(request.where, {
+      action: request.action,
+      target: request.target,
+      reason: request.reason,
+      tombstone: request.tombstone,
+    });
+    // The rerun of the command a killed process ran: it is done.
+    if (
+      finished &&
+      !plan.instances.length &&
+      finished.plan.action === request.action &&
+      finished.plan.target === request.target
+    )
+      return { finished };
+    const union = (a: string[], b: string[] = []) => [...new Set([...a, ...b])];
+    plan.patients = union(plan.patients, request.patients);
+    plan.studies = union(plan.studies, request.studies);
+    await lake.beginErasure(plan);
+    return {
+      finished,
+      done: await complete(lake, plan, operator, false, request.detail),
+    };
+  } finally {
+    lake.close();
+  }
+}

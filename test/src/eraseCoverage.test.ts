@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AuditLog, Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  CT,
+  dcmdump,
+  filesUnder,
+  parquetRows,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
+
+// What an erasure covers besides rows and objects: the quarantined
+// originals (PHI and all) of the patient or study, and for a patient a
+// tombstone that refuses their files from then on, by every ingest path.
+const work = tempDir('erase-coverage');
+const input = join(work.path, 'input');
+const lake = join(work.path, 'lake');
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+let server: RunningServer | undefined;
+
+/** The PatientID pseudonyms in the instances table, with their studies. */
+async function patients(): Promise<Map<string, string[]>> {
+  const rows = await parquetRows(
+    `SELECT "PatientID" AS p, list(DISTINCT "StudyInstanceUID" ORDER BY "StudyInstanceUID") AS s FROM read_parquet('${lake}/tables/instances/*/*.parquet') GROUP BY 1`,
+  ).catch(() => []);
+  return new Map(rows.map((r) => [String(r.p), r.s as string[]]));
+}
+
+/** A copy of `file` that says its pixels show text: quarantined, kept whole. */
+function burned(file: string, to: string): Buffer {
+  cpSync(file, to);
+  execFileSync('dcmodify', ['-nb', '-i', '(0028,0301)=YES', to]);
+  return readFileSync(to);
+}
+
+/** Quarantine entries: id, reason code, and the original's SHA-256 if kept. */
+function quarantine(): Array<{ code: string; original?: string }> {
+  const dir = join(lake, 'quarantine');
+  return readdirSync(dir).map((id) => {
+    const reason = JSON.parse(
+      readFileSync(join(dir, id, 'reason.json'), 'utf8'),
+    ) as { code: string };
+    const file = join(dir, id, 'file.dcm');
+    return {
+      code: reason.code,
+      ...(existsSync(file) ? { original: sha(readFileSync(file)) } : {}),
+    };
+  });
+}
+
+const ctFiles = (patient: string) =>
+  filesUnder(join(CT, patient)).filter((f) => f.endsWith('.dcm'));
+let burnedFirst: Buffer;
+let burnedSecond: Buffer;
+let first = '';
+let second = '';
+let secondStudy = '';
+
+before(async () => {
+  for (const p of ['P0001', 'P0002'])
+    cpSync(join(CT, p), join(input, p), { recursive: true });
+  const one = ctFiles('P0001')[0]!;
+  const two = ctFiles('P0002')[0]!;
+  burnedFirst = burned(one, join(input, 'P0001', 'burned.dcm'));
+  burnedSecond = burned(two, join(input, 'P0002', 'burned.dcm'));
+  // One patient at a time, so each pseudonym is known by its folder.
+  for (const p of ['P0001', 'P0002']) {
+    const before = await patients();
+    const r = await runCli(['ingest', join(input, p), '--lake', lake]);
+    assert.equal(r.code, 0, r.stderr);
+    const added = [...(await patients()).keys()].filter((k) => !before.has(k));
+    assert.equal(added.length, 1);
+    if (p === 'P0001') first = added[0]!;
+    else second = added[0]!;
+  }
+  // The study of P0002's burned copy: the de-identified StudyInstanceUID of
+  // its source slice, read from the lake's object of that slice by dcmdump.
+  const sop = dcmdump(two, ['0008,0018'])!['0008,0018']!;
+  const objects = filesUnder(join(lake, 'objects'));
+  const studies = (await patients()).get(second)!;
+  assert.equal(studies.length, 2);
+  // Which of the two: the one whose objects came from the same source study.
+  const sourceStudy = dcmdump(two, ['0020,000d'])!['0020,000d']!;
+  const sameStudySource = ctFiles('P0002').filter(
+    (f) => dcmdump(f, ['0020,000d'])!['0020,000d'] === sourceStudy,
+  ).length;
+  secondStudy = studies.find(
+    (s) =>
+      objects.filter((o) => dcmdump(o, ['0020,000d'])!['0020,000d'] === s)
+        .length === sameStudySource,
+  )!;
+  assert.ok(sop && secondStudy);
+  assert.deepEqual(
+    quarantine()
+      .map((q) => q.original)
+      .sort(),
+    [sha(burnedFirst), sha(burnedSecond)].sort(),
+  );
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('erasing a patient (finding 3: quarantine; finding 8: tombstone)', () => {
+  it("deletes the patient's quarantined originals and reports and audits the count", async () => {
+    const mrn = dcmdump(ctFiles('P0001')[0]!, ['0010,0020'])!['0010,0020']!;
+    assert.ok(burnedFirst.toString('latin1').includes(mrn));
+    const r = await runCli([
+      'erase',
+      '--patient',
+      first,
+      '--reason',
+      'consent withdrawn',
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as {
+      quarantined: number;
+      tombstones: number;
+    };
+    assert.equal(report.quarantined, 1);
+    assert.equal(report.tombstones, 1);
+    // The other patient's original stays.
+    assert.deepEqual(
+      quarantine().map((q) => q.original),
+      [sha(burnedSecond)],
+    );
+    for (const f of filesUnder(lake))
+      assert.ok(!readFileSync(f).toString('latin1').includes(mrn), f);
+    const [entry] = new AuditLog(lake).query({ action: 'erase.patient' });
+    assert.equal(entry?.detail?.quarantined, 1);
+  });
+
+  it("refuses the patient's files from lpacs ingest as ERASED, keeping no original", async () => {
+    const r = await runCli([
+      'ingest',
+      join(input, 'P0001'),
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as {
+      ingested: number;
+      quarantined: number;
+      quarantine: Array<{ code: string; message: string }>;
+    };
+    const files = ctFiles('P0001').length + 1; // and the burned copy
+    assert.equal(report.ingested, 0);
+    assert.equal(report.quarantined, files);
+    const today = new Date().toISOString().slice(0, 10);
+    for (const q of report.quarantine) {
+      assert.equal(q.code, 'ERASED');
+      assert.equal(
+        q.message,
+        `this patient's data was erased on ${today} (erase reason: consent withdrawn): not ingested`,
+      );
+    }
+    assert.equal((await patients()).has(first), false);
+    const erased = quarantine().filter((q) => q.code === 'ERASED');
+    assert.equal(erased.length, files);
+    assert.ok(erased.every((q) => q.original === undefined));
+  });
+
+  it('refuses them through STOW-RS too', async () => {
+    const token = await tokenFor(lake, Role.Admin);
+    server = await startServer({ lake, port: 0 });
+    const boundary = 'erased-boundary';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+      readFileSync(ctFiles('P0001')[1]!),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await fetch(
+      server.url.replace(/graphql$/, 'dicomweb/studies'),
+      {
+        method: 'POST',
+        headers: {
+          'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+          authorization: `Bearer ${token}`,
+        },
+        body,
+      },
+    );
+    const json = (await res.json()) as Record<
+      string,
+      { Value?: Array<Record<string, { Value?: unknown[] }>> }
+    >;
+    assert.equal(json['00081199']?.Value, undefined);
+    assert.match(
+      String(json['00081198']?.Value?.[0]?.['00000902']?.Value?.[0]),
+      /^ERASED/,
+    );
+    assert.equal((await patients()).has(first), false);
+    await server.close();
+    server = undefined;
+  });
+});
+
+describe('erasing a study', () => {
+  it("deletes the study's quarantined original, and leaves no tombstone", async () => {
+    const r = await runCli([
+      'erase',
+      '--study',
+      secondStudy,
+      '--reason',
+      'wrong patient',
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as {
+      quarantined: number;
+      tombstones: number;
+      studies: number;
+    };
+    assert.equal(report.studies, 1);
+    assert.equal(report.quarantined, 1);
+    assert.equal(report.tombstones, 0);
+    assert.ok(!quarantine().some((q) => q.original === sha(burnedSecond)));
+    assert.deepEqual((await patients()).get(second)?.length, 1);
+    // No tombstone: the study comes back when ingested again.
+    const again = await runCli([
+      'ingest',
+      join(input, 'P0002'),
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok((JSON.parse(again.stdout) as { ingested: number }).ingested > 0);
+    assert.deepEqual((await patients()).get(second)?.length, 2);
+  });
+});
