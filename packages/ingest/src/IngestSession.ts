@@ -6,7 +6,6 @@ import { RESEARCH_DEFAULT, parseOptions } from '@lpacs/deid';
 import type { DeidOptions } from '@lpacs/deid';
 import {
   Catalog,
-  EarlyWriteback,
   Lake,
   LakeLayout,
   newBatchId,
@@ -252,7 +251,6 @@ export class IngestSession {
     const report = this.#newReport();
     await this.#shareTombstones();
     const stale = await StaleQuarantine.load(lake, logger);
-    const writeback = new EarlyWriteback(lake.root);
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
     let failure: Error | undefined;
     const records: Array<Promise<unknown>> = [];
@@ -367,7 +365,6 @@ export class IngestSession {
       } else if (o.kind === 'ingested') {
         known.set(o.sopInstanceUID, o.sha256);
         tallyIngested(report, o, 1);
-        writeback.wrote(o.bytesWritten);
         pending.push(o);
         if (pending.length >= this.#batchSize) void commit();
       }

@@ -2,7 +2,6 @@ export { Catalog, QueryTimeoutError, ROLLUP_COLUMNS } from './Catalog';
 export type { CatalogOptions, Plain } from './Catalog';
 export { fsyncPath, writeFileAtomic } from './fsutil';
 export { Lake, newBatchId } from './Lake';
-export { EarlyWriteback } from './EarlyWriteback';
 export type { Erased } from './Lake';
 export type { BatchRows, LakeMode, QuarantineReason, Reconcile } from './Lake';
 export { LakeError, LakeErrorCode } from './LakeError';
