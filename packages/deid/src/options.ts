@@ -37,6 +37,18 @@ export interface DeidOptions {
   acceptUnmarked: UnmarkedKind[];
 }
 
+/** The options that are on or off. */
+export const BOOLEAN_KEYS = [
+  'retainPatientCharacteristics',
+  'retainDeviceIdentity',
+  'retainUIDs',
+  'retainInstitutionIdentity',
+  'retainSafePrivate',
+  'cleanDescriptors',
+  'cleanStructuredContent',
+  'cleanGraphics',
+] as const;
+
 /**
  * The research default: dates shifted per patient (intervals kept), sex,
  * age, size and weight kept, free-text descriptors cleaned rather than

@@ -1,17 +1,6 @@
 import { parseBlankingRules } from './blanking';
-import { RESEARCH_DEFAULT, UNMARKED_KINDS } from './options';
+import { BOOLEAN_KEYS, RESEARCH_DEFAULT, UNMARKED_KINDS } from './options';
 import type { DeidOptions, UnmarkedKind } from './options';
-
-const BOOLEAN_KEYS = [
-  'retainPatientCharacteristics',
-  'retainDeviceIdentity',
-  'retainUIDs',
-  'retainInstitutionIdentity',
-  'retainSafePrivate',
-  'cleanDescriptors',
-  'cleanStructuredContent',
-  'cleanGraphics',
-] as const;
 
 /**
  * Reads de-identification options from untrusted JSON (a lake's

@@ -8,7 +8,7 @@ import {
 } from '@lpacs/dicom';
 import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
 import { ActionTable, resolve } from './actionTable';
-import { RESEARCH_DEFAULT, selectedOptions } from './options';
+import { BOOLEAN_KEYS, RESEARCH_DEFAULT, selectedOptions } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
 
@@ -28,17 +28,6 @@ const NONE: DeidOptions = {
   cleanDescriptors: false,
 };
 
-const SWITCHES = [
-  'retainPatientCharacteristics',
-  'retainDeviceIdentity',
-  'retainUIDs',
-  'retainInstitutionIdentity',
-  'retainSafePrivate',
-  'cleanDescriptors',
-  'cleanStructuredContent',
-  'cleanGraphics',
-] as const;
-
 /** The code selectedOptions gives one option alone: one source of truth. */
 function codeOf(options: Partial<DeidOptions>): string {
   return selectedOptions({ ...NONE, ...options })[0]!.code.value;
@@ -47,7 +36,7 @@ function codeOf(options: Partial<DeidOptions>): string {
 /** The options a list of CID 7050 codes declares. */
 function optionsOf(codes: ReadonlySet<string>): DeidOptions {
   const out: DeidOptions = { ...NONE };
-  for (const key of SWITCHES)
+  for (const key of BOOLEAN_KEYS)
     if (codes.has(codeOf({ [key]: true }))) out[key] = true;
   for (const dates of ['full', 'modified'] as const)
     if (codes.has(codeOf({ longitudinal: dates }))) out.longitudinal = dates;

@@ -30,6 +30,7 @@ export {
   readNumber,
   readString,
   readStrings,
+  trimValue,
   valueBytes,
 } from './values';
 export { isStringVr, wordSize } from './vr';

@@ -20,7 +20,7 @@ export function findElement(
 }
 
 /** A value without its padding: trailing NULs and spaces, leading spaces. */
-function trimValue(value: string): string {
+export function trimValue(value: string): string {
   let end = value.length;
   while (end > 0) {
     const c = value.charCodeAt(end - 1);

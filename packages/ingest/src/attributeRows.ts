@@ -7,6 +7,7 @@ import {
   isStringVr,
   readStrings,
   tagHex,
+  trimValue,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
 import {
@@ -111,19 +112,6 @@ function stringText(buf: Buffer, el: DicomElement, charsets: string[]): string {
   if (SINGLE_VALUE_VRS.has(el.vr) || !text.includes('\\'))
     return trimValue(text);
   return text.split('\\').map(trimValue).join('\\');
-}
-
-/** A value without its padding (as readStrings): trailing NULs and spaces, leading spaces. */
-function trimValue(value: string): string {
-  let end = value.length;
-  while (end > 0) {
-    const c = value.charCodeAt(end - 1);
-    if (c !== 0x20 && c !== 0) break;
-    end--;
-  }
-  let start = 0;
-  while (start < end && value.charCodeAt(start) === 0x20) start++;
-  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
 /** The text of an element's values, joined with `\`; undefined if empty. */
