@@ -53,7 +53,7 @@ export function burnedInRisk(
   if (name)
     return {
       verdict: 'refuse',
-      reason: `${name} objects often show identifying text in their pixels; refused unless BurnedInAnnotation (0028,0301) is NO`,
+      reason: `${name} objects often show identifying text in their pixels; refused unless BurnedInAnnotation (0028,0301) is NO: add a pixel blanking rule for its device (Manufacturer and ManufacturerModelName: lpacs init --blanking FILE, docs/deid.md), then lpacs quarantine retry`,
     };
   if (!SECONDARY_CAPTURE_CLASSES[sopClassUID]) return { verdict: 'ok' };
   if (acceptUnmarked.includes('secondary-capture'))

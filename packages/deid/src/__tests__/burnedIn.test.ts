@@ -107,6 +107,32 @@ describe('burned-in text policy', () => {
     assert.equal(refusal(yes, blanking), undefined);
   });
 
+  it('says what to do with an unmarked ultrasound, and the advice works (new-user case: no way out was named)', () => {
+    const us = asClass('us-advice', '1.2.840.10008.5.1.4.1.1.6.1');
+    assert.match(
+      refusal(us) ?? 'accepted',
+      /^Ultrasound.*add a pixel blanking rule for its device .*then lpacs quarantine retry$/,
+    );
+    const device = (tag: string) =>
+      /\[([^\]]*)\]/.exec(
+        execFileSync('dcmdump', ['-q', '+P', tag, join(dir, 'us-advice.dcm')], {
+          encoding: 'latin1',
+        }),
+      )?.[1] ?? '';
+    assert.ok(device('0008,0070') && device('0008,1090'));
+    const blanking = new Deidentifier(keys, {
+      ...RESEARCH_DEFAULT,
+      blanking: [
+        {
+          manufacturer: device('0008,0070'),
+          model: device('0008,1090'),
+          rectangles: [{ x: 0, y: 0, width: 16, height: 8 }],
+        },
+      ],
+    });
+    assert.equal(refusal(us, blanking), undefined);
+  });
+
   it('refuses every secondary capture class that does not say NO, and says what to do', () => {
     // PS3.4 B.5 / PS3.6 Annex A, written out by hand.
     for (const uid of [
