@@ -115,6 +115,27 @@ describe('failed share decisions name their share', () => {
     assert.ok(!JSON.stringify(e).includes('DOE'), JSON.stringify(e));
   });
 
+  it('keeps a typed release id that is no release out of the log, and names one that is shaped like one', async () => {
+    const typed = 'DOE^JANE 1961-04-02';
+    const r = await gql(
+      'cole',
+      'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+      { id: typed },
+    );
+    assert.equal(r.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+    const e = newest('release.download');
+    assert.equal(e.outcome, 'failed');
+    assert.equal(e.target, undefined);
+    assert.ok(!JSON.stringify(e).includes('DOE'), JSON.stringify(e));
+    const shaped = 'rel_0123456789abcdef';
+    await gql(
+      'cole',
+      'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+      { id: shaped },
+    );
+    assert.equal(newest('release.download').target, shaped);
+  });
+
   it('approves, and the entry still carries the id and the release', async () => {
     const r = await gql<{ decideShare: { releaseId: string } }>(
       'sam',

@@ -35,6 +35,8 @@ const LINK_SECONDS = 15 * 60;
 
 /** The ids SharingStore gives share requests. */
 const SHARE_ID = /^sh_[0-9a-f]{16}$/;
+/** The ids buildRelease gives releases. */
+const RELEASE_ID = /^rel_[0-9a-f]{16}$/;
 
 /**
  * Names the share a decision or revocation is about in its audit entry
@@ -363,7 +365,9 @@ export class SharingResolver {
     // One audit entry for the mutation (the Gate's): it issues a link,
     // which the release route's own entry tells apart from the download.
     if (refusal) {
-      await ctx.gate.record(Action.ReleaseDownload, 'ok', id, {
+      // An id of no release's shape is free text the caller typed: kept out.
+      const target = share || RELEASE_ID.test(id) ? id : undefined;
+      await ctx.gate.record(Action.ReleaseDownload, 'ok', target, {
         step: 'link',
         why: refusal,
       });
