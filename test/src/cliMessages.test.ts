@@ -139,8 +139,20 @@ describe('options that name a bad value', () => {
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,
-      'lpacs tokens: --days must be between 1 and 3650, got "0"\n',
+      'lpacs tokens: --days must be a whole number between 1 and 3650, got "0"\n',
     );
+    // Half a day was issued as a token of 0.5 days (found after trial 5).
+    const half = await runCli([
+      'tokens',
+      'create',
+      'ann',
+      '--days',
+      '0.5',
+      '--lake',
+      lake,
+    ]);
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /--days must be a whole number .*got "0\.5"/);
     const list = await runCli(['tokens', 'list', 'ann', '--lake', lake]);
     assert.equal(list.stdout, '');
   });

@@ -152,10 +152,10 @@ export class AccessStore {
   ): Promise<IssuedToken> {
     const kind = options.kind ?? 'api';
     const days = options.expiresInDays ?? 90;
-    if (!(days > 0 && days <= 3650))
+    if (!(Number.isInteger(days) && days >= 1 && days <= 3650))
       throw new AccessError(
         AccessErrorCode.BadInput,
-        `expiresInDays must be between 1 and 3650, not ${days}`,
+        `expiresInDays must be a whole number between 1 and 3650, not ${days}`,
       );
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');

@@ -34,9 +34,9 @@ export async function tokensCommand(
     const days = flags.days === undefined ? 90 : Number(flags.days);
     // Checked here as well as by the store, whose message names its own
     // field (expiresInDays), not the flag the user typed.
-    if (!(days > 0 && days <= 3650)) {
+    if (!(Number.isInteger(days) && days >= 1 && days <= 3650)) {
       process.stderr.write(
-        `lpacs tokens: --days must be between 1 and 3650, got "${flags.days}"\n`,
+        `lpacs tokens: --days must be a whole number between 1 and 3650, got "${flags.days}"\n`,
       );
       return 2;
     }
