@@ -82,7 +82,7 @@ export interface LinkageRecord {
 }
 
 /** A dummy value per VR for the D action (PS3.15 E.1.1 "consistent with the VR"). */
-const DUMMY: Readonly<Record<string, string>> = {
+export const DUMMY: Readonly<Record<string, string>> = {
   AE: 'ANON',
   AS: '000Y',
   CS: 'ANON',

@@ -2,12 +2,15 @@ import {
   Tag,
   findElement,
   isPrivateTag,
+  isStringVr,
   readString,
   readStrings,
   tagString,
+  valueBytes,
 } from '@lpacs/dicom';
 import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
 import { ActionTable, resolve } from './actionTable';
+import { DUMMY } from './Deidentifier';
 import { BOOLEAN_KEYS, RESEARCH_DEFAULT, selectedOptions } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
@@ -18,8 +21,8 @@ const BASIC_PROFILE = '113100';
 /** An lpacs patient pseudonym (SiteKeys.patientPseudonym). */
 const PSEUDONYM = /^LP[A-Z2-7]{16}$/;
 
-/** The dummy lpacs writes for a D or Z text value (Deidentifier DUMMY). */
-const DUMMIES = new Set(['', 'ANONYMIZED', 'ANON', '0', '000Y']);
+/** An lpacs AccessionNumber pseudonym (SiteKeys.accession). */
+const ACCESSION = /^A[A-Z2-7]{15}$/;
 
 const NONE: DeidOptions = {
   ...RESEARCH_DEFAULT,
@@ -61,6 +64,7 @@ interface Check {
   table: ActionTable;
   retainUIDs: boolean;
   retainSafePrivate: boolean;
+  longitudinal: DeidOptions['longitudinal'];
   pseudonym: string;
 }
 
@@ -82,16 +86,40 @@ function breach(
   if ((action === 'Z' || action === 'D') && el.items && el.items.length > 0)
     return `${where} has items, and the profile empties it`;
   if (el.items) return undefined;
-  if (action === 'U' && !c.retainUIDs) {
+  const replaced = action === 'Z' || action === 'D';
+  if ((action === 'U' || (replaced && el.vr === 'UI')) && !c.retainUIDs) {
     const uids = readStrings(c.buf, el);
     if (uids.some((u) => u !== '' && !u.startsWith('2.25.')))
       return `${where} holds a UID the profile would have replaced`;
+    return undefined;
   }
-  if ((action === 'Z' || action === 'D') && el.vr === 'PN') {
-    const names = readStrings(c.buf, el, ['ISO_IR 192']);
-    if (names.some((n) => !DUMMIES.has(n) && n !== c.pseudonym))
-      return `${where} holds a person name, and the profile replaces it`;
+  if (!replaced || el.vr === 'UI') return undefined;
+  if (
+    action === 'D' &&
+    (el.vr === 'DA' || el.vr === 'DT') &&
+    c.longitudinal !== 'off'
+  )
+    return undefined; // shifted or kept: any date may stand
+  if (!isStringVr(el.vr)) {
+    // D writes zeros of the same length, Z nothing.
+    const bytes = valueBytes(c.buf, el);
+    return bytes.every((b) => b === 0)
+      ? undefined
+      : `${where} holds a value, and the profile replaces it`;
   }
+  const values = readStrings(c.buf, el, ['ISO_IR 192']);
+  const allowed = (v: string): boolean => {
+    if (v === '' || v === (DUMMY[el.vr] ?? '')) return true;
+    if (el.tag === Tag.AccessionNumber) return ACCESSION.test(v);
+    return (
+      (el.tag === Tag.PatientID || el.tag === Tag.PatientName) &&
+      v === c.pseudonym
+    );
+  };
+  if (!values.every(allowed))
+    return el.vr === 'PN'
+      ? `${where} holds a person name, and the profile replaces it`
+      : `${where} holds a value, and the profile replaces it`;
   return undefined;
 }
 
@@ -120,8 +148,10 @@ function firstBreach(
  * DeidentificationMethodCodeSequence (0012,0064). An lpacs pseudonym as
  * PatientID, no element the declared profile removes, no private element
  * beyond the safe list when that option is declared, every UID the
- * profile replaces in the `2.25.` form lpacs writes, no person name where
- * the profile writes a dummy. It cannot prove free text clean; it does
+ * profile replaces in the `2.25.` form lpacs writes, and where it empties
+ * or replaces a value (Z, D) nothing but empty, lpacs's dummy for the VR,
+ * its pseudonyms, or (D on dates with a Retain Longitudinal option) a
+ * date. It cannot prove free text clean (C); it does
  * stop an identified object that merely carries the two attributes.
  * @returns why the object is refused (attributes named, never values), or undefined
  */
@@ -145,6 +175,7 @@ export function verifyDeidentified(file: DicomFile): string | undefined {
       table: tableFor(codes),
       retainUIDs: options.retainUIDs,
       retainSafePrivate: options.retainSafePrivate,
+      longitudinal: options.longitudinal,
       pseudonym,
     },
     file.body,

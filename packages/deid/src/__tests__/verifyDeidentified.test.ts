@@ -143,6 +143,24 @@ describe('verifyDeidentified', () => {
     // OperatorsName (0008,1070): its dummy, not a name.
     const named = edited(clean, ['-i', '(0008,1070)=Doe^Jane']);
     assert.match(verifyDeidentified(parseDicom(named)) ?? '', /^\(0008,1070\)/);
+    // Values the profile empties or replaces, put back (re-trial: these
+    // were stored): AccessionNumber, DeviceSerialNumber, StationName,
+    // PatientBirthDate, InstitutionName, StudyID.
+    for (const [tag, value] of [
+      ['(0008,0050)', 'ACC-778812'],
+      ['(0018,1000)', 'SN-44871'],
+      ['(0008,1010)', 'CT-ROOM-3'],
+      ['(0010,0030)', '19610402'],
+      ['(0008,0080)', 'Mercy Valley Hospital'],
+      ['(0020,0010)', 'S-2231'],
+    ] as const) {
+      const back = edited(clean, ['-i', `${tag}=${value}`]);
+      assert.equal(
+        verifyDeidentified(parseDicom(back)),
+        `${tag} holds a value, and the profile replaces it`,
+        tag,
+      );
+    }
     // StudyInstanceUID (0020,000D) in the original's form.
     const uid = edited(clean, ['-m', '(0020,000D)=1.2.840.99999.1.2.3']);
     assert.equal(
