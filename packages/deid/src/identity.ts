@@ -83,7 +83,7 @@ const GENERIC_PLACE_WORDS = new Set([
  * alone, matched as whole words (a street named "Lane" must not cut
  * "PLANE"): each of 3 characters or more that is not generic, and the
  * initials of a name of three words or more ("MVH" for "Mercy Valley
- * Hospital"). Two-letter words (US states) are not identifying alone
+ * Hospital"), and its words run together ("MercyValleyHospital"). Two-letter words (US states) are not identifying alone
  * (HIPAA 164.514(b)(2) allows the state).
  */
 export function placeWords(value: string): string[] {
@@ -94,6 +94,8 @@ export function placeWords(value: string): string[] {
       out.push(word);
   const letters = words.filter((w) => /^\p{L}/u.test(w));
   if (letters.length >= 3) out.push(letters.map((w) => w[0]).join(''));
+  // Run together, as a scanner's station or protocol name may write it.
+  if (words.length >= 2) out.push(words.join(''));
   return out;
 }
 

@@ -58,6 +58,14 @@ describe('Clean Descriptors on place names', () => {
     assert.equal(described(bytes, SERIES_DESCRIPTION), 'AXIAL general');
   });
 
+  it('removes the institution name written without spaces (re-trial case)', () => {
+    const joined = planted({
+      InstitutionName: 'Mercy Valley Hospital',
+      SeriesDescription: 'CT MercyValleyHospital CHEST',
+    });
+    assert.equal(described(joined, SERIES_DESCRIPTION), 'CT CHEST');
+  });
+
   it('matches place words whole, names anywhere', () => {
     const pattern = identifierPattern(['SMITH'], ['Lane']);
     assert.equal(cleanText('PLANE LANE XSMITHX', pattern), 'PLANE X X');
