@@ -53,7 +53,13 @@ commands:
                    erase one patient (withdrawn consent; their files are
                    refused from then on) or study from every table, object,
                    linkage record, quarantine entry and release; audited;
-                   erase resume finishes an interrupted erasure
+                   by the site's identifiers: --original-patient-id ID
+                   [--issuer ISSUER] | --original-study-uid UID (the lake's
+                   are computed, the originals kept nowhere); nothing to
+                   erase fails, unless --tombstone-only (a patient with no
+                   data yet); erase resume finishes an interrupted erasure;
+                   erase --replay-from LIVE_LAKE erases again in --lake
+                   (a restored lake) what LIVE_LAKE erased
   retention (--older-than-days N | --before INSTANT) [--modality M]... --reason TEXT [--apply]
                    erase what was ingested more than N days ago (a dry run
                    without --apply); audited
@@ -129,6 +135,11 @@ async function main(argv: string[]): Promise<number> {
       apply: { type: 'boolean' },
       patient: { type: 'string' },
       study: { type: 'string' },
+      'original-patient-id': { type: 'string' },
+      issuer: { type: 'string' },
+      'original-study-uid': { type: 'string' },
+      'tombstone-only': { type: 'boolean' },
+      'replay-from': { type: 'string' },
       date: { type: 'string' },
       token: { type: 'string' },
       cohort: { type: 'string' },
@@ -224,6 +235,11 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/eraseCommand.js')).eraseCommand(opts, {
         patient: values.patient,
         study: values.study,
+        originalPatientId: values['original-patient-id'],
+        issuer: values.issuer,
+        originalStudyUid: values['original-study-uid'],
+        tombstoneOnly: values['tombstone-only'],
+        replayFrom: values['replay-from'],
         reason: values.reason,
         resume: rest[0] === 'resume',
       });

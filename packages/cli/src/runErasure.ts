@@ -1,17 +1,22 @@
 import { AuditLog } from '@lpacs/access';
 import { LinkageReader } from '@lpacs/api';
-import { eraseQuarantined } from '@lpacs/ingest';
+import { eraseQuarantined, quarantinedOriginalsOf } from '@lpacs/ingest';
 import type { QuarantineErased } from '@lpacs/ingest';
 import { Lake, addTombstones } from '@lpacs/lake';
 import type { ErasurePlan, ErasureStep } from '@lpacs/lake';
 import { eraseFromSharing } from './eraseFromSharing';
 import type { SharingErased } from './eraseFromSharing';
+import { requireLake } from './requireLake';
 
 /** An erasure asked for (`lpacs erase`, `lpacs retention --apply`). */
 export interface ErasureRequest {
   /** The audit action: `erase.patient`, `erase.study`, `retention.apply`. */
   action: string;
-  /** The audit target: a hash of what was named, or the cutoff. */
+  /**
+   * The audit target: the pseudonym or the lake's StudyInstanceUID
+   * erased (the lake's own keyed identifiers, never an original value),
+   * or the cutoff.
+   */
   target: string;
   reason: string;
   /** A condition over the `instances` table and its parameters. */
@@ -23,6 +28,25 @@ export interface ErasureRequest {
   studies?: string[];
   /** Audit detail of the request (counts and codes, never a value). */
   detail?: Record<string, string | number | boolean>;
+  /**
+   * `data`: refuse (erase nothing) when no instance and no quarantined
+   * original matches, a typo'd or original identifier; `none`: refuse
+   * when any does (a tombstone alone was asked for).
+   */
+  expect?: 'data' | 'none';
+}
+
+/** What an erasure refused for its `expect`: what matched. */
+export interface ErasureRefused {
+  instances: number;
+  quarantined: number;
+}
+
+/** What runErasure did: a left erasure finished, this one done or refused. */
+export interface ErasureRun {
+  finished?: ErasureDone;
+  done?: ErasureDone;
+  refused?: ErasureRefused;
 }
 
 /** What one run did to finish an erasure. */
@@ -33,8 +57,8 @@ export interface ErasureDone {
   objectsDeleted: number;
   /** Objects of the plan that were gone already (a resumed erasure). */
   objectsAbsent: number;
-  /** Linkage records removed or changed. */
-  linkage: number;
+  /** Linkage records removed, accession links taken out of the others. */
+  linkage: { records: number; accessionLinks: number };
   quarantine: QuarantineErased;
   tombstones: number;
   sharing: SharingErased;
@@ -58,7 +82,7 @@ async function complete(
     resumed,
     objectsDeleted: 0,
     objectsAbsent: 0,
-    linkage: 0,
+    linkage: { records: 0, accessionLinks: 0 },
     quarantine: { originals: 0, conflicts: 0 },
     tombstones: 0,
     sharing: { releasesRevoked: [], cohortsChanged: [], failed: [] },
@@ -106,7 +130,8 @@ async function complete(
       instances: plan.instances.length,
       studies: plan.studies.length,
       objects: done.objectsDeleted,
-      linkage: done.linkage,
+      linkageRecords: done.linkage.records,
+      accessionLinks: done.linkage.accessionLinks,
       quarantined: done.quarantine.originals,
       conflicts: done.quarantine.conflicts,
       tombstones: done.tombstones,
@@ -134,7 +159,9 @@ export async function runErasure(
   root: string,
   request: ErasureRequest | undefined,
   operator: string,
-): Promise<{ finished?: ErasureDone; done?: ErasureDone }> {
+): Promise<ErasureRun> {
+  // Lake.open would make a lake of a typo'd --lake, and report it erased.
+  await requireLake(root);
   const lake = await Lake.open(root);
   try {
     const pending = await lake.pendingErasure();
@@ -159,6 +186,18 @@ export async function runErasure(
     const union = (a: string[], b: string[] = []) => [...new Set([...a, ...b])];
     plan.patients = union(plan.patients, request.patients);
     plan.studies = union(plan.studies, request.studies);
+    if (request.expect) {
+      // Originals are parsed only when no row matched.
+      const quarantined = plan.instances.length
+        ? 0
+        : (await quarantinedOriginalsOf(lake, plan)).length;
+      const any = plan.instances.length + quarantined > 0;
+      if (any !== (request.expect === 'data'))
+        return {
+          finished,
+          refused: { instances: plan.instances.length, quarantined },
+        };
+    }
     await lake.beginErasure(plan);
     return {
       finished,

@@ -29,14 +29,49 @@ const CONFLICT =
   /SOP Instance ([0-9.]+) .* kept as (objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.dcm)/;
 
 /**
- * Deletes the quarantine entries of what an erasure removes. An original
- * (kept with its PHI) is matched by de-identifying its identity the way
- * ingest would: the same pseudonymous PatientID or StudyInstanceUID from
- * the site secret. One that does not parse cannot be told apart and
- * stays. A CONFLICT record of an erased instance goes with the other
- * version of it that it kept. Safe to run again.
- * TODO: every original is read and parsed on every erasure; a quarantine
- * of 100 000 files adds about a minute to each.
+ * The ids of the quarantined originals (kept with their PHI) of the
+ * patients or studies of `scope`, each matched by de-identifying its
+ * identity the way ingest would: the same pseudonymous PatientID or
+ * StudyInstanceUID from the site secret. One that does not parse cannot
+ * be told apart and is not among them.
+ * TODO: every original is read and parsed on every call; a quarantine
+ * of 100 000 files adds about a minute to each erasure.
+ */
+export async function quarantinedOriginalsOf(
+  lake: Lake,
+  scope: Pick<QuarantineScope, 'patients' | 'studies'>,
+): Promise<string[]> {
+  const originals = [...(await lake.quarantinedSizes()).keys()];
+  const patients = new Set(scope.patients);
+  const studies = new Set(scope.studies);
+  if (!originals.length || (!patients.size && !studies.size)) return [];
+  const settings = await lake.settings({ deidentification: RESEARCH_DEFAULT });
+  const deid = new Deidentifier(
+    new SiteKeys(await lake.siteSecret()),
+    parseOptions(settings.deidentification),
+  );
+  const found: string[] = [];
+  for (const id of originals) {
+    const bytes = await lake.quarantinedOriginal(id).catch(() => undefined);
+    if (!bytes) continue;
+    let of;
+    try {
+      of = deid.pseudonymsOf(parseDicom(bytes));
+    } catch {
+      continue; // not DICOM enough to name a patient
+    }
+    const study = of.studyInstanceUID;
+    if (patients.has(of.patientID) || (study && studies.has(study)))
+      found.push(id);
+  }
+  return found;
+}
+
+/**
+ * Deletes the quarantine entries of what an erasure removes: the
+ * originals of its patients and studies (see quarantinedOriginalsOf),
+ * and each CONFLICT record of an erased instance with the other version
+ * of it that it kept. Safe to run again.
  */
 export async function eraseQuarantined(
   lake: Lake,
@@ -51,27 +86,7 @@ export async function eraseQuarantined(
     await rm(join(lake.root, m[2]!), { force: true });
     if (await lake.dropQuarantined(entry.id)) out.conflicts++;
   }
-  const originals = [...(await lake.quarantinedSizes()).keys()];
-  const patients = new Set(scope.patients);
-  const studies = new Set(scope.studies);
-  if (!originals.length || (!patients.size && !studies.size)) return out;
-  const settings = await lake.settings({ deidentification: RESEARCH_DEFAULT });
-  const deid = new Deidentifier(
-    new SiteKeys(await lake.siteSecret()),
-    parseOptions(settings.deidentification),
-  );
-  for (const id of originals) {
-    const bytes = await lake.quarantinedOriginal(id).catch(() => undefined);
-    if (!bytes) continue;
-    let of;
-    try {
-      of = deid.pseudonymsOf(parseDicom(bytes));
-    } catch {
-      continue; // not DICOM enough to name a patient
-    }
-    const study = of.studyInstanceUID;
-    if (patients.has(of.patientID) || (study && studies.has(study)))
-      if (await lake.dropQuarantined(id)) out.originals++;
-  }
+  for (const id of await quarantinedOriginalsOf(lake, scope))
+    if (await lake.dropQuarantined(id)) out.originals++;
   return out;
 }

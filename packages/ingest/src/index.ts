@@ -20,6 +20,6 @@ export { headerParam, parseMultipart } from './sources/parseMultipart';
 export type { Part } from './sources/parseMultipart';
 export { pullDicomWeb } from './sources/pullDicomWeb';
 export type { PullQuery, PullProgress } from './sources/pullDicomWeb';
-export { eraseQuarantined } from './eraseQuarantined';
+export { eraseQuarantined, quarantinedOriginalsOf } from './eraseQuarantined';
 export type { QuarantineErased, QuarantineScope } from './eraseQuarantined';
 export { erasedMessage } from './erasedMessage';

@@ -64,7 +64,7 @@ export class LinkageReader {
    * each batch's file whole. Returns how many records were removed.
    */
   forget(pseudonym: string): number {
-    return this.forgetErased({ patients: [pseudonym], accessions: [] });
+    return this.forgetErased({ patients: [pseudonym], accessions: [] }).records;
   }
 
   /**
@@ -72,18 +72,19 @@ export class LinkageReader {
    * no instance) go whole; other records lose the accession numbers whose
    * pseudonym is in `accessions` (their studies are gone). Each batch's
    * file is rewritten whole and flushed. Returns how many records were
-   * removed or changed; 0 when run again.
+   * removed and how many accession links were taken out of the records
+   * kept; both 0 when run again.
    */
   forgetErased(erased: {
     patients: readonly string[];
     accessions: readonly string[];
-  }): number {
+  }): { records: number; accessionLinks: number } {
+    const done = { records: 0, accessionLinks: 0 };
     const opened = this.#open();
-    if (!opened) return 0;
+    if (!opened) return done;
     const { keys, files } = opened;
     const patients = new Set(erased.patients);
     const accessions = new Set(erased.accessions);
-    let changed = 0;
     for (const file of files) {
       if (!file.endsWith('.ndjson')) continue;
       const path = join(this.#layout.linkage, file);
@@ -92,10 +93,10 @@ export class LinkageReader {
       for (const line of lines) {
         const record = JSON.parse(keys.openLinkage(line)) as LinkageRecord;
         const links = record.accessions.filter(([, p]) => !accessions.has(p));
-        if (patients.has(record.pseudonym)) changed++;
+        if (patients.has(record.pseudonym)) done.records++;
         else if (links.length === record.accessions.length) kept.push(line);
         else {
-          changed++;
+          done.accessionLinks += record.accessions.length - links.length;
           kept.push(
             keys.sealLinkage(JSON.stringify({ ...record, accessions: links })),
           );
@@ -114,7 +115,7 @@ export class LinkageReader {
       }
       renameSync(tmp, path);
     }
-    return changed;
+    return done;
   }
 
   /** The originals behind `pseudonym`, or undefined when none are recorded. */

@@ -4,6 +4,7 @@ import type { Compaction, Sweep } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import { counted, megabytes } from '../format';
 import type { Options } from '../options';
+import { requireLake } from '../requireLake';
 
 /** One table's line: what was merged, or that nothing needed merging. */
 function compactionText(c: Compaction): string {
@@ -25,6 +26,7 @@ function sweepText(s: Sweep): string {
  * then deletes the objects no instance names (a killed ingest's).
  */
 export async function compactCommand(opts: Options): Promise<number> {
+  await requireLake(opts.lake);
   const lake = await Lake.open(opts.lake);
   try {
     const result = await lake.compact();

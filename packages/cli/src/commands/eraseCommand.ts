@@ -1,152 +1,195 @@
-import { createHash } from 'node:crypto';
+import { AuditLog } from '@lpacs/access';
+import { readTombstones } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
+import { erasureTarget, hashed } from '../erasureTarget';
+import type { EraseFlags } from '../erasureTarget';
 import { counted } from '../format';
 import type { Options } from '../options';
+import { erasureLine, erasureReport, printErasure } from '../printErasure';
+import { replayErasures } from '../replayErasures';
+import { requireLake } from '../requireLake';
 import { runErasure } from '../runErasure';
-import type { ErasureDone, ErasureRequest } from '../runErasure';
+import type { ErasureRefused, ErasureRequest } from '../runErasure';
 
-const USAGE =
-  'usage: lpacs erase (--patient PSEUDONYMOUS_PATIENT_ID | --study STUDY_INSTANCE_UID) --reason "why" [--lake DIR]\n       lpacs erase resume [--lake DIR]   finish an erasure that was interrupted\n';
+const USAGE = `usage: lpacs erase TARGET --reason "why" [--tombstone-only] [--lake DIR]
+  TARGET: --patient PSEUDONYM | --study LAKE_STUDY_UID
+        | --original-patient-id ID [--issuer ISSUER] | --original-study-uid UID
+       lpacs erase resume [--lake DIR]   finish an erasure that was interrupted
+       lpacs erase --replay-from LIVE_LAKE --lake RESTORED
+                                          erase again what LIVE_LAKE erased
+`;
 
-/** What a target is called in the audit log: a hash, never the value. */
-function hashed(value: string): string {
-  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
+/** Flags of `lpacs erase`. */
+export interface EraseCommandFlags extends EraseFlags {
+  reason?: string | undefined;
+  resume?: boolean;
+  /** Tombstone a patient who has no data here (yet). */
+  tombstoneOnly?: boolean | undefined;
+  replayFrom?: string | undefined;
 }
 
-/** One line saying what a run of an erasure did. */
-export function erasureLine(d: ErasureDone): string {
-  const p = d.plan;
-  const objects = d.objectsAbsent
-    ? `${counted(d.objectsDeleted, 'object')} deleted, ${d.objectsAbsent} already gone`
-    : counted(d.objectsDeleted, 'object');
-  const head = d.resumed
-    ? `finished an interrupted erasure (${p.action}, begun ${p.begun}): `
-    : '';
-  const parts = [
-    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(p.series.length, 'series', 'series')} (${objects}, ${counted(d.linkage, 'linkage record')}, ${counted(d.quarantine.originals, 'quarantined original')})`,
-    `revoked ${counted(d.sharing.releasesRevoked.length, 'release')}`,
-    `removed them from ${counted(d.sharing.cohortsChanged.length, 'saved cohort')}`,
-  ];
-  if (d.tombstones)
-    parts.push(
-      `${counted(d.tombstones, 'patient')} tombstoned: their files are refused if sent again`,
-    );
-  return `${parts.join('; ')}\n`;
+/** When an earlier erasure of the same target removed everything. */
+async function erasedOn(
+  root: string,
+  request: Omit<ErasureRequest, 'reason'>,
+): Promise<string | undefined> {
+  if (request.action === 'erase.patient')
+    return (await readTombstones(root)).get(request.target)?.at;
+  return new AuditLog(root)
+    .query({ action: request.action })
+    .find((e) => e.target === request.target && e.outcome === 'ok')?.at;
 }
 
-/** The JSON report of a run of an erasure. */
-export function erasureReport(d: ErasureDone): Record<string, unknown> {
-  return {
-    action: d.plan.action,
-    resumed: d.resumed,
-    instances: d.plan.instances.length,
-    series: d.plan.series.length,
-    studies: d.plan.studies.length,
-    patients: d.plan.patients.length,
-    objects: d.objectsDeleted,
-    objectsAlreadyGone: d.objectsAbsent,
-    linkageRecords: d.linkage,
-    quarantined: d.quarantine.originals,
-    conflicts: d.quarantine.conflicts,
-    tombstones: d.tombstones,
-    releasesRevoked: d.sharing.releasesRevoked,
-    cohortsChanged: d.sharing.cohortsChanged,
-  };
+/** Why nothing was erased, in words that never repeat an original value. */
+function nothingMatched(
+  lake: string,
+  request: Omit<ErasureRequest, 'reason'>,
+  byOriginal: boolean,
+): string {
+  const none = 'no instance and no quarantined original';
+  if (request.action === 'erase.patient') {
+    const who = byOriginal
+      ? `the patient with that --original-patient-id (pseudonym ${request.target})`
+      : `patient ${request.target}`;
+    const issuer = byOriginal
+      ? ' Check --issuer: it must be the IssuerOfPatientID the files carry, none if they carry none.'
+      : '';
+    return `${none} of ${who} in ${lake}; nothing erased.${issuer} To refuse their files from now on all the same (consent withdrawn before any data arrived), add --tombstone-only`;
+  }
+  if (byOriginal)
+    return `${none} of the study with that --original-study-uid in ${lake}; nothing erased`;
+  const uid = String(request.where.params[0]);
+  const hint = uid.startsWith('2.25.')
+    ? ''
+    : ` The lake's StudyInstanceUIDs are de-identified (2.25. and digits): for the UID the site sent, give --original-study-uid UID instead`;
+  return `${none} of the study with the StudyInstanceUID given in ${lake}; nothing erased.${hint}`;
 }
 
-/** Prints what runErasure did; the exit code (1 when sharing failed). */
-export function printErasure(
-  opts: Options,
-  r: { finished?: ErasureDone; done?: ErasureDone },
-  extra: Record<string, unknown> = {},
-): number {
-  const runs = [r.finished, r.done].filter((d) => d !== undefined);
+/** Audits a refused erasure: the lake's identifier, a hash of any other. */
+async function auditRefused(
+  lake: string,
+  request: Omit<ErasureRequest, 'reason'>,
+  reason: string,
+  refused: ErasureRefused,
+  why: string,
+): Promise<void> {
+  const uid = String(request.where.params[0]);
+  const lakeUid = request.action === 'erase.patient' || uid.startsWith('2.25.');
+  await new AuditLog(lake).append({
+    actor: cliActor(),
+    action: request.action,
+    target:
+      lakeUid || request.target.startsWith('sha256:')
+        ? request.target
+        : hashed(request.target),
+    outcome: 'failed',
+    detail: { reason: reason.slice(0, 200), why, ...refused },
+  });
+}
+
+/** `lpacs erase --replay-from LIVE --lake RESTORED`: see replayErasures. */
+async function replay(opts: Options, from: string): Promise<number> {
+  const r = await replayErasures(opts.lake, from, cliActor());
+  const did = r.replayed.filter((x) => x.done);
   if (opts.json) {
-    const main = r.done ?? r.finished;
     process.stdout.write(
       `${JSON.stringify(
         {
-          ...extra,
-          ...(main ? erasureReport(main) : { instances: 0 }),
-          ...(r.finished && r.done
-            ? { finishedFirst: erasureReport(r.finished) }
-            : {}),
+          from,
+          tombstones: r.tombstones,
+          unmatched: r.unmatched,
+          replayed: r.replayed.map((x) => ({
+            seq: x.seq,
+            action: x.action,
+            target: x.target,
+            ...(x.done ? erasureReport(x.done) : { instances: 0 }),
+          })),
         },
         null,
         2,
       )}\n`,
     );
-  } else if (!runs.length)
-    process.stdout.write('no erasure was left unfinished\n');
-  for (const d of runs) if (!opts.json) process.stdout.write(erasureLine(d));
-  const failed = runs.some((d) => d.sharing.failed.length);
-  if (failed)
-    process.stderr.write(
-      `the erasure is not finished: rerun lpacs erase resume --lake ${opts.lake}\n`,
+  } else {
+    for (const x of r.replayed) {
+      if (x.finishedFirst) process.stdout.write(erasureLine(x.finishedFirst));
+      if (x.done)
+        process.stdout.write(`${x.action} ${x.target}: ${erasureLine(x.done)}`);
+    }
+    process.stdout.write(
+      `replayed ${counted(r.replayed.length, 'erasure')} of ${from}: ${did.length} erased data here, ${r.replayed.length - did.length} found nothing left; ${counted(r.tombstones, 'tombstone')} copied${r.unmatched ? `; ${r.unmatched} erase.study entries name by a hash a study not here` : ''}\n`,
     );
-  return failed ? 1 : 0;
+  }
+  return 0;
 }
 
 /**
- * `lpacs erase --patient PSEUDONYM --reason TEXT` (a withdrawn consent)
- * or `--study UID`: the rows leave every table (rewritten, older
- * versions deleted); objects, masks, linkage records and quarantined
- * originals are deleted; releases that held them are revoked and
- * deleted; saved cohorts lose them (see eraseFromSharing); a patient is
- * tombstoned, so their files are refused from then on. Audited with who
- * and why, naming the target only by a hash. `lpacs erase resume`
- * finishes an erasure a killed process left (any erasure does first).
+ * `lpacs erase TARGET --reason TEXT`: a patient (withdrawn consent) or a
+ * study, named by the lake's identifier or by the site's original, whose
+ * pseudonym is computed (see erasureTarget), leaves every table, object,
+ * linkage record, quarantine entry, release and saved cohort (see
+ * runErasure); a patient is tombstoned. A target with nothing here is
+ * refused (exit 1), unless already erased, or, for a patient, with
+ * `--tombstone-only`. Audited with who and why and the lake's
+ * identifier. `resume` finishes an interrupted erasure; `--replay-from`
+ * erases again what another lake erased (see replayErasures).
  */
 export async function eraseCommand(
   opts: Options,
-  flags: {
-    patient?: string | undefined;
-    study?: string | undefined;
-    reason?: string | undefined;
-    resume?: boolean;
-  },
+  flags: EraseCommandFlags,
 ): Promise<number> {
   const operator = cliActor();
   if (flags.resume)
     return printErasure(opts, await runErasure(opts.lake, undefined, operator));
+  if (flags.replayFrom !== undefined) return replay(opts, flags.replayFrom);
   const reason = flags.reason?.trim() ?? '';
-  if (!flags.patient === !flags.study || !reason) {
-    process.stderr.write(USAGE);
+  if (!reason) {
+    process.stderr.write(`lpacs erase: --reason is required\n${USAGE}`);
     return 2;
   }
-  let request: ErasureRequest;
-  if (flags.patient) {
-    const patient = flags.patient.trim();
-    if (!/^LP[A-Z2-7]{16}$/.test(patient)) {
-      process.stderr.write(
-        `lpacs erase: "${patient.slice(0, 40)}" is not a PatientID of this lake (LP and 16 letters or digits)\n`,
-      );
-      return 2;
-    }
-    request = {
-      action: 'erase.patient',
-      target: hashed(patient),
-      reason,
-      where: { sql: '"PatientID" = ?', params: [patient] },
-      tombstone: true,
-      patients: [patient],
-    };
-  } else {
-    const study = flags.study!.trim();
-    if (!/^[0-9]+(\.[0-9]+)*$/.test(study) || study.length > 64) {
-      process.stderr.write(
-        `lpacs erase: "${study.slice(0, 70)}" is not a StudyInstanceUID (digits and dots, at most 64)\n`,
-      );
-      return 2;
-    }
-    request = {
-      action: 'erase.study',
-      target: hashed(study),
-      reason,
-      where: { sql: '"StudyInstanceUID" = ?', params: [study] },
-      tombstone: false,
-      studies: [study],
-    };
+  await requireLake(opts.lake);
+  const target = await erasureTarget(opts.lake, flags);
+  if (!target.ok) {
+    process.stderr.write(`lpacs erase: ${target.problem}\n${USAGE}`);
+    return 2;
   }
-  return printErasure(opts, await runErasure(opts.lake, request, operator));
+  const { request, byOriginal } = target;
+  if (flags.tombstoneOnly && request.action !== 'erase.patient') {
+    process.stderr.write(`lpacs erase: --tombstone-only is for a patient\n`);
+    return 2;
+  }
+  const before = await erasedOn(opts.lake, request);
+  const expect = flags.tombstoneOnly && !before ? 'none' : 'data';
+  const r = await runErasure(
+    opts.lake,
+    {
+      ...request,
+      reason,
+      expect,
+      ...(byOriginal ? { detail: { by: 'original identifier' } } : {}),
+    },
+    operator,
+  );
+  if (!r.refused) return printErasure(opts, r);
+  if (r.finished) printErasure(opts, { finished: r.finished });
+  if (expect === 'none') {
+    const { instances, quarantined } = r.refused;
+    await auditRefused(opts.lake, request, reason, r.refused, 'has data');
+    process.stderr.write(
+      `lpacs erase: patient ${request.target} has ${counted(instances, 'instance')} and ${counted(quarantined, 'quarantined original')} here; --tombstone-only erases nothing: rerun without it to erase them and tombstone the patient\n`,
+    );
+    return 1;
+  }
+  if (before) {
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify({ action: request.action, instances: 0, alreadyErased: before })}\n`
+        : `${request.target}: already erased on ${before.slice(0, 10)}; nothing left\n`,
+    );
+    return 0;
+  }
+  await auditRefused(opts.lake, request, reason, r.refused, 'nothing matched');
+  process.stderr.write(
+    `lpacs erase: ${nothingMatched(opts.lake, request, byOriginal)}\n`,
+  );
+  return 1;
 }

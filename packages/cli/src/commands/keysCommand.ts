@@ -9,6 +9,7 @@ import {
 } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import type { Options } from '../options';
+import { requireLake } from '../requireLake';
 import { readOptionFile } from '../readOptionFile';
 
 /**
@@ -51,6 +52,7 @@ export async function keysCommand(
     );
     return 1;
   }
+  await requireLake(opts.lake);
   const lake = await Lake.open(opts.lake);
   try {
     const keys = await LakeCipher.rotate(lake.layout.dataKeys, oldKek, newKek);

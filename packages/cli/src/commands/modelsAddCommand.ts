@@ -2,6 +2,7 @@ import { ModelRegistry } from '@lpacs/ml';
 import { resolve } from 'node:path';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
+import { requireLake } from '../requireLake';
 
 /** `lpacs models add DIR [--lake DIR] [--json]`: stores a model folder. */
 export async function modelsAddCommand(
@@ -14,6 +15,7 @@ export async function modelsAddCommand(
     );
     return 2;
   }
+  await requireLake(opts.lake);
   const registry = new ModelRegistry(
     opts.lake,
     createLogger('ml.registry', process.env.LPACS_LOG_LEVEL ?? 'error'),

@@ -1,8 +1,10 @@
 import { ModelRegistry } from '@lpacs/ml';
 import type { Options } from '../options';
+import { requireLake } from '../requireLake';
 
 /** `lpacs models list [--lake DIR] [--json]`: the lake's models. */
 export async function modelsListCommand(opts: Options): Promise<number> {
+  await requireLake(opts.lake);
   const models = await new ModelRegistry(opts.lake).list();
   if (opts.json) {
     process.stdout.write(JSON.stringify(models, null, 2) + '\n');

@@ -3,6 +3,7 @@ import { PredictionJobs } from '@lpacs/ml';
 import type { JobSelection, JobState } from '@lpacs/ml';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
+import { requireLake } from '../requireLake';
 
 /** Flags of `lpacs predict`. */
 export interface PredictFlags {
@@ -62,6 +63,7 @@ export async function predictCommand(
   // An encrypted lake's KEK first: a job started without it would fail on
   // every object after writing its state.
   openLakeCipher(opts.lake);
+  await requireLake(opts.lake);
   const tty = process.stderr.isTTY && !opts.json;
   const started = Date.now();
   let last = 0;

@@ -1,9 +1,10 @@
-import { Lake } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import { counted } from '../format';
 import type { Options } from '../options';
+import { requireLake } from '../requireLake';
+import { retentionWhere } from '../retentionWhere';
 import { runErasure } from '../runErasure';
-import { printErasure } from './eraseCommand';
+import { printErasure } from '../printErasure';
 
 /** Flags of `lpacs retention`. */
 export interface RetentionFlags {
@@ -68,13 +69,9 @@ export async function retentionCommand(
       `warning: --before ${flags.before} is in the future: this selects ${what}; --apply refuses it\n`,
     );
   }
-  const where = {
-    sql: `ingested_at < CAST(? AS TIMESTAMP)${modalities.length ? ` AND "Modality" IN (${modalities.map(() => '?').join(', ')})` : ''}`,
-    params: [cutoff.replace('Z', ''), ...modalities],
-  };
+  const where = retentionWhere(cutoff, modalities);
   if (!flags.apply) {
-    const lake = await Lake.open(opts.lake, undefined, 'read');
-    lake.close();
+    await requireLake(opts.lake);
     const { Catalog } = await import('@lpacs/lake');
     const catalog = await Catalog.open(opts.lake, { threads: 1 });
     try {

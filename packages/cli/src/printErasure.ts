@@ -1,0 +1,90 @@
+import { counted } from './format';
+import type { Options } from './options';
+import type { ErasureDone, ErasureRun } from './runErasure';
+
+/** The linkage part of an erasure's line: records removed, links cut. */
+function linkageText(d: ErasureDone): string {
+  const { records, accessionLinks } = d.linkage;
+  const removed = `${counted(records, 'linkage record')} removed`;
+  return accessionLinks
+    ? `${removed}, ${counted(accessionLinks, 'accession link')} taken out of the records kept`
+    : removed;
+}
+
+/** One line saying what a run of an erasure did. */
+export function erasureLine(d: ErasureDone): string {
+  const p = d.plan;
+  const objects = d.objectsAbsent
+    ? `${counted(d.objectsDeleted, 'object')} deleted, ${d.objectsAbsent} already gone`
+    : counted(d.objectsDeleted, 'object');
+  const head = d.resumed
+    ? `finished an interrupted erasure (${p.action}, begun ${p.begun}): `
+    : '';
+  const parts = [
+    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(p.series.length, 'series', 'series')} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')})`,
+    `revoked ${counted(d.sharing.releasesRevoked.length, 'release')}`,
+    `removed them from ${counted(d.sharing.cohortsChanged.length, 'saved cohort')}`,
+  ];
+  if (d.tombstones)
+    parts.push(
+      `${counted(d.tombstones, 'patient')} tombstoned: their files are refused if sent again`,
+    );
+  return `${parts.join('; ')}\n`;
+}
+
+/** The JSON report of a run of an erasure. */
+export function erasureReport(d: ErasureDone): Record<string, unknown> {
+  return {
+    action: d.plan.action,
+    resumed: d.resumed,
+    instances: d.plan.instances.length,
+    series: d.plan.series.length,
+    studies: d.plan.studies.length,
+    patients: d.plan.patients.length,
+    objects: d.objectsDeleted,
+    objectsAlreadyGone: d.objectsAbsent,
+    linkageRecords: d.linkage.records,
+    accessionLinks: d.linkage.accessionLinks,
+    quarantined: d.quarantine.originals,
+    conflicts: d.quarantine.conflicts,
+    tombstones: d.tombstones,
+    releasesRevoked: d.sharing.releasesRevoked,
+    cohortsChanged: d.sharing.cohortsChanged,
+  };
+}
+
+/**
+ * Prints what runErasure did (not a refusal: see eraseCommand); the exit
+ * code, 1 when sharing failed.
+ */
+export function printErasure(
+  opts: Options,
+  r: ErasureRun,
+  extra: Record<string, unknown> = {},
+): number {
+  const runs = [r.finished, r.done].filter((d) => d !== undefined);
+  if (opts.json) {
+    const main = r.done ?? r.finished;
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          ...extra,
+          ...(main ? erasureReport(main) : { instances: 0 }),
+          ...(r.finished && r.done
+            ? { finishedFirst: erasureReport(r.finished) }
+            : {}),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else if (!runs.length)
+    process.stdout.write('no erasure was left unfinished\n');
+  for (const d of runs) if (!opts.json) process.stdout.write(erasureLine(d));
+  const failed = runs.some((d) => d.sharing.failed.length);
+  if (failed)
+    process.stderr.write(
+      `the erasure is not finished: rerun lpacs erase resume --lake ${opts.lake}\n`,
+    );
+  return failed ? 1 : 0;
+}
