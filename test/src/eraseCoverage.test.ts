@@ -164,13 +164,35 @@ describe('erasing a patient (finding 3: quarantine; finding 8: tombstone)', () =
       assert.equal(q.code, 'ERASED');
       assert.equal(
         q.message,
-        `this patient's data was erased on ${today} (erase reason: consent withdrawn): not ingested`,
+        `patient erased on ${today} at the site's request`,
       );
     }
+    // The operator's reason is free text: kept in the audit log only.
+    assert.ok(!r.stdout.includes('consent withdrawn'));
+    for (const f of filesUnder(join(lake, 'quarantine')))
+      assert.ok(!readFileSync(f, 'latin1').includes('consent withdrawn'), f);
     assert.equal((await patients()).has(first), false);
     const erased = quarantine().filter((q) => q.code === 'ERASED');
     assert.equal(erased.length, files);
     assert.ok(erased.every((q) => q.original === undefined));
+  });
+
+  it('quarantine retry names the erasure as why an ERASED entry has no file', async () => {
+    const r = await runCli(['quarantine', 'retry', '--lake', lake, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as {
+      entries: Array<{ verdict: string; message?: string }>;
+    };
+    const today = new Date().toISOString().slice(0, 10);
+    const notRetryable = report.entries.filter(
+      (e) => e.verdict === 'not-retryable',
+    );
+    assert.equal(notRetryable.length, ctFiles('P0001').length + 1);
+    for (const e of notRetryable)
+      assert.equal(
+        e.message,
+        `no file was kept: patient erased on ${today} at the site's request`,
+      );
   });
 
   it('refuses them through STOW-RS too', async () => {
@@ -198,10 +220,13 @@ describe('erasing a patient (finding 3: quarantine; finding 8: tombstone)', () =
       { Value?: Array<Record<string, { Value?: unknown[] }>> }
     >;
     assert.equal(json['00081199']?.Value, undefined);
-    assert.match(
-      String(json['00081198']?.Value?.[0]?.['00000902']?.Value?.[0]),
-      /^ERASED/,
+    // An LO holds 64 characters (PS3.5 6.2): the whole comment fits.
+    const today = new Date().toISOString().slice(0, 10);
+    assert.equal(
+      json['00081198']?.Value?.[0]?.['00000902']?.Value?.[0],
+      `ERASED: patient erased on ${today} at the site's request`,
     );
+    assert.ok(!JSON.stringify(json).includes('consent withdrawn'));
     assert.equal((await patients()).has(first), false);
     await server.close();
     server = undefined;

@@ -37,7 +37,14 @@ export interface RetryReport {
 }
 
 /** Why a stored original cannot be sent again, or undefined when it can. */
-function unusable(id: string, bytes: Buffer | undefined): string | undefined {
+function unusable(
+  entry: { id: string; code: string; message: string },
+  bytes: Buffer | undefined,
+): string | undefined {
+  const id = entry.id;
+  // An erased patient's file is refused without keeping it, on purpose.
+  if (!bytes && entry.code === 'ERASED')
+    return `no file was kept: ${entry.message}`;
   if (!bytes) return 'no file was kept (the source could not be read)';
   const sha = createHash('sha256').update(bytes).digest('hex');
   // The id is the original's hash: anything else was changed since.
@@ -97,7 +104,7 @@ export async function retryQuarantined(
         let why: string | undefined;
         try {
           bytes = await lake.quarantinedOriginal(entry.id);
-          why = unusable(entry.id, bytes);
+          why = unusable(byId.get(entry.id)!, bytes);
         } catch (err) {
           why = (err as Error).message;
         }

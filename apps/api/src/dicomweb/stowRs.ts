@@ -28,6 +28,17 @@ interface ItemResult {
 
 type JsonAttribute = { vr: string; Value?: unknown[] };
 
+/**
+ * A comment cut to an LO's 64 characters (PS3.5 6.2) after a whole word:
+ * a word cut in half can say something else.
+ */
+function fitLO(text: string): string {
+  if (text.length <= 64) return text;
+  const cut = text.slice(0, 64);
+  const space = cut.lastIndexOf(' ');
+  return (space > 0 ? cut.slice(0, space) : cut).replace(/[\s,;:(]+$/, '');
+}
+
 function sopItem(
   r: ItemResult,
   statusTag: string,
@@ -38,7 +49,7 @@ function sopItem(
     item['00081155'] = { vr: 'UI', Value: [r.sopInstanceUID] };
   if (r.status !== undefined) item[statusTag] = { vr: 'US', Value: [r.status] };
   // ErrorComment (0000,0902): why, in words and codes, never values (no PHI).
-  if (r.reason) item['00000902'] = { vr: 'LO', Value: [r.reason.slice(0, 64)] };
+  if (r.reason) item['00000902'] = { vr: 'LO', Value: [fitLO(r.reason)] };
   return item;
 }
 
