@@ -169,6 +169,14 @@ export async function eraseCommand(
     },
     operator,
   );
+  const tombstoned = !r.refused && expect === 'none' && r.done;
+  if (tombstoned && !opts.json && !tombstoned.sharing.failed.length) {
+    const code = r.finished ? printErasure(opts, { finished: r.finished }) : 0;
+    process.stdout.write(
+      `${request.target}: no data here; tombstoned: their files are refused if sent again\n`,
+    );
+    return code;
+  }
   if (!r.refused) return printErasure(opts, r);
   if (r.finished) printErasure(opts, { finished: r.finished });
   if (expect === 'none') {
