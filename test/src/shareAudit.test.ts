@@ -115,6 +115,30 @@ describe('failed share decisions name their share', () => {
     assert.ok(!JSON.stringify(e).includes('DOE'), JSON.stringify(e));
   });
 
+  it('records the id of a decision refused for the caller role, and no typed text', async () => {
+    const r = await gql(
+      'rita',
+      'mutation ($id: String!) { decideShare(id: $id, approve: true) { status } }',
+      { id: shareId },
+    );
+    assert.equal(r.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+    const e = newest('share.decide');
+    assert.deepEqual(
+      { outcome: e.outcome, target: e.target, actor: e.actor },
+      { outcome: 'denied', target: shareId, actor: 'rita' },
+    );
+    const typed = 'DOE^JANE 1961-04-02';
+    await gql(
+      'rita',
+      'mutation ($id: String!) { decideShare(id: $id, approve: true) { status } }',
+      { id: typed },
+    );
+    const t = newest('share.decide');
+    assert.equal(t.outcome, 'denied');
+    assert.equal(t.target, undefined);
+    assert.ok(!JSON.stringify(t).includes('DOE'), JSON.stringify(t));
+  });
+
   it('keeps a typed release id that is no release out of the log, and names one that is shaped like one', async () => {
     const typed = 'DOE^JANE 1961-04-02';
     const r = await gql(

@@ -41,18 +41,21 @@ export class Gate {
   /**
    * The caller, when allowed to perform `action` (on `target`). With the
    * response `path` of a GraphQL field, the `ok` entry waits for settle.
+   * `refused` names what a refusal was about when `target` does not (the
+   * share id a caller of the wrong role tried to decide).
    * @throws AccessError UNAUTHENTICATED or FORBIDDEN (and audits it).
    */
   async allow(
     action: Action,
     target?: string,
     path?: ReadonlyArray<string | number>,
+    refused?: string,
   ): Promise<Principal> {
     let who: Principal;
     try {
       who = authorize(this.principal, action);
     } catch (err) {
-      await this.record(action, 'denied', target);
+      await this.record(action, 'denied', target ?? refused);
       throw err;
     }
     if (!path) {

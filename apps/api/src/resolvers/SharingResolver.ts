@@ -21,6 +21,7 @@ import { checkModels } from '../cohort/checkModels';
 import { compileFilter } from '../cohort/compileFilter';
 import type { ApiContext } from '../context';
 import { CohortFilter } from '../schema/CohortFilter';
+import { RELEASE_ID, SHARE_ID } from '../sharing/idShapes';
 import {
   DownloadLink,
   ReleaseType,
@@ -32,11 +33,6 @@ import {
 const YEAR_MS = 366 * 86_400_000;
 /** Download links live this long; a browser starts the download at once. */
 const LINK_SECONDS = 15 * 60;
-
-/** The ids SharingStore gives share requests. */
-const SHARE_ID = /^sh_[0-9a-f]{16}$/;
-/** The ids buildRelease gives releases. */
-const RELEASE_ID = /^rel_[0-9a-f]{16}$/;
 
 /**
  * Names the share a decision or revocation is about in its audit entry

@@ -1,0 +1,27 @@
+import { Action } from '@lpacs/access';
+
+/** The ids SharingStore gives share requests. */
+export const SHARE_ID = /^sh_[0-9a-f]{16}$/;
+/** The ids buildRelease gives releases. */
+export const RELEASE_ID = /^rel_[0-9a-f]{16}$/;
+
+/** Which argument names the share or release an action is about. */
+const NAMED_BY: Partial<Record<Action, RegExp>> = {
+  [Action.ShareDecide]: SHARE_ID,
+  [Action.ShareRevoke]: SHARE_ID,
+  [Action.ReleaseDownload]: RELEASE_ID,
+};
+
+/**
+ * The share or release id an action's `id` argument names, for its audit
+ * entry; undefined for any other action or an argument of another shape
+ * (free text the caller typed, which stays out of the log).
+ */
+export function namedId(
+  action: Action,
+  args: Record<string, unknown>,
+): string | undefined {
+  const shape = NAMED_BY[action];
+  const id = args.id;
+  return shape && typeof id === 'string' && shape.test(id) ? id : undefined;
+}
