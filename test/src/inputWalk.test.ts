@@ -111,6 +111,71 @@ describe('a lake inside the folder ingested', () => {
   });
 });
 
+describe('an input inside a lake, below its root', () => {
+  /** A lake made by ingesting P0001, and one of its objects. */
+  let object = '';
+  before(async () => {
+    report(
+      await ingestIn(work.path, [
+        join(folder, 'P0001'),
+        '--lake',
+        join(work.path, 'src-lake'),
+      ]),
+    );
+    const shard = readdirSync(join(work.path, 'src-lake', 'objects'))[0]!;
+    const name = readdirSync(join(work.path, 'src-lake', 'objects', shard))[0]!;
+    object = join('src-lake', 'objects', shard, name);
+  });
+
+  it("reads none of another lake's objects, and makes no lake", async () => {
+    for (const input of ['src-lake/objects', object]) {
+      const run = await ingestIn(work.path, [input, '--lake', 'mylake']);
+      assert.equal(run.code, 1);
+      assert.equal(run.stdout, '');
+      assert.equal(
+        run.stderr,
+        `lpacs: nothing read: ${input} is inside the lpacs lake src-lake (an ingest never reads a lake)\n`,
+      );
+      assert.ok(!existsSync(join(work.path, 'mylake')));
+    }
+  });
+
+  it('says once why an input inside a lake is left out, and reads the rest', async () => {
+    const p2 = filesUnder(join(folder, 'P0002'));
+    const r = report(
+      await ingestIn(work.path, [
+        'src-lake/objects',
+        join(folder, 'P0002'),
+        '--lake',
+        'lake-mixed',
+      ]),
+    );
+    assert.equal(r.filesSeen, p2.length);
+    assert.equal(r.ingested, independentCounts(p2).instances);
+    assert.deepEqual(r.notRead, [
+      {
+        source: 'src-lake/objects',
+        message: 'it is inside the lpacs lake src-lake',
+      },
+    ]);
+  });
+
+  it("gives one error for the written lake's own objects, and no report", async () => {
+    const run = await runCli([
+      'ingest',
+      join(work.path, 'src-lake', 'objects'),
+      '--lake',
+      join(work.path, 'src-lake'),
+    ]);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    assert.equal(
+      run.stderr,
+      `lpacs: nothing read: ${join(work.path, 'src-lake', 'objects')} is inside the lake this run writes (an ingest never reads a lake)\n`,
+    );
+  });
+});
+
 describe('inputs once passed over in silence', () => {
   it('counts an empty .zip and quarantines it as EMPTY_ARCHIVE', async () => {
     const dir = join(work.path, 'with-empty-zip');
@@ -132,6 +197,30 @@ describe('inputs once passed over in silence', () => {
         code: 'EMPTY_ARCHIVE',
         message: 'the archive holds no files',
       },
+    ]);
+  });
+
+  it('counts a broken link in a folder and quarantines it as BROKEN_LINK', async () => {
+    const dir = join(work.path, 'with-broken-link');
+    cpSync(join(folder, 'P0001'), join(dir, 'P0001'), { recursive: true });
+    symlinkSync('/nonexistent', join(dir, 'broken'));
+    const p1 = filesUnder(join(dir, 'P0001')).length;
+    const lake = join(work.path, 'lake-broken');
+    const r = report(await ingestIn(dir, [dir, '--lake', lake]));
+    assert.equal(r.filesSeen, p1 + 1);
+    assert.equal(r.ingested, p1);
+    assert.equal(r.quarantined, 1);
+    assert.deepEqual(r.quarantine, [
+      {
+        source: join(dir, 'broken'),
+        code: 'BROKEN_LINK',
+        message: 'a symbolic link to nothing that exists (ENOENT)',
+      },
+    ]);
+    // Kept as other unreadable inputs are: its reason, no file.
+    const [entry] = readdirSync(join(lake, 'quarantine'));
+    assert.deepEqual(readdirSync(join(lake, 'quarantine', entry!)), [
+      'reason.json',
     ]);
   });
 

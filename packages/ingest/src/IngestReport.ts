@@ -71,8 +71,9 @@ export interface IngestReport {
    */
   notices: NoticeEntry[];
   /**
-   * Folders and links of the inputs left unread, each once, with why: a
-   * lake (the one written, or another), a link to a folder read already.
+   * Inputs, folders and links left unread, each once, with why: a lake
+   * (the one written, or another) or anything inside one, a link into a
+   * lake, a link to a folder read already.
    */
   notRead: NoticeEntry[];
   deidentification: {

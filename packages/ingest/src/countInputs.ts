@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { isArchive } from './sources/expandInputs';
+import { isArchive, inputInLake } from './sources/expandInputs';
 import { walkFolder } from './sources/walkFolder';
 
 /**
@@ -13,13 +13,14 @@ export async function countInputs(
   let n = 0;
   for (const path of paths) {
     const info = await stat(path);
+    if ((await inputInLake(path, exclude)) !== undefined) continue;
     if (!info.isDirectory()) {
       if (isArchive(path)) return undefined;
       n++;
       continue;
     }
     for await (const file of walkFolder(path, { exclude })) {
-      if (isArchive(file)) return undefined;
+      if (file.path && isArchive(file.path)) return undefined;
       n++;
     }
   }

@@ -3,7 +3,11 @@ import { countInputs } from './countInputs';
 import type { IngestProgress, IngestReport, NoticeEntry } from './IngestReport';
 import { IngestSession } from './IngestSession';
 import type { SessionOptions } from './IngestSession';
-import { expandInputs, lakeExclusion } from './sources/expandInputs';
+import {
+  expandInputs,
+  inputInLake,
+  lakeExclusion,
+} from './sources/expandInputs';
 
 /** Options of one ingest run. */
 export interface IngestOptions extends SessionOptions {
@@ -33,10 +37,20 @@ export async function ingest(
       );
     }
   }
+  // Before the lake is opened (or made): a run that can read no input
+  // fails as a missing one does, rather than report an empty ingest.
+  const written = await lakeExclusion(options.lake);
+  const unread: string[] = [];
+  for (const path of paths) {
+    const why = await inputInLake(path, written);
+    if (why !== undefined) unread.push(`${path} ${why.replace(/^it /, '')}`);
+  }
+  if (paths.length && unread.length === paths.length)
+    throw new Error(
+      `nothing read: ${unread.join('; ')} (an ingest never reads a lake)`,
+    );
   // Counting (for progress) walks the inputs while the lake opens.
-  const counting = lakeExclusion(options.lake).then((exclude) =>
-    countInputs(paths, exclude),
-  );
+  const counting = countInputs(paths, written);
   counting.catch(() => undefined); // awaited below, once the lake is open
   const session = await IngestSession.open(options);
   try {

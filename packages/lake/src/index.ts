@@ -55,7 +55,7 @@ export {
 } from './encryption/objectFiles';
 export { startS3Peer } from './s3/startS3Peer';
 export type { S3Peer } from './s3/startS3Peer';
-export { checkLakeRoot, isLakeListing } from './lakeListing';
+export { checkLakeRoot, isLakeListing, lakeHolding } from './lakeListing';
 export type { FolderEntry } from './lakeListing';
 export { ERASURE_STEPS, readErasurePlan } from './erasure/ErasurePlan';
 export type { ErasurePlan, ErasureStep } from './erasure/ErasurePlan';

@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { LakeError, LakeErrorCode } from './LakeError';
 
 /** A folder entry as `readdir(..., { withFileTypes: true })` gives it. */
@@ -31,6 +32,56 @@ export function isLakeListing(entries: readonly FolderEntry[]): boolean {
     has(entries, 'lake.json', 'file') ||
     (has(entries, 'objects', 'folder') && has(entries, 'locks', 'folder'))
   );
+}
+
+/** The names isLakeListing looks at, `tables` first: most folders lack it. */
+const MARKERS = ['tables', 'lake.json', 'objects', 'locks'];
+
+/**
+ * True when `dir` is a lake's root, by isLakeListing's rule, from a stat
+ * of each name it looks at rather than a listing of a folder that may
+ * hold thousands of files. lstat, as a listing sees entries: a link
+ * named `tables` is not a lake's folder.
+ */
+async function isLakeRoot(
+  dir: string,
+  known: Map<string, boolean>,
+): Promise<boolean> {
+  const cached = known.get(dir);
+  if (cached !== undefined) return cached;
+  const entries: FolderEntry[] = [];
+  for (const name of MARKERS) {
+    const info = await lstat(join(dir, name)).catch(() => undefined);
+    if (!info) {
+      if (name === 'tables') break;
+      continue;
+    }
+    entries.push({
+      name,
+      isDirectory: () => info.isDirectory(),
+      isFile: () => info.isFile(),
+    });
+  }
+  const lake = isLakeListing(entries);
+  known.set(dir, lake);
+  return lake;
+}
+
+/**
+ * The root of the lpacs lake that holds `realPath` (a real path, as
+ * `realpath` gives it): the path itself or its nearest ancestor that is
+ * a lake, up to the file system root; undefined when none is.
+ * @param known - what earlier calls found of each folder, so that many
+ * paths below the same folders cost a stat or so each
+ */
+export async function lakeHolding(
+  realPath: string,
+  known: Map<string, boolean> = new Map(),
+): Promise<string | undefined> {
+  for (let dir = realPath; ; dir = dirname(dir)) {
+    if (await isLakeRoot(dir, known)) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /**

@@ -32,8 +32,12 @@ export async function ingestCommand(
   });
   if (tty) process.stderr.write('\r\x1b[K');
   if (report.filesSeen === 0) {
+    // An input left out (a lake) is named in the report, not here.
+    const read = paths.filter(
+      (p) => !report.notRead.some((n) => n.source === p),
+    );
     process.stderr.write(
-      `lpacs ingest: no files found in ${paths.join(', ')}\n`,
+      `lpacs ingest: no files found in ${read.join(', ')}\n`,
     );
   }
   process.stdout.write(

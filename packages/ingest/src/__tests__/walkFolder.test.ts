@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Lake } from '@lpacs/lake';
+import { Lake, lakeHolding } from '@lpacs/lake';
 import { expandInputs } from '../sources/expandInputs';
 import { walkFolder } from '../sources/walkFolder';
 import type { WalkOptions } from '../sources/walkFolder';
@@ -23,15 +23,24 @@ function file(path: string): void {
   writeFileSync(path, 'not read by the walk');
 }
 
-/** The walk's files relative to `dir`, and what it said it left out. */
+/**
+ * The walk's files relative to `dir` (an input carrying an error as
+ * `name CODE: message`), and what it said it left out.
+ */
 async function walked(dir: string, options: WalkOptions = {}) {
   const skipped: string[] = [];
   const files: string[] = [];
-  for await (const path of walkFolder(dir, {
+  for await (const input of walkFolder(dir, {
     ...options,
     onSkip: (p, reason) => skipped.push(`${relative(dir, p)}: ${reason}`),
-  }))
-    files.push(relative(dir, path));
+  })) {
+    const name = relative(dir, input.source);
+    files.push(
+      input.error
+        ? `${name} ${input.error.code}: ${input.error.message}`
+        : name,
+    );
+  }
   return { files, skipped };
 }
 
@@ -98,9 +107,46 @@ describe('walkFolder', () => {
     assert.deepEqual(await walked(dir, { exclude }), {
       files: ['a.dcm'],
       skipped: [
-        'keys: it is inside the lake this run writes',
+        'keys: a link into the lake this run writes',
         'site.key: a link into the lake this run writes',
       ],
+    });
+  });
+
+  it('follows no link into another lake, to a folder or a file of it', async () => {
+    const dir = join(work, 'link-other');
+    const lake = join(work, 'linked-lake');
+    await makeLake(lake);
+    file(join(dir, 'a.dcm'));
+    const object = join(lake, 'objects', 'ab', 'ab'.repeat(32) + '.dcm');
+    symlinkSync(join(lake, 'objects'), join(dir, 'objects'));
+    symlinkSync(object, join(dir, 'x.dcm'));
+    symlinkSync(lake, join(dir, 'whole'));
+    const real = realpathSync(lake);
+    assert.deepEqual(await walked(dir), {
+      files: ['a.dcm'],
+      skipped: [
+        `objects: a link into the lpacs lake ${real}`,
+        `whole: a link to the lpacs lake ${real}`,
+        `x.dcm: a link into the lpacs lake ${real}`,
+      ],
+    });
+  });
+
+  it('gives a link to nothing as an input carrying BROKEN_LINK', async () => {
+    const dir = join(work, 'broken');
+    file(join(dir, 'a.dcm'));
+    symlinkSync(join(work, 'no-such-file.dcm'), join(dir, 'gone.dcm'));
+    symlinkSync(join(dir, 'loop'), join(dir, 'loop')); // to itself
+    symlinkSync(join(dir, 'a.dcm', 'x'), join(dir, 'under-a-file'));
+    assert.deepEqual(await walked(dir), {
+      files: [
+        'a.dcm',
+        'gone.dcm BROKEN_LINK: a symbolic link to nothing that exists (ENOENT)',
+        'loop BROKEN_LINK: a symbolic link to nothing that exists (ELOOP)',
+        'under-a-file BROKEN_LINK: a symbolic link to nothing that exists (ENOTDIR)',
+      ],
+      skipped: [],
     });
   });
 });
@@ -139,8 +185,62 @@ describe('expandInputs', () => {
       inputs.push(input);
     assert.deepEqual(inputs, []);
     assert.deepEqual(skipped, [
-      'given-lake/keys: it is in the lake this run writes',
-      'given-lake: it is in the lake this run writes',
+      'given-lake/keys: it is inside the lake this run writes',
+      'given-lake: it is the lake this run writes',
     ]);
+  });
+
+  it('reads nothing of an input inside another lake, below its root too', async () => {
+    const lake = join(work, 'other-lake');
+    await makeLake(lake);
+    const object = join('objects', 'ab', 'ab'.repeat(32) + '.dcm');
+    const beside = join(work, 'beside-other', 'a.dcm');
+    file(beside);
+    const link = join(work, 'to-objects');
+    symlinkSync(join(lake, 'objects'), link);
+    const skipped: string[] = [];
+    const inputs = [];
+    // Given as a user in `work` would type them: relative paths.
+    const cwd = process.cwd();
+    process.chdir(work);
+    try {
+      for await (const input of expandInputs(
+        [
+          'other-lake/objects',
+          join('other-lake', object),
+          'other-lake/objects/ab/',
+          'other-lake',
+          'to-objects',
+          beside,
+        ],
+        { onSkip: (p, reason) => skipped.push(`${p}: ${reason}`) },
+      ))
+        inputs.push(input);
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.deepEqual(inputs, [{ source: beside, path: beside }]);
+    assert.deepEqual(skipped, [
+      'other-lake/objects: it is inside the lpacs lake other-lake',
+      `other-lake/${object}: it is inside the lpacs lake other-lake`,
+      'other-lake/objects/ab/: it is inside the lpacs lake other-lake',
+      'other-lake: it is an lpacs lake',
+      // Through a link, the lake is named by its real path.
+      `to-objects: it is inside the lpacs lake ${realpathSync(lake)}`,
+    ]);
+  });
+});
+
+describe('lakeHolding', () => {
+  it('finds the lake root above a path inside it, and none above others', async () => {
+    await makeLake(join(work, 'held-lake'));
+    const lake = realpathSync(join(work, 'held-lake'));
+    const known = new Map<string, boolean>();
+    assert.equal(await lakeHolding(join(lake, 'objects', 'ab'), known), lake);
+    assert.equal(await lakeHolding(lake, known), lake);
+    assert.equal(await lakeHolding(realpathSync(work), known), undefined);
+    assert.equal(await lakeHolding('/', known), undefined);
+    // A folder holding a lake is not inside it.
+    assert.equal(known.get(realpathSync(work)), false);
   });
 });

@@ -1,5 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { lakeHolding } from '@lpacs/lake';
 import type { InputFile } from './InputFile';
 import { MediaFolder } from './MediaFolder';
 import { readDicomdir } from './readDicomdir';
@@ -116,6 +117,44 @@ export async function lakeExclusion(lake: string): Promise<string[]> {
   );
 }
 
+/**
+ * The lake `lake` (a real path) as the user would write it: the ancestor
+ * of the given `path` that is it (`otherlake` for `otherlake/objects`),
+ * or its real path when a link lies between.
+ */
+async function shownLake(
+  path: string,
+  real: string,
+  lake: string,
+): Promise<string> {
+  const depth = real === lake ? 0 : relative(lake, real).split(sep).length;
+  const up = join(path, ...Array<string>(depth).fill('..'));
+  return (await realpath(up).catch(() => '')) === lake ? up : lake;
+}
+
+/**
+ * Why input `path` is not read, or undefined when it is: it is, or lies
+ * inside, the lake being written (`exclude`, real paths) or any other
+ * lpacs lake. Walks up from the input's real path, a stat or so per
+ * folder, so a lake's `objects/` (or one object) given as input is found
+ * as its root is.
+ */
+export async function inputInLake(
+  path: string,
+  exclude: readonly string[] = [],
+): Promise<string | undefined> {
+  const real = await realpath(path);
+  const written = exclude.find((root) => isWithin(real, root));
+  if (written !== undefined)
+    return real === written
+      ? 'it is the lake this run writes'
+      : 'it is inside the lake this run writes';
+  const lake = await lakeHolding(real);
+  if (lake === undefined) return undefined;
+  if (real === lake) return 'it is an lpacs lake';
+  return `it is inside the lpacs lake ${await shownLake(path, real, lake)}`;
+}
+
 /** Drops a DICOMDIR's files that lie in an excluded lake. */
 async function* outside(
   inputs: AsyncGenerator<InputFile>,
@@ -133,7 +172,8 @@ async function* outside(
  * Files, folders (recursive, links followed), DICOMDIR-indexed media and
  * .zip/.tar/.tar.gz archives, flattened to input files. Nothing in
  * `options.exclude` (the lake being written) nor in any other lake is
- * read; `options.onSkip` hears of each folder left out.
+ * read, whether an input is a lake, lies inside one, or holds one;
+ * `options.onSkip` hears of each input, folder and link left out.
  */
 export async function* expandInputs(
   paths: readonly string[],
@@ -144,9 +184,9 @@ export async function* expandInputs(
   const seen = new Set<string>();
   for (const path of paths) {
     const info = await stat(path);
-    const real = await realpath(path);
-    if (exclude.some((root) => isWithin(real, root))) {
-      options.onSkip?.(path, 'it is in the lake this run writes');
+    const inLake = await inputInLake(path, exclude);
+    if (inLake !== undefined) {
+      options.onSkip?.(path, inLake);
       continue;
     }
     if (info.isDirectory()) {
@@ -154,14 +194,19 @@ export async function* expandInputs(
       // then adds only files it does not reference (PS3.10 8).
       const dicomdir = await new MediaFolder(path).dicomdir();
       if (dicomdir) yield* outside(readMedia(dicomdir, seen), exclude);
-      for await (const file of walkFolder(path, options)) {
+      for await (const input of walkFolder(path, options)) {
+        const file = input.path;
+        if (file === undefined) {
+          yield input; // a broken link, with its reason
+          continue;
+        }
         if (seen.has(resolve(file))) continue;
         if (isDicomdir(file)) {
           yield* outside(readMedia(file, seen), exclude);
           continue;
         }
         seen.add(resolve(file));
-        yield* archive(file) ?? [{ source: file, path: file }];
+        yield* archive(file) ?? [input];
       }
     } else if (isDicomdir(path)) {
       yield* outside(readMedia(path, seen), exclude);

@@ -1,6 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
-import { isLakeListing } from '@lpacs/lake';
+import { dirname, join, sep } from 'node:path';
+import { isLakeListing, lakeHolding } from '@lpacs/lake';
+import type { InputFile } from './InputFile';
 
 /** What a folder walk leaves out, and whom it tells. */
 export interface WalkOptions {
@@ -24,6 +25,49 @@ export function isWithin(path: string, root: string): boolean {
 interface Walk extends WalkOptions {
   /** Real paths of the folders entered so far: a link back is not followed. */
   entered: Set<string>;
+  /** Folders known to be, or not to be, a lake's root (lakeHolding). */
+  lakes: Map<string, boolean>;
+}
+
+/**
+ * A link whose target cannot be reached, as an input carrying the
+ * reason: counted and quarantined like a file that cannot be read,
+ * rather than passed over. ENOENT, ENOTDIR and ELOOP say the link leads
+ * nowhere; anything else (EACCES) that its target cannot be read.
+ */
+function brokenLink(path: string, err: unknown): InputFile {
+  const code = (err as NodeJS.ErrnoException).code ?? 'ENOENT';
+  return {
+    source: path,
+    error: ['ENOENT', 'ENOTDIR', 'ELOOP'].includes(code)
+      ? {
+          code: 'BROKEN_LINK',
+          message: `a symbolic link to nothing that exists (${code})`,
+        }
+      : {
+          code: 'UNREADABLE',
+          message: `cannot read the link's target (${code})`,
+        },
+  };
+}
+
+/**
+ * Why the walk does not follow a link to real path `to`, if it does not.
+ * A file is no lake's root: the search starts at its folder, which the
+ * links beside it share, so a folder of links costs no stat per link.
+ */
+async function linkOut(
+  to: string,
+  folder: boolean,
+  w: Walk,
+): Promise<string | undefined> {
+  if (w.exclude?.some((root) => isWithin(to, root)))
+    return 'a link into the lake this run writes';
+  const lake = await lakeHolding(folder ? to : dirname(to), w.lakes);
+  if (lake === undefined) return undefined;
+  return to === lake
+    ? `a link to the lpacs lake ${lake}`
+    : `a link into the lpacs lake ${lake}`;
 }
 
 async function* walk(
@@ -31,7 +75,7 @@ async function* walk(
   real: string,
   linked: boolean,
   w: Walk,
-): AsyncGenerator<string> {
+): AsyncGenerator<InputFile> {
   const lake = w.exclude?.find((root) => isWithin(real, root));
   if (lake !== undefined) {
     w.onSkip?.(
@@ -62,30 +106,40 @@ async function* walk(
     const path = join(dir, entry.name);
     if (entry.isDirectory())
       yield* walk(path, join(real, entry.name), false, w);
-    else if (entry.isFile()) yield path;
+    else if (entry.isFile()) yield { source: path, path };
     else if (entry.isSymbolicLink()) {
-      const target = await stat(path).catch(() => undefined);
-      if (!target?.isFile() && !target?.isDirectory()) continue;
+      let target;
+      try {
+        target = await stat(path);
+      } catch (err) {
+        yield brokenLink(path, err);
+        continue;
+      }
+      // A link to a device, socket or pipe is passed over, as those are.
+      if (!target.isFile() && !target.isDirectory()) continue;
       const to = await realpath(path);
-      if (target.isDirectory()) yield* walk(path, to, true, w);
-      else if (w.exclude?.some((root) => isWithin(to, root)))
-        w.onSkip?.(path, 'a link into the lake this run writes');
-      else yield path;
+      const out = await linkOut(to, target.isDirectory(), w);
+      if (out !== undefined) w.onSkip?.(path, out);
+      else if (target.isDirectory()) yield* walk(path, to, true, w);
+      else yield { source: path, path };
     }
   }
 }
 
 /**
- * Every regular file below a folder, depth first, in name order. Links
- * are followed, to folders too; a folder reached again (a link loop, or
- * two links to one folder) is read once. Lakes are not entered.
+ * Every regular file below a folder, depth first, in name order, as an
+ * input. Links are followed, to folders too; a folder reached again (a
+ * link loop, or two links to one folder) is read once; a link to nothing
+ * is an input carrying `BROKEN_LINK`. Lakes are not entered, nor is a
+ * link into one followed.
  */
 export async function* walkFolder(
   dir: string,
   options: WalkOptions = {},
-): AsyncGenerator<string> {
+): AsyncGenerator<InputFile> {
   yield* walk(dir, await realpath(dir), false, {
     ...options,
     entered: new Set(),
+    lakes: new Map(),
   });
 }
