@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -87,5 +88,34 @@ describe('lpacs pull from a real Orthanc (QIDO-RS + WADO-RS)', () => {
       r.stderr.trim(),
       `lpacs: cannot reach http://127.0.0.1:${port}: ECONNREFUSED`,
     );
+  });
+
+  it('leaves no lake behind when the server refuses the login', async () => {
+    const server = createHttpServer((_req, res) =>
+      res.writeHead(401, { 'www-authenticate': 'Bearer' }).end(),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const lake = join(work.path, 'refused');
+    const empty = join(work.path, 'empty');
+    mkdirSync(empty);
+    try {
+      for (const dir of [lake, empty]) {
+        const r = await runCli([
+          'pull',
+          `http://127.0.0.1:${port}/dicomweb`,
+          '--token',
+          'wrong',
+          '--lake',
+          dir,
+        ]);
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, /401/);
+      }
+      assert.equal(existsSync(lake), false);
+      assert.deepEqual(readdirSync(empty), []);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

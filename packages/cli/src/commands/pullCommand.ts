@@ -1,3 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { IngestSession, pullDicomWeb } from '@lpacs/ingest';
 import type { PullQuery } from '@lpacs/ingest';
 import { counted, progressLine, reportText } from '../format';
@@ -12,6 +15,35 @@ export interface PullFlags {
   modality?: string | undefined;
   token?: string | undefined;
   user?: string | undefined;
+}
+
+/** The folder `lake` as this run found it: absent, empty, or in use. */
+function folderState(lake: string): 'absent' | 'empty' | 'used' {
+  if (!existsSync(lake)) return 'absent';
+  return readdirSync(lake).length ? 'used' : 'empty';
+}
+
+/**
+ * Undoes the lake a failed pull made in a folder that was absent or
+ * empty before it, when no batch was committed there (by this run or a
+ * writer beside it): a refused login must not leave a lake, with a site
+ * secret, that the next ingest would take as the site's.
+ */
+async function removeUnusedLake(
+  lake: string,
+  before: 'absent' | 'empty',
+): Promise<void> {
+  const tables = join(lake, 'tables');
+  const batches = existsSync(tables)
+    ? readdirSync(tables).flatMap((t) =>
+        readdirSync(join(tables, t)).filter((b) => b.startsWith('batch=')),
+      )
+    : [];
+  if (batches.length) return;
+  if (before === 'absent') await rm(lake, { recursive: true, force: true });
+  else
+    for (const name of readdirSync(lake))
+      await rm(join(lake, name), { recursive: true, force: true });
 }
 
 /**
@@ -50,6 +82,7 @@ export async function pullCommand(
     headers,
   };
   const tty = process.stderr.isTTY && !opts.json;
+  const before = folderState(opts.lake);
   const session = await IngestSession.open({
     lake: opts.lake,
     workers: opts.workers,
@@ -57,6 +90,7 @@ export async function pullCommand(
     logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
   });
   let found = { studies: 0, studiesDone: 0, series: 0 };
+  let failed = false;
   try {
     let last = 0;
     const report = await session.run(
@@ -82,7 +116,11 @@ export async function pullCommand(
         : `pulled ${counted(found.series, 'series', 'series')} of ${counted(found.studies, 'study', 'studies')} from ${url}\n${reportText(report)}\n`,
     );
     return 0;
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     await session.close();
+    if (failed && before !== 'used') await removeUnusedLake(opts.lake, before);
   }
 }
