@@ -111,6 +111,20 @@ after(async () => {
 });
 
 describe('erasing a patient (finding 3: quarantine; finding 8: tombstone)', () => {
+  it('quarantine list names the patient of each kept original by pseudonym', async () => {
+    const r = await runCli(['quarantine', 'list', '--lake', lake, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const listed = JSON.parse(r.stdout) as Array<{
+      id: string;
+      patient?: string;
+    }>;
+    // An entry's id is its original's SHA-256 (first characters).
+    const patientOf = (b: Buffer) =>
+      listed.find((e) => sha(b).startsWith(e.id))?.patient;
+    assert.equal(patientOf(burnedFirst), first);
+    assert.equal(patientOf(burnedSecond), second);
+  });
+
   it("deletes the patient's quarantined originals and reports and audits the count", async () => {
     const mrn = dcmdump(ctFiles('P0001')[0]!, ['0010,0020'])!['0010,0020']!;
     assert.ok(burnedFirst.toString('latin1').includes(mrn));
@@ -178,7 +192,19 @@ describe('erasing a patient (finding 3: quarantine; finding 8: tombstone)', () =
   });
 
   it('quarantine retry names the erasure as why an ERASED entry has no file', async () => {
-    const r = await runCli(['quarantine', 'retry', '--lake', lake, '--json']);
+    // Only the ERASED entries: the other patient's original stays as is.
+    const list = await runCli(['quarantine', 'list', '--lake', lake, '--json']);
+    const ids = (JSON.parse(list.stdout) as Array<{ id: string; code: string }>)
+      .filter((e) => e.code === 'ERASED')
+      .map((e) => e.id);
+    const r = await runCli([
+      'quarantine',
+      'retry',
+      ...ids,
+      '--lake',
+      lake,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as {
       entries: Array<{ verdict: string; message?: string }>;

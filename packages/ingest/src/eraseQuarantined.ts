@@ -29,37 +29,58 @@ const CONFLICT =
   /SOP Instance ([0-9.]+) .* kept as (objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.dcm)/;
 
 /**
- * The ids of the quarantined originals (kept with their PHI) of the
- * patients or studies of `scope`, each matched by de-identifying its
- * identity the way ingest would: the same pseudonymous PatientID or
- * StudyInstanceUID from the site secret. One that does not parse cannot
- * be told apart and is not among them.
+ * The lake's PatientID and StudyInstanceUID of each quarantined original
+ * (kept with its PHI), by entry id: its identity de-identified the way
+ * ingest would, from the site secret. One that does not parse cannot be
+ * told apart and is left out.
  * TODO: every original is read and parsed on every call; a quarantine
- * of 100 000 files adds about a minute to each erasure.
+ * of 100 000 files adds about a minute to each erasure or listing.
  */
-export async function quarantinedOriginalsOf(
+export async function pseudonymsOfQuarantined(
   lake: Lake,
-  scope: Pick<QuarantineScope, 'patients' | 'studies'>,
-): Promise<string[]> {
+): Promise<Map<string, { patientID: string; studyInstanceUID?: string }>> {
+  const out = new Map<
+    string,
+    { patientID: string; studyInstanceUID?: string }
+  >();
   const originals = [...(await lake.quarantinedSizes()).keys()];
-  const patients = new Set(scope.patients);
-  const studies = new Set(scope.studies);
-  if (!originals.length || (!patients.size && !studies.size)) return [];
+  if (!originals.length) return out;
   const settings = await lake.settings({ deidentification: RESEARCH_DEFAULT });
   const deid = new Deidentifier(
     new SiteKeys(await lake.siteSecret()),
     parseOptions(settings.deidentification),
   );
-  const found: string[] = [];
   for (const id of originals) {
     const bytes = await lake.quarantinedOriginal(id).catch(() => undefined);
     if (!bytes) continue;
-    let of;
     try {
-      of = deid.pseudonymsOf(parseDicom(bytes));
+      const of = deid.pseudonymsOf(parseDicom(bytes));
+      out.set(id, {
+        patientID: of.patientID,
+        ...(of.studyInstanceUID
+          ? { studyInstanceUID: of.studyInstanceUID }
+          : {}),
+      });
     } catch {
-      continue; // not DICOM enough to name a patient
+      // not DICOM enough to name a patient
     }
+  }
+  return out;
+}
+
+/**
+ * The ids of the quarantined originals of the patients or studies of
+ * `scope` (see pseudonymsOfQuarantined).
+ */
+export async function quarantinedOriginalsOf(
+  lake: Lake,
+  scope: Pick<QuarantineScope, 'patients' | 'studies'>,
+): Promise<string[]> {
+  const patients = new Set(scope.patients);
+  const studies = new Set(scope.studies);
+  if (!patients.size && !studies.size) return [];
+  const found: string[] = [];
+  for (const [id, of] of await pseudonymsOfQuarantined(lake)) {
     const study = of.studyInstanceUID;
     if (patients.has(of.patientID) || (study && studies.has(study)))
       found.push(id);

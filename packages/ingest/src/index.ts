@@ -20,6 +20,10 @@ export { headerParam, parseMultipart } from './sources/parseMultipart';
 export type { Part } from './sources/parseMultipart';
 export { pullDicomWeb } from './sources/pullDicomWeb';
 export type { PullQuery, PullProgress } from './sources/pullDicomWeb';
-export { eraseQuarantined, quarantinedOriginalsOf } from './eraseQuarantined';
+export {
+  eraseQuarantined,
+  pseudonymsOfQuarantined,
+  quarantinedOriginalsOf,
+} from './eraseQuarantined';
 export type { QuarantineErased, QuarantineScope } from './eraseQuarantined';
 export { erasedMessage } from './erasedMessage';

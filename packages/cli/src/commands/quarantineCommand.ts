@@ -1,5 +1,5 @@
 import { AuditLog } from '@lpacs/access';
-import { retryQuarantined } from '@lpacs/ingest';
+import { pseudonymsOfQuarantined, retryQuarantined } from '@lpacs/ingest';
 import type { RetriedEntry, RetryReport } from '@lpacs/ingest';
 import { Lake } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
@@ -33,7 +33,13 @@ async function listEntries(opts: Options): Promise<number> {
   try {
     const entries = await lake.quarantined();
     const kept = await lake.quarantinedSizes();
-    const listed = entries.map((e) => ({ ...e, retryable: kept.has(e.id) }));
+    // The pseudonym lets an operator match an entry to an erasure request.
+    const of = await pseudonymsOfQuarantined(lake);
+    const listed = entries.map((e) => ({
+      ...e,
+      retryable: kept.has(e.id),
+      ...(of.has(e.id) ? { patient: of.get(e.id)!.patientID } : {}),
+    }));
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
       return 0;
@@ -41,7 +47,7 @@ async function listEntries(opts: Options): Promise<number> {
     const lines = [`quarantined ${listed.length} in ${opts.lake}`];
     for (const e of listed)
       lines.push(
-        `  ${e.id.slice(0, 12)}  ${e.at}  ${e.code}  ${e.message}  (${shownPath(e.source)})${e.retryable ? '' : '  no stored file'}`,
+        `  ${e.id.slice(0, 12)}  ${e.at}  ${e.code}  ${e.message}  (${shownPath(e.source)})${e.retryable ? '' : '  no stored file'}${e.patient ? `  patient ${e.patient}` : ''}`,
       );
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
