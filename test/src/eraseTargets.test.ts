@@ -76,6 +76,14 @@ describe('erase of a target the lake does not hold', () => {
     assert.deepEqual(Object.keys(kept.patients), [nobody]);
   });
 
+  it('never repeats a PatientID given where a pseudonym belongs', async () => {
+    const mrn = dcmdump(p1[0]!, ['0010,0020'])!['0010,0020']!;
+    const run = await erase('--patient', mrn);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--original-patient-id/);
+    assert.ok(!run.stderr.includes(mrn), run.stderr);
+  });
+
   it('refuses --tombstone-only for a patient with data', async () => {
     const [row] = await instances();
     const run = await erase('--patient', row!.p, '--tombstone-only');

@@ -105,7 +105,8 @@ export async function erasureTarget(
     if (!PSEUDONYM.test(p))
       return {
         ok: false,
-        problem: `"${p.slice(0, 40)}" is not a PatientID of this lake (LP and 16 letters or digits); for the site's PatientID give --original-patient-id`,
+        // Not echoed: it may be the site's PatientID, typed here.
+        problem: `the --patient given is not a PatientID of this lake (LP and 16 letters or digits); for the site's PatientID give --original-patient-id`,
       };
     return { ok: true, request: patientRequest(p), byOriginal: false };
   }
@@ -114,7 +115,7 @@ export async function erasureTarget(
     if (!UID.test(uid) || uid.length > 64)
       return {
         ok: false,
-        problem: `"${uid.slice(0, 70)}" is not a StudyInstanceUID (digits and dots, at most 64)`,
+        problem: `the --study given is not a StudyInstanceUID (digits and dots, at most 64)`,
       };
     const { retainUIDs } = await lakeKeys(root);
     return {
