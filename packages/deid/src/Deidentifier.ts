@@ -134,6 +134,26 @@ const KEPT_DESCRIPTORS: ReadonlySet<number> = new Set([
 const TextValue = 0x0040a160; // SR TEXT content items, PS3.3 C.17.3
 const UnformattedTextValue = 0x00700006; // Text Object Sequence, PS3.3 C.10.5
 
+/** Text VRs the C action cleans (kept descriptors) or empties (the rest). */
+export const CLEANED_TEXT_VRS: ReadonlySet<string> = new Set([
+  'LO',
+  'SH',
+  'ST',
+  'LT',
+  'UT',
+  'UC',
+  'CS',
+]);
+
+/** True for text the C action keeps cleaned rather than empties. */
+export function keptCleaned(tag: number): boolean {
+  return (
+    KEPT_DESCRIPTORS.has(tag) ||
+    tag === TextValue ||
+    tag === UnformattedTextValue
+  );
+}
+
 const BACKSLASH = Buffer.from('\\');
 const SPACE = Buffer.from(' ');
 
@@ -820,12 +840,8 @@ export class Deidentifier {
       else w.string(el.tag, el.vr, times.join('\\'));
       return;
     }
-    if (['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'CS'].includes(el.vr)) {
-      if (
-        !KEPT_DESCRIPTORS.has(el.tag) &&
-        el.tag !== TextValue &&
-        el.tag !== UnformattedTextValue
-      ) {
+    if (CLEANED_TEXT_VRS.has(el.vr)) {
+      if (!keptCleaned(el.tag)) {
         // Comments, histories, occupations: free text with no clinical
         // wording worth the risk; removing is always allowed for C.
         w.element(el.tag, el.vr, Buffer.alloc(0));

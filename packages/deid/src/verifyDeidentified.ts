@@ -10,7 +10,8 @@ import {
 } from '@lpacs/dicom';
 import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
 import { ActionTable, resolve } from './actionTable';
-import { DUMMY } from './Deidentifier';
+import { CLEANED_TEXT_VRS, DUMMY, keptCleaned } from './Deidentifier';
+import { cleanText } from './cleanText';
 import { BOOLEAN_KEYS, RESEARCH_DEFAULT, selectedOptions } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
@@ -86,6 +87,18 @@ function breach(
   if ((action === 'Z' || action === 'D') && el.items && el.items.length > 0)
     return `${where} has items, and the profile empties it`;
   if (el.items) return undefined;
+  if (action === 'C' && CLEANED_TEXT_VRS.has(el.vr)) {
+    // lpacs empties free text it does not keep, and what it keeps has no
+    // date, long number, phone or e-mail left in it: cleaning it again
+    // changes nothing.
+    const values = readStrings(c.buf, el, ['ISO_IR 192']);
+    const clean = keptCleaned(el.tag)
+      ? values.every((v) => cleanText(v, undefined) === v)
+      : values.every((v) => v === '');
+    return clean
+      ? undefined
+      : `${where} holds text the profile cleans or empties`;
+  }
   const replaced = action === 'Z' || action === 'D';
   if ((action === 'U' || (replaced && el.vr === 'UI')) && !c.retainUIDs) {
     const uids = readStrings(c.buf, el);

@@ -161,6 +161,28 @@ describe('verifyDeidentified', () => {
         tag,
       );
     }
+    // Free text (trial 7): lpacs empties comments and histories, and
+    // keeps descriptors only with no long number or date left in them.
+    for (const [tag, value] of [
+      ['(0010,4000)', 'MRN6368006 called'],
+      ['(0020,4000)', 'see chart'],
+      ['(0008,1030)', 'CT CHEST MRN6368006'],
+      ['(0018,1030)', 'CHEST 1961-04-02'],
+    ] as const) {
+      const back = edited(clean, ['-i', `${tag}=${value}`]);
+      assert.equal(
+        verifyDeidentified(parseDicom(back)),
+        `${tag} holds text the profile cleans or empties`,
+        tag,
+      );
+    }
+    assert.equal(
+      verifyDeidentified(
+        parseDicom(edited(clean, ['-i', '(0008,1030)=CT CHEST W/O CONTRAST'])),
+      ),
+      undefined,
+      'clinical wording stays acceptable',
+    );
     // StudyInstanceUID (0020,000D) in the original's form.
     const uid = edited(clean, ['-m', '(0020,000D)=1.2.840.99999.1.2.3']);
     assert.equal(
