@@ -326,7 +326,7 @@ export class Deidentifier {
       this.#options.cleanStructuredContent || this.#options.cleanGraphics
         ? personNames(body.buffer, top, charsets, [...identity.identifiers])
         : identity.identifiers,
-      identity.placeWords,
+      identity.wholeWords,
     );
     const decodedFrom = this.#decodedFrom.get(file);
     const start = (utf8: boolean): Walk => ({

@@ -9,8 +9,12 @@ export interface PatientIdentity {
   key: string;
   /** Every identifying string the object holds, for cleaning free text. */
   identifiers: string[];
-  /** Words of its place names and addresses, removed as whole words. */
-  placeWords: string[];
+  /**
+   * Removed only as whole words: words of its place names and addresses,
+   * and two-letter parts of person names ("LI"), which inside other words
+   * would cut clinical text.
+   */
+  wholeWords: string[];
   /** Age at the study in whole years, capped at 90 (HIPAA 164.514(b)(2)). */
   ageYears: number | undefined;
 }
@@ -83,8 +87,9 @@ const GENERIC_PLACE_WORDS = new Set([
  * alone, matched as whole words (a street named "Lane" must not cut
  * "PLANE"): each of 3 characters or more that is not generic, and the
  * initials of a name of three words or more ("MVH" for "Mercy Valley
- * Hospital"), and its words run together ("MercyValleyHospital"). Two-letter words (US states) are not identifying alone
- * (HIPAA 164.514(b)(2) allows the state).
+ * Hospital"), and any two or more of its words in a row run together
+ * ("MercyValley", "MercyValleyHospital"). Two-letter words (US states)
+ * are not identifying alone (HIPAA 164.514(b)(2) allows the state).
  */
 export function placeWords(value: string): string[] {
   const out: string[] = [];
@@ -95,7 +100,9 @@ export function placeWords(value: string): string[] {
   const letters = words.filter((w) => /^\p{L}/u.test(w));
   if (letters.length >= 3) out.push(letters.map((w) => w[0]).join(''));
   // Run together, as a scanner's station or protocol name may write it.
-  if (words.length >= 2) out.push(words.join(''));
+  for (let from = 0; from < words.length; from++)
+    for (let to = from + 2; to <= Math.min(words.length, from + 6); to++)
+      out.push(words.slice(from, to).join(''));
   return out;
 }
 
@@ -154,6 +161,14 @@ export function nameParts(value: string): string[] {
   return out;
 }
 
+/** Two-letter Latin parts of a person name ("LI" of "CHEN^LI"), to match whole. */
+function shortNameParts(value: string): string[] {
+  return value
+    .split(/[\^= ,-]+/)
+    .filter((part) => part.length === 2 && /^\p{L}\p{L}$/u.test(part))
+    .filter((part) => !IDEOGRAPHIC.test(part));
+}
+
 /** Reads the identity of a data set's patient (top level only). */
 export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const str = (tag: number) =>
@@ -164,6 +179,7 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const birth = str(Tag.PatientBirthDate) ?? '';
   const key = id ? `id:${issuer ?? ''}|${id}` : `name:${name}|${birth}`;
   const identifiers: string[] = [];
+  const places: string[] = [];
   for (const tag of NAME_TAGS) {
     for (const v of readStrings(
       ds.buffer,
@@ -171,14 +187,21 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
       charsets,
     )) {
       identifiers.push(...nameParts(v));
+      places.push(...shortNameParts(v));
     }
   }
   for (const tag of ID_TAGS) {
-    identifiers.push(
-      ...readStrings(ds.buffer, findElement(ds.elements, tag), charsets),
-    );
+    for (const v of readStrings(
+      ds.buffer,
+      findElement(ds.elements, tag),
+      charsets,
+    )) {
+      identifiers.push(v);
+      // "LMH-CT01" is written "LMHCT01" too.
+      const bare = v.replace(/[\s_./-]+/g, '');
+      if (bare !== v && bare.length >= 4) identifiers.push(bare);
+    }
   }
-  const places: string[] = [];
   for (const tag of PLACE_TAGS) {
     for (const v of readStrings(
       ds.buffer,
@@ -196,7 +219,7 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   return {
     key,
     identifiers: identifiers.filter((v) => v.trim().length > 0),
-    placeWords: places,
+    wholeWords: places,
     ageYears: age === undefined ? undefined : Math.min(age, 90),
   };
 }

@@ -66,6 +66,19 @@ describe('Clean Descriptors on place names', () => {
     assert.equal(described(joined, SERIES_DESCRIPTION), 'CT CHEST');
   });
 
+  it('removes the variants trial 7 found kept', () => {
+    const bytes = planted({
+      InstitutionName: 'Lakeside Memorial Hospital',
+      StationName: 'LMH-CT01',
+      PerformingPhysicianName: 'CHEN^LI',
+      SeriesDescription: 'LAKESIDEMEMORIAL LMHCT01 CHEN LI AXIAL CLINICAL',
+    });
+    // By hand: two institution words run together, the station name
+    // without its hyphen, and both parts of the name go; "LI" inside
+    // CLINICAL stays.
+    assert.equal(described(bytes, SERIES_DESCRIPTION), 'AXIAL CLINICAL');
+  });
+
   it('matches place words whole, names anywhere', () => {
     const pattern = identifierPattern(['SMITH'], ['Lane']);
     assert.equal(cleanText('PLANE LANE XSMITHX', pattern), 'PLANE X X');
