@@ -20,8 +20,11 @@ export function erasureLine(d: ErasureDone): string {
   const head = d.resumed
     ? `finished an interrupted erasure (${p.action}, begun ${p.begun}): `
     : '';
+  const conflicts = d.quarantine.conflicts
+    ? `, ${counted(d.quarantine.conflicts, 'conflict version')}`
+    : '';
   const parts = [
-    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(p.series.length, 'series', 'series')} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')})`,
+    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(p.series.length, 'series', 'series')} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts})`,
     `revoked ${counted(d.sharing.releasesRevoked.length, 'release')}`,
     `removed them from ${counted(d.sharing.cohortsChanged.length, 'saved cohort')}`,
   ];

@@ -1,6 +1,10 @@
 import { AuditLog } from '@lpacs/access';
 import { LinkageReader } from '@lpacs/api';
-import { eraseQuarantined, quarantinedOriginalsOf } from '@lpacs/ingest';
+import {
+  conflictVersionsOf,
+  eraseQuarantined,
+  quarantinedOriginalsOf,
+} from '@lpacs/ingest';
 import type { QuarantineErased } from '@lpacs/ingest';
 import { Lake, addTombstones } from '@lpacs/lake';
 import type { ErasurePlan, ErasureStep } from '@lpacs/lake';
@@ -29,9 +33,9 @@ export interface ErasureRequest {
   /** Audit detail of the request (counts and codes, never a value). */
   detail?: Record<string, string | number | boolean>;
   /**
-   * `data`: refuse (erase nothing) when no instance and no quarantined
-   * original matches, a typo'd or original identifier; `none`: refuse
-   * when any does (a tombstone alone was asked for).
+   * `data`: refuse (erase nothing) when no instance, conflict version
+   * or quarantined original matches, a typo'd or original identifier;
+   * `none`: refuse when any does (a tombstone alone was asked for).
    */
   expect?: 'data' | 'none';
 }
@@ -40,6 +44,8 @@ export interface ErasureRequest {
 export interface ErasureRefused {
   instances: number;
   quarantined: number;
+  /** Conflict versions (kept by CONFLICT records) of the target. */
+  conflicts: number;
 }
 
 /** What runErasure did: a left erasure finished, this one done or refused. */
@@ -186,16 +192,20 @@ export async function runErasure(
     const union = (a: string[], b: string[] = []) => [...new Set([...a, ...b])];
     plan.patients = union(plan.patients, request.patients);
     plan.studies = union(plan.studies, request.studies);
+    // In the plan before any is deleted: once gone, a version can no
+    // longer be read to tell whose it was.
+    plan.conflicts = await conflictVersionsOf(lake, plan);
     if (request.expect) {
       // Originals are parsed only when no row matched.
       const quarantined = plan.instances.length
         ? 0
         : (await quarantinedOriginalsOf(lake, plan)).length;
-      const any = plan.instances.length + quarantined > 0;
+      const conflicts = plan.conflicts.length;
+      const any = plan.instances.length + quarantined + conflicts > 0;
       if (any !== (request.expect === 'data'))
         return {
           finished,
-          refused: { instances: plan.instances.length, quarantined },
+          refused: { instances: plan.instances.length, quarantined, conflicts },
         };
     }
     await lake.beginErasure(plan);

@@ -8,25 +8,27 @@ import {
   parseOptions,
 } from '@lpacs/deid';
 import type { Lake } from '@lpacs/lake';
+import { conflictVersions } from './conflictVersions';
 
 /** What an erasure covers, by pseudonym and remapped UID. */
 export interface QuarantineScope {
   patients: readonly string[];
   studies: readonly string[];
   instances: readonly string[];
+  /** Conflict versions of its patients or studies (conflictVersionsOf). */
+  conflicts?: readonly string[];
 }
 
 /** What eraseQuarantined removed. */
 export interface QuarantineErased {
   /** Quarantined originals of the erased patients or studies. */
   originals: number;
-  /** CONFLICT records of erased instances, with the version they kept. */
+  /**
+   * CONFLICT records of erased instances or whose kept version is of an
+   * erased patient or study, each with that version.
+   */
   conflicts: number;
 }
-
-/** `SOP Instance <uid> ... kept as <object key>` (IngestSession's record). */
-const CONFLICT =
-  /SOP Instance ([0-9.]+) .* kept as (objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.dcm)/;
 
 /**
  * The lake's PatientID and StudyInstanceUID of each quarantined original
@@ -91,8 +93,9 @@ export async function quarantinedOriginalsOf(
 /**
  * Deletes the quarantine entries of what an erasure removes: the
  * originals of its patients and studies (see quarantinedOriginalsOf),
- * and each CONFLICT record of an erased instance with the other version
- * of it that it kept. Safe to run again.
+ * and each CONFLICT record of an erased instance, or that kept a version
+ * the plan names, with that version. Safe to run again: the records are
+ * matched by the plan's keys, not by reading versions it deleted.
  */
 export async function eraseQuarantined(
   lake: Lake,
@@ -100,12 +103,11 @@ export async function eraseQuarantined(
 ): Promise<QuarantineErased> {
   const out: QuarantineErased = { originals: 0, conflicts: 0 };
   const instances = new Set(scope.instances);
-  for (const entry of await lake.quarantined()) {
-    if (entry.code !== 'CONFLICT') continue;
-    const m = CONFLICT.exec(entry.message);
-    if (!m || !instances.has(m[1]!)) continue;
-    await rm(join(lake.root, m[2]!), { force: true });
-    if (await lake.dropQuarantined(entry.id)) out.conflicts++;
+  const kept = new Set(scope.conflicts);
+  for (const v of await conflictVersions(lake)) {
+    if (!instances.has(v.sopInstanceUID) && !kept.has(v.objectKey)) continue;
+    await rm(join(lake.root, v.objectKey), { force: true });
+    if (await lake.dropQuarantined(v.id)) out.conflicts++;
   }
   for (const id of await quarantinedOriginalsOf(lake, scope))
     if (await lake.dropQuarantined(id)) out.originals++;

@@ -26,4 +26,6 @@ export {
   quarantinedOriginalsOf,
 } from './eraseQuarantined';
 export type { QuarantineErased, QuarantineScope } from './eraseQuarantined';
+export { conflictVersions, conflictVersionsOf } from './conflictVersions';
+export type { ConflictVersion } from './conflictVersions';
 export { erasedMessage } from './erasedMessage';

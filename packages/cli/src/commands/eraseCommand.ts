@@ -180,10 +180,13 @@ export async function eraseCommand(
   if (!r.refused) return printErasure(opts, r);
   if (r.finished) printErasure(opts, { finished: r.finished });
   if (expect === 'none') {
-    const { instances, quarantined } = r.refused;
+    const { instances, quarantined, conflicts } = r.refused;
     await auditRefused(opts.lake, request, reason, r.refused, 'has data');
+    const versions = conflicts
+      ? `, ${counted(conflicts, 'conflict version')}`
+      : '';
     process.stderr.write(
-      `lpacs erase: patient ${request.target} has ${counted(instances, 'instance')} and ${counted(quarantined, 'quarantined original')} here; --tombstone-only erases nothing: rerun without it to erase them and tombstone the patient\n`,
+      `lpacs erase: patient ${request.target} has ${counted(instances, 'instance')}${versions} and ${counted(quarantined, 'quarantined original')} here; --tombstone-only erases nothing: rerun without it to erase them and tombstone the patient\n`,
     );
     return 1;
   }

@@ -1,5 +1,9 @@
 import { AuditLog } from '@lpacs/access';
-import { pseudonymsOfQuarantined, retryQuarantined } from '@lpacs/ingest';
+import {
+  conflictVersions,
+  pseudonymsOfQuarantined,
+  retryQuarantined,
+} from '@lpacs/ingest';
 import type { RetriedEntry, RetryReport } from '@lpacs/ingest';
 import { Lake } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
@@ -34,11 +38,19 @@ async function listEntries(opts: Options): Promise<number> {
     const entries = await lake.quarantined();
     const kept = await lake.quarantinedSizes();
     // The pseudonym lets an operator match an entry to an erasure request.
-    const of = await pseudonymsOfQuarantined(lake);
+    const of = new Map(
+      [...(await pseudonymsOfQuarantined(lake))].map(([id, p]) => [
+        id,
+        p.patientID,
+      ]),
+    );
+    // A conflict version is de-identified: its PatientID is the pseudonym.
+    for (const v of await conflictVersions(lake))
+      if (v.patientID) of.set(v.id, v.patientID);
     const listed = entries.map((e) => ({
       ...e,
       retryable: kept.has(e.id),
-      ...(of.has(e.id) ? { patient: of.get(e.id)!.patientID } : {}),
+      ...(of.has(e.id) ? { patient: of.get(e.id)! } : {}),
     }));
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);

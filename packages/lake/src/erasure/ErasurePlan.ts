@@ -43,6 +43,11 @@ export interface ErasurePlan {
   accessions: string[];
   /** Object keys of the erased instances. */
   objects: string[];
+  /**
+   * Object keys of the conflict versions (kept by CONFLICT quarantine
+   * records) of its patients or studies; absent from older plans.
+   */
+  conflicts?: string[];
   done: ErasureStep[];
 }
 
