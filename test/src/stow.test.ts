@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +26,18 @@ let admin: string;
 const slices = filesUnder(CT)
   .filter((f) => f.endsWith('.dcm'))
   .slice(0, 3);
+
+/** SOP Class and Instance UID as dcmtk reads them, as numbers (-Un). */
+function sopUidsByDcmdump(file: string): [string, string] {
+  const out = execFileSync(
+    'dcmdump',
+    ['-q', '-Un', '+P', '0008,0016', '+P', '0008,0018', file],
+    { encoding: 'latin1' },
+  );
+  const value = (tag: string) =>
+    new RegExp(`^\\(${tag}\\) UI \\[([^\\]]*)\\]`, 'm').exec(out)?.[1];
+  return [value('0008,0016')!, value('0008,0018')!];
+}
 
 type DicomJson = Record<
   string,
@@ -105,6 +118,36 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     assert.equal(await instanceCount(), 3);
     for (const needle of phiNeedles(truth))
       assert.ok(!containsWord(r.text, needle), needle);
+  });
+
+  it('names a refused part by the UIDs it was sent with, and an unreadable one by none', async () => {
+    // deflated.dcm is a secondary capture without BurnedInAnnotation: read,
+    // then refused, so nothing of it is stored under a de-identified UID.
+    const refused = join(SAMPLE, 'deflated.dcm');
+    const [classUID, instanceUID] = sopUidsByDcmdump(refused);
+    assert.equal(classUID, '1.2.840.10008.5.1.4.1.1.7');
+    const r = await stow([
+      readFileSync(slices[0]!),
+      readFileSync(refused),
+      Buffer.from('not DICOM at all'),
+    ]);
+    assert.equal(r.status, 202);
+    assert.equal(r.json['00081199']?.Value?.length, 1);
+    const failed = r.json['00081198']?.Value ?? [];
+    assert.equal(failed.length, 2);
+    const burned = failed.find((item) =>
+      /^BURNED_IN_ANNOTATION/.test(String(item['00000902']?.Value?.[0])),
+    );
+    assert.ok(burned, JSON.stringify(failed));
+    assert.equal(burned['00081197']?.Value?.[0], 0xc000);
+    assert.deepEqual(burned['00081150']?.Value, [classUID]);
+    assert.deepEqual(burned['00081155']?.Value, [instanceUID]);
+    const unreadable = failed.find((item) => item !== burned)!;
+    assert.match(String(unreadable['00000902']?.Value?.[0]), /^NOT_DICOM/);
+    assert.equal(unreadable['00081197']?.Value?.[0], 0xc000);
+    assert.equal(unreadable['00081150'], undefined);
+    assert.equal(unreadable['00081155'], undefined);
+    assert.equal(await instanceCount(), 3);
   });
 
   it('accepts the same instances again without storing them twice', async () => {

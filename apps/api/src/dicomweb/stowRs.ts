@@ -8,6 +8,7 @@ import type {
 import type { Logger } from '@lpacs/lake';
 import { readBodyBuffer } from '../http/readBody';
 import { headerParam, parseMultipart } from '@lpacs/ingest';
+import { sopUidsAsSent } from './sopUidsAsSent';
 
 /** PS3.4 status codes used in STOW-RS responses (PS3.18 10.5.3). */
 const Status = {
@@ -109,15 +110,20 @@ export async function stowRs(
     source: `stow:${stamp}#${i + 1}`,
     bytes: Buffer.from(p.body),
   }));
+  // The parts as received: ingest hands each input's own buffer to a
+  // worker thread, which leaves it empty here.
+  const sent = new Map(inputs.map((input, i) => [input.source, parts[i]!]));
   const stored: ItemResult[] = [];
   const failed: ItemResult[] = [];
   const onOutcome = (o: FileOutcome, verdict: Verdict) => {
-    if (o.kind === 'quarantined')
+    if (o.kind === 'quarantined') {
+      const part = sent.get(o.source);
       failed.push({
+        ...(part ? sopUidsAsSent(part.body) : {}),
         status: Status.CannotUnderstand,
         reason: `${o.code}: ${o.message}`,
       });
-    else if (verdict === 'conflict')
+    } else if (verdict === 'conflict')
       failed.push({
         sopClassUID: o.sopClassUID,
         sopInstanceUID: o.sopInstanceUID,
