@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,6 +58,23 @@ describe('erase of a target the lake does not hold', () => {
     assert.equal(lastAudit()?.action, 'erase.study');
   });
 
+  it('audits a --study that matched nothing as a hash even when it has the 2.25. form, and points to --original-study-uid', async () => {
+    // The generated corpus's original UIDs are 2.25. and digits, as many
+    // vendors' are: the form cannot tell them from a lake's.
+    const p3 = filesUnder(join(CT, 'P0003')).find((f) => f.endsWith('.dcm'))!;
+    const uid = dcmdump(p3, ['0020,000d'])!['0020,000d']!;
+    assert.match(uid, /^2\.25\.\d+$/);
+    const run = await erase('--study', uid);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stderr, /give --original-study-uid UID instead/);
+    assert.ok(!run.stderr.includes(uid), run.stderr);
+    const digest = createHash('sha256').update(uid).digest('hex');
+    assert.equal(lastAudit()?.target, `sha256:${digest.slice(0, 16)}`);
+    assert.equal(lastAudit()?.outcome, 'failed');
+    const log = readFileSync(join(lake, 'audit', 'audit.ndjson'), 'utf8');
+    assert.ok(!log.includes(uid));
+  });
+
   it('fails for a pseudonym with no data and leaves no tombstone; --tombstone-only leaves one', async () => {
     const nobody = 'LPAAAAAAAAAAAAAAAA';
     const run = await erase('--patient', nobody);
@@ -64,6 +82,9 @@ describe('erase of a target the lake does not hold', () => {
     assert.match(run.stderr, /nothing erased.*--tombstone-only/);
     assert.equal(existsSync(tombstones), false);
     assert.equal(lastAudit()?.outcome, 'failed');
+    // Typed as is and found nowhere: it might be the site's own PatientID.
+    const digest = createHash('sha256').update(nobody).digest('hex');
+    assert.equal(lastAudit()?.target, `sha256:${digest.slice(0, 16)}`);
     const only = await erase('--patient', nobody, '--tombstone-only');
     assert.equal(only.code, 0, only.stderr);
     assert.equal(

@@ -58,28 +58,31 @@ function nothingMatched(
   }
   if (byOriginal)
     return `${none} of the study with that --original-study-uid in ${lake}; nothing erased`;
-  const uid = String(request.where.params[0]);
-  const hint = uid.startsWith('2.25.')
-    ? ''
-    : ` The lake's StudyInstanceUIDs are de-identified (2.25. and digits): for the UID the site sent, give --original-study-uid UID instead`;
-  return `${none} of the study with the StudyInstanceUID given in ${lake}; nothing erased.${hint}`;
+  // Many vendors' UIDs are 2.25. and digits too: the form tells nothing.
+  return `${none} of the study with the StudyInstanceUID given in ${lake}; nothing erased. The lake's StudyInstanceUIDs are de-identified: for the UID the site sent, give --original-study-uid UID instead`;
 }
 
-/** Audits a refused erasure: the lake's identifier, a hash of any other. */
+/**
+ * Audits a refused erasure. The target is in clear only when it names
+ * what the lake holds, or was computed with the site secret: a value
+ * typed as is that matched nothing may be the site's original (a vendor
+ * StudyInstanceUID is 2.25. and digits as often as a lake's), so it is
+ * written as a hash.
+ */
 async function auditRefused(
   lake: string,
   request: Omit<ErasureRequest, 'reason'>,
   reason: string,
   refused: ErasureRefused,
-  why: string,
+  why: 'has data' | 'nothing matched',
+  byOriginal: boolean,
 ): Promise<void> {
-  const uid = String(request.where.params[0]);
-  const lakeUid = request.action === 'erase.patient' || uid.startsWith('2.25.');
+  const found = why === 'has data' || byOriginal;
   await new AuditLog(lake).append({
     actor: cliActor(),
     action: request.action,
     target:
-      lakeUid || request.target.startsWith('sha256:')
+      found || request.target.startsWith('sha256:')
         ? request.target
         : hashed(request.target),
     outcome: 'failed',
@@ -181,7 +184,14 @@ export async function eraseCommand(
   if (r.finished) printErasure(opts, { finished: r.finished });
   if (expect === 'none') {
     const { instances, quarantined, conflicts } = r.refused;
-    await auditRefused(opts.lake, request, reason, r.refused, 'has data');
+    await auditRefused(
+      opts.lake,
+      request,
+      reason,
+      r.refused,
+      'has data',
+      byOriginal,
+    );
     const versions = conflicts
       ? `, ${counted(conflicts, 'conflict version')}`
       : '';
@@ -198,7 +208,14 @@ export async function eraseCommand(
     );
     return 0;
   }
-  await auditRefused(opts.lake, request, reason, r.refused, 'nothing matched');
+  await auditRefused(
+    opts.lake,
+    request,
+    reason,
+    r.refused,
+    'nothing matched',
+    byOriginal,
+  );
   process.stderr.write(
     `lpacs erase: ${nothingMatched(opts.lake, request, byOriginal)}\n`,
   );
