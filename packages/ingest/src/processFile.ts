@@ -122,21 +122,26 @@ async function record(
 
 /**
  * The refusal message when the file is of a patient erased on request:
- * its PatientID as ingest would make it (as it is, for an object a peer
- * de-identified) is tombstoned.
+ * its PatientID as is (a lake pseudonym: this lake's object sent back,
+ * a peer's copy of it) or the pseudonym ingest gives its identity (an
+ * original, or a de-identified object whose PatientID was put back to
+ * the site's) is tombstoned. Both, whatever the path: the check must
+ * hold before anything else can refuse the file and keep it.
  */
-function erasedPatient(
-  ctx: FileContext,
-  file: DicomFile,
-  input: InputFile,
-): string | undefined {
-  const patientID = input.deidentified
-    ? readString(
-        file.body.buffer,
-        findElement(file.body.elements, Tag.PatientID),
-      )?.trim()
-    : ctx.deidentifier.pseudonymsOf(file).patientID;
-  return patientID === undefined ? undefined : ctx.erased?.get(patientID);
+function erasedPatient(ctx: FileContext, file: DicomFile): string | undefined {
+  const asIs = readString(
+    file.body.buffer,
+    findElement(file.body.elements, Tag.PatientID),
+  );
+  const byAsIs = asIs === undefined ? undefined : ctx.erased?.get(asIs);
+  if (byAsIs !== undefined) return byAsIs;
+  let keyed: string | undefined;
+  try {
+    keyed = ctx.deidentifier.pseudonymsOf(file).patientID;
+  } catch {
+    // an identity ingest cannot key is refused later, for what it lacks
+  }
+  return keyed === undefined ? undefined : ctx.erased?.get(keyed);
 }
 
 /** Error codes of failures that are the file's fault, not the lake's. */
@@ -194,9 +199,7 @@ export async function processFile(
     }
     // Before anything else can refuse it: a refusal would keep the
     // original, which is what the patient asked to have removed.
-    const erased = ctx.erased?.size
-      ? erasedPatient(ctx, parsed, input)
-      : undefined;
+    const erased = ctx.erased?.size ? erasedPatient(ctx, parsed) : undefined;
     if (erased !== undefined)
       return await record(ctx, input.source, {
         code: 'ERASED',
