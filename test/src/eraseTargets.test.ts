@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuditLog } from '@lpacs/access';
@@ -167,6 +167,45 @@ describe('erase by the identifiers a withdrawal request carries', () => {
     assert.ok(!run.stdout.includes(mrn) && !run.stderr.includes(mrn));
     for (const f of filesUnder(lake))
       assert.ok(!readFileSync(f).toString('latin1').includes(mrn), f);
+  });
+
+  it('keeps the operator’s reason out of the tombstones, and --replay-from copies none, even from an older file', async () => {
+    const file = readFileSync(tombstones, 'utf8');
+    assert.ok(!file.includes('consent withdrawn'), file);
+    const kept = JSON.parse(file) as {
+      patients: Record<string, Record<string, string>>;
+    };
+    for (const t of Object.values(kept.patients))
+      assert.deepEqual(Object.keys(t).sort(), ['at', 'kind']);
+    // A file written before this release held each reason.
+    const older = join(work.path, 'older');
+    const init = await runCli(['init', '--lake', older]);
+    assert.equal(init.code, 0, init.stderr);
+    for (const t of Object.values(kept.patients)) t.reason = 'told by phone';
+    mkdirSync(join(older, 'state'), { recursive: true });
+    writeFileSync(
+      join(older, 'state', 'erased-patients.json'),
+      JSON.stringify(kept),
+    );
+    const restored = join(work.path, 'restored');
+    assert.equal((await runCli(['init', '--lake', restored])).code, 0);
+    const replay = await runCli([
+      'erase',
+      '--replay-from',
+      older,
+      '--lake',
+      restored,
+    ]);
+    assert.equal(replay.code, 0, replay.stderr);
+    const copied = readFileSync(
+      join(restored, 'state', 'erased-patients.json'),
+      'utf8',
+    );
+    assert.deepEqual(
+      Object.keys((JSON.parse(copied) as typeof kept).patients),
+      Object.keys(kept.patients),
+    );
+    assert.ok(!copied.includes('told by phone'), copied);
   });
 
   it('says a patient erased before is already erased', async () => {

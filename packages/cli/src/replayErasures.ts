@@ -64,20 +64,26 @@ export async function replayErasures(
   const report: ReplayReport = { replayed: [], tombstones: 0, unmatched: 0 };
   const lake = await Lake.open(root);
   try {
-    // Each with the date and reason of the first erasure, not of today's.
+    // Each with the date of the first erasure, not today's.
     for (const [p, t] of tombstones)
       report.tombstones += await addTombstones(root, [p], t);
   } finally {
     lake.close();
   }
   const requests: Array<{ seq: number; request: ErasureRequest }> = [];
-  for (const [p, t] of tombstones)
+  // The reason stays in the audit log, not the tombstone (see Tombstone).
+  const reasons = new Map(
+    entries
+      .filter((e) => e.action === 'erase.patient' && e.target)
+      .map((e) => [e.target!, String(e.detail?.reason ?? '')]),
+  );
+  for (const [p] of tombstones)
     requests.push({
       seq: 0,
       request: {
         action: 'erase.patient',
         target: p,
-        reason: t.reason,
+        reason: reasons.get(p) || 'replayed erasure',
         where: { sql: '"PatientID" = ?', params: [p] },
         tombstone: true,
         patients: [p],

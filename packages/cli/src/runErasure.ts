@@ -113,7 +113,7 @@ async function complete(
     if (plan.tombstone)
       done.tombstones = await addTombstones(lake.root, plan.patients, {
         at: plan.begun,
-        reason: plan.reason,
+        kind: plan.action,
       });
   });
   await step('sharing', async () => {

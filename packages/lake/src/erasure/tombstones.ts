@@ -2,10 +2,15 @@ import { readObject, writeLakeFile } from '../encryption/objectFiles';
 import { LakeLayout } from '../LakeLayout';
 import { relative } from 'node:path';
 
-/** Why a patient's files are refused: when and why they were erased. */
+/**
+ * Why a patient's files are refused: when and by what kind of erasure.
+ * Not the operator's reason: free text that may name the patient, kept
+ * in the audit log only.
+ */
 export interface Tombstone {
   at: string;
-  reason: string;
+  /** The audit action that erased the patient (`erase.patient`). */
+  kind: string;
 }
 
 /**
@@ -26,8 +31,17 @@ export async function readTombstones(
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
     throw err;
   }
-  const parsed = JSON.parse(text) as { patients?: Record<string, Tombstone> };
-  return new Map(Object.entries(parsed.patients ?? {}));
+  const parsed = JSON.parse(text) as {
+    patients?: Record<string, Partial<Tombstone>>;
+  };
+  // Files written before held a `reason`: left out, so the next write
+  // drops it.
+  return new Map(
+    Object.entries(parsed.patients ?? {}).map(([p, t]) => [
+      p,
+      { at: String(t.at), kind: t.kind ?? 'erase.patient' },
+    ]),
+  );
 }
 
 /**
