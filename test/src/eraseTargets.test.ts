@@ -105,6 +105,17 @@ describe('erase of a target the lake does not hold', () => {
     assert.ok(!run.stderr.includes(mrn), run.stderr);
   });
 
+  it('says to name only one target when two are named', async () => {
+    const run = await erase(
+      '--original-patient-id',
+      'X1',
+      '--patient',
+      'LPAAAAAAAAAAAAAAAA',
+    );
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^lpacs erase: name only one of --patient, /);
+  });
+
   it('refuses --tombstone-only for a patient with data', async () => {
     const [row] = await instances();
     const run = await erase('--patient', row!.p, '--tombstone-only');

@@ -95,8 +95,7 @@ export async function erasureTarget(
   if (given.length !== 1)
     return {
       ok: false,
-      problem:
-        'name one of --patient, --study, --original-patient-id, --original-study-uid',
+      problem: `name ${given.length ? 'only ' : ''}one of --patient, --study, --original-patient-id, --original-study-uid`,
     };
   if (flags.issuer !== undefined && flags.originalPatientId === undefined)
     return { ok: false, problem: '--issuer goes with --original-patient-id' };
