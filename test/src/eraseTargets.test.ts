@@ -135,6 +135,8 @@ describe('erase of a target the lake does not hold', () => {
       ['retention', '--older-than-days', '1', '--reason', 'x', '--apply'],
       ['models', 'list'],
       ['predict', '--model', 'm'],
+      // Trial 7: said "is not encrypted" instead.
+      ['keys', 'rotate', '--new-kek-file', join(work.path, 'new.kek')],
     ]) {
       const run = await runCli([...args, '--lake', typo]);
       assert.equal(run.code, 1, `${args.join(' ')}: ${run.stdout}`);

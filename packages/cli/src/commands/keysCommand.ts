@@ -27,6 +27,7 @@ export async function keysCommand(
     process.stderr.write('usage: lpacs keys rotate --new-kek-file PATH\n');
     return 2;
   }
+  await requireLake(opts.lake);
   if (!encryptionSettings(opts.lake)) {
     process.stderr.write(
       `lpacs keys: ${opts.lake} is not encrypted (lpacs init --encrypt creates an encrypted lake)\n`,
@@ -52,7 +53,6 @@ export async function keysCommand(
     );
     return 1;
   }
-  await requireLake(opts.lake);
   const lake = await Lake.open(opts.lake);
   try {
     const keys = await LakeCipher.rotate(lake.layout.dataKeys, oldKek, newKek);
