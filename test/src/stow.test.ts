@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
@@ -202,6 +202,42 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     });
     assert.equal(broken.status, 400);
     assert.match(await broken.text(), /no part starts with the boundary/);
+  });
+
+  it('gives each stored instance a RetrieveURL that WADO-RS answers with it (PS3.18 Table I.1-1)', async () => {
+    const file = filesUnder(CT).filter((f) => f.endsWith('.dcm'))[5]!;
+    const r = await stow([readFileSync(file)]);
+    assert.equal(r.status, 200);
+    const [item] = r.json['00081199']?.Value ?? [];
+    const sop = String(item?.['00081155']?.Value?.[0]);
+    const url = String(item?.['00081190']?.Value?.[0]);
+    const base = server.url.replace(/\/graphql$/, '');
+    assert.ok(url.startsWith(`${base}/dicomweb/studies/`), url);
+    const res = await fetch(url, {
+      headers: {
+        authorization: `Bearer ${admin}`,
+        accept: 'multipart/related; type="application/dicom"',
+      },
+    });
+    assert.equal(res.status, 200);
+    // The part WADO-RS returns, as dcmtk reads it.
+    const boundary = /boundary="?([^";]+)"?/.exec(
+      res.headers.get('content-type') ?? '',
+    )?.[1];
+    assert.ok(boundary, 'a multipart answer');
+    const body = Buffer.from(await res.arrayBuffer());
+    const start = body.indexOf('DICM') - 128;
+    const end = body.indexOf(`\r\n--${boundary}`, start);
+    assert.ok(start >= 0 && end > start, 'one DICOM part');
+    const retrieved = join(work.path, 'retrieved.dcm');
+    writeFileSync(retrieved, body.subarray(start, end));
+    assert.equal(sopUidsByDcmdump(retrieved)[1], sop);
+    // The study's own RetrieveURL: the study in the instance's URL.
+    const study = /\/studies\/([0-9.]+)\//.exec(url)?.[1];
+    assert.equal(
+      r.json['00081190']?.Value?.[0],
+      `${base}/dicomweb/studies/${study}`,
+    );
   });
 
   it('stores nothing for a caller without a token or without the ingest right', async () => {

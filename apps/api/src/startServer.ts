@@ -418,6 +418,7 @@ export async function startServer(
         ingestSession,
         logger,
         options.maxStowBytes ?? 1 << 30,
+        baseUrl,
       );
       return;
     }

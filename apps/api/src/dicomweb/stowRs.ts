@@ -25,6 +25,9 @@ interface ItemResult {
   sopInstanceUID?: string;
   status?: number;
   reason?: string;
+  /** Where WADO-RS retrieves a stored instance; '' when not known here. */
+  retrieveURL?: string;
+  studyInstanceUID?: string;
 }
 
 type JsonAttribute = { vr: string; Value?: unknown[] };
@@ -48,6 +51,12 @@ function sopItem(
   if (r.sopClassUID) item['00081150'] = { vr: 'UI', Value: [r.sopClassUID] };
   if (r.sopInstanceUID)
     item['00081155'] = { vr: 'UI', Value: [r.sopInstanceUID] };
+  // RetrieveURL (0008,1190) is type 2 in a stored item: present, empty
+  // when this request cannot say (an instance the lake already held).
+  if (r.retrieveURL !== undefined)
+    item['00081190'] = r.retrieveURL
+      ? { vr: 'UR', Value: [r.retrieveURL] }
+      : { vr: 'UR' };
   if (r.status !== undefined) item[statusTag] = { vr: 'US', Value: [r.status] };
   // ErrorComment (0000,0902): why, in words and codes, never values (no PHI).
   if (r.reason) item['00000902'] = { vr: 'LO', Value: [fitLO(r.reason)] };
@@ -73,6 +82,8 @@ export async function stowRs(
   session: () => Promise<IngestSession>,
   logger: Logger,
   maxBytes: number,
+  /** The server's own URL, e.g. http://127.0.0.1:4000, for RetrieveURL. */
+  baseUrl: string,
 ): Promise<void> {
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/related/i.test(type)) {
@@ -130,12 +141,21 @@ export async function stowRs(
         status: Status.Duplicate,
         reason: 'CONFLICT: stored with other content',
       });
-    else
+    else {
+      const row = o.kind === 'ingested' ? o.row : undefined;
+      const study = row?.StudyInstanceUID;
+      const series = row?.SeriesInstanceUID;
       stored.push({
         sopClassUID: o.sopClassUID,
         sopInstanceUID: o.sopInstanceUID,
         status: Status.Coerced,
+        retrieveURL:
+          typeof study === 'string' && typeof series === 'string'
+            ? `${baseUrl}/dicomweb/studies/${study}/series/${series}/instances/${o.sopInstanceUID}`
+            : '',
+        ...(typeof study === 'string' ? { studyInstanceUID: study } : {}),
       });
+    }
   };
   // Another writer of the lake committed the instance first: a conflict
   // after all is answered as one.
@@ -165,6 +185,13 @@ export async function stowRs(
     'STOW-RS',
   );
   const body: Record<string, JsonAttribute> = {};
+  // The study's RetrieveURL (type 2): when everything stored is of one.
+  const studies = new Set(stored.map((r) => r.studyInstanceUID));
+  const [study] = studies;
+  body['00081190'] =
+    studies.size === 1 && study
+      ? { vr: 'UR', Value: [`${baseUrl}/dicomweb/studies/${study}`] }
+      : { vr: 'UR' };
   if (stored.length)
     body['00081199'] = {
       vr: 'SQ',
