@@ -1,13 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { quarantineId } from '@lpacs/lake';
 import type { Lake, Logger } from '@lpacs/lake';
 import type { FileOutcome } from './processFile';
 import type { InputFile } from './sources/InputFile';
-
-/** The id a quarantine entry of these bytes has (see Lake.quarantine). */
-function entryId(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
-}
 
 /**
  * The quarantine entries one ingest run settles. An input whose bytes are
@@ -79,7 +74,7 @@ export class StaleQuarantine {
       return undefined; // the worker reports why the file cannot be read
     }
     if (!this.#anySize.has(bytes.length)) return undefined;
-    const id = entryId(bytes);
+    const id = quarantineId(bytes);
     return this.#sizes.get(id) === bytes.length ? id : undefined;
   }
 

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Lake, LakeError, LakeErrorCode } from '@lpacs/lake';
+import { Lake, LakeError, LakeErrorCode, quarantineId } from '@lpacs/lake';
 import { IngestSession } from './IngestSession';
 import type { SessionOptions, Verdict } from './IngestSession';
 import type { FileOutcome } from './processFile';
@@ -46,9 +45,8 @@ function unusable(
   if (!bytes && entry.code === 'ERASED')
     return `no file was kept: ${entry.message}`;
   if (!bytes) return 'no file was kept (the source could not be read)';
-  const sha = createHash('sha256').update(bytes).digest('hex');
   // The id is the original's hash: anything else was changed since.
-  if (!sha.startsWith(id))
+  if (quarantineId(bytes) !== id)
     return 'its stored file is not the one it was quarantined as';
   return undefined;
 }

@@ -126,6 +126,16 @@ export function newBatchId(now = new Date()): string {
 }
 
 /**
+ * The id of a quarantine entry: the first 32 hex digits of the SHA-256 of
+ * the original's bytes (or of its reason, when no bytes were kept). The
+ * same file refused again rewrites its entry, and an ingest can tell a
+ * quarantined original by its hash.
+ */
+export function quarantineId(kept: Uint8Array | string): string {
+  return createHash('sha256').update(kept).digest('hex').slice(0, 32);
+}
+
+/**
  * A lake directory: objects, Parquet tables, quarantine and keys. Batches
  * commit atomically: Parquet is staged and fsynced, a journal naming every
  * move is written (the commit point), then files are renamed into
@@ -389,20 +399,14 @@ export class Lake {
     return this.#parquet.warm();
   }
 
-  /**
-   * Keeps a refused file and its reason under quarantine/<id>/; the id is
-   * the first 32 hex digits of the file's SHA-256 (of the reason's, for an
-   * input that left no bytes), so the same file refused again rewrites
-   * its entry, and an ingest can tell a quarantined original by its hash.
-   */
+  /** Keeps a refused file and its reason under quarantine/<id> (quarantineId). */
   async quarantine(
     bytes: Buffer | undefined,
     reason: QuarantineReason,
   ): Promise<string> {
-    const id = createHash('sha256')
-      .update(bytes ?? `${reason.source}\0${reason.code}\0${reason.message}`)
-      .digest('hex')
-      .slice(0, 32);
+    const id = quarantineId(
+      bytes ?? `${reason.source}\0${reason.code}\0${reason.message}`,
+    );
     const dir = join(this.layout.quarantine, id);
     // Quarantined files are originals, PHI and all: sealed too.
     const cipher = openLakeCipher(this.root);

@@ -1,7 +1,7 @@
 export { Catalog, QueryTimeoutError, ROLLUP_COLUMNS } from './Catalog';
 export type { CatalogOptions, Plain } from './Catalog';
 export { fsyncPath, writeFileAtomic } from './fsutil';
-export { Lake, newBatchId } from './Lake';
+export { Lake, newBatchId, quarantineId } from './Lake';
 export type { Erased } from './Lake';
 export type { BatchRows, LakeMode, QuarantineReason, Reconcile } from './Lake';
 export { LakeError, LakeErrorCode } from './LakeError';
