@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { RESEARCH_DEFAULT, SiteKeys, parseOptions } from '@lpacs/deid';
+import {
+  PATIENT_PSEUDONYM,
+  RESEARCH_DEFAULT,
+  SiteKeys,
+  parseOptions,
+} from '@lpacs/deid';
 import { Lake } from '@lpacs/lake';
 import type { ErasureRequest } from './runErasure';
 
@@ -25,7 +30,6 @@ export type ErasureTarget =
     }
   | { ok: false; problem: string };
 
-const PSEUDONYM = /^LP[A-Z2-7]{16}$/;
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 /** A value the audit log may hold only as a hash. */
@@ -101,7 +105,7 @@ export async function erasureTarget(
     return { ok: false, problem: '--issuer goes with --original-patient-id' };
   if (flags.patient !== undefined) {
     const p = flags.patient.trim();
-    if (!PSEUDONYM.test(p))
+    if (!PATIENT_PSEUDONYM.test(p))
       return {
         ok: false,
         // Not echoed: it may be the site's PatientID, typed here.

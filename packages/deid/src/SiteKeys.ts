@@ -7,6 +7,12 @@ import {
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+/** The shape of patientPseudonym's values: `LP` and 16 base32 characters. */
+export const PATIENT_PSEUDONYM = /^LP[A-Z2-7]{16}$/;
+
+/** The shape of accession's values: `A` and 15 base32 characters. */
+export const ACCESSION_PSEUDONYM = /^A[A-Z2-7]{15}$/;
+
 function base32(bytes: Buffer, chars: number): string {
   let out = '';
   let bits = 0;

@@ -23,6 +23,11 @@ export {
 export type { DeidOptions, MethodCode, UnmarkedKind } from './options';
 export { SAFE_PRIVATE, safePrivateTags } from './safePrivate';
 export type { SafePrivateElement } from './safePrivate';
-export { SiteKeys, normalisePersonName } from './SiteKeys';
+export {
+  ACCESSION_PSEUDONYM,
+  PATIENT_PSEUDONYM,
+  SiteKeys,
+  normalisePersonName,
+} from './SiteKeys';
 export { parseOptions } from './parseOptions';
 export { verifyDeidentified } from './verifyDeidentified';

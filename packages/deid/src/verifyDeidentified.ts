@@ -15,15 +15,10 @@ import { cleanText } from './cleanText';
 import { BOOLEAN_KEYS, RESEARCH_DEFAULT, selectedOptions } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
+import { ACCESSION_PSEUDONYM, PATIENT_PSEUDONYM } from './SiteKeys';
 
 const CODE_VALUE = 0x00080100;
 const BASIC_PROFILE = '113100';
-
-/** An lpacs patient pseudonym (SiteKeys.patientPseudonym). */
-const PSEUDONYM = /^LP[A-Z2-7]{16}$/;
-
-/** An lpacs AccessionNumber pseudonym (SiteKeys.accession). */
-const ACCESSION = /^A[A-Z2-7]{15}$/;
 
 const NONE: DeidOptions = {
   ...RESEARCH_DEFAULT,
@@ -123,7 +118,7 @@ function breach(
   const values = readStrings(c.buf, el, ['ISO_IR 192']);
   const allowed = (v: string): boolean => {
     if (v === '' || v === (DUMMY[el.vr] ?? '')) return true;
-    if (el.tag === Tag.AccessionNumber) return ACCESSION.test(v);
+    if (el.tag === Tag.AccessionNumber) return ACCESSION_PSEUDONYM.test(v);
     return (
       (el.tag === Tag.PatientID || el.tag === Tag.PatientName) &&
       v === c.pseudonym
@@ -179,7 +174,7 @@ export function verifyDeidentified(file: DicomFile): string | undefined {
   if (!codes.has(BASIC_PROFILE))
     return 'its DeidentificationMethodCodeSequence (0012,0064) does not name the Basic Application Confidentiality Profile (113100)';
   const pseudonym = readString(buf, findElement(elements, Tag.PatientID)) ?? '';
-  if (!PSEUDONYM.test(pseudonym))
+  if (!PATIENT_PSEUDONYM.test(pseudonym))
     return 'its PatientID (0010,0020) is not an lpacs pseudonym';
   const options = optionsOf(codes);
   return firstBreach(
