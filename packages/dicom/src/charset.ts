@@ -135,9 +135,17 @@ function decoderOf(charsets: string[]): (bytes: Uint8Array) => string {
 /** Decoders by the Specific Character Set values they serve. */
 const decoders = new Map<string, (bytes: Uint8Array) => string>();
 
-/** True when every byte is ASCII and none is ESC (an ISO 2022 escape). */
-function plainAscii(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
+/**
+ * True when every byte (of `start` to `end`) is ASCII and none is ESC (an
+ * ISO 2022 escape): text every character set reads as ASCII. A range
+ * spares callers a view per value.
+ */
+export function plainAscii(
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+): boolean {
+  for (let i = start; i < end; i++) {
     const b = bytes[i]!;
     if (b > 0x7e || b === 0x1b) return false;
   }

@@ -3,6 +3,7 @@ export {
   encodeText,
   encodeTextExactly,
   isSingleByteLatin,
+  plainAscii,
 } from './charset';
 export { implicitVr, isKeyword, keywordOf, lookupTag } from './dictionary';
 export { DicomWriter, encodeFileMeta, encodeString } from './DicomWriter';

@@ -3,6 +3,7 @@ import {
   findElement,
   keywordOf,
   parseDicom,
+  plainAscii,
   readString,
   isStringVr,
   readStrings,
@@ -99,15 +100,8 @@ const SINGLE_VALUE_VRS = new Set(['UT', 'ST', 'LT', 'UR']);
 function stringText(buf: Buffer, el: DicomElement, charsets: string[]): string {
   const start = el.valueOffset;
   const end = start + el.length;
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    const b = buf[i]!;
-    if (b > 0x7e || b === 0x1b) {
-      ascii = false;
-      break;
-    }
-  }
-  if (!ascii) return readStrings(buf, el, charsets).join('\\');
+  if (!plainAscii(buf, start, end))
+    return readStrings(buf, el, charsets).join('\\');
   const text = buf.toString('latin1', start, end);
   if (SINGLE_VALUE_VRS.has(el.vr) || !text.includes('\\'))
     return trimValue(text);
