@@ -42,25 +42,28 @@ function optionsOf(codes: ReadonlySet<string>): DeidOptions {
   return out;
 }
 
-const tables = new Map<string, ActionTable>();
-
-function tableFor(codes: ReadonlySet<string>): ActionTable {
-  const key = [...codes].sort().join(',');
-  let table = tables.get(key);
-  if (!table) {
-    table = new ActionTable(optionsOf(codes));
-    if (tables.size > 64) tables.clear();
-    tables.set(key, table);
-  }
-  return table;
+/** What a set of codes declares, and its compiled table. */
+interface Declared {
+  options: DeidOptions;
+  table: ActionTable;
 }
 
-interface Check {
+const declared = new Map<string, Declared>();
+
+function declaredBy(codes: ReadonlySet<string>): Declared {
+  const key = [...codes].sort().join(',');
+  let found = declared.get(key);
+  if (!found) {
+    const options = optionsOf(codes);
+    found = { options, table: new ActionTable(options) };
+    if (declared.size > 64) declared.clear();
+    declared.set(key, found);
+  }
+  return found;
+}
+
+interface Check extends Declared {
   buf: Buffer;
-  table: ActionTable;
-  retainUIDs: boolean;
-  retainSafePrivate: boolean;
-  longitudinal: DeidOptions['longitudinal'];
   pseudonym: string;
 }
 
@@ -72,7 +75,7 @@ function breach(
 ): string | undefined {
   const where = tagString(el.tag);
   if (isPrivateTag(el.tag)) {
-    if (c.retainSafePrivate && safe?.has(el.tag)) return undefined;
+    if (c.options.retainSafePrivate && safe?.has(el.tag)) return undefined;
     return `${where} is a private element the profile removes`;
   }
   const action = resolve(c.table.actionFor(el.tag), el.vr);
@@ -95,7 +98,10 @@ function breach(
       : `${where} holds text the profile cleans or empties`;
   }
   const replaced = action === 'Z' || action === 'D';
-  if ((action === 'U' || (replaced && el.vr === 'UI')) && !c.retainUIDs) {
+  if (
+    (action === 'U' || (replaced && el.vr === 'UI')) &&
+    !c.options.retainUIDs
+  ) {
     const uids = readStrings(c.buf, el);
     if (uids.some((u) => u !== '' && !u.startsWith('2.25.')))
       return `${where} holds a UID the profile would have replaced`;
@@ -105,7 +111,7 @@ function breach(
   if (
     action === 'D' &&
     (el.vr === 'DA' || el.vr === 'DT') &&
-    c.longitudinal !== 'off'
+    c.options.longitudinal !== 'off'
   )
     return undefined; // shifted or kept: any date may stand
   if (!isStringVr(el.vr)) {
@@ -135,7 +141,7 @@ function firstBreach(
   c: Check,
   ds: DataSet | { elements: readonly DicomElement[] },
 ): string | undefined {
-  const safe = c.retainSafePrivate
+  const safe = c.options.retainSafePrivate
     ? safePrivateTags(c.buf, ds.elements)
     : undefined;
   for (const el of ds.elements) {
@@ -176,16 +182,5 @@ export function verifyDeidentified(file: DicomFile): string | undefined {
   const pseudonym = readString(buf, findElement(elements, Tag.PatientID)) ?? '';
   if (!PATIENT_PSEUDONYM.test(pseudonym))
     return 'its PatientID (0010,0020) is not an lpacs pseudonym';
-  const options = optionsOf(codes);
-  return firstBreach(
-    {
-      buf,
-      table: tableFor(codes),
-      retainUIDs: options.retainUIDs,
-      retainSafePrivate: options.retainSafePrivate,
-      longitudinal: options.longitudinal,
-      pseudonym,
-    },
-    file.body,
-  );
+  return firstBreach({ ...declaredBy(codes), buf, pseudonym }, file.body);
 }
