@@ -41,13 +41,16 @@ export class WorkerPool {
         workerData: setup,
       });
       const slot = { worker, busy: 0 };
-      worker.on('message', (res: WorkerResponse) => {
-        slot.busy--;
-        const p = this.#pending.get(res.id);
-        this.#pending.delete(res.id);
-        if (!p) return;
-        if ('fatal' in res) p.reject(new Error(res.fatal));
-        else p.resolve(res.outcome);
+      // A worker answers in batches (see worker.ts).
+      worker.on('message', (batch: WorkerResponse[]) => {
+        for (const res of batch) {
+          slot.busy--;
+          const p = this.#pending.get(res.id);
+          this.#pending.delete(res.id);
+          if (!p) continue;
+          if ('fatal' in res) p.reject(new Error(res.fatal));
+          else p.resolve(res.outcome);
+        }
       });
       worker.on('error', (err) => {
         for (const p of this.#pending.values()) p.reject(err);
