@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
+  mkdirSync,
   readFileSync,
   readdirSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CT,
@@ -198,10 +201,47 @@ describe('lpacs ingest', () => {
     );
   });
 
+  it("skips the lake's own objects when they come back, and says so when a changed copy is de-identified again", async () => {
+    const objects = filesUnder(join(lake, 'objects')).sort().slice(0, 3);
+    const back = join(work.path, 'downloaded');
+    mkdirSync(back);
+    for (const o of objects) copyFileSync(o, join(back, basename(o)));
+    const lakeFiles = () =>
+      filesUnder(lake)
+        .filter((f) => !f.includes('/quarantine/'))
+        .sort();
+    const before = lakeFiles();
+    const same = await runCli(['ingest', back, '--lake', lake, '--json']);
+    assert.equal(same.code, 0, same.stderr);
+    const sameReport = JSON.parse(same.stdout) as Report & {
+      notices: unknown[];
+    };
+    assert.deepEqual(
+      [sameReport.filesSeen, sameReport.ingested, sameReport.skipped],
+      [3, 0, 3],
+    );
+    assert.deepEqual(lakeFiles(), before);
+
+    // A changed copy is not the lake's object: it is de-identified again,
+    // which the report says, naming the way that keeps identities.
+    const changed = join(back, basename(objects[0]!));
+    execFileSync('dcmodify', ['-nb', '-m', '(0008,103e)=CHANGED', changed]);
+    const edit = await runCli(['ingest', changed, '--lake', lake, '--json']);
+    assert.equal(edit.code, 0, edit.stderr);
+    const editReport = JSON.parse(edit.stdout) as Report & {
+      notices: Array<{ source: string; message: string }>;
+    };
+    assert.equal(editReport.ingested, 1);
+    assert.equal(editReport.notices.length, 1);
+    assert.match(
+      editReport.notices[0]!.message,
+      /already de-identified by lpacs.*lpacs sync/,
+    );
+  });
+
   it('reads a .zip the same as the folder it was made from, and by default quarantines the unmarked secondary capture', async () => {
     const zipLake = join(work.path, 'zip-lake');
     const zip = join(work.path, 'sample.zip');
-    const { execFileSync } = await import('node:child_process');
     execFileSync('/usr/bin/python3', [
       '-c',
       'import shutil,sys; shutil.make_archive(sys.argv[1][:-4], "zip", sys.argv[2])',

@@ -144,6 +144,60 @@ function erasedPatient(ctx: FileContext, file: DicomFile): string | undefined {
   return keyed === undefined ? undefined : ctx.erased?.get(keyed);
 }
 
+/**
+ * This lake's own object come back (a download or an export ingested
+ * again): its SOP Instance UID is one the lake stores and its bytes are
+ * exactly the stored object's. De-identifying it again would store it a
+ * second time, under new UIDs and a pseudonym of its pseudonym. Only
+ * byte-identical copies are recognised, so nothing that was not this
+ * lake's output skips de-identification. Originals never get here: their
+ * UIDs are not the lake's (unless the lake retains UIDs, when the bytes
+ * still differ and the hash is the only cost).
+ */
+function ownObject(
+  ctx: FileContext,
+  file: DicomFile,
+  bytes: Buffer,
+): Omit<Extract<FileOutcome, { kind: 'skipped' }>, 'source'> | undefined {
+  if (ctx.storedShaBySop.size === 0) return undefined;
+  const sopInstanceUID = readString(
+    file.body.buffer,
+    findElement(file.body.elements, Tag.SOPInstanceUID),
+  )?.trim();
+  if (sopInstanceUID === undefined) return undefined;
+  const stored = ctx.storedShaBySop.get(sopInstanceUID);
+  if (stored === undefined) return undefined;
+  if (createHash('sha256').update(bytes).digest('hex') !== stored)
+    return undefined;
+  return {
+    kind: 'skipped',
+    sopClassUID:
+      readString(
+        file.body.buffer,
+        findElement(file.body.elements, Tag.SOPClassUID),
+      )?.trim() ?? '',
+    sopInstanceUID,
+    sha256: stored,
+    objectKey: ctx.lake.layout.objectKey(stored),
+    bytesRead: bytes.length,
+  };
+}
+
+const DEIDENTIFIED_AGAIN =
+  'already de-identified by lpacs (another lake, or a changed copy of this ' +
+  "lake's object): de-identified again, so its patient, study and instance " +
+  'have new pseudonyms and UIDs here; `lpacs sync` moves objects between ' +
+  'lakes keeping them';
+
+/** True when an lpacs de-identifier wrote the object's method (0012,0063). */
+function deidentifiedByLpacs(file: DicomFile): boolean {
+  const method = readString(
+    file.body.buffer,
+    findElement(file.body.elements, Tag.DeidentificationMethod),
+  );
+  return method?.startsWith('lpacs ') ?? false;
+}
+
 /** Error codes of failures that are the file's fault, not the lake's. */
 function refusal(err: unknown): { code: string; message: string } | undefined {
   if (err instanceof DicomError || err instanceof DeidError) {
@@ -189,6 +243,7 @@ export async function processFile(
     );
   }
   let outcome;
+  let again = false;
   try {
     let parsed = parseDicom(bytes);
     if (isMediaDirectory(parsed)) {
@@ -205,6 +260,9 @@ export async function processFile(
         code: 'ERASED',
         message: erased,
       });
+    const own = input.deidentified ? undefined : ownObject(ctx, parsed, bytes);
+    if (own) return { ...own, source: input.source };
+    again = !input.deidentified && deidentifiedByLpacs(parsed);
     if (!input.deidentified && ctx.deidentifier.mustPrepare(parsed)) {
       // Decoding pixels to blank them awaits: this file's bytes must
       // outlive the scratch buffer, which the next file reuses meanwhile.
@@ -278,6 +336,8 @@ export async function processFile(
     actions: outcome.actions,
     linkage: outcome.linkage,
     warnings: outcome.warnings,
-    notices: outcome.notices ?? [],
+    notices: again
+      ? [...(outcome.notices ?? []), DEIDENTIFIED_AGAIN]
+      : (outcome.notices ?? []),
   };
 }
