@@ -51,6 +51,29 @@ async function send(
   return ((await res.json()) as { results: [] }).results;
 }
 
+interface Entry {
+  id: string;
+  code: string;
+  retryable: boolean;
+  patient?: string;
+}
+
+async function quarantineList(): Promise<Entry[]> {
+  const list = await runCli(['quarantine', 'list', '--json', '--lake', lake]);
+  assert.equal(list.code, 0, list.stderr);
+  return JSON.parse(list.stdout) as Entry[];
+}
+
+async function startReceiver(): Promise<void> {
+  server = await startServer({ lake, port: 0 });
+  base = server.url.replace(/\/graphql$/, '');
+}
+
+/** The lake's pseudonym of the patient, from its stored object (dcmdump). */
+let pseudonym = '';
+let beforeErasure: Entry[] = [];
+let afterErasure: Entry[] = [];
+
 before(async () => {
   const run = await runCli(['ingest', join(CT, 'P0001'), '--lake', lake]);
   assert.equal(run.code, 0, run.stderr);
@@ -60,6 +83,33 @@ before(async () => {
   copyFileSync(object, copy);
   execFileSync('dcmodify', ['-nb', '-m', `(0010,0020)=${mrn}`, copy]);
   putBack = readFileSync(copy);
+  // A copy with an element the profile removes (Patient's Address, X):
+  // sync receive quarantines it (NOT_DEIDENTIFIED), the pseudonym as is.
+  const tamperedPath = join(work.path, 'tampered.dcm');
+  copyFileSync(object, tamperedPath);
+  execFileSync('dcmodify', [
+    '-nb',
+    '-i',
+    '(0010,1040)=1 Planted Lane',
+    tamperedPath,
+  ]);
+  pseudonym = dcmdump(object, ['0010,0020'])!['0010,0020']!;
+  const store = new AccessStore(lake);
+  await store.addUser('peer', Role.Admin);
+  syncToken = (
+    await store.issueToken('peer', {
+      label: 'sync',
+      scopes: [Action.SyncReceive],
+    })
+  ).token;
+  await startReceiver();
+  const sent = await send([readFileSync(tamperedPath)]);
+  assert.deepEqual(
+    sent.map((r) => [r.outcome, r.code]),
+    [['refused', 'NOT_DEIDENTIFIED']],
+  );
+  beforeErasure = await quarantineList();
+  await server.close(); // erase needs the lake to itself
   const erased = await runCli([
     'erase',
     '--original-patient-id',
@@ -70,16 +120,8 @@ before(async () => {
     lake,
   ]);
   assert.equal(erased.code, 0, erased.stderr);
-  const store = new AccessStore(lake);
-  await store.addUser('peer', Role.Admin);
-  syncToken = (
-    await store.issueToken('peer', {
-      label: 'sync',
-      scopes: [Action.SyncReceive],
-    })
-  ).token;
-  server = await startServer({ lake, port: 0 });
-  base = server.url.replace(/\/graphql$/, '');
+  afterErasure = await quarantineList();
+  await startReceiver();
 });
 after(async () => {
   await server?.close();
@@ -87,6 +129,14 @@ after(async () => {
 });
 
 describe('sync receive of an erased patient', () => {
+  it('labels a quarantined synced object with its pseudonym as is, and the erasure removes it', () => {
+    assert.deepEqual(
+      beforeErasure.map((e) => [e.code, e.patient]),
+      [['NOT_DEIDENTIFIED', pseudonym]],
+    );
+    assert.deepEqual(afterErasure, []);
+  });
+
   it('refuses ERASED both the lake’s own object and one with the MRN put back, keeping no file', async () => {
     const results = await send([own, putBack]);
     assert.deepEqual(

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDicom } from '@lpacs/dicom';
+import { Tag, findElement, parseDicom, readString } from '@lpacs/dicom';
+import type { DicomFile } from '@lpacs/dicom';
 import {
   Deidentifier,
   RESEARCH_DEFAULT,
@@ -33,8 +34,8 @@ export interface QuarantineErased {
 /**
  * The lake's PatientID and StudyInstanceUID of each quarantined original
  * (kept with its PHI), by entry id: its identity de-identified the way
- * ingest would, from the site secret. One that does not parse cannot be
- * told apart and is left out.
+ * ingest would, from the site secret, or as is for what sync received.
+ * One that does not parse cannot be told apart and is left out.
  * TODO: every original is read and parsed on every call; a quarantine
  * of 100 000 files adds about a minute to each erasure or listing.
  */
@@ -47,6 +48,14 @@ export async function pseudonymsOfQuarantined(
   >();
   const originals = [...(await lake.quarantinedSizes()).keys()];
   if (!originals.length) return out;
+  // What sync received was de-identified by its sender and would have
+  // been kept with its identity as is: its PatientID is the lake's
+  // pseudonym already, not an original to key.
+  const received = new Set(
+    (await lake.quarantined())
+      .filter((e) => e.source.startsWith('sync:'))
+      .map((e) => e.id),
+  );
   const settings = await lake.settings({ deidentification: RESEARCH_DEFAULT });
   const deid = new Deidentifier(
     new SiteKeys(await lake.siteSecret()),
@@ -56,7 +65,11 @@ export async function pseudonymsOfQuarantined(
     const bytes = await lake.quarantinedOriginal(id).catch(() => undefined);
     if (!bytes) continue;
     try {
-      const of = deid.pseudonymsOf(parseDicom(bytes));
+      const file = parseDicom(bytes);
+      const of = received.has(id)
+        ? identityAsIs(file)
+        : deid.pseudonymsOf(file);
+      if (!of.patientID) continue;
       out.set(id, {
         patientID: of.patientID,
         ...(of.studyInstanceUID
@@ -68,6 +81,21 @@ export async function pseudonymsOfQuarantined(
     }
   }
   return out;
+}
+
+/** The PatientID and StudyInstanceUID an object carries, as they are. */
+function identityAsIs(file: DicomFile): {
+  patientID: string | undefined;
+  studyInstanceUID: string | undefined;
+} {
+  const { buffer, elements } = file.body;
+  return {
+    patientID: readString(buffer, findElement(elements, Tag.PatientID))?.trim(),
+    studyInstanceUID: readString(
+      buffer,
+      findElement(elements, Tag.StudyInstanceUID),
+    )?.trim(),
+  };
 }
 
 /**
