@@ -27,16 +27,34 @@ const slices = filesUnder(CT)
   .filter((f) => f.endsWith('.dcm'))
   .slice(0, 3);
 
-/** SOP Class and Instance UID as dcmtk reads them, as numbers (-Un). */
-function sopUidsByDcmdump(file: string): [string, string] {
+/** UI values as dcmtk reads them, as numbers (-Un), by tag. */
+function uidsByDcmdump(file: string, tags: string[]): Record<string, string> {
   const out = execFileSync(
     'dcmdump',
-    ['-q', '-Un', '+P', '0008,0016', '+P', '0008,0018', file],
+    ['-q', '-Un', ...tags.flatMap((t) => ['+P', t]), file],
     { encoding: 'latin1' },
   );
-  const value = (tag: string) =>
-    new RegExp(`^\\(${tag}\\) UI \\[([^\\]]*)\\]`, 'm').exec(out)?.[1];
-  return [value('0008,0016')!, value('0008,0018')!];
+  const found: Record<string, string> = {};
+  for (const tag of tags) {
+    const value = new RegExp(`^\\(${tag}\\) UI \\[([^\\]]*)\\]`, 'm').exec(
+      out,
+    )?.[1];
+    if (value !== undefined) found[tag] = value;
+  }
+  return found;
+}
+
+/** SOP Class and Instance UID as dcmtk reads them, as numbers (-Un). */
+function sopUidsByDcmdump(file: string): [string, string] {
+  const uids = uidsByDcmdump(file, ['0008,0016', '0008,0018']);
+  return [uids['0008,0016']!, uids['0008,0018']!];
+}
+
+/** The parts' study and series UIDs as sent (dcmdump). */
+function placesAsSent(files: string[]): string[] {
+  return files.flatMap((f) =>
+    Object.values(uidsByDcmdump(f, ['0020,000d', '0020,000e'])),
+  );
 }
 
 type DicomJson = Record<
@@ -87,6 +105,42 @@ async function instanceCount(): Promise<number> {
   ).data.cohort.counts.instances;
 }
 
+/**
+ * GETs a RetrieveURL from WADO-RS and writes its one DICOM part to a file
+ * under `name`, for dcmdump to read.
+ */
+async function retrieve(url: string, name: string): Promise<string> {
+  const res = await fetch(url, {
+    headers: {
+      authorization: `Bearer ${admin}`,
+      accept: 'multipart/related; type="application/dicom"',
+    },
+  });
+  assert.equal(res.status, 200, url);
+  const boundary = /boundary="?([^";]+)"?/.exec(
+    res.headers.get('content-type') ?? '',
+  )?.[1];
+  assert.ok(boundary, 'a multipart answer');
+  const body = Buffer.from(await res.arrayBuffer());
+  const start = body.indexOf('DICM') - 128;
+  const end = body.indexOf(`\r\n--${boundary}`, start);
+  assert.ok(start >= 0 && end > start, 'one DICOM part');
+  const path = join(work.path, name);
+  writeFileSync(path, body.subarray(start, end));
+  return path;
+}
+
+/** The study, series and instance UIDs a WADO-RS instance URL names. */
+function urlPlace(url: string): string[] {
+  const m =
+    /\/studies\/([0-9.]+)\/series\/([0-9.]+)\/instances\/([0-9.]+)$/.exec(url);
+  assert.ok(m, url);
+  return [m[1]!, m[2]!, m[3]!];
+}
+
+/** The RetrieveURL the first STOW-RS gave each slice, by its SOP Instance UID as sent. */
+const firstUrls = new Map<string, string>();
+
 before(async () => {
   admin = await tokenFor(join(work.path, 'lake'), Role.Admin);
   server = await startServer({ lake: join(work.path, 'lake'), port: 0 });
@@ -107,11 +161,28 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     const stored = r.json['00081199']?.Value ?? [];
     const failed = r.json['00081198']?.Value ?? [];
     assert.equal(stored.length, 3);
+    // Each item names its part as sent (PS3.18 Table I.1-1: the sender
+    // knows no other UIDs); the lake's own are only in its RetrieveURL.
+    const sent = slices.map(sopUidsByDcmdump);
+    assert.deepEqual(
+      stored
+        .map((item) => [
+          String(item['00081150']?.Value?.[0]),
+          String(item['00081155']?.Value?.[0]),
+        ])
+        .sort(),
+      sent.sort(),
+    );
     for (const item of stored) {
-      assert.match(String(item['00081155']?.Value?.[0]), /^2\.25\.\d+$/);
-      assert.equal(item['00081150']?.Value?.[0], '1.2.840.10008.5.1.4.1.1.2');
       assert.equal(item['00081196']?.Value?.[0], 0xb000); // coerced: de-identified
+      const url = String(item['00081190']?.Value?.[0]);
+      const [, , sop] = urlPlace(url);
+      assert.notEqual(sop, item['00081155']?.Value?.[0]);
+      firstUrls.set(String(item['00081155']?.Value?.[0]), url);
     }
+    // The parts' own study and series UIDs are not echoed anywhere.
+    for (const uid of placesAsSent(slices))
+      assert.ok(!r.text.includes(uid), uid);
     assert.equal(failed.length, 1);
     assert.equal(failed[0]?.['00081197']?.Value?.[0], 0xc000);
     assert.match(String(failed[0]?.['00000902']?.Value?.[0]), /^NOT_DICOM/);
@@ -157,6 +228,69 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     assert.equal(await instanceCount(), 3);
   });
 
+  it('gives an instance the lake already held the RetrieveURL of the held instance', async () => {
+    // A server started after they were stored: its ingest finds them in
+    // the lake, not among what it stored itself.
+    await server.close();
+    server = await startServer({ lake: join(work.path, 'lake'), port: 0 });
+    stowUrl = server.url.replace(/graphql$/, 'dicomweb/studies');
+    const r = await stow(slices.map((f) => readFileSync(f)));
+    assert.equal(r.status, 200);
+    const items = r.json['00081199']?.Value ?? [];
+    assert.equal(items.length, 3);
+    for (const [i, item] of items.entries()) {
+      const sentSop = String(item['00081155']?.Value?.[0]);
+      const url = String(item['00081190']?.Value?.[0]);
+      // Where the first STOW-RS stored it (on this server's port now).
+      assert.equal(
+        new URL(url).pathname,
+        new URL(firstUrls.get(sentSop) ?? 'http://x/').pathname,
+        sentSop,
+      );
+      // WADO-RS answers it with the instance the URL names, as dcmdump reads it.
+      const [study, series, sop] = urlPlace(url);
+      const path = await retrieve(url, `held-${i}.dcm`);
+      assert.deepEqual(
+        uidsByDcmdump(path, ['0020,000d', '0020,000e', '0008,0018']),
+        { '0020,000d': study, '0020,000e': series, '0008,0018': sop },
+      );
+    }
+    // All three of one study: the response names it.
+    const [study] = urlPlace(String(items[0]?.['00081190']?.Value?.[0]));
+    assert.equal(
+      r.json['00081190']?.Value?.[0],
+      `${server.url.replace(/\/graphql$/, '')}/dicomweb/studies/${study}`,
+    );
+    assert.equal(await instanceCount(), 3);
+  });
+
+  it('names a truncated part by the UIDs read before the cut, and one cut before them by none', async () => {
+    const file = slices[1]!;
+    const whole = readFileSync(file);
+    const [classUID, instanceUID] = sopUidsByDcmdump(file);
+    // Cut 1000 bytes into the end: inside the pixel data, which comes last.
+    const pixelsAt = whole.length - 64 * 64 * 2;
+    const cut = whole.subarray(0, whole.length - 1000);
+    assert.ok(cut.length > pixelsAt);
+    // Cut inside the file meta, before any UID.
+    const early = whole.subarray(0, 140);
+    const r = await stow([cut, early]);
+    assert.equal(r.status, 409);
+    const failed = r.json['00081198']?.Value ?? [];
+    assert.equal(failed.length, 2);
+    for (const item of failed) {
+      assert.equal(item['00081197']?.Value?.[0], 0xc000);
+      assert.match(String(item['00000902']?.Value?.[0]), /^TRUNCATED/);
+    }
+    const named = failed.filter((item) => item['00081155']);
+    assert.equal(named.length, 1);
+    assert.deepEqual(named[0]?.['00081150']?.Value, [classUID]);
+    assert.deepEqual(named[0]?.['00081155']?.Value, [instanceUID]);
+    const unnamed = failed.find((item) => !item['00081155'])!;
+    assert.equal(unnamed['00081150'], undefined);
+    assert.equal(await instanceCount(), 3);
+  });
+
   it('runs beside an lpacs ingest, and answers a conflict for an instance it committed first', async () => {
     // explicit_big.dcm is volume/brain_013.dcm re-encoded: one SOP
     // Instance UID, other content. The server's ingest session opened
@@ -180,6 +314,12 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     assert.equal(failed.length, 1);
     assert.equal(failed[0]?.['00081197']?.Value?.[0], 0x0111); // duplicate
     assert.match(String(failed[0]?.['00000902']?.Value?.[0]), /^CONFLICT/);
+    // Named as sent, not by the lake's UIDs.
+    const [classUID, instanceUID] = sopUidsByDcmdump(
+      join(SAMPLE, 'volume', 'brain_013.dcm'),
+    );
+    assert.deepEqual(failed[0]?.['00081150']?.Value, [classUID]);
+    assert.deepEqual(failed[0]?.['00081155']?.Value, [instanceUID]);
     assert.equal(await instanceCount(), 4);
   });
 
@@ -209,31 +349,17 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     const r = await stow([readFileSync(file)]);
     assert.equal(r.status, 200);
     const [item] = r.json['00081199']?.Value ?? [];
-    const sop = String(item?.['00081155']?.Value?.[0]);
+    assert.deepEqual(item?.['00081155']?.Value, [sopUidsByDcmdump(file)[1]]);
     const url = String(item?.['00081190']?.Value?.[0]);
     const base = server.url.replace(/\/graphql$/, '');
     assert.ok(url.startsWith(`${base}/dicomweb/studies/`), url);
-    const res = await fetch(url, {
-      headers: {
-        authorization: `Bearer ${admin}`,
-        accept: 'multipart/related; type="application/dicom"',
-      },
-    });
-    assert.equal(res.status, 200);
-    // The part WADO-RS returns, as dcmtk reads it.
-    const boundary = /boundary="?([^";]+)"?/.exec(
-      res.headers.get('content-type') ?? '',
-    )?.[1];
-    assert.ok(boundary, 'a multipart answer');
-    const body = Buffer.from(await res.arrayBuffer());
-    const start = body.indexOf('DICM') - 128;
-    const end = body.indexOf(`\r\n--${boundary}`, start);
-    assert.ok(start >= 0 && end > start, 'one DICOM part');
-    const retrieved = join(work.path, 'retrieved.dcm');
-    writeFileSync(retrieved, body.subarray(start, end));
-    assert.equal(sopUidsByDcmdump(retrieved)[1], sop);
+    const [study, series, sop] = urlPlace(url);
+    const retrieved = await retrieve(url, 'retrieved.dcm');
+    assert.deepEqual(
+      uidsByDcmdump(retrieved, ['0020,000d', '0020,000e', '0008,0018']),
+      { '0020,000d': study, '0020,000e': series, '0008,0018': sop },
+    );
     // The study's own RetrieveURL: the study in the instance's URL.
-    const study = /\/studies\/([0-9.]+)\//.exec(url)?.[1];
     assert.equal(
       r.json['00081190']?.Value?.[0],
       `${base}/dicomweb/studies/${study}`,

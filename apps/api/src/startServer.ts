@@ -412,14 +412,13 @@ export async function startServer(
       req.method === 'POST'
     ) {
       if (!(await allowRoute(gate, Action.Ingest, res))) return;
-      await stowRs(
-        req,
-        res,
-        ingestSession,
+      await stowRs(req, res, {
+        session: ingestSession,
+        catalog,
         logger,
-        options.maxStowBytes ?? 1 << 30,
+        maxBytes: options.maxStowBytes ?? 1 << 30,
         baseUrl,
-      );
+      });
       return;
     }
     if (url.pathname.startsWith('/dicomweb/') && req.method === 'GET') {

@@ -14,7 +14,7 @@ export {
   PROFILE_EDITION,
   PROFILE_RULES,
 } from './generated/confidentialityProfile';
-export { parseDicom } from './parseDicom';
+export { parseDicom, parseDicomLeading } from './parseDicom';
 export { Tag, isPrivateCreator, isPrivateTag, tagHex, tagString } from './tags';
 export {
   EXPLICIT_BE,

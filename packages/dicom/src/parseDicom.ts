@@ -1,4 +1,4 @@
-import { inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
 import { implicitVr } from './dictionary';
 import { DicomError, DicomErrorCode } from './errors';
 import { Tag, isPrivateTag, tagString } from './tags';
@@ -259,20 +259,55 @@ function looksLikeDataSet(buf: Buffer): boolean {
   return group === 0x0002 || group === 0x0008 || group === 0x0010;
 }
 
+function isTruncation(err: unknown): boolean {
+  return err instanceof DicomError && err.code === DicomErrorCode.Truncated;
+}
+
 function readMeta(
   buf: Buffer,
   at: number,
+  leading: boolean,
 ): { meta: DicomElement[]; next: number } {
   const meta: DicomElement[] = [];
   // Some writers put the meta group in implicit VR; PS3.10 says explicit.
   const vrBytes = buf.toString('latin1', at + 4, at + 6);
   const enc = isKnownVr(vrBytes) ? EXPLICIT_LE : IMPLICIT_LE;
-  while (at + 8 <= buf.length && buf.readUInt16LE(at) === 0x0002) {
-    const el = parseElement(buf, enc, at, 0);
-    meta.push(el);
-    at = el.end;
+  try {
+    while (at + 8 <= buf.length && buf.readUInt16LE(at) === 0x0002) {
+      const el = parseElement(buf, enc, at, 0);
+      meta.push(el);
+      at = el.end;
+    }
+  } catch (err) {
+    if (!leading || !isTruncation(err)) throw err;
+    return { meta, next: buf.length };
   }
   return { meta, next: at };
+}
+
+/**
+ * The top-level elements before the data set is cut short: each one read
+ * whole, nothing of the element the bytes end in.
+ */
+function leadingElements(
+  buf: Buffer,
+  enc: Encoding,
+  at: number,
+): { elements: DicomElement[]; next: number; cutAt?: number } {
+  const elements: DicomElement[] = [];
+  try {
+    while (at < buf.length) {
+      if (buf[at] === 0 && isZeroFrom(buf, at, buf.length)) break;
+      need(buf, at, 4, 'an element tag');
+      const el = parseElement(buf, enc, at, 0);
+      elements.push(el);
+      at = el.end;
+    }
+  } catch (err) {
+    if (!isTruncation(err)) throw err;
+    return { elements, next: buf.length, cutAt: at };
+  }
+  return { elements, next: at };
 }
 
 function stringValue(buf: Buffer, el: DicomElement | undefined): string {
@@ -296,6 +331,23 @@ function guessTransferSyntax(buf: Buffer, at: number): string {
  * @throws DicomError with a code and a message that names offsets, not values.
  */
 export function parseDicom(input: Buffer): DicomFile {
+  return parseFile(input, false);
+}
+
+/**
+ * Reads what it can of a file that may be cut short (a truncated
+ * transfer): the file meta and the top-level elements before the cut,
+ * each whole, with a warning naming the byte it stopped at. For naming a
+ * damaged file (its SOP Instance UID comes long before its pixel data),
+ * never for storing it: what follows the cut is simply missing.
+ * @throws DicomError NOT_DICOM, or MALFORMED for bytes that are wrong
+ * rather than missing.
+ */
+export function parseDicomLeading(input: Buffer): DicomFile {
+  return parseFile(input, true);
+}
+
+function parseFile(input: Buffer, leading: boolean): DicomFile {
   let at: number;
   let hasPreamble: boolean;
   if (input.length >= 132 && input.toString('latin1', 128, 132) === 'DICM') {
@@ -312,7 +364,7 @@ export function parseDicom(input: Buffer): DicomFile {
         : 'no DICM prefix at byte 128 and no data element at byte 0',
     );
   }
-  const { meta, next } = readMeta(input, at);
+  const { meta, next } = readMeta(input, at, leading);
   const tsElement = meta.find((e) => e.tag === Tag.TransferSyntaxUID);
   const transferSyntaxUID =
     stringValue(input, tsElement) || guessTransferSyntax(input, next);
@@ -320,7 +372,12 @@ export function parseDicom(input: Buffer): DicomFile {
   let bodyStart = next;
   if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
     try {
-      body = inflateRawSync(input.subarray(next));
+      // A stream cut short inflates up to the cut when reading leading
+      // elements; otherwise it must end properly.
+      body = inflateRawSync(
+        input.subarray(next),
+        leading ? { finishFlush: constants.Z_SYNC_FLUSH } : {},
+      );
     } catch {
       throw new DicomError(
         DicomErrorCode.Malformed,
@@ -330,15 +387,26 @@ export function parseDicom(input: Buffer): DicomFile {
     bodyStart = 0;
   }
   const encoding = encodingOf(transferSyntaxUID);
-  const { elements, next: bodyEnd } = parseElements(
-    body,
-    encoding,
-    bodyStart,
-    body.length,
-    0,
-    false,
-  );
   const warnings: string[] = [];
+  let elements: DicomElement[];
+  let bodyEnd: number;
+  if (leading) {
+    const read = leadingElements(body, encoding, bodyStart);
+    ({ elements, next: bodyEnd } = read);
+    if (read.cutAt !== undefined)
+      warnings.push(
+        `the data set ends inside the element at byte ${read.cutAt}; only the elements before it were read`,
+      );
+  } else {
+    ({ elements, next: bodyEnd } = parseElements(
+      body,
+      encoding,
+      bodyStart,
+      body.length,
+      0,
+      false,
+    ));
+  }
   if (bodyEnd < body.length) {
     warnings.push(
       `${body.length - bodyEnd} bytes of zero padding after the data set ignored`,

@@ -1,4 +1,4 @@
-import { Tag, findElement, parseDicom, readString } from '@lpacs/dicom';
+import { Tag, findElement, parseDicomLeading, readString } from '@lpacs/dicom';
 import type { DataSet } from '@lpacs/dicom';
 
 /** The SOP Instance Reference of a part as its sender wrote it. */
@@ -17,20 +17,18 @@ function uid(set: DataSet, tag: number): string | undefined {
 }
 
 /**
- * The SOP Class and Instance UIDs of a part that was not stored, as
- * received: nothing of it is in the lake, so only the sender's own UIDs
- * tell the sender which part failed (PS3.18 Table I.1-1). The file meta
- * (PS3.10 7.1) stands in when the data set lacks them. Empty when the
- * part cannot be parsed.
- *
- * TODO: parseDicom reads all or nothing, so a file cut short after its
- * UIDs (a truncated transfer) gets none, and its sender cannot tell
- * which of its parts the failed item is.
+ * The SOP Class and Instance UIDs of a part as received: they name it to
+ * its sender (PS3.18 Table I.1-1), whose own UIDs are the only ones it
+ * knows, whatever became of the part. The file meta (PS3.10 7.1) stands
+ * in when the data set lacks them. A part cut short (a truncated
+ * transfer) is read up to the cut: its UIDs come long before its pixel
+ * data. Empty when they cannot be read (not DICOM, cut before them) or
+ * are not UIDs: nothing but the sender's own UIDs is ever echoed.
  */
 export function sopUidsAsSent(bytes: Buffer): SopUids {
   let file;
   try {
-    file = parseDicom(bytes);
+    file = parseDicomLeading(bytes);
   } catch {
     return {};
   }

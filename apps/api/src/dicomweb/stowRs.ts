@@ -5,10 +5,11 @@ import type {
   InputFile,
   Verdict,
 } from '@lpacs/ingest';
-import type { Logger } from '@lpacs/lake';
+import type { Catalog, Logger } from '@lpacs/lake';
 import { readBodyBuffer } from '../http/readBody';
 import { headerParam, parseMultipart } from '@lpacs/ingest';
 import { sopUidsAsSent } from './sopUidsAsSent';
+import type { SopUids } from './sopUidsAsSent';
 
 /** PS3.4 status codes used in STOW-RS responses (PS3.18 10.5.3). */
 const Status = {
@@ -20,14 +21,31 @@ const Status = {
   Duplicate: 0x0111,
 } as const;
 
-interface ItemResult {
-  sopClassUID?: string;
-  sopInstanceUID?: string;
+/**
+ * One part's item. Its SOP Class and Instance UIDs are the part's as sent,
+ * whatever became of it: the sender knows no others. The lake's own
+ * (de-identified) UIDs appear only in the RetrieveURL of a stored one.
+ */
+interface ItemResult extends SopUids {
+  /** The part's input source, which names it across revisions. */
+  source: string;
   status?: number;
   reason?: string;
   /** Where WADO-RS retrieves a stored instance; '' when not known here. */
   retrieveURL?: string;
-  studyInstanceUID?: string;
+  /** The lake's UIDs of a stored instance (study and series when known). */
+  held?: { sop: string; study?: string; series?: string };
+}
+
+/** What STOW-RS needs from the server. */
+export interface StowContext {
+  session: () => Promise<IngestSession>;
+  /** Where the study and series of an instance the lake held are found. */
+  catalog: Catalog;
+  logger: Logger;
+  maxBytes: number;
+  /** The server's own URL, e.g. http://127.0.0.1:4000, for RetrieveURL. */
+  baseUrl: string;
 }
 
 type JsonAttribute = { vr: string; Value?: unknown[] };
@@ -52,7 +70,7 @@ function sopItem(
   if (r.sopInstanceUID)
     item['00081155'] = { vr: 'UI', Value: [r.sopInstanceUID] };
   // RetrieveURL (0008,1190) is type 2 in a stored item: present, empty
-  // when this request cannot say (an instance the lake already held).
+  // when the lake cannot say where (it always can, short of a failure).
   if (r.retrieveURL !== undefined)
     item['00081190'] = r.retrieveURL
       ? { vr: 'UR', Value: [r.retrieveURL] }
@@ -70,21 +88,54 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
+ * Study and series of the instances named, as the lake holds them: an
+ * instance the lake already held has no row of this request.
+ */
+async function heldPlaces(
+  catalog: Catalog,
+  sops: string[],
+  logger: Logger,
+): Promise<Map<string, { study: string; series: string }>> {
+  if (!sops.length) return new Map();
+  let rows;
+  try {
+    rows = await catalog.query(
+      `SELECT "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"
+       FROM instances
+      WHERE "SOPInstanceUID" IN (SELECT unnest(string_split(?, ',')))
+     QUALIFY row_number() OVER (PARTITION BY "SOPInstanceUID" ORDER BY batch DESC) = 1`,
+      [sops.join(',')],
+    );
+  } catch (err) {
+    // RetrieveURL is type 2: empty when it cannot be said.
+    logger.warn({ err: (err as Error).message }, 'STOW-RS: no RetrieveURL');
+    return new Map();
+  }
+  return new Map(
+    rows.map((r) => [
+      String(r.SOPInstanceUID),
+      {
+        study: String(r.StudyInstanceUID),
+        series: String(r.SeriesInstanceUID),
+      },
+    ]),
+  );
+}
+
+/**
  * STOW-RS (PS3.18 10.5): `POST /dicomweb/studies` with a
  * multipart/related body of application/dicom parts. Every part goes
  * through the same de-identification and lake commit as `lpacs ingest`;
- * the response lists what was stored (with the de-identified UIDs) and
+ * the response names each part by the UIDs it was sent with, says what
+ * was stored (with the RetrieveURL of its de-identified instance) and
  * what failed and why.
  */
 export async function stowRs(
   req: IncomingMessage,
   res: ServerResponse,
-  session: () => Promise<IngestSession>,
-  logger: Logger,
-  maxBytes: number,
-  /** The server's own URL, e.g. http://127.0.0.1:4000, for RetrieveURL. */
-  baseUrl: string,
+  ctx: StowContext,
 ): Promise<void> {
+  const { baseUrl, logger } = ctx;
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/related/i.test(type)) {
     send(res, 415, {
@@ -108,7 +159,7 @@ export async function stowRs(
   }
   let parts;
   try {
-    parts = parseMultipart(await readBodyBuffer(req, maxBytes), boundary);
+    parts = parseMultipart(await readBodyBuffer(req, ctx.maxBytes), boundary);
   } catch (err) {
     const status = (err as { status?: number }).status;
     send(res, status ?? 400, {
@@ -124,20 +175,23 @@ export async function stowRs(
   // The parts as received: ingest hands each input's own buffer to a
   // worker thread, which leaves it empty here.
   const sent = new Map(inputs.map((input, i) => [input.source, parts[i]!]));
+  const asSent = (source: string): SopUids => {
+    const part = sent.get(source);
+    return part ? sopUidsAsSent(part.body) : {};
+  };
   const stored: ItemResult[] = [];
   const failed: ItemResult[] = [];
   const onOutcome = (o: FileOutcome, verdict: Verdict) => {
-    if (o.kind === 'quarantined') {
-      const part = sent.get(o.source);
+    const item = { source: o.source, ...asSent(o.source) };
+    if (o.kind === 'quarantined')
       failed.push({
-        ...(part ? sopUidsAsSent(part.body) : {}),
+        ...item,
         status: Status.CannotUnderstand,
         reason: `${o.code}: ${o.message}`,
       });
-    } else if (verdict === 'conflict')
+    else if (verdict === 'conflict')
       failed.push({
-        sopClassUID: o.sopClassUID,
-        sopInstanceUID: o.sopInstanceUID,
+        ...item,
         status: Status.Duplicate,
         reason: 'CONFLICT: stored with other content',
       });
@@ -146,14 +200,13 @@ export async function stowRs(
       const study = row?.StudyInstanceUID;
       const series = row?.SeriesInstanceUID;
       stored.push({
-        sopClassUID: o.sopClassUID,
-        sopInstanceUID: o.sopInstanceUID,
+        ...item,
         status: Status.Coerced,
-        retrieveURL:
-          typeof study === 'string' && typeof series === 'string'
-            ? `${baseUrl}/dicomweb/studies/${study}/series/${series}/instances/${o.sopInstanceUID}`
-            : '',
-        ...(typeof study === 'string' ? { studyInstanceUID: study } : {}),
+        held: {
+          sop: o.sopInstanceUID,
+          ...(typeof study === 'string' ? { study } : {}),
+          ...(typeof series === 'string' ? { series } : {}),
+        },
       });
     }
   };
@@ -161,13 +214,13 @@ export async function stowRs(
   // after all is answered as one.
   const onRevised = (o: FileOutcome, verdict: Verdict) => {
     if (verdict !== 'conflict' || o.kind === 'quarantined') return;
-    const at = stored.findIndex((r) => r.sopInstanceUID === o.sopInstanceUID);
+    const at = stored.findIndex((r) => r.source === o.source);
     if (at >= 0) stored.splice(at, 1);
     onOutcome(o, verdict);
   };
   let open: IngestSession;
   try {
-    open = await session();
+    open = await ctx.session();
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e.code !== 'LAKE_BUSY') throw err;
@@ -175,6 +228,24 @@ export async function stowRs(
     return;
   }
   const report = await open.run(inputs, { onOutcome, onRevised });
+  // An instance the lake already held (the same content sent again) is
+  // retrieved where the lake holds it.
+  const places = await heldPlaces(
+    ctx.catalog,
+    stored.flatMap((r) => (r.held && !r.held.series ? [r.held.sop] : [])),
+    logger,
+  );
+  for (const r of stored) {
+    const held = r.held!;
+    const place =
+      held.study && held.series
+        ? { study: held.study, series: held.series }
+        : places.get(held.sop);
+    if (place) held.study = place.study;
+    r.retrieveURL = place
+      ? `${baseUrl}/dicomweb/studies/${place.study}/series/${place.series}/instances/${held.sop}`
+      : '';
+  }
   logger.info(
     {
       parts: parts.length,
@@ -186,7 +257,7 @@ export async function stowRs(
   );
   const body: Record<string, JsonAttribute> = {};
   // The study's RetrieveURL (type 2): when everything stored is of one.
-  const studies = new Set(stored.map((r) => r.studyInstanceUID));
+  const studies = new Set(stored.map((r) => r.held?.study));
   const [study] = studies;
   body['00081190'] =
     studies.size === 1 && study

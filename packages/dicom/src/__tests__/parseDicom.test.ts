@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
@@ -6,6 +7,7 @@ import {
   Tag,
   findElement,
   parseDicom,
+  parseDicomLeading,
   readString,
 } from '../index';
 import { SAMPLE, dcmdumpValue, filesUnder } from './fixtures';
@@ -91,6 +93,66 @@ describe('parseDicom on bad input', () => {
     const meta = good.subarray(0, 132 + good.readUInt32LE(140) + 12);
     assert.throws(() => parseDicom(Buffer.concat([meta, body])), {
       code: DicomErrorCode.Malformed,
+    });
+  });
+});
+
+/** A UI value as dcmdump prints it with UIDs as numbers (-Un). */
+function dcmdumpUid(file: string, tag: string): string | undefined {
+  const out = execFileSync('dcmdump', ['-q', '-Un', '+P', tag, file], {
+    encoding: 'latin1',
+  });
+  return /\[([^\]]*)\]/.exec(out)?.[1];
+}
+
+describe('parseDicomLeading on a file cut short', () => {
+  // Cut inside the pixel data: every attribute before it is whole.
+  for (const name of [
+    'explicit_little.dcm',
+    'implicit_little.dcm',
+    'deflated.dcm',
+  ])
+    it(`reads the SOP UIDs of ${name} cut at two thirds as dcmdump reads the whole file`, () => {
+      const file = `${SAMPLE}/${name}`;
+      const whole = readFileSync(file);
+      const cut = whole.subarray(0, Math.floor((whole.length * 2) / 3));
+      // TRUNCATED, or MALFORMED for the deflated stream that ends early.
+      assert.throws(() => parseDicom(cut));
+      const parsed = parseDicomLeading(cut);
+      const { buffer, elements } = parsed.body;
+      for (const [tag, hex] of [
+        [Tag.SOPClassUID, '0008,0016'],
+        [Tag.SOPInstanceUID, '0008,0018'],
+      ] as const)
+        assert.equal(
+          readString(buffer, findElement(elements, tag)),
+          dcmdumpUid(file, hex),
+          `${hex} of ${name}`,
+        );
+      assert.equal(findElement(elements, Tag.PixelData), undefined);
+      assert.match(
+        parsed.warnings.join('\n'),
+        /ends inside the element at byte \d+/,
+      );
+    });
+
+  it('reads a whole file as parseDicom does', () => {
+    const whole = readFileSync(`${SAMPLE}/explicit_little.dcm`);
+    const a = parseDicom(whole);
+    const b = parseDicomLeading(whole);
+    assert.deepEqual(
+      b.body.elements.map((e) => [e.tag, e.start, e.end]),
+      a.body.elements.map((e) => [e.tag, e.start, e.end]),
+    );
+    assert.deepEqual(b.warnings, a.warnings);
+  });
+
+  it('has no data set elements for a file cut inside its meta, and still says NOT_DICOM for text', () => {
+    const whole = readFileSync(`${SAMPLE}/explicit_little.dcm`);
+    const parsed = parseDicomLeading(whole.subarray(0, 150));
+    assert.equal(parsed.body.elements.length, 0);
+    assert.throws(() => parseDicomLeading(Buffer.from('not DICOM at all')), {
+      code: DicomErrorCode.NotDicom,
     });
   });
 });
