@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -39,19 +39,24 @@ interface Report {
   total: number;
   sent: number;
   alreadyPresent: number;
+  conflicts: string[];
+  bytesSent: number;
   failed: Array<{ sha256: string; code: string }>;
   remaining: number;
   stopped?: string;
 }
 
-async function sync(args: string[]): Promise<Report & { code: number | null }> {
+async function sync(
+  args: string[],
+  tokenOfPeer = syncToken,
+): Promise<Report & { code: number | null }> {
   const r = await runCli([
     'sync',
     ...args,
     '--lake',
     lakeA,
     '--token',
-    syncToken,
+    tokenOfPeer,
     '--json',
   ]);
   assert.ok(r.stdout.trim().startsWith('{'), `${r.stdout}\n${r.stderr}`);
@@ -145,8 +150,40 @@ before(async () => {
 after(async () => {
   await serverA?.close();
   await serverB?.close();
+  await serverC?.close();
   work.remove();
 });
+
+/** A third lake, C, holding another encoding of one of A's objects. */
+const lakeC = join(work.path, 'c');
+let serverC: RunningServer | undefined;
+
+const sha256Of = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** POSTs objects to a peer's /sync/objects as `lpacs sync` does. */
+async function sendObjects(base: string, t: string, objects: Buffer[]) {
+  const boundary = 'xyz';
+  const res = await fetch(`${base}/sync/objects`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${t}`,
+      'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+    },
+    body: Buffer.concat([
+      ...objects.flatMap((b) => [
+        Buffer.from(
+          `--${boundary}\r\ncontent-type: application/dicom\r\nx-lpacs-sha256: ${sha256Of(b)}\r\n\r\n`,
+        ),
+        b,
+        Buffer.from('\r\n'),
+      ]),
+      Buffer.from(`--${boundary}--\r\n`),
+    ]),
+  });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { results: Array<Record<string, string>> })
+    .results;
+}
 
 describe('lpacs sync between two lakes', () => {
   it('sends an approved release, all of it, to an empty peer', async () => {
@@ -382,5 +419,106 @@ describe('lpacs sync between two lakes', () => {
     assert.match(researcher.stdout, /it needs sync\.receive/);
     for (const r of [unknown, researcher])
       assert.doesNotMatch(r.stdout, /rerun the same command/);
+  });
+});
+
+describe('a peer that holds another encoding of an object (same SOP Instance UID and indexed values, other bytes)', () => {
+  let tokenC = '';
+  let baseC = '';
+  /** A's object, as A stores it, and C's re-encoding of it. */
+  let own = '';
+  let other = '';
+  let sop = '';
+
+  before(async () => {
+    assert.equal((await runCli(['init', '--lake', lakeC])).code, 0);
+    const store = new AccessStore(lakeC);
+    await store.addUser('peer-a', Role.Admin);
+    tokenC = (
+      await store.issueToken('peer-a', {
+        label: 'sync from A',
+        scopes: [Action.SyncReceive],
+      })
+    ).token;
+    serverC = await startServer({ lake: lakeC, port: 0 });
+    baseC = serverC.url.replace(/\/graphql$/, '');
+    // One of A's objects, converted by dcmtk to implicit VR: the same
+    // attributes and pixels, other bytes.
+    const [row] = await instanceRows(lakeA);
+    const sha = String(row!.sha256);
+    own = join(lakeA, 'objects', sha.slice(0, 2), `${sha}.dcm`);
+    other = join(work.path, 'implicit.dcm');
+    execFileSync('dcmconv', ['+ti', own, other]);
+    const dump = (f: string) =>
+      execFileSync(
+        'dcmdump',
+        ['-q', '-Un', '+P', '0002,0010', '+P', '0008,0018', f],
+        {
+          encoding: 'latin1',
+        },
+      );
+    sop = String(row!.SOPInstanceUID);
+    assert.match(dump(own), /\(0002,0010\) UI \[1\.2\.840\.10008\.1\.2\.1\]/);
+    assert.match(dump(other), /\(0002,0010\) UI \[1\.2\.840\.10008\.1\.2\]/);
+    for (const f of [own, other]) assert.ok(dump(f).includes(`[${sop}]`), f);
+    assert.notEqual(sha256Of(readFileSync(other)), sha);
+    const first = await sendObjects(baseC, tokenC, [readFileSync(other)]);
+    assert.deepEqual(first, [
+      { sha256: sha256Of(readFileSync(other)), outcome: 'stored' },
+    ]);
+  });
+
+  it('answers it as a conflict, keeps both versions and traces them', async () => {
+    const r = await sync(['--cohort', cohortId, '--to', baseC], tokenC);
+    const ownSha = sha256Of(readFileSync(own));
+    assert.equal(r.code, 0, JSON.stringify(r));
+    assert.deepEqual(
+      [r.sent, r.alreadyPresent, r.conflicts, r.failed.length],
+      [ctFiles.length - 1, 0, [ownSha], 0],
+    );
+    // C's instance is still the version it had; A's is kept beside it,
+    // byte for byte, and a CONFLICT record names it.
+    const rows = await instanceRows(lakeC);
+    assert.equal(rows.length, ctFiles.length);
+    assert.equal(
+      rows.find((x) => x.SOPInstanceUID === sop)?.sha256,
+      sha256Of(readFileSync(other)),
+    );
+    assert.ok(objectHashes(lakeC).has(ownSha));
+    const records = readdirSync(join(lakeC, 'quarantine')).map(
+      (id) =>
+        JSON.parse(
+          readFileSync(join(lakeC, 'quarantine', id, 'reason.json'), 'utf8'),
+        ) as { code: string; message: string },
+    );
+    assert.deepEqual(
+      records.map((x) => x.code),
+      ['CONFLICT'],
+    );
+    assert.ok(
+      records[0]!.message.includes(`SOP Instance ${sop} `) &&
+        records[0]!.message.includes(
+          `objects/${ownSha.slice(0, 2)}/${ownSha}.dcm`,
+        ),
+      records[0]!.message,
+    );
+  });
+
+  it('sends nothing for it the second time: have names it a conflict, not missing', async () => {
+    const ownSha = sha256Of(readFileSync(own));
+    const res = await fetch(`${baseC}/sync/have`, {
+      method: 'POST',
+      headers: bearer(tokenC),
+      body: JSON.stringify({ sha256: [ownSha] }),
+    });
+    assert.deepEqual(await res.json(), { missing: [], conflicts: [ownSha] });
+    const again = await sync(['--cohort', cohortId, '--to', baseC], tokenC);
+    assert.equal(again.code, 0, JSON.stringify(again));
+    assert.deepEqual(
+      [again.sent, again.bytesSent, again.alreadyPresent, again.conflicts],
+      [0, 0, ctFiles.length - 1, [ownSha]],
+    );
+    // Nothing more was received: one CONFLICT record still.
+    assert.equal(readdirSync(join(lakeC, 'quarantine')).length, 1);
   });
 });

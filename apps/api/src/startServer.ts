@@ -390,6 +390,7 @@ export async function startServer(
     if (
       url.pathname.startsWith('/sync/') &&
       (await syncRoutes(req, res, url.pathname, gate, {
+        lakeRoot: options.lake,
         catalog,
         ingestSession,
         logger,

@@ -272,9 +272,11 @@ export class IngestSession {
     // A later file of a SOP Instance UID this run or another writer
     // already holds, in other bytes: the same instance re-encoded is
     // skipped, as a worker skips it against the lake (its object, written
-    // by the worker, is dropped); anything else is a conflict.
+    // by the worker, is dropped); anything else is a conflict. An object
+    // taken as received is never re-encoded: other bytes are another version.
     const reEncoded = (o: FileOutcome, stored: string): boolean => {
       if (o.kind !== 'ingested' && o.kind !== 'conflict') return false;
+      if (o.asReceived) return false;
       if (!sameInstance(lake, stored, o.sha256)) return false;
       records.push(
         rm(join(lake.root, o.objectKey), { force: true }).catch(() => {}),

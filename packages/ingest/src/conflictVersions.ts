@@ -56,6 +56,21 @@ export async function conflictVersions(lake: Lake): Promise<ConflictVersion[]> {
 }
 
 /**
+ * The object keys every CONFLICT record says it kept, read from the
+ * records alone (no version is opened): what `POST /sync/have` consults
+ * so a peer does not send again a version it keeps.
+ */
+export async function conflictObjectKeys(lake: Lake): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const entry of await lake.quarantined()) {
+    if (entry.code !== 'CONFLICT') continue;
+    const m = CONFLICT.exec(entry.message);
+    if (m) keys.add(m[2]!);
+  }
+  return keys;
+}
+
+/**
  * The object keys of the conflict versions of the patients or studies
  * of `scope` (see conflictVersions).
  */

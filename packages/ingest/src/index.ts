@@ -26,6 +26,10 @@ export {
   quarantinedOriginalsOf,
 } from './eraseQuarantined';
 export type { QuarantineErased, QuarantineScope } from './eraseQuarantined';
-export { conflictVersions, conflictVersionsOf } from './conflictVersions';
+export {
+  conflictObjectKeys,
+  conflictVersions,
+  conflictVersionsOf,
+} from './conflictVersions';
 export type { ConflictVersion } from './conflictVersions';
 export { erasedMessage } from './erasedMessage';

@@ -25,6 +25,12 @@ interface Stored {
   sha256: string;
   objectKey: string;
   bytesRead: number;
+  /**
+   * Taken as received (`lpacs sync`: another lpacs de-identified it). Its
+   * bytes are the sender's version, so other bytes under its SOP
+   * Instance UID are another version, never the same instance re-encoded.
+   */
+  asReceived?: true;
 }
 
 /** What became of one input file. */
@@ -297,11 +303,13 @@ export async function processFile(
     sopInstanceUID,
     sha256,
     bytesRead: bytes.length,
+    ...(input.deidentified ? { asReceived: true as const } : {}),
   };
   if (
     storedSha256 !== undefined &&
     (storedSha256 === sha256 ||
-      sameInstance(ctx.lake, storedSha256, outcome.bytes))
+      (!input.deidentified &&
+        sameInstance(ctx.lake, storedSha256, outcome.bytes)))
   ) {
     // The lake's copy stands: report it, not the re-encoded one.
     return {

@@ -19,6 +19,13 @@ export interface SyncReport {
   sent: number;
   /** Already in the peer's lake (same SHA-256). */
   alreadyPresent: number;
+  /**
+   * SHA-256 of the objects the peer keeps as another version of an
+   * instance it holds under the same SOP Instance UID (a CONFLICT record
+   * there names both): stored by this run, or by an earlier one and then
+   * not sent again.
+   */
+  conflicts: string[];
   /** Refused by the peer, or unreadable here, with the reason's code. */
   failed: Array<{ sha256: string; code: string }>;
   /** Not tried because the connection failed; a rerun sends them. */
@@ -142,7 +149,8 @@ function multipart(
 
 /**
  * Sends de-identified objects to another lpacs (`POST /sync/have`, then
- * `POST /sync/objects` in chunks), only those its lake lacks by SHA-256.
+ * `POST /sync/objects` in chunks), only those its lake lacks by SHA-256:
+ * neither one it holds nor one it keeps as a conflicting version is sent.
  * The peer commits each chunk before answering, so after a dropped
  * connection a rerun asks again and sends only the rest.
  */
@@ -157,6 +165,7 @@ export async function sendToPeer(
     total: items.length,
     sent: 0,
     alreadyPresent: 0,
+    conflicts: [],
     failed: [],
     remaining: items.length,
     stopped: undefined,
@@ -178,6 +187,7 @@ export async function sendToPeer(
     total: number,
   ) => o.onProgress?.({ phase, done, total, bytesSent: report.bytesSent });
   const missing = new Set<string>();
+  const conflicts = new Set<string>();
   try {
     for (let at = 0; at < items.length; at += 10_000) {
       const page = items.slice(at, at + 10_000).map((i) => i.sha256);
@@ -186,8 +196,10 @@ export async function sendToPeer(
           body: JSON.stringify({ sha256: page }),
           type: 'application/json',
         }),
-      )) as { missing: string[] };
+      )) as { missing: string[]; conflicts?: string[] };
       for (const s of answer.missing) missing.add(s);
+      // A peer before conflicts were answered here sends none.
+      for (const s of answer.conflicts ?? []) conflicts.add(s);
       progress('checking', at + page.length, items.length);
     }
   } catch (err) {
@@ -195,7 +207,10 @@ export async function sendToPeer(
     return finish();
   }
   const todo = items.filter((i) => missing.has(i.sha256));
-  report.alreadyPresent = items.length - todo.length;
+  report.conflicts = items
+    .filter((i) => conflicts.has(i.sha256))
+    .map((i) => i.sha256);
+  report.alreadyPresent = items.length - todo.length - report.conflicts.length;
   report.remaining = todo.length;
   const boundary = `lpacs-sync-${randomBytes(12).toString('hex')}`;
   let at = 0;
@@ -236,6 +251,7 @@ export async function sendToPeer(
     for (const r of answer.results) {
       if (r.outcome === 'stored') report.sent++;
       else if (r.outcome === 'present') report.alreadyPresent++;
+      else if (r.outcome === 'conflict') report.conflicts.push(r.sha256);
       else
         report.failed.push({
           sha256: r.sha256,

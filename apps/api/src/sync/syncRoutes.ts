@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { Action } from '@lpacs/access';
 import type {
   FileOutcome,
@@ -7,7 +9,8 @@ import type {
   InputFile,
   Verdict,
 } from '@lpacs/ingest';
-import { headerParam, parseMultipart } from '@lpacs/ingest';
+import { conflictObjectKeys, headerParam, parseMultipart } from '@lpacs/ingest';
+import { Lake, LakeLayout } from '@lpacs/lake';
 import type { Catalog, Logger } from '@lpacs/lake';
 import type { Gate } from '../access/Gate';
 import { allowRoute } from '../access/allowRoute';
@@ -24,6 +27,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /** What the sync routes need from the server. */
 export interface SyncContext {
+  lakeRoot: string;
   catalog: Catalog;
   ingestSession: () => Promise<IngestSession>;
   logger: Logger;
@@ -36,7 +40,35 @@ function json(res: ServerResponse, status: number, body: unknown): void {
     .end(JSON.stringify(body));
 }
 
-/** `POST /sync/have`: of these SHA-256 values, the ones the lake lacks. */
+/**
+ * Of these SHA-256 values (none an instance's), the ones the lake keeps
+ * as the other version of a CONFLICT: an object, and the record that
+ * names it. Only values whose object exists are looked up in the records,
+ * so a lake without conflicts pays one stat per value.
+ */
+async function keptAsConflicts(
+  lakeRoot: string,
+  sha256s: string[],
+): Promise<Set<string>> {
+  const layout = new LakeLayout(lakeRoot);
+  const key = (sha: string) => layout.objectKey(sha);
+  const stored = sha256s.filter((s) => existsSync(join(lakeRoot, key(s))));
+  if (!stored.length) return new Set();
+  const lake = await Lake.open(lakeRoot, undefined, 'read');
+  try {
+    const kept = await conflictObjectKeys(lake);
+    return new Set(stored.filter((s) => kept.has(key(s))));
+  } finally {
+    lake.close();
+  }
+}
+
+/**
+ * `POST /sync/have`: of these SHA-256 values, the ones the lake lacks
+ * (`missing`), and the ones it keeps as another version of an instance
+ * it holds under the same SOP Instance UID (`conflicts`): sending those
+ * again would change nothing.
+ */
 async function have(
   req: IncomingMessage,
   res: ServerResponse,
@@ -76,7 +108,12 @@ async function have(
       )
     : [];
   const present = new Set(rows.map((r) => String(r.sha256)));
-  json(res, 200, { missing: wanted.filter((s) => !present.has(s)) });
+  const absent = wanted.filter((s) => !present.has(s));
+  const conflicts = await keptAsConflicts(ctx.lakeRoot, absent);
+  json(res, 200, {
+    missing: absent.filter((s) => !conflicts.has(s)),
+    conflicts: absent.filter((s) => conflicts.has(s)),
+  });
 }
 
 /**

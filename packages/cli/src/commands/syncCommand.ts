@@ -95,6 +95,7 @@ export async function syncCommand(
       to: new URL(flags.to).origin,
       sent: report.sent,
       alreadyPresent: report.alreadyPresent,
+      conflicts: report.conflicts.length,
       failed: report.failed.length,
       remaining: report.remaining,
     },
@@ -109,6 +110,14 @@ export async function syncCommand(
     `objects         ${report.total}`,
     `sent            ${report.sent} (${megabytes(report.bytesSent)} in ${report.seconds.toFixed(2)} s)`,
     `already present ${report.alreadyPresent}`,
+    ...(report.conflicts.length
+      ? [
+          `conflicts       ${report.conflicts.length} (the peer holds other content under the same SOP Instance UID and keeps this version beside it; later runs do not send it again)`,
+          ...report.conflicts
+            .slice(0, 20)
+            .map((sha) => `  ${sha.slice(0, 16)}  CONFLICT`),
+        ]
+      : []),
     `failed          ${report.failed.length}`,
     ...report.failed
       .slice(0, 20)
