@@ -42,15 +42,22 @@ function burned(file: string, to: string): Buffer {
 }
 
 /** Quarantine entries: id, reason code, and the original's SHA-256 if kept. */
-function quarantine(): Array<{ code: string; original?: string }> {
+function quarantine(): Array<{
+  code: string;
+  original?: string;
+  patient?: string;
+  study?: string;
+}> {
   const dir = join(lake, 'quarantine');
   return readdirSync(dir).map((id) => {
     const reason = JSON.parse(
       readFileSync(join(dir, id, 'reason.json'), 'utf8'),
-    ) as { code: string };
+    ) as { code: string; patient?: string; study?: string };
     const file = join(dir, id, 'file.dcm');
     return {
       code: reason.code,
+      patient: reason.patient,
+      study: reason.study,
       ...(existsSync(file) ? { original: sha(readFileSync(file)) } : {}),
     };
   });
@@ -121,6 +128,13 @@ describe('erasing a patient (finding 3: quarantine; finding 8: tombstone)', () =
       listed.find((e) => sha(b).startsWith(e.id))?.patient;
     assert.equal(patientOf(burnedFirst), first);
     assert.equal(patientOf(burnedSecond), second);
+    // Recorded with the entry when it was quarantined, so an erasure
+    // need not read and parse every original again.
+    const recorded = Object.fromEntries(
+      quarantine().map((q) => [q.original, [q.patient, q.study]]),
+    );
+    assert.deepEqual(recorded[sha(burnedSecond)], [second, secondStudy]);
+    assert.equal(recorded[sha(burnedFirst)]?.[0], first);
   });
 
   it("deletes the patient's quarantined originals and reports and audits the count", async () => {

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Tag, findElement, parseDicom, readString } from '@lpacs/dicom';
-import type { DicomFile } from '@lpacs/dicom';
+import { parseDicom } from '@lpacs/dicom';
 import {
   Deidentifier,
   RESEARCH_DEFAULT,
@@ -10,6 +9,8 @@ import {
 } from '@lpacs/deid';
 import type { Lake } from '@lpacs/lake';
 import { conflictVersions } from './conflictVersions';
+import { quarantineIdentity } from './quarantineIdentity';
+import type { QuarantinedIdentity } from './quarantineIdentity';
 
 /** What an erasure covers, by pseudonym and remapped UID. */
 export interface QuarantineScope {
@@ -33,69 +34,54 @@ export interface QuarantineErased {
 
 /**
  * The lake's PatientID and StudyInstanceUID of each quarantined original
- * (kept with its PHI), by entry id: its identity de-identified the way
- * ingest would, from the site secret, or as is for what sync received.
- * One that does not parse cannot be told apart and is left out.
- * TODO: every original is read and parsed on every call; a quarantine
- * of 100 000 files adds about a minute to each erasure or listing.
+ * (kept with its PHI), by entry id (see quarantineIdentity). Recorded
+ * with the entry when it was quarantined; read from the original only for
+ * entries quarantined before lpacs recorded it, and for those the
+ * original is parsed again on every call. One that does not parse cannot
+ * be told apart and is left out.
  */
 export async function pseudonymsOfQuarantined(
   lake: Lake,
-): Promise<Map<string, { patientID: string; studyInstanceUID?: string }>> {
-  const out = new Map<
-    string,
-    { patientID: string; studyInstanceUID?: string }
-  >();
+): Promise<Map<string, QuarantinedIdentity>> {
+  const out = new Map<string, QuarantinedIdentity>();
   const originals = [...(await lake.quarantinedSizes()).keys()];
   if (!originals.length) return out;
-  // What sync received was de-identified by its sender and would have
-  // been kept with its identity as is: its PatientID is the lake's
-  // pseudonym already, not an original to key.
-  const received = new Set(
-    (await lake.quarantined())
-      .filter((e) => e.source.startsWith('sync:'))
-      .map((e) => e.id),
-  );
-  const settings = await lake.settings({ deidentification: RESEARCH_DEFAULT });
-  const deid = new Deidentifier(
-    new SiteKeys(await lake.siteSecret()),
-    parseOptions(settings.deidentification),
-  );
+  const entries = new Map((await lake.quarantined()).map((e) => [e.id, e]));
+  let deid: Deidentifier | undefined;
   for (const id of originals) {
+    const entry = entries.get(id);
+    if (entry?.patient) {
+      out.set(id, {
+        patientID: entry.patient,
+        ...(entry.study ? { studyInstanceUID: entry.study } : {}),
+      });
+      continue;
+    }
     const bytes = await lake.quarantinedOriginal(id).catch(() => undefined);
     if (!bytes) continue;
+    let file;
     try {
-      const file = parseDicom(bytes);
-      const of = received.has(id)
-        ? identityAsIs(file)
-        : deid.pseudonymsOf(file);
-      if (!of.patientID) continue;
-      out.set(id, {
-        patientID: of.patientID,
-        ...(of.studyInstanceUID
-          ? { studyInstanceUID: of.studyInstanceUID }
-          : {}),
-      });
+      file = parseDicom(bytes);
     } catch {
-      // not DICOM enough to name a patient
+      continue; // not DICOM enough to name a patient
     }
+    deid ??= await lakeDeidentifier(lake);
+    const of = quarantineIdentity(
+      file,
+      deid,
+      entry?.source.startsWith('sync:') ?? false,
+    );
+    if (of) out.set(id, of);
   }
   return out;
 }
 
-/** The PatientID and StudyInstanceUID an object carries, as they are. */
-function identityAsIs(file: DicomFile): {
-  patientID: string | undefined;
-  studyInstanceUID: string | undefined;
-} {
-  const { buffer, elements } = file.body;
-  return {
-    patientID: readString(buffer, findElement(elements, Tag.PatientID))?.trim(),
-    studyInstanceUID: readString(
-      buffer,
-      findElement(elements, Tag.StudyInstanceUID),
-    )?.trim(),
-  };
+async function lakeDeidentifier(lake: Lake): Promise<Deidentifier> {
+  const settings = await lake.settings({ deidentification: RESEARCH_DEFAULT });
+  return new Deidentifier(
+    new SiteKeys(await lake.siteSecret()),
+    parseOptions(settings.deidentification),
+  );
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Deidentifier } from '@lpacs/deid';
 import type { Lake, PackedAttributes, Row } from '@lpacs/lake';
 import { acceptDeidentified } from './acceptDeidentified';
 import { instanceAttributes } from './attributeRows';
+import { quarantineIdentity } from './quarantineIdentity';
 import { indexRow } from './indexRow';
 import { sameInstance } from './sameInstance';
 import type { InputFile } from './sources/InputFile';
@@ -250,8 +251,9 @@ export async function processFile(
   }
   let outcome;
   let again = false;
+  let parsed: DicomFile | undefined;
   try {
-    let parsed = parseDicom(bytes);
+    parsed = parseDicom(bytes);
     if (isMediaDirectory(parsed)) {
       throw new DicomError(
         DicomErrorCode.MediaDirectory,
@@ -281,11 +283,16 @@ export async function processFile(
   } catch (err) {
     const reason = refusal(err);
     if (!reason) throw err;
+    const identity =
+      parsed &&
+      quarantineIdentity(parsed, ctx.deidentifier, !!input.deidentified);
     // A copy: the scratch buffer is reused by the next file while this awaits.
     await ctx.lake.quarantine(Buffer.from(bytes), {
       ...reason,
       source: input.source,
       at: new Date().toISOString(),
+      ...(identity && { patient: identity.patientID }),
+      ...(identity?.studyInstanceUID && { study: identity.studyInstanceUID }),
     });
     return {
       kind: 'quarantined',

@@ -59,6 +59,13 @@ export interface QuarantineReason {
   /** Where the file came from (an operator's path; steward/admin only). */
   source: string;
   at: string;
+  /**
+   * The lake's pseudonym of the file's patient, and its study's lake UID,
+   * when they could be read: an erasure finds the entry by them without
+   * reading the original. Never the original values.
+   */
+  patient?: string;
+  study?: string;
 }
 
 /**
