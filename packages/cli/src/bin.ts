@@ -33,6 +33,8 @@ commands:
                    for DICOM TLS (the CA's signature required of calling nodes);
                    --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer
   status           lake contents and quarantined files
+  sql QUERY        run DuckDB SQL over the lake's tables (instances, series,
+                   studies, patients, attributes, predictions); --json
   quarantine [list]
                    the files ingest refused, with their reasons and ids;
                    quarantine retry [ID...]: ingest the kept originals again
@@ -209,6 +211,8 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'status':
       return (await import('./commands/statusCommand.js')).statusCommand(opts);
+    case 'sql':
+      return (await import('./commands/sqlCommand.js')).sqlCommand(rest, opts);
     case 'quarantine':
       return (
         await import('./commands/quarantineCommand.js')
