@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccessStore, AuditLog, Role } from '@lpacs/access';
@@ -77,8 +78,93 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
+  for (const child of serving) await stop(child, 'SIGTERM');
   work.remove();
 });
+
+/** `lpacs serve` processes still running, stopped by `after` if a test failed. */
+const serving = new Set<ChildProcessWithoutNullStreams>();
+
+/** A real `lpacs serve ARGS` on the lake, on 127.0.0.1 and a free port. */
+async function serve(
+  args: string[] = [],
+): Promise<{ base: string; child: ChildProcessWithoutNullStreams }> {
+  const child = spawn(process.execPath, [
+    CLI,
+    'serve',
+    '--lake',
+    lake,
+    '--port',
+    '0',
+    ...args,
+  ]);
+  serving.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`serve exited ${code}: ${stderr}`)),
+    );
+  });
+  return { base, child };
+}
+
+/** Stops a `serve` by `signal` and waits until it has exited. */
+async function stop(
+  child: ChildProcessWithoutNullStreams,
+  signal: NodeJS.Signals,
+): Promise<void> {
+  serving.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+/** POST /auth/sign-in at `at`, with X-Forwarded-For `forwarded` if given. */
+async function signInAt(
+  at: string,
+  name: string,
+  password: string,
+  forwarded?: string,
+) {
+  const res = await fetch(`${at}/auth/sign-in`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(forwarded ? { 'x-forwarded-for': forwarded } : {}),
+    },
+    body: JSON.stringify({ name, password }),
+  });
+  await res.text();
+  return { status: res.status, retryAfter: res.headers.get('retry-after') };
+}
+
+/**
+ * The newest `n` sign-in entries, newest first: outcome, target, detail;
+ * a refusal's retryAfter (real seconds, so not exact) as `retry: 'about 900'`
+ * when it is within a minute of 900.
+ */
+function signIns(n: number) {
+  return new AuditLog(lake).query({ action: 'sign-in', limit: n }).map((e) => {
+    const { retryAfter, ...detail } = e.detail ?? {};
+    const retry = Number(retryAfter);
+    return {
+      outcome: e.outcome,
+      target: e.target,
+      detail,
+      ...(retryAfter === undefined
+        ? {}
+        : { retry: retry > 840 && retry <= 900 ? 'about 900' : retry }),
+    };
+  });
+}
 
 describe('lpacs users password', () => {
   it("ends the user's portal sessions and revokes their API tokens", async () => {
@@ -140,7 +226,7 @@ describe('sign-in throttling', () => {
         actor: 'anonymous',
         target: 'sam',
         outcome: 'denied',
-        detail: { throttled: 'user', retryAfter: 900 },
+        detail: { throttled: 'user', retryAfter: 900, from: '10.1.0.6' },
       },
     );
 
@@ -189,12 +275,148 @@ describe('sign-in throttling', () => {
     assert.equal(blocked.status, 429);
     assert.equal(blocked.retryAfter, '900');
     const [entry] = new AuditLog(lake).query({ action: 'sign-in', limit: 1 });
-    assert.deepEqual(entry?.detail, { throttled: 'address', retryAfter: 900 });
+    assert.deepEqual(entry?.detail, {
+      throttled: 'address',
+      retryAfter: 900,
+      from: '10.4.0.1',
+    });
     const elsewhere = await signIn(
       'pat',
       'NewPassw0rd-long-enough',
       '10.4.0.2',
     );
     assert.equal(elsewhere.status, 200);
+  });
+});
+
+describe('sign-in throttling in a real lpacs serve', () => {
+  it('keeps the counts when the server is killed and started again', async () => {
+    const first = await serve();
+    // Five wrong passwords for una, each from its own (forwarded) address,
+    // and five names tried from 10.61.0.1.
+    for (let i = 1; i <= 5; i++) {
+      const wrong = await signInAt(first.base, 'una', 'wrong', `10.60.0.${i}`);
+      assert.equal(wrong.status, 401);
+      const guess = await signInAt(first.base, `g${i}`, 'wrong', '10.61.0.1');
+      assert.equal(guess.status, 401);
+    }
+    // kill -9: only what was on disk before each 401 survives.
+    await stop(first.child, 'SIGKILL');
+    const second = await serve();
+    const una = await signInAt(second.base, 'una', 'wrong', '10.60.0.6');
+    assert.equal(una.status, 429);
+    // The five failures were a few seconds ago: about 15 minutes to wait.
+    const retry = Number(una.retryAfter);
+    assert.ok(retry > 840 && retry <= 900, String(retry));
+    const fromThere = await signInAt(
+      second.base,
+      'rita',
+      PASSWORD,
+      '10.61.0.1',
+    );
+    assert.equal(fromThere.status, 429);
+    assert.deepEqual(
+      signIns(2).map((e) => e.detail?.throttled),
+      ['address', 'user'],
+    );
+    // Someone else, from elsewhere, still signs in.
+    const rita = await signInAt(second.base, 'rita', PASSWORD, '10.62.0.1');
+    assert.equal(rita.status, 200);
+    await stop(second.child, 'SIGTERM');
+  });
+
+  it('with --trust-proxy, walks X-Forwarded-For back through the trusted proxies to the client', async () => {
+    // The portal here (127.0.0.1) behind a reverse proxy at 10.80.0.2:
+    // the client's own header comes first, then what each proxy appended.
+    const { base, child } = await serve([
+      '--trust-proxy',
+      '127.0.0.1',
+      '--trust-proxy',
+      '10.80.0.0/16',
+    ]);
+    for (let i = 1; i <= 5; i++) {
+      const spoofed = `203.0.113.${i}, 198.51.100.7, 10.80.0.2`;
+      assert.equal(
+        (await signInAt(base, `h${i}`, 'wrong', spoofed)).status,
+        401,
+      );
+    }
+    const blocked = await signInAt(
+      base,
+      'rita',
+      PASSWORD,
+      '203.0.113.99, 198.51.100.7, 10.80.0.2',
+    );
+    assert.equal(blocked.status, 429);
+    const other = await signInAt(
+      base,
+      'rita',
+      PASSWORD,
+      '198.51.100.8, 10.80.0.2',
+    );
+    assert.equal(other.status, 200);
+    assert.deepEqual(signIns(3), [
+      { outcome: 'ok', target: 'rita', detail: { from: '198.51.100.8' } },
+      {
+        outcome: 'denied',
+        target: 'rita',
+        detail: { throttled: 'address', from: '198.51.100.7' },
+        retry: 'about 900',
+      },
+      { outcome: 'failed', target: 'h5', detail: { from: '198.51.100.7' } },
+    ]);
+
+    // IPv6 clients count by /64; an IPv4-mapped address as its IPv4.
+    for (let i = 1; i <= 5; i++)
+      assert.equal(
+        (await signInAt(base, `v${i}`, 'wrong', `2001:db8:1:2:${i}::1`)).status,
+        401,
+      );
+    const sameNet = await signInAt(
+      base,
+      'rita',
+      PASSWORD,
+      '2001:db8:1:2:bbbb::2',
+    );
+    assert.equal(sameNet.status, 429);
+    const nextNet = await signInAt(base, 'rita', PASSWORD, '2001:db8:1:3::1');
+    assert.equal(nextNet.status, 200);
+    for (let i = 1; i <= 5; i++)
+      assert.equal(
+        (await signInAt(base, `m${i}`, 'wrong', '::ffff:10.90.0.1')).status,
+        401,
+      );
+    assert.equal(
+      (await signInAt(base, 'rita', PASSWORD, '10.90.0.1')).status,
+      429,
+    );
+    assert.deepEqual(signIns(1)[0]?.detail, {
+      throttled: 'address',
+      from: '10.90.0.1',
+    });
+    await stop(child, 'SIGTERM');
+  });
+
+  // Last: this one fills the counter of 127.0.0.1 itself.
+  it('ignores X-Forwarded-For from a peer it does not trust', async () => {
+    const { base, child } = await serve(['--trust-proxy', 'none']);
+    // Each guess claims another address; all come from 127.0.0.1.
+    for (let i = 1; i <= 5; i++)
+      assert.equal(
+        (await signInAt(base, `s${i}`, 'wrong', `10.70.0.${i}`)).status,
+        401,
+      );
+    const blocked = await signInAt(base, 'rita', PASSWORD, '10.70.0.9');
+    assert.equal(blocked.status, 429);
+    assert.deepEqual(signIns(2), [
+      {
+        outcome: 'denied',
+        target: 'rita',
+        detail: { throttled: 'address', from: '127.0.0.1' },
+        retry: 'about 900',
+      },
+      { outcome: 'failed', target: 's5', detail: { from: '127.0.0.1' } },
+    ]);
+    await stop(child, 'SIGTERM');
   });
 });

@@ -29,6 +29,10 @@ import { allowRoute } from './access/allowRoute';
 import { Gate } from './access/Gate';
 import { principalOf } from './access/principalOf';
 import { SignInThrottle } from './access/SignInThrottle';
+import {
+  DEFAULT_TRUSTED_PROXIES,
+  trustedProxies,
+} from './access/clientAddress';
 import { signInRoutes } from './access/signInRoutes';
 import { ErrorCode } from './ApiError';
 import { releaseRoutes } from './sharing/releaseRoutes';
@@ -85,9 +89,17 @@ export interface ServerOptions {
   ohifUrl?: string;
   /**
    * Counts failed sign-ins (default: 5 per user name, and 5 per client
-   * address, in 15 minutes, in memory). Tests pass one with their own clock.
+   * address, in 15 minutes, kept in the lake's
+   * `state/sign-in-failures.json`). Tests pass one with their own clock.
    */
   signInThrottle?: SignInThrottle;
+  /**
+   * Peers (addresses or ranges such as `10.0.0.0/8`) whose
+   * X-Forwarded-For names the client for sign-in throttling and its audit
+   * entries; `['none']` or `[]` trusts no one. Default: 127.0.0.1 and ::1,
+   * where the portal's sign-in proxy calls from when it runs on this host.
+   */
+  trustProxy?: string[];
 }
 
 /** A running API server. */
@@ -169,6 +181,7 @@ export async function startServer(
   options: ServerOptions,
 ): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
+  const proxies = trustedProxies(options.trustProxy ?? DEFAULT_TRUSTED_PROXIES);
   const ohifUrl = options.ohifUrl ? viewerUrl(options.ohifUrl) : undefined;
   const catalog = await Catalog.open(options.lake, {
     timeoutMs: options.queryTimeoutMs ?? 30_000,
@@ -178,7 +191,8 @@ export async function startServer(
   const audit = new AuditLog(options.lake);
   const sharing = new SharingStore(options.lake);
   const links = new DownloadLinks();
-  const throttle = options.signInThrottle ?? new SignInThrottle();
+  const throttle =
+    options.signInThrottle ?? new SignInThrottle({ lake: options.lake });
   const deidentification = () => {
     try {
       const settings = JSON.parse(
@@ -404,6 +418,7 @@ export async function startServer(
         store: access,
         gate,
         throttle,
+        trustedProxies: proxies,
         secure: !!options.tls,
       }))
     )

@@ -31,7 +31,9 @@ commands:
                    --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...;
                    --dimse-tls-cert FILE --dimse-tls-key FILE [--dimse-tls-ca FILE]
                    for DICOM TLS (the CA's signature required of calling nodes);
-                   --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer
+                   --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer;
+                   --trust-proxy ADDR|RANGE|none (repeatable): whose X-Forwarded-For
+                   names a signing-in client (default 127.0.0.1 and ::1, the portal)
   status           lake contents and quarantined files
   sql QUERY        run DuckDB SQL over the lake's tables (instances, series,
                    studies, patients, attributes, predictions); --json
@@ -121,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
       'dimse-tls-ca': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
       'ohif-url': { type: 'string' },
+      'trust-proxy': { type: 'string', multiple: true },
       model: { type: 'string' },
       modality: { type: 'string', multiple: true },
       series: { type: 'string', multiple: true },
@@ -204,6 +207,7 @@ async function main(argv: string[]): Promise<number> {
         dimseTlsCa: values['dimse-tls-ca'],
         corsOrigins: values['cors-origin'],
         ohifUrl: values['ohif-url'] ?? process.env.LPACS_OHIF_URL,
+        trustProxy: values['trust-proxy'],
       });
     case 'compact':
       return (await import('./commands/compactCommand.js')).compactCommand(

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
 import { AccessError } from '@lpacs/access';
 import type { AccessStore } from '@lpacs/access';
 import { readBody } from '../http/readBody';
 import type { Gate } from './Gate';
 import type { SignInThrottle } from './SignInThrottle';
+import { clientAddress } from './clientAddress';
 import { SESSION_COOKIE, credentialOf } from './principalOf';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -16,29 +18,13 @@ function cookie(value: string, maxAge: number, secure: boolean): string {
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-/**
- * The address a sign-in comes from. The portal's proxy runs beside the
- * API and forwards the address it was called from (X-Forwarded-For, its
- * last entry being the one the nearest proxy saw); without trusting it
- * every portal user would share the proxy's own address, and five wrong
- * passwords anywhere would lock everyone out. From any other peer the
- * header is the caller's own word and is ignored.
- */
-function clientAddress(req: IncomingMessage): string {
-  const peer = req.socket.remoteAddress ?? '';
-  const forwarded = req.headers['x-forwarded-for'];
-  if (!LOOPBACK.has(peer) || typeof forwarded !== 'string') return peer;
-  const last = forwarded.split(',').pop()!.trim();
-  return last ? last.slice(0, 64) : peer;
-}
-
 /**
  * `POST /auth/sign-in` {name, password} sets the session cookie;
  * `POST /auth/sign-out` revokes the session. Failures are audited, and
  * `throttle` answers 429 (with Retry-After) once a user name or address
- * has failed too often.
+ * has failed too often. The address is the peer's, or the one a peer in
+ * `trustedProxies` reports in X-Forwarded-For (clientAddress); each
+ * sign-in entry of the audit log carries it as `detail.from`.
  * Returns false when the path is not one of these.
  */
 export async function signInRoutes(
@@ -49,6 +35,7 @@ export async function signInRoutes(
     store: AccessStore;
     gate: Gate;
     throttle: SignInThrottle;
+    trustedProxies: BlockList;
     secure: boolean;
   },
 ): Promise<boolean> {
@@ -67,12 +54,14 @@ export async function signInRoutes(
       json(res, 400, { error: 'send JSON {"name": "...", "password": "..."}' });
       return true;
     }
-    const attempt = throttle.attempt(name, clientAddress(req));
+    const from = clientAddress(req, deps.trustedProxies);
+    const attempt = throttle.attempt(name, from);
     if ('refused' in attempt) {
       const { by, retryAfterSeconds } = attempt.refused;
       await gate.record('sign-in', 'denied', name.slice(0, 64), {
         throttled: by,
         retryAfter: retryAfterSeconds,
+        from,
       });
       const minutes = Math.ceil(retryAfterSeconds / 60);
       res.setHeader('retry-after', String(retryAfterSeconds));
@@ -83,9 +72,9 @@ export async function signInRoutes(
     }
     try {
       const session = await store.signIn(name, password);
-      attempt.succeeded();
+      await attempt.succeeded();
       const user = store.user(name)!;
-      await gate.record('sign-in', 'ok', name);
+      await gate.record('sign-in', 'ok', name, { from });
       const seconds = Math.round(
         (Date.parse(session.info.expiresAt) - Date.now()) / 1000,
       );
@@ -97,7 +86,8 @@ export async function signInRoutes(
       });
     } catch (err) {
       if (!(err instanceof AccessError)) throw err;
-      await gate.record('sign-in', 'failed', name.slice(0, 64));
+      await attempt.failed();
+      await gate.record('sign-in', 'failed', name.slice(0, 64), { from });
       json(res, 401, { error: err.message });
     }
     return true;

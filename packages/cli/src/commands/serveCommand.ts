@@ -25,6 +25,8 @@ export interface DimseFlags {
   dimseTlsKey?: string;
   /** PEM of the CA that must have signed a calling node's certificate. */
   dimseTlsCa?: string;
+  /** Peers whose X-Forwarded-For is believed (--trust-proxy; `none`). */
+  trustProxy?: string[];
 }
 
 /**
@@ -84,6 +86,7 @@ export async function serveCommand(
       ...(tls ? { tls } : {}),
       ...(dimse.corsOrigins ? { corsOrigins: dimse.corsOrigins } : {}),
       ...(dimse.ohifUrl ? { ohifUrl: dimse.ohifUrl } : {}),
+      ...(dimse.trustProxy ? { trustProxy: dimse.trustProxy } : {}),
     });
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
