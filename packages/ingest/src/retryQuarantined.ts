@@ -12,7 +12,9 @@ export interface RetriedEntry {
   /**
    * `ingested` and `skipped` (already in the lake) remove the entry;
    * `quarantined` (refused again, with `code` and `message`) and
-   * `conflict` keep it; `not-retryable` entries kept no file.
+   * `conflict` keep it; `not-retryable` entries kept no file to send
+   * again (a CONFLICT entry: its version is kept as an object, `code`
+   * says CONFLICT and `message` what to do).
    */
   verdict: Verdict | 'not-retryable';
   code?: string;
@@ -35,6 +37,21 @@ export interface RetryReport {
   entries: RetriedEntry[];
 }
 
+/**
+ * What is true of a CONFLICT entry, and what to do with it: its version is
+ * kept as an object beside the lake's instance of the same SOP Instance
+ * UID, so there is nothing to send again.
+ */
+function conflictText(entry: { id: string; message: string }): string {
+  const kept = / kept as (objects\/\S+\.dcm)/.exec(entry.message)?.[1];
+  return (
+    `a conflict is not retried: this version is kept${kept ? ` as ${kept}` : ''}, ` +
+    "beside the lake's instance of the same SOP Instance UID; compare the two, " +
+    `then keep both, or drop this record (lpacs quarantine drop ${entry.id.slice(0, 12)} --reason TEXT; ` +
+    'lpacs compact then deletes the version)'
+  );
+}
+
 /** Why a stored original cannot be sent again, or undefined when it can. */
 function unusable(
   entry: { id: string; code: string; message: string },
@@ -44,6 +61,8 @@ function unusable(
   // An erased patient's file is refused without keeping it, on purpose.
   if (!bytes && entry.code === 'ERASED')
     return `no file was kept: ${entry.message}`;
+  // A conflict is not a refusal: its version is already in the lake.
+  if (entry.code === 'CONFLICT') return conflictText(entry);
   if (!bytes) return 'no file was kept (the source could not be read)';
   // The id is the original's hash: anything else was changed since.
   if (quarantineId(bytes) !== id)
@@ -108,6 +127,8 @@ export async function retryQuarantined(
         }
         if (why || !bytes) {
           entry.verdict = 'not-retryable';
+          const code = byId.get(entry.id)?.code;
+          if (code === 'CONFLICT') entry.code = code;
           entry.message = why;
           continue;
         }

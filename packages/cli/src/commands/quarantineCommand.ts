@@ -59,7 +59,8 @@ async function listEntries(opts: Options): Promise<number> {
     const lines = [`quarantined ${listed.length} in ${opts.lake}`];
     for (const e of listed)
       lines.push(
-        `  ${e.id.slice(0, 12)}  ${e.at}  ${e.code}  ${e.message}  (${shownPath(e.source)})${e.retryable ? '' : '  no stored file'}${e.patient ? `  patient ${e.patient}` : ''}`,
+        // A CONFLICT's message says where its version is kept.
+        `  ${e.id.slice(0, 12)}  ${e.at}  ${e.code}  ${e.message}  (${shownPath(e.source)})${e.retryable || e.code === 'CONFLICT' ? '' : '  no stored file'}${e.patient ? `  patient ${e.patient}` : ''}`,
       );
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
@@ -171,7 +172,7 @@ async function dropEntries(
       });
       process.stdout.write(
         dropped
-          ? `dropped ${id.slice(0, 12)}  ${entry?.code ?? ''}  (${shownPath(entry?.source ?? '')})${kept.has(id) ? '' : '  (no stored file)'}\n`
+          ? `dropped ${id.slice(0, 12)}  ${entry?.code ?? ''}  (${shownPath(entry?.source ?? '')})${kept.has(id) ? '' : entry?.code === 'CONFLICT' ? '  (the version it kept is deleted by the next lpacs compact)' : '  (no stored file)'}\n`
           : `${id.slice(0, 12)} was already gone\n`,
       );
     }

@@ -9,6 +9,7 @@ import {
   parseDicom,
   parseDicomLeading,
   readString,
+  readStrings,
 } from '../index';
 import { SAMPLE, dcmdumpValue, filesUnder } from './fixtures';
 
@@ -153,6 +154,49 @@ describe('parseDicomLeading on a file cut short', () => {
     assert.equal(parsed.body.elements.length, 0);
     assert.throws(() => parseDicomLeading(Buffer.from('not DICOM at all')), {
       code: DicomErrorCode.NotDicom,
+    });
+  });
+});
+
+describe('an item whose length overruns its sequence', () => {
+  // pydicom's DICOMDIR-nooffset (Debian python3-pydicom): elements were
+  // removed from the last directory record, and the Directory Record
+  // Sequence's length updated, but not the last item's.
+  const file =
+    '/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests/DICOMDIR-nooffset';
+
+  /** Every Referenced File ID (0004,1500) as dcmdump reads the file. */
+  function dcmdumpFileIds(): string[] {
+    return execFileSync('dcmdump', ['-q', '+P', '0004,1500', file], {
+      encoding: 'latin1',
+    })
+      .split('\n')
+      .flatMap((line) => /\[([^\]]*)\]/.exec(line)?.[1] ?? []);
+  }
+
+  it('is read to the end of the sequence, as dcmdump reads it', () => {
+    const parsed = parseDicom(readFileSync(file));
+    const { buffer, elements } = parsed.body;
+    const records = findElement(elements, 0x00041220)?.items ?? [];
+    const ids = records
+      .map((r) => readStrings(buffer, findElement(r.elements, 0x00041500)))
+      .filter((id) => id.length > 0)
+      .map((id) => id.join('\\'));
+    // dcmdump: "(0004,1220) SQ (Sequence with explicit length #=52)"
+    assert.equal(records.length, 52);
+    assert.deepEqual(ids, dcmdumpFileIds());
+    assert.equal(records.at(-1)!.end, buffer.length);
+  });
+
+  it('is still an error when its elements do not end with the sequence', () => {
+    const bytes = Buffer.from(readFileSync(file));
+    // Cut the sequence (and the file) 2 bytes into the last element of
+    // the last item, (0020,0013) IS [7 ], and say so in the SQ length.
+    const sq = bytes.indexOf(Buffer.from([0x04, 0x00, 0x20, 0x12]));
+    const cut = bytes.subarray(0, bytes.length - 2);
+    cut.writeUInt32LE(cut.length - (sq + 12), sq + 8);
+    assert.throws(() => parseDicom(cut), {
+      code: DicomErrorCode.Truncated,
     });
   });
 });

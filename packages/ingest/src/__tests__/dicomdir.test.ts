@@ -111,6 +111,17 @@ describe('DICOMDIR-indexed media', () => {
     );
   });
 
+  it("reads pydicom's DICOMDIR-nooffset, whose last record's item length is stale, as dcmdump does", () => {
+    // Debian python3-pydicom's test media: the three patient folders beside it.
+    const file = join(
+      '/usr/lib/python3/dist-packages/pydicom/data/test_files/dicomdirtests',
+      'DICOMDIR-nooffset',
+    );
+    const expected = dcmdumpFileIds(file);
+    assert.equal(expected.length, 31);
+    assert.deepEqual(readDicomdir(readFileSync(file)), expected);
+  });
+
   it('expands the media folder to the referenced files in record order, then the files no record names, each once', async () => {
     const extra = join(media, 'EXTRA', 'IM1');
     mkdirSync(join(extra, '..'));

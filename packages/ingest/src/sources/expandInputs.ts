@@ -23,6 +23,26 @@ function isTar(path: string): boolean {
   return /\.(tar|tgz|tar\.gz)$/i.test(path);
 }
 
+/**
+ * True for an archive member that is itself an archive ingest would open
+ * (.zip, .tar, .tar.gz, .tgz), by its name or by its first bytes (a zip's
+ * signature, a tar's `ustar` magic), unless it is a DICOM file (DICM at
+ * byte 128).
+ */
+function isNestedArchive(name: string, bytes: Buffer): boolean {
+  if (bytes.length >= 132 && bytes.toString('latin1', 128, 132) === 'DICM')
+    return false;
+  if (isArchive(name)) return true;
+  const zip =
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x4b &&
+    [0x0304, 0x0506, 0x0708].includes(bytes.readUInt16BE(2));
+  const tar =
+    bytes.length >= 262 && bytes.toString('latin1', 257, 262) === 'ustar';
+  return zip || tar;
+}
+
 /** A member's path in its archive, as media file IDs compare (PS3.10 8.5). */
 function memberKey(name: string): string {
   return name
@@ -48,6 +68,17 @@ async function* members(
     for await (const member of read(path)) {
       const name = member.source.slice(path.length + 1);
       present.add(memberKey(name));
+      if (member.bytes && isNestedArchive(name, member.bytes)) {
+        yield {
+          source: member.source,
+          error: {
+            code: 'NESTED_ARCHIVE',
+            message:
+              'an archive inside an archive is not read: unpack the outer archive and ingest the folder',
+          },
+        };
+        continue;
+      }
       if (member.bytes && isDicomdir(name)) {
         const fileIds = dicomdirIndex(member.bytes);
         if (fileIds) {
