@@ -28,7 +28,7 @@ import { cleanText, identifierPattern } from './cleanText';
 import { isTime, shiftDA, shiftDT } from './dates';
 import { burnedInRisk } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
-import { personNames, readIdentity } from './identity';
+import { readIdentity } from './identity';
 import { RESEARCH_DEFAULT, methodCodes } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
@@ -322,10 +322,10 @@ export class Deidentifier {
     const identity = readIdentity(body, charsets);
     const shift = this.#keys.dateShiftDays(identity.key);
     const pseudonym = this.#keys.patientPseudonym(identity.key);
+    // Memoized by every value that feeds it: one pattern per patient,
+    // study and series, never one patient's for another's text.
     const identifiers = identifierPattern(
-      this.#options.cleanStructuredContent || this.#options.cleanGraphics
-        ? personNames(body.buffer, top, charsets, [...identity.identifiers])
-        : identity.identifiers,
+      identity.identifiers,
       identity.wholeWords,
     );
     const decodedFrom = this.#decodedFrom.get(file);

@@ -43,16 +43,30 @@ export function identifierPattern(
   identifiers: readonly string[],
   words: readonly string[] = [],
 ): RegExp | undefined {
-  // Every file of a patient carries the same identifiers: one pattern
+  // Every file of a series carries the same identifiers: one pattern
   // serves them all, and cleanText's results are kept per pattern.
+  // Frozen lists (readIdentity's, shared by such files) are known by
+  // identity, as they cannot change; any other by its values.
+  const same = byList.get(identifiers);
+  if (same && same.words === words) return same.pattern;
   // JSON, not a join: no separator could be told from a value's own.
   const key = JSON.stringify([identifiers, words]);
-  if (patterns.has(key)) return patterns.get(key);
-  if (patterns.size >= MEMO_SIZE) patterns.clear();
-  const pattern = buildPattern(identifiers, words);
-  patterns.set(key, pattern);
+  let pattern = patterns.get(key);
+  if (pattern === undefined && !patterns.has(key)) {
+    if (patterns.size >= MEMO_SIZE) patterns.clear();
+    pattern = buildPattern(identifiers, words);
+    patterns.set(key, pattern);
+  }
+  if (Object.isFrozen(identifiers) && Object.isFrozen(words))
+    byList.set(identifiers, { words, pattern });
   return pattern;
 }
+
+/** Patterns of frozen identifier lists, by the lists themselves. */
+const byList = new WeakMap<
+  readonly string[],
+  { words: readonly string[]; pattern: RegExp | undefined }
+>();
 
 /** Recent patterns by their identifiers; cleared when full. */
 const patterns = new Map<string, RegExp | undefined>();

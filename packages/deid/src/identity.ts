@@ -1,4 +1,12 @@
-import { Tag, findElement, readString, readStrings } from '@lpacs/dicom';
+import {
+  PROFILE_RULES,
+  Tag,
+  findElement,
+  implicitVr,
+  lookupTag,
+  readString,
+  readStrings,
+} from '@lpacs/dicom';
 import type { DataSet, DicomElement } from '@lpacs/dicom';
 import { ageFromAS, yearsBetween } from './dates';
 import { normalisePersonName } from './SiteKeys';
@@ -8,49 +16,82 @@ export interface PatientIdentity {
   /** The key pseudonyms and date shifts derive from (never stored). */
   key: string;
   /** Every identifying string the object holds, for cleaning free text. */
-  identifiers: string[];
+  identifiers: readonly string[];
   /**
    * Removed only as whole words: words of its place names and addresses,
-   * and two-letter parts of person names ("LI"), which inside other words
-   * would cut clinical text.
+   * two-letter parts of person names ("LI") and IDs of fewer than four
+   * characters ("C1"), which inside other words would cut clinical text.
    */
-  wholeWords: string[];
+  wholeWords: readonly string[];
   /** Age at the study in whole years, capped at 90 (HIPAA 164.514(b)(2)). */
   ageYears: number | undefined;
 }
 
-const NAME_TAGS = [
-  Tag.PatientName,
-  Tag.ReferringPhysicianName,
-  0x00081050,
-  0x00081070,
-  0x00101001,
-  0x00101060,
-];
-const ID_TAGS = [
-  Tag.PatientID,
-  Tag.AccessionNumber,
-  Tag.StudyID,
-  0x00101000,
-  0x00100021,
-  0x00101040,
-  Tag.InstitutionName,
-  0x00080081,
-  0x00081010,
-];
+/** Text VRs whose values may be an identifier that free text repeats. */
+const ID_VRS = new Set(['SH', 'LO', 'AE', 'UC', 'ST', 'LT', 'UT']);
+
+/**
+ * The attributes whose values free text may repeat as identifiers, taken
+ * from Table E.1-1 itself: every row the Basic Profile removes or replaces
+ * whose value is text of ID_VRS (IDs, accession and order numbers,
+ * institution, station and device names and serial numbers, addresses,
+ * telephone numbers, ...). Left out are the descriptors and comments the
+ * Clean options clean (their own words are what is kept), patient
+ * characteristics (an ethnic group or an allergy does not say who), and
+ * other VRs (dates are shifted, UIDs remapped, and dates and long numbers
+ * are removed by shape anyway). Person names are taken from every element
+ * of VR PN, listed here or not.
+ */
+const ID_TAGS: ReadonlySet<number> = new Set(
+  PROFILE_RULES.filter(
+    (r) =>
+      r.mask === 0xffffffff &&
+      r.basic !== 'K' &&
+      !r.options.cleanDescOpt &&
+      !r.options.cleanStructContOpt &&
+      !r.options.cleanGraphOpt &&
+      !r.options.rtnPatCharsOpt &&
+      ID_VRS.has(lookupTag(r.value)?.[0] ?? ''),
+  ).map((r) => r.value),
+);
+
+/**
+ * Sequences of Table E.1-1 whose items are codes that identify a person,
+ * an institution or a station (PS3.3 10.1 Person Identification Macro,
+ * C.7.5.1 equipment): the Code Value and Code Meaning of their items are
+ * identifiers too ("DRHOUSE01", "Mercy Valley Hospital").
+ */
+const IDENTIFYING_CODE_SEQUENCES: ReadonlySet<number> = new Set([
+  0x00401101, // PersonIdentificationCodeSequence
+  0x00080082, // InstitutionCodeSequence
+  0x00404028, // PerformedStationNameCodeSequence
+  0x00404025, // ScheduledStationNameCodeSequence
+  0x00404030, // PerformedStationGeographicLocationCodeSequence
+  0x00404027, // ScheduledStationGeographicLocationCodeSequence
+  0x00100050, // PatientInsurancePlanCodeSequence
+  0x0040a088, // VerifyingObserverIdentificationCodeSequence
+]);
+const CODE_VALUES: ReadonlySet<number> = new Set([
+  0x00080100, // CodeValue
+  0x00080119, // LongCodeValue
+  0x00080104, // CodeMeaning
+]);
 
 /**
  * Names and addresses of places: the institution, its address and
- * department, the patient's address. Free text repeats them in part
+ * department, the patient's, the referring physician's and any other
+ * person's address, at any depth. Free text repeats them in part
  * ("AXIAL MERCY", "CT FAIRVIEW"), so each word counts too (the whole
  * values are identifiers already).
  */
-const PLACE_TAGS = [
+const PLACE_TAGS: ReadonlySet<number> = new Set([
   Tag.InstitutionName,
   0x00080081, // InstitutionAddress
   0x00081040, // InstitutionalDepartmentName
   0x00101040, // PatientAddress
-];
+  0x00080092, // ReferringPhysicianAddress
+  0x00401102, // PersonAddress
+]);
 
 /**
  * Words of place names that say nothing of which place, and that clinical
@@ -81,6 +122,28 @@ const GENERIC_PLACE_WORDS = new Set([
   'CARE',
   'SUITE',
 ]);
+
+/**
+ * False for a value that says nothing of whom or where, which free text
+ * uses as clinical wording: two Latin letters alone ("CT", "ER", a state), and
+ * a place named only by generic words ("RADIOLOGY", "Diagnostic Imaging").
+ */
+function identifying(value: string, place: boolean): boolean {
+  if (value.length < 2) return false;
+  if (/^\p{L}\p{L}$/u.test(value) && !IDEOGRAPHIC.test(value)) return false;
+  return (
+    !place ||
+    value
+      .split(/[\s^,.;:/()-]+/)
+      .some((w) => w.length > 0 && !GENERIC_PLACE_WORDS.has(w.toUpperCase()))
+  );
+}
+
+/**
+ * An identifier shorter than this ("C1", "ER") is matched as a whole
+ * word only: inside other words it would cut clinical text.
+ */
+const SHORT_ID = 4;
 
 /**
  * The words of a place's name or address that free text may repeat
@@ -169,7 +232,12 @@ function shortNameParts(value: string): string[] {
     .filter((part) => !IDEOGRAPHIC.test(part));
 }
 
-/** Reads the identity of a data set's patient (top level only). */
+/**
+ * Reads the identity of a data set's patient: the key from the top level,
+ * the identifiers from every depth (see gather). Every file of a series
+ * carries the same identifying values: what they give is kept by their
+ * bytes, so each file pays for a walk, not for splitting the names again.
+ */
 export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const str = (tag: number) =>
     readString(ds.buffer, findElement(ds.elements, tag), charsets);
@@ -178,39 +246,10 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const name = normalisePersonName(str(Tag.PatientName) ?? '');
   const birth = str(Tag.PatientBirthDate) ?? '';
   const key = id ? `id:${issuer ?? ''}|${id}` : `name:${name}|${birth}`;
-  const identifiers: string[] = [];
-  const places: string[] = [];
-  for (const tag of NAME_TAGS) {
-    for (const v of readStrings(
-      ds.buffer,
-      findElement(ds.elements, tag),
-      charsets,
-    )) {
-      identifiers.push(...nameParts(v));
-      places.push(...shortNameParts(v));
-    }
-  }
-  for (const tag of ID_TAGS) {
-    for (const v of readStrings(
-      ds.buffer,
-      findElement(ds.elements, tag),
-      charsets,
-    )) {
-      identifiers.push(v);
-      // "LMH-CT01" is written "LMHCT01" too.
-      const bare = v.replace(/[\s_./-]+/g, '');
-      if (bare !== v && bare.length >= 4) identifiers.push(bare);
-    }
-  }
-  for (const tag of PLACE_TAGS) {
-    for (const v of readStrings(
-      ds.buffer,
-      findElement(ds.elements, tag),
-      charsets,
-    ))
-      places.push(...placeWords(v));
-  }
-  if (/^\d{8}$/.test(birth)) identifiers.push(...birthDateForms(birth));
+  const hits: Hit[] = [];
+  const raw = [part('b', birth), part('c', charsets.join('\\'))];
+  gather(ds.buffer, ds.elements, charsets, false, hits, raw);
+  const found = identifiersOf(ds.buffer, hits, birth, raw.join(''));
   const studyDate =
     str(Tag.StudyDate) ?? str(Tag.SeriesDate) ?? str(Tag.AcquisitionDate);
   const age =
@@ -218,29 +257,133 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
     (studyDate ? yearsBetween(birth, studyDate) : undefined);
   return {
     key,
-    identifiers: identifiers.filter((v) => v.trim().length > 0),
-    wholeWords: places,
+    identifiers: found.identifiers,
+    wholeWords: found.wholeWords,
     ageYears: age === undefined ? undefined : Math.min(age, 90),
   };
 }
 
+const enum Kind {
+  Name = 'n',
+  Id = 'i',
+  Place = 'p',
+}
+
+/** An element whose value free text may repeat, with its character set. */
+interface Hit {
+  el: DicomElement;
+  charsets: string[];
+  kind: Kind;
+}
+
+/** One self-delimiting piece of a memo key: a letter, a length, the text. */
+function part(kind: string, text: string): string {
+  return `${kind}${text.length}:${text}`;
+}
+
 /**
- * Every person name (VR PN) at any depth, with its parts: the observers,
- * authors and PNAME content items of a report, which free text in the
- * same object may repeat. Used only by the options that clean that text.
+ * Finds, at every depth, what free text in the object may repeat: every
+ * element of VR PN (the patient's other names, referring, requesting,
+ * performing and reading physicians, physicians of record, operators,
+ * observers, PNAME content items, ...), the elements of ID_TAGS (PLACE_TAGS
+ * among them) and the codes of IDENTIFYING_CODE_SEQUENCES. An item's own
+ * Specific Character Set applies inside it (PS3.5 7.5.3). `raw` receives
+ * each one's kind, VR and bytes, and each item's character set, in order:
+ * all that the identifiers are made of.
  */
-export function personNames(
+function gather(
   buf: Buffer,
   elements: readonly DicomElement[],
   charsets: string[],
-  out: string[] = [],
-): string[] {
+  codes: boolean,
+  hits: Hit[],
+  raw: string[],
+): void {
   for (const el of elements) {
-    if (el.items)
-      for (const item of el.items)
-        personNames(buf, item.elements, charsets, out);
-    else if (el.vr === 'PN')
-      for (const v of readStrings(buf, el, charsets)) out.push(...nameParts(v));
+    if (el.items) {
+      const inCodes = IDENTIFYING_CODE_SEQUENCES.has(el.tag);
+      for (const item of el.items) {
+        const own = findElement(item.elements, Tag.SpecificCharacterSet);
+        const inner = own ? readStrings(buf, own) : charsets;
+        raw.push(part('[', inner.join('\\')));
+        gather(buf, item.elements, inner, inCodes, hits, raw);
+        raw.push(']');
+      }
+      continue;
+    }
+    if (el.length === 0) continue;
+    // A name sent as UN (a converter that lost its VR) is still a name.
+    const vr = el.vr === 'UN' ? implicitVr(el.tag) : el.vr;
+    const kind =
+      vr === 'PN'
+        ? Kind.Name
+        : ID_TAGS.has(el.tag) || (codes && CODE_VALUES.has(el.tag))
+          ? PLACE_TAGS.has(el.tag)
+            ? Kind.Place
+            : Kind.Id
+          : undefined;
+    if (kind === undefined) continue;
+    hits.push({ el: vr === el.vr ? el : { ...el, vr }, charsets, kind });
+    // The VR too: it says whether a backslash separates values.
+    raw.push(
+      part(
+        kind + vr,
+        buf.toString('latin1', el.valueOffset, el.valueOffset + el.length),
+      ),
+    );
   }
-  return out;
+}
+
+interface Found {
+  identifiers: readonly string[];
+  wholeWords: readonly string[];
+}
+
+/** Identifiers by the bytes they were read from (gather's raw); cleared when full. */
+const memo = new Map<string, Found>();
+const MEMO_SIZE = 1024;
+
+/**
+ * The identifiers and whole words of gather's hits: the parts of each
+ * name, each ID (and its form without separators), the words of each
+ * place, the forms of the birth date. Frozen: they are shared by every
+ * object with the same bytes, and identifierPattern knows them by identity.
+ */
+function identifiersOf(
+  buf: Buffer,
+  hits: readonly Hit[],
+  birth: string,
+  raw: string,
+): Found {
+  const known = memo.get(raw);
+  if (known) return known;
+  const identifiers = new Set<string>();
+  const wholeWords = new Set<string>();
+  for (const { el, charsets, kind } of hits) {
+    for (const value of readStrings(buf, el, charsets)) {
+      const v = value.trim();
+      if (kind === Kind.Name) {
+        if (v.length === 0) continue;
+        for (const p of nameParts(v)) identifiers.add(p);
+        for (const p of shortNameParts(v)) wholeWords.add(p);
+        continue;
+      }
+      if (!identifying(v, kind === Kind.Place)) continue;
+      if (v.length < SHORT_ID) wholeWords.add(v);
+      else identifiers.add(v);
+      // "LMH-CT01" is written "LMHCT01" too.
+      const bare = v.replace(/[\s_./-]+/g, '');
+      if (bare !== v && bare.length >= SHORT_ID) identifiers.add(bare);
+      if (kind === Kind.Place) for (const w of placeWords(v)) wholeWords.add(w);
+    }
+  }
+  if (/^\d{8}$/.test(birth))
+    for (const form of birthDateForms(birth)) identifiers.add(form);
+  const found: Found = {
+    identifiers: Object.freeze([...identifiers].filter((v) => v.trim())),
+    wholeWords: Object.freeze([...wholeWords]),
+  };
+  if (memo.size >= MEMO_SIZE) memo.clear();
+  memo.set(raw, found);
+  return found;
 }

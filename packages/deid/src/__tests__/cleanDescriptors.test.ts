@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findElement, parseDicom, readString } from '@lpacs/dicom';
@@ -97,5 +105,57 @@ describe('Clean Descriptors on planted free text', () => {
   it('matches names in either Unicode normal form', () => {
     const nfd = 'Kopf Mu\u0308ller'.normalize('NFD');
     assert.equal(cleanText(nfd, ['Müller']), 'Kopf');
+  });
+});
+
+describe('Clean Descriptors and names nested in sequences', () => {
+  it("cleans each object of one patient by its own nested names, not by the last object's", () => {
+    // Two files of one patient, study and series (copies of one CT of the
+    // generated corpus, changed by dcmodify) that differ only in a name
+    // inside Request Attributes Sequence and in Content Sequence. The
+    // pattern is memoized: its key must hold those names too.
+    const dir = mkdtempSync(join(tmpdir(), 'lpacs-nested-names-'));
+    try {
+      const ct = join(
+        __dirname,
+        '..',
+        '..',
+        '..',
+        '..',
+        'datasets',
+        'cache',
+        'ct-test',
+        'P0002',
+        'ST02',
+        'SE02',
+        'CT000001.dcm',
+      );
+      const plant = (name: string, nested: string, content: string) => {
+        const file = join(dir, name);
+        copyFileSync(ct, file);
+        execFileSync('dcmodify', [
+          '-nb',
+          '-q',
+          ...['-m', '(0008,103e)=by ZZALPHA ZZBETA ZZGAMMA ZZDELTA'],
+          ...['-i', `(0040,0275)[0].(0032,1032)=${nested}^AA`],
+          ...['-i', '(0040,a730)[0].(0040,a040)=PNAME'],
+          ...['-i', `(0040,a730)[0].(0040,a123)=${content}^BB`],
+          file,
+        ]);
+        return parseDicom(readFileSync(file));
+      };
+      const one = plant('one.dcm', 'ZZALPHA', 'ZZGAMMA');
+      const two = plant('two.dcm', 'ZZBETA', 'ZZDELTA');
+      const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 7)));
+      const series = (file: ReturnType<typeof parseDicom>) => {
+        const out = parseDicom(deid.deidentify(file).bytes).body;
+        return readString(out.buffer, findElement(out.elements, 0x0008103e));
+      };
+      assert.equal(series(one), 'by ZZBETA ZZDELTA');
+      assert.equal(series(two), 'by ZZALPHA ZZGAMMA');
+      assert.equal(series(one), 'by ZZBETA ZZDELTA');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
