@@ -39,11 +39,14 @@ export const STUDY_SORT_KEYS = {
 } as const;
 export type StudySortKey = keyof typeof STUDY_SORT_KEYS;
 
-/** Where a page ended: the sort, and the last study's key and UID. */
+/**
+ * Where a page ended: the sort, and the last study's key (null when the
+ * study has none, e.g. no age) and UID.
+ */
 export interface StudyCursor {
   sort: StudySortKey;
   descending: boolean;
-  key: string | number;
+  key: string | number | null;
   uid: string;
 }
 
@@ -51,18 +54,54 @@ function encodeCursor(c: StudyCursor): string {
   return Buffer.from(`study:${JSON.stringify(c)}`).toString('base64url');
 }
 
-/** What a cursor holds, or undefined when it is not one of ours. */
-export function decodeCursor(cursor: string): StudyCursor | undefined {
+/**
+ * What a cursor holds, or what is wrong with it: a cursor is ours only
+ * when its key has the type of its sort's key (or is null).
+ */
+export function decodeCursor(
+  cursor: string,
+): StudyCursor | { problem: string } {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!text.startsWith('study:')) return undefined;
+  if (!text.startsWith('study:'))
+    return { problem: 'after is not a cursor returned by this API' };
+  let c: Partial<Record<keyof StudyCursor, unknown>>;
   try {
-    const c = JSON.parse(text.slice(6)) as StudyCursor;
-    return c.sort in STUDY_SORT_KEYS && typeof c.uid === 'string'
-      ? c
-      : undefined;
+    c = JSON.parse(text.slice(6)) as typeof c;
   } catch {
-    return undefined;
+    return { problem: 'after is not a cursor returned by this API' };
   }
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    return { problem: 'after is not a cursor returned by this API' };
+  if (typeof c.sort !== 'string' || !Object.hasOwn(STUDY_SORT_KEYS, c.sort))
+    return {
+      problem: `after is ordered by ${JSON.stringify(c.sort ?? null).slice(0, 40)}, which is no StudyOrder`,
+    };
+  const sort = c.sort as StudySortKey;
+  if (typeof c.descending !== 'boolean')
+    return { problem: 'after does not say whether its page was descending' };
+  if (typeof c.uid !== 'string' || c.uid === '')
+    return { problem: 'after holds no StudyInstanceUID' };
+  const kind = STUDY_SORT_KEYS[sort].kind;
+  const key = c.key;
+  if (key === undefined) return { problem: `after holds no ${sort} key` };
+  const fits =
+    key === null ||
+    (kind === 'number'
+      ? typeof key === 'number' && Number.isFinite(key)
+      : typeof key === 'string');
+  if (!fits) {
+    const shown =
+      typeof key === 'number' ? String(key) : JSON.stringify(key).slice(0, 40);
+    return {
+      problem: `after's key must be ${kind === 'number' ? 'a finite number' : 'text'} or null for ${sort}, not ${shown}`,
+    };
+  }
+  return {
+    sort,
+    descending: c.descending,
+    key: key as StudyCursor['key'],
+    uid: c.uid,
+  };
 }
 
 /** The filter fields a facet leaves out, so all its values stay selectable. */
@@ -246,24 +285,27 @@ export class CohortQueries {
   ): Promise<StudyPage> {
     const where = whereOf(filter);
     const params: Array<string | number> = [...where.params];
-    // A missing value sorts last either way: the far end of the key's type.
-    const { sql: raw, kind } = STUDY_SORT_KEYS[sort];
-    const missing =
-      kind === 'text'
-        ? descending
-          ? `''`
-          : `'~'`
-        : descending
-          ? '-1e300'
-          : '1e300';
-    const key = `coalesce(${raw}, ${missing})`;
+    const { sql: key, kind } = STUDY_SORT_KEYS[sort];
+    // Studies are ordered by (k IS NULL, k, uid): a study without the key
+    // (no date, no age) comes after every study with one, either way;
+    // k and uid go the asked way. Paging goes on after the cursor's
+    // place in that order, compared term by term.
     const dir = descending ? 'DESC' : 'ASC';
     const cmp = descending ? '<' : '>';
     let page = '';
     if (after !== undefined) {
-      // Keyset paging on (key, uid): stable while studies are added.
-      page = `WHERE (k ${cmp} ? OR (k = ? AND uid ${cmp} ?))`;
-      params.push(after.key, after.key, after.uid);
+      if (after.key === null) {
+        page = `WHERE k IS NULL AND uid ${cmp} ?`;
+        params.push(after.uid);
+      } else {
+        // The key goes in as text, cast to its type: a number without a
+        // fraction would be bound as BIGINT, which a key past int64 (a
+        // forged 1e300) does not fit.
+        const k =
+          kind === 'number' ? 'CAST(? AS DOUBLE)' : 'CAST(? AS VARCHAR)';
+        page = `WHERE (k IS NULL OR k ${cmp} ${k} OR (k = ${k} AND uid ${cmp} ?))`;
+        params.push(String(after.key), String(after.key), after.uid);
+      }
     }
     params.push(first + 1);
     const rows = await this.catalog.query(
@@ -275,7 +317,7 @@ export class CohortQueries {
                 list_sort(list(DISTINCT "BodyPartExamined") FILTER (WHERE "BodyPartExamined" IS NOT NULL)) AS parts,
                 count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances
          FROM instances ${where.sql} GROUP BY 1)
-       SELECT * FROM s ${page} ORDER BY k ${dir}, uid ${dir} LIMIT ?`,
+       SELECT * FROM s ${page} ORDER BY k IS NULL, k ${dir}, uid ${dir} LIMIT ?`,
       params,
     );
     const nodes: Study[] = rows.slice(0, first).map((r) => ({
@@ -299,7 +341,7 @@ export class CohortQueries {
           ? encodeCursor({
               sort,
               descending,
-              key: rows[first - 1]?.k as string | number,
+              key: (rows[nodes.length - 1]?.k ?? null) as StudyCursor['key'],
               uid: last.studyInstanceUID,
             })
           : null,

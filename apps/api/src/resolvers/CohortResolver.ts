@@ -86,8 +86,7 @@ export class CohortResolver {
       );
     const cursor =
       after === undefined || after === null ? undefined : decodeCursor(after);
-    if (after != null && cursor === undefined)
-      throw badInput('after is not a cursor returned by this API', 'after');
+    if (cursor && 'problem' in cursor) throw badInput(cursor.problem, 'after');
     if (cursor && (cursor.sort !== orderBy || cursor.descending !== descending))
       throw badInput(
         `after comes from a page ordered by ${cursor.sort}${cursor.descending ? ' descending' : ''}; ask with the same order`,

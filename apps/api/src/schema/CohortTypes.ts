@@ -60,7 +60,7 @@ export class PageInfo {
   @Field(() => String, { nullable: true }) endCursor!: string | null;
 }
 
-@ObjectType({ description: 'A page of studies, ordered by StudyInstanceUID.' })
+@ObjectType({ description: 'A page of studies, in the order asked for.' })
 export class StudyPage {
   @Field(() => [Study]) nodes!: Study[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
