@@ -31,6 +31,18 @@ function gql<T>(who: string, query: string, variables?: object) {
   return gqlResult<T>(server.url, token[who]!, query, variables);
 }
 
+/** A release id no release has, shaped like one. */
+const NO_RELEASE = 'rel_00000000000000ff';
+
+/** What `who` is answered for a release that does not exist. */
+function releaseDownloadOfNone(who: string) {
+  return gql(
+    who,
+    'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+    { id: NO_RELEASE },
+  );
+}
+
 const ctFiles = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
 const inAYear = new Date(Date.now() + 200 * 86_400_000)
   .toISOString()
@@ -176,12 +188,15 @@ describe('controlled sharing, from saved cohort to download', () => {
       '{ releases { id } }',
     );
     assert.deepEqual(other.data!.releases, []);
+    // Another collaborator's release is answered as one that does not
+    // exist (new-user trial: "this release is not yours" told otto it did).
     const steal = await gql(
       'otto',
       'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
       { id: releaseId },
     );
-    assert.equal(steal.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+    assert.deepEqual(steal, await releaseDownloadOfNone('otto'));
+    assert.deepEqual(steal.errors?.[0]?.extensions, { code: 'NOT_FOUND' });
     const query = await gql('cole', '{ cohort { counts { instances } } }');
     assert.equal(query.errors?.[0]?.extensions?.code, 'FORBIDDEN');
   });
@@ -322,6 +337,13 @@ describe('controlled sharing, from saved cohort to download', () => {
       '{ releases { id } }',
     );
     assert.deepEqual(mine.data!.releases, []);
+    // Revoked, it is still none of otto's business: no "is revoked".
+    const other = await gql(
+      'otto',
+      'mutation ($id: String!) { releaseDownload(id: $id) { zipUrl } }',
+      { id: releaseId },
+    );
+    assert.deepEqual(other, await releaseDownloadOfNone('otto'));
   });
 
   it('audited the request, the decision, the download and the refusals in an intact chain', () => {
@@ -374,11 +396,16 @@ describe('controlled sharing, from saved cohort to download', () => {
     const links = entries.filter(
       (e) => e.action === 'release.download' && e.detail?.step === 'link',
     );
+    // otto's attempts on cole's release are audited as such, with the
+    // reason he was not told (he was answered as for no release).
     assert.deepEqual(
-      links.map((e) => [e.actor, e.outcome, e.target]),
+      links.map((e) => [e.actor, e.outcome, e.target, e.detail?.why]),
       [
-        ['otto', 'failed', releaseId],
-        ['cole', 'ok', releaseId],
+        ['otto', 'failed', releaseId, 'this release is not yours'],
+        ['otto', 'failed', NO_RELEASE, 'no such release'],
+        ['cole', 'ok', releaseId, undefined],
+        ['otto', 'failed', releaseId, 'this release is not yours'],
+        ['otto', 'failed', NO_RELEASE, 'no such release'],
       ],
     );
     assert.ok(new AccessStore(lake).users().length >= 4);

@@ -75,20 +75,26 @@ function releaseOut(m: ReleaseManifest, share: ShareRequest): ReleaseType {
   });
 }
 
+/** Why a collaborator may not have another collaborator's release. */
+const NOT_YOURS = 'this release is not yours';
+/** The answer to a release id no release has. */
+const NO_SUCH_RELEASE = 'no such release';
+
 /**
  * Why `who` may not download the release of `share` now, or undefined.
- * Collaborators get only their own, approved, unexpired releases.
+ * Collaborators get only their own, approved, unexpired releases; one
+ * not theirs is NOT_YOURS whatever its status, which is not theirs to
+ * learn either.
  */
 export function downloadRefusal(
   who: { name: string; role: string },
   share: ShareRequest,
 ): string | undefined {
+  const collaborator = who.role === Role.Collaborator;
+  if (collaborator && share.collaborator !== who.name) return NOT_YOURS;
   if (share.status !== 'approved') return `this release is ${share.status}`;
-  if (who.role === Role.Collaborator) {
-    if (share.collaborator !== who.name) return 'this release is not yours';
-    if (Date.parse(share.expiresAt) <= Date.now())
-      return 'your access to this release has expired';
-  }
+  if (collaborator && Date.parse(share.expiresAt) <= Date.now())
+    return 'your access to this release has expired';
   return undefined;
 }
 
@@ -357,7 +363,7 @@ export class SharingResolver {
   ): Promise<DownloadLink> {
     const p = ctx.gate.principal!;
     const share = ctx.sharing.shares().find((s) => s.releaseId === id);
-    const refusal = share ? downloadRefusal(p, share) : 'no such release';
+    const refusal = share ? downloadRefusal(p, share) : NO_SUCH_RELEASE;
     // One audit entry for the mutation (the Gate's): it issues a link,
     // which the release route's own entry tells apart from the download.
     if (refusal) {
@@ -367,10 +373,11 @@ export class SharingResolver {
         step: 'link',
         why: refusal,
       });
-      throw new AccessError(
-        share ? AccessErrorCode.Forbidden : AccessErrorCode.NotFound,
-        refusal,
-      );
+      // Another collaborator's release is answered as one that does not
+      // exist, so the answer tells no one it does; the audit says why.
+      if (!share || refusal === NOT_YOURS)
+        throw new AccessError(AccessErrorCode.NotFound, NO_SUCH_RELEASE);
+      throw new AccessError(AccessErrorCode.Forbidden, refusal);
     }
     const { query, expiresAt } = ctx.links.sign(id, p.name, LINK_SECONDS);
     await ctx.gate.record(Action.ReleaseDownload, 'ok', id, { step: 'link' });
