@@ -143,6 +143,31 @@ describe('portal sharing story in Chromium', () => {
     );
     await rita.getByRole('button', { name: 'Previous page' }).click();
     await expectUids(first.cohort.studies.nodes.map((n) => n.studyInstanceUID));
+    // By age, Next goes on past the studies without an age (new-user
+    // trial: "Could not load the studies: internal error"), 5 at a time,
+    // to the API's one-page answer.
+    const byAge = (
+      await stack.gql<{
+        cohort: {
+          studies: {
+            nodes: Array<{ studyInstanceUID: string; ageYears: number | null }>;
+          };
+        };
+      }>(
+        'rita',
+        '{ cohort { studies(first: 500, orderBy: AGE) { nodes { studyInstanceUID ageYears } } } }',
+      )
+    ).cohort.studies.nodes;
+    assert.ok(byAge.some((n) => n.ageYears === null));
+    assert.ok(byAge.some((n) => n.ageYears !== null));
+    await rita.getByLabel('Order by').selectOption('AGE');
+    const next = rita.getByRole('button', { name: 'Next page' });
+    for (let at = 0; at < byAge.length; at += 5) {
+      if (at > 0) await next.click();
+      await expectUids(byAge.slice(at, at + 5).map((n) => n.studyInstanceUID));
+    }
+    assert.equal(await next.isDisabled(), true);
+    await rita.getByLabel('Order by').selectOption('STUDY_INSTANCE_UID');
   });
 
   it('updates counts and the other facets when a modality is chosen', async () => {
@@ -312,6 +337,65 @@ describe('portal sharing story in Chromium', () => {
       String(release.totalBytes),
     );
     await cole.screenshot({ path: join(shots, 'story-6-my-releases.png') });
+  });
+
+  it('tells the collaborator a study outside the release is not found or not shared, as for none', async () => {
+    // What the API answers cole, asked with his token: the studies of his
+    // release, and no series for a CT study (not in the MR release) nor
+    // for a UID no study has.
+    const web = stack.api.url.replace(/graphql$/, 'dicomweb');
+    const qido = async (path: string) => {
+      const res = await fetch(`${web}/${path}`, {
+        headers: {
+          authorization: `Bearer ${stack.token.cole}`,
+          accept: 'application/dicom+json',
+        },
+      });
+      assert.equal(res.status, 200, path);
+      return (await res.json()) as Array<Record<string, { Value?: unknown[] }>>;
+    };
+    const shared = (await qido('studies')).map((s) =>
+      String(s['0020000D']?.Value?.[0]),
+    );
+    assert.ok(shared.length > 0);
+    const ct = await stack.gql<{
+      cohort: { studies: { nodes: Array<{ studyInstanceUID: string }> } };
+    }>(
+      'rita',
+      '{ cohort(filter: { modality: ["CT"] }) { studies(first: 1) { nodes { studyInstanceUID } } } }',
+    );
+    const outside = ct.cohort.studies.nodes[0]!.studyInstanceUID;
+    assert.ok(!shared.includes(outside));
+    const none = '2.25.1';
+    assert.deepEqual(await qido(`studies/${outside}/series`), []);
+    assert.deepEqual(await qido(`studies/${none}/series`), []);
+    // A tab of cole's session of its own, so My releases stays open.
+    const tab = await cole.context().newPage();
+    const said: string[] = [];
+    for (const uid of [outside, none]) {
+      await tab.goto(`${stack.portal}studies/${uid}`);
+      const alert = tab.getByTestId('study-not-found');
+      await alert.waitFor({ timeout: 15_000 });
+      said.push((await alert.textContent()) ?? '');
+      assert.equal(
+        await tab.getByText('Loading frames', { exact: false }).count(),
+        0,
+      );
+    }
+    assert.equal(
+      said[0],
+      'Study not found: it is not in the lake, or not shared with you. Check the link, or ask the person who shared it.',
+    );
+    assert.equal(said[1], said[0]);
+    await tab.screenshot({ path: join(shots, 'story-6b-not-shared.png') });
+    // A study of his release opens on its first frame.
+    await tab.goto(`${stack.portal}studies/${shared[0]}`);
+    await tab.getByTestId('frame-position').waitFor({ timeout: 15_000 });
+    assert.match(
+      (await tab.getByTestId('frame-position').textContent()) ?? '',
+      /^1 \/ \d+ /,
+    );
+    await tab.close();
   });
 
   it('downloads the zip; every file matches the manifest, all of them MR', async () => {

@@ -39,8 +39,16 @@ function renderedUrl(study: string, f: Frame, query: string): string {
 /**
  * A study's series as thumbnails and one large frame: wheel or arrow keys
  * step through instances and frames, presets or a drag set the window.
+ * `shared`: the viewer sees only studies shared with them (collaborators),
+ * so a study with no series is "not found or not shared with you".
  */
-export function StudyViewer({ study }: { study: string }) {
+export function StudyViewer({
+  study,
+  shared = false,
+}: {
+  study: string;
+  shared?: boolean;
+}) {
   const series = useQuery({
     queryKey: ['dicomweb', 'series', study],
     queryFn: () => dicomJson(`studies/${study}/series`),
@@ -117,6 +125,16 @@ export function StudyViewer({ study }: { study: string }) {
   if (series.isPending) return <Loading what="the study" />;
   if (series.isError)
     return <ErrorAlert what="Could not load the study" error={series.error} />;
+  // The API answers a study outside the caller's releases exactly as one
+  // that is not in the lake: no series. So does this page.
+  if (series.data.length === 0)
+    return (
+      <p role="alert" className="error" data-testid="study-not-found">
+        {shared
+          ? 'Study not found: it is not in the lake, or not shared with you. Check the link, or ask the person who shared it.'
+          : 'Study not found: no study with this UID is in the lake. Check the link.'}
+      </p>
+    );
   const step = (by: number) =>
     setIndex((i) => Math.max(0, Math.min(list.length - 1, i + by)));
   const src = at ? renderedUrl(study, at, query) : undefined;
@@ -221,8 +239,7 @@ export function StudyViewer({ study }: { study: string }) {
       />
       {frames.isError ? (
         <ErrorAlert what="Could not list the frames" error={frames.error} />
-      ) : null}
-      {at && src ? (
+      ) : at && src ? (
         <figure
           style={{ maxWidth: '100%', maxHeight: '70vh', overflow: 'auto' }}
           aria-label="Frame (scroll to pan when zoomed)"
@@ -246,6 +263,10 @@ export function StudyViewer({ study }: { study: string }) {
             {at.frame})
           </figcaption>
         </figure>
+      ) : frames.isSuccess ? (
+        <p role="status" className="muted">
+          This series has no frames to show.
+        </p>
       ) : (
         <Loading what="frames" />
       )}

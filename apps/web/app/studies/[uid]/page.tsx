@@ -14,11 +14,11 @@ export default function StudyPage({
   const { uid } = use(params);
   return (
     <RoleGate roles={['admin', 'steward', 'researcher', 'collaborator']}>
-      {() => (
+      {(me) => (
         <>
           <h1>Study {uid}</h1>
           <OhifLink study={uid} />
-          <StudyViewer study={uid} />
+          <StudyViewer study={uid} shared={me.role === 'collaborator'} />
         </>
       )}
     </RoleGate>
