@@ -5,6 +5,15 @@ export { AuditLog } from './AuditLog';
 export type { AuditEntry, AuditEvent, AuditQuery } from './AuditLog';
 export { authorize } from './authorize';
 export { JsonDocument, withFileLock } from './JsonDocument';
+export {
+  erasedSomething,
+  lastErasure,
+  lastErasureInLog,
+  recordErasure,
+  recordLastErasureIfUnknown,
+  snapshotsBeforeLastErasure,
+} from './lastErasure';
+export type { ErasureMark, SnapshotsBeforeErasure } from './lastErasure';
 export { hashPassword, verifyPassword } from './passwords';
 export { PERMISSIONS, roleAllows } from './permissions';
 export { parseRole, Role, ROLES } from './Role';

@@ -73,6 +73,12 @@ commands:
   backup DEST      an incremental, consistent snapshot of the lake (while it runs);
                    DEST is a directory or s3://bucket/prefix [--s3-endpoint URL];
                    --verify reads back what is there and repairs damaged copies
+  backup prune DEST
+                   delete snapshots and the files only they name:
+                   --snapshot ID... | --keep-last N | --older-than-days D |
+                   --before-erasures (every snapshot begun before the lake's
+                   last erasure) | --all; --dry-run says what would go and
+                   the bytes freed; audited
   restore BACKUP   rebuild a lake in --lake NEWDIR from a backup (a directory or
                    s3://bucket/prefix), verifying every checksum [--snapshot ID]
   models add DIR   store an ONNX model folder (model.onnx + manifest.json)
@@ -131,7 +137,11 @@ async function main(argv: string[]): Promise<number> {
       cancel: { type: 'string' },
       threads: { type: 'string' },
       role: { type: 'string' },
-      snapshot: { type: 'string' },
+      snapshot: { type: 'string', multiple: true },
+      'keep-last': { type: 'string' },
+      'before-erasures': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      all: { type: 'boolean' },
       's3-endpoint': { type: 'string' },
       verify: { type: 'boolean' },
       reason: { type: 'string' },
@@ -270,6 +280,20 @@ async function main(argv: string[]): Promise<number> {
         token: values.token,
       });
     case 'backup':
+      if (rest[0] === 'prune')
+        return (await import('./commands/pruneCommand.js')).pruneCommand(
+          rest.slice(1),
+          opts,
+          {
+            snapshot: values.snapshot,
+            keepLast: values['keep-last'],
+            olderThanDays: values['older-than-days'],
+            beforeErasures: values['before-erasures'],
+            all: values.all,
+            dryRun: values['dry-run'],
+            s3Endpoint: values['s3-endpoint'],
+          },
+        );
       return (await import('./commands/backupCommand.js')).backupCommand(
         rest,
         opts,
@@ -277,10 +301,14 @@ async function main(argv: string[]): Promise<number> {
         values.verify,
       );
     case 'restore':
+      if ((values.snapshot?.length ?? 0) > 1) {
+        process.stderr.write('lpacs restore: one --snapshot at a time\n');
+        return 2;
+      }
       return (await import('./commands/backupCommand.js')).restoreCommand(
         rest,
         opts,
-        values.snapshot,
+        values.snapshot?.[0],
         values['s3-endpoint'],
       );
     case 'users':

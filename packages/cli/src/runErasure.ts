@@ -1,4 +1,4 @@
-import { AuditLog } from '@lpacs/access';
+import { AuditLog, erasedSomething, recordErasure } from '@lpacs/access';
 import { LinkageReader } from '@lpacs/api';
 import {
   conflictVersionsOf,
@@ -124,7 +124,7 @@ async function complete(
     );
     return done.sharing.failed.length === 0;
   });
-  await new AuditLog(lake.root).append({
+  const entry = await new AuditLog(lake.root).append({
     actor: operator,
     action: plan.action,
     target: plan.target,
@@ -148,6 +148,10 @@ async function complete(
         : {}),
     },
   });
+  // Snapshots begun before now may hold what it removed: lpacs status
+  // says so, and lpacs backup prune --before-erasures deletes them.
+  if (erasedSomething(entry.detail))
+    await recordErasure(lake.root, { at: entry.at, action: plan.action });
   if (!done.sharing.failed.length) await lake.endErasure();
   return done;
 }

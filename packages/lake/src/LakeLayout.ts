@@ -21,6 +21,9 @@ import type { TableName } from './types';
  * state/jobs/<id>.json               a prediction job and its progress
  * state/erasure.json                an erasure under way (ErasurePlan)
  * state/erased-patients.json        patients erased on request (tombstones)
+ * state/last-erasure.json           when the last erasure finished
+ * state/last-backup.json            the last backup: snapshot, place, time
+ * state/backups/<hash>.json         the snapshots in each backup (BackupLedger)
  * lake.json                         settings (de-identification options)
  * ```
  */
@@ -87,6 +90,14 @@ export class LakeLayout {
   /** The last backup taken of this lake: snapshot id, time, size. */
   get lastBackup(): string {
     return join(this.root, 'state', 'last-backup.json');
+  }
+  /** The snapshots the lake has in each of its backups (BackupLedger). */
+  get backupLedgers(): string {
+    return join(this.root, 'state', 'backups');
+  }
+  /** When the last erasure that removed data finished (see lastErasure). */
+  get lastErasure(): string {
+    return join(this.root, 'state', 'last-erasure.json');
   }
   /**
    * The plan of an erasure under way, written before any table changes

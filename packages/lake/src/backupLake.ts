@@ -11,6 +11,8 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { writeBackupLedger } from './backupLedger';
+import { lockForBackup } from './backupLocks';
 import { DirTarget, sha256Of } from './backupTarget';
 import type { BackupTarget } from './backupTarget';
 import {
@@ -36,7 +38,7 @@ export interface SnapshotFile {
 }
 
 /** Where a snapshot file is kept in the backup. */
-function storedAt(f: SnapshotFile): string {
+export function storedAt(f: SnapshotFile): string {
   return f.blob ? `blobs/${f.sha256}` : f.path;
 }
 
@@ -48,6 +50,8 @@ export interface BackupOptions {
    * file of the right size is taken as present.
    */
   verify?: boolean;
+  /** Told once when the backup waits for a prune of its destination. */
+  onWait?: (message: string) => void;
 }
 
 /** What one backup run wrote and found. */
@@ -98,7 +102,7 @@ async function walk(root: string, dir = root): Promise<string[]> {
 }
 
 /** A snapshot's manifest, or undefined when the backup has no such snapshot. */
-async function readManifest(
+export async function readManifest(
   target: BackupTarget,
   id: string,
 ): Promise<{ files: SnapshotFile[] } | undefined> {
@@ -173,15 +177,30 @@ function viewsSql(
  * is not copied again. The audit log is copied up to its last whole entry.
  * `snapshots/<id>.json` lists every file with its SHA-256; restore checks
  * each one. `snapshots/<id>.duckdb.sql` names the snapshot's Parquet files
- * for other readers.
+ * for other readers. Runs under the backup's lock (see backupLocks),
+ * waiting while a prune of `dest` runs: a prune deletes what no snapshot
+ * names yet.
  */
 export async function backupLake(
   root: string,
   dest: string | BackupTarget,
   options: BackupOptions = {},
 ): Promise<BackupReport> {
-  const started = Date.now();
   const target = typeof dest === 'string' ? new DirTarget(dest) : dest;
+  const lock = await lockForBackup(target, options.onWait);
+  try {
+    return await takeSnapshot(root, target, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function takeSnapshot(
+  root: string,
+  target: BackupTarget,
+  options: BackupOptions,
+): Promise<BackupReport> {
+  const started = Date.now();
   const layout = new LakeLayout(root);
   // Milliseconds too: two backups in one second must not share a name.
   const snapshot = new Date().toISOString().replace(/[-:.]/g, '');
@@ -300,13 +319,16 @@ export async function backupLake(
       `${JSON.stringify({ snapshot, lake: root, files }, null, 1)}\n`,
     ),
   );
-  // For monitoring (the age of the last backup); a lake this process may
-  // not write to is still backed up.
+  // For monitoring (the age of the last backup, snapshots older than an
+  // erasure); a lake this process may not write to is still backed up.
   await writeFileAtomic(
     layout.lastBackup,
-    `${JSON.stringify({ snapshot, at: new Date().toISOString(), files: files.length, bytes })}\n`,
+    `${JSON.stringify({ snapshot, target: target.name, at: new Date().toISOString(), files: files.length, bytes })}\n`,
     0o600,
   ).catch(() => undefined);
+  await writeBackupLedger(root, target, await listSnapshots(target)).catch(
+    () => undefined,
+  );
   return {
     snapshot,
     files: files.length,

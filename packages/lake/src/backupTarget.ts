@@ -6,6 +6,8 @@ import {
   readFile,
   readdir,
   rename,
+  rm,
+  rmdir,
   stat,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -48,6 +50,13 @@ export interface BackupTarget {
   hashOf(path: string): Promise<string | undefined>;
   /** Names of the files directly in a folder. */
   list(dir: string): Promise<string[]>;
+  /**
+   * Every file under a folder, at any depth: its path (from the target's
+   * root, '/'-separated) and size.
+   */
+  walk(dir: string): Promise<Array<{ path: string; size: number }>>;
+  /** Deletes a file; one already gone is no error. */
+  remove(path: string): Promise<void>;
   /** Makes the target ready for writing (an S3 bucket is created). */
   prepare(): Promise<void>;
 }
@@ -99,6 +108,36 @@ export class DirTarget implements BackupTarget {
   }
   async list(dir: string): Promise<string[]> {
     return readdir(this.locate(dir)).catch(() => []);
+  }
+  async walk(dir: string): Promise<Array<{ path: string; size: number }>> {
+    const out: Array<{ path: string; size: number }> = [];
+    const visit = async (rel: string) => {
+      const entries = await readdir(this.locate(rel), {
+        withFileTypes: true,
+      }).catch(() => []);
+      for (const e of entries) {
+        const path = `${rel}/${e.name}`;
+        if (e.isDirectory()) await visit(path);
+        else {
+          const size = await this.size(path);
+          if (size !== undefined) out.push({ path, size });
+        }
+      }
+    };
+    await visit(dir.replace(/\/$/, ''));
+    return out;
+  }
+  /** Also removes the folders the file leaves empty (objects' shards). */
+  async remove(path: string): Promise<void> {
+    await rm(this.locate(path), { force: true });
+    const parts = path.split('/').slice(0, -1);
+    // Never the top folders (snapshots/, tables/, ...) themselves.
+    for (let n = parts.length; n > 1; n--)
+      try {
+        await rmdir(this.locate(parts.slice(0, n).join('/')));
+      } catch {
+        break; // not empty (or gone): nothing above is empty either
+      }
   }
   async prepare(): Promise<void> {
     await mkdir(this.name, { recursive: true });
@@ -153,6 +192,19 @@ export class S3Target implements BackupTarget {
     return (await this.store.list(prefix))
       .map((o) => o.key.slice(prefix.length))
       .filter((k) => k && !k.includes('/'));
+  }
+  async walk(dir: string): Promise<Array<{ path: string; size: number }>> {
+    return (await this.store.list(`${dir.replace(/\/$/, '')}/`)).map((o) => ({
+      path: o.key,
+      size: o.size,
+    }));
+  }
+  async remove(path: string): Promise<void> {
+    try {
+      await this.store.delete(path);
+    } catch (err) {
+      if ((err as { status?: number }).status !== 404) throw err;
+    }
   }
   prepare(): Promise<void> {
     return this.store.ensureBucket();

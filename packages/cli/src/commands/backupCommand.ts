@@ -1,4 +1,4 @@
-import { AuditLog } from '@lpacs/access';
+import { AuditLog, recordLastErasureIfUnknown } from '@lpacs/access';
 import type { AuditEvent } from '@lpacs/access';
 import { isAbsolute, relative } from 'node:path';
 import {
@@ -62,7 +62,14 @@ export async function backupCommand(
       `warning: ${opts.lake} is not encrypted, so its site secret, linkage and objects go to ${to.name} in the clear; lakes made with lpacs init --encrypt send only ciphertext (docs/encryption.md)\n`,
     );
   await to.prepare();
-  const r = await backupLake(opts.lake, to, { verify });
+  // Older lakes name their last erasure only in the audit log: written
+  // down once (into this snapshot too) so lpacs status need not read it.
+  // An encrypted lake is backed up without its KEK, which the log needs.
+  await recordLastErasureIfUnknown(opts.lake).catch(() => undefined);
+  const r = await backupLake(opts.lake, to, {
+    verify,
+    onWait: (message) => process.stderr.write(`lpacs backup: ${message}\n`),
+  });
   await audit(opts.lake, {
     action: 'backup',
     target: to.name,

@@ -1,5 +1,6 @@
+import { snapshotsBeforeLastErasure } from '@lpacs/access';
 import { Catalog, Lake } from '@lpacs/lake';
-import { shownPath } from '../format';
+import { counted, shownPath } from '../format';
 import type { Options } from '../options';
 
 /** `lpacs status`: what the lake holds and what it refused. */
@@ -15,11 +16,17 @@ export async function statusCommand(opts: Options): Promise<number> {
     const quarantined = await lake.quarantined();
     const batches = await lake.batches();
     const erasure = await lake.pendingErasure();
+    // Monitoring must not fail on it: a log that does not open is for
+    // lpacs audit verify to report.
+    const stale = await snapshotsBeforeLastErasure(opts.lake).catch(
+      () => undefined,
+    );
     const status = {
       lake: opts.lake,
       ...counts,
       batches: batches.length,
       quarantined,
+      ...(stale ? { snapshotsBeforeErasure: stale } : {}),
       ...(erasure
         ? {
             unfinishedErasure: {
@@ -48,6 +55,10 @@ export async function statusCommand(opts: Options): Promise<number> {
               `erasure     UNFINISHED: ${erasure.action} begun ${erasure.begun} was interrupted; finish it with lpacs erase resume --lake ${opts.lake}`,
             ]
           : []),
+        ...(stale?.backups ?? []).map(
+          (b) =>
+            `backups     ${counted(b.snapshots.length, 'snapshot')} in ${b.target} ${b.snapshots.length === 1 ? 'predates' : 'predate'} the erasure of ${stale!.erasure} and may still hold what it erased: run lpacs backup prune ${b.target} --before-erasures --lake ${opts.lake}`,
+        ),
         `quarantined ${quarantined.length}`,
         ...quarantined.map(
           (q) =>
