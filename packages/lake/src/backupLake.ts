@@ -269,6 +269,10 @@ async function takeSnapshot(
   // audit log (up to its last whole entry): these change in place, so
   // each is kept by content, blobs/<sha256>, sent only when new.
   const blobs = new Set(await target.list('blobs'));
+  // Files of the same content (two releases' identical data dictionaries,
+  // say) are copied in parallel lanes: the second waits for the first's
+  // copy instead of writing the same blob beside it.
+  const copying = new Map<string, Promise<unknown>>();
   const blob = async (
     path: string,
     sha256: string,
@@ -276,10 +280,16 @@ async function takeSnapshot(
     put: () => Promise<unknown>,
   ) => {
     if (!blobs.has(sha256)) {
-      await put();
-      blobs.add(sha256);
-      copied++;
-      copiedBytes += size;
+      let copy = copying.get(sha256);
+      if (!copy) {
+        copy = put().then(() => {
+          blobs.add(sha256);
+          copied++;
+          copiedBytes += size;
+        });
+        copying.set(sha256, copy);
+      }
+      await copy;
     }
     files.push({ path, size, sha256, blob: true });
   };

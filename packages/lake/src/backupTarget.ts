@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import {
   copyFile,
@@ -84,8 +84,11 @@ export class DirTarget implements BackupTarget {
   ): Promise<string> {
     const to = this.locate(path);
     await mkdir(dirname(to), { recursive: true });
-    await copyFile(from, `${to}.part`);
-    await rename(`${to}.part`, to);
+    // Its own temporary name: another writer of the same content (a
+    // concurrent backup into this DEST) must not rename it from under us.
+    const part = `${to}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+    await copyFile(from, part);
+    await rename(part, to);
     // Hashing the copy, not the source, also checks the copy.
     return sha256 ?? sha256Of(to);
   }
