@@ -11,9 +11,22 @@ function linkageText(d: ErasureDone): string {
     : removed;
 }
 
+/** The series, studies and patients the erased instances were in. */
+function within(p: ErasureDone['plan']) {
+  return {
+    series: p.series.length + (p.kept?.series.length ?? 0),
+    studies: p.studies.length + (p.kept?.studies.length ?? 0),
+    patients: p.patients.length + (p.kept?.patients.length ?? 0),
+  };
+}
+
 /** One line saying what a run of an erasure did. */
 export function erasureLine(d: ErasureDone): string {
   const p = d.plan;
+  const series = within(p).series;
+  // Series other instances still hold keep their rows (made again).
+  const kept = p.kept?.series.length ?? 0;
+  const keeps = kept ? `, ${kept} of them still holding other instances` : '';
   const objects = d.objectsAbsent
     ? `${counted(d.objectsDeleted, 'object')} deleted, ${d.objectsAbsent} already gone`
     : counted(d.objectsDeleted, 'object');
@@ -24,7 +37,7 @@ export function erasureLine(d: ErasureDone): string {
     ? `, ${counted(d.quarantine.conflicts, 'conflict version')}`
     : '';
   const parts = [
-    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(p.series.length, 'series', 'series')} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts})`,
+    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(series, 'series', 'series')}${keeps} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts})`,
     `revoked ${counted(d.sharing.releasesRevoked.length, 'release')}`,
     `removed them from ${counted(d.sharing.cohortsChanged.length, 'saved cohort')}`,
   ];
@@ -35,7 +48,11 @@ export function erasureLine(d: ErasureDone): string {
   return `${parts.join('; ')}\n`;
 }
 
-/** The JSON report of a run of an erasure. */
+/**
+ * The JSON report of a run of an erasure: `series`, `studies` and
+ * `patients` count those left with no instance (removed), `in` those the
+ * erased instances were in (other instances may still hold some).
+ */
 export function erasureReport(d: ErasureDone): Record<string, unknown> {
   return {
     action: d.plan.action,
@@ -44,6 +61,7 @@ export function erasureReport(d: ErasureDone): Record<string, unknown> {
     series: d.plan.series.length,
     studies: d.plan.studies.length,
     patients: d.plan.patients.length,
+    in: within(d.plan),
     objects: d.objectsDeleted,
     objectsAlreadyGone: d.objectsAbsent,
     linkageRecords: d.linkage.records,

@@ -1,3 +1,4 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   constants,
@@ -804,6 +805,8 @@ export class Lake {
     ];
     const gone = (key: string, keep: Set<string>) =>
       distinct(key).filter((v) => !keep.has(v));
+    const shared = (key: string, keep: Set<string>) =>
+      distinct(key).filter((v) => keep.has(v));
     return {
       ...about,
       begun: new Date().toISOString(),
@@ -811,6 +814,11 @@ export class Lake {
       series: gone('series', kept.series),
       studies: gone('study', kept.studies),
       patients: gone('patient', kept.patients),
+      kept: {
+        series: shared('series', kept.series),
+        studies: shared('study', kept.studies),
+        patients: shared('patient', kept.patients),
+      },
       accessions,
       objects: distinct('key'),
       done: [],
@@ -853,9 +861,13 @@ export class Lake {
   }
 
   /**
-   * Rewrites every table without the plan's rows (a series, study or
-   * patient row goes with its last instance; predictions on them go too)
-   * and deletes every older table version. Safe to run again.
+   * Rewrites every table without the plan's rows and deletes every older
+   * table version. The patient, study and series rows of the erased
+   * instances' keys all go, whichever batch wrote them; a key other
+   * instances still hold (see ErasurePlan.kept) gets one row again, made
+   * from the latest of those instances, as ingest makes it. Predictions
+   * on the erased instances go, and series-level ones of their series
+   * (made from their pixels too). Safe to run again.
    */
   async eraseRows(plan: ErasurePlan): Promise<void> {
     this.#mustWriteAlone();
@@ -869,34 +881,62 @@ export class Lake {
     };
     const list = (values: Iterable<string>) =>
       [...new Set(values)].map(literal).join(', ');
-    const { instances: sops, series, studies, patients } = plan;
-    const drops: Partial<Record<TableName, string | undefined>> = {
-      instances: `"SOPInstanceUID" IN (${list(sops)})`,
-      attributes: `"SOPInstanceUID" IN (${list(sops)})`,
-      predictions: series.length
-        ? `"SOPInstanceUID" IN (${list(sops)}) OR "SeriesInstanceUID" IN (${list(series)})`
-        : `"SOPInstanceUID" IN (${list(sops)})`,
-      series: series.length
-        ? `"SeriesInstanceUID" IN (${list(series)})`
-        : undefined,
-      studies: studies.length
-        ? `"StudyInstanceUID" IN (${list(studies)})`
-        : undefined,
-      patients: patients.length
-        ? `"PatientID" IN (${list(patients)})`
-        : undefined,
+    const { instances: sops, kept } = plan;
+    const keys = {
+      series: [...plan.series, ...(kept?.series ?? [])],
+      studies: [...plan.studies, ...(kept?.studies ?? [])],
+      patients: [...plan.patients, ...(kept?.patients ?? [])],
     };
+    const within = (column: string, values: string[]) =>
+      values.length ? `"${column}" IN (${list(values)})` : undefined;
+    const erased = `"SOPInstanceUID" IN (${list(sops)})`;
+    const seriesPrediction = keys.series.length
+      ? ` OR ("SOPInstanceUID" IS NULL AND "SeriesInstanceUID" IN (${list(keys.series)}))`
+      : '';
+    const drops: Partial<Record<TableName, string | undefined>> = {
+      instances: erased,
+      attributes: erased,
+      predictions: `${erased}${seriesPrediction}${plan.series.length ? ` OR "SeriesInstanceUID" IN (${list(plan.series)})` : ''}`,
+      series: within('SeriesInstanceUID', keys.series),
+      studies: within('StudyInstanceUID', keys.studies),
+      patients: within('PatientID', keys.patients),
+    };
+    const levels = {
+      series: kept?.series ?? [],
+      studies: kept?.studies ?? [],
+      patients: kept?.patients ?? [],
+    };
+    const instances = this.layout.table('instances');
     const batchId = newBatchId();
     for (const table of TABLE_NAMES) {
       const drop = drops[table];
-      if (drop) await compactTable(this.layout, table, batchId, drop);
+      if (!drop) continue;
+      const again =
+        table === 'series' || table === 'studies' || table === 'patients'
+          ? levels[table]
+          : [];
+      const key = SCHEMAS[table].key[0]!;
+      // The kept keys' rows as ingest writes them (see levelRows): the
+      // level's columns of an instance of the latest batch, read before
+      // or after the instances table lost the erased rows.
+      const add = again.length
+        ? async (conn: DuckDBConnection) => {
+            const source = await tableSource(this.root, instances, conn);
+            if (!source) return undefined;
+            const columns = SCHEMAS[table].columns
+              .map((c) => `"${c.name}"`)
+              .join(', ');
+            return `SELECT ${columns} FROM ${source} WHERE "${key}" IN (${list(again)}) AND NOT ${erased} QUALIFY row_number() OVER (PARTITION BY "${key}" ORDER BY ingested_at DESC, "SOPInstanceUID" DESC) = 1`;
+          }
+        : undefined;
+      await compactTable(this.layout, table, batchId, drop, add);
     }
   }
 
   /**
    * Deletes the plan's objects and the masks and SEG objects made from
-   * its instances, then flushes the file system. Safe to run again:
-   * counts what it deleted and what was gone already.
+   * its instances or their series, then flushes the file system. Safe to
+   * run again: counts what it deleted and what was gone already.
    */
   async eraseObjects(
     plan: ErasurePlan,
@@ -914,11 +954,16 @@ export class Lake {
         absent++;
       }
     }
-    // Masks and SEG objects are named <SOP Instance UID>-<frame>.
-    const sops = new Set(plan.instances);
+    // Masks and SEG objects are named <SOP Instance UID>-<frame>, a
+    // series-level one <Series Instance UID>-0 (see eraseRows).
+    const made = new Set([
+      ...plan.instances,
+      ...plan.series,
+      ...(plan.kept?.series ?? []),
+    ]);
     for (const file of await listFiles(join(this.root, 'masks'))) {
       const uid = /([0-9.]+)-\d+\.(?:npy|seg\.dcm)$/.exec(file)?.[1];
-      if (uid && sops.has(uid)) await rm(file, { force: true });
+      if (uid && made.has(uid)) await rm(file, { force: true });
     }
     await syncFileSystem(this.root);
     return { deleted, absent };

@@ -8,6 +8,7 @@ import {
   symlink,
 } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { fsyncPath } from './fsutil';
 import { noteTablesChanged } from './tableChanges';
 import type { LakeLayout } from './LakeLayout';
@@ -88,6 +89,12 @@ export async function compactTable(
    * no copy of the rows behind.
    */
   drop?: string,
+  /**
+   * Rows to write in place of dropped ones: a SELECT of the table's
+   * columns, built on the compaction's connection (an erasure's level
+   * rows made again from the instances left; see Lake.eraseRows).
+   */
+  add?: (conn: DuckDBConnection) => Promise<string | undefined>,
 ): Promise<Compaction> {
   const current = await currentVersion(layout, table);
   const link = layout.table(table);
@@ -126,9 +133,13 @@ export async function compactTable(
       conn,
       true,
     ))!;
-    const source = drop
+    const added = await add?.(conn);
+    const kept = drop
       ? `(SELECT * FROM ${all} WHERE NOT coalesce((${drop}), false))`
       : all;
+    const source = added
+      ? `(SELECT * FROM ${kept} UNION ALL BY NAME SELECT *, ${sqlString(batchId)} AS batch FROM (${added}))`
+      : kept;
     const key = SCHEMAS[table].key.map((k) => `"${k}"`).join(', ');
     const select =
       table === 'instances'

@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   renameSync,
   rmSync,
   statSync,
@@ -24,7 +25,8 @@ const row = (i: number) => ({
   SOPInstanceUID: `2.25.${i}`,
   SeriesInstanceUID: '2.25.900',
   StudyInstanceUID: '2.25.800',
-  PatientID: 'LPTEST',
+  // The form of a pseudonym (PATIENT_PSEUDONYM): an erasure checks it.
+  PatientID: 'LPTESTTESTTESTTEST',
   Modality: 'CT',
   StudyDate: '2020-01-02',
   ingested_at: '2026-01-01T00:00:00Z',
@@ -240,6 +242,135 @@ describe('Lake', () => {
       await catalog.close();
       lake.close();
     }
+  });
+
+  it('erases every level row and series-level prediction written for erased instances, and makes again from the instances left the rows of a series another patient shares', async () => {
+    const dir = join(root, 'shared');
+    // Two patients' instances in one study and series (as after a
+    // PatientID correction); the erased one's batch is the later, so its
+    // rows are the ones the views show before the erasure.
+    const [gone, kept] = ['LPAAAAAAAAAAAAAAAA', 'LPBBBBBBBBBBBBBBBB'];
+    const theirs = {
+      ...row(2),
+      PatientID: kept,
+      PatientSex: 'M',
+      StudyDate: '2019-05-06',
+      StudyDescription: null,
+      ingested_at: '2026-01-01T00:00:00Z',
+    };
+    const mine = {
+      ...row(1),
+      PatientID: gone,
+      PatientSex: 'F',
+      StudyDescription: 'from the erased patient',
+      ingested_at: '2026-01-02T00:00:00Z',
+    };
+    const level = (i: typeof mine | typeof theirs) => ({
+      patients: [{ PatientID: i.PatientID, PatientSex: i.PatientSex }],
+      studies: [
+        {
+          StudyInstanceUID: i.StudyInstanceUID,
+          StudyDate: i.StudyDate,
+          StudyDescription: i.StudyDescription,
+          PatientID: i.PatientID,
+        },
+      ],
+      series: [
+        {
+          SeriesInstanceUID: i.SeriesInstanceUID,
+          Modality: i.Modality,
+          StudyInstanceUID: i.StudyInstanceUID,
+          PatientID: i.PatientID,
+        },
+      ],
+    });
+    const model = 'ab'.repeat(32);
+    const prediction = (sop: string | null) => ({
+      model_name: 'm',
+      model_version: '1',
+      model_sha256: model,
+      run_id: 'r',
+      SOPInstanceUID: sop,
+      frame_index: 0,
+      SeriesInstanceUID: '2.25.900',
+      StudyInstanceUID: '2.25.800',
+      label: 'x',
+      value: 0.5,
+      mask_key: `masks/${model}/${sop ?? '2.25.900'}-0.npy`,
+      created_at: '2026-01-03T00:00:00Z',
+    });
+    const masks = join(dir, 'masks', model);
+    const lake = await Lake.open(dir);
+    try {
+      await lake.commitBatch('b1', { instances: [theirs], ...level(theirs) });
+      await lake.commitBatch('b2', { instances: [mine], ...level(mine) });
+      await lake.commitBatch('b3', {
+        predictions: [
+          prediction('2.25.1'),
+          prediction('2.25.2'),
+          prediction(null),
+        ],
+      });
+      mkdirSync(masks, { recursive: true });
+      for (const uid of ['2.25.1', '2.25.2', '2.25.900'])
+        writeFileSync(join(masks, `${uid}-0.npy`), 'mask');
+      await lake.eraseInstances({ sql: '"PatientID" = ?', params: [gone] });
+    } finally {
+      lake.close();
+    }
+    // Every row of every table version left, not the views' latest ones.
+    const catalog = await Catalog.open(dir, { threads: 1 });
+    try {
+      const rows = (sql: string) => catalog.query(sql);
+      assert.deepEqual(
+        await rows(`SELECT "PatientID", "PatientSex" FROM patients_batches`),
+        [{ PatientID: kept, PatientSex: 'M' }],
+      );
+      assert.deepEqual(
+        await rows(
+          `SELECT "StudyInstanceUID", strftime("StudyDate", '%Y-%m-%d') AS d, "StudyDescription", "PatientID" FROM studies_batches`,
+        ),
+        [
+          {
+            StudyInstanceUID: '2.25.800',
+            d: '2019-05-06',
+            StudyDescription: null,
+            PatientID: kept,
+          },
+        ],
+      );
+      assert.deepEqual(
+        await rows(
+          `SELECT "SeriesInstanceUID", "StudyInstanceUID", "PatientID" FROM series_batches`,
+        ),
+        [
+          {
+            SeriesInstanceUID: '2.25.900',
+            StudyInstanceUID: '2.25.800',
+            PatientID: kept,
+          },
+        ],
+      );
+      // The series-level prediction was made from the erased pixels too.
+      assert.deepEqual(
+        await rows(`SELECT "SOPInstanceUID" FROM predictions_batches`),
+        [{ SOPInstanceUID: '2.25.2' }],
+      );
+    } finally {
+      await catalog.close();
+    }
+    assert.deepEqual(readdirSync(masks), ['2.25.2-0.npy']);
+    // No older version of a table is left to hold the erased rows: the
+    // version directories are those the tables' links name.
+    const tables = join(dir, 'tables');
+    const names = readdirSync(tables);
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('.')).sort(),
+      names
+        .filter((n) => !n.startsWith('.'))
+        .map((n) => readlinkSync(join(tables, n)))
+        .sort(),
+    );
   });
 
   it('answers right at once after another process compacted twice (the version its views read is gone)', async () => {

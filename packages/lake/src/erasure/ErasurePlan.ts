@@ -39,6 +39,14 @@ export interface ErasurePlan {
   series: string[];
   studies: string[];
   patients: string[];
+  /**
+   * Series, studies and patients of the erased instances that other
+   * instances still hold (another patient's after a PatientID correction,
+   * a later batch's): all their level rows go, and one is written again
+   * from the instances left, so no row written for an erased instance
+   * stays. Absent from older plans.
+   */
+  kept?: { series: string[]; studies: string[]; patients: string[] };
   /** Pseudonymous AccessionNumbers found only in erased instances. */
   accessions: string[];
   /** Object keys of the erased instances. */
