@@ -158,6 +158,17 @@ describe('portal admin pages in Chromium', () => {
     );
     assert.ok(Number(await value('requests')) > 0);
     assert.ok(Number(await value('p95')) > 0);
+    // The audit chain's head as it was when the page asked, ENTRIES:HASH:
+    // the log's entry at that count, read here, has that hash.
+    const [entries, hash] = (await value('audit-head'))!.split(':');
+    const logged = readFileSync(join(lake, 'audit', 'audit.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    assert.ok(Number(entries) > 1 && Number(entries) <= logged.length);
+    assert.equal(
+      (JSON.parse(logged[Number(entries) - 1]!) as { hash: string }).hash,
+      hash,
+    );
     await ada.screenshot({ path: join(shots, 'admin-operations.png') });
   });
 

@@ -140,12 +140,14 @@ describe('backup to and restore from S3-compatible storage', () => {
     // sent. Since the first backup the lake gained state/last-backup.json,
     // its list of the snapshots in this bucket (state/backups/, named by
     // the first 16 hex digits of the SHA-256 of the bucket URL) and an
-    // audit entry for that backup; nothing else changed.
+    // audit entry for that backup, with the chain head it moved
+    // (state/audit-head.json); nothing else changed.
     const had = new Set(a!.filter((f) => f.blob).map((f) => f.sha256));
     const fresh = b!.filter((f) => f.blob && !had.has(f.sha256));
     const ledger = createHash('sha256').update(DEST).digest('hex').slice(0, 16);
     assert.deepEqual(fresh.map((f) => f.path).sort(), [
       'audit/audit.ndjson',
+      'state/audit-head.json',
       `state/backups/${ledger}.json`,
       'state/last-backup.json',
     ]);

@@ -344,6 +344,13 @@ export async function startServer(
         help: 'Seconds this process spent ingesting.',
         value: ingest?.busySeconds ?? 0,
       },
+      // The count only: the hash of an entry lets whoever can guess its
+      // fields (who, what, when) confirm the guess, and /metrics needs no
+      // sign-in. lpacs status and the Operations page show the hash.
+      lpacs_audit_entries: {
+        help: 'Entries of the audit log as its recorded chain head counts (0: none recorded); appends only raise it, so a drop means the log and its head were replaced.',
+        value: ops.auditHead?.entries ?? 0,
+      },
       lpacs_jobs_running: {
         help: 'Prediction jobs queued or running.',
         value: jobs.filter((j) => j.phase === 'queued' || j.phase === 'running')

@@ -2,7 +2,13 @@ export { AccessError, AccessErrorCode } from './AccessError';
 export { AccessStore } from './AccessStore';
 export { Action, ACTIONS } from './Action';
 export { AuditLog } from './AuditLog';
-export type { AuditEntry, AuditEvent, AuditQuery } from './AuditLog';
+export type {
+  AuditEntry,
+  AuditEvent,
+  AuditHead,
+  AuditQuery,
+  AuditVerified,
+} from './AuditLog';
 export { authorize } from './authorize';
 export { JsonDocument, withFileLock } from './JsonDocument';
 export {

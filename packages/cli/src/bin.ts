@@ -52,7 +52,8 @@ commands:
                    print an API token (Authorization: Bearer ...);
                    also: tokens list [USER] | revoke ID
   audit [--actor A] [--action X] [--limit N]
-                   the audit log, newest first; audit verify checks its chain
+                   the audit log, newest first; audit verify [ENTRIES:HASH]
+                   checks its chain, its head and an anchor from lpacs status
   erase (--patient PSEUDONYM | --study UID) --reason TEXT
                    erase one patient (withdrawn consent; their files are
                    refused from then on) or study from every table, object,

@@ -1,4 +1,6 @@
 import { readFile, statfs } from 'node:fs/promises';
+import { AuditLog } from '@lpacs/access';
+import type { AuditHead } from '@lpacs/access';
 import type { IngestSession, IngestTotals } from '@lpacs/ingest';
 import { LakeLayout } from '@lpacs/lake';
 import type { Catalog } from '@lpacs/lake';
@@ -24,6 +26,12 @@ export interface OperationsSnapshot {
   diskFreeBytes: number;
   diskTotalBytes: number;
   lastBackup: LastBackup | null;
+  /**
+   * The audit chain's head as recorded (entries and last hash), to copy
+   * off the machine; null when none is recorded or it does not read
+   * (lpacs audit verify says why).
+   */
+  auditHead: AuditHead | null;
 }
 
 /** Where a snapshot's numbers come from. */
@@ -44,6 +52,14 @@ async function lastBackup(lakeRoot: string): Promise<LastBackup | null> {
       ...b,
       ageSeconds: Math.max(0, (Date.now() - Date.parse(b.at)) / 1000),
     };
+  } catch {
+    return null;
+  }
+}
+
+function auditHead(lakeRoot: string): AuditHead | null {
+  try {
+    return new AuditLog(lakeRoot).head() ?? null;
   } catch {
     return null;
   }
@@ -72,5 +88,6 @@ export async function readOperations(
     diskFreeBytes: fs.bavail * fs.bsize,
     diskTotalBytes: fs.blocks * fs.bsize,
     lastBackup: backup,
+    auditHead: auditHead(s.lakeRoot),
   };
 }

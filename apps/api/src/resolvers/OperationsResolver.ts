@@ -56,6 +56,16 @@ class LastBackupType {
 }
 
 @ObjectType({
+  description:
+    'The head of the audit hash chain as recorded beside the log: copy it off the machine, and lpacs audit verify ENTRIES:HASH finds a log cut or rewritten since.',
+})
+class AuditHeadType {
+  @Field(() => Int) entries!: number;
+  @Field({ description: 'SHA-256 hash of the last entry' }) hash!: string;
+  @Field({ description: 'When the last entry was appended' }) at!: string;
+}
+
+@ObjectType({
   description: 'The API process and its lake at a glance (no identifiers).',
 })
 class Operations {
@@ -72,6 +82,11 @@ class Operations {
   @Field(() => Float) diskTotalBytes!: number;
   @Field(() => LastBackupType, { nullable: true })
   lastBackup!: LastBackupType | null;
+  @Field(() => AuditHeadType, {
+    nullable: true,
+    description: 'Null when none is recorded or it does not read',
+  })
+  auditHead!: AuditHeadType | null;
 }
 
 /** The monitoring page's data, for admins and stewards. */

@@ -14,6 +14,7 @@ const OPERATIONS = `query Operations {
     ingest { runs failedRuns filesSeen ingested quarantined conflicts filesPerSecond lastRunAt }
     instances objectBytes diskFreeBytes diskTotalBytes
     lastBackup { snapshot at ageSeconds files bytes }
+    auditHead { entries hash at }
   }
 }`;
 
@@ -49,6 +50,7 @@ interface Operations {
     files: number;
     bytes: number;
   } | null;
+  auditHead: { entries: number; hash: string; at: string } | null;
 }
 
 /** A duration as a person reads it: 45 s, 12 min, 3 h 5 min, 2 d 4 h. */
@@ -217,6 +219,25 @@ export function OperationsView() {
           {o.lastBackup
             ? `${formatAge(o.lastBackup.ageSeconds)} ago (${o.lastBackup.snapshot}, ${formatBytes(o.lastBackup.bytes)})`
             : 'none recorded: run lpacs backup'}
+        </Figure>
+        <Figure
+          id="audit-head"
+          label="Audit chain head"
+          value={
+            o.auditHead ? `${o.auditHead.entries}:${o.auditHead.hash}` : null
+          }
+        >
+          {o.auditHead ? (
+            <>
+              <span className="uid">
+                {o.auditHead.entries}:{o.auditHead.hash}
+              </span>{' '}
+              (copy it off this machine: <code>lpacs audit verify</code> with it
+              finds a log cut or rewritten since)
+            </>
+          ) : (
+            'none recorded'
+          )}
         </Figure>
       </dl>
     </>

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import {
+  existsSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -224,6 +226,116 @@ describe('audit log', () => {
       code: 'AUDIT_BROKEN',
       message: /entry 2 \(seq 3\)/,
     });
+  });
+
+  it('finds entries deleted from the end, an emptied log and a deleted one, by the head kept beside it', async () => {
+    const lake = join(root, 'audit-cut');
+    const log = new AuditLog(lake);
+    for (let i = 0; i < 10; i++)
+      await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    const whole = readFileSync(log.path, 'utf8');
+    const lines = whole.split('\n').filter(Boolean);
+    // The head, by hand: the count of lines and the last line's hash.
+    const last = (JSON.parse(lines[9]!) as { hash: string }).hash;
+    const recorded = JSON.parse(readFileSync(log.headPath, 'utf8')) as {
+      entries: number;
+      hash: string;
+    };
+    assert.deepEqual(
+      { entries: recorded.entries, hash: recorded.hash },
+      { entries: 10, hash: last },
+    );
+    assert.equal(log.headPath, join(lake, 'state', 'audit-head.json'));
+    assert.equal(log.verify().entries, 10);
+    // sed -i '8,$d': the first 7 lines are a chain that verifies alone.
+    writeFileSync(log.path, `${lines.slice(0, 7).join('\n')}\n`);
+    assert.throws(() => log.verify(), {
+      code: 'AUDIT_BROKEN',
+      message:
+        /^the audit log holds 7 entries but its head \(state\/audit-head\.json\) names entry 10: entries were deleted from its end$/,
+    });
+    // An append after the cut does not hide it: the head stays.
+    await log.append({ actor: 'eve', action: 'sign-in', outcome: 'ok' });
+    assert.equal(log.head()?.hash, last);
+    assert.throws(() => log.verify(), {
+      code: 'AUDIT_BROKEN',
+      message: /entries were deleted from its end/,
+    });
+    writeFileSync(log.path, '');
+    assert.throws(() => log.verify(), {
+      code: 'AUDIT_BROKEN',
+      message: /holds 0 entries but .* names entry 10: it was emptied$/,
+    });
+    unlinkSync(log.path);
+    assert.throws(() => log.verify(), {
+      code: 'AUDIT_BROKEN',
+      message: /holds 0 entries but .* names entry 10: it was deleted$/,
+    });
+    // The same count of other entries: the hash at the head's place differs.
+    writeFileSync(log.path, whole);
+    const other = new AuditLog(join(root, 'audit-other'));
+    for (let i = 0; i < 10; i++)
+      await other.append({ actor: 'eve', action: 'sign-in', outcome: 'ok' });
+    writeFileSync(log.path, readFileSync(other.path));
+    assert.throws(() => log.verify(), {
+      code: 'AUDIT_BROKEN',
+      message:
+        /^audit entry 10 is not the one its head .* names .*: the log was rewritten$/,
+    });
+    writeFileSync(log.path, whole);
+    assert.equal(log.verify().recorded?.entries, 10);
+  });
+
+  it('accepts a log one entry ahead of its head (a crash between the two writes) and catches up on the next append', async () => {
+    const log = new AuditLog(join(root, 'audit-crash'));
+    for (let i = 0; i < 3; i++)
+      await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    const head = readFileSync(log.headPath);
+    await log.append({ actor: 'ada', action: 'sign-out', outcome: 'ok' });
+    writeFileSync(log.headPath, head); // as if killed before the rename
+    const v = log.verify();
+    assert.equal(v.entries, 4);
+    assert.equal(v.recorded?.entries, 3);
+    await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    assert.equal(log.head()?.entries, 5);
+    assert.equal(log.head()?.hash, log.verify().head);
+  });
+
+  it('checks the log against an anchor kept elsewhere', async () => {
+    const log = new AuditLog(join(root, 'audit-anchor'));
+    for (let i = 0; i < 5; i++)
+      await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    const anchor = { entries: 5, hash: log.verify().head };
+    for (let i = 0; i < 2; i++)
+      await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    assert.equal(log.verify(anchor).entries, 7);
+    assert.throws(() => log.verify({ entries: 5, hash: 'f'.repeat(64) }), {
+      code: 'AUDIT_BROKEN',
+      message: /^audit entry 5 is not the one the anchor given names/,
+    });
+    // Both files rewritten to a shorter log: only the anchor finds it.
+    const lines = readFileSync(log.path, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(log.path, `${lines.slice(0, 4).join('\n')}\n`);
+    rmSync(log.headPath);
+    assert.equal(log.verify().recorded, null);
+    assert.throws(() => log.verify(anchor), {
+      code: 'AUDIT_BROKEN',
+      message: /holds 4 entries but the anchor given names entry 5/,
+    });
+  });
+
+  it('records a head for a log from before heads were kept on its next append', async () => {
+    const log = new AuditLog(join(root, 'audit-legacy'));
+    for (let i = 0; i < 2; i++)
+      await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    rmSync(log.headPath);
+    assert.equal(existsSync(log.headPath), false);
+    assert.deepEqual(
+      { ...log.verify(), head: '' },
+      { entries: 2, head: '', recorded: null },
+    );
+    await log.append({ actor: 'ada', action: 'sign-in', outcome: 'ok' });
+    assert.equal(log.verify().recorded?.entries, 3);
   });
 
   it('keeps one unbroken chain when two processes append at once', async () => {

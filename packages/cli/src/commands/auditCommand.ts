@@ -3,7 +3,22 @@ import { counted } from '../format';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
-/** `lpacs audit [--actor A] [--action X] [--limit N] [--json]`, `audit verify`. */
+const USAGE =
+  'usage: lpacs audit [--actor A] [--action X] [--limit N>=1] [--json] | audit verify [ENTRIES:HASH]';
+
+/** An anchor as `ENTRIES:HASH` (what status or /metrics showed), or undefined. */
+function parseAnchor(
+  text: string,
+): { entries: number; hash: string } | undefined {
+  const m = /^([1-9]\d*):([0-9a-f]{64})$/.exec(text);
+  return m ? { entries: Number(m[1]), hash: m[2]! } : undefined;
+}
+
+/**
+ * `lpacs audit [--actor A] [--action X] [--limit N] [--json]`; `audit
+ * verify [ENTRIES:HASH]` checks the chain, its recorded head and, when
+ * given, an anchor kept off the machine.
+ */
 export async function auditCommand(
   args: string[],
   opts: Options,
@@ -14,24 +29,41 @@ export async function auditCommand(
   },
 ): Promise<number> {
   const limit = flags.limit === undefined ? 50 : Number(flags.limit);
+  const anchor =
+    args[0] === 'verify' && args[1] ? parseAnchor(args[1]) : undefined;
   if (
     (args.length > 0 && args[0] !== 'verify') ||
-    args.length > 1 ||
+    args.length > (args[0] === 'verify' ? 2 : 1) ||
     !Number.isInteger(limit) ||
     limit < 1
   ) {
     process.stderr.write(
-      `usage: lpacs audit [--actor A] [--action X] [--limit N>=1] [--json] | audit verify${args[0] && args[0] !== 'verify' ? ` (unknown: "${args[0]}")` : ''}\n`,
+      `${USAGE}${args[0] && args[0] !== 'verify' ? ` (unknown: "${args[0]}")` : ''}\n`,
+    );
+    return 2;
+  }
+  if (args[1] !== undefined && !anchor) {
+    process.stderr.write(
+      `lpacs audit verify: "${args[1]}" is not an anchor: give ENTRIES:HASH as lpacs status shows the audit head (a count, a colon, 64 hex digits)\n${USAGE}\n`,
     );
     return 2;
   }
   await requireLake(opts.lake);
   const log = new AuditLog(opts.lake);
   if (args[0] === 'verify') {
-    const { entries, head } = log.verify();
+    const { entries, head, recorded } = log.verify(anchor);
+    const ahead = recorded ? entries - recorded.entries : 0;
     process.stdout.write(
-      `audit log intact: ${counted(entries, 'entry', 'entries')}, head ${head}\n`,
+      `audit log intact: ${counted(entries, 'entry', 'entries')}, head ${head}${anchor ? `; holds the anchored entry ${anchor.entries}` : ''}\n`,
     );
+    if (!recorded && entries)
+      process.stdout.write(
+        `no chain head is recorded beside the log (${log.headPath}): entries cut from its end cannot be found until one is (the next audited action records it), unless checked against an anchor: lpacs audit verify ENTRIES:HASH\n`,
+      );
+    else if (ahead)
+      process.stdout.write(
+        `${counted(ahead, 'entry', 'entries')} past the recorded head (entry ${recorded!.entries}): appended by a process stopped before it updated the head, or copied by a backup after it; the next audited action records the head\n`,
+      );
     return 0;
   }
   const entries = log.query({

@@ -1,4 +1,5 @@
-import { snapshotsBeforeLastErasure } from '@lpacs/access';
+import { AuditLog, snapshotsBeforeLastErasure } from '@lpacs/access';
+import type { AuditHead } from '@lpacs/access';
 import { Catalog, Lake } from '@lpacs/lake';
 import { counted, shownPath } from '../format';
 import type { Options } from '../options';
@@ -21,11 +22,21 @@ export async function statusCommand(opts: Options): Promise<number> {
     const stale = await snapshotsBeforeLastErasure(opts.lake).catch(
       () => undefined,
     );
+    // The audit chain's head, to copy off the machine (an anchor that
+    // lpacs audit verify ENTRIES:HASH checks); null when none is recorded,
+    // `unreadable` for lpacs audit verify to explain.
+    let auditHead: AuditHead | null | 'unreadable';
+    try {
+      auditHead = new AuditLog(opts.lake).head() ?? null;
+    } catch {
+      auditHead = 'unreadable';
+    }
     const status = {
       lake: opts.lake,
       ...counts,
       batches: batches.length,
       quarantined,
+      auditHead,
       ...(stale ? { snapshotsBeforeErasure: stale } : {}),
       ...(erasure
         ? {
@@ -50,6 +61,7 @@ export async function statusCommand(opts: Options): Promise<number> {
         `series      ${c.series}`,
         `instances   ${c.instances} (${(Number(c.bytes) / 1e6).toFixed(1)} MB of objects)`,
         `batches     ${batches.length}`,
+        `audit head  ${auditHead === null ? 'none recorded yet' : auditHead === 'unreadable' ? 'unreadable: run lpacs audit verify' : `${auditHead.entries}:${auditHead.hash} (at ${auditHead.at})`}`,
         ...(erasure
           ? [
               `erasure     UNFINISHED: ${erasure.action} begun ${erasure.begun} was interrupted; finish it with lpacs erase resume --lake ${opts.lake}`,
