@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -121,6 +122,44 @@ describe('the linkage (original -> pseudonym)', () => {
       for (const s of patient.studies)
         assert.ok(!text.includes(s.accessionNumber), f);
     }
+  });
+
+  it('keeps an MRN typed where the pseudonym belongs out of the audit log and the answer, naming it by a digest keyed with the site secret', async () => {
+    const steward = await tokenFor(lake, Role.Steward);
+    // The patient's own MRN (from the corpus's truth) and one of the form
+    // a new user pasted.
+    for (const typed of [patient.patientId, 'ZZMRN998877']) {
+      const before = new AuditLog(lake).entries().length;
+      const r = await reidentify(steward, typed, 'who is this');
+      assert.equal(r.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+      assert.match(r.errors?.[0]?.message ?? '', /is not a pseudonym/);
+      assert.ok(!JSON.stringify(r).includes(typed));
+      const entries = new AuditLog(lake).entries().slice(before);
+      const lookup = entries.find((e) => e.action === 'linkage.lookup');
+      // HMAC-SHA256 keyed with the site secret (keys/site.key, hex) over
+      // the purpose, a NUL and the value, computed here from the file.
+      const secret = Buffer.from(
+        readFileSync(join(lake, 'keys', 'site.key'), 'utf8').trim(),
+        'hex',
+      );
+      const digest = createHmac('sha256', secret)
+        .update(`audit target\0${typed}`)
+        .digest('hex');
+      assert.deepEqual(
+        [lookup?.outcome, lookup?.target, lookup?.detail?.given],
+        ['failed', `hmac:${digest.slice(0, 16)}`, 'not a pseudonym'],
+      );
+      assert.ok(
+        !readFileSync(new AuditLog(lake).path, 'utf8').includes(typed),
+        typed,
+      );
+    }
+    // A pseudonym's form is written as given, found or not.
+    const nobody = 'LPAAAAAAAAAAAAAAAA';
+    const r = await reidentify(steward, nobody, 'who is this');
+    assert.equal(r.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+    const [last] = new AuditLog(lake).query({ action: 'linkage.lookup' });
+    assert.equal(last?.target, nobody);
   });
 
   it('audits each use with its reason, never the original', () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuditLog, Role } from '@lpacs/access';
@@ -219,6 +221,38 @@ describe('every operation as every role', () => {
       limit: 1,
     })[0];
     assert.equal(entry?.outcome, 'failed');
+  });
+
+  it('keeps an id of no token’s form, given to revokeToken, out of the audit log', async () => {
+    const typed = 'ZZMRN998877';
+    const before = new AuditLog(lake).entries().length;
+    const query = `mutation { revokeToken(id: "${typed}") }`;
+    // Not the researcher's own token: the refusal is audited; an admin
+    // passes the gate and finds no such token.
+    assert.equal(await gqlStatus(tokens.get(Role.Researcher), query), 403);
+    assert.equal(await gqlStatus(tokens.get(Role.Admin), query), 200);
+    // HMAC-SHA256 keyed with the site secret over `audit target`, NUL and
+    // the value (16 hex digits), computed here from keys/site.key.
+    const secret = Buffer.from(
+      readFileSync(join(lake, 'keys', 'site.key'), 'utf8').trim(),
+      'hex',
+    );
+    const digest = createHmac('sha256', secret)
+      .update(`audit target\0${typed}`)
+      .digest('hex')
+      .slice(0, 16);
+    const entries = new AuditLog(lake)
+      .entries()
+      .slice(before)
+      .filter((e) => e.action === 'user.manage');
+    assert.deepEqual(
+      entries.map((e) => [e.actor, e.outcome, e.target]),
+      [
+        ['researcher', 'denied', `hmac:${digest}`],
+        ['admin', 'ok', `hmac:${digest}`],
+      ],
+    );
+    assert.ok(!readFileSync(new AuditLog(lake).path, 'utf8').includes(typed));
   });
 
   it('audited every refusal, in a chain that verifies', () => {

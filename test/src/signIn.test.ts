@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -147,6 +149,22 @@ async function signInAt(
 }
 
 /**
+ * How the audit log names a user name no user has: HMAC-SHA256 keyed with
+ * the site secret (keys/site.key, hex) over `audit target`, NUL and the
+ * name; the first 16 hex digits. Computed here from the file.
+ */
+function digestOf(name: string): string {
+  const secret = Buffer.from(
+    readFileSync(join(lake, 'keys', 'site.key'), 'utf8').trim(),
+    'hex',
+  );
+  const hex = createHmac('sha256', secret)
+    .update(`audit target\0${name}`)
+    .digest('hex');
+  return `hmac:${hex.slice(0, 16)}`;
+}
+
+/**
  * The newest `n` sign-in entries, newest first: outcome, target, detail;
  * a refusal's retryAfter (real seconds, so not exact) as `retry: 'about 900'`
  * when it is within a minute of 900.
@@ -268,6 +286,21 @@ describe('sign-in throttling', () => {
     );
   });
 
+  it('writes a name no user has as a keyed digest: a password typed as the name stays out of the log', async () => {
+    const typo = await signIn(PASSWORD, '', '10.5.0.1');
+    assert.equal(typo.status, 401);
+    assert.deepEqual(signIns(1), [
+      {
+        outcome: 'failed',
+        target: digestOf(PASSWORD),
+        detail: { from: '10.5.0.1' },
+      },
+    ]);
+    assert.ok(
+      !readFileSync(new AuditLog(lake).path, 'utf8').includes(PASSWORD),
+    );
+  });
+
   it('answers 429 to an address after five failures, whatever name it tries next', async () => {
     for (const name of ['a1', 'a2', 'a3', 'a4', 'a5'])
       assert.equal((await signIn(name, 'wrong', '10.4.0.1')).status, 401);
@@ -363,7 +396,11 @@ describe('sign-in throttling in a real lpacs serve', () => {
         detail: { throttled: 'address', from: '198.51.100.7' },
         retry: 'about 900',
       },
-      { outcome: 'failed', target: 'h5', detail: { from: '198.51.100.7' } },
+      {
+        outcome: 'failed',
+        target: digestOf('h5'),
+        detail: { from: '198.51.100.7' },
+      },
     ]);
 
     // IPv6 clients count by /64; an IPv4-mapped address as its IPv4.
@@ -415,7 +452,11 @@ describe('sign-in throttling in a real lpacs serve', () => {
         detail: { throttled: 'address', from: '127.0.0.1' },
         retry: 'about 900',
       },
-      { outcome: 'failed', target: 's5', detail: { from: '127.0.0.1' } },
+      {
+        outcome: 'failed',
+        target: digestOf('s5'),
+        detail: { from: '127.0.0.1' },
+      },
     ]);
     await stop(child, 'SIGTERM');
   });

@@ -423,6 +423,7 @@ export async function startServer(
       url.pathname.startsWith('/auth/') &&
       (await signInRoutes(req, res, url.pathname, {
         store: access,
+        lakeRoot: options.lake,
         gate,
         throttle,
         trustedProxies: proxies,

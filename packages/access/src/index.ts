@@ -21,6 +21,7 @@ export {
 } from './lastErasure';
 export type { ErasureMark, SnapshotsBeforeErasure } from './lastErasure';
 export { hashPassword, verifyPassword } from './passwords';
+export { typedTarget } from './typedTarget';
 export { PERMISSIONS, roleAllows } from './permissions';
 export { parseRole, Role, ROLES } from './Role';
 export type { IssuedToken, Principal, TokenInfo, User } from './types';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
-import { AccessError } from '@lpacs/access';
+import { AccessError, typedTarget } from '@lpacs/access';
 import type { AccessStore } from '@lpacs/access';
 import { readBody } from '../http/readBody';
 import type { Gate } from './Gate';
@@ -33,6 +33,8 @@ export async function signInRoutes(
   path: string,
   deps: {
     store: AccessStore;
+    /** The lake, for the keyed digest of a name no user has. */
+    lakeRoot: string;
     gate: Gate;
     throttle: SignInThrottle;
     trustedProxies: BlockList;
@@ -55,10 +57,15 @@ export async function signInRoutes(
       return true;
     }
     const from = clientAddress(req, deps.trustedProxies);
+    // A name no user has is written as a keyed digest: it may be a
+    // password, or an MRN, typed in the wrong field (see typedTarget).
+    const who = store.user(name)
+      ? name.slice(0, 64)
+      : typedTarget(deps.lakeRoot, name);
     const attempt = throttle.attempt(name, from);
     if ('refused' in attempt) {
       const { by, retryAfterSeconds } = attempt.refused;
-      await gate.record('sign-in', 'denied', name.slice(0, 64), {
+      await gate.record('sign-in', 'denied', who, {
         throttled: by,
         retryAfter: retryAfterSeconds,
         from,
@@ -87,7 +94,7 @@ export async function signInRoutes(
     } catch (err) {
       if (!(err instanceof AccessError)) throw err;
       await attempt.failed();
-      await gate.record('sign-in', 'failed', name.slice(0, 64), { from });
+      await gate.record('sign-in', 'failed', who, { from });
       json(res, 401, { error: err.message });
     }
     return true;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Action, ACTIONS, parseRole } from '@lpacs/access';
+import { Action, ACTIONS, parseRole, typedTarget } from '@lpacs/access';
 import type { AuditEntry, TokenInfo, User } from '@lpacs/access';
 import {
   Arg,
@@ -20,6 +20,9 @@ import {
   TokenInfoType,
   UserInfo,
 } from '../schema/AccessTypes';
+
+/** The ids AccessStore gives tokens: 16 hex digits. */
+const TOKEN_ID = /^[0-9a-f]{16}$/;
 
 function userOut(u: User): UserInfo {
   return Object.assign(new UserInfo(), u);
@@ -135,7 +138,13 @@ export class AccessResolver {
   ): Promise<boolean> {
     const caller = ctx.gate.principal!;
     const owned = ctx.access.tokens(caller.userId).some((t) => t.id === id);
-    if (!owned) await ctx.gate.allow(Action.UserManage, id);
+    // Written as given only in the form of a token id: anything else the
+    // caller typed is named by a keyed digest (see typedTarget).
+    if (!owned)
+      await ctx.gate.allow(
+        Action.UserManage,
+        TOKEN_ID.test(id) ? id : typedTarget(ctx.lakeRoot, id),
+      );
     await ctx.access.revokeToken(id);
     await ctx.gate.record('token.revoke', 'ok', id);
     return true;

@@ -1,4 +1,10 @@
-import { AccessError, AccessErrorCode, Action } from '@lpacs/access';
+import {
+  AccessError,
+  AccessErrorCode,
+  Action,
+  typedTarget,
+} from '@lpacs/access';
+import { PATIENT_PSEUDONYM } from '@lpacs/deid';
 import {
   Arg,
   Authorized,
@@ -54,19 +60,29 @@ export class LinkageResolver {
         AccessErrorCode.BadInput,
         'a re-identification needs a reason',
       );
-    const found = new LinkageReader(ctx.lakeRoot).lookup(pseudonym.trim());
+    const given = pseudonym.trim();
+    const shaped = PATIENT_PSEUDONYM.test(given);
+    // Only what has a pseudonym's form is looked up and written: anything
+    // else (an MRN pasted here) would be the very identifier the log must
+    // not hold, so the entry names it by a keyed digest (see typedTarget).
+    const found = shaped
+      ? new LinkageReader(ctx.lakeRoot).lookup(given)
+      : undefined;
     await ctx.gate.record(
       'linkage.lookup',
       found ? 'ok' : 'failed',
-      pseudonym.slice(0, 40),
+      shaped ? given : typedTarget(ctx.lakeRoot, given),
       {
         reason: reason.trim().slice(0, 200),
+        ...(shaped ? {} : { given: 'not a pseudonym' }),
       },
     );
     if (!found)
       throw new AccessError(
         AccessErrorCode.NotFound,
-        `no linkage for pseudonym "${pseudonym.slice(0, 40)}"`,
+        shaped
+          ? `no linkage for pseudonym ${given}`
+          : 'what was given is not a pseudonym of this lake (LP and 16 letters or digits); it is not repeated here or in the audit log',
       );
     return Object.assign(new Reidentification(), {
       ...found,
