@@ -100,11 +100,21 @@ export interface ServerOptions {
    * where the portal's sign-in proxy calls from when it runs on this host.
    */
   trustProxy?: string[];
+  /**
+   * How long close() lets requests under way finish (a STOW-RS upload, a
+   * download) before it drops their connections; default 5000 ms.
+   */
+  shutdownGraceMs?: number;
 }
 
 /** A running API server. */
 export interface RunningServer {
   url: string;
+  /**
+   * Stops accepting connections, lets requests under way finish (up to
+   * `shutdownGraceMs`), drops what is left, then closes the ingest
+   * session it opened (releasing the lake's write lock) and the catalog.
+   */
   close(): Promise<void>;
 }
 
@@ -164,16 +174,17 @@ async function bounded(
   what: string,
   step: Promise<unknown>,
   logger: Logger,
+  ms = 2000,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), 2000);
+    timer = setTimeout(() => resolve('late'), ms);
     timer.unref();
   });
   const result = await Promise.race([step.then(() => 'done' as const), late]);
   clearTimeout(timer);
   if (result === 'late')
-    logger.warn({ step: what }, 'shutdown step did not finish in 2 s');
+    logger.warn({ step: what, ms }, 'shutdown step did not finish in time');
 }
 
 /** Starts the GraphQL API over a lake at http://host:port/graphql. */
@@ -219,6 +230,11 @@ export async function startServer(
     return out;
   };
   const apollo = new ApolloServer<ApiContext>({
+    // The process that runs the server owns SIGINT and SIGTERM (lpacs
+    // serve stops its services, then releases the lake): Apollo's own
+    // handlers would stop it and re-raise the signal, killing the process
+    // before the ingest session closed and leaving its lock entry behind.
+    stopOnTerminationSignals: false,
     schema: await lpacsSchema(),
     includeStacktraceInErrorResponses: false,
     plugins: [
@@ -555,7 +571,12 @@ export async function startServer(
   const requestLog = options.requestLog === false ? undefined : logger;
   /** The signed-in caller of a request, for its log line. */
   const callers = new WeakMap<IncomingMessage, string>();
+  /** Requests under way, each settled when its response closes. */
+  const underway = new Set<Promise<void>>();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const done = new Promise<void>((resolve) => res.once('close', resolve));
+    underway.add(done);
+    void done.then(() => underway.delete(done));
     const started = process.hrtime.bigint();
     // The path's template only: query strings and path values can carry
     // identifiers (QIDO-RS PatientName, UIDs), so they are never logged.
@@ -624,14 +645,22 @@ export async function startServer(
     close: async () => {
       // Each step is bounded: a stop that never settles must not keep the
       // process (or a test run) alive.
-      await bounded(
-        'http server',
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-        logger,
+      // No new connections; idle keep-alive ones go now, requests under
+      // way get the grace period, then whatever is left is dropped.
+      const closed = new Promise<void>((resolve) =>
+        server.close(() => resolve()),
       );
+      server.closeIdleConnections();
+      if (underway.size)
+        logger.info({ requests: underway.size }, 'waiting for requests');
+      await bounded(
+        'requests under way',
+        Promise.allSettled([...underway]),
+        logger,
+        options.shutdownGraceMs ?? 5000,
+      );
+      server.closeAllConnections();
+      await bounded('http server', closed, logger);
       await bounded('apollo', apollo.stop(), logger);
       await bounded('prediction jobs', predictions.close(), logger);
       if (session && !options.session) {

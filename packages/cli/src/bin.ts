@@ -27,7 +27,8 @@ commands:
                    [--patient ID] [--study UID] [--date FROM-TO] [--modality M]
                    [--token T | --user NAME:PASSWORD]
   serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
-                   with --dimse-port N [--ae-title T] [--allow-ae A]..., a C-STORE SCP;
+                   with --dimse-port N [--ae-title T] and --allow-ae A... (the calling
+                   AE titles that may send) or --allow-any-ae, a C-STORE SCP;
                    --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...;
                    --dimse-tls-cert FILE --dimse-tls-key FILE [--dimse-tls-ca FILE]
                    for DICOM TLS (the CA's signature required of calling nodes);
@@ -123,6 +124,7 @@ async function main(argv: string[]): Promise<number> {
       'dimse-port': { type: 'string' },
       'ae-title': { type: 'string' },
       'allow-ae': { type: 'string', multiple: true },
+      'allow-any-ae': { type: 'boolean' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'dimse-tls-cert': { type: 'string' },
@@ -211,6 +213,7 @@ async function main(argv: string[]): Promise<number> {
         port: portNumber('dimse-port', values['dimse-port']),
         aeTitle: values['ae-title'],
         allow: values['allow-ae'],
+        allowAny: values['allow-any-ae'],
         tlsCert: values['tls-cert'],
         tlsKey: values['tls-key'],
         dimseTlsCert: values['dimse-tls-cert'],

@@ -16,7 +16,8 @@ import { encodePartTen } from './encodePartTen';
 import { negotiateAssociation } from './negotiateAssociation';
 import type { AssociationPolicy } from './negotiateAssociation';
 import { StoreStatus, storeStatus } from './storeStatus';
-import type { StoreAnswer } from './storeStatus';
+import type { StoreAnswer, StoreOutcome } from './storeStatus';
+import type { DimseAuditEvent } from './types';
 
 const { RejectResult, RejectSource, Status } = constants;
 
@@ -29,6 +30,16 @@ export interface ConnectionContext {
   nextSource(callingAE: string): string;
   /** Keeps a C-STORE under way known, so closing can wait for it. */
   track(work: Promise<unknown>): void;
+  /** Appends an audit entry; never rejects (a failure is logged). */
+  audit(event: DimseAuditEvent): Promise<void>;
+}
+
+/** How an accepted association ended, for its audit entry. */
+type Ending = 'released' | 'aborted' | 'dropped';
+
+/** The peer's address without the IPv4-mapped IPv6 prefix. */
+function peerAddress(socket: Socket): string {
+  return (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
 }
 
 interface Received {
@@ -60,26 +71,53 @@ export class StoreScpConnection extends Scp {
   readonly #context: ConnectionContext;
   readonly #socket: Socket;
   readonly #received = new Map<requests.CStoreRequest, Received>();
+  readonly #peer: string;
+  /** C-STOREs under way, and the audit entry of a refusal. */
+  readonly #pending = new Set<Promise<unknown>>();
   #callingAE = '';
-  #stored = 0;
-  #failed = 0;
+  #calledAE = '';
+  #accepted = false;
+  #ending: Ending = 'dropped';
+  #echoes = 0;
+  readonly #counts: Record<StoreOutcome, number> = {
+    ingested: 0,
+    skipped: 0,
+    quarantined: 0,
+    conflict: 0,
+    failed: 0,
+  };
 
   constructor(socket: Socket, context: ConnectionContext) {
     super(socket);
     this.#socket = socket;
     this.#context = context;
+    this.#peer = peerAddress(socket);
   }
 
   override associationRequested(request: association.Association): void {
     const { logger, policy } = this.#context;
     this.#callingAE = request.getCallingAeTitle();
+    this.#calledAE = request.getCalledAeTitle();
     const fields = {
       callingAE: this.#callingAE,
-      calledAE: request.getCalledAeTitle(),
+      calledAE: this.#calledAE,
+      peer: this.#peer,
     };
     const decision = negotiateAssociation(request, policy);
     if (decision.phase === 'rejected') {
       logger.warn({ ...fields, reason: decision.why }, 'association rejected');
+      this.#hold(
+        this.#context.audit({
+          actor: this.#actor(),
+          action: 'dimse.associate',
+          outcome: 'denied',
+          detail: {
+            peer: this.#peer,
+            calledAE: this.#calledAE,
+            why: decision.why,
+          },
+        }),
+      );
       this.sendAssociationReject(
         RejectResult.Permanent,
         RejectSource.ServiceUser,
@@ -91,22 +129,21 @@ export class StoreScpConnection extends Scp {
       { ...fields, contexts: decision.contexts, refused: decision.refused },
       'association accepted',
     );
+    this.#accepted = true;
     this.sendAssociationAccept();
   }
 
   override associationReleaseRequested(): void {
+    this.#ending = 'released';
     this.#context.logger.info(
-      {
-        callingAE: this.#callingAE,
-        stored: this.#stored,
-        failed: this.#failed,
-      },
+      { callingAE: this.#callingAE, ...this.#counts },
       'association released',
     );
     this.sendAssociationReleaseResponse();
   }
 
   override abort(source: number, reason: number): void {
+    this.#ending = 'aborted';
     this.#context.logger.warn(
       { callingAE: this.#callingAE, source, reason },
       'association aborted by the peer',
@@ -116,10 +153,57 @@ export class StoreScpConnection extends Scp {
     this.#socket.destroy();
   }
 
+  /**
+   * Called once the connection has closed: waits for its C-STOREs, then
+   * writes the association's audit entry (one per association accepted):
+   * `ingest` when it stored anything, else `dimse.echo` or
+   * `dimse.associate`, with the counts per outcome; `failed` when any
+   * C-STORE was answered with a failure status.
+   */
+  async finish(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+    if (!this.#accepted) return;
+    const c = this.#counts;
+    const stores = Object.values(c).reduce((a, b) => a + b, 0);
+    const refused = c.quarantined + c.conflict + c.failed;
+    await this.#context.audit({
+      actor: this.#actor(),
+      action: stores
+        ? 'ingest'
+        : this.#echoes
+          ? 'dimse.echo'
+          : 'dimse.associate',
+      outcome: refused ? 'failed' : 'ok',
+      detail: {
+        via: 'dimse',
+        peer: this.#peer,
+        calledAE: this.#calledAE,
+        ingested: c.ingested,
+        skipped: c.skipped,
+        quarantined: c.quarantined,
+        conflicts: c.conflict,
+        failed: c.failed,
+        echoes: this.#echoes,
+        ended: this.#ending,
+      },
+    });
+  }
+
+  /** The audit log's name for the caller: `dimse:<calling AE title>`. */
+  #actor(): string {
+    return `dimse:${this.#callingAE || '?'}`;
+  }
+
+  #hold(work: Promise<unknown>): void {
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
+  }
+
   override cEchoRequest(
     request: requests.CEchoRequest,
     callback: (response: responses.CEchoResponse) => void,
   ): void {
+    this.#echoes++;
     const response = responses.CEchoResponse.fromRequest(request);
     response.setStatus(Status.Success);
     callback(response);
@@ -151,11 +235,11 @@ export class StoreScpConnection extends Scp {
     request: requests.CStoreRequest,
     callback: (response: responses.CStoreResponse) => void,
   ): void {
-    this.#context.track(
-      this.#store(request).then((answer) =>
-        this.#answer(request, answer, callback),
-      ),
+    const work = this.#store(request).then((answer) =>
+      this.#answer(request, answer, callback),
     );
+    this.#context.track(work);
+    this.#hold(work);
   }
 
   /** Ingests one received data set; never rejects, failures become statuses. */
@@ -164,7 +248,11 @@ export class StoreScpConnection extends Scp {
     const received = this.#received.get(request);
     this.#received.delete(request);
     if (!received) {
-      return { status: StoreStatus.CannotUnderstand, comment: 'NO_DATA_SET' };
+      return {
+        status: StoreStatus.CannotUnderstand,
+        comment: 'NO_DATA_SET',
+        outcome: 'failed',
+      };
     }
     try {
       const { collector, transferSyntaxUID } = received;
@@ -189,14 +277,22 @@ export class StoreScpConnection extends Scp {
         { onOutcome: settle, onRevised: settle },
       );
       return (
-        answer ?? { status: StoreStatus.OutOfResources, comment: 'NO_OUTCOME' }
+        answer ?? {
+          status: StoreStatus.OutOfResources,
+          comment: 'NO_OUTCOME',
+          outcome: 'failed',
+        }
       );
     } catch (err) {
       logger.error(
         { callingAE: this.#callingAE, code: errorCode(err) },
         'a received instance could not be stored',
       );
-      return { status: StoreStatus.OutOfResources, comment: 'STORE_FAILED' };
+      return {
+        status: StoreStatus.OutOfResources,
+        comment: 'STORE_FAILED',
+        outcome: 'failed',
+      };
     }
   }
 
@@ -206,8 +302,7 @@ export class StoreScpConnection extends Scp {
     callback: (response: responses.CStoreResponse) => void,
   ): void {
     const { logger } = this.#context;
-    if (answer.status === StoreStatus.Coerced) this.#stored++;
-    else this.#failed++;
+    this.#counts[answer.outcome]++;
     const status = `0x${answer.status.toString(16).padStart(4, '0')}`;
     logger.debug(
       { callingAE: this.#callingAE, status, comment: answer.comment },
@@ -217,6 +312,15 @@ export class StoreScpConnection extends Scp {
       const response = responses.CStoreResponse.fromRequest(request);
       response.setStatus(answer.status);
       if (answer.comment) response.setErrorComment(answer.comment);
+      if (answer.offending !== undefined)
+        // An AT value is written from its tag as a number (dcmjs), though
+        // the typings only name strings.
+        response
+          .getCommandDataset()
+          .setElement(
+            'OffendingElement',
+            answer.offending as unknown as string,
+          );
       callback(response);
     } catch (err) {
       logger.error(

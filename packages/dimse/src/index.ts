@@ -2,4 +2,9 @@ export { DimseError, DimseErrorCode } from './DimseError';
 export { startStoreScp } from './startStoreScp';
 export { StoreStatus } from './storeStatus';
 export { ACCEPTED_TRANSFER_SYNTAXES } from './syntaxes';
-export type { StoreScp, StoreScpOptions } from './types';
+export type {
+  DimseAudit,
+  DimseAuditEvent,
+  StoreScp,
+  StoreScpOptions,
+} from './types';

@@ -6,7 +6,7 @@ import { silentLogger } from '@lpacs/lake';
 import { DimseError, DimseErrorCode } from './DimseError';
 import { StoreScpConnection } from './StoreScpConnection';
 import type { ConnectionContext } from './StoreScpConnection';
-import type { StoreScp, StoreScpOptions } from './types';
+import type { DimseAuditEvent, StoreScp, StoreScpOptions } from './types';
 
 /** PS3.5 6.2 AE: 1 to 16 printable characters, no backslash, not all spaces. */
 function aeTitle(value: string, what: string): string {
@@ -18,6 +18,13 @@ function aeTitle(value: string, what: string): string {
     );
   }
   return trimmed;
+}
+
+/** A stable code for a thrown value, for logs (never its message). */
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.name : 'UNKNOWN';
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -67,6 +74,19 @@ export async function startStoreScp(
   let sequence = 0;
   const inFlight = new Set<Promise<unknown>>();
   const sockets = new Set<Socket>();
+  /** Each connection's end: its C-STOREs settled and its audit entry written. */
+  const finishing = new Set<Promise<void>>();
+  const audit = async (event: DimseAuditEvent) => {
+    if (!options.audit) return;
+    try {
+      await options.audit.append(event);
+    } catch (err) {
+      logger.error(
+        { action: event.action, code: errorCode(err) },
+        'DIMSE audit append failed',
+      );
+    }
+  };
   const context: ConnectionContext = {
     session: options.session,
     logger,
@@ -81,6 +101,7 @@ export async function startStoreScp(
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
     },
+    audit,
   };
   // dcmjs-dimse turns on every level of its logger (loglevel's default
   // one) when loaded, writing each PDU to the console; lpacs logs through
@@ -88,8 +109,15 @@ export async function startStoreScp(
   log.setLevel('silent', false);
   const onSocket = (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
     const connection = new StoreScpConnection(socket, context);
+    const finished = new Promise<void>((resolve) =>
+      socket.once('close', () => {
+        sockets.delete(socket);
+        resolve();
+      }),
+    ).then(() => connection.finish());
+    finishing.add(finished);
+    void finished.finally(() => finishing.delete(finished));
     connection.on('networkError', (err: NodeJS.ErrnoException) => {
       logger.warn({ code: err.code ?? err.name }, 'DIMSE connection dropped');
       socket.destroy();
@@ -121,9 +149,22 @@ export async function startStoreScp(
   );
   const { port } = server.address() as AddressInfo;
   logger.info(
-    { host, port, aeTitle: context.policy.aeTitle, tls: !!tls },
+    {
+      host,
+      port,
+      aeTitle: context.policy.aeTitle,
+      tls: !!tls,
+      callingAETitles: context.policy.allowedCallingAETitles
+        ? [...context.policy.allowedCallingAETitles].join(',')
+        : 'any',
+    },
     'C-STORE SCP listening',
   );
+  if (!context.policy.allowedCallingAETitles)
+    logger.warn(
+      { host, port },
+      'C-STORE SCP accepts any calling AE title: any node that reaches the port can store into the lake',
+    );
   let closing: Promise<void> | undefined;
   const close = async () => {
     const closed = new Promise<void>((resolve) =>
@@ -131,6 +172,8 @@ export async function startStoreScp(
     );
     await Promise.allSettled([...inFlight]);
     for (const socket of sockets) socket.destroy();
+    // Each dropped association still gets its audit entry.
+    await Promise.allSettled([...finishing]);
     await closed;
     logger.info({ port }, 'C-STORE SCP closed');
   };

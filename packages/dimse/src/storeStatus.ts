@@ -20,19 +20,35 @@ export const StoreStatus = {
    */
   CannotUnderstand: 0xc000,
   /**
-   * Error, cannot understand (sub-code ours, PS3.4 leaves `xxx` to the
-   * SCP): the SOP Instance UID is stored with other content. 0x0111
-   * "duplicate SOP instance" is an N-CREATE status (PS3.7 C.4.1), not a
-   * C-STORE one; the lake keeps the first version and records this one.
+   * Error, cannot understand, sub-code ours (PS3.4 Table B.2-1 leaves the
+   * `xxx` of Cxxx to the SCP), with (0008,0018) as the Offending Element:
+   * the lake holds this SOP Instance UID with other content. It keeps its
+   * instance, and this version beside it under a CONFLICT record for an
+   * operator, so the instance is not stored as that SOP Instance and the
+   * answer is a failure (a Warning says it was stored, PS3.4 B.2.2).
+   * Among the statuses PS3.7 9.1.1.1.9 allows a C-STORE, "cannot
+   * understand certain Data Elements" is the one that fits: its value of
+   * (0008,0018) is refused. 0111H "duplicate SOP instance", what STOW-RS
+   * answers, is not a C-STORE status (PS3.7 lists it for N-CREATE; dcmtk
+   * prints it as an unknown status).
    */
   Conflict: 0xc001,
 } as const;
+
+/** SOP Instance UID (0008,0018). */
+const SOP_INSTANCE_UID = 0x00080018;
+
+/** What became of one received instance, for the association's counts. */
+export type StoreOutcome = Verdict | 'failed';
 
 /** A C-STORE response status with its Error Comment (0000,0902). */
 export interface StoreAnswer {
   status: number;
   /** Codes only, never values (no PHI); at most 64 characters (LO). */
   comment?: string;
+  /** Offending Element (0000,0901): the tag whose value is refused. */
+  offending?: number;
+  outcome: StoreOutcome;
 }
 
 /** The answer for the outcome of ingesting one received instance. */
@@ -44,14 +60,18 @@ export function storeStatus(
     return {
       status: StoreStatus.CannotUnderstand,
       comment: `quarantined: ${outcome.code}`.slice(0, 64),
+      outcome: 'quarantined',
     };
   }
   if (verdict === 'conflict') {
     return {
       status: StoreStatus.Conflict,
-      comment: 'CONFLICT: SOP Instance UID stored with other content',
+      comment:
+        'CONFLICT: SOP Instance UID stored with other content; both kept',
+      offending: SOP_INSTANCE_UID,
+      outcome: 'conflict',
     };
   }
   // Ingested, or already stored with the same content (a resend).
-  return { status: StoreStatus.Coerced };
+  return { status: StoreStatus.Coerced, outcome: verdict };
 }

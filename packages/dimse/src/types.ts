@@ -12,12 +12,22 @@ export interface StoreScpOptions {
   /** Our AE title: associations called to any other are rejected; default `LPACS`. */
   aeTitle?: string;
   /**
-   * Calling AE titles allowed to associate; empty or undefined allows any.
-   * AE titles are compared exactly, without leading or trailing spaces.
+   * Calling AE titles allowed to associate; empty or undefined allows any
+   * (and a warning is logged at start: `lpacs serve` asks for a list, or
+   * for `--allow-any-ae`). AE titles are compared exactly, without leading
+   * or trailing spaces. An AE title is not authentication: a peer can send
+   * any; DICOM TLS with `tls.ca` is.
    */
   allowedCallingAETitles?: string[];
   /** Receives codes, counts and AE titles, never values of the instances. */
   logger?: Logger;
+  /**
+   * The lake's audit log (an `AuditLog` of @lpacs/access): one entry per
+   * association when it ends, and one per association refused. Entries
+   * name the calling and called AE titles, the peer's address and counts,
+   * never a UID or a value of an instance.
+   */
+  audit?: DimseAudit;
   /**
    * Accept associations over TLS only (PS3.15 B.9, the BCP 195 profile:
    * TLS 1.2 or newer), with this certificate and key (PEM). With `ca`,
@@ -30,13 +40,29 @@ export interface StoreScpOptions {
   };
 }
 
+/** An audit entry as the SCP writes it: @lpacs/access's AuditEvent. */
+export interface DimseAuditEvent {
+  /** `dimse:<calling AE title>`. */
+  actor: string;
+  /** `ingest` (stores), `dimse.echo` (C-ECHO only), `dimse.associate`. */
+  action: string;
+  outcome: 'ok' | 'denied' | 'failed';
+  detail: Record<string, string | number | boolean>;
+}
+
+/** Where the SCP's audit entries go. */
+export interface DimseAudit {
+  append(event: DimseAuditEvent): Promise<unknown>;
+}
+
 /** A running C-STORE SCP. */
 export interface StoreScp {
   /** The port it listens on (the chosen one when asked for port 0). */
   readonly port: number;
   /**
    * Stops accepting connections, lets C-STOREs under way finish, then drops
-   * open associations. The ingest session stays open.
+   * open associations and writes their audit entries. The ingest session
+   * stays open.
    */
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { AuditLog } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import { startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
@@ -12,7 +13,10 @@ import { readOptionFile } from '../readOptionFile';
 export interface DimseFlags {
   port?: number;
   aeTitle?: string;
+  /** Calling AE titles that may associate (--allow-ae). */
   allow?: string[];
+  /** Any calling AE title may associate (--allow-any-ae), said loudly. */
+  allowAny?: boolean;
   /** PEM files for HTTPS. */
   tlsCert?: string;
   tlsKey?: string;
@@ -29,14 +33,65 @@ export interface DimseFlags {
   trustProxy?: string[];
 }
 
+/** Grace for requests under way when the server stops. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/**
+ * Resolves with the first SIGINT or SIGTERM; a second one exits at once,
+ * without waiting (the lake's lock entry then stays until the next writer
+ * finds its process gone and takes it over).
+ */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const first = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', first);
+      process.off('SIGTERM', first);
+      const again = (s: NodeJS.Signals) => {
+        process.stderr.write(`lpacs serve: ${s} again: exiting now\n`);
+        process.exit(s === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', again);
+      process.once('SIGTERM', again);
+      resolve(signal);
+    };
+    process.on('SIGINT', first);
+    process.on('SIGTERM', first);
+  });
+}
+
+/** Why the DICOM flags cannot be used together, or undefined. */
+function dimseFlagsProblem(dimse: DimseFlags): string | undefined {
+  const listed = (dimse.allow?.length ?? 0) > 0;
+  if (dimse.port === undefined)
+    return listed || dimse.allowAny
+      ? '--allow-ae and --allow-any-ae need --dimse-port'
+      : undefined;
+  if (listed && dimse.allowAny)
+    return '--allow-ae and --allow-any-ae exclude each other';
+  if (!listed && !dimse.allowAny)
+    return (
+      '--dimse-port needs the calling AE titles that may send: --allow-ae AE ' +
+      '(once for each modality or PACS), or --allow-any-ae to accept any ' +
+      '(docs/ops.md, "Receiving DICOM")'
+    );
+  return undefined;
+}
+
 /**
  * `lpacs serve`: the API (GraphQL, STOW-RS) and, with --dimse-port, a
- * C-STORE SCP, all ingesting through one session, until interrupted.
+ * C-STORE SCP, all ingesting through one session, until SIGINT or
+ * SIGTERM: then both stop accepting, requests under way finish (up to
+ * 5 s), and the session closes, releasing the lake's write lock.
  */
 export async function serveCommand(
   opts: Options,
   dimse: DimseFlags = {},
 ): Promise<number> {
+  // Before anything opens the lake: a stop asked for at any point is
+  // served by closing what was opened.
+  const stop = stopSignal();
+  const problem = dimseFlagsProblem(dimse);
+  if (problem) throw new Error(problem);
   const logger = createLogger('api');
   // A typo'd --lake is an error, not an empty lake.
   (await Lake.open(opts.lake, logger, 'read')).close();
@@ -47,6 +102,7 @@ export async function serveCommand(
       ? undefined
       : await IngestSession.open({ lake: opts.lake, workers: 1, logger });
   let scp: StoreScp | undefined;
+  let sessionClosed = false;
   try {
     if (!!dimse.tlsCert !== !!dimse.tlsKey)
       throw new Error('--tls-cert and --tls-key go together');
@@ -87,6 +143,7 @@ export async function serveCommand(
       ...(dimse.corsOrigins ? { corsOrigins: dimse.corsOrigins } : {}),
       ...(dimse.ohifUrl ? { ohifUrl: dimse.ohifUrl } : {}),
       ...(dimse.trustProxy ? { trustProxy: dimse.trustProxy } : {}),
+      shutdownGraceMs: SHUTDOWN_GRACE_MS,
     });
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
@@ -102,25 +159,35 @@ export async function serveCommand(
         host: opts.host,
         port: dimse.port,
         aeTitle: dimse.aeTitle ?? 'LPACS',
-        allowedCallingAETitles: dimse.allow,
+        allowedCallingAETitles: dimse.allowAny ? undefined : dimse.allow,
         logger: createLogger('dimse'),
+        audit: new AuditLog(opts.lake),
         ...(dimseTls ? { tls: dimseTls } : {}),
       }).catch(async (err: unknown) => {
         await server.close(); // no half-started service: exit with the error
         throw err;
       });
+      const callers = dimse.allowAny
+        ? 'any calling AE title'
+        : `calling AE titles ${dimse.allow!.join(', ')}`;
+      if (dimse.allowAny)
+        process.stderr.write(
+          `lpacs: WARNING: the C-STORE SCP accepts any calling AE title (--allow-any-ae): any node that reaches ${opts.host}:${scp.port} can store into this lake; name the senders with --allow-ae (docs/ops.md, "Receiving DICOM")\n`,
+        );
       process.stdout.write(
-        `lpacs C-STORE SCP ${dimse.aeTitle ?? 'LPACS'} listening on ${opts.host}:${scp.port}${dimse.dimseTlsCert ? ' (DICOM TLS)' : ''}\n`,
+        `lpacs C-STORE SCP ${dimse.aeTitle ?? 'LPACS'} listening on ${opts.host}:${scp.port} for ${callers}${dimse.dimseTlsCert ? ' (DICOM TLS)' : ''}\n`,
       );
     }
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
-    await scp?.close();
-    await server.close();
+    const signal = await stop;
+    process.stdout.write(
+      `lpacs serve: ${signal}: stopping (requests under way get up to ${SHUTDOWN_GRACE_MS / 1000} s)\n`,
+    );
+    await Promise.all([scp?.close(), server.close()]);
+    sessionClosed = true;
+    await session?.close();
+    process.stdout.write('lpacs serve: stopped; the lake is released\n');
     return 0;
   } finally {
-    await session?.close();
+    if (!sessionClosed) await session?.close();
   }
 }

@@ -81,8 +81,9 @@ async function dcmdumpValue(file: string, tag: string): Promise<string> {
 
 /**
  * Pushes every sample file. A file whose SOP Instance UID an earlier file
- * already carried, in other bytes, must be refused as a conflict (0xC001);
- * every other push must succeed.
+ * already carried, in other bytes, must be refused as a conflict (0xC001,
+ * "cannot understand" its SOP Instance UID); every other push must
+ * succeed.
  */
 async function pushAll(port: number, repeats: ReadonlySet<string>) {
   for (const { propose, files } of PUSHES) {
@@ -279,7 +280,12 @@ describe(
         const conflict = await tool('storescu', [...at, changed]);
         assert.notEqual(conflict.code, 0);
         assert.match(conflict.output, /DIMSE Status\s*: 0xc001/);
-        assert.match(conflict.output, /\[CONFLICT: /);
+        // The value refused is the SOP Instance UID's (PS3.7 C.5.1).
+        assert.match(conflict.output, /\(0000,0901\) AT \(0008,0018\)/);
+        assert.match(
+          conflict.output,
+          /\[CONFLICT: SOP Instance UID stored with other content; both kept\]/,
+        );
       });
       assert.equal(await instanceCount(pushed), distinctSent);
     });

@@ -1,0 +1,369 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { Role } from '@lpacs/access';
+import { CLI, SAMPLE, dcmdump, runCli, tempDir, tokenFor } from './helpers';
+
+// `lpacs serve` with its C-STORE SCP, run as an operator would, pushed to
+// with dcmtk's storescu and echoscu on 127.0.0.1: who may associate, what
+// the audit log says of each association, and what a SIGTERM leaves
+// behind. What was sent is known by construction and read with dcmdump.
+
+const work = tempDir('dimse-serve');
+const serving = new Set<ChildProcessWithoutNullStreams>();
+after(() => {
+  for (const child of serving) child.kill('SIGKILL');
+  work.remove();
+});
+
+interface Serving {
+  child: ChildProcessWithoutNullStreams;
+  base: string;
+  dimsePort: number;
+  out: () => string;
+  err: () => string;
+}
+
+/** Starts `lpacs serve` on free ports; resolves once both listen. */
+async function serve(lake: string, args: string[]): Promise<Serving> {
+  const child = spawn(process.execPath, [
+    ...[CLI, 'serve', '--lake', lake, '--port', '0'],
+    ...['--dimse-port', '0', ...args],
+  ]);
+  serving.add(child);
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const ready = await new Promise<{ base: string; dimsePort: number }>(
+    (resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const base = /at (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(out)?.[1];
+        const port = /listening on 127\.0\.0\.1:(\d+) for/.exec(out)?.[1];
+        if (base && port) resolve({ base, dimsePort: Number(port) });
+      });
+      child.once('exit', (code) =>
+        reject(new Error(`serve exited ${code}: ${err}`)),
+      );
+      setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`serve did not say it listens: ${out}${err}`));
+      }, 30_000).unref();
+    },
+  );
+  return { child, ...ready, out: () => out, err: () => err };
+}
+
+/** Sends `signal` and resolves with how the process ended. */
+async function stop(
+  child: ChildProcessWithoutNullStreams,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  serving.delete(child);
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+  }>((resolve) =>
+    child.once('exit', (code, sig) => resolve({ code, signal: sig })),
+  );
+  child.kill(signal);
+  return exited;
+}
+
+/** A dcmtk tool's exit status and output (stdout and stderr). */
+function dcmtk(tool: string, args: string[]): { code: number; out: string } {
+  const run = spawnSync(tool, args, {
+    encoding: 'latin1',
+    maxBuffer: 1 << 26, // storescu -d dumps every data set
+    timeout: 60_000,
+  });
+  return { code: run.status ?? -1, out: `${run.stdout}${run.stderr}` };
+}
+
+/** The lock entries of `lake` that process `pid` holds. */
+function locksOf(lake: string, pid: number): string[] {
+  return readdirSync(join(lake, 'locks')).filter((name) =>
+    name.includes(`-${pid}-`),
+  );
+}
+
+interface Entry {
+  actor: string;
+  action: string;
+  outcome: string;
+  detail?: Record<string, unknown>;
+}
+
+async function auditEntries(lake: string): Promise<Entry[]> {
+  const run = await runCli(['audit', '--lake', lake, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  return (JSON.parse(run.stdout) as Entry[]).reverse();
+}
+
+/** A copy of explicit_little.dcm with one attribute set by dcmodify. */
+function modifiedCopy(name: string, assignment: string): string {
+  const file = join(work.path, name);
+  copyFileSync(join(SAMPLE, 'explicit_little.dcm'), file);
+  execFileSync('dcmodify', ['-nb', '-i', assignment, file]);
+  return file;
+}
+
+async function init(name: string): Promise<string> {
+  const lake = join(work.path, name);
+  const run = await runCli(['init', '--lake', lake]);
+  assert.equal(run.code, 0, run.stderr);
+  return lake;
+}
+
+describe('lpacs serve --dimse-port: who may send', () => {
+  it('refuses to start without --allow-ae or --allow-any-ae, and says how', async () => {
+    const lake = await init('no-choice');
+    // Killed after 20 s if it serves after all (as it once did).
+    const child = spawn(process.execPath, [
+      ...[CLI, 'serve', '--lake', lake, '--port', '0', '--dimse-port', '0'],
+    ]);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) =>
+      child.once('exit', resolve),
+    );
+    clearTimeout(timer);
+    const run = { code, stderr };
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /--dimse-port needs the calling AE titles that may send: --allow-ae AE .* or --allow-any-ae/,
+    );
+    assert.deepEqual(readdirSync(join(lake, 'locks')), []);
+  });
+
+  it('with --allow-any-ae, warns on start and takes a stranger', async () => {
+    const lake = await init('any');
+    const s = await serve(lake, ['--allow-any-ae']);
+    try {
+      assert.match(s.out(), /for any calling AE title\n/);
+      // stderr is another pipe: its line may come after stdout's.
+      const warning =
+        /WARNING: the C-STORE SCP accepts any calling AE title \(--allow-any-ae\)/;
+      for (let i = 0; i < 50 && !warning.test(s.err()); i++) await sleep(100);
+      assert.match(s.err(), warning);
+      const run = dcmtk('storescu', [
+        ...['-aet', 'STRANGER', '-aec', 'LPACS', '127.0.0.1'],
+        ...[`${s.dimsePort}`, join(SAMPLE, 'explicit_little.dcm')],
+      ]);
+      assert.equal(run.code, 0, run.out);
+    } finally {
+      assert.deepEqual(await stop(s.child, 'SIGTERM'), {
+        code: 0,
+        signal: null,
+      });
+    }
+  });
+});
+
+describe('lpacs serve --dimse-port: the audit log', () => {
+  let lake: string;
+  const sent = join(SAMPLE, 'explicit_little.dcm');
+  let burned: string;
+  let changed: string;
+  const outputs: string[] = [];
+
+  before(async () => {
+    lake = await init('audited');
+    burned = modifiedCopy('burned.dcm', '(0028,0301)=YES');
+    changed = modifiedCopy('changed.dcm', '(0020,0013)=4242');
+    const s = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    try {
+      const at = ['-aec', 'LPACS', '127.0.0.1', `${s.dimsePort}`];
+      // One association: stored, the same again (already held), burned-in
+      // text (quarantined), then other content under the same SOP
+      // Instance UID (a conflict).
+      const push = dcmtk('storescu', [
+        ...['-d', '-nh', '-aet', 'MODALITY1', ...at],
+        ...[sent, sent, burned, changed],
+      ]);
+      outputs.push(push.out);
+      outputs.push(dcmtk('echoscu', ['-aet', 'MODALITY1', ...at]).out);
+      const stranger = dcmtk('storescu', ['-aet', 'STRANGER', ...at, sent]);
+      assert.notEqual(stranger.code, 0);
+      assert.match(stranger.out, /Calling AE Title Not Recognized/);
+    } finally {
+      assert.equal((await stop(s.child, 'SIGTERM')).code, 0);
+    }
+  });
+
+  it('answers each C-STORE as storescu logs it, the conflict naming (0008,0018)', () => {
+    const statuses = [
+      ...outputs[0]!.matchAll(/DIMSE Status\s*: (0x[0-9a-f]{4})/g),
+    ].map((m) => m[1]);
+    assert.deepEqual(statuses, ['0xb000', '0xb000', '0xc000', '0xc001']);
+    assert.match(outputs[0]!, /\(0000,0901\) AT \(0008,0018\)/);
+    assert.match(
+      outputs[0]!,
+      /\[CONFLICT: SOP Instance UID stored with other content; both kept\]/,
+    );
+  });
+
+  it("writes one ingest entry per association with its counts, the peer and the AEs, an echo's and a refusal's", async () => {
+    // Each entry is written as its association ends: ordered by action,
+    // as two ends may race.
+    const entries = (await auditEntries(lake))
+      .filter((e) => e.actor.startsWith('dimse:'))
+      .sort((a, b) => a.action.localeCompare(b.action));
+    assert.deepEqual(entries, [
+      {
+        ...entries[0],
+        actor: 'dimse:STRANGER',
+        action: 'dimse.associate',
+        outcome: 'denied',
+        detail: {
+          peer: '127.0.0.1',
+          calledAE: 'LPACS',
+          why: 'calling AE title not recognized',
+        },
+      },
+      {
+        ...entries[1],
+        actor: 'dimse:MODALITY1',
+        action: 'dimse.echo',
+        outcome: 'ok',
+        detail: {
+          via: 'dimse',
+          peer: '127.0.0.1',
+          calledAE: 'LPACS',
+          ingested: 0,
+          skipped: 0,
+          quarantined: 0,
+          conflicts: 0,
+          failed: 0,
+          echoes: 1,
+          ended: 'released',
+        },
+      },
+      {
+        ...entries[2],
+        actor: 'dimse:MODALITY1',
+        action: 'ingest',
+        outcome: 'failed', // two of the four were refused
+        detail: {
+          via: 'dimse',
+          peer: '127.0.0.1',
+          calledAE: 'LPACS',
+          ingested: 1,
+          skipped: 1,
+          quarantined: 1,
+          conflicts: 1,
+          failed: 0,
+          echoes: 0,
+          ended: 'released',
+        },
+      },
+    ]);
+    const verify = await runCli(['audit', 'verify', '--lake', lake]);
+    assert.equal(verify.code, 0, verify.stderr);
+  });
+
+  it('names no UID and no value of the instances sent', () => {
+    const log = readFileSync(join(lake, 'audit', 'audit.ndjson'), 'utf8');
+    for (const file of [sent, burned, changed]) {
+      const v = dcmdump(file, [
+        ...['0008,0018', '0020,000d', '0020,000e'],
+        ...['0010,0010', '0010,0020'],
+      ]);
+      for (const value of Object.values(v ?? {}).filter((x) => x.length > 2))
+        assert.ok(!log.includes(value), `${value} in the audit log`);
+    }
+  });
+});
+
+/** Headers, then the first `cut` bytes of a STOW-RS body; `finish` sends the rest. */
+function slowStow(base: string, token: string, part: Buffer, cut: number) {
+  const boundary = 'lpacs-slow-boundary';
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+    part,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const req = request(`${base}/dicomweb/studies`, {
+    method: 'POST',
+    headers: {
+      'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+      'content-length': body.length,
+      authorization: `Bearer ${token}`,
+    },
+  });
+  const answered = new Promise<number>((resolve, reject) => {
+    req.once('response', (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+  });
+  req.write(body.subarray(0, cut));
+  return {
+    answered,
+    finish: () => req.end(body.subarray(cut)),
+  };
+}
+
+describe('lpacs serve stopped by a signal', () => {
+  it('on SIGTERM stops accepting, lets a STOW-RS under way finish, and releases its lock', async () => {
+    const lake = await init('sigterm');
+    const token = await tokenFor(lake, Role.Admin, 'stower');
+    const s = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    const pid = s.child.pid!;
+    // The C-STORE SCP holds the lake's write lock from the start.
+    assert.equal(locksOf(lake, pid).length, 1);
+    const part = readFileSync(join(SAMPLE, 'explicit_little.dcm'));
+    const upload = slowStow(s.base, token, part, 1000);
+    await sleep(500); // the request is under way
+    const stopped = stop(s.child, 'SIGTERM');
+    await sleep(500);
+    // No new connection is taken once stopping.
+    await assert.rejects(fetch(`${s.base}/healthz`), (err: Error) => {
+      assert.match(String((err.cause as Error)?.message), /ECONNREFUSED/);
+      return true;
+    });
+    upload.finish();
+    assert.equal(await upload.answered, 200);
+    assert.deepEqual(await stopped, { code: 0, signal: null });
+    assert.match(s.out(), /lpacs serve: SIGTERM: stopping/);
+    assert.match(s.out(), /lpacs serve: stopped; the lake is released\n$/);
+    assert.deepEqual(locksOf(lake, pid), []);
+    const status = await runCli(['status', '--lake', lake, '--json']);
+    assert.equal(
+      (JSON.parse(status.stdout) as { instances: number }).instances,
+      1,
+    );
+  });
+
+  it('on SIGINT releases the lock a STOW-RS took', async () => {
+    const lake = await init('sigint');
+    const token = await tokenFor(lake, Role.Admin, 'stower');
+    const child = spawn(process.execPath, [
+      ...[CLI, 'serve', '--lake', lake, '--port', '0'],
+    ]);
+    serving.add(child);
+    const base = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /at (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+    });
+    const part = readFileSync(join(SAMPLE, 'explicit_little.dcm'));
+    const upload = slowStow(base, token, part, 0);
+    upload.finish();
+    assert.equal(await upload.answered, 200);
+    assert.equal(locksOf(lake, child.pid!).length, 1);
+    assert.deepEqual(await stop(child, 'SIGINT'), { code: 0, signal: null });
+    assert.deepEqual(locksOf(lake, child.pid!), []);
+  });
+});
