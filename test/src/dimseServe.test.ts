@@ -3,6 +3,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -279,6 +280,83 @@ describe('lpacs serve --dimse-port: the audit log', () => {
       for (const value of Object.values(v ?? {}).filter((x) => x.length > 2))
         assert.ok(!log.includes(value), `${value} in the audit log`);
     }
+  });
+});
+
+/**
+ * An A-ASSOCIATE-RQ (PS3.8 9.3.2) proposing Verification, with AE titles
+ * as raw bytes, whatever they hold.
+ */
+function associateRq(called: string, calling: string): Buffer {
+  const ae = (s: string) => Buffer.from(s.padEnd(16, ' '), 'latin1');
+  const item = (type: number, body: Buffer) => {
+    const head = Buffer.alloc(4);
+    head[0] = type;
+    head.writeUInt16BE(body.length, 2);
+    return Buffer.concat([head, body]);
+  };
+  const maxLength = Buffer.alloc(4);
+  maxLength.writeUInt32BE(16384);
+  const body = Buffer.concat([
+    Buffer.from([0, 1, 0, 0]), // protocol version 1, reserved
+    ae(called),
+    ae(calling),
+    Buffer.alloc(32),
+    item(0x10, Buffer.from('1.2.840.10008.3.1.1.1')),
+    item(
+      0x20,
+      Buffer.concat([
+        Buffer.from([1, 0, 0, 0]),
+        item(0x30, Buffer.from('1.2.840.10008.1.1')),
+        item(0x40, Buffer.from('1.2.840.10008.1.2')),
+      ]),
+    ),
+    item(0x50, item(0x51, maxLength)),
+  ]);
+  const head = Buffer.alloc(6);
+  head[0] = 0x01;
+  head.writeUInt32BE(body.length, 2);
+  return Buffer.concat([head, body]);
+}
+
+describe('lpacs serve --dimse-port: a refused caller', () => {
+  it('is audited with its AE titles made printable, so lpacs audit prints no control character', async () => {
+    const lake = await init('control');
+    const s = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    try {
+      const reply = await new Promise<number>((resolve, reject) => {
+        const socket = connect(s.dimsePort, '127.0.0.1', () =>
+          socket.write(associateRq('LP\x07CS', 'EVIL\x1b[31mX\n')),
+        );
+        socket.once('data', (d: Buffer) => {
+          resolve(d[0]!);
+          socket.destroy();
+        });
+        socket.once('error', reject);
+      });
+      assert.equal(reply, 0x03); // A-ASSOCIATE-RJ
+      await sleep(300); // its entry is written as the connection closes
+    } finally {
+      assert.equal((await stop(s.child, 'SIGTERM')).code, 0);
+    }
+    const [entry, ...others] = (await auditEntries(lake)).filter((e) =>
+      e.actor.startsWith('dimse:'),
+    );
+    assert.equal(others.length, 0);
+    assert.deepEqual(entry, {
+      ...entry,
+      actor: 'dimse:EVIL?[31mX?',
+      action: 'dimse.associate',
+      outcome: 'denied',
+      detail: {
+        peer: '127.0.0.1',
+        calledAE: 'LP?CS',
+        why: 'called AE title not recognized',
+      },
+    });
+    const text = await runCli(['audit', '--lake', lake]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.doesNotMatch(text.stdout, /[\x00-\x09\x0b-\x1f\x7f]/);
   });
 });
 

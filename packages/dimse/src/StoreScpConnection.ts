@@ -37,6 +37,15 @@ export interface ConnectionContext {
 /** How an accepted association ended, for its audit entry. */
 type Ending = 'released' | 'aborted' | 'dropped';
 
+/**
+ * An AE title as the audit log may show it: a refused caller's titles are
+ * whatever it sent, so bytes outside printable ASCII become `?` and
+ * `lpacs audit` never prints a control character.
+ */
+function printable(aeTitle: string): string {
+  return aeTitle.replace(/[^\x20-\x7e]/g, '?');
+}
+
 /** The peer's address without the IPv4-mapped IPv6 prefix. */
 function peerAddress(socket: Socket): string {
   return (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
@@ -113,7 +122,7 @@ export class StoreScpConnection extends Scp {
           outcome: 'denied',
           detail: {
             peer: this.#peer,
-            calledAE: this.#calledAE,
+            calledAE: printable(this.#calledAE),
             why: decision.why,
           },
         }),
@@ -177,7 +186,7 @@ export class StoreScpConnection extends Scp {
       detail: {
         via: 'dimse',
         peer: this.#peer,
-        calledAE: this.#calledAE,
+        calledAE: printable(this.#calledAE),
         ingested: c.ingested,
         skipped: c.skipped,
         quarantined: c.quarantined,
@@ -191,7 +200,7 @@ export class StoreScpConnection extends Scp {
 
   /** The audit log's name for the caller: `dimse:<calling AE title>`. */
   #actor(): string {
-    return `dimse:${this.#callingAE || '?'}`;
+    return `dimse:${printable(this.#callingAE) || '?'}`;
   }
 
   #hold(work: Promise<unknown>): void {
