@@ -127,6 +127,20 @@ describe('lpacs audit verify against the chain head kept beside the log', () => 
       anchored.stderr,
       /holds 7 entries but the anchor given names entry 10/,
     );
+    // Both files deleted (a re-trial found this passed silently): only
+    // the anchor tells it from a new lake, and verify says so.
+    copyFileSync(log, `${log}.cut`);
+    rmSync(log);
+    const neither = await runCli(['audit', 'verify', '--lake', lake]);
+    assert.equal(neither.code, 0, neither.stderr);
+    assert.match(
+      neither.stdout,
+      /the log is empty and no chain head is recorded .*both removed; check against an anchor/,
+    );
+    const gone = await runCli(['audit', 'verify', anchor, '--lake', lake]);
+    assert.equal(gone.code, 1);
+    copyFileSync(`${log}.cut`, log);
+    rmSync(`${log}.cut`);
     const typo = await runCli(['audit', 'verify', '10:xyz', '--lake', lake]);
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /"10:xyz" is not an anchor/);

@@ -60,6 +60,12 @@ export async function auditCommand(
       process.stdout.write(
         `no chain head is recorded beside the log (${log.headPath}): entries cut from its end cannot be found until one is (the next audited action records it), unless checked against an anchor: lpacs audit verify ENTRIES:HASH\n`,
       );
+    else if (!recorded)
+      // A new lake looks like this, and so does one whose log and head
+      // were both removed: only an anchor kept elsewhere tells them apart.
+      process.stdout.write(
+        `the log is empty and no chain head is recorded (${log.headPath}): a lake nothing audited has happened in yet, or one whose log and head were both removed; check against an anchor kept elsewhere: lpacs audit verify ENTRIES:HASH\n`,
+      );
     else if (ahead)
       process.stdout.write(
         `${counted(ahead, 'entry', 'entries')} past the recorded head (entry ${recorded!.entries}): appended by a process stopped before it updated the head, or copied by a backup after it; the next audited action records the head\n`,
