@@ -231,7 +231,7 @@ describe('lpacs ingest', () => {
     // A changed copy is not the lake's object: it is de-identified again,
     // which the report says, naming the way that keeps identities.
     const changed = join(back, basename(objects[0]!));
-    execFileSync('dcmodify', ['-nb', '-m', '(0008,103e)=CHANGED', changed]);
+    execFileSync('dcmodify', ['-nb', '-i', '(0008,103e)=CHANGED', changed]);
     const edit = await runCli(['ingest', changed, '--lake', lake, '--json']);
     assert.equal(edit.code, 0, edit.stderr);
     const editReport = JSON.parse(edit.stdout) as Report & {
