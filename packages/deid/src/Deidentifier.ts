@@ -3,14 +3,15 @@ import {
   Tag,
   TransferSyntax,
   encodeFileMeta,
+  encodeText,
+  encodeTextExactly,
   findElement,
   isEncapsulated,
   isPrivateTag,
-  encodeText,
-  encodeTextExactly,
   readString,
   readStrings,
   tagString,
+  topString,
   valueBytes,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
@@ -212,10 +213,7 @@ function riskOf(
   const { buffer, elements } = file.body;
   return burnedInRisk(
     readString(buffer, findElement(elements, Tag.SOPClassUID))?.trim() ??
-      readString(
-        file.meta.buffer,
-        findElement(file.meta.elements, Tag.MediaStorageSOPClassUID),
-      )?.trim() ??
+      topString(file.meta, Tag.MediaStorageSOPClassUID)?.trim() ??
       '',
     readString(buffer, findElement(elements, Tag.BurnedInAnnotation)),
     options.acceptUnmarked,
@@ -356,10 +354,7 @@ export class Deidentifier {
     });
     const sopClassUID =
       readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
-      readString(
-        file.meta.buffer,
-        findElement(file.meta.elements, Tag.MediaStorageSOPClassUID),
-      );
+      topString(file.meta, Tag.MediaStorageSOPClassUID);
     const sopInstance = readString(
       body.buffer,
       findElement(top, Tag.SOPInstanceUID),
@@ -459,10 +454,7 @@ export class Deidentifier {
       findElement(body.elements, Tag.SpecificCharacterSet),
     );
     const identity = readIdentity(body, charsets);
-    const study = readString(
-      body.buffer,
-      findElement(body.elements, Tag.StudyInstanceUID),
-    );
+    const study = topString(body, Tag.StudyInstanceUID);
     return {
       patientID: this.#keys.patientPseudonym(identity.key),
       studyInstanceUID:

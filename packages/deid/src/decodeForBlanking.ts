@@ -7,7 +7,7 @@ import {
   findElement,
   parseDicom,
   readNumber,
-  readString,
+  topString,
 } from '@lpacs/dicom';
 import type { DicomFile } from '@lpacs/dicom';
 import { pixelLayout } from './blanking';
@@ -112,8 +112,7 @@ export async function decodeForBlanking(file: DicomFile): Promise<DicomFile> {
         w.copy(set.buffer, set.encoding, el);
     }
   }
-  const metaValue = (tag: number) =>
-    readString(file.meta.buffer, findElement(file.meta.elements, tag)) ?? '';
+  const metaValue = (tag: number) => topString(file.meta, tag) ?? '';
   // Only the transfer syntax matters: de-identification writes new meta.
   const meta = encodeFileMeta({
     mediaStorageSOPClassUID: metaValue(Tag.MediaStorageSOPClassUID),

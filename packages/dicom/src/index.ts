@@ -31,6 +31,7 @@ export {
   readNumber,
   readString,
   readStrings,
+  topString,
   trimValue,
   valueBytes,
 } from './values';

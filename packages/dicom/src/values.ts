@@ -1,5 +1,5 @@
 import { decodeText } from './charset';
-import type { DicomElement, Encoding } from './types';
+import type { DataSet, DicomElement, Encoding } from './types';
 import { isStringVr } from './vr';
 
 /** The value bytes of an element (a view, not a copy). */
@@ -63,6 +63,18 @@ export function readString(
 ): string | undefined {
   const value = readStrings(buf, el, charsets)[0];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * The first value of a top-level string element of a data set (file meta
+ * or body), or undefined when absent or empty.
+ */
+export function topString(
+  set: DataSet,
+  tag: number,
+  charsets: string[] = [],
+): string | undefined {
+  return readString(set.buffer, findElement(set.elements, tag), charsets);
 }
 
 /** The first numeric value of a binary or IS/DS element. */

@@ -1,4 +1,4 @@
-import { Tag, findElement, parseDicom, readString } from '@lpacs/dicom';
+import { Tag, parseDicom, topString } from '@lpacs/dicom';
 import { readObject } from '@lpacs/lake';
 import type { Lake } from '@lpacs/lake';
 
@@ -41,8 +41,7 @@ export async function conflictVersions(lake: Lake): Promise<ConflictVersion[]> {
     };
     try {
       const file = parseDicom(await readObject(lake.root, version.objectKey));
-      const read = (tag: number) =>
-        readString(file.body.buffer, findElement(file.body.elements, tag));
+      const read = (tag: number) => topString(file.body, tag);
       const patientID = read(Tag.PatientID);
       const studyInstanceUID = read(Tag.StudyInstanceUID);
       if (patientID) version.patientID = patientID;

@@ -7,6 +7,7 @@ import {
   findElement,
   parseDicom,
   readString,
+  topString,
 } from '@lpacs/dicom';
 import type { DicomFile } from '@lpacs/dicom';
 import { DeidError } from '@lpacs/deid';
@@ -136,10 +137,7 @@ async function record(
  * hold before anything else can refuse the file and keep it.
  */
 function erasedPatient(ctx: FileContext, file: DicomFile): string | undefined {
-  const asIs = readString(
-    file.body.buffer,
-    findElement(file.body.elements, Tag.PatientID),
-  );
+  const asIs = topString(file.body, Tag.PatientID);
   const byAsIs = asIs === undefined ? undefined : ctx.erased?.get(asIs);
   if (byAsIs !== undefined) return byAsIs;
   let keyed: string | undefined;
@@ -167,10 +165,7 @@ function ownObject(
   bytes: Buffer,
 ): Omit<Extract<FileOutcome, { kind: 'skipped' }>, 'source'> | undefined {
   if (ctx.storedShaBySop.size === 0) return undefined;
-  const sopInstanceUID = readString(
-    file.body.buffer,
-    findElement(file.body.elements, Tag.SOPInstanceUID),
-  )?.trim();
+  const sopInstanceUID = topString(file.body, Tag.SOPInstanceUID)?.trim();
   if (sopInstanceUID === undefined) return undefined;
   const stored = ctx.storedShaBySop.get(sopInstanceUID);
   if (stored === undefined) return undefined;
@@ -178,11 +173,7 @@ function ownObject(
     return undefined;
   return {
     kind: 'skipped',
-    sopClassUID:
-      readString(
-        file.body.buffer,
-        findElement(file.body.elements, Tag.SOPClassUID),
-      )?.trim() ?? '',
+    sopClassUID: topString(file.body, Tag.SOPClassUID)?.trim() ?? '',
     sopInstanceUID,
     sha256: stored,
     objectKey: ctx.lake.layout.objectKey(stored),
@@ -198,10 +189,7 @@ const DEIDENTIFIED_AGAIN =
 
 /** True when an lpacs de-identifier wrote the object's method (0012,0063). */
 function deidentifiedByLpacs(file: DicomFile): boolean {
-  const method = readString(
-    file.body.buffer,
-    findElement(file.body.elements, Tag.DeidentificationMethod),
-  );
+  const method = topString(file.body, Tag.DeidentificationMethod);
   return method?.startsWith('lpacs ') ?? false;
 }
 

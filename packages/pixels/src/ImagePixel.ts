@@ -1,4 +1,4 @@
-import { Tag, findElement, readNumber, readString } from '@lpacs/dicom';
+import { Tag, findElement, readNumber, topString } from '@lpacs/dicom';
 import type { DataSet, DicomElement } from '@lpacs/dicom';
 import { PixelError, PixelErrorCode } from './PixelError';
 
@@ -62,10 +62,7 @@ export function readImagePixel(set: DataSet): ImagePixel {
     columns: required(set, Tag.Columns, 'Columns'),
     samplesPerPixel: num(Tag.SamplesPerPixel) ?? 1,
     photometricInterpretation:
-      readString(
-        set.buffer,
-        findElement(set.elements, Tag.PhotometricInterpretation),
-      ) ?? 'MONOCHROME2',
+      topString(set, Tag.PhotometricInterpretation) ?? 'MONOCHROME2',
     planarConfiguration: num(PlanarConfiguration) ?? 0,
     numberOfFrames: Math.max(1, num(Tag.NumberOfFrames) ?? 1),
     bitsAllocated,

@@ -5,8 +5,8 @@ import {
   findElement,
   parseDicom,
   readNumber,
-  readString,
   readStrings,
+  topString,
 } from '@lpacs/dicom';
 
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
@@ -29,10 +29,7 @@ const INACTIVE = 0x0000;
  */
 export function readDicomdir(bytes: Buffer): string[][] | undefined {
   const file = parseDicom(bytes);
-  const sopClass = readString(
-    file.meta.buffer,
-    findElement(file.meta.elements, Tag.MediaStorageSOPClassUID),
-  );
+  const sopClass = topString(file.meta, Tag.MediaStorageSOPClassUID);
   if (sopClass !== MEDIA_STORAGE_DIRECTORY) return undefined;
   const { buffer, elements } = file.body;
   const records = findElement(elements, DIRECTORY_RECORD_SEQUENCE)?.items;
