@@ -204,7 +204,8 @@ function birthDateForms(da: string): string[] {
 const IDEOGRAPHIC = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]/u;
 
 /**
- * What of a person name free text may repeat: the whole value and each
+ * What of a person name free text may repeat: the whole value (unless
+ * two Latin letters alone, matched as a whole word) and each
  * component of 3 characters or more (shorter Latin ones, "LI", would cut
  * clinical words); in Chinese, Japanese and Korean, where a family or
  * given name is 1 to 3 characters and text runs them together, also
@@ -212,7 +213,9 @@ const IDEOGRAPHIC = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]/u;
  * ideograph alone is not searched for.
  */
 export function nameParts(value: string): string[] {
-  const out = [value];
+  // A name of two Latin letters alone ("RT", an operator's initials) is
+  // matched whole only, as shortNameParts gives it.
+  const out = shortNameParts(value).includes(value) ? [] : [value];
   for (const part of value.split(/[\^= ,-]+/))
     if (part.length >= 3 || (part.length === 2 && IDEOGRAPHIC.test(part)))
       out.push(part);

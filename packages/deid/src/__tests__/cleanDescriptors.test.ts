@@ -108,6 +108,43 @@ describe('Clean Descriptors on planted free text', () => {
   });
 });
 
+describe('Clean Descriptors and a person name of two letters', () => {
+  it('removes it as a whole word only, as it does a two-letter part of a longer name', () => {
+    // An operator known by initials: OperatorsName "RT", planted by
+    // dcmodify into a CT of the generated corpus. By hand: the word RT
+    // goes; PORTAL and ARTERIAL, which hold the letters, stay.
+    const dir = mkdtempSync(join(tmpdir(), 'lpacs-initials-'));
+    try {
+      const file = join(dir, 'initials.dcm');
+      copyFileSync(
+        join(
+          __dirname,
+          ...['..', '..', '..', '..', 'datasets', 'cache', 'ct-test'],
+          ...['P0002', 'ST02', 'SE02', 'CT000001.dcm'],
+        ),
+        file,
+      );
+      execFileSync('dcmodify', [
+        '-nb',
+        '-q',
+        ...['-i', '(0008,1070)=RT'],
+        ...['-i', '(0008,103e)=PORTAL ARTERIAL RT'],
+        file,
+      ]);
+      const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 8)));
+      const out = parseDicom(
+        deid.deidentify(parseDicom(readFileSync(file))).bytes,
+      ).body;
+      assert.equal(
+        readString(out.buffer, findElement(out.elements, 0x0008103e)),
+        'PORTAL ARTERIAL',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Clean Descriptors and names nested in sequences', () => {
   it("cleans each object of one patient by its own nested names, not by the last object's", () => {
     // Two files of one patient, study and series (copies of one CT of the
