@@ -415,7 +415,16 @@ function parseFile(input: Buffer, leading: boolean): DicomFile {
         input.subarray(next),
         leading ? { finishFlush: constants.Z_SYNC_FLUSH } : {},
       );
-    } catch {
+    } catch (err) {
+      // zlib says Z_BUF_ERROR ("unexpected end of file") when the input
+      // ends before the deflate stream does: the file was cut short, as
+      // any other cut file is TRUNCATED. Anything else (Z_DATA_ERROR) is
+      // a stream whose bytes are wrong.
+      if ((err as { code?: unknown }).code === 'Z_BUF_ERROR')
+        throw new DicomError(
+          DicomErrorCode.Truncated,
+          `deflated data set from byte ${next} ends at byte ${input.length}, before its deflate stream does`,
+        );
       throw new DicomError(
         DicomErrorCode.Malformed,
         `deflated data set at byte ${next} does not inflate`,
@@ -435,14 +444,30 @@ function parseFile(input: Buffer, leading: boolean): DicomFile {
         `the data set ends inside the element at byte ${read.cutAt}; only the elements before it were read`,
       );
   } else {
-    ({ elements, next: bodyEnd } = parseElements(
-      body,
-      encoding,
-      bodyStart,
-      body.length,
-      0,
-      false,
-    ));
+    try {
+      ({ elements, next: bodyEnd } = parseElements(
+        body,
+        encoding,
+        bodyStart,
+        body.length,
+        0,
+        false,
+      ));
+    } catch (err) {
+      // The deflate stream inflated to its end, so the file is whole: a
+      // data set that ends inside an element was deflated wrong or its
+      // compressed bytes were altered, not cut.
+      if (
+        body !== input &&
+        err instanceof DicomError &&
+        err.code === DicomErrorCode.Truncated
+      )
+        throw new DicomError(
+          DicomErrorCode.Malformed,
+          `deflated data set from byte ${next} inflates whole, yet its ${body.length} bytes end inside ${err.message.replace(/^file ends inside /, '')}: its compressed bytes are wrong`,
+        );
+      throw err;
+    }
   }
   if (bodyEnd < body.length) {
     warnings.push(

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   DicomErrorCode,
@@ -98,6 +100,91 @@ describe('parseDicom on bad input', () => {
   });
 });
 
+/** dcmdump's error reading `bytes` as a file, or '' when it reads it. */
+function dcmdumpError(bytes: Buffer, name: string): string {
+  const path = join(tmpdir(), `lpacs-parse-${process.pid}-${name}.dcm`);
+  writeFileSync(path, bytes);
+  try {
+    execFileSync('dcmdump', [path], { stdio: 'pipe' });
+    return '';
+  } catch (err) {
+    return String((err as { stderr?: Buffer }).stderr);
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+describe('a Deflated Explicit VR Little Endian file (deflated.dcm)', () => {
+  const whole = readFileSync(`${SAMPLE}/deflated.dcm`);
+  // The deflate stream starts after the file meta, whose length is the
+  // value of (0002,0000) UL at byte 140 (PS3.10 7.1).
+  const deflateAt = 132 + 12 + whole.readUInt32LE(140);
+
+  it('cut short anywhere in its deflate stream is TRUNCATED, as dcmdump finds it cut', () => {
+    // Cut right after the meta, no deflate stream is left at all (dcmdump
+    // reads an empty data set there): the stream ends before it began.
+    assert.throws(() => parseDicom(whole.subarray(0, deflateAt)), {
+      code: DicomErrorCode.Truncated,
+    });
+    const lengths = [deflateAt + 1, deflateAt + 2];
+    for (let tenth = 1; tenth <= 9; tenth++) {
+      const at = Math.floor((whole.length * tenth) / 10);
+      if (at > deflateAt + 1) lengths.push(at);
+    }
+    assert.ok(lengths.length >= 8, String(lengths));
+    for (const length of lengths) {
+      const cut = whole.subarray(0, length);
+      assert.match(
+        dcmdumpError(cut, `cut${length}`),
+        /premature end of stream/,
+        `dcmdump on ${length} bytes`,
+      );
+      assert.throws(
+        () => parseDicom(cut),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, DicomErrorCode.Truncated, `${length} bytes`);
+          assert.match(err.message, new RegExp(`ends at byte ${length}\\b`));
+          return true;
+        },
+      );
+    }
+  });
+
+  it('with bytes of its deflate stream altered is MALFORMED, not TRUNCATED', () => {
+    // The stream's first bytes hold its block header and code tables: an
+    // altered one is data zlib refuses (dcmdump: "ZLib Error").
+    const header = Buffer.from(whole);
+    header[deflateAt + 1]! ^= 0xff;
+    assert.match(dcmdumpError(header, 'header'), /ZLib Error/);
+    assert.throws(() => parseDicom(header), {
+      code: DicomErrorCode.Malformed,
+    });
+    // A byte altered in the middle mostly still inflates, to other bytes
+    // (more, fewer, or as many with other pixel values): whenever dcmdump
+    // cannot read the result, neither can parseDicom, and the file is
+    // whole, so never TRUNCATED.
+    let unreadable = 0;
+    const from = deflateAt + Math.floor((whole.length - deflateAt) / 3);
+    const to = deflateAt + Math.floor(((whole.length - deflateAt) * 2) / 3);
+    for (let at = from; at < to; at += 97) {
+      const altered = Buffer.from(whole);
+      altered[at]! ^= 0xff;
+      let code = 'read';
+      try {
+        parseDicom(altered);
+      } catch (err) {
+        code = String((err as { code?: string }).code);
+      }
+      assert.notEqual(code, DicomErrorCode.Truncated, `byte ${at}`);
+      if (dcmdumpError(altered, `mid${at}`)) {
+        unreadable++;
+        assert.equal(code, DicomErrorCode.Malformed, `byte ${at}`);
+      }
+    }
+    assert.ok(unreadable >= 3, `${unreadable} altered files dcmdump refused`);
+  });
+});
+
 /** A UI value as dcmdump prints it with UIDs as numbers (-Un). */
 function dcmdumpUid(file: string, tag: string): string | undefined {
   const out = execFileSync('dcmdump', ['-q', '-Un', '+P', tag, file], {
@@ -117,8 +204,9 @@ describe('parseDicomLeading on a file cut short', () => {
       const file = `${SAMPLE}/${name}`;
       const whole = readFileSync(file);
       const cut = whole.subarray(0, Math.floor((whole.length * 2) / 3));
-      // TRUNCATED, or MALFORMED for the deflated stream that ends early.
-      assert.throws(() => parseDicom(cut));
+      assert.throws(() => parseDicom(cut), {
+        code: DicomErrorCode.Truncated,
+      });
       const parsed = parseDicomLeading(cut);
       const { buffer, elements } = parsed.body;
       for (const [tag, hex] of [
