@@ -6,12 +6,15 @@ import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { Role } from '@lpacs/access';
+import { IngestSession } from '@lpacs/ingest';
+import type { RunHooks } from '@lpacs/ingest';
 import {
   CT,
   SAMPLE,
   bearer,
   containsWord,
   filesUnder,
+  parquetRows,
   phiNeedles,
   runCli,
   tempDir,
@@ -81,9 +84,9 @@ function multipart(
   };
 }
 
-async function stow(parts: Buffer[]) {
+async function stow(parts: Buffer[], url = stowUrl) {
   const { body, type } = multipart(parts);
-  const res = await fetch(stowUrl, {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': type, authorization: `Bearer ${admin}` },
     body,
@@ -136,6 +139,37 @@ function urlPlace(url: string): string[] {
     /\/studies\/([0-9.]+)\/series\/([0-9.]+)\/instances\/([0-9.]+)$/.exec(url);
   assert.ok(m, url);
   return [m[1]!, m[2]!, m[3]!];
+}
+
+interface AuditEntry {
+  actor: string;
+  role?: string;
+  action: string;
+  outcome: string;
+  target?: string;
+  detail?: Record<string, string | number | boolean>;
+}
+
+/** The lake's audit entries, oldest first, as `lpacs audit --json` lists them. */
+async function auditEntries(lake: string): Promise<AuditEntry[]> {
+  const run = await runCli(['audit', '--lake', lake, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  return (JSON.parse(run.stdout) as AuditEntry[]).reverse();
+}
+
+/** Instance rows each batch holds, read from its Parquet files. */
+async function rowsOfBatches(
+  lake: string,
+  batches: string[],
+): Promise<number[]> {
+  const counts: number[] = [];
+  for (const batch of batches) {
+    const [row] = await parquetRows(
+      `SELECT count(*) AS n FROM read_parquet('${lake}/tables/instances/batch=${batch}/*.parquet')`,
+    );
+    counts.push(Number(row?.n));
+  }
+  return counts;
 }
 
 /** The RetrieveURL the first STOW-RS gave each slice, by its SOP Instance UID as sent. */
@@ -364,6 +398,176 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
       r.json['00081190']?.Value?.[0],
       `${base}/dicomweb/studies/${study}`,
     );
+  });
+
+  it('audits an upload once processed: one ingest entry whose counts are those of its answer', async () => {
+    const lake = join(work.path, 'lake');
+    const before = await instanceCount();
+    const held = (await auditEntries(lake)).length;
+    const all = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
+    // Two slices the lake lacks, one it holds, one it holds with other
+    // content (explicit_big.dcm is brain_013.dcm re-encoded; the test
+    // above ingested it), and a part that is not DICOM.
+    const fresh = [all[7]!, all[8]!];
+    const r = await stow([
+      ...fresh.map((f) => readFileSync(f)),
+      readFileSync(slices[0]!),
+      readFileSync(join(SAMPLE, 'volume', 'brain_013.dcm')),
+      Buffer.from('not DICOM at all'),
+    ]);
+    assert.equal(r.status, 202);
+    const stored = r.json['00081199']?.Value ?? [];
+    const failed = r.json['00081198']?.Value ?? [];
+    const reasons = failed.map((item) => item['00081197']?.Value?.[0]);
+    // New instances the lake counts, not what the server says it did.
+    const ingested = (await instanceCount()) - before;
+    assert.equal(ingested, fresh.length);
+    // (instanceCount's queries are audited as cohort.query.)
+    const entries = (await auditEntries(lake))
+      .slice(held)
+      .filter((e) => e.action === 'ingest');
+    assert.equal(entries.length, 1, JSON.stringify(entries));
+    const [entry] = entries;
+    assert.equal(entry?.action, 'ingest');
+    assert.equal(entry.actor, Role.Admin);
+    assert.equal(entry.role, Role.Admin);
+    // Some parts failed: failed, as a C-STORE association with one is.
+    assert.equal(entry.outcome, 'failed');
+    const detail = entry.detail!;
+    assert.equal(detail.via, 'stow');
+    assert.equal(detail.status, r.status);
+    assert.equal(detail.error, 'PARTS_REFUSED');
+    assert.equal(detail.parts, 5);
+    assert.equal(detail.ingested, ingested);
+    assert.equal(detail.skipped, stored.length - ingested);
+    assert.equal(
+      detail.quarantined,
+      reasons.filter((c) => c === 0xc000).length,
+    );
+    assert.equal(detail.conflicts, reasons.filter((c) => c === 0x0111).length);
+    assert.deepEqual(
+      [detail.ingested, detail.skipped, detail.quarantined, detail.conflicts],
+      [2, 1, 1, 1],
+    );
+    // The batches named hold the instances ingested, and exist in the lake.
+    const batches = String(detail.batches).split(',').filter(Boolean);
+    assert.equal(batches.length, 1);
+    assert.deepEqual(await rowsOfBatches(lake, batches), [ingested]);
+    // No UID, name or ID of what was sent, no part's source name.
+    const text = JSON.stringify(entry);
+    assert.doesNotMatch(text, /stow:/);
+    for (const file of [...fresh, slices[0]!]) {
+      for (const uid of [...sopUidsByDcmdump(file), ...placesAsSent([file])])
+        assert.ok(!text.includes(uid), uid);
+    }
+    for (const needle of phiNeedles(truth))
+      assert.ok(!containsWord(text, needle), needle);
+  });
+
+  it('audits an upload every part of which was stored as ok, and a refused body as failed with its code', async () => {
+    const lake = join(work.path, 'lake');
+    const held = (await auditEntries(lake)).length;
+    const r = await stow([readFileSync(slices[1]!)]);
+    assert.equal(r.status, 200);
+    const refused = await fetch(stowUrl, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: '{}',
+    });
+    assert.equal(refused.status, 415);
+    const [ok, bad, ...others] = (await auditEntries(lake)).slice(held);
+    assert.equal(others.length, 0);
+    assert.equal(ok?.outcome, 'ok');
+    assert.deepEqual(ok.detail, {
+      via: 'stow',
+      status: 200,
+      parts: 1,
+      ingested: 0,
+      skipped: r.json['00081199']?.Value?.length,
+      quarantined: 0,
+      conflicts: 0,
+      batches: '',
+    });
+    assert.equal(bad?.outcome, 'failed');
+    assert.equal(bad.detail?.status, 415);
+    assert.equal(bad.detail?.parts, 0);
+    assert.equal(bad.detail?.error, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('audits an upload that fails midway as failed, with the batches it committed before', async () => {
+    // A lake of its own, whose ingest commits every 2 instances and whose
+    // input fails (as a full disk would fail a commit) once the first
+    // batch is committed.
+    const lake = join(work.path, 'midway');
+    const token = await tokenFor(lake, Role.Admin);
+    const real = await IngestSession.open({ lake, workers: 1, batchSize: 2 });
+    const run = (inputs: Iterable<{ source: string }>, hooks: RunHooks) => {
+      let committed!: () => void;
+      const first = new Promise<void>((resolve) => (committed = resolve));
+      async function* failing() {
+        let n = 0;
+        for (const input of inputs) {
+          if (n++ === 2) {
+            await first;
+            throw Object.assign(new Error('no space left (simulated)'), {
+              code: 'ENOSPC',
+            });
+          }
+          yield input;
+        }
+      }
+      return real.run(failing() as never, {
+        ...hooks,
+        onCommitted: (batch, instances) => {
+          hooks.onCommitted?.(batch, instances);
+          committed();
+        },
+      });
+    };
+    const session = new Proxy(real, {
+      get: (target, key) => {
+        if (key === 'run') return run;
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const midway = await startServer({ lake, port: 0, session });
+    try {
+      const all = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
+      const { body, type } = multipart(
+        all.slice(0, 5).map((f) => readFileSync(f)),
+      );
+      const res = await fetch(
+        midway.url.replace(/graphql$/, 'dicomweb/studies'),
+        {
+          method: 'POST',
+          headers: { 'content-type': type, authorization: `Bearer ${token}` },
+          body,
+        },
+      );
+      assert.equal(res.status, 500);
+    } finally {
+      await midway.close();
+      await real.close();
+    }
+    const entries = (await auditEntries(lake)).filter(
+      (e) => e.action === 'ingest',
+    );
+    assert.equal(entries.length, 1, JSON.stringify(entries));
+    const [entry] = entries;
+    assert.equal(entry?.outcome, 'failed');
+    const detail = entry.detail!;
+    assert.equal(detail.error, 'ENOSPC');
+    assert.equal(detail.status, 500);
+    assert.equal(detail.parts, 5);
+    // What the lake holds, read from its Parquet files.
+    const [{ n } = {}] = await parquetRows(
+      `SELECT count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
+    );
+    assert.equal(detail.ingested, Number(n));
+    assert.equal(detail.ingested, 2);
+    const batches = String(detail.batches).split(',').filter(Boolean);
+    assert.deepEqual(await rowsOfBatches(lake, batches), [2]);
   });
 
   it('stores nothing for a caller without a token or without the ingest right', async () => {

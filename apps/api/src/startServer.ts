@@ -42,7 +42,7 @@ import type { ApiContext } from './context';
 import { IngestSession } from '@lpacs/ingest';
 import { dicomWeb } from './dicomweb/dicomWeb';
 import { RenderedCache } from './dicomweb/RenderedCache';
-import { stowRs } from './dicomweb/stowRs';
+import { newStowTally, stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
 import { Metrics, routeOf } from './http/Metrics';
@@ -451,14 +451,42 @@ export async function startServer(
       /^\/dicomweb\/studies(\/[0-9.]+)?\/?$/.test(url.pathname) &&
       req.method === 'POST'
     ) {
-      if (!(await allowRoute(gate, Action.Ingest, res))) return;
-      await stowRs(req, res, {
-        session: ingestSession,
-        catalog,
-        logger,
-        maxBytes: options.maxStowBytes ?? 1 << 30,
-        baseUrl,
-      });
+      // One `ingest` entry, written once the upload is processed (or has
+      // failed): what became of its parts and the batches committed.
+      if (!(await allowRoute(gate, Action.Ingest, res, ['stow']))) return;
+      const tally = newStowTally();
+      try {
+        await stowRs(req, res, {
+          session: ingestSession,
+          catalog,
+          logger,
+          maxBytes: options.maxStowBytes ?? 1 << 30,
+          baseUrl,
+          tally,
+        });
+      } catch (err) {
+        tally.error ??= 'INTERNAL';
+        tally.status ??= (err as { status?: number }).status ?? 500;
+        throw err;
+      } finally {
+        await gate.record(Action.Ingest, 'ok', undefined, {
+          via: 'stow',
+          status: tally.status ?? 0,
+          parts: tally.parts,
+          ingested: tally.ingested,
+          skipped: tally.skipped,
+          quarantined: tally.quarantined,
+          conflicts: tally.conflicts,
+          batches: tally.batches.join(','),
+        });
+        // `failed` unless every part was stored: with the request's error
+        // code, or PARTS_REFUSED when it ran to its end.
+        await gate.settle(
+          tally.status === 200
+            ? []
+            : [{ path: ['stow'], code: tally.error ?? 'PARTS_REFUSED' }],
+        );
+      }
       return;
     }
     if (url.pathname.startsWith('/dicomweb/') && req.method === 'GET') {

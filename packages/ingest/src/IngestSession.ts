@@ -58,6 +58,11 @@ export interface RunHooks {
    * `ingested` is `skipped` (same content) or a `conflict` after all.
    */
   onRevised?: (outcome: FileOutcome, verdict: Verdict) => void;
+  /**
+   * A batch committed: its id and how many instances it holds. Called as
+   * each commits, so a run that fails later has told which did.
+   */
+  onCommitted?: (batchId: string, instances: number) => void;
 }
 
 async function loadStored(root: string): Promise<Map<string, string>> {
@@ -326,6 +331,7 @@ export class IngestSession {
           );
           if (!committed) return;
           report.batches.push(batchId);
+          hooks.onCommitted?.(batchId, kept.length);
           logger.info({ batch: batchId, rows: kept.length }, 'committed batch');
         })
         .catch((err: Error) => {

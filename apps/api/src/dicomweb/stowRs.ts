@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   FileOutcome,
+  IngestReport,
   IngestSession,
   InputFile,
   Verdict,
@@ -37,6 +38,50 @@ interface ItemResult extends SopUids {
   held?: { sop: string; study?: string; series?: string };
 }
 
+/**
+ * What became of one STOW-RS request, for its audit entry: counts, the
+ * lake's batch ids and codes, never a file name, UID or value. Filled as
+ * the request goes, so a request that fails midway still says how far
+ * it got.
+ */
+export interface StowTally {
+  /** Parts of the multipart body (0 when the body was not read). */
+  parts: number;
+  /** Instances committed to the lake (in `batches`). */
+  ingested: number;
+  /** Parts the lake already held with the same content. */
+  skipped: number;
+  quarantined: number;
+  /** Parts whose SOP Instance UID the lake holds with other content. */
+  conflicts: number;
+  /** Ids of the batches committed, in order. */
+  batches: string[];
+  /** The HTTP status answered (unset when the request failed unanswered). */
+  status?: number;
+  /** Why the request did not run to its end: a code, no message. */
+  error?: string;
+}
+
+/** A tally of nothing yet. */
+export function newStowTally(): StowTally {
+  return {
+    parts: 0,
+    ingested: 0,
+    skipped: 0,
+    quarantined: 0,
+    conflicts: 0,
+    batches: [],
+  };
+}
+
+/** A thrown value's code when it is a plain code (ENOSPC), else `fallback`. */
+function codeOf(err: unknown, fallback: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)
+    ? code
+    : fallback;
+}
+
 /** What STOW-RS needs from the server. */
 export interface StowContext {
   session: () => Promise<IngestSession>;
@@ -46,6 +91,8 @@ export interface StowContext {
   maxBytes: number;
   /** The server's own URL, e.g. http://127.0.0.1:4000, for RetrieveURL. */
   baseUrl: string;
+  /** Filled with what became of the request, for its audit entry. */
+  tally: StowTally;
 }
 
 type JsonAttribute = { vr: string; Value?: unknown[] };
@@ -135,24 +182,27 @@ export async function stowRs(
   res: ServerResponse,
   ctx: StowContext,
 ): Promise<void> {
-  const { baseUrl, logger } = ctx;
+  const { baseUrl, logger, tally } = ctx;
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/related/i.test(type)) {
-    send(res, 415, {
+    tally.error = 'UNSUPPORTED_MEDIA_TYPE';
+    send(res, (tally.status = 415), {
       error: `Content-Type must be multipart/related; type="application/dicom", got "${type.slice(0, 80)}"`,
     });
     return;
   }
   const partType = headerParam(type, 'type');
   if (partType && partType.toLowerCase() !== 'application/dicom') {
-    send(res, 415, {
+    tally.error = 'UNSUPPORTED_MEDIA_TYPE';
+    send(res, (tally.status = 415), {
       error: `only application/dicom parts are accepted, got type="${partType.slice(0, 60)}"`,
     });
     return;
   }
   const boundary = headerParam(type, 'boundary');
   if (!boundary) {
-    send(res, 400, {
+    tally.error = 'BAD_MULTIPART';
+    send(res, (tally.status = 400), {
       error: 'the multipart/related Content-Type has no boundary parameter',
     });
     return;
@@ -161,12 +211,14 @@ export async function stowRs(
   try {
     parts = parseMultipart(await readBodyBuffer(req, ctx.maxBytes), boundary);
   } catch (err) {
-    const status = (err as { status?: number }).status;
-    send(res, status ?? 400, {
+    const status = (err as { status?: number }).status ?? 400;
+    tally.error = status === 413 ? 'TOO_LARGE' : 'BAD_MULTIPART';
+    send(res, (tally.status = status), {
       error: `cannot read the multipart body: ${(err as Error).message}`,
     });
     return;
   }
+  tally.parts = parts.length;
   const stamp = Date.now().toString(36);
   const inputs: InputFile[] = parts.map((p, i) => ({
     source: `stow:${stamp}#${i + 1}`,
@@ -181,7 +233,17 @@ export async function stowRs(
   };
   const stored: ItemResult[] = [];
   const failed: ItemResult[] = [];
+  // Each part's verdict as it stands (a commit may revise it).
+  const verdicts = new Map<string, Verdict>();
+  const count = () => {
+    const n = (v: Verdict) =>
+      [...verdicts.values()].filter((x) => x === v).length;
+    tally.skipped = n('skipped');
+    tally.quarantined = n('quarantined');
+    tally.conflicts = n('conflict');
+  };
   const onOutcome = (o: FileOutcome, verdict: Verdict) => {
+    verdicts.set(o.source, verdict);
     const item = { source: o.source, ...asSent(o.source) };
     if (o.kind === 'quarantined')
       failed.push({
@@ -218,16 +280,31 @@ export async function stowRs(
     if (at >= 0) stored.splice(at, 1);
     onOutcome(o, verdict);
   };
+  // Instances count as ingested once their batch is committed.
+  const onCommitted = (batchId: string, instances: number) => {
+    tally.batches.push(batchId);
+    tally.ingested += instances;
+  };
   let open: IngestSession;
   try {
     open = await ctx.session();
   } catch (err) {
     const e = err as { code?: string; message?: string };
+    tally.error = codeOf(err, 'INGEST_UNAVAILABLE');
     if (e.code !== 'LAKE_BUSY') throw err;
-    send(res, 503, { error: e.message });
+    send(res, (tally.status = 503), { error: e.message });
     return;
   }
-  const report = await open.run(inputs, { onOutcome, onRevised });
+  let report: IngestReport;
+  try {
+    report = await open.run(inputs, { onOutcome, onRevised, onCommitted });
+  } catch (err) {
+    // What was judged and committed before the failure stays counted.
+    tally.error = codeOf(err, 'INGEST_FAILED');
+    throw err;
+  } finally {
+    count();
+  }
   // An instance the lake already held (the same content sent again) is
   // retrieved where the lake holds it.
   const places = await heldPlaces(
@@ -273,5 +350,6 @@ export async function stowRs(
       vr: 'SQ',
       Value: failed.map((r) => sopItem(r, '00081197')),
     };
-  send(res, failed.length === 0 ? 200 : stored.length ? 202 : 409, body);
+  tally.status = failed.length === 0 ? 200 : stored.length ? 202 : 409;
+  send(res, tally.status, body);
 }
