@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Catalog } from '@lpacs/lake';
+import { Catalog, LakeLayout } from '@lpacs/lake';
 import { dcmdump, filesUnder, parquetRows, runCli, tempDir } from './helpers';
 
 // pydicom's MR_small (Debian python3-pydicom): one instance, copied for
@@ -175,3 +175,78 @@ for (const compacted of [false, true])
       }
     });
   });
+
+describe('erasing a patient in a lake that retains UIDs, one of them not of digits and dots', () => {
+  it('erases every row of it, and the lake takes new files after', async () => {
+    // lpacs init --retain uids keeps UIDs as sent; a device wrote a letter
+    // and an apostrophe into its series UID (not PS3.5 9.1, but seen).
+    const lake = join(work.path, 'retained');
+    const dir = join(work.path, 'retained-in');
+    mkdirSync(dir);
+    const file = join(dir, 'odd.dcm');
+    copyFileSync(MR, file);
+    const series = "1.2.840.99.7X'1";
+    const sop = '1.2.840.99.7X.2';
+    execFileSync('dcmodify', [
+      '-nb',
+      '-gin',
+      ...['-i', '(0010,0020)=ERASEME3'],
+      ...['-i', `(0020,000e)=${series}`],
+      ...['-i', `(0008,0018)=${sop}`],
+      file,
+    ]);
+    const init = await runCli(['init', '--retain', 'uids', '--lake', lake]);
+    assert.equal(init.code, 0, init.stderr);
+    await ingest(lake, file);
+    assert.equal(
+      dcmdump(filesUnder(join(lake, 'objects'))[0]!, ['0020,000e'])![
+        '0020,000e'
+      ],
+      series,
+    );
+
+    const seriesRows = async () => {
+      let n = 0;
+      for (const t of ['series', 'instances'])
+        n += (await everyRow(lake, t, `"SeriesInstanceUID" AS s`)).filter(
+          (r) => r.s === series,
+        ).length;
+      return n;
+    };
+    assert.equal(await seriesRows(), 2);
+    // Masks a segmentation model made of the instance and of its series,
+    // where lpacs predict writes them.
+    const layout = new LakeLayout(lake);
+    const model = 'a'.repeat(64);
+    const masks = [
+      layout.maskKey(model, sop, 0),
+      layout.segmentationKey(model, sop, 0),
+      layout.maskKey(model, series, 0),
+    ].map((key) => join(lake, key));
+    mkdirSync(join(lake, 'masks', model), { recursive: true });
+    for (const m of masks) writeFileSync(m, 'mask');
+
+    const run = await runCli([
+      'erase',
+      '--original-patient-id',
+      'ERASEME3',
+      '--reason',
+      't',
+      '--lake',
+      lake,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^erased 1 instance in 1 series/);
+    assert.equal(await seriesRows(), 0);
+    assert.deepEqual(filesUnder(join(lake, 'objects')), []);
+    assert.deepEqual(
+      masks.filter((m) => existsSync(m)),
+      [],
+    );
+    // No erasure left pending: another patient's file is taken.
+    const other = join(dir, 'other.dcm');
+    copyFileSync(MR, other);
+    execFileSync('dcmodify', ['-nb', '-gin', '-i', '(0010,0020)=KEEP4', other]);
+    await ingest(lake, other);
+  });
+});

@@ -18,7 +18,7 @@ import {
   rm,
   stat,
 } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import {
   createFileAtomic,
@@ -44,6 +44,7 @@ import { ParquetWriter } from './ParquetWriter';
 import { tableSource } from './encryption/tableKeys';
 import { noteTablesChanged } from './tableChanges';
 import { SCHEMAS, TABLE_NAMES } from './schemas';
+import { sqlString } from './sqlString';
 import {
   readErasurePlan,
   removeErasurePlan,
@@ -872,15 +873,10 @@ export class Lake {
   async eraseRows(plan: ErasurePlan): Promise<void> {
     this.#mustWriteAlone();
     if (!plan.instances.length) return;
-    // UIDs and pseudonyms come from the index and are checked, so they can
-    // be written into the rewrite's SQL as literals.
-    const literal = (v: string) => {
-      if (!/^[0-9.]+$|^LP[A-Z2-7]{16}$/.test(v))
-        throw new Error('an indexed UID or PatientID has an unexpected form');
-      return `'${v}'`;
-    };
+    // UIDs and pseudonyms are written into the rewrite's SQL as quoted
+    // literals: a lake that retains UIDs holds them as sent, of any form.
     const list = (values: Iterable<string>) =>
-      [...new Set(values)].map(literal).join(', ');
+      [...new Set(values)].map(sqlString).join(', ');
     const { instances: sops, kept } = plan;
     const keys = {
       series: [...plan.series, ...(kept?.series ?? [])],
@@ -962,7 +958,8 @@ export class Lake {
       ...(plan.kept?.series ?? []),
     ]);
     for (const file of await listFiles(join(this.root, 'masks'))) {
-      const uid = /([0-9.]+)-\d+\.(?:npy|seg\.dcm)$/.exec(file)?.[1];
+      // Any form: a lake that retains UIDs holds them as sent.
+      const uid = /^(.+)-\d+\.(?:npy|seg\.dcm)$/.exec(basename(file))?.[1];
       if (uid && made.has(uid)) await rm(file, { force: true });
     }
     await syncFileSystem(this.root);
