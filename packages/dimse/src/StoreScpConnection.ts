@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -30,8 +31,11 @@ export interface ConnectionContext {
   nextSource(callingAE: string): string;
   /** Keeps a C-STORE under way known, so closing can wait for it. */
   track(work: Promise<unknown>): void;
-  /** Appends an audit entry; never rejects (a failure is logged). */
-  audit(event: DimseAuditEvent): Promise<void>;
+  /**
+   * Appends an audit entry; never rejects: false when it could not be
+   * appended (the failure is logged), true otherwise.
+   */
+  audit(event: DimseAuditEvent): Promise<boolean>;
 }
 
 /** How an accepted association ended, for its audit entry. */
@@ -83,6 +87,10 @@ export class StoreScpConnection extends Scp {
   readonly #peer: string;
   /** C-STOREs under way, and the audit entry of a refusal. */
   readonly #pending = new Set<Promise<unknown>>();
+  /** Names the association in its entries, pairing its first and last. */
+  readonly #association = randomBytes(6).toString('hex');
+  /** The entry written before the association's first C-STORE. */
+  #opening: Promise<boolean> | undefined;
   #callingAE = '';
   #calledAE = '';
   #accepted = false;
@@ -163,11 +171,42 @@ export class StoreScpConnection extends Scp {
   }
 
   /**
+   * The `dimse.associate` `ok` entry of an association that stores,
+   * appended before its first C-STORE is ingested: a process killed
+   * mid-association (kill -9, a crash, a power cut) writes no end entry,
+   * and this one still says who stored into the lake, from where and
+   * when. Echo-only associations, which change nothing, have only their
+   * end entry. Resolves false when it cannot be appended (then tried
+   * again by the next C-STORE).
+   */
+  #opened(): Promise<boolean> {
+    this.#opening ??= this.#context
+      .audit({
+        actor: this.#actor(),
+        action: 'dimse.associate',
+        outcome: 'ok',
+        detail: {
+          via: 'dimse',
+          association: this.#association,
+          peer: this.#peer,
+          calledAE: printable(this.#calledAE),
+          began: 'C-STORE',
+        },
+      })
+      .then((appended) => {
+        if (!appended) this.#opening = undefined;
+        return appended;
+      });
+    return this.#opening;
+  }
+
+  /**
    * Called once the connection has closed: waits for its C-STOREs, then
-   * writes the association's audit entry (one per association accepted):
+   * writes the association's end entry (one per association accepted):
    * `ingest` when it stored anything, else `dimse.echo` or
    * `dimse.associate`, with the counts per outcome; `failed` when any
-   * C-STORE was answered with a failure status.
+   * C-STORE was answered with a failure status. It names the association
+   * as its opening entry does.
    */
   async finish(): Promise<void> {
     await Promise.allSettled([...this.#pending]);
@@ -185,6 +224,7 @@ export class StoreScpConnection extends Scp {
       outcome: refused ? 'failed' : 'ok',
       detail: {
         via: 'dimse',
+        association: this.#association,
         peer: this.#peer,
         calledAE: printable(this.#calledAE),
         ingested: c.ingested,
@@ -277,6 +317,14 @@ export class StoreScpConnection extends Scp {
         },
         collector.bytes(),
       );
+      // Nothing goes into the lake before the association is audited.
+      if (!(await this.#opened())) {
+        return {
+          status: StoreStatus.OutOfResources,
+          comment: 'AUDIT_FAILED',
+          outcome: 'failed',
+        };
+      }
       let answer: StoreAnswer | undefined;
       const settle = (o: FileOutcome, verdict: Verdict) =>
         (answer = storeStatus(o, verdict));

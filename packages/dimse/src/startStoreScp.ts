@@ -76,15 +76,17 @@ export async function startStoreScp(
   const sockets = new Set<Socket>();
   /** Each connection's end: its C-STOREs settled and its audit entry written. */
   const finishing = new Set<Promise<void>>();
-  const audit = async (event: DimseAuditEvent) => {
-    if (!options.audit) return;
+  const audit = async (event: DimseAuditEvent): Promise<boolean> => {
+    if (!options.audit) return true;
     try {
       await options.audit.append(event);
+      return true;
     } catch (err) {
       logger.error(
         { action: event.action, code: errorCode(err) },
         'DIMSE audit append failed',
       );
+      return false;
     }
   };
   const context: ConnectionContext = {

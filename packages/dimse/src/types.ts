@@ -23,9 +23,12 @@ export interface StoreScpOptions {
   logger?: Logger;
   /**
    * The lake's audit log (an `AuditLog` of @lpacs/access): one entry per
-   * association when it ends, and one per association refused. Entries
-   * name the calling and called AE titles, the peer's address and counts,
-   * never a UID or a value of an instance.
+   * association when it ends, one before an association's first C-STORE
+   * is ingested (so an association cut by kill -9 is still on record; a
+   * C-STORE whose association cannot be audited is refused, A700), and
+   * one per association refused. Entries name the calling and called AE
+   * titles, the peer's address and counts, never a UID or a value of an
+   * instance.
    */
   audit?: DimseAudit;
   /**
@@ -44,7 +47,11 @@ export interface StoreScpOptions {
 export interface DimseAuditEvent {
   /** `dimse:<calling AE title>`. */
   actor: string;
-  /** `ingest` (stores), `dimse.echo` (C-ECHO only), `dimse.associate`. */
+  /**
+   * `ingest` (stores), `dimse.echo` (C-ECHO only), `dimse.associate`
+   * (before the first C-STORE, or an association that did nothing, or
+   * refused).
+   */
   action: string;
   outcome: 'ok' | 'denied' | 'failed';
   detail: Record<string, string | number | boolean>;

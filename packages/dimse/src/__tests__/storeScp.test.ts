@@ -208,6 +208,34 @@ describe(
       assert.equal(await instanceCount(lake), 0);
     });
 
+    it('stores nothing of an association it cannot audit, answering A700', async () => {
+      const lake = join(root, 'unaudited');
+      const tried: string[] = [];
+      const audit = {
+        append: (event: { action: string }) => {
+          tried.push(event.action);
+          return Promise.reject(new Error('ENOSPC (simulated)'));
+        },
+      };
+      await withScp(lake, { audit }, async (port) => {
+        const at = ['-aec', 'LPACS', '127.0.0.1', `${port}`];
+        // storescu stops at a refusal (A700): one C-STORE is tried.
+        const run = await tool('storescu', [
+          '-d',
+          ...at,
+          'explicit_little.dcm',
+        ]);
+        const statuses = [
+          ...run.output.matchAll(/DIMSE Status\s*: (0x[0-9a-f]{4})/g),
+        ].map((m) => m[1]);
+        assert.deepEqual(statuses, ['0xa700'], run.output);
+        assert.match(run.output, /\(0000,0902\) LO \[AUDIT_FAILED\]/);
+      });
+      // The opening entry, tried before the C-STORE, then the end entry.
+      assert.deepEqual(tried, ['dimse.associate', 'ingest']);
+      assert.equal(await instanceCount(lake), 0);
+    });
+
     it('keeps a big endian instance in big endian', async () => {
       const lake = join(root, 'big-endian');
       await withScp(lake, {}, async (port) => {
