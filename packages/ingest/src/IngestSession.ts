@@ -401,26 +401,35 @@ export class IngestSession {
         handle(o);
       }
     };
-    for await (const input of stale?.watch(inputs) ?? inputs) {
-      if (failure) break;
-      const seq = submitted++;
-      const job: Promise<void> = this.#pool.run(input).then(
-        (o) => {
-          results.set(seq, o);
-          drain();
-        },
-        (err: Error) => {
-          failure ??= err;
-        },
-      );
-      inFlight.add(job);
-      void job.finally(() => inFlight.delete(job));
-      if (inFlight.size >= window) await Promise.race(inFlight);
+    // A source that fails (a read error, an upload cut short) ends the
+    // run only once the files it gave are handled and committed: they were
+    // read whole, and nothing of this run may commit after it has failed.
+    let sourceFailure: { error: unknown } | undefined;
+    try {
+      for await (const input of stale?.watch(inputs) ?? inputs) {
+        if (failure) break;
+        const seq = submitted++;
+        const job: Promise<void> = this.#pool.run(input).then(
+          (o) => {
+            results.set(seq, o);
+            drain();
+          },
+          (err: Error) => {
+            failure ??= err;
+          },
+        );
+        inFlight.add(job);
+        void job.finally(() => inFlight.delete(job));
+        if (inFlight.size >= window) await Promise.race(inFlight);
+      }
+    } catch (error) {
+      sourceFailure = { error };
     }
     await Promise.all(inFlight);
     await commit();
     await Promise.all(records);
     if (failure) throw failure;
+    if (sourceFailure) throw sourceFailure.error;
     if (stale) report.quarantineSettled = await stale.removeSettled();
     report.seconds = elapsed();
     report.filesPerSecond = report.filesSeen / Math.max(report.seconds, 1e-9);
