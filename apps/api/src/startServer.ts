@@ -7,7 +7,13 @@ import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AccessError, AccessStore, Action, AuditLog } from '@lpacs/access';
+import {
+  AccessError,
+  AccessStore,
+  Action,
+  AuditLog,
+  roleAllows,
+} from '@lpacs/access';
 import {
   Catalog,
   LakeLayout,
@@ -42,6 +48,14 @@ import type { ApiContext } from './context';
 import { IngestSession } from '@lpacs/ingest';
 import { dicomWeb } from './dicomweb/dicomWeb';
 import { RenderedCache } from './dicomweb/RenderedCache';
+import {
+  RecentReads,
+  isSearch,
+  readOutcome,
+  studyInScope,
+  readTarget,
+  studyOfPath,
+} from './dicomweb/readAudit';
 import { newStowTally, stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
@@ -215,20 +229,28 @@ export async function startServer(
     }
   };
   let baseUrl = '';
-  /** SOP Instance UIDs of a collaborator's approved, unexpired releases. */
-  const collaboratorScope = async (name: string): Promise<string[]> => {
+  /**
+   * A collaborator's approved, unexpired releases and the SOP Instance
+   * UIDs they hold.
+   */
+  const collaboratorScope = async (
+    name: string,
+  ): Promise<{ uids: string[]; releases: string[] }> => {
     const out: string[] = [];
+    const releases: string[] = [];
     for (const share of sharing.shares()) {
       if (!share.releaseId) continue;
       if (downloadRefusal({ name, role: 'collaborator' }, share)) continue;
+      releases.push(share.releaseId);
       out.push(
         ...releaseInstanceUIDs(
           await readReleaseManifest(options.lake, share.releaseId),
         ),
       );
     }
-    return out;
+    return { uids: out, releases };
   };
+  const recentReads = new RecentReads();
   const apollo = new ApolloServer<ApiContext>({
     // The process that runs the server owns SIGINT and SIGTERM (lpacs
     // serve stops its services, then releases the lake): Apollo's own
@@ -492,27 +514,105 @@ export async function startServer(
     if (url.pathname.startsWith('/dicomweb/') && req.method === 'GET') {
       // Collaborators browse only what their approved releases hold, so a
       // viewer (OHIF, Slicer) can open a release; others need study.view.
+      // One entry per read, written once it is answered: the study it was
+      // about and how it ended (readAudit); a caller's `ok` reads of one
+      // study make one entry per READ_WINDOW_MS, not one per frame.
+      const collaborator = gate.principal?.role === 'collaborator';
+      const action = collaborator ? Action.ReleaseDownload : Action.StudyView;
+      const typed = studyOfPath(url.pathname);
+      let known: Promise<{ target: string; held: boolean }> | undefined;
+      const about = async () =>
+        typed === undefined
+          ? undefined
+          : await (known ??= readTarget(catalog, options.lake, typed));
+      const mayRead = (a: Action) =>
+        gate.principal !== undefined && roleAllows(gate.principal.role, a);
+      const refused = mayRead(action) ? undefined : (await about())?.target;
+      if (!(await allowRoute(gate, action, res, ['dicomweb'], refused))) return;
       let scope: string[] | undefined;
-      if (gate.principal?.role === 'collaborator') {
-        if (!(await allowRoute(gate, Action.ReleaseDownload, res))) return;
-        scope = await collaboratorScope(gate.principal.name);
-      } else if (!(await allowRoute(gate, Action.StudyView, res))) return;
+      let releases: string[] = [];
+      if (collaborator) {
+        ({ uids: scope, releases } = await collaboratorScope(
+          gate.principal!.name,
+        ));
+      }
       // Masks are model output, which only those who query cohorts see.
+      const mask = /\/frames\/[^/]+\/mask\/?$/.test(url.pathname);
       if (
-        /\/frames\/[^/]+\/mask\/?$/.test(url.pathname) &&
-        !(await allowRoute(gate, Action.CohortQuery, res))
-      )
+        mask &&
+        !(await allowRoute(
+          gate,
+          Action.CohortQuery,
+          res,
+          ['dicomweb'],
+          mayRead(Action.CohortQuery) ? undefined : (await about())?.target,
+        ))
+      ) {
+        gate.discard(['dicomweb']);
         return;
-      if (
-        await dicomWeb(req, res, url, {
+      }
+      let answered = false;
+      try {
+        answered = await dicomWeb(req, res, url, {
           catalog,
           lake: options.lake,
           logger,
           images,
           ...(scope ? { scope } : {}),
-        })
-      )
-        return;
+        });
+      } finally {
+        const ended = answered
+          ? await new Promise<boolean>((resolve) => {
+              if (res.writableFinished) resolve(true);
+              else if (res.destroyed) resolve(false);
+              else {
+                res.once('finish', () => resolve(true));
+                res.once('close', () => resolve(res.writableFinished));
+              }
+            })
+          : false;
+        const status = answered ? res.statusCode : 500;
+        // A retrieval answered 2xx found the study; a search or a refusal
+        // may be about anything typed, so the lake is asked.
+        const retrieved =
+          status >= 200 && status < 300 && !isSearch(url.pathname);
+        const found =
+          retrieved && typed !== undefined
+            ? { target: typed, held: true }
+            : await about();
+        const outside =
+          collaborator &&
+          !retrieved &&
+          found?.held === true &&
+          !(await studyInScope(catalog, typed!, scope ?? []));
+        const read = readOutcome(url.pathname, status, ended, outside);
+        const detail = {
+          ...read.detail,
+          ...(collaborator ? { releases: releases.join(',') } : {}),
+        };
+        if (
+          read.outcome === 'ok' &&
+          found &&
+          !recentReads.fresh(gate.principal!.name, action, found.target)
+        )
+          gate.discard(['dicomweb']);
+        else {
+          for (const a of mask ? [action, Action.CohortQuery] : [action])
+            await gate.record(a, 'ok', found?.target, detail);
+          await gate.settle(
+            read.outcome === 'ok'
+              ? []
+              : [
+                  {
+                    path: ['dicomweb'],
+                    code: read.code,
+                    outcome: read.outcome,
+                  },
+                ],
+          );
+        }
+      }
+      if (answered) return;
     }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

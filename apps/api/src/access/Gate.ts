@@ -112,14 +112,29 @@ export class Gate {
   }
 
   /**
+   * Drops the entries waiting under `path` without writing them (a read
+   * the route has already put on record, see dicomWebAudit).
+   */
+  discard(path: ReadonlyArray<string>): void {
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      const p = this.#pending[i]!;
+      if (p.paths.some((f) => f.join('\0') === path.join('\0')))
+        this.#pending.splice(i, 1);
+    }
+  }
+
+  /**
    * Writes the entries waiting for their outcome: `failed` (with the
    * error's code) for an action whose field, or a field below it, is in
-   * `errors`; `ok` otherwise.
+   * `errors`, or the error's own `outcome` (`denied` for a route that
+   * answered as if a thing the caller may not see were not there); `ok`
+   * otherwise.
    */
   async settle(
     errors: ReadonlyArray<{
       path?: ReadonlyArray<string | number>;
       code?: string;
+      outcome?: 'denied' | 'failed';
     }> = [],
   ): Promise<void> {
     const pending = this.#pending.splice(0);
@@ -134,7 +149,12 @@ export class Gate {
       const detail = error
         ? { ...p.detail, error: error.code ?? 'ERROR' }
         : p.detail;
-      await this.#append(p.action, error ? 'failed' : 'ok', p.target, detail);
+      await this.#append(
+        p.action,
+        error ? (error.outcome ?? 'failed') : 'ok',
+        p.target,
+        detail,
+      );
     }
   }
 
