@@ -1,8 +1,8 @@
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError } from 'graphql';
-import type { GraphQLFormattedError } from 'graphql';
+import { BREAK, GraphQLError, visit } from 'graphql';
+import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -135,6 +135,21 @@ export interface RunningServer {
 const MAX_BODY = 1_000_000;
 
 /** Keeps client mistakes as they are and hides internals (no stack, no SQL, no values). */
+/** True when a request asks for the schema (__schema or __type). */
+function introspects(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value === '__schema' || node.name.value === '__type') {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 function formatError(formatted: GraphQLFormattedError, error: unknown) {
   const original = unwrapResolverError(error);
   if (original instanceof QueryTimeoutError) {
@@ -264,6 +279,21 @@ export async function startServer(
       {
         // Audit entries of allowed fields are written with their outcome.
         requestDidStart: async () => ({
+          // The schema is for callers who may use it: introspection
+          // (__schema, __type) needs a token or a session, like every
+          // field; the refusal is audited as `introspection denied`.
+          didResolveOperation: async ({ contextValue, document }) => {
+            if (contextValue.gate.principal || !introspects(document)) return;
+            try {
+              await contextValue.gate.signedIn('introspection');
+            } catch (err) {
+              if (!(err instanceof AccessError)) throw err;
+              throw new GraphQLError(
+                'introspection needs a token: sign in, or send an API token as "Authorization: Bearer <token>"',
+                { extensions: { code: err.code, http: { status: 401 } } },
+              );
+            }
+          },
           willSendResponse: async ({ contextValue, response }) => {
             const errors =
               response.body.kind === 'single'
