@@ -146,6 +146,74 @@ describe('a model over a cohort, its predictions as criteria', () => {
     assert.equal(ok.errors, undefined, JSON.stringify(ok.errors));
   });
 
+  it('refuses reversed bounds and a bound the label does not have, naming the field (new-user case: both counted 0)', async () => {
+    const q =
+      'query ($f: CohortFilter) { cohort(filter: $f) { counts { instances } } }';
+    const field = (r: { errors?: Array<{ extensions?: object }> }) =>
+      (r.errors?.[0]?.extensions as { field?: string; code?: string }) ?? {};
+    const reversed = await gql(q, {
+      f: {
+        prediction: [
+          {
+            model: 'ct-brightness',
+            label: 'bright',
+            minScore: 0.9,
+            maxScore: 0.1,
+          },
+        ],
+      },
+    });
+    assert.equal(reversed.data, null);
+    assert.deepEqual(field(reversed), {
+      code: 'BAD_USER_INPUT',
+      field: 'prediction.minScore',
+    });
+    assert.equal(
+      reversed.errors?.[0]?.message,
+      'prediction minScore (0.9) is greater than maxScore (0.1)',
+    );
+    // ct-brightness is a classification model: its rows have scores only.
+    const kinds = await parquetRows(
+      `SELECT count(score) AS scores, count(value) AS values FROM read_parquet('${lake}/tables/predictions/*/*.parquet') WHERE model_name = 'ct-brightness' AND label = 'bright'`,
+    );
+    assert.ok(Number(kinds[0]!.scores) > 0);
+    assert.equal(Number(kinds[0]!.values), 0);
+    for (const key of ['minValue', 'maxValue']) {
+      const r = await gql(q, {
+        f: {
+          anyOf: [
+            { modality: ['MR'] },
+            {
+              prediction: [
+                { model: 'ct-brightness', label: 'bright', [key]: 0.5 },
+              ],
+            },
+          ],
+        },
+      });
+      assert.equal(r.data, null, key);
+      assert.deepEqual(field(r), {
+        code: 'BAD_USER_INPUT',
+        field: `prediction.${key}`,
+      });
+      assert.match(r.errors?.[0]?.message ?? '', /use minScore\/maxScore/);
+    }
+    // Equal bounds are a range of one point, and taken.
+    const equal = await gql(q, {
+      f: {
+        prediction: [
+          {
+            model: 'ct-brightness',
+            label: 'bright',
+            minScore: 0.5,
+            maxScore: 0.5,
+          },
+        ],
+      },
+    });
+    assert.equal(equal.errors, undefined, JSON.stringify(equal.errors));
+  });
+
   it('names a bad prediction bound', async () => {
     const r = await gql(
       '{ cohort(filter: { prediction: [{ model: " ", label: "bright" }] }) { counts { instances } } }',

@@ -60,4 +60,21 @@ describe('cohort filter validation', () => {
     // Values (regression outputs) have no such range.
     assert.equal(refusal(score({ minValue: 250 })), undefined);
   });
+
+  it('names the lower bound of a reversed prediction range', () => {
+    const within = (bounds: object) => ({
+      allOf: [{ prediction: [{ model: 'm', label: 'l', ...bounds }] }],
+    });
+    assert.deepEqual(refusal(within({ minScore: 0.9, maxScore: 0.1 })), {
+      code: 'BAD_USER_INPUT',
+      field: 'prediction.minScore',
+      message: 'prediction minScore (0.9) is greater than maxScore (0.1)',
+    });
+    assert.equal(
+      refusal(within({ minValue: 10, maxValue: -3 }))?.field,
+      'prediction.minValue',
+    );
+    assert.equal(refusal(within({ minScore: 0.5, maxScore: 0.5 })), undefined);
+    assert.equal(refusal(within({ minValue: -3, maxValue: 10 })), undefined);
+  });
 });

@@ -7,7 +7,8 @@ import type { CompiledFilter } from './compileFilter';
  * predictions in the lake, or a label that model never gave: a misspelt
  * name or label would otherwise match nothing and read as a true zero.
  * @throws GraphQLError BAD_USER_INPUT naming the model or label and the
- * known ones.
+ * known ones, or a score bound on a label that has values (or a value
+ * bound on one that has scores), naming that bound.
  */
 export async function checkModels(
   filter: CompiledFilter,
@@ -15,9 +16,12 @@ export async function checkModels(
 ): Promise<void> {
   if (!filter.models?.length) return;
   const rows = await catalog.query(
-    'SELECT DISTINCT model_name, model_sha256, label FROM predictions ORDER BY model_name, label',
+    `SELECT model_name, model_sha256, label,
+            bool_or(score IS NOT NULL) AS scored,
+            bool_or(value IS NOT NULL) AS valued
+     FROM predictions GROUP BY ALL ORDER BY model_name, label`,
   );
-  for (const { model, label } of filter.models) {
+  for (const { model, label, bounds = [] } of filter.models) {
     const own = rows.filter(
       (r) => r.model_name === model || r.model_sha256 === model,
     );
@@ -37,5 +41,22 @@ export async function checkModels(
         `model "${model.slice(0, 80)}" has no predictions labelled "${label.slice(0, 80)}" (its labels: ${[...new Set(own.map((r) => String(r.label)))].join(', ')})`,
         'prediction',
       );
+    // A classification model gives scores, a regression or segmentation
+    // model values: a bound on what the label never has matches nothing.
+    const mine = own.filter((r) => r.label === label);
+    const scored = mine.some((r) => r.scored === true);
+    const valued = mine.some((r) => r.valued === true);
+    for (const key of bounds) {
+      const onScore = key.endsWith('Score');
+      if (onScore ? scored : valued) continue;
+      throw badInput(
+        `prediction ${key}: model "${model.slice(0, 80)}" gives label "${label.slice(0, 80)}" ${
+          onScore
+            ? 'values, not scores (a regression or segmentation model): use minValue/maxValue'
+            : 'scores, not values (a classification model): use minScore/maxScore'
+        }`,
+        `prediction.${key}`,
+      );
+    }
   }
 }

@@ -15,8 +15,11 @@ export interface CompiledFilter {
    * rather than the series rollup.
    */
   perInstance?: boolean;
-  /** The prediction models and labels the filter names, at any depth. */
-  models?: Array<{ model: string; label: string }>;
+  /**
+   * The prediction models and labels the filter names, at any depth, with
+   * the bounds given for each (`minScore`, `maxValue`, ...).
+   */
+  models?: Array<{ model: string; label: string; bounds?: string[] }>;
 }
 
 /** How deep allOf/anyOf/not may nest, and how many filters one may hold. */
@@ -204,10 +207,24 @@ export function compileFilter(
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
   let perInstance = false;
-  const models = new Map<string, { model: string; label: string }>();
+  const models = new Map<
+    string,
+    { model: string; label: string; bounds?: string[] }
+  >();
+  const note = (m: { model: string; label: string; bounds?: string[] }) => {
+    const key = `${m.model}\0${m.label}`;
+    const bounds = [
+      ...new Set([...(models.get(key)?.bounds ?? []), ...(m.bounds ?? [])]),
+    ];
+    models.set(key, {
+      model: m.model,
+      label: m.label,
+      ...(bounds.length ? { bounds } : {}),
+    });
+  };
   const absorb = (inner: CompiledFilter) => {
     perInstance ||= inner.perInstance === true;
-    for (const m of inner.models ?? []) models.set(`${m.model}\0${m.label}`, m);
+    for (const m of inner.models ?? []) note(m);
   };
   if (depth > MAX_DEPTH)
     throw badInput(
@@ -321,9 +338,25 @@ export function compileFilter(
             `prediction.${key}`,
           );
       }
-      models.set(`${c.model.trim()}\0${c.label}`, {
+      // Reversed bounds match nothing, which is never what was meant.
+      for (const [lo, hi] of [
+        ['minScore', 'maxScore'],
+        ['minValue', 'maxValue'],
+      ] as const) {
+        const a = c[lo];
+        const b = c[hi];
+        if (a != null && b != null && a > b)
+          throw badInput(
+            `prediction ${lo} (${a}) is greater than ${hi} (${b})`,
+            `prediction.${lo}`,
+          );
+      }
+      note({
         model: c.model.trim(),
         label: c.label,
+        bounds: (
+          ['minScore', 'maxScore', 'minValue', 'maxValue'] as const
+        ).filter((k) => c[k] != null),
       });
       try {
         return predictionClause({
