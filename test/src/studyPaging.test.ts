@@ -259,15 +259,52 @@ describe('paging through studies', () => {
       ],
       [
         forged('{"sort":"STUDY_DATE","descending":false,"key":7,"uid":"1.2"}'),
-        /^after's key must be text or null for STUDY_DATE, not 7$/,
+        /^after's key must be a date as YYYY-MM-DD or null for STUDY_DATE, not 7$/,
+      ],
+      // Each order's key is what its SQL gives, and nothing else: text
+      // that is no date, a date that is no day, a count that is no count.
+      [
+        forged(
+          '{"sort":"STUDY_DATE","descending":false,"key":"not-a-date","uid":"1.2"}',
+        ),
+        /^after's key must be a date as YYYY-MM-DD or null for STUDY_DATE, not "not-a-date"$/,
+      ],
+      [
+        forged(
+          '{"sort":"STUDY_DATE","descending":false,"key":"2021-02-30","uid":"1.2"}',
+        ),
+        /^after's key must be a date as YYYY-MM-DD or null for STUDY_DATE, not "2021-02-30"$/,
+      ],
+      [
+        forged(
+          '{"sort":"INSTANCE_COUNT","descending":false,"key":2.5,"uid":"1.2"}',
+        ),
+        /^after's key must be a whole number of 1 or more for INSTANCE_COUNT, not 2.5$/,
+      ],
+      [
+        forged(
+          '{"sort":"INSTANCE_COUNT","descending":false,"key":"3","uid":"1.2"}',
+        ),
+        /^after's key must be a whole number of 1 or more for INSTANCE_COUNT, not "3"$/,
+      ],
+      [
+        forged(
+          '{"sort":"INSTANCE_COUNT","descending":false,"key":null,"uid":"1.2"}',
+        ),
+        /^after's key must be a whole number of 1 or more for INSTANCE_COUNT, not null$/,
+      ],
+      [
+        forged(
+          '{"sort":"STUDY_INSTANCE_UID","descending":false,"key":"1.2.3","uid":"1.2"}',
+        ),
+        /^after's key must be the empty text for STUDY_INSTANCE_UID, not "1.2.3"$/,
       ],
     ];
     for (const [cursor, message] of cases) {
-      const order = /"sort":"STUDY_DATE"/.test(
+      const named = /"sort":"([A-Z_]+)"/.exec(
         Buffer.from(cursor, 'base64url').toString(),
-      )
-        ? 'STUDY_DATE'
-        : 'AGE';
+      )?.[1];
+      const order = ORDERS.find((o) => o === named) ?? 'AGE';
       const r = await gqlResult(server.url, token, PAGE, {
         first: 5,
         after: cursor,

@@ -30,13 +30,46 @@ const FACETS: Record<
   },
 };
 
-/** How studies can be ordered: each one's sort key over its instances. */
+/**
+ * How studies can be ordered: each one's sort key over its instances, and
+ * what a cursor's key for it must be (`fits`, described by `type`): the
+ * only values the key's SQL gives.
+ */
 export const STUDY_SORT_KEYS = {
-  STUDY_INSTANCE_UID: { sql: `''`, kind: 'text' },
-  STUDY_DATE: { sql: `strftime(min("StudyDate"), '%Y-%m-%d')`, kind: 'text' },
-  INSTANCE_COUNT: { sql: 'CAST(count(*) AS DOUBLE)', kind: 'number' },
-  AGE: { sql: 'CAST(max(age_years) AS DOUBLE)', kind: 'number' },
+  STUDY_INSTANCE_UID: {
+    sql: `''`,
+    kind: 'text',
+    type: 'the empty text',
+    fits: (k: unknown) => k === '',
+  },
+  STUDY_DATE: {
+    sql: `strftime(min("StudyDate"), '%Y-%m-%d')`,
+    kind: 'text',
+    type: 'a date as YYYY-MM-DD or null',
+    fits: (k: unknown) => k === null || isDate(k),
+  },
+  INSTANCE_COUNT: {
+    sql: 'CAST(count(*) AS DOUBLE)',
+    kind: 'number',
+    type: 'a whole number of 1 or more',
+    fits: (k: unknown) =>
+      typeof k === 'number' && Number.isInteger(k) && k >= 1,
+  },
+  AGE: {
+    sql: 'CAST(max(age_years) AS DOUBLE)',
+    kind: 'number',
+    type: 'a finite number or null',
+    fits: (k: unknown) =>
+      k === null || (typeof k === 'number' && Number.isFinite(k)),
+  },
 } as const;
+
+/** A real calendar date written YYYY-MM-DD (as strftime writes one). */
+function isDate(k: unknown): boolean {
+  if (typeof k !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(k)) return false;
+  const d = new Date(`${k}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === k;
+}
 export type StudySortKey = keyof typeof STUDY_SORT_KEYS;
 
 /**
@@ -56,7 +89,7 @@ function encodeCursor(c: StudyCursor): string {
 
 /**
  * What a cursor holds, or what is wrong with it: a cursor is ours only
- * when its key has the type of its sort's key (or is null).
+ * when its key is a value its sort's key can take (STUDY_SORT_KEYS).
  */
 export function decodeCursor(
   cursor: string,
@@ -81,19 +114,13 @@ export function decodeCursor(
     return { problem: 'after does not say whether its page was descending' };
   if (typeof c.uid !== 'string' || c.uid === '')
     return { problem: 'after holds no StudyInstanceUID' };
-  const kind = STUDY_SORT_KEYS[sort].kind;
   const key = c.key;
   if (key === undefined) return { problem: `after holds no ${sort} key` };
-  const fits =
-    key === null ||
-    (kind === 'number'
-      ? typeof key === 'number' && Number.isFinite(key)
-      : typeof key === 'string');
-  if (!fits) {
+  if (!STUDY_SORT_KEYS[sort].fits(key)) {
     const shown =
       typeof key === 'number' ? String(key) : JSON.stringify(key).slice(0, 40);
     return {
-      problem: `after's key must be ${kind === 'number' ? 'a finite number' : 'text'} or null for ${sort}, not ${shown}`,
+      problem: `after's key must be ${STUDY_SORT_KEYS[sort].type} for ${sort}, not ${shown}`,
     };
   }
   return {
