@@ -19,7 +19,7 @@ import {
   encryptionSettings,
   openLakeCipher,
 } from './encryption/openLakeCipher';
-import { writeFileAtomic } from './fsutil';
+import { createDestination, writeFileAtomic } from './fsutil';
 import { LakeLayout } from './LakeLayout';
 import { inParallel } from './inParallel';
 import { TABLE_NAMES } from './schemas';
@@ -412,6 +412,9 @@ export async function restoreLake(
   // on a bad file leaves nothing behind, and can simply be run again.
   const work = `${root}.restoring-${process.pid}`;
   const layout = new LakeLayout(work);
+  // Made with checks first: the recursive mkdirs below would spin on a
+  // pseudo file system (--lake /proc/nope).
+  await createDestination(work, `restoring ${root} needs its working folder`);
   try {
     await inParallel(manifest.files, COPY_LANES, async (f) => {
       // Tables come back as version 1 of each, behind the usual link.

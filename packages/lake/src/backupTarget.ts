@@ -11,7 +11,7 @@ import {
   stat,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from './fsutil';
+import { createDestination, writeFileAtomic } from './fsutil';
 import { S3Store, s3LocationFromUrl } from './s3/S3Store';
 
 export async function sha256Of(path: string): Promise<string> {
@@ -60,6 +60,16 @@ export interface BackupTarget {
   /** Makes the target ready for writing (an S3 bucket is created). */
   prepare(): Promise<void>;
 }
+
+/** What a backup folder holds (pruneBackup's journal is prune.json). */
+const BACKUP_NAMES = new Set([
+  'snapshots',
+  'tables',
+  'objects',
+  'blobs',
+  'locks',
+  'prune.json',
+]);
 
 /** A backup in a local (or mounted) directory. */
 export class DirTarget implements BackupTarget {
@@ -142,8 +152,23 @@ export class DirTarget implements BackupTarget {
         break; // not empty (or gone): nothing above is empty either
       }
   }
+  /**
+   * Creates the folder (see createDestination), which must be empty or
+   * an lpacs backup already: a backup is not written in among someone's
+   * files, as a lake is not created among them (checkLakeRoot).
+   */
   async prepare(): Promise<void> {
-    await mkdir(this.name, { recursive: true });
+    await createDestination(this.name, 'backup destination');
+    const other = (await readdir(this.name)).filter(
+      (n) => !BACKUP_NAMES.has(n) && !n.startsWith('.') && n !== 'lost+found',
+    );
+    if (other.length)
+      throw Object.assign(
+        new Error(
+          `${this.name} is not an lpacs backup and holds ${other.length} other ${other.length === 1 ? 'entry' : 'entries'} (${JSON.stringify(other.sort()[0])}${other.length > 1 ? ', ...' : ''}); back up into a new or empty folder, or one lpacs backup wrote`,
+        ),
+        { code: 'NOT_A_BACKUP' },
+      );
   }
 }
 

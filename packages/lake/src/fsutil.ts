@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  link,
+  mkdir,
+  open,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -108,6 +117,60 @@ export async function makeDirectories(path: string): Promise<void> {
       await mkdir(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/**
+ * Creates a directory a user named (a backup's destination, a restored
+ * lake) with a clear error instead of Node's recursive mkdir, which spins
+ * forever on some pseudo file systems (`lpacs backup /proc/nope`): the
+ * nearest existing ancestor must be a writable directory, then each
+ * missing level is made in turn. `what` names the directory in errors.
+ * @throws Error (code DEST_UNUSABLE) saying which ancestor is in the way.
+ */
+export async function createDestination(
+  path: string,
+  what: string,
+): Promise<void> {
+  const target = resolve(path);
+  const unusable = (why: string) =>
+    Object.assign(new Error(`${what} ${target}: ${why}`), {
+      code: 'DEST_UNUSABLE',
+    });
+  const missing: string[] = [];
+  let at = target;
+  for (;;) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(at)).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT')
+        throw unusable(`cannot read ${at} (${code ?? 'error'})`);
+      missing.unshift(at);
+      const parent = dirname(at);
+      if (parent === at) throw unusable('no existing folder above it');
+      at = parent;
+      continue;
+    }
+    if (!isDir) throw unusable(`${at} is not a directory`);
+    break;
+  }
+  try {
+    await access(at, constants.W_OK);
+  } catch {
+    throw unusable(`${at} is not writable`);
+  }
+  for (const dir of missing) {
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await stat(dir)).isDirectory()) continue;
+      throw unusable(
+        `cannot create ${dir} in ${at} (${code ?? 'error'}: a pseudo or read-only file system?)`,
+      );
     }
   }
 }
