@@ -6,6 +6,7 @@
 //
 // Usage: node datasets/generate-ct.mjs --out DIR [--patients 4] [--studies 2]
 //   [--series 2] [--slices 25] [--size 448] [--seed 1] [--jobs 2] [--force]
+//   (--help prints the options)
 //
 // DIR/truth.json lists every planted PHI value, every UID and the totals.
 import { execFile } from 'node:child_process';
@@ -706,24 +707,53 @@ function truthDoc(opts, corpus, bytes) {
 
 // ---------------------------------------------------------------- main
 
+const USAGE = `usage: node datasets/generate-ct.mjs --out DIR [options]
+
+Writes a synthetic CT corpus with planted PHI (dcmtk's dump2dcm), and
+DIR/truth.json with every planted value, UID and the totals. The same
+options give the same bytes; a DIR already holding them is left as is.
+
+  --out DIR        where to write (required)
+  --patients N     patients (default 4)
+  --studies N      studies per patient (default 2)
+  --series N       series per study (default 2)
+  --slices N       slices per series (default 25)
+  --size N         rows and columns, 64 to 2048 (default 448)
+  --seed N         seed of every random choice, 0 or more (default 1)
+  --jobs N         dump2dcm processes at once (default 2)
+  --force          write again even if DIR holds this corpus
+  --help           print this text`;
+
+/** A mistake in the command line: the message and the exit code 2. */
+class UsageError extends Error {}
+
 function parseOptions() {
   const int = (fallback) => ({ type: 'string', default: fallback });
-  const { values } = parseArgs({
-    options: {
-      out: { type: 'string' },
-      patients: int('4'),
-      studies: int('2'),
-      series: int('2'),
-      slices: int('25'),
-      size: int('448'),
-      seed: int('1'),
-      jobs: int('2'),
-      force: { type: 'boolean', default: false },
-    },
-  });
-  if (!values.out) {
-    throw new Error('usage: generate-ct.mjs --out DIR [--patients N] ...');
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        out: { type: 'string' },
+        patients: int('4'),
+        studies: int('2'),
+        series: int('2'),
+        slices: int('25'),
+        size: int('448'),
+        seed: int('1'),
+        jobs: int('2'),
+        force: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    // parseArgs names the option ("Unknown option '--x'", "Option '--out
+    // <value>' argument missing", an unexpected argument).
+    throw new UsageError(
+      `${err.message.replace(/\. To specify a positional argument.*$/s, '')} (see --help)`,
+    );
   }
+  if (values.help) return { help: true };
+  if (!values.out) throw new UsageError('--out DIR is required (see --help)');
   const opts = { out: resolve(values.out), force: values.force };
   for (const name of [
     'patients',
@@ -736,12 +766,14 @@ function parseOptions() {
   ]) {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < (name === 'seed' ? 0 : 1)) {
-      throw new Error(`--${name} must be an integer >= 1 (seed >= 0)`);
+      throw new UsageError(
+        `--${name} must be an integer >= ${name === 'seed' ? 0 : 1}, got "${values[name]}"`,
+      );
     }
     opts[name] = n;
   }
   if (opts.size < 64 || opts.size > 2048) {
-    throw new Error('--size must be between 64 and 2048');
+    throw new UsageError('--size must be between 64 and 2048');
   }
   // Everything but where and how fast: what decides the files' content.
   const { patients, studies, series, slices, size, seed } = opts;
@@ -802,6 +834,10 @@ function sumBytes(opts, corpus) {
 async function main() {
   const started = performance.now();
   const opts = parseOptions();
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
   const corpus = buildCorpus(opts);
   const previous = readTruth(opts.out);
   const count = totals(corpus).instances;
@@ -838,5 +874,5 @@ async function main() {
 
 main().catch((err) => {
   console.error(`generate-ct: ${err.message}`);
-  process.exitCode = 1;
+  process.exitCode = err instanceof UsageError ? 2 : 1;
 });

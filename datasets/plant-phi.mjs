@@ -5,7 +5,7 @@
 // lpacs). markers.json says which markers must not survive de-identification
 // under lpacs's research default, computed from the standard's own table.
 //
-// node datasets/plant-phi.mjs --out DIR
+// node datasets/plant-phi.mjs --out DIR   (--help prints the options)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,9 +14,34 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const standard = join(here, '..', 'packages', 'dicom', 'standard');
-const { values } = parseArgs({ options: { out: { type: 'string' } } });
+const USAGE = `usage: node datasets/plant-phi.mjs --out DIR
+
+Writes 5 DICOM files (dcmtk's dump2dcm) with a unique marker in every
+attribute of PS3.15 Table E.1-1 that can hold one: at the top level,
+three sequence levels deep, in private blocks, multi-valued and under two
+character sets; and DIR/markers.json, which says for each marker whether
+it must vanish under lpacs's research de-identification default.
+
+  --out DIR   where to write (required; made if missing)
+  --help      print this text`;
+let values;
+try {
+  ({ values } = parseArgs({
+    options: { out: { type: 'string' }, help: { type: 'boolean' } },
+  }));
+} catch (err) {
+  // parseArgs names the option: "Unknown option '--x'", a missing value.
+  console.error(
+    `plant-phi: ${err.message.replace(/\. To specify a positional argument.*$/s, '')} (see --help)`,
+  );
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!values.out) {
-  console.error('usage: node datasets/plant-phi.mjs --out DIR');
+  console.error('plant-phi: --out DIR is required (see --help)');
   process.exit(2);
 }
 const out = values.out;
