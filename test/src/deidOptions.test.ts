@@ -95,6 +95,11 @@ function makeInputs(): void {
   dump2dcm('mr', [
     ...head('MRImageStorage', '1.2.826.0.1.3680043.99.1'),
     '(0008,0060) CS [MR]',
+    // An age over 89, a name in an attribute Table E.1-1 does not list
+    // (EvaluatorName) and a public tag PS3.6 does not define.
+    '(0008,9999) LO [ZZUNKNOWN]',
+    '(0010,1010) AS [095Y]',
+    '(0014,2006) PN [ZZEVAL^PLANTED]',
     '(0019,0010) LO [SIEMENS MR HEADER]',
     '(0019,1008) CS [IMAGE NUM 4]',
     '(0019,100c) IS [1000]',
@@ -260,6 +265,11 @@ describe('de-identification options end to end (init, ingest, release)', () => {
     const mr = text('1.2.840.10008.5.1.4.1.1.4');
     assert.match(mr, /\(0019,100c\) IS \[1000\]/);
     assert.doesNotMatch(mr, /0019,1008|0029,/);
+    // An age over 89 is 090Y; an unlisted name is empty; an unknown
+    // public element is gone.
+    assert.match(mr, /\(0010,1010\) AS \[090Y\]/);
+    assert.match(mr, /\(0014,2006\) PN \(no value available\)/);
+    assert.doesNotMatch(mr, /0008,9999|ZZ/);
     const sr = text('1.2.840.10008.5.1.4.1.1.88.11');
     assert.match(sr, /\(0040,a160\) UT \[, : no focal mass.\]/);
   });
@@ -284,6 +294,10 @@ describe('de-identification options end to end (init, ingest, release)', () => {
       ['secondary-capture'],
     );
     assert.equal(d.actions.acceptedUnmarked, 1);
+    // The MR's age over 89, unlisted name and unknown element.
+    assert.equal(d.actions.ageCapped, 1);
+    assert.equal(d.actions.unlistedName, 1);
+    assert.equal(d.actions.unknownElement, 1);
     assert.deepEqual(
       d.options,
       JSON.parse(readFileSync(join(lake, 'lake.json'), 'utf8'))
@@ -371,7 +385,7 @@ describe('de-identification options end to end (init, ingest, release)', () => {
     assert.equal(bad.code, 1);
     assert.match(
       bad.stderr,
-      /--accept-unmarked takes secondary-capture; got "ultrasound"/,
+      /--accept-unmarked takes recognizable-visual-features, secondary-capture; got "ultrasound"/,
     );
     const edited = join(work.path, 'edited-lake');
     mkdirSync(edited);
@@ -388,7 +402,7 @@ describe('de-identification options end to end (init, ingest, release)', () => {
     assert.equal(run.code, 1);
     assert.match(
       run.stderr,
-      /acceptUnmarked must be a list of "secondary-capture"; got "us"/,
+      /acceptUnmarked must be a list of "recognizable-visual-features", "secondary-capture"; got "us"/,
     );
   });
 });

@@ -9,13 +9,15 @@ commands:
   init             create a lake and fix its de-identification options
                    [--dates off|full|modified] [--retain NAME]... [--no-clean-descriptors]
                    [--clean structured-content|graphics]... [--blanking FILE]
-                   [--accept-unmarked secondary-capture]
+                   [--accept-unmarked secondary-capture|recognizable-visual-features]...
                    NAME: patient-characteristics, device-identity,
                    institution-identity, uids, safe-private (default: modified
                    dates, patient characteristics, clean descriptors); FILE: a
                    JSON list of per-device pixel blanking rules (docs/deid.md);
                    --accept-unmarked: ingest secondary captures that do not say
-                   BurnedInAnnotation NO, with a notice (else quarantined);
+                   BurnedInAnnotation NO, or objects that may show the patient
+                   (RecognizableVisualFeatures YES, photographs that do not
+                   say NO), with a notice (else quarantined);
                    --encrypt: objects, tables, state, releases, audit log,
                    secrets and linkage encrypted at rest
                    under the KEK (docs/encryption.md)

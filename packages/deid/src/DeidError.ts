@@ -1,6 +1,8 @@
 /** Why an object was refused by de-identification; stable, safe to show. */
 export enum DeidErrorCode {
   BurnedInAnnotation = 'BURNED_IN_ANNOTATION',
+  /** The pixels may show the patient recognizably (RecognizableVisualFeatures YES, a photograph). */
+  RecognizableVisualFeatures = 'RECOGNIZABLE_VISUAL_FEATURES',
   MissingUID = 'MISSING_UID',
   /** A synced object that says it was de-identified and was not (verifyDeidentified). */
   NotDeidentified = 'NOT_DEIDENTIFIED',

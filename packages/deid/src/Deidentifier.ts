@@ -15,7 +15,7 @@ import {
   valueBytes,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
-import { ActionTable, resolve } from './actionTable';
+import { ActionTable, resolve, unlistedAction } from './actionTable';
 import {
   blankPixels,
   cannotBlank,
@@ -26,8 +26,9 @@ import type { BlankingRule } from './blanking';
 import { decodeForBlanking } from './decodeForBlanking';
 import type { ElementAction } from './actionTable';
 import { cleanText, identifierPattern } from './cleanText';
-import { isTime, shiftDA, shiftDT } from './dates';
-import { burnedInRisk } from './burnedInRisk';
+import { cappedAge, isTime, shiftDA, shiftDT } from './dates';
+import { burnedInRisk, recognizableRisk } from './burnedInRisk';
+import type { Risk, RiskFacts } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
 import { readIdentity } from './identity';
 import { RESEARCH_DEFAULT, methodCodes } from './options';
@@ -205,19 +206,28 @@ function assemble(
   return into.subarray(0, size);
 }
 
-/** The burned-in text risk of an object, by its class and statement. */
-function riskOf(
-  file: DicomFile,
-  options: DeidOptions,
-): ReturnType<typeof burnedInRisk> {
+const RecognizableVisualFeatures = 0x00280302;
+
+/** What the object says of its class, modality and pixels. */
+function factsOf(file: DicomFile): RiskFacts {
   const { buffer, elements } = file.body;
-  return burnedInRisk(
-    readString(buffer, findElement(elements, Tag.SOPClassUID))?.trim() ??
+  return {
+    sopClassUID:
+      readString(buffer, findElement(elements, Tag.SOPClassUID))?.trim() ??
       topString(file.meta, Tag.MediaStorageSOPClassUID)?.trim() ??
       '',
-    readString(buffer, findElement(elements, Tag.BurnedInAnnotation)),
-    options.acceptUnmarked,
-  );
+    burnedIn: readString(buffer, findElement(elements, Tag.BurnedInAnnotation)),
+    recognizable: readString(
+      buffer,
+      findElement(elements, RecognizableVisualFeatures),
+    ),
+    modality: readString(buffer, findElement(elements, Tag.Modality)),
+  };
+}
+
+/** The burned-in text risk of an object, by its class and statement. */
+function riskOf(file: DicomFile, options: DeidOptions): Risk {
+  return burnedInRisk(factsOf(file), options.acceptUnmarked);
 }
 
 /**
@@ -298,6 +308,13 @@ export class Deidentifier {
   deidentify(file: DicomFile, into?: Buffer): DeidOutcome {
     const body = file.body;
     const top = body.elements;
+    // No blanking rule hides a face: checked first, and alone.
+    const seen = recognizableRisk(factsOf(file), this.#options.acceptUnmarked);
+    if (seen.verdict === 'refuse')
+      throw new DeidError(
+        DeidErrorCode.RecognizableVisualFeatures,
+        seen.reason!,
+      );
     const risk = riskOf(file, this.#options);
     const rule =
       risk.verdict === 'ok'
@@ -338,9 +355,13 @@ export class Deidentifier {
       identifiers,
       // Counted so a release manifest says how many objects entered
       // unchecked under the lake's acceptUnmarked option.
-      actions: risk.verdict === 'warn' && !rule ? { acceptedUnmarked: 1 } : {},
+      actions: {
+        ...(risk.verdict === 'warn' && !rule && { acceptedUnmarked: 1 }),
+        ...(seen.verdict === 'warn' && { acceptedRecognizable: 1 }),
+      },
       warnings: [],
       notices: [
+        ...(seen.verdict === 'warn' ? [seen.reason!] : []),
         ...(risk.verdict === 'warn' && !rule ? [risk.reason!] : []),
         ...(decodedFrom
           ? [
@@ -651,7 +672,27 @@ export class Deidentifier {
       this.#count(walk, 'X');
       return true;
     }
-    let action = resolve(this.#table.actionFor(el.tag), el.vr);
+    const listed = this.#table.actionFor(el.tag);
+    let action = resolve(listed, el.vr);
+    if (listed === 'keep') {
+      // Not in Table E.1-1: a person name is emptied, an element PS3.6
+      // does not define is removed (see unlistedAction).
+      const unlisted = unlistedAction(el.tag, el.vr);
+      if (unlisted) {
+        this.#count(walk, unlisted.count);
+        return this.#apply(w, from, el, unlisted.action, walk, depth, false);
+      }
+    }
+    if ((action === 'K' || action === 'keep') && el.tag === Tag.PatientAge) {
+      // Kept by Retain Patient Characteristics: an age over 89 becomes
+      // 090Y (HIPAA 164.514(b)(2)(i)(C), as the index's age_years).
+      const capped = cappedAge(readString(walk.buf, el) ?? '');
+      if (capped && capped !== readString(walk.buf, el)?.trim()) {
+        this.#count(walk, 'ageCapped');
+        w.string(el.tag, el.vr, capped);
+        return true;
+      }
+    }
     if (
       (el.tag === TextValue && this.#options.cleanStructuredContent) ||
       (el.tag === UnformattedTextValue && this.#options.cleanGraphics)
@@ -681,6 +722,7 @@ export class Deidentifier {
     action: ElementAction,
     walk: Walk,
     depth: number,
+    count = true,
   ): boolean {
     switch (action) {
       case 'keep':
@@ -688,10 +730,10 @@ export class Deidentifier {
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
         return this.#copy(w, from, el, walk);
       case 'X':
-        this.#count(walk, 'X');
+        if (count) this.#count(walk, 'X');
         return true;
       case 'Z':
-        this.#count(walk, 'Z');
+        if (count) this.#count(walk, 'Z');
         if (el.items) {
           w.beginSequence(el.tag);
           w.endSequence();

@@ -2,6 +2,7 @@ import {
   PRIVATE_RULE,
   PROFILE_RULES,
   isPrivateTag,
+  lookupTag,
   tagHex,
 } from '@lpacs/dicom';
 import type { ProfileAction, ProfileActions, ProfileRule } from '@lpacs/dicom';
@@ -76,6 +77,30 @@ export class ActionTable {
   describe(tag: number): string {
     return `${tagHex(tag)} -> ${this.actionFor(tag)}`;
   }
+}
+
+/**
+ * What lpacs does with a public element Table E.1-1 does not list (its
+ * action is `keep`), which the table would otherwise let through as it
+ * is: a person name (VR PN as written, or as PS3.6 gives it) is emptied
+ * (`Z`: a name is never research data, whatever attribute holds it), and
+ * an element PS3.6 does not define (an even group, not a repeating group
+ * of the dictionary) is removed (`X`: unknown content cannot be judged).
+ * Undefined for every other element, which stays. Group lengths and
+ * private elements are not asked about.
+ */
+export function unlistedAction(
+  tag: number,
+  vr: string,
+):
+  | { action: 'Z'; count: 'unlistedName' }
+  | { action: 'X'; count: 'unknownElement' }
+  | undefined {
+  const entry = lookupTag(tag);
+  if (vr === 'PN' || entry?.[0] === 'PN')
+    return { action: 'Z', count: 'unlistedName' };
+  if (!entry) return { action: 'X', count: 'unknownElement' };
+  return undefined;
 }
 
 /**

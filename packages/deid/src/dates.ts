@@ -92,3 +92,24 @@ export function ageFromAS(value: string): number | undefined {
   ];
   return Math.floor(n / perYear);
 }
+
+/** The oldest age kept as it is: HIPAA 164.514(b)(2)(i)(C) aggregates ages over 89. */
+export const OLDEST_AGE = 89;
+/** What an older PatientAge becomes in the object. */
+export const CAPPED_AGE = '090Y';
+
+/**
+ * `090Y` when an age value amounts to more than 89 whole years, in any unit
+ * (years, months, weeks or days; read leniently: `95Y`, `095 y`, or
+ * digits alone taken as years), else undefined (kept as it is).
+ */
+export function cappedAge(value: string): string | undefined {
+  const m = /^\s*(\d{1,6})\s*([DWMY]?)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const perYear = { D: 365.25, W: 52.1775, M: 12, Y: 1, '': 1 }[
+    m[2]!.toUpperCase() as 'D' | 'W' | 'M' | 'Y' | ''
+  ];
+  // Whole years, as ageFromAS counts them: 1079M is 89, 1080M is 90.
+  return Math.floor(n / perYear) > OLDEST_AGE ? CAPPED_AGE : undefined;
+}

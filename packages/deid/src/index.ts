@@ -1,10 +1,24 @@
-export { ActionTable } from './actionTable';
+export { ActionTable, unlistedAction } from './actionTable';
 export type { ElementAction } from './actionTable';
 export { parseBlankingRules } from './blanking';
 export type { BlankingRectangle, BlankingRule } from './blanking';
 export { cleanText, identifierPattern } from './cleanText';
-export { ageFromAS, shiftDA, shiftDT, yearsBetween } from './dates';
+export {
+  CAPPED_AGE,
+  ageFromAS,
+  cappedAge,
+  shiftDA,
+  shiftDT,
+  yearsBetween,
+} from './dates';
 export { DeidError, DeidErrorCode } from './DeidError';
+export {
+  BURNED_IN_CLASSES,
+  BURNED_IN_MODALITIES,
+  burnedInRisk,
+  recognizableRisk,
+} from './burnedInRisk';
+export type { Risk, RiskFacts } from './burnedInRisk';
 export {
   Deidentifier,
   IMPLEMENTATION_CLASS_UID,

@@ -2,12 +2,18 @@ import type { ProfileOption } from '@lpacs/dicom';
 import type { BlankingRule } from './blanking';
 
 /**
- * Kinds of objects at risk of burned-in text that a lake may be told to
- * accept without BurnedInAnnotation (0028,0301) = NO. Ultrasound,
- * endoscopy and documents are not among them: those need NO or a
- * blanking rule.
+ * Kinds of objects at risk that a lake may be told to accept as they
+ * are: secondary captures without BurnedInAnnotation (0028,0301) = NO,
+ * and objects that may show the patient recognizably (RecognizableVisual
+ * Features (0028,0302) YES, or a photograph that does not say NO), for
+ * which lpacs has no cleaning. Ultrasound, endoscopy, photographs and
+ * documents without BurnedInAnnotation NO are not among them: those need
+ * NO or a blanking rule.
  */
-export const UNMARKED_KINDS = ['secondary-capture'] as const;
+export const UNMARKED_KINDS = [
+  'recognizable-visual-features',
+  'secondary-capture',
+] as const;
 export type UnmarkedKind = (typeof UNMARKED_KINDS)[number];
 
 /**

@@ -9,7 +9,8 @@ import {
   valueBytes,
 } from '@lpacs/dicom';
 import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
-import { ActionTable, resolve } from './actionTable';
+import { ActionTable, resolve, unlistedAction } from './actionTable';
+import { cappedAge } from './dates';
 import { CLEANED_TEXT_VRS, DUMMY, keptCleaned } from './Deidentifier';
 import { cleanText } from './cleanText';
 import { BOOLEAN_KEYS, RESEARCH_DEFAULT, selectedOptions } from './options';
@@ -78,7 +79,16 @@ function breach(
     if (c.options.retainSafePrivate && safe?.has(el.tag)) return undefined;
     return `${where} is a private element the profile removes`;
   }
-  const action = resolve(c.table.actionFor(el.tag), el.vr);
+  const listed = c.table.actionFor(el.tag);
+  const action =
+    (listed === 'keep' ? unlistedAction(el.tag, el.vr)?.action : undefined) ??
+    resolve(listed, el.vr);
+  if (el.tag === Tag.PatientAge && (action === 'K' || action === 'keep')) {
+    const value = readString(c.buf, el)?.trim() ?? '';
+    const capped = cappedAge(value);
+    if (capped && capped !== value)
+      return `${where} is an age over 89, which lpacs writes as ${capped}`;
+  }
   const filled = el.items ? el.items.length > 0 : el.length > 0;
   if (action === 'X' && filled)
     return `${where} is present, and the profile removes it`;
@@ -165,7 +175,9 @@ function firstBreach(
  * profile replaces in the `2.25.` form lpacs writes, and where it empties
  * or replaces a value (Z, D) nothing but empty, lpacs's dummy for the VR,
  * its pseudonyms, or (D on dates with a Retain Longitudinal option) a
- * date. It cannot prove free text clean (C); it does
+ * date. What lpacs adds to the table holds too: no person name in an
+ * element the table does not list, no public element PS3.6 does not
+ * define (unlistedAction), and no PatientAge over 89 years but 090Y. It cannot prove free text clean (C); it does
  * stop an identified object that merely carries the two attributes.
  * @returns why the object is refused (attributes named, never values), or undefined
  */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Tag, findElement, parseDicom } from '@lpacs/dicom';
+import { cappedAge } from '@lpacs/deid';
 import { readObjectSync } from '@lpacs/lake';
 import type { Lake } from '@lpacs/lake';
 import { indexRow } from './indexRow';
@@ -21,8 +22,11 @@ function essence(bytes: Buffer): string | undefined {
     ageYears: undefined,
     ingestedAt: '',
   });
-  const { TransferSyntaxUID: _ts, ...values } = row;
-  return JSON.stringify([pixels, values]);
+  const { TransferSyntaxUID: _ts, PatientAge: age, ...values } = row;
+  // An age over 89 written as it came by an lpacs before 090Y was, and
+  // the same age written 090Y now, are one instance.
+  const ageKept = typeof age === 'string' ? (cappedAge(age) ?? age) : age;
+  return JSON.stringify([pixels, ageKept, values]);
 }
 
 /**

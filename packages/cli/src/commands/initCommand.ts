@@ -44,7 +44,7 @@ const CLEAN: Record<string, string> = {
 /**
  * `lpacs init [--dates off|full|modified] [--retain NAME]...
  * [--no-clean-descriptors] [--clean NAME]... [--blanking FILE]
- * [--accept-unmarked secondary-capture]`:
+ * [--accept-unmarked secondary-capture|recognizable-visual-features]...`:
  * creates a lake with its de-identification options (lake.json). Later
  * ingests use them; they cannot change under stored data.
  */
@@ -79,7 +79,7 @@ export async function initCommand(
   for (const name of flags.acceptUnmarked ?? [])
     if (!kinds.includes(name))
       throw new Error(
-        `--accept-unmarked takes ${kinds.join(', ')}; got "${name}" (ultrasound, endoscopy and documents need BurnedInAnnotation NO or a --blanking rule)`,
+        `--accept-unmarked takes ${kinds.join(', ')}; got "${name}" (ultrasound, endoscopy, microscopy, photographs and documents need BurnedInAnnotation NO or a --blanking rule)`,
       );
   if (flags.acceptUnmarked?.length)
     requested.acceptUnmarked = flags.acceptUnmarked;
@@ -142,7 +142,7 @@ export async function initCommand(
       );
       process.stdout.write(
         batches > 0
-          ? `lake ${opts.lake}: secondary-capture acceptance and blanking rules replaced; stored objects stay as they are\n`
+          ? `lake ${opts.lake}: acceptUnmarked and blanking rules replaced; stored objects stay as they are\n`
           : `lake ${opts.lake} holds no instances yet: its options are replaced\n`,
       );
       current = options;

@@ -33,13 +33,19 @@ describe('parseOptions', () => {
       parseOptions({ acceptUnmarked: ['secondary-capture'] }).acceptUnmarked,
       ['secondary-capture'],
     );
+    assert.deepEqual(
+      parseOptions({
+        acceptUnmarked: ['secondary-capture', 'recognizable-visual-features'],
+      }).acceptUnmarked,
+      ['recognizable-visual-features', 'secondary-capture'],
+    );
     assert.throws(
       () => parseOptions({ acceptUnmarked: ['ultrasound'] }),
-      /acceptUnmarked must be a list of "secondary-capture"; got "ultrasound"/,
+      /acceptUnmarked must be a list of "recognizable-visual-features", "secondary-capture"; got "ultrasound"/,
     );
     assert.throws(
       () => parseOptions({ acceptUnmarked: 'secondary-capture' }),
-      /acceptUnmarked must be a list of "secondary-capture"; got "secondary-capture"/,
+      /acceptUnmarked must be a list of "recognizable-visual-features", "secondary-capture"; got "secondary-capture"/,
     );
   });
 
