@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CT, dcmdump, filesUnder, runCli, tempDir } from './helpers';
@@ -127,6 +127,87 @@ describe('Clean Descriptors removes every person name and ID the object carries 
     assert.ok(values.length > 20);
     for (const needle of NEEDLES)
       for (const value of values)
+        assert.ok(
+          !value.toUpperCase().includes(needle),
+          `${needle} in "${value}"`,
+        );
+  });
+});
+
+// Privacy trial: the patient's own name typed on an ASCII keyboard
+// (MÜLLER as MUELLER or MULLER) survived in the descriptors, and the name
+// and ID survived verbatim in text the table keeps (a code meaning, a
+// window explanation, a content label, a model name, software versions).
+// Planted with dcmodify in ISO_IR 100 bytes, ingested with the CLI, read
+// back with dcmdump.
+describe('Clean Descriptors: the name as typed, and kept text (privacy trial)', () => {
+  const trial = tempDir('clean-descriptors-trial');
+  const dir = join(trial.path, 'in');
+  let object = '';
+  const TYPED: Array<[string, string, string]> = [
+    // Where, as typed, and what must stay (by hand).
+    ['0008,1030', 'JURGEN MUELLER axial', 'axial'],
+    ['0008,103e', 'CT MULLER chest', 'CT chest'],
+    ['0018,1030', 'Kopf Juergen', 'Kopf'],
+    ['0028,1055', 'MULLER WINDOW', 'WINDOW'],
+    ['0070,0080', 'MUELLER', ''],
+    ['0008,1090', 'SOMATOM MUELLER', 'SOMATOM'],
+    ['0018,1020', 'QQMRN5521', ''],
+  ];
+  const MEANING = 'CT chest MULLER QQMRN5521';
+
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'trial.dcm');
+    copyFileSync(join(CT, 'P0001', 'ST01', 'SE01', 'CT000001.dcm'), file);
+    // MÜLLER^JÜRGEN in ISO_IR 100 bytes, padded to even length.
+    const name = join(trial.path, 'name.bin');
+    writeFileSync(name, Buffer.from('MÜLLER^JÜRGEN ', 'latin1'));
+    execFileSync('dcmodify', [
+      '-nb',
+      '-q',
+      ...['-i', '(0008,0005)=ISO_IR 100'],
+      ...['-mf', `(0010,0010)=${name}`],
+      ...['-m', '(0010,0020)=QQMRN5521'],
+      ...TYPED.flatMap(([tag, value]) => ['-i', `(${tag})=${value}`]),
+      ...['-i', '(0008,1032)[0].(0008,0100)=CTCHEST'],
+      ...['-i', '(0008,1032)[0].(0008,0102)=99LOCAL'],
+      ...['-i', `(0008,1032)[0].(0008,0104)=${MEANING}`],
+      file,
+    ]);
+    const dumped = execFileSync('dcmdump', ['-q', file], {
+      encoding: 'latin1',
+    });
+    assert.ok(dumped.includes('[MÜLLER^JÜRGEN]'), 'name planted in latin1');
+    assert.ok(dumped.includes(MEANING));
+    const lake = join(trial.path, 'lake');
+    const run = await runCli(['ingest', dir, '--lake', lake]);
+    assert.equal(run.code, 0, run.stderr);
+    const objects = filesUnder(join(lake, 'objects'));
+    assert.equal(objects.length, 1);
+    object = objects[0]!;
+  });
+  after(() => trial.remove());
+
+  it('removes the name in every typed spelling and the ID from kept text, keeping the words', () => {
+    const v = dcmdump(
+      object,
+      TYPED.map(([t]) => t),
+    );
+    assert.ok(v);
+    for (const [tag, , kept] of TYPED) assert.equal(v[tag], kept, tag);
+    // The item of Procedure Code Sequence, as dcmdump +P prints it.
+    const code = dcmdump(object, ['0008,1032.0008,0104']);
+    assert.equal(code?.['0008,0104'], 'CT chest');
+    assert.equal(code?.['0008,0100'], 'CTCHEST');
+    for (const value of allValues(object))
+      for (const needle of [
+        'MULLER',
+        'MUELLER',
+        'JURGEN',
+        'JUERGEN',
+        'QQMRN5521',
+      ])
         assert.ok(
           !value.toUpperCase().includes(needle),
           `${needle} in "${value}"`,

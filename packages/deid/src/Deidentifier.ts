@@ -30,7 +30,8 @@ import { cappedAge, isTime, shiftDA, shiftDT } from './dates';
 import { burnedInRisk, recognizableRisk } from './burnedInRisk';
 import type { Risk, RiskFacts } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
-import { readIdentity } from './identity';
+import { readIdentity, retainedIdentifierTags } from './identity';
+import { KEPT_TEXT_VRS, cleanKept } from './keptText';
 import { RESEARCH_DEFAULT, methodCodes } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
@@ -185,6 +186,11 @@ interface Walk {
   shift: number;
   pseudonym: string;
   identifiers: RegExp | undefined;
+  /**
+   * What kept text values are cleaned of under Clean Descriptors (see
+   * keptText), undefined without the option or without identifiers.
+   */
+  kept: RegExp | undefined;
   actions: Record<string, number>;
   warnings: string[];
   notices: string[];
@@ -254,6 +260,8 @@ function isOverlayOrCurve(tag: number): boolean {
  */
 export class Deidentifier {
   readonly #table: ActionTable;
+  /** The identifying tags the options keep (see readIdentity). */
+  #retained?: ReadonlySet<number>;
   readonly #keys: SiteKeys;
   readonly #options: DeidOptions;
   /** Linkage records sealed already (plaintext, in memory only). */
@@ -334,7 +342,10 @@ export class Deidentifier {
       body.buffer,
       findElement(top, Tag.SpecificCharacterSet),
     );
-    const identity = readIdentity(body, charsets);
+    this.#retained ??= retainedIdentifierTags((tag) =>
+      this.#table.actionFor(tag),
+    );
+    const identity = readIdentity(body, charsets, this.#retained);
     const shift = this.#keys.dateShiftDays(identity.key);
     const pseudonym = this.#keys.patientPseudonym(identity.key);
     // Memoized by every value that feeds it: one pattern per patient,
@@ -343,6 +354,9 @@ export class Deidentifier {
       identity.identifiers,
       identity.wholeWords,
     );
+    const kept = this.#options.cleanDescriptors
+      ? identifierPattern(identity.keptIdentifiers, identity.keptWholeWords)
+      : undefined;
     const decodedFrom = this.#decodedFrom.get(file);
     const start = (utf8: boolean): Walk => ({
       buf: body.buffer,
@@ -353,6 +367,7 @@ export class Deidentifier {
       shift,
       pseudonym,
       identifiers,
+      kept,
       // Counted so a release manifest says how many objects entered
       // unchecked under the lake's acceptUnmarked option.
       actions: {
@@ -728,6 +743,17 @@ export class Deidentifier {
       case 'keep':
       case 'K':
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
+        if (walk.kept && KEPT_TEXT_VRS.has(el.vr)) {
+          // Clean Descriptors: no kept text repeats this object's own
+          // identifiers (see keptText).
+          const values = readStrings(walk.buf, el, walk.charsets);
+          const cleaned = cleanKept(el.tag, el.vr, values, walk.kept);
+          if (cleaned) {
+            this.#count(walk, 'C');
+            this.#text(w, el, walk, cleaned);
+            return true;
+          }
+        }
         return this.#copy(w, from, el, walk);
       case 'X':
         if (count) this.#count(walk, 'X');

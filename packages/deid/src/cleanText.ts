@@ -32,6 +32,90 @@ function escape(term: string): string {
   return term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Latin letters with marks (Latin-1 Supplement to Latin Extended Additional). */
+const LATIN_MARKED = /[\u00c0-\u024f\u1e00-\u1eff]/;
+
+/** Latin letters NFD does not split into a base letter and marks. */
+const STROKES: Readonly<Record<string, string>> = {
+  Ø: 'O',
+  ø: 'o',
+  Đ: 'D',
+  đ: 'd',
+  Ð: 'D',
+  ð: 'd',
+  Ł: 'L',
+  ł: 'l',
+  Ħ: 'H',
+  ħ: 'h',
+  ı: 'i',
+  Ŧ: 'T',
+  ŧ: 't',
+};
+
+/** Each Latin letter's fold, or itself: computed once per letter. */
+const folds = new Map<string, string>();
+
+function foldLetter(c: string): string {
+  let f = folds.get(c);
+  if (f === undefined) {
+    f = STROKES[c] ?? c.normalize('NFD').replace(/\p{M}+/gu, '');
+    // One letter for one, so a match in the fold is a match in the text.
+    if (f.length !== 1) f = c;
+    folds.set(c, f);
+  }
+  return f;
+}
+
+/**
+ * A text as a person typing on an ASCII keyboard would write it: each
+ * Latin letter without its marks (Ü U, É E, Ñ N, Ễ E, Ă A, Ø O, Đ D, Ł L),
+ * one UTF-16 unit for one, so indices into the fold are indices into the
+ * text. Letters that are not one letter plus marks (ß, Æ, Œ, Þ) stay, as
+ * do all other scripts (a kana's voicing mark changes the syllable).
+ */
+export function fold(text: string): string {
+  if (!LATIN_MARKED.test(text)) return text;
+  let out = '';
+  for (const c of text)
+    out += c.length === 1 && LATIN_MARKED.test(c) ? foldLetter(c) : c;
+  return out;
+}
+
+/** Transliterations of two letters: German, Danish, Norwegian, French, Icelandic. */
+const TWO_LETTERS: ReadonlyArray<[RegExp, string]> = [
+  [/[ÄÆ]/g, 'AE'],
+  [/[ÖŒØ]/g, 'OE'],
+  [/Ü/g, 'UE'],
+  [/Å/g, 'AA'],
+  [/Þ/g, 'TH'],
+];
+
+/**
+ * The spellings of an identifier a person may type, as fold writes them
+ * (cleanText matches in the fold of the text): the fold of the value
+ * itself (MÜLLER as MULLER; ß stays ß), its transliteration in two
+ * letters (MUELLER; STRASSE for STRAßE, as toUpperCase writes ß), and, of
+ * a transliterated value of four letters or more, the other way
+ * (MUELLER as MULLER, which the fold of a typed MÜLLER gives).
+ */
+export function spellings(term: string): string[] {
+  const out = new Set([fold(term)]);
+  let upper = term.toUpperCase();
+  for (const [letters, two] of TWO_LETTERS) upper = upper.replace(letters, two);
+  upper = fold(upper);
+  out.add(upper);
+  const one = upper.replace(/([AOU])E/g, '$1');
+  if (one !== upper && one.length >= 4) out.add(one);
+  return [...out];
+}
+
+/**
+ * Apostrophes and hyphens inside a name, and the spaces of a value, are
+ * typed kept, dropped or as a space: O'BRIEN, OBRIEN, O BRIEN, O’BRIEN.
+ */
+const TYPED_SEPARATORS = /[\s'\u2019\u02bc\u2018`\u00b4-]+/gu;
+const ANY_SEPARATOR = "[\\s'\u2019\u02bc\u2018`\u00b4-]{0,3}";
+
 /**
  * One case-insensitive pattern for an object's identifying values, longest
  * first so "DOE^JOHN" goes before "DOE"; undefined when there are none.
@@ -76,15 +160,19 @@ const MEMO_SIZE = 1024;
 const cleaned = new WeakMap<RegExp | object, Map<string, string>>();
 const NO_PATTERN = {};
 
-/** Distinct NFC terms of 2 characters or more, longest first. */
+/**
+ * Distinct NFC terms of 2 characters or more, longest first, each in
+ * every spelling, with separators matched as typed (TYPED_SEPARATORS).
+ */
 function terms(values: readonly string[]): string[] {
-  return [
-    ...new Set(
-      values.map((t) => t.normalize('NFC').trim()).filter((t) => t.length >= 2),
-    ),
-  ]
-    .sort((a, b) => b.length - a.length)
-    .map(escape);
+  const out = new Set<string>();
+  for (const value of values) {
+    const term = value.normalize('NFC').trim();
+    if (term.length < 2) continue;
+    for (const spelling of spellings(term))
+      out.add(spelling.split(TYPED_SEPARATORS).map(escape).join(ANY_SEPARATOR));
+  }
+  return [...out].sort((a, b) => b.length - a.length);
 }
 
 function buildPattern(
@@ -105,7 +193,8 @@ function buildPattern(
  * every identifying value the object itself carries (names and their
  * parts, IDs, the birth date in any common form), then anything shaped like
  * a date, a phone or social security number, an address on the internet or
- * a long number. What remains is the clinical wording ("CT CHEST W/O
+ * a long number. Identifiers are matched in every spelling a person may
+ * type (see spellings and fold). What remains is the clinical wording ("CT CHEST W/O
  * CONTRAST"). Free text can still hold identifiers of no known shape, which
  * is why only a few descriptors are cleaned and kept (see Deidentifier).
  */
@@ -132,7 +221,74 @@ function clean(text: string, pattern: RegExp | undefined): string {
   // Shapes first, so removing a name cannot break up an e-mail address.
   let out = text.normalize('NFC');
   for (const p of PATTERNS) out = out.replace(p, ' ');
-  if (pattern) out = out.replace(pattern, ' ');
+  if (pattern) out = removeMatches(out, pattern);
   for (const p of PATTERNS) out = out.replace(p, ' ');
   return out.replace(/\s+/g, ' ').trim();
+}
+
+/** The NFC text with what the pattern matches in its fold made spaces. */
+function removeMatches(text: string, pattern: RegExp): string {
+  const folded = fold(text);
+  if (folded === text) return text.replace(pattern, ' ');
+  let out = '';
+  let at = 0;
+  for (const m of folded.matchAll(pattern)) {
+    out += text.slice(at, m.index) + ' ';
+    at = m.index + m[0].length;
+  }
+  return out + text.slice(at);
+}
+
+/** Recent cleanIdentifiers results per pattern. */
+const cleanedKept = new WeakMap<RegExp, Map<string, string>>();
+
+/**
+ * Removes the object's own identifiers (the pattern), in every spelling,
+ * from kept text outside the descriptors (see keptText), and nothing
+ * else: no dates or numbers by their shape, which a software version or
+ * a model name holds ("syngo CT 2012B"). A value with nothing to remove
+ * is returned as it came.
+ */
+export function cleanIdentifiers(text: string, pattern: RegExp): string {
+  let memo = cleanedKept.get(pattern);
+  if (!memo) cleanedKept.set(pattern, (memo = new Map()));
+  let out = memo.get(text);
+  if (out === undefined) {
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    const nfc = text.normalize('NFC');
+    const removed = removeMatches(nfc, pattern);
+    out = removed === nfc ? text : removed.replace(/\s+/g, ' ').trim();
+    memo.set(text, out);
+  }
+  return out;
+}
+
+/**
+ * True when the pattern matches in a value as a word of its own: with no
+ * letter or digit next to the match ("QQVORTAN_WINDOW", "P-QQMRN5521"),
+ * not inside a longer word (a name XIA inside AXIAL).
+ */
+export function holdsIdentifier(value: string, pattern: RegExp): boolean {
+  let memo = heldBy.get(pattern);
+  if (!memo) heldBy.set(pattern, (memo = new Map()));
+  let held = memo.get(value);
+  if (held === undefined) {
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    held = holds(value, pattern);
+    memo.set(value, held);
+  }
+  return held;
+}
+
+/** Recent holdsIdentifier answers per pattern: a series repeats its codes. */
+const heldBy = new WeakMap<RegExp, Map<string, boolean>>();
+
+function holds(value: string, pattern: RegExp): boolean {
+  const folded = fold(value.normalize('NFC'));
+  for (const m of folded.matchAll(pattern)) {
+    const before = folded[m.index - 1] ?? '';
+    const after = folded[m.index + m[0].length] ?? '';
+    if (!/[\p{L}\p{N}]/u.test(before + after)) return true;
+  }
+  return false;
 }

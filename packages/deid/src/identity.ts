@@ -23,6 +23,15 @@ export interface PatientIdentity {
    * characters ("C1"), which inside other words would cut clinical text.
    */
   wholeWords: readonly string[];
+  /**
+   * What kept text outside the descriptors is cleaned of (keptText):
+   * identifiers and wholeWords less the values of elements the options
+   * retain (a station name under Retain Device Identity stays in its own
+   * element, so a kept model name is not cleaned of it). The same arrays
+   * when the options retain none of them.
+   */
+  keptIdentifiers: readonly string[];
+  keptWholeWords: readonly string[];
   /** Age at the study in whole years, capped at 90 (HIPAA 164.514(b)(2)). */
   ageYears: number | undefined;
 }
@@ -204,10 +213,21 @@ function birthDateForms(da: string): string[] {
 const IDEOGRAPHIC = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]/u;
 
 /**
+ * What separates the parts of a person name: component and group
+ * delimiters, spaces, commas, hyphens and apostrophes (typed ' or the
+ * typographic ’ ʼ ‘ ` ´): "O'BRIEN-SMYTHE" has the parts BRIEN and SMYTHE
+ * (O, of one letter, is not searched for alone).
+ */
+const NAME_SEPARATORS = /[\^= ,'\u2019\u02bc\u2018`\u00b4-]+/u;
+
+/**
  * What of a person name free text may repeat: the whole value (unless
- * two Latin letters alone, matched as a whole word) and each
- * component of 3 characters or more (shorter Latin ones, "LI", would cut
- * clinical words); in Chinese, Japanese and Korean, where a family or
+ * two Latin letters alone, matched as a whole word), each component of 3
+ * characters or more with its apostrophes and hyphens, and each of its
+ * hyphen parts with their apostrophes ("O'BRIEN-SMYTHE", "O'BRIEN",
+ * which cleanText also matches as OBRIEN and O BRIEN), and each
+ * part between NAME_SEPARATORS of 3 characters or more (shorter Latin
+ * ones, "LI", would cut clinical words); in Chinese, Japanese and Korean, where a family or
  * given name is 1 to 3 characters and text runs them together, also
  * components of 2 and family and given joined ("山田太郎"). A name of one
  * ideograph alone is not searched for.
@@ -216,7 +236,13 @@ export function nameParts(value: string): string[] {
   // A name of two Latin letters alone ("RT", an operator's initials) is
   // matched whole only, as shortNameParts gives it.
   const out = shortNameParts(value).includes(value) ? [] : [value];
-  for (const part of value.split(/[\^= ,-]+/))
+  // A compound ("O'BRIEN-SMYTHE"), each hyphen part with its
+  // apostrophes ("O'BRIEN"), and each part ("BRIEN", "SMYTHE").
+  const compounds = [
+    ...value.split(/[\^= ,]+/),
+    ...value.split(/[\^= ,-]+/),
+  ].filter((c) => c.length >= 3);
+  for (const part of [...compounds, ...value.split(NAME_SEPARATORS)])
     if (part.length >= 3 || (part.length === 2 && IDEOGRAPHIC.test(part)))
       out.push(part);
   for (const group of value.split('=')) {
@@ -230,9 +256,29 @@ export function nameParts(value: string): string[] {
 /** Two-letter Latin parts of a person name ("LI" of "CHEN^LI"), to match whole. */
 function shortNameParts(value: string): string[] {
   return value
-    .split(/[\^= ,-]+/)
+    .split(NAME_SEPARATORS)
     .filter((part) => part.length === 2 && /^\p{L}\p{L}$/u.test(part))
     .filter((part) => !IDEOGRAPHIC.test(part));
+}
+
+const NONE: ReadonlySet<number> = new Set();
+
+/** The memo key part of a set of retained tags, per set. */
+const retainedKeys = new WeakMap<ReadonlySet<number>, string>();
+
+/**
+ * The tags of ID_TAGS and IDENTIFYING_CODE_SEQUENCES an action table keeps
+ * (K: Retain Device Identity keeps station names and serial numbers,
+ * Retain Institution Identity the institution), for readIdentity.
+ */
+export function retainedIdentifierTags(
+  actionFor: (tag: number) => string,
+): ReadonlySet<number> {
+  return new Set(
+    [...ID_TAGS, ...IDENTIFYING_CODE_SEQUENCES].filter(
+      (tag) => actionFor(tag) === 'K',
+    ),
+  );
 }
 
 /**
@@ -240,8 +286,14 @@ function shortNameParts(value: string): string[] {
  * the identifiers from every depth (see gather). Every file of a series
  * carries the same identifying values: what they give is kept by their
  * bytes, so each file pays for a walk, not for splitting the names again.
+ * `retained`: the tags whose values the options keep (see
+ * retainedIdentifierTags), left out of keptIdentifiers.
  */
-export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
+export function readIdentity(
+  ds: DataSet,
+  charsets: string[],
+  retained: ReadonlySet<number> = NONE,
+): PatientIdentity {
   const str = (tag: number) =>
     readString(ds.buffer, findElement(ds.elements, tag), charsets);
   const id = str(Tag.PatientID)?.trim();
@@ -250,9 +302,18 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
   const birth = str(Tag.PatientBirthDate) ?? '';
   const key = id ? `id:${issuer ?? ''}|${id}` : `name:${name}|${birth}`;
   const hits: Hit[] = [];
-  const raw = [part('b', birth), part('c', charsets.join('\\'))];
-  gather(ds.buffer, ds.elements, charsets, false, hits, raw);
-  const found = identifiersOf(ds.buffer, hits, birth, raw.join(''));
+  let retainedKey = retainedKeys.get(retained);
+  if (retainedKey === undefined) {
+    retainedKey = [...retained].sort((a, b) => a - b).join(',');
+    retainedKeys.set(retained, retainedKey);
+  }
+  const raw = [
+    part('b', birth),
+    part('c', charsets.join('\\')),
+    part('r', retainedKey),
+  ];
+  gather(ds.buffer, ds.elements, charsets, 0, hits, raw);
+  const found = identifiersOf(ds.buffer, hits, birth, raw.join(''), retained);
   const studyDate =
     str(Tag.StudyDate) ?? str(Tag.SeriesDate) ?? str(Tag.AcquisitionDate);
   const age =
@@ -262,6 +323,8 @@ export function readIdentity(ds: DataSet, charsets: string[]): PatientIdentity {
     key,
     identifiers: found.identifiers,
     wholeWords: found.wholeWords,
+    keptIdentifiers: found.keptIdentifiers,
+    keptWholeWords: found.keptWholeWords,
     ageYears: age === undefined ? undefined : Math.min(age, 90),
   };
 }
@@ -277,6 +340,8 @@ interface Hit {
   el: DicomElement;
   charsets: string[];
   kind: Kind;
+  /** The tag whose action says whether the value is retained: its own, or its code sequence's. */
+  rule: number;
 }
 
 /** One self-delimiting piece of a memo key: a letter, a length, the text. */
@@ -292,19 +357,20 @@ function part(kind: string, text: string): string {
  * among them) and the codes of IDENTIFYING_CODE_SEQUENCES. An item's own
  * Specific Character Set applies inside it (PS3.5 7.5.3). `raw` receives
  * each one's kind, VR and bytes, and each item's character set, in order:
- * all that the identifiers are made of.
+ * all that the identifiers are made of. `codes`: the tag of the
+ * IDENTIFYING_CODE_SEQUENCES the elements are an item of, else 0.
  */
 function gather(
   buf: Buffer,
   elements: readonly DicomElement[],
   charsets: string[],
-  codes: boolean,
+  codes: number,
   hits: Hit[],
   raw: string[],
 ): void {
   for (const el of elements) {
     if (el.items) {
-      const inCodes = IDENTIFYING_CODE_SEQUENCES.has(el.tag);
+      const inCodes = IDENTIFYING_CODE_SEQUENCES.has(el.tag) ? el.tag : 0;
       for (const item of el.items) {
         const own = findElement(item.elements, Tag.SpecificCharacterSet);
         const inner = own ? readStrings(buf, own) : charsets;
@@ -320,13 +386,18 @@ function gather(
     const kind =
       vr === 'PN'
         ? Kind.Name
-        : ID_TAGS.has(el.tag) || (codes && CODE_VALUES.has(el.tag))
+        : ID_TAGS.has(el.tag) || (codes !== 0 && CODE_VALUES.has(el.tag))
           ? PLACE_TAGS.has(el.tag)
             ? Kind.Place
             : Kind.Id
           : undefined;
     if (kind === undefined) continue;
-    hits.push({ el: vr === el.vr ? el : { ...el, vr }, charsets, kind });
+    hits.push({
+      el: vr === el.vr ? el : { ...el, vr },
+      charsets,
+      kind,
+      rule: kind === Kind.Name ? 0 : codes || el.tag,
+    });
     // The VR too: it says whether a backslash separates values.
     raw.push(
       part(
@@ -340,6 +411,8 @@ function gather(
 interface Found {
   identifiers: readonly string[];
   wholeWords: readonly string[];
+  keptIdentifiers: readonly string[];
+  keptWholeWords: readonly string[];
 }
 
 /** Identifiers by the bytes they were read from (gather's raw); cleared when full. */
@@ -349,42 +422,60 @@ const MEMO_SIZE = 1024;
 /**
  * The identifiers and whole words of gather's hits: the parts of each
  * name, each ID (and its form without separators), the words of each
- * place, the forms of the birth date. Frozen: they are shared by every
- * object with the same bytes, and identifierPattern knows them by identity.
+ * place, the forms of the birth date; and the same less the values of
+ * `retained` tags. Frozen: they are shared by every object with the same
+ * bytes, and identifierPattern knows them by identity.
  */
 function identifiersOf(
   buf: Buffer,
   hits: readonly Hit[],
   birth: string,
   raw: string,
+  retained: ReadonlySet<number>,
 ): Found {
   const known = memo.get(raw);
   if (known) return known;
-  const identifiers = new Set<string>();
-  const wholeWords = new Set<string>();
-  for (const { el, charsets, kind } of hits) {
+  const all = { identifiers: new Set<string>(), wholeWords: new Set<string>() };
+  const kept = retained.size
+    ? { identifiers: new Set<string>(), wholeWords: new Set<string>() }
+    : all;
+  let partial = false;
+  for (const { el, charsets, kind, rule } of hits) {
+    const sets = kept === all || retained.has(rule) ? [all] : [all, kept];
+    if (kept !== all && retained.has(rule)) partial = true;
+    const id = (v: string) => sets.forEach((s) => s.identifiers.add(v));
+    const word = (v: string) => sets.forEach((s) => s.wholeWords.add(v));
     for (const value of readStrings(buf, el, charsets)) {
       const v = value.trim();
       if (kind === Kind.Name) {
         if (v.length === 0) continue;
-        for (const p of nameParts(v)) identifiers.add(p);
-        for (const p of shortNameParts(v)) wholeWords.add(p);
+        nameParts(v).forEach(id);
+        shortNameParts(v).forEach(word);
         continue;
       }
       if (!identifying(v, kind === Kind.Place)) continue;
-      if (v.length < SHORT_ID) wholeWords.add(v);
-      else identifiers.add(v);
+      if (v.length < SHORT_ID) word(v);
+      else id(v);
       // "LMH-CT01" is written "LMHCT01" too.
       const bare = v.replace(/[\s_./-]+/g, '');
-      if (bare !== v && bare.length >= SHORT_ID) identifiers.add(bare);
-      if (kind === Kind.Place) for (const w of placeWords(v)) wholeWords.add(w);
+      if (bare !== v && bare.length >= SHORT_ID) id(bare);
+      if (kind === Kind.Place) placeWords(v).forEach(word);
     }
   }
-  if (/^\d{8}$/.test(birth))
-    for (const form of birthDateForms(birth)) identifiers.add(form);
+  const lists = (sets: typeof all) => {
+    if (/^\d{8}$/.test(birth))
+      for (const form of birthDateForms(birth)) sets.identifiers.add(form);
+    return {
+      identifiers: Object.freeze([...sets.identifiers].filter((v) => v.trim())),
+      wholeWords: Object.freeze([...sets.wholeWords]),
+    };
+  };
+  const whole = lists(all);
+  const less = partial ? lists(kept) : whole;
   const found: Found = {
-    identifiers: Object.freeze([...identifiers].filter((v) => v.trim())),
-    wholeWords: Object.freeze([...wholeWords]),
+    ...whole,
+    keptIdentifiers: less.identifiers,
+    keptWholeWords: less.wholeWords,
   };
   if (memo.size >= MEMO_SIZE) memo.clear();
   memo.set(raw, found);
