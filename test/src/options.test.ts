@@ -124,7 +124,7 @@ describe('changing options after the fact (new-user cases)', () => {
     assert.equal(init.code, 0, init.stderr);
     assert.match(
       init.stdout,
-      /acceptUnmarked and blanking rules replaced; stored objects stay as they are/,
+      /the kinds accepted unmarked replaced; stored objects stay as they are/,
     );
     const again = await runCli(['ingest', deflated, '--lake', lake, '--json']);
     assert.equal(

@@ -8,7 +8,7 @@ const USAGE = `usage: lpacs <command> [options]
 commands:
   init             create a lake and fix its de-identification options
                    [--dates off|full|modified] [--retain NAME]... [--no-clean-descriptors]
-                   [--clean structured-content|graphics]... [--blanking FILE]
+                   [--clean structured-content|graphics]... [--blanking FILE] [--encrypt]
                    [--accept-unmarked secondary-capture|recognizable-visual-features]...
                    NAME: patient-characteristics, device-identity,
                    institution-identity, uids, safe-private (default: modified
@@ -20,7 +20,9 @@ commands:
                    say NO), with a notice (else quarantined);
                    --encrypt: objects, tables, state, releases, audit log,
                    secrets and linkage encrypted at rest
-                   under the KEK (docs/encryption.md)
+                   under the KEK (docs/encryption.md); on a lake that exists
+                   only the options given change (init alone prints them),
+                   --accept-unmarked none empties that list
   keys rotate --new-kek-file PATH
                    re-wrap an encrypted lake's data keys under a new KEK
   ingest PATH...   ingest DICOM files, folders (recursive), .zip and .tar(.gz)
@@ -34,6 +36,8 @@ commands:
                    --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...;
                    --dimse-tls-cert FILE --dimse-tls-key FILE [--dimse-tls-ca FILE]
                    for DICOM TLS (the CA's signature required of calling nodes);
+                   --dimse-compact-after N: merge the lake's batches when the SCP
+                   is idle and they number N or more (default 100; 0 never);
                    --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer;
                    --trust-proxy ADDR|RANGE|none (repeatable): whose X-Forwarded-For
                    names a signing-in client (default 127.0.0.1 and ::1, the portal)
@@ -102,6 +106,25 @@ options:
                    $LPACS_KEK_FILE)
 `;
 
+/**
+ * One command's help: its entries of USAGE (`backup` has two, `backup DEST`
+ * and `backup prune DEST`) and the options every command takes, so it
+ * says what the overall usage says.
+ */
+function commandHelp(command: string): string | undefined {
+  const [head, rest = ''] = USAGE.split('\ncommands:\n');
+  const [commands = '', options = ''] = rest.split('\noptions:\n');
+  const entries: string[][] = [];
+  for (const line of commands.split('\n')) {
+    if (/^  \S/.test(line)) entries.push([line]);
+    else if (line.trim()) entries.at(-1)?.push(line);
+  }
+  const own = entries.filter((e) => e[0]!.trim().split(/\s+/)[0] === command);
+  if (!own.length) return undefined;
+  const usage = head!.replace('<command>', command).trimEnd();
+  return `${usage}\n\n${own.map((e) => e.join('\n')).join('\n')}\n\noptions (shared):\n${options}`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -132,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
       'dimse-tls-cert': { type: 'string' },
       'dimse-tls-key': { type: 'string' },
       'dimse-tls-ca': { type: 'string' },
+      'dimse-compact-after': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
       'ohif-url': { type: 'string' },
       'trust-proxy': { type: 'string', multiple: true },
@@ -178,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
-    process.stdout.write(USAGE);
+    process.stdout.write((command && commandHelp(command)) || USAGE);
     return command || values.help ? 0 : 2;
   }
   const opts = readOptions(values);
@@ -221,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
         dimseTlsCert: values['dimse-tls-cert'],
         dimseTlsKey: values['dimse-tls-key'],
         dimseTlsCa: values['dimse-tls-ca'],
+        compactAfter: values['dimse-compact-after'],
         corsOrigins: values['cors-origin'],
         ohifUrl: values['ohif-url'] ?? process.env.LPACS_OHIF_URL,
         trustProxy: values['trust-proxy'],

@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { RESEARCH_DEFAULT, UNMARKED_KINDS, parseOptions } from '@lpacs/deid';
+import type { DeidOptions } from '@lpacs/deid';
 import {
   KEK_HELP,
   Lake,
   LakeCipher,
   LakeError,
   LakeErrorCode,
+  LakeLayout,
   encryptionSettings,
   readKek,
   writeFileAtomic,
@@ -36,6 +38,41 @@ const RETAIN: Record<string, string> = {
   'safe-private': 'retainSafePrivate',
 };
 
+const DATES = ['off', 'full', 'modified'];
+
+/**
+ * The de-identification options of the lake at `root` as its lake.json
+ * holds them, or undefined when it has none yet (a new lake).
+ */
+function existingOptions(root: string): Record<string, unknown> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(new LakeLayout(root).settings, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let settings: { deidentification?: unknown };
+  try {
+    settings = JSON.parse(text) as { deidentification?: unknown };
+  } catch {
+    return undefined; // Lake.settings reports it as corrupt
+  }
+  return settings.deidentification === undefined
+    ? undefined
+    : { ...parseOptions(settings.deidentification) };
+}
+
+/** Which of the options that may change under stored data differ. */
+function admissionChanges(now: DeidOptions, asked: DeidOptions): string {
+  const differ = (k: 'acceptUnmarked' | 'blanking') =>
+    JSON.stringify(now[k]) !== JSON.stringify(asked[k]);
+  const changed = [
+    ...(differ('acceptUnmarked') ? ['the kinds accepted unmarked'] : []),
+    ...(differ('blanking') ? ['the blanking rules'] : []),
+  ];
+  return changed.join(' and ');
+}
+
 const CLEAN: Record<string, string> = {
   'structured-content': 'cleanStructuredContent',
   graphics: 'cleanGraphics',
@@ -52,13 +89,30 @@ export async function initCommand(
   opts: Options,
   flags: InitFlags,
 ): Promise<number> {
-  const requested: Record<string, unknown> = {
-    ...RESEARCH_DEFAULT,
-    retainPatientCharacteristics: false,
-  };
-  if (flags.dates !== undefined) requested.longitudinal = flags.dates;
-  const retain = flags.retain ?? ['patient-characteristics'];
-  for (const name of retain) {
+  // A lake that exists keeps every option not given here: `lpacs init`
+  // alone changes nothing and prints them.
+  const existing = existingOptions(opts.lake);
+  const given =
+    flags.dates !== undefined ||
+    flags.retain !== undefined ||
+    flags.noClean === true ||
+    flags.clean !== undefined ||
+    flags.blanking !== undefined ||
+    flags.acceptUnmarked !== undefined;
+  const requested: Record<string, unknown> = existing
+    ? { ...existing }
+    : { ...RESEARCH_DEFAULT, retainPatientCharacteristics: false };
+  if (flags.dates !== undefined) {
+    if (!DATES.includes(flags.dates))
+      throw new Error(
+        `--dates takes ${DATES.join(', ')}; got "${flags.dates}"`,
+      );
+    requested.longitudinal = flags.dates;
+  }
+  const retain =
+    flags.retain ?? (existing ? undefined : ['patient-characteristics']);
+  if (retain) for (const key of Object.values(RETAIN)) requested[key] = false;
+  for (const name of retain ?? []) {
     const key = RETAIN[name];
     if (!key)
       throw new Error(
@@ -67,6 +121,8 @@ export async function initCommand(
     requested[key] = true;
   }
   if (flags.noClean) requested.cleanDescriptors = false;
+  if (flags.clean)
+    for (const key of Object.values(CLEAN)) requested[key] = false;
   for (const name of flags.clean ?? []) {
     const key = CLEAN[name];
     if (!key)
@@ -76,13 +132,19 @@ export async function initCommand(
     requested[key] = true;
   }
   const kinds: readonly string[] = UNMARKED_KINDS;
-  for (const name of flags.acceptUnmarked ?? [])
+  // `--accept-unmarked none` empties the list of a lake that has one.
+  let accept = flags.acceptUnmarked;
+  if (accept?.includes('none')) {
+    if (accept.length > 1)
+      throw new Error('--accept-unmarked none stands alone');
+    accept = [];
+  }
+  for (const name of accept ?? [])
     if (!kinds.includes(name))
       throw new Error(
-        `--accept-unmarked takes ${kinds.join(', ')}; got "${name}" (ultrasound, endoscopy, microscopy, photographs and documents need BurnedInAnnotation NO or a --blanking rule)`,
+        `--accept-unmarked takes ${kinds.join(', ')} or none; got "${name}" (ultrasound, endoscopy, microscopy, photographs and documents need BurnedInAnnotation NO or a --blanking rule)`,
       );
-  if (flags.acceptUnmarked?.length)
-    requested.acceptUnmarked = flags.acceptUnmarked;
+  if (accept) requested.acceptUnmarked = accept;
   if (flags.blanking !== undefined) {
     const text = readOptionFile('--blanking', flags.blanking).toString('utf8');
     try {
@@ -142,11 +204,15 @@ export async function initCommand(
       );
       process.stdout.write(
         batches > 0
-          ? `lake ${opts.lake}: acceptUnmarked and blanking rules replaced; stored objects stay as they are\n`
+          ? `lake ${opts.lake}: ${admissionChanges(current, options)} replaced; stored objects stay as they are\n`
           : `lake ${opts.lake} holds no instances yet: its options are replaced\n`,
       );
       current = options;
     }
+    if (existing && !given)
+      process.stdout.write(
+        `lake ${opts.lake} exists; nothing changed (lpacs init changes only the options it is given)\n`,
+      );
     process.stdout.write(
       `lake ${opts.lake} de-identifies with:\n${JSON.stringify(current, null, 2)}\n`,
     );
