@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { Role } from '@lpacs/access';
-import { SAMPLE, dcmdump, filesUnder, runCli, tempDir } from './helpers';
+import {
+  SAMPLE,
+  dcmdump,
+  filesUnder,
+  gqlResult,
+  runCli,
+  tempDir,
+} from './helpers';
 import {
   navLabels,
   navLink,
@@ -465,7 +472,7 @@ describe('portal sharing story in Chromium', () => {
     assert.equal(manifest.files.length, listed.releases[0]!.fileCount);
   });
 
-  it('lets the steward revoke only with a reason, and the release leaves My releases', async () => {
+  it('lets the steward revoke only with a reason; then no Download is offered and My releases says it was revoked', async () => {
     const decided = sam.getByRole('table', { name: 'Decided share requests' });
     const row = decided.getByRole('row', { name: new RegExp(COHORT) });
     await row.getByRole('button', { name: 'Revoke' }).click();
@@ -484,11 +491,48 @@ describe('portal sharing story in Chromium', () => {
     assert.deepEqual(shares.shareRequests, [
       { status: 'revoked', reason: 'consent withdrawn' },
     ]);
-    await cole.reload();
-    await cole
-      .getByText('No release yet', { exact: false })
+    // The steward's Releases page offers no Download for it (the API
+    // refuses one): it says it is revoked.
+    const all = await stack.gql<{
+      releases: Array<{ id: string; status: string }>;
+    }>('sam', '{ releases { id status } }');
+    assert.equal(all.releases.length, 1);
+    assert.equal(all.releases[0]!.status, 'revoked');
+    const id = all.releases[0]!.id;
+    await sam.goto(new URL('/releases', sam.url()).href);
+    const samRow = sam.locator(`tr[data-release="${id}"]`);
+    await samRow
+      .locator('td[data-status="revoked"]')
       .waitFor({ timeout: 10_000 });
-    assert.equal(await cole.locator('tr[data-release]').count(), 0);
+    assert.equal(await samRow.getByRole('button').count(), 0);
+    assert.equal(
+      (await samRow.locator('[data-not-downloadable]').textContent())?.trim(),
+      'Revoked: no longer downloadable',
+    );
+    // cole is told his release was revoked, not that none was ever made;
+    // the API gives him no download either.
+    await cole.reload();
+    const ended = cole.locator('[data-releases-ended]');
+    await ended.waitFor({ timeout: 10_000 });
+    assert.match(
+      (await ended.textContent()) ?? '',
+      /^Your release was revoked by a steward: it can no longer be downloaded or viewed\./,
+    );
+    assert.equal(
+      await cole.getByText('No release yet', { exact: false }).count(),
+      0,
+    );
+    const coleRow = cole.locator(`tr[data-release="${id}"]`);
+    assert.equal(await cole.locator('tr[data-release]').count(), 1);
+    assert.equal(await coleRow.locator('td[data-status="revoked"]').count(), 1);
+    assert.equal(await coleRow.getByRole('button').count(), 0);
+    const refused = await gqlResult(
+      stack.api.url,
+      stack.token.cole!,
+      `mutation { releaseDownload(id: "${id}") { zipUrl } }`,
+    );
+    assert.equal(refused.errors?.[0]?.message, 'this release is revoked');
+    await cole.screenshot({ path: join(shots, 'story-7-revoked.png') });
   });
 
   it('shows another collaborator no release, and signs the researcher out', async () => {

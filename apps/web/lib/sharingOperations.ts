@@ -37,7 +37,7 @@ export const REVOKE_SHARE = `mutation RevokeShare($id: String!, $reason: String!
 }`;
 
 export const RELEASES = `query Releases {
-  releases {
+  releases(includeEnded: true) {
     id shareId cohortName collaborator createdAt expiresAt status
     fileCount totalBytes ${COUNTS}
   }

@@ -339,14 +339,27 @@ export class SharingResolver {
   @Authorized(Action.ReleaseList)
   @Query(() => [ReleaseType], {
     description:
-      'Releases you may download (collaborators: only theirs, while approved and unexpired).',
+      'Releases you may download (collaborators: only theirs, while approved and unexpired; with includeEnded, their revoked and expired ones too, so they can be told why they cannot).',
   })
-  releases(@Ctx() ctx: ApiContext): Promise<ReleaseType[]> {
+  releases(
+    @Ctx() ctx: ApiContext,
+    @Arg('includeEnded', () => Boolean, {
+      defaultValue: false,
+      description:
+        'A collaborator also gets their own revoked and expired releases (others get every release anyway)',
+    })
+    includeEnded: boolean,
+  ): Promise<ReleaseType[]> {
     const p = ctx.gate.principal!;
+    const theirs = (s: ShareRequest) =>
+      includeEnded && downloadRefusal(p, s) !== NOT_YOURS;
     return Promise.all(
       ctx.sharing
         .shares()
-        .filter((s) => s.releaseId && (sees(p) || !downloadRefusal(p, s)))
+        .filter(
+          (s) =>
+            s.releaseId && (sees(p) || !downloadRefusal(p, s) || theirs(s)),
+        )
         .map(async (s) =>
           releaseOut(await readReleaseManifest(ctx.lakeRoot, s.releaseId!), s),
         ),

@@ -6,7 +6,7 @@ import { RELEASES } from '../../lib/sharingOperations';
 import type { Me, Release } from '../../lib/types';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
-import { ReleaseRow } from './ReleaseRow';
+import { ReleaseRow, releaseEnded } from './ReleaseRow';
 
 /** Releases the caller may download (a collaborator: only their own). */
 export function ReleaseList({ me }: { me: Me }) {
@@ -28,8 +28,28 @@ export function ReleaseList({ me }: { me: Me }) {
       </p>
     );
   const showCollaborator = me.role !== 'collaborator';
+  // A collaborator whose every release has ended is told so, not that
+  // none was ever made.
+  const ended = showCollaborator
+    ? []
+    : releases.data.filter((r) => releaseEnded(r, true));
+  const revoked = ended.filter((r) => releaseEnded(r, true) === 'revoked');
+  const one = ended.length === 1;
+  const why =
+    revoked.length === ended.length
+      ? `Your ${one ? 'release was' : 'releases were'} revoked by a steward`
+      : revoked.length === 0
+        ? `Your access to ${one ? 'this release' : 'these releases'} has expired`
+        : 'Your releases were revoked or have expired';
   return (
     <div className="table-box">
+      {ended.length > 0 && ended.length === releases.data.length ? (
+        <p role="status" data-releases-ended>
+          {why}: {one ? 'it' : 'they'} can no longer be downloaded or viewed.
+          Ask the researcher who shared {one ? 'it' : 'them'} if you still need
+          the data.
+        </p>
+      ) : null}
       <table aria-label="Releases">
         <thead>
           <tr>
