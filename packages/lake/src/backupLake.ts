@@ -52,6 +52,21 @@ export interface BackupOptions {
   verify?: boolean;
   /** Told once when the backup waits for a prune of its destination. */
   onWait?: (message: string) => void;
+  /** Told after each file is handled (for a progress line). */
+  onProgress?: (p: CopyProgress) => void;
+}
+
+/** How far a backup or restore has got. */
+export interface CopyProgress {
+  /** tables, objects or state (backup); files (restore). */
+  phase: 'tables' | 'objects' | 'state' | 'files';
+  /** Files of this phase handled, of `total`. */
+  done: number;
+  total: number;
+  /** Files copied and their bytes so far (the whole run). */
+  copied: number;
+  copiedBytes: number;
+  elapsedSeconds: number;
 }
 
 /** What one backup run wrote and found. */
@@ -212,6 +227,23 @@ async function takeSnapshot(
   // needed), so their name is not the hash of the file: the snapshot holds
   // the ciphertext's, taken when copied and reused from the last snapshot.
   const sealed = encryptionSettings(root) !== undefined;
+  let phase: CopyProgress['phase'] = 'tables';
+  let done = 0;
+  let total = 0;
+  const tick = () =>
+    options.onProgress?.({
+      phase,
+      done: ++done,
+      total,
+      copied,
+      copiedBytes,
+      elapsedSeconds: (Date.now() - started) / 1000,
+    });
+  const begin = (next: CopyProgress['phase'], count: number) => {
+    phase = next;
+    done = 0;
+    total = count;
+  };
   const earlier = sealed
     ? await lastSnapshotHashes(target)
     : new Map<string, string>();
@@ -247,6 +279,7 @@ async function takeSnapshot(
     files.push({ path, size, sha256 });
   };
   // 1. Tables: the batch files of each table's current version.
+  const tableFiles: Array<[string, string]> = [];
   for (const table of TABLE_NAMES) {
     let dir: string;
     try {
@@ -254,16 +287,22 @@ async function takeSnapshot(
     } catch {
       continue;
     }
-    for (const file of await walk(dir)) {
-      const path = `tables/${table}/${file}`;
-      await add(path, join(dir, file));
-    }
+    for (const file of await walk(dir))
+      tableFiles.push([`tables/${table}/${file}`, join(dir, file)]);
+  }
+  begin('tables', tableFiles.length);
+  for (const [path, from] of tableFiles) {
+    await add(path, from);
+    tick();
   }
   // 2. Objects, by content: the name is the hash. Eight at a time: the
   // time of many small files is round trips, not bytes.
-  await inParallel(await walk(layout.objects), COPY_LANES, async (file) => {
+  const objectFiles = await walk(layout.objects);
+  begin('objects', objectFiles.length);
+  await inParallel(objectFiles, COPY_LANES, async (file) => {
     const sha = /([0-9a-f]{64})\.dcm$/.exec(file)?.[1];
     await add(`objects/${file}`, join(layout.objects, file), sha);
+    tick();
   });
   // 3. Settings, state, keys, models, releases, quarantine, masks and the
   // audit log (up to its last whole entry): these change in place, so
@@ -304,10 +343,16 @@ async function takeSnapshot(
   const others = STATE_DIRS.map(
     async (d) => [d, await walk(join(root, d))] as const,
   );
-  for (const [d, list] of await Promise.all(others))
-    await inParallel(list, COPY_LANES, (file) =>
-      blobFile(`${d}/${file}`, join(root, d, file)),
-    );
+  const lists = await Promise.all(others);
+  begin(
+    'state',
+    lists.reduce((n, [, list]) => n + list.length, 0),
+  );
+  for (const [d, list] of lists)
+    await inParallel(list, COPY_LANES, async (file) => {
+      await blobFile(`${d}/${file}`, join(root, d, file));
+      tick();
+    });
   const audit = await readWholeLines(join(root, 'audit', 'audit.ndjson')).catch(
     () => undefined,
   );
@@ -393,6 +438,7 @@ export async function restoreLake(
   backup: string | BackupTarget,
   root: string,
   snapshot?: string,
+  onProgress?: (p: CopyProgress) => void,
 ): Promise<{
   snapshot: string;
   files: number;
@@ -412,6 +458,8 @@ export async function restoreLake(
   // on a bad file leaves nothing behind, and can simply be run again.
   const work = `${root}.restoring-${process.pid}`;
   const layout = new LakeLayout(work);
+  let copied = 0;
+  let copiedBytes = 0;
   // Made with checks first: the recursive mkdirs below would spin on a
   // pseudo file system (--lake /proc/nope).
   await createDestination(work, `restoring ${root} needs its working folder`);
@@ -429,6 +477,16 @@ export async function restoreLake(
             ? `${f.path} is missing from the backup`
             : `${f.path} does not match its checksum in snapshot ${id}`,
         );
+      copied++;
+      copiedBytes += f.size;
+      onProgress?.({
+        phase: 'files',
+        done: copied,
+        total: manifest.files.length,
+        copied,
+        copiedBytes,
+        elapsedSeconds: (Date.now() - started) / 1000,
+      });
     });
     await rmdir(root).catch(() => undefined); // an empty target, if given
     await rename(work, root);

@@ -10,6 +10,7 @@ import {
   restoreLake,
 } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
+import { copyLine, progressWriter } from '../progress';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -66,10 +67,12 @@ export async function backupCommand(
   // down once (into this snapshot too) so lpacs status need not read it.
   // An encrypted lake is backed up without its KEK, which the log needs.
   await recordLastErasureIfUnknown(opts.lake).catch(() => undefined);
+  const progress = progressWriter(opts.json);
   const r = await backupLake(opts.lake, to, {
     verify,
     onWait: (message) => process.stderr.write(`lpacs backup: ${message}\n`),
-  });
+    onProgress: (p) => progress.show(() => copyLine('backup', p)),
+  }).finally(progress.clear);
   await audit(opts.lake, {
     action: 'backup',
     target: to.name,
@@ -100,7 +103,10 @@ export async function restoreCommand(
     return 2;
   }
   const from = backupTarget(backup, s3Endpoint);
-  const r = await restoreLake(from, opts.lake, snapshot);
+  const progress = progressWriter(opts.json);
+  const r = await restoreLake(from, opts.lake, snapshot, (p) =>
+    progress.show(() => copyLine('restore', p)),
+  ).finally(progress.clear);
   // Opening it as a writer recreates the table links and checks the layout.
   (await Lake.open(opts.lake)).close();
   // The restored log goes on from the snapshot's last entry.

@@ -4,6 +4,7 @@ import type { Compaction, Sweep } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import { counted, megabytes } from '../format';
 import type { Options } from '../options';
+import { progressWriter } from '../progress';
 import { requireLake } from '../requireLake';
 
 /** One table's line: what was merged, or that nothing needed merging. */
@@ -29,8 +30,25 @@ export async function compactCommand(opts: Options): Promise<number> {
   await requireLake(opts.lake);
   const lake = await Lake.open(opts.lake);
   try {
-    const result = await lake.compact();
-    const sweep = await lake.sweepObjects();
+    // Each step in turn, with its time so far, once a second.
+    const progress = progressWriter(opts.json);
+    const started = Date.now();
+    let step = "merging each table's batches";
+    const line = () =>
+      `  compact: ${step}  ${Math.round((Date.now() - started) / 1000)} s`;
+    progress.show(line);
+    const timer = setInterval(() => progress.show(line), 1000);
+    let result: Compaction[];
+    let sweep: Sweep;
+    try {
+      result = await lake.compact();
+      step = 'removing objects no instance names';
+      progress.show(line);
+      sweep = await lake.sweepObjects();
+    } finally {
+      clearInterval(timer);
+      progress.clear();
+    }
     await new AuditLog(opts.lake).append({
       actor: cliActor(),
       action: 'compact',
