@@ -12,7 +12,7 @@ import {
   readTombstones,
   silentLogger,
 } from '@lpacs/lake';
-import type { BatchRows, Logger } from '@lpacs/lake';
+import type { BatchRows, Compaction, Logger } from '@lpacs/lake';
 import type {
   IngestProgress,
   IngestReport,
@@ -491,6 +491,18 @@ export class IngestSession {
       await this.#lake.commitBatch(batchId, rows);
       return batchId;
     });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Merges each table's batches into one (Lake.compactAlone) after any
+   * run under way, and before the next, when no other process holds the
+   * lake; undefined when one does. A server's session merges its own
+   * batches this way, since `lpacs compact` is refused while it runs.
+   */
+  compactAlone(): Promise<Compaction[] | undefined> {
+    const next = this.#queue.then(() => this.#lake.compactAlone());
     this.#queue = next.catch(() => undefined);
     return next;
   }

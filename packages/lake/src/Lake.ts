@@ -721,6 +721,45 @@ export class Lake {
   }
 
   /**
+   * Compacts as `compact` does from a handle opened to append, when no
+   * other process holds the lake: under the mutex it checks that no live
+   * entry but its own is in `locks/` and adds an `exclusive` one, which
+   * keeps other writers out (they get LAKE_BUSY, as beside `lpacs
+   * compact`) until the compaction is done. Undefined, changing nothing,
+   * when another process (or another handle of this one) holds the lake.
+   * The caller must not commit through this handle meanwhile. Lets a
+   * long-running writer (`lpacs serve`'s C-STORE SCP) merge its own
+   * batches, which `lpacs compact` cannot while it runs.
+   */
+  async compactAlone(): Promise<Compaction[] | undefined> {
+    const writer = this.#writer;
+    const locks = this.#locks;
+    if (this.#mode !== 'append' || !writer || !locks)
+      throw new LakeError(
+        LakeErrorCode.Busy,
+        'compactAlone needs a lake opened to append',
+      );
+    const exclusive = await locks.withMutex(async () => {
+      const others = locks
+        .entries()
+        .filter((e) => e.kind !== 'mutex' && e.name !== writer && isLive(e));
+      return others.length ? undefined : locks.add('exclusive');
+    });
+    if (!exclusive) return undefined;
+    try {
+      const batchId = newBatchId();
+      const out: Compaction[] = [];
+      for (const table of TABLE_NAMES)
+        out.push(await compactTable(this.layout, table, batchId));
+      // The merged batch holds what this handle has seen already.
+      for (const name of await this.#instanceBatches()) this.#seen.add(name);
+      return out;
+    } finally {
+      locks.remove(exclusive);
+    }
+  }
+
+  /**
    * Deletes the objects that no instance row and no quarantine record
    * names (see sweepObjects): what a killed writer stored ahead of a
    * commit it never made. Needs the write lock this handle holds, so no
