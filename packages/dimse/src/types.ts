@@ -1,5 +1,6 @@
 import type { IngestSession } from '@lpacs/ingest';
 import type { Logger } from '@lpacs/lake';
+import type { BatchingOptions } from './StoreBatcher';
 
 /** How a C-STORE SCP is set up. */
 export interface StoreScpOptions {
@@ -19,6 +20,12 @@ export interface StoreScpOptions {
    * any; DICOM TLS with `tls.ca` is.
    */
   allowedCallingAETitles?: string[];
+  /**
+   * How received instances are gathered into lake batches and when the
+   * SCP merges the lake's batches (StoreBatcher); `onCompacted` is the
+   * SCP's own (it audits each compaction).
+   */
+  batching?: Omit<BatchingOptions, 'onCompacted'>;
   /** Receives codes, counts and AE titles, never values of the instances. */
   logger?: Logger;
   /**

@@ -31,6 +31,21 @@ export interface DimseFlags {
   dimseTlsCa?: string;
   /** Peers whose X-Forwarded-For is believed (--trust-proxy; `none`). */
   trustProxy?: string[];
+  /**
+   * The C-STORE SCP merges the lake's batches when idle and they number
+   * this many or more (--dimse-compact-after; 0 never; default 100).
+   */
+  compactAfter?: string;
+}
+
+/** --dimse-compact-after as a number of batches, or a problem. */
+function compactAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value))
+    throw new Error(
+      `--dimse-compact-after ${value.slice(0, 20)}: give a number of batches (0: never)`,
+    );
+  return Number(value);
 }
 
 /** Grace for requests under way when the server stops. */
@@ -92,6 +107,9 @@ export async function serveCommand(
   const stop = stopSignal();
   const problem = dimseFlagsProblem(dimse);
   if (problem) throw new Error(problem);
+  if (dimse.compactAfter !== undefined && dimse.port === undefined)
+    throw new Error('--dimse-compact-after needs --dimse-port');
+  const compactAfterBatches = compactAfter(dimse.compactAfter);
   const logger = createLogger('api');
   // A typo'd --lake is an error, not an empty lake.
   (await Lake.open(opts.lake, logger, 'read')).close();
@@ -162,6 +180,9 @@ export async function serveCommand(
         allowedCallingAETitles: dimse.allowAny ? undefined : dimse.allow,
         logger: createLogger('dimse'),
         audit: new AuditLog(opts.lake),
+        ...(compactAfterBatches !== undefined
+          ? { batching: { compactAfterBatches } }
+          : {}),
         ...(dimseTls ? { tls: dimseTls } : {}),
       }).catch(async (err: unknown) => {
         await server.close(); // no half-started service: exit with the error
