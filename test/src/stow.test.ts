@@ -591,3 +591,87 @@ describe('STOW-RS (POST /dicomweb/studies)', () => {
     assert.equal(await instanceCount(), before);
   });
 });
+
+describe('STOW-RS to one study (POST /dicomweb/studies/{study})', () => {
+  /** CT files no earlier test sent, by their study UID as sent (dcmdump). */
+  function unsentByStudy(): Map<string, string[]> {
+    const all = filesUnder(CT).filter((f) => f.endsWith('.dcm'));
+    const byStudy = new Map<string, string[]>();
+    for (const f of all.slice(20)) {
+      const study = uidsByDcmdump(f, ['0020,000d'])['0020,000d']!;
+      byStudy.set(study, [...(byStudy.get(study) ?? []), f]);
+    }
+    return byStudy;
+  }
+
+  it('refuses each part of another study with C409, stores the rest, and audits the count', async () => {
+    const lake = join(work.path, 'lake');
+    const [first, second] = [...unsentByStudy()];
+    const [study, mine] = first!;
+    const [, theirs] = second!;
+    const before = await instanceCount();
+    const held = (await auditEntries(lake)).length;
+    const r = await stow(
+      [readFileSync(mine[0]!), readFileSync(theirs[0]!)],
+      `${stowUrl}/${study}`,
+    );
+    assert.equal(r.status, 202);
+    const stored = r.json['00081199']?.Value ?? [];
+    const failed = r.json['00081198']?.Value ?? [];
+    assert.deepEqual(
+      stored.map((item) => item['00081155']?.Value?.[0]),
+      [sopUidsByDcmdump(mine[0]!)[1]],
+    );
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]?.['00081197']?.Value?.[0], 0xc409);
+    assert.deepEqual(
+      [
+        failed[0]?.['00081150']?.Value?.[0],
+        failed[0]?.['00081155']?.Value?.[0],
+      ],
+      sopUidsByDcmdump(theirs[0]!),
+    );
+    assert.match(String(failed[0]?.['00000902']?.Value?.[0]), /^OTHER_STUDY/);
+    assert.equal(await instanceCount(), before + 1);
+    // Nothing of the refused part was kept: sent to /studies it is new.
+    const again = await stow([readFileSync(theirs[0]!)]);
+    assert.equal(again.status, 200);
+    assert.equal(await instanceCount(), before + 2);
+    const [entry] = (await auditEntries(lake))
+      .slice(held)
+      .filter((e) => e.action === 'ingest');
+    assert.equal(entry?.outcome, 'failed');
+    assert.equal(entry.detail?.outsideStudy, 1);
+    assert.equal(entry.detail?.ingested, 1);
+    assert.ok(!JSON.stringify(entry).includes(study), 'no UID in the log');
+  });
+
+  it("answers 409 and stores nothing when no part is of the study, the lake's own UID for it included", async () => {
+    const [first, second] = [...unsentByStudy()];
+    const [study, mine] = first!;
+    const [, theirs] = second!;
+    const before = await instanceCount();
+    const other = await stow([readFileSync(theirs[1]!)], `${stowUrl}/${study}`);
+    assert.equal(other.status, 409);
+    assert.equal(other.json['00081199'], undefined);
+    assert.equal(
+      other.json['00081198']?.Value?.[0]?.['00081197']?.Value?.[0],
+      0xc409,
+    );
+    // The URL names the study as the sender knows it: the lake's
+    // de-identified UID of the same study (in the RetrieveURL of the part
+    // stored above) is another study to a part that carries its original.
+    const held = await stow([readFileSync(mine[0]!)], `${stowUrl}/${study}`);
+    const url = String(
+      held.json['00081199']?.Value?.[0]?.['00081190']?.Value?.[0],
+    );
+    const [lakeStudy] = urlPlace(url);
+    assert.notEqual(lakeStudy, study);
+    const byLakeUid = await stow(
+      [readFileSync(mine[1]!)],
+      `${stowUrl}/${lakeStudy}`,
+    );
+    assert.equal(byLakeUid.status, 409);
+    assert.equal(await instanceCount(), before);
+  });
+});

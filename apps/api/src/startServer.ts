@@ -507,6 +507,7 @@ export async function startServer(
       // failed): what became of its parts and the batches committed.
       if (!(await allowRoute(gate, Action.Ingest, res, ['stow']))) return;
       const tally = newStowTally();
+      const study = /^\/dicomweb\/studies\/([0-9.]+)/.exec(url.pathname)?.[1];
       try {
         await stowRs(req, res, {
           session: ingestSession,
@@ -515,6 +516,7 @@ export async function startServer(
           maxBytes: options.maxStowBytes ?? 1 << 30,
           baseUrl,
           tally,
+          study,
         });
       } catch (err) {
         tally.error ??= 'INTERNAL';
@@ -529,6 +531,8 @@ export async function startServer(
           skipped: tally.skipped,
           quarantined: tally.quarantined,
           conflicts: tally.conflicts,
+          // Only for /studies/{study}: parts refused as of another study.
+          ...(study === undefined ? {} : { outsideStudy: tally.outsideStudy }),
           batches: tally.batches.join(','),
         });
         // `failed` unless every part was stored: with the request's error

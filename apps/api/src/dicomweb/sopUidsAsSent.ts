@@ -43,3 +43,18 @@ export function sopUidsAsSent(bytes: Buffer): SopUids {
   if (sopInstanceUID) uids.sopInstanceUID = sopInstanceUID;
   return uids;
 }
+
+/**
+ * The Study Instance UID of a part as received; null when the part cannot
+ * be read as DICOM at all (ingest then says why), undefined when it has
+ * none (or not a UID).
+ */
+export function studyUidAsSent(bytes: Buffer): string | null | undefined {
+  let file;
+  try {
+    file = parseDicomLeading(bytes);
+  } catch {
+    return null;
+  }
+  return uid(file.body, Tag.StudyInstanceUID);
+}

@@ -9,7 +9,7 @@ import type {
 import type { Catalog, Logger } from '@lpacs/lake';
 import { readBodyBuffer } from '../http/readBody';
 import { headerParam, parseMultipart } from '@lpacs/ingest';
-import { sopUidsAsSent } from './sopUidsAsSent';
+import { sopUidsAsSent, studyUidAsSent } from './sopUidsAsSent';
 import type { SopUids } from './sopUidsAsSent';
 
 /** PS3.4 status codes used in STOW-RS responses (PS3.18 10.5.3). */
@@ -20,6 +20,14 @@ const Status = {
   CannotUnderstand: 0xc000,
   /** The SOP Instance UID is stored with other content. */
   Duplicate: 0x0111,
+  /**
+   * The instance is not of the study the URL names (PS3.18 Table 10.5.1-1:
+   * /studies/{study} stores representations of that study only). Table
+   * I.2-2 has no code of its own for it and leaves further codes to the
+   * conformance statement: C409 is in its Cxxx range, as dcm4chee-arc
+   * answers it.
+   */
+  OtherStudy: 0xc409,
 } as const;
 
 /**
@@ -54,6 +62,8 @@ export interface StowTally {
   quarantined: number;
   /** Parts whose SOP Instance UID the lake holds with other content. */
   conflicts: number;
+  /** Parts refused as not of the study the URL names (none without one). */
+  outsideStudy: number;
   /** Ids of the batches committed, in order. */
   batches: string[];
   /** The HTTP status answered (unset when the request failed unanswered). */
@@ -70,6 +80,7 @@ export function newStowTally(): StowTally {
     skipped: 0,
     quarantined: 0,
     conflicts: 0,
+    outsideStudy: 0,
     batches: [],
   };
 }
@@ -93,6 +104,11 @@ export interface StowContext {
   baseUrl: string;
   /** Filled with what became of the request, for its audit entry. */
   tally: StowTally;
+  /**
+   * The study of `POST /dicomweb/studies/{study}`: its UID as the sender
+   * knows it (as sent, the original), never the lake's de-identified one.
+   */
+  study?: string;
 }
 
 type JsonAttribute = { vr: string; Value?: unknown[] };
@@ -220,19 +236,38 @@ export async function stowRs(
   }
   tally.parts = parts.length;
   const stamp = Date.now().toString(36);
-  const inputs: InputFile[] = parts.map((p, i) => ({
+  const stored: ItemResult[] = [];
+  const failed: ItemResult[] = [];
+  const all: InputFile[] = parts.map((p, i) => ({
     source: `stow:${stamp}#${i + 1}`,
     bytes: Buffer.from(p.body),
   }));
   // The parts as received: ingest hands each input's own buffer to a
   // worker thread, which leaves it empty here.
-  const sent = new Map(inputs.map((input, i) => [input.source, parts[i]!]));
+  const sent = new Map(all.map((input, i) => [input.source, parts[i]!]));
   const asSent = (source: string): SopUids => {
     const part = sent.get(source);
     return part ? sopUidsAsSent(part.body) : {};
   };
-  const stored: ItemResult[] = [];
-  const failed: ItemResult[] = [];
+  // A part of another study (or of none) than the URL names is refused
+  // before ingest sees it: nothing of it is stored. One that is not DICOM
+  // at all goes on, for ingest to say so.
+  const inputs = all.filter((input) => {
+    if (ctx.study === undefined) return true;
+    const study = studyUidAsSent(sent.get(input.source)!.body);
+    if (study === null || study === ctx.study) return true;
+    failed.push({
+      source: input.source,
+      ...asSent(input.source),
+      status: Status.OtherStudy,
+      reason:
+        study === undefined
+          ? 'OTHER_STUDY: it has no Study Instance UID'
+          : 'OTHER_STUDY: not of the study the URL names',
+    });
+    tally.outsideStudy++;
+    return false;
+  });
   // Each part's verdict as it stands (a commit may revise it).
   const verdicts = new Map<string, Verdict>();
   const count = () => {
@@ -286,6 +321,17 @@ export async function stowRs(
     tally.ingested += instances;
   };
   let open: IngestSession;
+  if (!inputs.length) {
+    tally.status = 409;
+    send(res, tally.status, {
+      '00081190': { vr: 'UR' },
+      '00081198': {
+        vr: 'SQ',
+        Value: failed.map((r) => sopItem(r, '00081197')),
+      },
+    });
+    return;
+  }
   try {
     open = await ctx.session();
   } catch (err) {
