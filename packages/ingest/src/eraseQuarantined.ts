@@ -7,6 +7,7 @@ import {
   SiteKeys,
   parseOptions,
 } from '@lpacs/deid';
+import { LakeError, LakeErrorCode } from '@lpacs/lake';
 import type { Lake } from '@lpacs/lake';
 import { conflictVersions } from './conflictVersions';
 import { quarantineIdentity } from './quarantineIdentity';
@@ -57,7 +58,13 @@ export async function pseudonymsOfQuarantined(
       });
       continue;
     }
-    const bytes = await lake.quarantinedOriginal(id).catch(() => undefined);
+    // Only an entry dropped meanwhile is passed over: one that cannot be
+    // read (EACCES) could be the patient's, and must not be missed.
+    const bytes = await lake.quarantinedOriginal(id).catch((err: unknown) => {
+      if (err instanceof LakeError && err.code === LakeErrorCode.NotFound)
+        return undefined;
+      throw err;
+    });
     if (!bytes) continue;
     let file;
     try {

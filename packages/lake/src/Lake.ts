@@ -95,6 +95,31 @@ export type Reconcile = (
   others: ReadonlyMap<string, string>,
 ) => BatchRows | undefined;
 
+/** The quarantine as it reads: see Lake.quarantineListing. */
+export interface QuarantineListing {
+  entries: Array<QuarantineReason & { id: string }>;
+  /** Entries whose reason cannot be read, with the error's code. */
+  unreadable: Array<{ id: string; error: string }>;
+}
+
+/** What to say of entries whose reason cannot be read. */
+export function unreadableText(
+  listing: QuarantineListing,
+  dir: string,
+): string {
+  const { unreadable } = listing;
+  const codes = [...new Set(unreadable.map((u) => u.error))].join(', ');
+  const n = unreadable.length;
+  const all = n + listing.entries.length;
+  return `${n} of ${all} quarantine ${all === 1 ? 'entry' : 'entries'} in ${dir} cannot be read (${codes})${codes.includes('EACCES') ? ": run as the lake's owner" : ''}`;
+}
+
+/** A folder that is not there lists as empty; any other error is thrown. */
+function missingAsEmpty(err: NodeJS.ErrnoException): string[] {
+  if (err.code === 'ENOENT') return [];
+  throw err;
+}
+
 /** A quarantine entry's id: the first 32 hex digits of a SHA-256. */
 const QUARANTINE_ID = /^[0-9a-f]{32}$/;
 
@@ -429,26 +454,60 @@ export class Lake {
     return id;
   }
 
-  /** Every quarantined file's reason, newest first. */
-  async quarantined(): Promise<Array<QuarantineReason & { id: string }>> {
-    const out: Array<QuarantineReason & { id: string }> = [];
+  /**
+   * Every quarantine entry: the reasons that read, newest first, and the
+   * entries whose reason does not (unreadable: not this process's to read,
+   * a disk error, a seal that does not open), by id with a code for why.
+   * An entry whose reason is missing is one being written or dropped right
+   * now, and is left out.
+   */
+  async quarantineListing(): Promise<QuarantineListing> {
+    const entries: Array<QuarantineReason & { id: string }> = [];
+    const unreadable: Array<{ id: string; error: string }> = [];
     const cipher = openLakeCipher(this.root);
-    for (const id of await readdir(this.layout.quarantine)) {
+    for (const id of await readdir(this.layout.quarantine).catch(
+      missingAsEmpty,
+    )) {
+      let stored: Buffer;
       try {
-        const stored = await readFile(
+        stored = await readFile(
           join(this.layout.quarantine, id, 'reason.json'),
         );
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // a quarantine entry being written or dropped right now
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        unreadable.push({ id, error: code ?? 'READ_FAILED' });
+        continue;
+      }
+      try {
         const reason = JSON.parse(
           (cipher ? cipher.open(stored, `quarantine/${id}`) : stored).toString(
             'utf8',
           ),
         ) as QuarantineReason;
-        out.push({ id, ...reason });
+        entries.push({ id, ...reason });
       } catch {
-        // a quarantine entry being written right now
+        unreadable.push({ id, error: cipher ? 'UNSEALABLE' : 'NOT_JSON' });
       }
     }
-    return out.sort((a, b) => b.at.localeCompare(a.at));
+    entries.sort((a, b) => b.at.localeCompare(a.at));
+    return { entries, unreadable };
+  }
+
+  /**
+   * Every quarantined file's reason, newest first.
+   * @throws LakeError QUARANTINE_UNREADABLE when any entry's reason cannot
+   * be read: a list without it would pass for the whole quarantine.
+   */
+  async quarantined(): Promise<Array<QuarantineReason & { id: string }>> {
+    const listing = await this.quarantineListing();
+    if (listing.unreadable.length)
+      throw new LakeError(
+        LakeErrorCode.QuarantineUnreadable,
+        unreadableText(listing, this.layout.quarantine),
+      );
+    return listing.entries;
   }
 
   /**
@@ -485,13 +544,15 @@ export class Lake {
     const sizes = new Map<string, number>();
     // TODO: one stat per entry per run; a server whose quarantine holds
     // 100 000 files pays about 0.2 s on every STOW-RS request.
-    for (const id of await readdir(dir).catch(() => [])) {
+    for (const id of await readdir(dir).catch(missingAsEmpty)) {
       if (!QUARANTINE_ID.test(id)) continue;
       try {
         const info = await stat(join(dir, id, 'file.dcm'));
         sizes.set(id, info.size - overhead);
-      } catch {
-        // an entry without a file, or one being dropped
+      } catch (err) {
+        // an entry without a file, or one being dropped; anything else
+        // (EACCES) would hide an original from retry and erasure
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
     return sizes;
@@ -1039,15 +1100,11 @@ export class Lake {
 
   /** Ids of committed batches of a table, oldest first. */
   async batches(table: TableName = 'instances'): Promise<string[]> {
-    try {
-      const names = await readdir(this.layout.table(table));
-      return names
-        .filter((n) => n.startsWith('batch='))
-        .map((n) => n.slice(6))
-        .sort();
-    } catch {
-      return [];
-    }
+    const names = await readdir(this.layout.table(table)).catch(missingAsEmpty);
+    return names
+      .filter((n) => n.startsWith('batch='))
+      .map((n) => n.slice(6))
+      .sort();
   }
 
   /**

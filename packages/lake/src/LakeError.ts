@@ -12,6 +12,8 @@ export enum LakeErrorCode {
   NotFound = 'NOT_FOUND',
   /** An erasure was interrupted; it must finish before data is added. */
   ErasurePending = 'ERASURE_PENDING',
+  /** Quarantine entries exist whose reason this process cannot read. */
+  QuarantineUnreadable = 'QUARANTINE_UNREADABLE',
 }
 
 export class LakeError extends Error {

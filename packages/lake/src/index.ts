@@ -1,9 +1,15 @@
 export { Catalog, QueryTimeoutError, ROLLUP_COLUMNS } from './Catalog';
 export type { CatalogOptions, Plain } from './Catalog';
 export { createFileAtomic, fsyncPath, writeFileAtomic } from './fsutil';
-export { Lake, newBatchId, quarantineId } from './Lake';
+export { Lake, newBatchId, quarantineId, unreadableText } from './Lake';
 export type { Erased } from './Lake';
-export type { BatchRows, LakeMode, QuarantineReason, Reconcile } from './Lake';
+export type {
+  BatchRows,
+  LakeMode,
+  QuarantineListing,
+  QuarantineReason,
+  Reconcile,
+} from './Lake';
 export { LakeError, LakeErrorCode } from './LakeError';
 export { LakeLayout } from './LakeLayout';
 export { processAlive } from './processAlive';

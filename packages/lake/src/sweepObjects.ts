@@ -58,10 +58,15 @@ async function quarantinedKeys(layout: LakeLayout): Promise<Set<string>> {
     let stored: Buffer;
     try {
       stored = await readFile(path);
-    } catch {
+    } catch (err) {
       // No record: an entry a crash interrupted before its reason, which
       // is then a refused file, never a CONFLICT (kept as its record only).
-      continue;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      throw new LakeError(
+        LakeErrorCode.Corrupt,
+        `quarantine record ${id} cannot be read (${code ?? 'error'}), so the objects it may name are unknown; nothing was removed`,
+      );
     }
     let message: unknown;
     try {

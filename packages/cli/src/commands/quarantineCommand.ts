@@ -5,7 +5,7 @@ import {
   retryQuarantined,
 } from '@lpacs/ingest';
 import type { RetriedEntry, RetryReport } from '@lpacs/ingest';
-import { Lake } from '@lpacs/lake';
+import { Lake, unreadableText } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import { counted, shownPath } from '../format';
 import { createLogger } from '../logger';
@@ -35,7 +35,15 @@ async function entryIds(
 async function listEntries(opts: Options): Promise<number> {
   const lake = await Lake.open(opts.lake, undefined, 'read');
   try {
-    const entries = await lake.quarantined();
+    const listing = await lake.quarantineListing();
+    const { entries, unreadable } = listing;
+    if (unreadable.length) {
+      // What cannot be read is not listed as if the quarantine ended there.
+      process.stderr.write(
+        `lpacs quarantine list: ${unreadableText(listing, lake.layout.quarantine)}\n`,
+      );
+      return 1;
+    }
     const kept = await lake.quarantinedSizes();
     // The pseudonym lets an operator match an entry to an erasure request.
     const of = new Map(

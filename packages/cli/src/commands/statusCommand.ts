@@ -1,6 +1,6 @@
 import { AuditLog, snapshotsBeforeLastErasure } from '@lpacs/access';
 import type { AuditHead } from '@lpacs/access';
-import { Catalog, Lake } from '@lpacs/lake';
+import { Catalog, Lake, unreadableText } from '@lpacs/lake';
 import { counted, shownPath } from '../format';
 import type { Options } from '../options';
 
@@ -14,7 +14,10 @@ export async function statusCommand(opts: Options): Promise<number> {
               count(DISTINCT "SeriesInstanceUID") AS series, count(*) AS instances, coalesce(sum(size_bytes), 0) AS bytes
        FROM instances`,
     );
-    const quarantined = await lake.quarantined();
+    // Entries that do not read are counted and said, never left out: a
+    // monitor must not see a clean quarantine that is not.
+    const listing = await lake.quarantineListing();
+    const { entries: quarantined, unreadable } = listing;
     const batches = await lake.batches();
     const erasure = await lake.pendingErasure();
     // Monitoring must not fail on it: a log that does not open is for
@@ -36,6 +39,14 @@ export async function statusCommand(opts: Options): Promise<number> {
       ...counts,
       batches: batches.length,
       quarantined,
+      ...(unreadable.length
+        ? {
+            quarantineUnreadable: {
+              entries: unreadable.length,
+              errors: [...new Set(unreadable.map((u) => u.error))],
+            },
+          }
+        : {}),
       auditHead,
       ...(stale ? { snapshotsBeforeErasure: stale } : {}),
       ...(erasure
@@ -50,7 +61,7 @@ export async function statusCommand(opts: Options): Promise<number> {
     };
     if (opts.json) {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
-      return 0;
+      return unreadable.length ? 1 : 0;
     }
     const c = counts ?? {};
     process.stdout.write(
@@ -71,14 +82,17 @@ export async function statusCommand(opts: Options): Promise<number> {
           (b) =>
             `backups     ${counted(b.snapshots.length, 'snapshot')} in ${b.target} ${b.snapshots.length === 1 ? 'predates' : 'predate'} the erasure of ${stale!.erasure} and may still hold what it erased: run lpacs backup prune ${b.target} --before-erasures --lake ${opts.lake}`,
         ),
-        `quarantined ${quarantined.length}`,
+        `quarantined ${quarantined.length + unreadable.length}`,
+        ...(unreadable.length
+          ? [`  UNREADABLE: ${unreadableText(listing, lake.layout.quarantine)}`]
+          : []),
         ...quarantined.map(
           (q) =>
             `  ${q.id.slice(0, 12)}  ${q.code}  ${q.message}  (${shownPath(q.source)})`,
         ),
       ].join('\n') + '\n',
     );
-    return 0;
+    return unreadable.length ? 1 : 0;
   } finally {
     await catalog.close();
     lake.close();
