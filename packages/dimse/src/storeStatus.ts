@@ -3,7 +3,8 @@ import type { FileOutcome, Verdict } from '@lpacs/ingest';
 /** C-STORE response statuses we send (PS3.4 B.2.3, Table B.2-1). */
 export const StoreStatus = {
   /**
-   * Warning, coercion of data elements: the instance is committed, as the
+   * Warning, coercion of data elements: the instance is on disk (in the
+   * spool until its batch commits) and judged stored, as the
    * de-identified version the lake keeps. Chosen over 0x0000 because it is
    * the truth about what was stored, and matches what STOW-RS answers for
    * the same ingest.
