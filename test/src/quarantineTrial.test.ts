@@ -117,3 +117,56 @@ describe('a quarantine this user cannot read', () => {
     );
   });
 });
+
+describe('lpacs quarantine retry', () => {
+  it("leaves each retried file one entry, with its current reason (pydicom's test files)", async (t) => {
+    if (!existsSync(PYDICOM)) {
+      t.skip('python3-pydicom is not installed');
+      return;
+    }
+    const lake = join(work.path, 'pydicom');
+    const first = await runCli(['ingest', PYDICOM, '--lake', lake]);
+    assert.equal(first.code, 0, first.stderr);
+    const init = await runCli([
+      ...['init', '--lake', lake],
+      ...['--accept-unmarked', 'secondary-capture'],
+    ]);
+    assert.equal(init.code, 0, init.stderr);
+    const before = reasons(lake);
+    const retry = await runCli(['quarantine', 'retry', '--lake', lake]);
+    assert.equal(retry.code, 0, retry.stderr);
+    const after = reasons(lake);
+    const bySource = new Map<string, typeof after>();
+    for (const e of after)
+      bySource.set(e.source, [...(bySource.get(e.source) ?? []), e]);
+    // No file keeps two entries (the old reason beside the new one).
+    const doubled = [...bySource].filter(([, list]) => list.length > 1);
+    assert.deepEqual(
+      doubled.map(([source, list]) => [source, list.map((e) => e.code)]),
+      [],
+    );
+    // Files that were refused for burned-in text and are now CONFLICTs:
+    // their one entry is the CONFLICT record, and they were there.
+    const burned = new Set(
+      before
+        .filter((e) => e.code === 'BURNED_IN_ANNOTATION')
+        .map((e) => e.source),
+    );
+    const nowConflicts = after.filter(
+      (e) => e.code === 'CONFLICT' && burned.has(e.source),
+    );
+    assert.ok(nowConflicts.length > 0, 'the corpus has such files');
+    const reported = Number(/^conflicts\s+(\d+)/m.exec(retry.stdout)?.[1]);
+    assert.equal(nowConflicts.length, reported);
+    // Every entry removed is gone from disk; none is left with a file
+    // whose bytes are not its id's.
+    for (const e of after.filter((x) => x.kept))
+      assert.equal(
+        sha(readFileSync(join(lake, 'quarantine', e.id, 'file.dcm'))).slice(
+          0,
+          32,
+        ),
+        e.id,
+      );
+  });
+});

@@ -300,7 +300,6 @@ export class IngestSession {
         report.conflictSources.push(o.source);
         recordConflict(o, stored);
       }
-      stale?.revised(o, verdict);
       hooks.onRevised?.(o, verdict);
     };
     const commit = () => {
@@ -376,7 +375,7 @@ export class IngestSession {
         pending.push(o);
         if (pending.length >= this.#batchSize) void commit();
       }
-      stale?.judged(o, verdict);
+      stale?.judged(o);
       hooks.onOutcome?.(o, verdict);
       hooks.onProgress?.({
         filesDone: report.filesSeen,

@@ -7,9 +7,13 @@ import type { InputFile } from './sources/InputFile';
 /**
  * The quarantine entries one ingest run settles. An input whose bytes are
  * a quarantined original (the operator fixed the cause and ingested the
- * source again, or `lpacs quarantine retry` sent the original) that the
- * run ingests, or finds already stored, leaves that entry stale: it is
- * removed once the run has committed, never before, so a crash leaves it
+ * source again, or `lpacs quarantine retry` sent the original) leaves that
+ * entry stale when the run ingests it, finds it already stored, records
+ * it as a CONFLICT (a record of its own, pointing at the version kept),
+ * or refuses it under another entry (a reason kept without the file, as
+ * for an erased patient's): each file then has one entry, with its
+ * current reason. A stale entry is removed once the run has committed
+ * (and written its CONFLICT records), never before, so a crash leaves it
  * for the next run to settle. Only inputs whose size is some quarantined
  * original's are read and hashed; with nothing quarantined there is no
  * StaleQuarantine at all.
@@ -22,10 +26,8 @@ export class StaleQuarantine {
   readonly #anySize: ReadonlySet<number>;
   /** Entry ids by the place in the run of the inputs that matched one. */
   readonly #matched = new Map<number, string>();
-  /** Settled entry ids, with how many outcomes of the run settle each. */
-  readonly #settled = new Map<string, number>();
-  /** Weakly: a run's outcomes must not outlive their commit here. */
-  readonly #byOutcome = new WeakMap<FileOutcome, string>();
+  /** Settled entry ids. */
+  readonly #settled = new Set<string>();
   #inputs = 0;
   #outcomes = 0;
 
@@ -80,27 +82,17 @@ export class StaleQuarantine {
 
   /**
    * Takes the verdict on the next input, in the order `watch` gave them:
-   * an ingested or skipped one settles the entry it matched.
+   * any verdict but a refusal recorded under the same entry (the same
+   * bytes refused again, its reason rewritten) settles the entry it
+   * matched. A verdict its commit revises (another writer committed the
+   * instance first) is still one of these.
    */
-  judged(outcome: FileOutcome, verdict: string): void {
+  judged(outcome: FileOutcome): void {
     const id = this.#matched.get(this.#outcomes);
     this.#matched.delete(this.#outcomes++);
-    if (!id || (verdict !== 'ingested' && verdict !== 'skipped')) return;
-    this.#byOutcome.set(outcome, id);
-    this.#settled.set(id, (this.#settled.get(id) ?? 0) + 1);
-  }
-
-  /**
-   * A verdict its commit changed: another writer committed the instance
-   * first with other content, so the entry stays.
-   */
-  revised(outcome: FileOutcome, verdict: string): void {
-    const id = this.#byOutcome.get(outcome);
-    if (verdict !== 'conflict' || id === undefined) return;
-    this.#byOutcome.delete(outcome);
-    const left = (this.#settled.get(id) ?? 1) - 1;
-    if (left) this.#settled.set(id, left);
-    else this.#settled.delete(id);
+    if (!id) return;
+    if (outcome.kind === 'quarantined' && outcome.entry === id) return;
+    this.#settled.add(id);
   }
 
   /**
@@ -111,7 +103,7 @@ export class StaleQuarantine {
    */
   async removeSettled(): Promise<string[]> {
     const removed: string[] = [];
-    for (const id of this.#settled.keys()) {
+    for (const id of this.#settled) {
       try {
         if (await this.#lake.dropQuarantined(id)) removed.push(id);
       } catch (err) {

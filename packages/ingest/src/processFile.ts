@@ -59,6 +59,8 @@ export type FileOutcome =
       code: string;
       message: string;
       bytesRead: number;
+      /** The id of the quarantine entry written for it (see quarantineId). */
+      entry: string;
     };
 
 /** Everything a worker needs to process files on its own. */
@@ -119,13 +121,14 @@ async function record(
   ctx: FileContext,
   source: string,
   reason: { code: string; message: string },
+  bytesRead = 0,
 ): Promise<FileOutcome> {
-  await ctx.lake.quarantine(undefined, {
+  const entry = await ctx.lake.quarantine(undefined, {
     ...reason,
     source,
     at: new Date().toISOString(),
   });
-  return { kind: 'quarantined', source, ...reason, bytesRead: 0 };
+  return { kind: 'quarantined', source, ...reason, bytesRead, entry };
 }
 
 /**
@@ -275,7 +278,7 @@ export async function processFile(
       parsed &&
       quarantineIdentity(parsed, ctx.deidentifier, !!input.deidentified);
     // A copy: the scratch buffer is reused by the next file while this awaits.
-    await ctx.lake.quarantine(Buffer.from(bytes), {
+    const entry = await ctx.lake.quarantine(Buffer.from(bytes), {
       ...reason,
       source: input.source,
       at: new Date().toISOString(),
@@ -287,6 +290,7 @@ export async function processFile(
       source: input.source,
       ...reason,
       bytesRead: bytes.length,
+      entry,
     };
   }
   const sha256 = createHash('sha256').update(outcome.bytes).digest('hex');

@@ -11,10 +11,13 @@ export interface RetriedEntry {
   source: string;
   /**
    * `ingested` and `skipped` (already in the lake) remove the entry;
-   * `quarantined` (refused again, with `code` and `message`) and
-   * `conflict` keep it; `not-retryable` entries kept no file to send
-   * again (a CONFLICT entry: its version is kept as an object, `code`
-   * says CONFLICT and `message` what to do).
+   * `conflict` replaces it with a CONFLICT record naming the version
+   * kept; `quarantined` (refused again, with `code` and `message`) keeps
+   * it with the new reason (or, refused without keeping the file, as an
+   * erased patient's is, replaces it with a record of that reason alone);
+   * `not-retryable` entries kept no file to send again (a CONFLICT
+   * entry: its version is kept as an object, `code` says CONFLICT and
+   * `message` what to do).
    */
   verdict: Verdict | 'not-retryable';
   code?: string;
@@ -28,10 +31,16 @@ export interface RetryReport {
   skipped: number;
   /** Refused again: kept, with the new reason. */
   quarantined: number;
-  /** Stored with other content under the same SOP Instance UID: kept. */
+  /**
+   * Stored with other content under the same SOP Instance UID: the
+   * version is kept, and its entry is now a CONFLICT record.
+   */
   conflicts: number;
   notRetryable: number;
-  /** Ids of the entries removed, once the batches holding them committed. */
+  /**
+   * Ids of the entries removed, once the batches holding them committed:
+   * the ingested, the skipped, and those a new record replaced.
+   */
   removed: string[];
   batches: string[];
   entries: RetriedEntry[];
@@ -76,7 +85,9 @@ function unusable(
  * the lake's current options, a file refused for a cause since fixed is
  * ingested. The session removes each entry whose file it ingested or
  * found stored, after its batch committed (see StaleQuarantine); one
- * refused again keeps its entry, rewritten with the new reason.
+ * refused again keeps its entry, rewritten with the new reason; a
+ * conflict's entry gives way to its CONFLICT record: each retried file
+ * is left with one entry at most, giving its current reason.
  * @throws LakeError NOT_A_LAKE, KEK_REQUIRED; NOT_FOUND for an unknown id.
  */
 export async function retryQuarantined(

@@ -87,7 +87,7 @@ function retryText(r: RetryReport): string {
   ];
   if (r.conflicts)
     lines.push(
-      `conflicts     ${r.conflicts} (same SOP Instance UID, other content; kept)`,
+      `conflicts     ${r.conflicts} (same SOP Instance UID, other content; kept, now listed as CONFLICT)`,
     );
   lines.push(
     `not retryable ${r.notRetryable}`,
