@@ -170,3 +170,127 @@ describe('lpacs quarantine retry', () => {
       );
   });
 });
+
+describe('a file that is not DICOM', () => {
+  const lake = join(work.path, 'secrets');
+  const incoming = join(work.path, 'incoming-3');
+  const key = randomBytes(32).toString('hex');
+  const token = `token=${randomBytes(24).toString('base64url')}`;
+  const notDicom = ['site.key', 'tokens.txt', 'app.log', 'export.csv'];
+
+  it('has its reason recorded, never a copy; a refused DICOM file keeps its copy', async () => {
+    mkdirSync(incoming);
+    writeFileSync(join(incoming, 'site.key'), `${key}\n`);
+    writeFileSync(join(incoming, 'tokens.txt'), `${token}\n`);
+    writeFileSync(
+      join(incoming, 'app.log'),
+      `${'2026-12-05 started a long run of the importer\n'.repeat(20)}${token}\n`,
+    );
+    writeFileSync(
+      join(incoming, 'export.csv'),
+      `mrn,name\n${Array.from({ length: 30 }, (_, i) => `${1000 + i},Doe^J${i}`).join('\n')}\n`,
+    );
+    const whole = readFileSync(join(SAMPLE, 'deflated.dcm'));
+    writeFileSync(join(incoming, 'cut.dcm'), whole.subarray(0, 3000));
+    copyFileSync(join(SAMPLE, 'deflated.dcm'), join(incoming, 'screen.dcm'));
+    // A raw data set (no preamble) whose second element runs off the end.
+    const raw = Buffer.alloc(40);
+    raw.writeUInt16LE(0x0008, 0);
+    raw.writeUInt16LE(0x0016, 2);
+    raw.write('UI', 4, 'latin1');
+    raw.writeUInt16LE(4, 6);
+    raw.write('1.2 ', 8, 'latin1');
+    raw.writeUInt16LE(0x0008, 12);
+    raw.writeUInt16LE(0x0018, 14);
+    raw.write('UI', 16, 'latin1');
+    raw.writeUInt16LE(200, 18);
+    writeFileSync(join(incoming, 'raw.bin'), raw);
+
+    const run = await runCli(['ingest', incoming, '--lake', lake]);
+    assert.equal(run.code, 0, run.stderr);
+    const found = reasons(lake);
+    const byName = new Map(found.map((e) => [e.source.split('/').pop()!, e]));
+    for (const name of notDicom) {
+      const e = byName.get(name);
+      assert.equal(e?.code, 'NOT_DICOM', name);
+      assert.equal(e.kept, false, `${name} was copied into the quarantine`);
+    }
+    for (const name of ['cut.dcm', 'screen.dcm', 'raw.bin']) {
+      const e = byName.get(name);
+      assert.ok(e && e.code !== 'NOT_DICOM', `${name}: ${e?.code}`);
+      assert.equal(e.kept, true, `${name} lost its copy`);
+      assert.equal(
+        sha(readFileSync(join(lake, 'quarantine', e.id, 'file.dcm'))),
+        sha(readFileSync(join(incoming, name))),
+      );
+    }
+    // Nothing of the secrets anywhere in the lake.
+    for (const file of filesUnder(lake)) {
+      const text = readFileSync(file, 'latin1');
+      assert.ok(!text.includes(key), `${file} holds the key`);
+      assert.ok(!text.includes(token), `${file} holds the token`);
+    }
+  });
+
+  it('is not retryable, drops, and a backup carries none of it', async () => {
+    const retry = await runCli(['quarantine', 'retry', '--lake', lake]);
+    assert.equal(retry.code, 0, retry.stderr);
+    for (const name of notDicom)
+      assert.match(
+        retry.stdout,
+        new RegExp(
+          `not retryable [0-9a-f]{12} .*${name.replace('.', '\\.')}: not DICOM: only its reason was recorded`,
+        ),
+      );
+    const backup = join(work.path, 'backup');
+    const made = await runCli(['backup', backup, '--lake', lake]);
+    assert.equal(made.code, 0, made.stderr);
+    for (const file of filesUnder(backup)) {
+      const text = readFileSync(file, 'latin1');
+      assert.ok(!text.includes(key), `${file} holds the key`);
+      assert.ok(!text.includes(token), `${file} holds the token`);
+    }
+    const restored = join(work.path, 'restored');
+    const back = await runCli(['restore', backup, '--lake', restored]);
+    assert.equal(back.code, 0, back.stderr);
+    const listed = JSON.parse(
+      (await runCli(['quarantine', 'list', '--lake', restored, '--json']))
+        .stdout,
+    ) as Array<{ id: string; code: string; retryable: boolean }>;
+    const reasonOnly = listed.filter((e) => e.code === 'NOT_DICOM');
+    assert.equal(reasonOnly.length, notDicom.length);
+    assert.ok(reasonOnly.every((e) => !e.retryable));
+    const drop = await runCli([
+      ...['quarantine', 'drop', reasonOnly[0]!.id.slice(0, 12)],
+      ...['--reason', 'a key file, not an image', '--lake', lake],
+    ]);
+    assert.equal(drop.code, 0, drop.stderr);
+    assert.ok(!existsSync(join(lake, 'quarantine', reasonOnly[0]!.id)));
+  });
+
+  it("an older lake's copy of one goes at the next retry, its reason stays", async () => {
+    // As lpacs before this change kept it: the file itself, under its hash.
+    const bytes = readFileSync(join(incoming, 'tokens.txt'));
+    const source = join(incoming, 'tokens.txt');
+    const old = await Lake.open(lake, undefined, 'append');
+    let oldId: string;
+    try {
+      oldId = await old.quarantine(bytes, {
+        code: 'NOT_DICOM',
+        message: 'only 1 bytes, no DICOM preamble',
+        source,
+        at: new Date(0).toISOString(),
+      });
+    } finally {
+      old.close();
+    }
+    assert.equal(oldId, sha(bytes).slice(0, 32));
+    const retry = await runCli(['quarantine', 'retry', oldId, '--lake', lake]);
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.ok(!existsSync(join(lake, 'quarantine', oldId)));
+    const left = reasons(lake).filter((e) => e.source === source);
+    assert.equal(left.length, 1);
+    assert.equal(left[0]!.code, 'NOT_DICOM');
+    assert.equal(left[0]!.kept, false);
+  });
+});

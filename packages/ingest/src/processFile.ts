@@ -114,8 +114,8 @@ function isMediaDirectory(file: DicomFile): boolean {
 
 /**
  * Quarantines an input that has no bytes to keep (a damaged archive, an
- * unreadable or oversized file): only its reason is recorded, so
- * `lpacs status` lists it with the others.
+ * unreadable or oversized file, a file that is not DICOM at all): only
+ * its reason is recorded, so `lpacs status` lists it with the others.
  */
 async function record(
   ctx: FileContext,
@@ -274,6 +274,11 @@ export async function processFile(
   } catch (err) {
     const reason = refusal(err);
     if (!reason) throw err;
+    // Not DICOM at all (a key, a token, a log, a CSV put beside the
+    // images): its reason is recorded, never a copy. There is nothing to
+    // retry, and a copy would keep, and back up, whatever it holds.
+    if (reason.code === DicomErrorCode.NotDicom)
+      return await record(ctx, input.source, reason, bytes.length);
     const identity =
       parsed &&
       quarantineIdentity(parsed, ctx.deidentifier, !!input.deidentified);

@@ -72,6 +72,8 @@ function unusable(
     return `no file was kept: ${entry.message}`;
   // A conflict is not a refusal: its version is already in the lake.
   if (entry.code === 'CONFLICT') return conflictText(entry);
+  if (!bytes && entry.code === 'NOT_DICOM')
+    return `not DICOM: only its reason was recorded, there is nothing to send again (lpacs quarantine drop ${id.slice(0, 12)} --reason TEXT removes the record)`;
   if (!bytes) return 'no file was kept (the source could not be read)';
   // The id is the original's hash: anything else was changed since.
   if (quarantineId(bytes) !== id)
