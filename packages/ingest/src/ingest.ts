@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { countInputs } from './countInputs';
 import type { IngestProgress, IngestReport, NoticeEntry } from './IngestReport';
 import { IngestSession } from './IngestSession';
-import type { SessionOptions } from './IngestSession';
+import type { RunHooks, SessionOptions } from './IngestSession';
 import {
   expandInputs,
   inputInLake,
@@ -12,6 +12,16 @@ import {
 /** Options of one ingest run. */
 export interface IngestOptions extends SessionOptions {
   onProgress?: (progress: IngestProgress) => void;
+  /** Each file's verdict, and each a commit revised (see RunHooks). */
+  onOutcome?: RunHooks['onOutcome'];
+  onRevised?: RunHooks['onRevised'];
+  /** Each batch as it commits (see RunHooks). */
+  onCommitted?: RunHooks['onCommitted'];
+  /**
+   * The lake is open and the run begins; a run that fails before (an
+   * input missing, the lake busy) changed nothing.
+   */
+  onOpened?: () => void;
 }
 
 /**
@@ -53,6 +63,7 @@ export async function ingest(
   const counting = countInputs(paths, written);
   counting.catch(() => undefined); // awaited below, once the lake is open
   const session = await IngestSession.open(options);
+  options.onOpened?.();
   try {
     // The lake exists now, so its real path is known: the walk leaves it
     // out (a lake inside an input folder, as `ingest .` beside ./lake).
@@ -64,7 +75,13 @@ export async function ingest(
         exclude,
         onSkip: (source, message) => notRead.push({ source, message }),
       }),
-      { filesTotal, onProgress: options.onProgress },
+      {
+        filesTotal,
+        onProgress: options.onProgress,
+        onOutcome: options.onOutcome,
+        onRevised: options.onRevised,
+        onCommitted: options.onCommitted,
+      },
     );
     report.notRead = notRead;
     // The run's own clock starts after the lake opened; users wait for both.

@@ -1,4 +1,6 @@
 import { ingest } from '@lpacs/ingest';
+import type { IngestReport } from '@lpacs/ingest';
+import { IngestTally, auditIngest } from '../ingestAudit';
 import { progressLine, reportText } from '../format';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
@@ -16,20 +18,31 @@ export async function ingestCommand(
   }
   const tty = process.stderr.isTTY && !opts.json;
   let last = 0;
-  const report = await ingest(paths, {
-    lake: opts.lake,
-    workers: opts.workers,
-    batchSize: opts.batchSize,
-    // Quarantines and commits are in the report; the log is for operators
-    // who ask for it (LPACS_LOG_LEVEL=info or debug).
-    logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
-    onProgress: (p) => {
-      const now = Date.now();
-      if (!tty || now - last < 100) return;
-      last = now;
-      process.stderr.write(`\r${progressLine(p)}\x1b[K`);
-    },
-  });
+  // One `ingest` audit entry, written when the run ends, failed or not.
+  const tally = new IngestTally();
+  let report: IngestReport;
+  try {
+    report = await ingest(paths, {
+      ...tally.hooks,
+      lake: opts.lake,
+      workers: opts.workers,
+      batchSize: opts.batchSize,
+      // Quarantines and commits are in the report; the log is for operators
+      // who ask for it (LPACS_LOG_LEVEL=info or debug).
+      logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
+      onProgress: (p) => {
+        const now = Date.now();
+        if (!tty || now - last < 100) return;
+        last = now;
+        process.stderr.write(`\r${progressLine(p)}\x1b[K`);
+      },
+    });
+  } catch (error) {
+    if (tty) process.stderr.write('\r\x1b[K');
+    await auditIngest(opts.lake, 'cli', tally, { error });
+    throw error;
+  }
+  const audited = await auditIngest(opts.lake, 'cli', tally, undefined);
   if (tty) process.stderr.write('\r\x1b[K');
   if (report.filesSeen === 0) {
     // An input left out (a lake) is named in the report, not here.
@@ -45,5 +58,5 @@ export async function ingestCommand(
       ? JSON.stringify(report, null, 2) + '\n'
       : reportText(report) + '\n',
   );
-  return 0;
+  return audited ? 0 : 1;
 }

@@ -1,9 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { typedTarget } from '@lpacs/access';
 import { IngestSession, pullDicomWeb } from '@lpacs/ingest';
 import type { PullQuery } from '@lpacs/ingest';
 import { counted, progressLine, reportText } from '../format';
+import { IngestTally, auditIngest } from '../ingestAudit';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 
@@ -90,7 +92,11 @@ export async function pullCommand(
     logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
   });
   let found = { studies: 0, studiesDone: 0, series: 0 };
-  let failed = false;
+  let failed: { error: unknown } | undefined;
+  // One `ingest` audit entry, written when the run ends, failed or not.
+  const tally = new IngestTally();
+  tally.opened = true;
+  let audited = true;
   try {
     let last = 0;
     const report = await session.run(
@@ -98,6 +104,7 @@ export async function pullCommand(
         found = { ...p };
       }),
       {
+        ...tally.hooks,
         onProgress: (p) => {
           const now = Date.now();
           if (!tty || now - last < 100) return;
@@ -115,12 +122,41 @@ export async function pullCommand(
         ? `${JSON.stringify(out, null, 2)}\n`
         : `pulled ${counted(found.series, 'series', 'series')} of ${counted(found.studies, 'study', 'studies')} from ${url}\n${reportText(report)}\n`,
     );
-    return 0;
-  } catch (err) {
-    failed = true;
-    throw err;
+  } catch (error) {
+    failed = { error };
+    throw error;
   } finally {
     await session.close();
     if (failed && before !== 'used') await removeUnusedLake(opts.lake, before);
+    // Once the lake is released; nothing is written where a failed pull
+    // took its new lake away again.
+    audited = await auditIngest(
+      opts.lake,
+      'pull',
+      tally,
+      failed,
+      pullDetail(opts.lake, url, flags),
+    );
   }
+  return audited ? 0 : 1;
+}
+
+/**
+ * What a pull's audit entry says of its query: the server's origin, the
+ * date range and modality as given, and a patient ID or study UID (the
+ * other PACS's: the site's identifiers) only as typedTarget's keyed
+ * digest.
+ */
+function pullDetail(
+  lake: string,
+  url: string,
+  flags: PullFlags,
+): Record<string, string> {
+  return {
+    from: new URL(url).origin,
+    ...(flags.patient ? { patient: typedTarget(lake, flags.patient) } : {}),
+    ...(flags.study ? { study: typedTarget(lake, flags.study) } : {}),
+    ...(flags.date ? { date: flags.date } : {}),
+    ...(flags.modality ? { modality: flags.modality.toUpperCase() } : {}),
+  };
 }
