@@ -57,7 +57,7 @@ export async function ingest(
   }
   if (paths.length && unread.length === paths.length)
     throw new Error(
-      `nothing read: ${unread.join('; ')} (an ingest never reads a lake)`,
+      `nothing read: ${unread.join('; ')} (an ingest never reads a lake${unread.some((u) => u.includes('lpacs backup')) ? ' or a backup' : ''})`,
     );
   // Counting (for progress) walks the inputs while the lake opens.
   const counting = countInputs(paths, written);

@@ -7,6 +7,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import {
@@ -150,6 +151,20 @@ export interface Erased {
   objects: number;
 }
 
+/** The nearest of `path` and its parents that exists and is not a folder. */
+function fileInPath(path: string): string | undefined {
+  for (let at = path; ; at = dirname(at)) {
+    let info;
+    try {
+      info = statSync(at);
+    } catch {
+      info = undefined; // missing, or below a file: look further up
+    }
+    if (info) return info.isDirectory() ? undefined : at;
+    if (dirname(at) === at) return undefined;
+  }
+}
+
 /** A new batch id: sortable by time, unique across workers. */
 export function newBatchId(now = new Date()): string {
   const stamp = now
@@ -243,9 +258,17 @@ export class Lake {
       }
       await access(root, constants.W_OK);
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A file where the lake's folder, or a folder above it, should be.
+      const file =
+        code === 'ENOTDIR' || code === 'EEXIST' ? fileInPath(root) : undefined;
       throw new LakeError(
         LakeErrorCode.Unwritable,
-        `lake directory ${root} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        file === undefined
+          ? `lake directory ${root} is not writable (${code ?? 'error'})`
+          : file === root
+            ? `lake directory ${root} is not a directory but a file: give --lake a folder, new or empty`
+            : `lake directory ${root} cannot be made: ${file} is a file, not a directory`,
       );
     }
     const locks = new LakeLocks(l.locks, root);

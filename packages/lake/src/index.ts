@@ -66,7 +66,13 @@ export {
 } from './encryption/objectFiles';
 export { startS3Peer } from './s3/startS3Peer';
 export type { S3Peer } from './s3/startS3Peer';
-export { checkLakeRoot, isLakeListing, lakeHolding } from './lakeListing';
+export {
+  checkLakeRoot,
+  isBackupListing,
+  isBackupRoot,
+  isLakeListing,
+  lakeHolding,
+} from './lakeListing';
 export type { FolderEntry } from './lakeListing';
 export { ERASURE_STEPS, readErasurePlan } from './erasure/ErasurePlan';
 export type { ErasurePlan, ErasureStep } from './erasure/ErasurePlan';

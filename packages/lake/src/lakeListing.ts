@@ -34,6 +34,20 @@ export function isLakeListing(entries: readonly FolderEntry[]): boolean {
   );
 }
 
+/**
+ * True when a folder's entries are those of an lpacs backup (see
+ * backupLake): a lake's folders beside `snapshots/`, which no lake holds.
+ */
+export function isBackupListing(entries: readonly FolderEntry[]): boolean {
+  return isLakeListing(entries) && has(entries, 'snapshots', 'folder');
+}
+
+/** True when `root`, a lake's root by isLakeListing, is a backup's. */
+export async function isBackupRoot(root: string): Promise<boolean> {
+  const info = await lstat(join(root, 'snapshots')).catch(() => undefined);
+  return info?.isDirectory() ?? false;
+}
+
 /** The names isLakeListing looks at, `tables` first: most folders lack it. */
 const MARKERS = ['tables', 'lake.json', 'objects', 'locks'];
 

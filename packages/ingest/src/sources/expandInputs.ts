@@ -1,13 +1,13 @@
 import { realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { lakeHolding } from '@lpacs/lake';
+import { isBackupRoot, lakeHolding } from '@lpacs/lake';
 import type { InputFile } from './InputFile';
 import { MediaFolder } from './MediaFolder';
 import { readDicomdir } from './readDicomdir';
 import { isDicomdir, readMedia } from './readMedia';
 import { readTar } from './readTar';
 import { readZip } from './readZip';
-import { isWithin, walkFolder } from './walkFolder';
+import { isWithin, restoreHint, walkFolder } from './walkFolder';
 import type { WalkOptions } from './walkFolder';
 
 /** True for the archive kinds ingest opens: .zip, .tar, .tar.gz, .tgz. */
@@ -182,6 +182,11 @@ export async function inputInLake(
       : 'it is inside the lake this run writes';
   const lake = await lakeHolding(real);
   if (lake === undefined) return undefined;
+  // A backup is laid out as a lake is, and is no more an input.
+  if (await isBackupRoot(lake)) {
+    const shown = await shownLake(path, real, lake);
+    return `${real === lake ? 'it is an lpacs backup' : `it is inside the lpacs backup ${shown}`}: ${restoreHint(shown)}`;
+  }
   if (real === lake) return 'it is an lpacs lake';
   return `it is inside the lpacs lake ${await shownLake(path, real, lake)}`;
 }

@@ -1,7 +1,12 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { isLakeListing, lakeHolding } from '@lpacs/lake';
+import { isBackupListing, isLakeListing, lakeHolding } from '@lpacs/lake';
 import type { InputFile } from './InputFile';
+
+/** What to do with the backup at `dir` instead of ingesting it. */
+export function restoreHint(dir: string): string {
+  return `lpacs restore ${dir} --lake NEWDIR makes a lake of it`;
+}
 
 /** What a folder walk leaves out, and whom it tells. */
 export interface WalkOptions {
@@ -98,7 +103,12 @@ async function* walk(
   w.entered.add(real);
   const entries = await readdir(dir, { withFileTypes: true });
   if (isLakeListing(entries)) {
-    w.onSkip?.(dir, 'it is an lpacs lake');
+    w.onSkip?.(
+      dir,
+      isBackupListing(entries)
+        ? `it is an lpacs backup: ${restoreHint(dir)}`
+        : 'it is an lpacs lake',
+    );
     return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
