@@ -96,13 +96,18 @@ export async function demoCommand(
     process.stdout.write(
       `\n${firstAdminText(password, server.url.replace(/graphql$/, ''))}`,
     );
+  // Where the token comes from, and where the query page wants it.
+  process.stdout.write(
+    `\n== the demo's API token (issued to ${admin.name} for one day; more with: npx lpacs tokens create USER):\n${token}\n` +
+      `== the query page at ${server.url.replace(/graphql$/, '')} asks for it: paste it into its API token field (kept in that tab only)\n`,
+  );
   if (exit) {
     await server.close();
     return 0;
   }
   process.stdout.write(
     `\nTry it: curl -s ${server.url} -H 'content-type: application/json' -H 'authorization: Bearer ${token}' -d '{"query":"{ cohort { counts { studies instances } } }"}'\n` +
-      `or open ${server.url.replace(/graphql$/, '')} in a browser. Ctrl-C stops the server; the lake stays in ${join(opts.lake)}.\n`,
+      `or open ${server.url.replace(/graphql$/, '')} in a browser and paste the token. Ctrl-C stops the server; the lake stays in ${join(opts.lake)}.\n`,
   );
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', resolveStop);
