@@ -743,9 +743,11 @@ export class Deidentifier {
       case 'keep':
       case 'K':
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
-        if (walk.kept && KEPT_TEXT_VRS.has(el.vr)) {
-          // Clean Descriptors: no kept text repeats this object's own
-          // identifiers (see keptText).
+        if (action === 'keep' && walk.kept && KEPT_TEXT_VRS.has(el.vr)) {
+          // Clean Descriptors: no text the table does not list repeats
+          // this object's own identifiers (see keptText). What the table
+          // keeps (K: an option the lake chose, such as Retain Device
+          // Identity's StationName) stays as it came, as PS3.15 E.3 says.
           const values = readStrings(walk.buf, el, walk.charsets);
           const cleaned = cleanKept(el.tag, el.vr, values, walk.kept);
           if (cleaned) {

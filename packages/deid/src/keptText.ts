@@ -2,8 +2,8 @@ import { Tag } from '@lpacs/dicom';
 import { cleanIdentifiers, holdsIdentifier } from './cleanText';
 
 /**
- * Text VRs whose kept values (elements Table E.1-1 does not list, or
- * keeps under an option) Clean Descriptors cleans of the object's own
+ * Text VRs whose values in elements Table E.1-1 does not list (what it
+ * keeps under an option stays as it came) Clean Descriptors cleans of the object's own
  * identifiers: free text (LO, SH, ST, LT, UT, UC) and coded text (CS,
  * UR). Not PN (a name is an identifier, not text that repeats one), AE
  * (the table lists the AE titles), numbers (DS, IS: an ID of digits
