@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   readFileSync,
   readdirSync,
@@ -12,7 +13,14 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CT, filesUnder, parquetRows, runCli, tempDir } from './helpers';
+import {
+  CT,
+  SAMPLE,
+  filesUnder,
+  parquetRows,
+  runCli,
+  tempDir,
+} from './helpers';
 
 // A CLI ingest and a pull wrote no audit entry, while STOW-RS and DIMSE
 // ingests do. Each now leaves one `ingest` entry under the OS user, with
@@ -125,6 +133,48 @@ describe('lpacs ingest', () => {
     );
     assert.equal(missing.code, 1);
     assert.equal((await entries(lake)).length, before);
+  });
+});
+
+describe('lpacs quarantine retry', () => {
+  it('writes an ingest entry via retry, with what became of the retried files', async () => {
+    const lake = join(work.path, 'retried');
+    // A secondary capture that does not say BurnedInAnnotation NO: refused
+    // by a lake made with the default options.
+    const sc = join(SAMPLE, 'deflated.dcm');
+    const first = await runCli(['ingest', sc, '--lake', lake], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /ingested\s+0\b[\s\S]*quarantined\s+1\b/);
+    const before = existsSync(join(lake, 'tables', 'instances'))
+      ? batchDirs(lake)
+      : [];
+    const init = await runCli(
+      ['init', '--lake', lake, '--accept-unmarked', 'secondary-capture'],
+      env,
+    );
+    assert.equal(init.code, 0, init.stderr);
+    const retry = await runCli(['quarantine', 'retry', '--lake', lake], env);
+    assert.equal(retry.code, 0, retry.stderr);
+    const log = await entries(lake);
+    assert.equal(log.length, 2, JSON.stringify(log));
+    const last = log.at(-1)!;
+    assert.equal(last.actor, `cli:${USER}`);
+    assert.equal(last.action, 'ingest');
+    assert.equal(last.outcome, 'ok');
+    assert.deepEqual(last.detail, {
+      via: 'retry',
+      files: 1,
+      ingested: await instanceCount(lake),
+      skipped: 0,
+      quarantined: 0,
+      conflicts: 0,
+      batches: batchDirs(lake)
+        .filter((b) => !before.includes(b))
+        .join(','),
+    });
+    assert.equal(last.detail!.ingested, 1);
+    const verify = await runCli(['audit', 'verify', '--lake', lake]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   });
 });
 

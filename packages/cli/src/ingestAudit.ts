@@ -5,7 +5,8 @@ import type { FileOutcome, RunHooks, Verdict } from '@lpacs/ingest';
 import { cliActor } from './cliActor';
 
 /**
- * What became of one CLI ingest run (`lpacs ingest`, `lpacs pull`), for
+ * What became of one CLI ingest run (`lpacs ingest`, `lpacs pull`,
+ * `lpacs quarantine retry`), for
  * its `ingest` audit entry: counts and the lake's batch ids, never a file
  * name, UID or value. Filled through the run's hooks as it goes, so a run
  * that fails midway still says how far it got.
@@ -83,7 +84,7 @@ function codeOf(err: unknown): string {
  */
 export async function auditIngest(
   lake: string,
-  via: 'cli' | 'pull',
+  via: 'cli' | 'pull' | 'retry',
   tally: IngestTally,
   failure: { error: unknown } | undefined,
   extra: Record<string, string> = {},

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Lake, LakeError, LakeErrorCode, quarantineId } from '@lpacs/lake';
 import { IngestSession } from './IngestSession';
-import type { SessionOptions, Verdict } from './IngestSession';
+import type { RunHooks, SessionOptions, Verdict } from './IngestSession';
 import type { FileOutcome } from './processFile';
 import type { InputFile } from './sources/InputFile';
 
@@ -95,6 +95,10 @@ function unusable(
 export async function retryQuarantined(
   ids: readonly string[] | undefined,
   options: SessionOptions,
+  hooks: Pick<RunHooks, 'onOutcome' | 'onRevised' | 'onCommitted'> & {
+    /** The session is open and the run begins (as ingest's onOpened). */
+    onOpened?: () => void;
+  } = {},
 ): Promise<RetryReport> {
   const root = resolve(options.lake);
   const lake = await Lake.open(root, options.logger, 'read');
@@ -161,12 +165,20 @@ export async function retryQuarantined(
     };
     let judged = 0;
     const session = await IngestSession.open({ ...options, lake: root });
+    hooks.onOpened?.();
     let run;
     try {
       run = await session.run(originals(), {
         // Outcomes come in input order.
-        onOutcome: (o, verdict) => judge(o, verdict, sent[judged++]),
-        onRevised: (o, verdict) => judge(o, verdict, byOutcome.get(o)),
+        onOutcome: (o, verdict) => {
+          judge(o, verdict, sent[judged++]);
+          hooks.onOutcome?.(o, verdict);
+        },
+        onRevised: (o, verdict) => {
+          judge(o, verdict, byOutcome.get(o));
+          hooks.onRevised?.(o, verdict);
+        },
+        onCommitted: hooks.onCommitted,
       });
     } finally {
       await session.close();

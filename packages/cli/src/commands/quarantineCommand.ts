@@ -7,6 +7,7 @@ import {
 import type { RetriedEntry, RetryReport } from '@lpacs/ingest';
 import { Lake, unreadableText } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
+import { IngestTally, auditIngest } from '../ingestAudit';
 import { counted, shownPath } from '../format';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
@@ -119,18 +120,31 @@ async function retryEntries(ids: string[], opts: Options): Promise<number> {
       lake.close();
     }
   }
-  const report = await retryQuarantined(chosen, {
-    lake: opts.lake,
-    workers: opts.workers,
-    batchSize: opts.batchSize,
-    logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
-  });
+  // A retry ingests: one `ingest` audit entry, as `lpacs ingest` writes.
+  const tally = new IngestTally();
+  let report: RetryReport;
+  try {
+    report = await retryQuarantined(
+      chosen,
+      {
+        lake: opts.lake,
+        workers: opts.workers,
+        batchSize: opts.batchSize,
+        logger: createLogger('ingest', process.env.LPACS_LOG_LEVEL ?? 'error'),
+      },
+      tally.hooks,
+    );
+  } catch (error) {
+    await auditIngest(opts.lake, 'retry', tally, { error });
+    throw error;
+  }
+  const audited = await auditIngest(opts.lake, 'retry', tally, undefined);
   process.stdout.write(
     opts.json
       ? `${JSON.stringify(report, null, 2)}\n`
       : `${retryText(report)}\n`,
   );
-  return 0;
+  return audited ? 0 : 1;
 }
 
 /**
