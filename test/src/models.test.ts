@@ -214,6 +214,106 @@ describe('a model over a cohort, its predictions as criteria', () => {
     assert.equal(equal.errors, undefined, JSON.stringify(equal.errors));
   });
 
+  it('runModel, cohortSql and saveCohort check a filter as cohort does (re-trial: runModel said "no instance in the lake", cohortSql answered SQL)', async () => {
+    const admin = await tokenFor(lake, Role.Admin);
+    type Err = {
+      message?: string;
+      extensions?: { code?: string; field?: string };
+    };
+    type Answer = { data?: unknown; errors?: Err[] };
+    const entryPoints: Array<[string, (f: object) => Promise<Answer>]> = [
+      [
+        'cohort',
+        (f) =>
+          gql(
+            'query ($f: CohortFilter) { cohort(filter: $f) { counts { instances } } }',
+            { f },
+          ),
+      ],
+      [
+        'cohortSql',
+        (f) =>
+          gqlResult(
+            server.url,
+            admin,
+            'query ($f: CohortFilter) { cohortSql(filter: $f) { sql } }',
+            { f },
+          ),
+      ],
+      [
+        'saveCohort',
+        (f) =>
+          gql(
+            'mutation ($f: CohortFilter) { saveCohort(name: "bad bounds", filter: $f) { id } }',
+            { f },
+          ),
+      ],
+      [
+        'runModel',
+        (f) =>
+          gql(
+            'mutation ($f: CohortFilter) { runModel(input: { model: "ct-brightness", filter: $f }) { id } }',
+            { f },
+          ),
+      ],
+    ];
+    // ct-brightness's rows for "bright" have scores and no values (counted
+    // from Parquet), so a value bound on it is the wrong kind.
+    const kinds = await parquetRows(
+      `SELECT count(score) AS scores, count(value) AS values FROM read_parquet('${lake}/tables/predictions/*/*.parquet') WHERE model_name = 'ct-brightness' AND label = 'bright'`,
+    );
+    assert.ok(Number(kinds[0]!.scores) > 0);
+    assert.equal(Number(kinds[0]!.values), 0);
+    const p = (bounds: object) => ({
+      prediction: [{ model: 'ct-brightness', label: 'bright', ...bounds }],
+    });
+    const bad: Array<[object, string]> = [
+      [p({ minValue: 0.5 }), 'prediction.minValue'],
+      [p({ maxValue: 0.5 }), 'prediction.maxValue'],
+      [p({ minScore: 0.9, maxScore: 0.1 }), 'prediction.minScore'],
+      [
+        { anyOf: [{ modality: ['CT'] }, p({ minValue: 0.2, maxValue: 0.1 })] },
+        'prediction.minValue',
+      ],
+      [p({ model: 'ct-brightnes' }), 'prediction'],
+    ];
+    const savedBefore = await gql<{ savedCohorts: unknown[] }>(
+      '{ savedCohorts { id } }',
+    );
+    const jobsBefore = await gql<{ jobs: unknown[] }>('{ jobs { id } }');
+    for (const [filter, field] of bad) {
+      const answers = await Promise.all(
+        entryPoints.map(
+          async ([name, ask]) => [name, await ask(filter)] as const,
+        ),
+      );
+      const first = answers[0]![1].errors?.[0];
+      for (const [name, r] of answers) {
+        const what = `${name} ${JSON.stringify(filter)}`;
+        assert.equal(r.data ?? null, null, what);
+        assert.equal(r.errors?.length, 1, what);
+        assert.equal(r.errors![0]!.extensions?.code, 'BAD_USER_INPUT', what);
+        assert.equal(r.errors![0]!.extensions?.field, field, what);
+        assert.equal(r.errors![0]!.message, first?.message, what);
+      }
+    }
+    // Nothing was saved and no job started.
+    const savedAfter = await gql<{ savedCohorts: unknown[] }>(
+      '{ savedCohorts { id } }',
+    );
+    assert.equal(
+      savedAfter.data?.savedCohorts.length,
+      savedBefore.data?.savedCohorts.length,
+    );
+    const jobsAfter = await gql<{ jobs: unknown[] }>('{ jobs { id } }');
+    assert.equal(jobsAfter.data?.jobs.length, jobsBefore.data?.jobs.length);
+    // A good filter still answers at each.
+    for (const [name, ask] of entryPoints.slice(0, 2)) {
+      const r = await ask(p({ minScore: 0.5 }));
+      assert.equal(r.errors, undefined, `${name} ${JSON.stringify(r.errors)}`);
+    }
+  });
+
   it('names a bad prediction bound', async () => {
     const r = await gql(
       '{ cohort(filter: { prediction: [{ model: " ", label: "bright" }] }) { counts { instances } } }',

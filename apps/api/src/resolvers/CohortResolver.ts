@@ -10,8 +10,7 @@ import {
   Root,
 } from 'type-graphql';
 import { badInput } from '../ApiError';
-import { checkModels } from '../cohort/checkModels';
-import { compileFilter } from '../cohort/compileFilter';
+import { checkFilter } from '../cohort/checkFilter';
 import { decodeCursor } from '../cohort/CohortQueries';
 import { StudyOrder } from '../schema/StudyOrder';
 import type { ApiContext } from '../context';
@@ -39,8 +38,7 @@ export class CohortResolver {
     filter?: CohortFilter,
   ): Promise<Cohort> {
     const cohort = new Cohort();
-    cohort.filter = compileFilter(filter);
-    await checkModels(cohort.filter, ctx.cohorts.catalog);
+    cohort.filter = await checkFilter(filter, ctx.cohorts.catalog);
     return cohort;
   }
 
@@ -54,7 +52,9 @@ export class CohortResolver {
     @Arg('filter', () => CohortFilter, { nullable: true })
     filter?: CohortFilter,
   ): Promise<CohortSql> {
-    const { sql, params } = await ctx.cohorts.countsSql(compileFilter(filter));
+    const { sql, params } = await ctx.cohorts.countsSql(
+      await checkFilter(filter, ctx.cohorts.catalog),
+    );
     return Object.assign(new CohortSql(), {
       sql,
       params: params.map((p) => JSON.stringify(p)),

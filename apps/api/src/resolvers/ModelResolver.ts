@@ -9,7 +9,8 @@ import type {
   RegisteredModel,
 } from '@lpacs/ml';
 import { ErrorCode, badInput } from '../ApiError';
-import { compileFilter, whereOf } from '../cohort/compileFilter';
+import { checkFilter } from '../cohort/checkFilter';
+import { whereOf } from '../cohort/compileFilter';
 import type { ApiContext } from '../context';
 import { Job, Model, Prediction, RunModelInput } from '../schema/ModelTypes';
 
@@ -203,7 +204,9 @@ export class ModelResolver {
       selection.seriesInstanceUIDs = series;
     }
     if (input.filter != null) {
-      const where = whereOf(compileFilter(input.filter));
+      const where = whereOf(
+        await checkFilter(input.filter, ctx.cohorts.catalog),
+      );
       if (where.sql)
         selection.where = {
           sql: where.sql.replace(/^WHERE /, ''),

@@ -17,7 +17,7 @@ import {
   Root,
 } from 'type-graphql';
 import { badInput } from '../ApiError';
-import { checkModels } from '../cohort/checkModels';
+import { checkFilter } from '../cohort/checkFilter';
 import { compileFilter } from '../cohort/compileFilter';
 import type { ApiContext } from '../context';
 import { CohortFilter } from '../schema/CohortFilter';
@@ -145,8 +145,7 @@ export class SharingResolver {
     const trimmed = name.trim();
     if (!trimmed || trimmed.length > 200)
       throw badInput('name must be 1-200 characters', 'name');
-    const compiled = compileFilter(filter);
-    await checkModels(compiled, ctx.cohorts.catalog);
+    const compiled = await checkFilter(filter, ctx.cohorts.catalog);
     const [counts, instances, lakeVersion] = await Promise.all([
       ctx.cohorts.counts(compiled),
       ctx.cohorts.instances(compiled),
