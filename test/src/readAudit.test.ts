@@ -165,6 +165,80 @@ describe('a collaborator reading through DICOMweb', () => {
         outcome: 'denied',
       },
     ]);
+    // Answered 200 with no error: the entry says so, and names no error
+    // it was not given (it said NOT_FOUND beside status 200).
+    assert.equal(log[0]!.detail?.status, 200);
+    assert.equal(log[0]!.detail?.why, 'not in your releases');
+    assert.equal(log[0]!.detail?.error, undefined);
+  });
+
+  it('leaves a denied entry naming the study for a search naming it, its series or an instance in the query (re-trial: ok, no target)', async () => {
+    const outside = studies[1]!;
+    for (const q of [
+      `/studies?StudyInstanceUID=${outside.study}`,
+      `/series?StudyInstanceUID=${outside.study}`,
+      `/instances?SOPInstanceUID=${outside.instance}`,
+      `/instances?0020000E=${outside.series}`,
+      `/series?0020000d=${outside.study}&Modality=`,
+    ]) {
+      const log = await entriesOf(async () => {
+        const res = await get('cole', q);
+        assert.equal(res.status, 200, q);
+        assert.deepEqual(await res.json(), [], q);
+      });
+      assert.deepEqual(
+        log.map(brief),
+        [
+          {
+            actor: 'cole',
+            action: 'release.download',
+            target: outside.study,
+            outcome: 'denied',
+          },
+        ],
+        q,
+      );
+      assert.equal(log[0]!.detail?.status, 200, q);
+      assert.equal(log[0]!.detail?.why, 'not in your releases', q);
+      assert.equal(log[0]!.detail?.error, undefined, q);
+      assert.equal(log[0]!.detail?.releases, releaseId, q);
+    }
+  });
+
+  it('names a UID searched for that the lake does not hold by its keyed digest, beside a study it holds', async () => {
+    const outside = studies[1]!;
+    const typed = '1.2.840.99999.4.5.6';
+    const key = readFileSync(join(lake, 'keys', 'site.key'), 'utf8').trim();
+    const digest = createHmac('sha256', Buffer.from(key, 'hex'))
+      .update(`audit target\0${typed}`)
+      .digest('hex')
+      .slice(0, 16);
+    const log = await entriesOf(async () => {
+      const res = await get(
+        'cole',
+        `/studies?StudyInstanceUID=${typed},${outside.study}`,
+      );
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), []);
+    });
+    assert.deepEqual(
+      log.map(brief).sort((a, b) => a.outcome.localeCompare(b.outcome)),
+      [
+        {
+          actor: 'cole',
+          action: 'release.download',
+          target: outside.study,
+          outcome: 'denied',
+        },
+        {
+          actor: 'cole',
+          action: 'release.download',
+          target: `hmac:${digest}`,
+          outcome: 'ok',
+        },
+      ],
+    );
+    assert.ok(!JSON.stringify(log).includes(typed));
   });
 
   it('names a UID the lake does not hold only by its keyed digest, failed NOT_FOUND', async () => {
@@ -226,6 +300,38 @@ describe('a researcher reading through DICOMweb', () => {
       },
     ]);
     assert.equal(log[0]!.detail?.error, 'NOT_FOUND');
+  });
+
+  it('names the study of a search by series UID in its query', async () => {
+    const s = studies[0]!;
+    const log = await entriesOf(async () => {
+      const res = await get('rita', `/instances?SeriesInstanceUID=${s.series}`);
+      assert.equal(res.status, 200);
+      const found = (await res.json()) as Json[];
+      assert.ok(found.length > 0);
+    });
+    assert.deepEqual(log.map(brief), [
+      { actor: 'rita', action: 'study.view', target: s.study, outcome: 'ok' },
+    ]);
+  });
+
+  it('names the study of a search refused for want of a token', async () => {
+    const s = studies[0]!;
+    const log = await entriesOf(async () => {
+      const res = await fetch(
+        `${base}/dicomweb/studies?StudyInstanceUID=${s.study}`,
+      );
+      assert.equal(res.status, 401);
+      await res.text();
+    });
+    assert.deepEqual(log.map(brief), [
+      {
+        actor: 'anonymous',
+        action: 'study.view',
+        target: s.study,
+        outcome: 'denied',
+      },
+    ]);
   });
 
   it('names the study of a read refused for want of a token', async () => {

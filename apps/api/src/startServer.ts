@@ -51,11 +51,12 @@ import { RenderedCache } from './dicomweb/RenderedCache';
 import {
   RecentReads,
   isSearch,
+  namedUids,
   readOutcome,
-  studyInScope,
   readTarget,
-  studyOfPath,
+  uidInScope,
 } from './dicomweb/readAudit';
+import type { ReadTarget } from './dicomweb/readAudit';
 import { newStowTally, stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
@@ -553,15 +554,16 @@ export async function startServer(
       // study make one entry per READ_WINDOW_MS, not one per frame.
       const collaborator = gate.principal?.role === 'collaborator';
       const action = collaborator ? Action.ReleaseDownload : Action.StudyView;
-      const typed = studyOfPath(url.pathname);
-      let known: Promise<{ target: string; held: boolean }> | undefined;
-      const about = async () =>
-        typed === undefined
-          ? undefined
-          : await (known ??= readTarget(catalog, options.lake, typed));
+      // The study its path names, or the UIDs its query matches on.
+      const named = namedUids(url);
+      let known: Promise<ReadTarget[]> | undefined;
+      const about = () =>
+        (known ??= Promise.all(
+          named.map((n) => readTarget(catalog, options.lake, n)),
+        ));
       const mayRead = (a: Action) =>
         gate.principal !== undefined && roleAllows(gate.principal.role, a);
-      const refused = mayRead(action) ? undefined : (await about())?.target;
+      const refused = mayRead(action) ? undefined : (await about())[0]?.target;
       if (!(await allowRoute(gate, action, res, ['dicomweb'], refused))) return;
       let scope: string[] | undefined;
       let releases: string[] = [];
@@ -579,7 +581,7 @@ export async function startServer(
           Action.CohortQuery,
           res,
           ['dicomweb'],
-          mayRead(Action.CohortQuery) ? undefined : (await about())?.target,
+          mayRead(Action.CohortQuery) ? undefined : (await about())[0]?.target,
         ))
       ) {
         gate.discard(['dicomweb']);
@@ -606,44 +608,43 @@ export async function startServer(
             })
           : false;
         const status = answered ? res.statusCode : 500;
-        // A retrieval answered 2xx found the study; a search or a refusal
-        // may be about anything typed, so the lake is asked.
+        // A retrieval answered 2xx found the study its path names; a
+        // search or a refusal may be about anything typed, so the lake is
+        // asked. One entry per study (or digest) the read named, each with
+        // its own outcome: a collaborator's search naming a study he may
+        // see and one he may not is ok for the first, denied for the other.
         const retrieved =
           status >= 200 && status < 300 && !isSearch(url.pathname);
-        const found =
-          retrieved && typed !== undefined
-            ? { target: typed, held: true }
-            : await about();
-        const outside =
-          collaborator &&
-          !retrieved &&
-          found?.held === true &&
-          !(await studyInScope(catalog, typed!, scope ?? []));
-        const read = readOutcome(url.pathname, status, ended, outside);
-        const detail = {
-          ...read.detail,
-          ...(collaborator ? { releases: releases.join(',') } : {}),
-        };
-        if (
-          read.outcome === 'ok' &&
-          found &&
-          !recentReads.fresh(gate.principal!.name, action, found.target)
-        )
-          gate.discard(['dicomweb']);
-        else {
+        const targets: Array<ReadTarget | undefined> = retrieved
+          ? named.map((n) => ({ target: n.uid, held: true, named: n }))
+          : await about();
+        const seen = new Set<string>();
+        if (!targets.length) targets.push(undefined);
+        gate.discard(['dicomweb']);
+        for (const found of targets) {
+          if (found) {
+            if (seen.has(found.target)) continue;
+            seen.add(found.target);
+          }
+          const outside =
+            collaborator &&
+            !retrieved &&
+            found?.held === true &&
+            !(await uidInScope(catalog, found.named, scope ?? []));
+          const read = readOutcome(url.pathname, status, ended, outside);
+          if (
+            read.outcome === 'ok' &&
+            found &&
+            !recentReads.fresh(gate.principal!.name, action, found.target)
+          )
+            continue;
+          const detail = {
+            ...read.detail,
+            ...(collaborator ? { releases: releases.join(',') } : {}),
+            ...(read.code ? { error: read.code } : {}),
+          };
           for (const a of mask ? [action, Action.CohortQuery] : [action])
-            await gate.record(a, 'ok', found?.target, detail);
-          await gate.settle(
-            read.outcome === 'ok'
-              ? []
-              : [
-                  {
-                    path: ['dicomweb'],
-                    code: read.code,
-                    outcome: read.outcome,
-                  },
-                ],
-          );
+            await gate.record(a, read.outcome, found?.target, detail);
         }
       }
       if (answered) return;
