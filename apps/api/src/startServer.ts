@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   AccessError,
+  AccessErrorCode,
   AccessStore,
   Action,
   AuditLog,
@@ -135,7 +136,12 @@ export interface RunningServer {
 
 const MAX_BODY = 1_000_000;
 
-/** Keeps client mistakes as they are and hides internals (no stack, no SQL, no values). */
+/**
+ * Codes of errors Apollo answers before a request runs, whose messages
+ * name the schema's types and fields (and suggest names near a typo).
+ */
+const SCHEMA_WORDS = new Set(['GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
 /** True when a request asks for the schema (__schema or __type). */
 function introspects(document: DocumentNode): boolean {
   let found = false;
@@ -151,6 +157,7 @@ function introspects(document: DocumentNode): boolean {
   return found;
 }
 
+/** Keeps client mistakes as they are and hides internals (no stack, no SQL, no values). */
 function formatError(formatted: GraphQLFormattedError, error: unknown) {
   const original = unwrapResolverError(error);
   if (original instanceof QueryTimeoutError) {
@@ -296,6 +303,30 @@ export async function startServer(
             }
           },
           willSendResponse: async ({ contextValue, response }) => {
+            // A request refused before it ran (validation, or variables
+            // that do not fit their types) answers with the schema's own
+            // words: a field's type, the fields an input has, "Did you
+            // mean" the names near a typo. Without a token that maps the
+            // schema introspection keeps to signed-in callers, so such a
+            // caller is told to sign in instead (every field needs a token
+            // anyway); a signed-in caller keeps the suggestions.
+            if (
+              !contextValue.gate.principal &&
+              response.body.kind === 'single' &&
+              !('data' in response.body.singleResult) &&
+              response.body.singleResult.errors?.some((e) =>
+                SCHEMA_WORDS.has(String(e.extensions?.code)),
+              )
+            ) {
+              response.body.singleResult.errors = [
+                {
+                  message:
+                    'sign in first, or send an API token as "Authorization: Bearer <token>"',
+                  extensions: { code: AccessErrorCode.Unauthenticated },
+                },
+              ];
+              response.http.status = 401;
+            }
             const errors =
               response.body.kind === 'single'
                 ? (response.body.singleResult.errors ?? [])
