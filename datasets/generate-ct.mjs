@@ -722,7 +722,7 @@ options give the same bytes; a DIR already holding them is left as is.
   --seed N         seed of every random choice, 0 or more (default 1)
   --jobs N         dump2dcm processes at once (default 2)
   --force          write again even if DIR holds this corpus
-  --help           print this text`;
+  -h, --help       print this text`;
 
 /** A mistake in the command line: the message and the exit code 2. */
 class UsageError extends Error {}
@@ -742,7 +742,7 @@ function parseOptions() {
         seed: int('1'),
         jobs: int('2'),
         force: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (err) {

@@ -23,11 +23,14 @@ character sets; and DIR/markers.json, which says for each marker whether
 it must vanish under lpacs's research de-identification default.
 
   --out DIR   where to write (required; made if missing)
-  --help      print this text`;
+  -h, --help  print this text`;
 let values;
 try {
   ({ values } = parseArgs({
-    options: { out: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   }));
 } catch (err) {
   // parseArgs names the option: "Unknown option '--x'", a missing value.

@@ -49,6 +49,21 @@ for (const script of ['generate-ct.mjs', 'plant-phi.mjs']) {
       }
     });
 
+    it('takes -h as --help (it said Unknown option)', () => {
+      const work = tempDir(`${name}-h`);
+      const out = join(work.path, 'out');
+      try {
+        const long = run(script, ['--help']);
+        const short = run(script, ['-h', '--out', out]);
+        assert.equal(short.code, 0, short.stderr);
+        assert.equal(short.stderr, '');
+        assert.equal(short.stdout, long.stdout);
+        assert.equal(existsSync(out), false);
+      } finally {
+        work.remove();
+      }
+    });
+
     it('names an unknown option, a missing value and a missing --out in one line, exit 2', () => {
       for (const [args, message] of [
         [['--bogus'], `${name}: Unknown option '--bogus' (see --help)`],
