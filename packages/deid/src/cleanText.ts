@@ -88,6 +88,8 @@ const TWO_LETTERS: ReadonlyArray<[RegExp, string]> = [
   [/Ü/g, 'UE'],
   [/Å/g, 'AA'],
   [/Þ/g, 'TH'],
+  // Capital sharp s, which toUpperCase leaves as it is (ß it writes SS).
+  [/ẞ/g, 'SS'],
 ];
 
 /**
@@ -170,7 +172,13 @@ function terms(values: readonly string[]): string[] {
     const term = value.normalize('NFC').trim();
     if (term.length < 2) continue;
     for (const spelling of spellings(term))
-      out.add(spelling.split(TYPED_SEPARATORS).map(escape).join(ANY_SEPARATOR));
+      out.add(
+        spelling
+          .split(TYPED_SEPARATORS)
+          // SS typed as ß (or ẞ, its capital under the i flag).
+          .map((w) => escape(w).replace(/SS/gi, '(?:SS|ß)'))
+          .join(ANY_SEPARATOR),
+      );
   }
   return [...out].sort((a, b) => b.length - a.length);
 }

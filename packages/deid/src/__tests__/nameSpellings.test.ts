@@ -111,6 +111,61 @@ const CASES: Case[] = [
     ],
     gone: ['GROSS', 'GROß', 'SOREN', 'SOEREN', 'SØREN'],
   },
+  // Typed the other way: registered without the separator a person
+  // types (re-trial of a16c46d: each of these survived).
+  {
+    charset: '',
+    name: 'OBRIEN^SEAN',
+    typed: [
+      [STUDY, "O'BRIEN axial", 'axial'],
+      [SERIES, 'O BRIEN chest', 'chest'],
+      [PROTOCOL, 'O-BRIEN head', 'head'],
+    ],
+    gone: ['BRIEN'],
+  },
+  {
+    charset: 'ISO_IR 100',
+    name: 'MCDONALD^RUAIRÍ',
+    typed: [
+      [STUDY, 'MC DONALD axial', 'axial'],
+      [SERIES, 'Mc Donald head', 'head'],
+      [PROTOCOL, "Mc'Donald Ruairi knee", 'knee'],
+    ],
+    gone: ['DONALD', 'RUAIRI'],
+  },
+  {
+    // A family name of several words, typed run together.
+    charset: '',
+    name: 'DE LA CRUZ^MARIA',
+    typed: [
+      [STUDY, 'DELACRUZ chest', 'chest'],
+      [SERIES, 'Dela Cruz axial', 'axial'],
+      [PROTOCOL, 'DE-LA-CRUZ head', 'head'],
+    ],
+    gone: ['CRUZ', 'DELA'],
+  },
+  {
+    // Family and given names of two letters, run together.
+    charset: '',
+    name: 'NG^WU',
+    typed: [
+      [STUDY, 'NGWU head', 'head'],
+      [SERIES, 'Wu Ng chest', 'chest'],
+      [PROTOCOL, 'WU-NG axial', 'axial'],
+    ],
+    gone: ['NGWU', 'WUNG', 'WU-NG'],
+  },
+  {
+    // Capital sharp s (U+1E9E), which toUpperCase keeps: typed SS.
+    charset: 'ISO_IR 192',
+    name: 'STRAẞE^ANNA',
+    typed: [
+      [STUDY, 'STRASSE chest', 'chest'],
+      [SERIES, 'Straße axial', 'axial'],
+      [PROTOCOL, 'STRAẞE head', 'head'],
+    ],
+    gone: ['STRASSE', 'STRAßE', 'STRAẞE'],
+  },
 ];
 
 /** Writes a value for dcmodify -if in the bytes of the charset, padded even. */
