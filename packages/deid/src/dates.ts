@@ -82,13 +82,18 @@ export function yearsBetween(birth: string, at: string): number | undefined {
   return years >= 0 && years < 150 ? years : undefined;
 }
 
-/** Age in years from an AS value (`nnnD|W|M|Y`, PS3.5 6.2). */
+/**
+ * Age in whole years from an AS value: `nnnD|W|M|Y` (PS3.5 6.2), read
+ * leniently as cappedAge reads it (`95Y`, `1150M`, `095 y`, digits alone
+ * taken as years), so that the index's age_years and the PatientAge the
+ * object keeps (090Y for more than 89 years) say the same.
+ */
 export function ageFromAS(value: string): number | undefined {
-  const m = /^(\d{3})([DWMY])$/.exec(value.trim());
+  const m = /^\s*(\d{1,6})\s*([DWMY]?)\s*$/i.exec(value);
   if (!m) return undefined;
   const n = Number(m[1]);
-  const perYear = { D: 365.25, W: 52.1775, M: 12, Y: 1 }[
-    m[2] as 'D' | 'W' | 'M' | 'Y'
+  const perYear = { D: 365.25, W: 52.1775, M: 12, Y: 1, '': 1 }[
+    m[2]!.toUpperCase() as 'D' | 'W' | 'M' | 'Y' | ''
   ];
   return Math.floor(n / perYear);
 }
@@ -104,12 +109,7 @@ export const CAPPED_AGE = '090Y';
  * digits alone taken as years), else undefined (kept as it is).
  */
 export function cappedAge(value: string): string | undefined {
-  const m = /^\s*(\d{1,6})\s*([DWMY]?)\s*$/i.exec(value);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const perYear = { D: 365.25, W: 52.1775, M: 12, Y: 1, '': 1 }[
-    m[2]!.toUpperCase() as 'D' | 'W' | 'M' | 'Y' | ''
-  ];
-  // Whole years, as ageFromAS counts them: 1079M is 89, 1080M is 90.
-  return Math.floor(n / perYear) > OLDEST_AGE ? CAPPED_AGE : undefined;
+  const years = ageFromAS(value);
+  // Whole years: 1079M is 89, 1080M is 90.
+  return years !== undefined && years > OLDEST_AGE ? CAPPED_AGE : undefined;
 }

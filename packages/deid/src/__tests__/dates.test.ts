@@ -51,6 +51,12 @@ describe('date shifting', () => {
     assert.equal(yearsBetween('19440604', '20200604'), 76);
     assert.equal(ageFromAS('075Y'), 75);
     assert.equal(ageFromAS('018M'), 1);
-    assert.equal(ageFromAS('75Y'), undefined);
+    // Read leniently, as cappedAge reads what it caps.
+    assert.equal(ageFromAS('75Y'), 75);
+    assert.equal(ageFromAS('1150M'), 95);
+    assert.equal(ageFromAS(' 095 y'), 95);
+    assert.equal(ageFromAS('1079M'), 89);
+    assert.equal(ageFromAS('abc'), undefined);
+    assert.equal(ageFromAS('95.5Y'), undefined);
   });
 });
