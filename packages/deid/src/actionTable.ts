@@ -82,10 +82,11 @@ export class ActionTable {
 /**
  * What lpacs does with a public element Table E.1-1 does not list (its
  * action is `keep`), which the table would otherwise let through as it
- * is: a person name (VR PN as written, or as PS3.6 gives it) is emptied
- * (`Z`: a name is never research data, whatever attribute holds it), and
- * an element PS3.6 does not define (an even group, not a repeating group
- * of the dictionary) is removed (`X`: unknown content cannot be judged).
+ * is: an element PS3.6 does not define (an even group, not a repeating
+ * group of the dictionary) is removed (`X`: unknown content cannot be
+ * judged), a person name among them, and a person name of a defined
+ * element (VR PN as written, or as PS3.6 gives it) is emptied (`Z`: a
+ * name is never research data, whatever attribute holds it).
  * Undefined for every other element, which stays. Group lengths and
  * private elements are not asked about.
  */
@@ -97,9 +98,10 @@ export function unlistedAction(
   | { action: 'X'; count: 'unknownElement' }
   | undefined {
   const entry = lookupTag(tag);
-  if (vr === 'PN' || entry?.[0] === 'PN')
-    return { action: 'Z', count: 'unlistedName' };
+  // Unknown first: a name in an element PS3.6 does not define goes too.
   if (!entry) return { action: 'X', count: 'unknownElement' };
+  if (vr === 'PN' || entry[0] === 'PN')
+    return { action: 'Z', count: 'unlistedName' };
   return undefined;
 }
 

@@ -20,6 +20,8 @@ export const BURNED_IN_CLASSES: Readonly<Record<string, string>> = {
   '1.2.840.10008.5.1.4.1.1.6': 'Ultrasound Image (retired)',
   '1.2.840.10008.5.1.4.1.1.6.1': 'Ultrasound Image',
   '1.2.840.10008.5.1.4.1.1.6.2': 'Enhanced US Volume',
+  // Acquired with an ultrasound transducer and shown with its annotations.
+  '1.2.840.10008.5.1.4.1.1.6.3': 'Photoacoustic Image',
   '1.2.840.10008.5.1.4.1.1.3': 'Ultrasound Multi-frame Image (retired)',
   '1.2.840.10008.5.1.4.1.1.3.1': 'Ultrasound Multi-frame Image',
   // Visible light: endoscopy, microscopy, photography (PS3.3 A.32)
@@ -41,6 +43,8 @@ export const BURNED_IN_CLASSES: Readonly<Record<string, string>> = {
   // Whole-slide images include the slide's label and overview images.
   '1.2.840.10008.5.1.4.1.1.77.1.6': 'VL Whole Slide Microscopy Image',
   '1.2.840.10008.5.1.4.1.1.77.1.7': 'Dermoscopic Photography Image',
+  '1.2.840.10008.5.1.4.1.1.77.1.8': 'Confocal Microscopy Image',
+  '1.2.840.10008.5.1.4.1.1.77.1.9': 'Confocal Microscopy Tiled Pyramidal Image',
   // Documents
   '1.2.840.10008.5.1.4.1.1.104.1': 'Encapsulated PDF',
   '1.2.840.10008.5.1.4.1.1.104.2': 'Encapsulated CDA',

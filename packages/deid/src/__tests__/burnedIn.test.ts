@@ -57,6 +57,13 @@ describe('burned-in text policy', () => {
       ['Ultrasound Multi-frame Image', '1.2.840.10008.5.1.4.1.1.3.1'],
       ['VL Endoscopic Image', '1.2.840.10008.5.1.4.1.1.77.1.1'],
       ['Encapsulated PDF', '1.2.840.10008.5.1.4.1.1.104.1'],
+      // Added to PS3.4 after the list was written (PS3.6 2023-2024).
+      ['Photoacoustic Image', '1.2.840.10008.5.1.4.1.1.6.3'],
+      ['Confocal Microscopy Image', '1.2.840.10008.5.1.4.1.1.77.1.8'],
+      [
+        'Confocal Microscopy Tiled Pyramidal Image',
+        '1.2.840.10008.5.1.4.1.1.77.1.9',
+      ],
     ] as const)
       assert.match(
         refusal(asClass(name.replace(/ /g, '-'), uid)) ?? 'accepted',

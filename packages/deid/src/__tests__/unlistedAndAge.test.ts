@@ -148,6 +148,7 @@ ds.add_new(0x00142006, 'PN', 'ZZEVAL^PLANTED')        # EvaluatorName
 ds.add_new(0x00140104, 'PN', 'ZZREVIEW^PLANTED')      # SecondaryReviewerName
 ds.add_new(0x0040A067, 'PN', 'ZZAUTHOR^PLANTED')      # DocumentAuthorTrial (retired)
 ds.add_new(0x00089999, 'LO', 'ZZUNKNOWN PLANTED')     # not in PS3.6
+ds.add_new(0x00089997, 'PN', 'ZZUNKPN^PLANTED')       # not in PS3.6, a name
 ds.add_new(0x00771010, 'LO', 'odd group: private')    # a private element, for contrast
 item = Dataset()
 item.CodeValue = 'T-D4000'
@@ -175,7 +176,7 @@ describe('elements Table E.1-1 does not list', () => {
     const known = pydicom(
       source,
       `from pydicom.datadict import dictionary_has_tag, dictionary_VR
-for t in (0x00142006, 0x00140104, 0x0040A067, 0x00089999, 0x00209999):
+for t in (0x00142006, 0x00140104, 0x0040A067, 0x00089999, 0x00209999, 0x00089997):
     print(hex(t), dictionary_has_tag(t) and dictionary_VR(t))`,
     );
     assert.equal(
@@ -186,11 +187,12 @@ for t in (0x00142006, 0x00140104, 0x0040A067, 0x00089999, 0x00209999):
         '0x40a067 PN',
         '0x89999 False',
         '0x209999 False',
+        '0x89997 False',
       ].join('\n'),
     );
     const table = new ActionTable(RESEARCH_DEFAULT);
     for (const tag of [
-      0x00142006, 0x00140104, 0x0040a067, 0x00089999, 0x00209999,
+      0x00142006, 0x00140104, 0x0040a067, 0x00089999, 0x00209999, 0x00089997,
     ])
       assert.equal(table.actionFor(tag), 'keep', tag.toString(16));
     const out = deid.deidentify(parseDicom(readFileSync(source)));
@@ -218,10 +220,11 @@ print('planted', [ds.get(t) is not None for t in (0x00142006, 0x00140104, 0x0040
     );
     assert.equal(found, 'none\nplanted [True, True, True]');
     assert.equal(out.actions.unlistedName, 4); // 3 at the top, 1 nested
-    assert.equal(out.actions.unknownElement, 2); // 1 at the top, 1 nested
+    // 2 at the top (a PN among them: removed, not emptied), 1 nested
+    assert.equal(out.actions.unknownElement, 3);
     // No planted value survives anywhere in the bytes.
     assert.ok(
-      !/ZZ(EVAL|REVIEW|AUTHOR|UNKNOWN|NESTED)/.test(
+      !/ZZ(EVAL|REVIEW|AUTHOR|UNKNOWN|UNKPN|NESTED)/.test(
         out.bytes.toString('latin1'),
       ),
     );
