@@ -385,7 +385,7 @@ describe('de-identification options end to end (init, ingest, release)', () => {
     assert.equal(bad.code, 1);
     assert.match(
       bad.stderr,
-      /--accept-unmarked takes recognizable-visual-features, secondary-capture; got "ultrasound"/,
+      /--accept-unmarked takes recognizable-visual-features, secondary-capture or none; got "ultrasound"/,
     );
     const edited = join(work.path, 'edited-lake');
     mkdirSync(edited);

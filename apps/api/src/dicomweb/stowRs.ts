@@ -235,6 +235,13 @@ export async function stowRs(
     return;
   }
   tally.parts = parts.length;
+  if (!parts.length) {
+    tally.error = 'BAD_MULTIPART';
+    send(res, (tally.status = 400), {
+      error: 'the multipart body holds no part: nothing to store',
+    });
+    return;
+  }
   const stamp = Date.now().toString(36);
   const stored: ItemResult[] = [];
   const failed: ItemResult[] = [];
