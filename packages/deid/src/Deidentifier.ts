@@ -31,7 +31,7 @@ import { burnedInRisk, recognizableRisk } from './burnedInRisk';
 import type { Risk, RiskFacts } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
 import { readIdentity, retainedIdentifierTags } from './identity';
-import { KEPT_TEXT_VRS, cleanKept } from './keptText';
+import { CLEANED_TEXT_VRS, KEPT_TEXT_VRS, cleanKept } from './keptText';
 import { RESEARCH_DEFAULT, methodCodes } from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
@@ -136,17 +136,6 @@ const KEPT_DESCRIPTORS: ReadonlySet<number> = new Set([
  */
 const TextValue = 0x0040a160; // SR TEXT content items, PS3.3 C.17.3
 const UnformattedTextValue = 0x00700006; // Text Object Sequence, PS3.3 C.10.5
-
-/** Text VRs the C action cleans (kept descriptors) or empties (the rest). */
-export const CLEANED_TEXT_VRS: ReadonlySet<string> = new Set([
-  'LO',
-  'SH',
-  'ST',
-  'LT',
-  'UT',
-  'UC',
-  'CS',
-]);
 
 /** True for text the C action keeps cleaned rather than empties. */
 export function keptCleaned(tag: number): boolean {

@@ -1,6 +1,17 @@
 import { Tag } from '@lpacs/dicom';
 import { cleanIdentifiers, holdsIdentifier } from './cleanText';
 
+/** Text VRs the C action cleans (kept descriptors) or empties (the rest). */
+export const CLEANED_TEXT_VRS: ReadonlySet<string> = new Set([
+  'LO',
+  'SH',
+  'ST',
+  'LT',
+  'UT',
+  'UC',
+  'CS',
+]);
+
 /**
  * Text VRs whose values in elements Table E.1-1 does not list (what it
  * keeps under an option stays as it came) Clean Descriptors cleans of the object's own
@@ -11,13 +22,7 @@ import { cleanIdentifiers, holdsIdentifier } from './cleanText';
  * remapped).
  */
 export const KEPT_TEXT_VRS: ReadonlySet<string> = new Set([
-  'LO',
-  'SH',
-  'ST',
-  'LT',
-  'UT',
-  'UC',
-  'CS',
+  ...CLEANED_TEXT_VRS,
   'UR',
 ]);
 

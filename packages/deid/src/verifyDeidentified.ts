@@ -11,7 +11,8 @@ import {
 import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
 import { ActionTable, resolve, unlistedAction } from './actionTable';
 import { cappedAge } from './dates';
-import { CLEANED_TEXT_VRS, DUMMY, keptCleaned } from './Deidentifier';
+import { DUMMY, keptCleaned } from './Deidentifier';
+import { CLEANED_TEXT_VRS } from './keptText';
 import { cleanText } from './cleanText';
 import { BOOLEAN_KEYS, RESEARCH_DEFAULT, selectedOptions } from './options';
 import type { DeidOptions } from './options';

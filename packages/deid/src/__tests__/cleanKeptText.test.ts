@@ -11,17 +11,14 @@ import { SiteKeys } from '../SiteKeys';
 import { RESEARCH_DEFAULT } from '../options';
 import type { DeidOptions } from '../options';
 import { verifyDeidentified } from '../verifyDeidentified';
+import { CT_TEST } from './fixtures';
 
 // Privacy trial: text attributes Table E.1-1 does not list (or keeps)
 // repeated the object's own patient name and ID verbatim. Planted with
 // dcmodify into a CT of the generated corpus: the patient QQVORTAN^XIA,
 // ID QQMRN5521, and a station QQSTATION1 (a device identifier).
 
-const CT = join(
-  __dirname,
-  ...['..', '..', '..', '..', 'datasets', 'cache', 'ct-test'],
-  ...['P0002', 'ST02', 'SE02', 'CT000001.dcm'],
-);
+const CT = join(CT_TEST, ...['P0002', 'ST02', 'SE02', 'CT000001.dcm']);
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-kept-text-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

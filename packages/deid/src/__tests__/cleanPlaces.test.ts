@@ -6,17 +6,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { findElement, parseDicom, readString } from '@lpacs/dicom';
 import { Deidentifier, SiteKeys, cleanText, identifierPattern } from '../index';
+import { CT_TEST } from './fixtures';
 
 // New-user case (session 5): descriptors that repeat words of the
 // institution's name and address kept them ("AXIAL Dr <surname> <first
 // word of the institution>" lost only the surname; "CT <city> <state>
 // <zip>" kept the city). Place words are now cleaned as whole words.
 
-const CT_FILE = join(
-  __dirname,
-  ...['..', '..', '..', '..', 'datasets', 'cache', 'ct-test'],
-  ...['P0001', 'ST01', 'SE01', 'CT000001.dcm'],
-);
+const CT_FILE = join(CT_TEST, ...['P0001', 'ST01', 'SE01', 'CT000001.dcm']);
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-places-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 4)));

@@ -7,18 +7,8 @@ import { after, describe, it } from 'node:test';
 import { parseDicom } from '@lpacs/dicom';
 import { DeidError, Deidentifier, RESEARCH_DEFAULT, SiteKeys } from '../index';
 import type { UnmarkedKind } from '../index';
+import { CT_FILE } from './fixtures';
 
-const REPO = join(__dirname, '..', '..', '..', '..');
-const CT_FILE = join(
-  REPO,
-  'datasets',
-  'cache',
-  'ct-test',
-  'P0001',
-  'ST01',
-  'SE01',
-  'CT000001.dcm',
-);
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-imagerisk-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const keys = new SiteKeys(Buffer.alloc(32, 5));

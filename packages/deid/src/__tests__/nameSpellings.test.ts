@@ -11,6 +11,7 @@ import { SiteKeys } from '../SiteKeys';
 import { identifierPattern } from '../cleanText';
 import { readIdentity } from '../identity';
 import { verifyDeidentified } from '../verifyDeidentified';
+import { CT_TEST } from './fixtures';
 
 // Privacy trial: descriptors typed on an ASCII keyboard kept the
 // patient's own name (MÜLLER as MUELLER or MULLER, O'BRIEN as OBRIEN).
@@ -18,11 +19,7 @@ import { verifyDeidentified } from '../verifyDeidentified';
 // into a CT of the generated corpus, in the bytes of its Specific
 // Character Set, and de-identifies it under the research default.
 
-const CT = join(
-  __dirname,
-  ...['..', '..', '..', '..', 'datasets', 'cache', 'ct-test'],
-  ...['P0002', 'ST02', 'SE02', 'CT000001.dcm'],
-);
+const CT = join(CT_TEST, ...['P0002', 'ST02', 'SE02', 'CT000001.dcm']);
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-spellings-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

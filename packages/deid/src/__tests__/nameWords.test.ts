@@ -9,6 +9,7 @@ import type { DataSet } from '@lpacs/dicom';
 import { Deidentifier } from '../Deidentifier';
 import { SiteKeys } from '../SiteKeys';
 import { verifyDeidentified } from '../verifyDeidentified';
+import { CT_TEST } from './fixtures';
 
 // Re-trial of a16c46d: short name parts (an operator TOM, a physician
 // ANN, a patient MARY) were removed inside clinical and technical words,
@@ -16,11 +17,7 @@ import { verifyDeidentified } from '../verifyDeidentified';
 // matched as whole words in descriptors, and every Latin name term is
 // in kept text; the name as a word of its own still goes.
 
-const CT = join(
-  __dirname,
-  ...['..', '..', '..', '..', 'datasets', 'cache', 'ct-test'],
-  ...['P0001', 'ST01', 'SE01', 'CT000001.dcm'],
-);
+const CT = join(CT_TEST, ...['P0001', 'ST01', 'SE01', 'CT000001.dcm']);
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-namewords-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

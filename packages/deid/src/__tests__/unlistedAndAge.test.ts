@@ -18,18 +18,8 @@ import {
   SiteKeys,
   verifyDeidentified,
 } from '../index';
+import { CT_FILE } from './fixtures';
 
-const REPO = join(__dirname, '..', '..', '..', '..');
-const CT_FILE = join(
-  REPO,
-  'datasets',
-  'cache',
-  'ct-test',
-  'P0001',
-  'ST01',
-  'SE01',
-  'CT000001.dcm',
-);
 const PYTHON = '/usr/bin/python3';
 const dir = mkdtempSync(join(tmpdir(), 'lpacs-unlisted-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
