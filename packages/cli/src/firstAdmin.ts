@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AccessStore, Role } from '@lpacs/access';
+import { writeFileAtomic } from '@lpacs/lake';
 
 /**
  * On a lake without an active admin, adds `admin` with a generated
@@ -25,6 +28,37 @@ export function firstAdminText(password: string, url: string): string {
   return (
     `lpacs: this lake had no admin, so one was created:\n` +
     `  user admin, password ${password}  (shown only now; change it with: npx lpacs users password admin)\n` +
+    `  sign in at ${url}, or create an API token: npx lpacs tokens create admin\n`
+  );
+}
+
+/**
+ * Where `serve` leaves the first admin's password when its output is not
+ * a terminal (a service: systemd's journal and log collectors keep
+ * stdout), readable by the lake's owner only.
+ */
+export function firstAdminPasswordPath(lake: string): string {
+  return join(lake, 'state', 'first-admin-password');
+}
+
+/**
+ * Tells the operator the first admin's password: on a terminal, shown
+ * once; otherwise written to firstAdminPasswordPath (0600) and only the
+ * path is printed, so no log keeps the password.
+ */
+export async function announceFirstAdmin(
+  lake: string,
+  password: string,
+  url: string,
+  terminal: boolean,
+): Promise<string> {
+  if (terminal) return firstAdminText(password, url);
+  const path = firstAdminPasswordPath(lake);
+  await mkdir(join(lake, 'state'), { recursive: true });
+  await writeFileAtomic(path, `${password}\n`, 0o600);
+  return (
+    `lpacs: this lake had no admin, so one was created: user admin; its password is in ${path} (mode 0600, not printed: this output is not a terminal)\n` +
+    `  read it, change it with: npx lpacs users password admin, then delete the file\n` +
     `  sign in at ${url}, or create an API token: npx lpacs tokens create admin\n`
   );
 }

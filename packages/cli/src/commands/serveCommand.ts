@@ -4,7 +4,7 @@ import { startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
 import { IngestSession } from '@lpacs/ingest';
 import { Lake } from '@lpacs/lake';
-import { firstAdmin, firstAdminText } from '../firstAdmin';
+import { announceFirstAdmin, firstAdmin } from '../firstAdmin';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 import { readOptionFile } from '../readOptionFile';
@@ -169,7 +169,12 @@ export async function serveCommand(
     const password = await firstAdmin(opts.lake);
     if (password)
       process.stdout.write(
-        firstAdminText(password, server.url.replace(/graphql$/, '')),
+        await announceFirstAdmin(
+          opts.lake,
+          password,
+          server.url.replace(/graphql$/, ''),
+          process.stdout.isTTY === true,
+        ),
       );
     if (session && dimse.port !== undefined) {
       scp = await startStoreScp({

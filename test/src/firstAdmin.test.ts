@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CLI, filesUnder, runCli, tempDir } from './helpers';
+
+// `lpacs serve` on a lake without an admin creates one and printed its
+// password on stdout, which a service manager (systemd's journal) keeps
+// (operator trial). Off a terminal it now goes to a 0600 file instead.
+
+const work = tempDir('first-admin');
+after(() => work.remove());
+
+/**
+ * Starts `command args` (a serve), resolves once its output satisfies
+ * `ready`, with what it printed and a stop function.
+ */
+async function start(
+  command: string,
+  args: string[],
+  ready: (out: string) => boolean,
+): Promise<{ out: string; stop: () => Promise<void> }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const seen = (d: Buffer) => {
+        out += d.toString();
+        if (ready(out)) resolve();
+      };
+      child.stdout.on('data', seen);
+      child.stderr.on('data', seen);
+      child.once('exit', (code) => reject(new Error(`exit ${code}: ${out}`)));
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { out, stop };
+}
+
+const ADDRESS = /at (http:\/\/127\.0\.0\.1:\d+)\/graphql/;
+
+async function signIn(base: string, password: string): Promise<number> {
+  const res = await fetch(`${base}/auth/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'admin', password }),
+  });
+  await res.text();
+  return res.status;
+}
+
+describe('the first admin made by lpacs serve', () => {
+  it('off a terminal: the password goes to a 0600 file, never to the output, and signs in', async () => {
+    const lake = join(work.path, 'service');
+    const init = await runCli(['init', '--lake', lake]);
+    assert.equal(init.code, 0, init.stderr);
+    const serve = await start(
+      process.execPath,
+      [CLI, 'serve', '--lake', lake, '--port', '0'],
+      (o) => ADDRESS.test(o) && /create an API token/.test(o),
+    );
+    try {
+      const file = join(lake, 'state', 'first-admin-password');
+      assert.ok(serve.out.includes(file), serve.out);
+      const password = readFileSync(file, 'utf8').trim();
+      assert.ok(password.length >= 16);
+      assert.ok(!serve.out.includes(password), 'the password is printed');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const base = ADDRESS.exec(serve.out)![1]!;
+      assert.equal(await signIn(base, password), 200);
+      assert.equal(await signIn(base, `${password}x`), 401);
+    } finally {
+      await serve.stop();
+    }
+    // Nor does a backup keep it.
+    const dest = join(work.path, 'backup');
+    const backup = await runCli(['backup', dest, '--lake', lake]);
+    assert.equal(backup.code, 0, backup.stderr);
+    const password = readFileSync(
+      join(lake, 'state', 'first-admin-password'),
+      'utf8',
+    ).trim();
+    const holding = filesUnder(dest).filter((f) =>
+      readFileSync(f).includes(password),
+    );
+    assert.deepEqual(holding, []);
+    assert.ok(filesUnder(dest).length > 0);
+  });
+
+  it('on a terminal: the password is shown once and no file is written', async () => {
+    const lake = join(work.path, 'terminal');
+    const init = await runCli(['init', '--lake', lake]);
+    assert.equal(init.code, 0, init.stderr);
+    // script(1) gives serve a pseudo-terminal as its stdout.
+    const serve = await start(
+      'script',
+      [
+        '-qec',
+        `${process.execPath} ${CLI} serve --lake ${lake} --port 0`,
+        '/dev/null',
+      ],
+      (o) => /create an API token/.test(o),
+    );
+    await serve.stop();
+    assert.match(serve.out, /user admin, password \S{16,}/);
+    assert.equal(
+      existsSync(join(lake, 'state', 'first-admin-password')),
+      false,
+    );
+  });
+});
