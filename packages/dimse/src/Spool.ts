@@ -71,6 +71,31 @@ export class Spool {
     this.#logger = logger;
   }
 
+  /**
+   * Received instances the lake's spools hold, answered but in no
+   * committed batch yet: in the spools of running SCPs (in flight, a
+   * batch pending) and of SCPs that stopped without emptying theirs
+   * (`stopped`: waiting for the next `serve --dimse-port` to take them
+   * over). Read only; nothing is moved.
+   */
+  static async waiting(
+    lakeRoot: string,
+  ): Promise<{ files: number; stopped: number }> {
+    const root = join(lakeRoot, 'spool');
+    let files = 0;
+    let stopped = 0;
+    for (const name of await readdir(root).catch(() => [])) {
+      const owner = OWNER.exec(name);
+      if (!owner) continue;
+      const held = (await readdir(join(root, name)).catch(() => [])).filter(
+        (f) => FILE.test(f),
+      ).length;
+      files += held;
+      if (owner[2] === HOST && !processAlive(Number(owner[1]))) stopped += held;
+    }
+    return { files, stopped };
+  }
+
   /** This SCP's spool folder. */
   get dir(): string {
     return this.#dir;

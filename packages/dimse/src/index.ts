@@ -9,3 +9,4 @@ export type {
   StoreScp,
   StoreScpOptions,
 } from './types';
+export { Spool } from './Spool';

@@ -9,10 +9,12 @@ import {
   encryptionSettings,
   restoreLake,
 } from '@lpacs/lake';
+import { Spool } from '@lpacs/dimse';
 import { cliActor } from '../cliActor';
 import { copyLine, progressWriter } from '../progress';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
+import { spoolText } from '../spoolText';
 
 function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
@@ -79,9 +81,16 @@ export async function backupCommand(
     outcome: 'ok',
     detail: { snapshot: r.snapshot, files: r.files, copied: r.copied },
   });
+  // The spool holds originals answered by a C-STORE server and not yet
+  // committed: a snapshot holds the lake's batches only, so it says so.
+  const spool = await Spool.waiting(opts.lake);
+  if (spool.files)
+    process.stderr.write(
+      `warning: this snapshot does not hold ${spoolText(spool, opts.lake)}\n`,
+    );
   process.stdout.write(
     opts.json
-      ? `${JSON.stringify({ ...r, target: to.name }, null, 2)}\n`
+      ? `${JSON.stringify({ ...r, target: to.name, ...(spool.files ? { notInSnapshot: { spool } } : {}) }, null, 2)}\n`
       : `snapshot ${r.snapshot} in ${to.name}: ${r.files} files, ${mb(r.bytes)}; copied ${r.copied} (${mb(r.copiedBytes)})${verify ? `, every copy read back: ${r.repaired} damaged and copied again` : ''} in ${r.seconds.toFixed(2)} s, ${mb(r.copiedBytes / Math.max(r.seconds, 1e-3))}/s\n` +
           `DuckDB views over this snapshot: ${to.locate(`snapshots/${r.snapshot}.duckdb.sql`)}\n`,
   );

@@ -1,10 +1,11 @@
 import { AuditLog } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
-import { startStoreScp } from '@lpacs/dimse';
+import { Spool, startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
 import { IngestSession } from '@lpacs/ingest';
 import { Lake } from '@lpacs/lake';
 import { announceFirstAdmin, firstAdmin } from '../firstAdmin';
+import { spoolText } from '../spoolText';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 import { readOptionFile } from '../readOptionFile';
@@ -203,6 +204,15 @@ export async function serveCommand(
       process.stdout.write(
         `lpacs C-STORE SCP ${dimse.aeTitle ?? 'LPACS'} listening on ${opts.host}:${scp.port} for ${callers}${dimse.dimseTlsCert ? ' (DICOM TLS)' : ''}\n`,
       );
+    }
+    if (!scp) {
+      // Only a C-STORE SCP takes over what a stopped one left answered
+      // but uncommitted: said, so it is not taken for lost or for stored.
+      const spool = await Spool.waiting(opts.lake);
+      if (spool.stopped)
+        process.stderr.write(
+          `lpacs: WARNING: ${spoolText({ files: spool.stopped, stopped: spool.stopped }, opts.lake)}\n`,
+        );
     }
     const signal = await stop;
     process.stdout.write(

@@ -1,6 +1,8 @@
 import { AuditLog, snapshotsBeforeLastErasure } from '@lpacs/access';
 import type { AuditHead } from '@lpacs/access';
+import { Spool } from '@lpacs/dimse';
 import { Catalog, Lake, unreadableText } from '@lpacs/lake';
+import { spoolText } from '../spoolText';
 import { counted, shownPath } from '../format';
 import type { Options } from '../options';
 
@@ -34,10 +36,13 @@ export async function statusCommand(opts: Options): Promise<number> {
     } catch {
       auditHead = 'unreadable';
     }
+    // Instances a C-STORE SCP answered that no batch holds yet.
+    const spool = await Spool.waiting(opts.lake);
     const status = {
       lake: opts.lake,
       ...counts,
       batches: batches.length,
+      ...(spool.files ? { spool } : {}),
       quarantined,
       ...(unreadable.length
         ? {
@@ -72,6 +77,7 @@ export async function statusCommand(opts: Options): Promise<number> {
         `series      ${c.series}`,
         `instances   ${c.instances} (${(Number(c.bytes) / 1e6).toFixed(1)} MB of objects)`,
         `batches     ${batches.length}`,
+        ...(spool.files ? [`spool       ${spoolText(spool, opts.lake)}`] : []),
         `audit head  ${auditHead === null ? 'none recorded yet' : auditHead === 'unreadable' ? 'unreadable: run lpacs audit verify' : `${auditHead.entries}:${auditHead.hash} (at ${auditHead.at})`}`,
         ...(erasure
           ? [
