@@ -36,8 +36,15 @@ export function erasureLine(d: ErasureDone): string {
   const conflicts = d.quarantine.conflicts
     ? `, ${counted(d.quarantine.conflicts, 'conflict version')}`
     : '';
+  // Shown when there were some: a stopped SCP's leftovers are rare.
+  const spooled = d.spooled
+    ? `, ${counted(d.spooled, 'spooled original')}`
+    : '';
+  const orphans = d.orphans
+    ? `, ${counted(d.orphans, 'object')} no row named swept`
+    : '';
   const parts = [
-    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(series, 'series', 'series')}${keeps} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts})`,
+    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(series, 'series', 'series')}${keeps} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts}${spooled}${orphans})`,
     `revoked ${counted(d.sharing.releasesRevoked.length, 'release')}`,
     `removed them from ${counted(d.sharing.cohortsChanged.length, 'saved cohort')}`,
   ];
@@ -64,10 +71,12 @@ export function erasureReport(d: ErasureDone): Record<string, unknown> {
     in: within(d.plan),
     objects: d.objectsDeleted,
     objectsAlreadyGone: d.objectsAbsent,
+    orphansSwept: d.orphans,
     linkageRecords: d.linkage.records,
     accessionLinks: d.linkage.accessionLinks,
     quarantined: d.quarantine.originals,
     conflicts: d.quarantine.conflicts,
+    spooled: d.spooled,
     tombstones: d.tombstones,
     releasesRevoked: d.sharing.releasesRevoked,
     cohortsChanged: d.sharing.cohortsChanged,

@@ -1,5 +1,6 @@
 import { AuditLog, erasedSomething, recordErasure } from '@lpacs/access';
 import { LinkageReader } from '@lpacs/api';
+import { eraseSpooled, spooledOriginalsOf } from '@lpacs/dimse';
 import {
   conflictVersionsOf,
   eraseQuarantined,
@@ -44,6 +45,8 @@ export interface ErasureRequest {
 export interface ErasureRefused {
   instances: number;
   quarantined: number;
+  /** Originals a stopped C-STORE SCP left in the lake's spool. */
+  spooled: number;
   /** Conflict versions (kept by CONFLICT records) of the target. */
   conflicts: number;
 }
@@ -63,9 +66,17 @@ export interface ErasureDone {
   objectsDeleted: number;
   /** Objects of the plan that were gone already (a resumed erasure). */
   objectsAbsent: number;
+  /**
+   * Objects no row or quarantine record named, swept once the rows were
+   * gone: what a writer killed before its commit stored (an SCP's batch,
+   * written ahead of its rows), the erased patient's among them.
+   */
+  orphans: number;
   /** Linkage records removed, accession links taken out of the others. */
   linkage: { records: number; accessionLinks: number };
   quarantine: QuarantineErased;
+  /** Originals of the erased patients or studies a stopped SCP spooled. */
+  spooled: number;
   tombstones: number;
   sharing: SharingErased;
 }
@@ -88,8 +99,10 @@ async function complete(
     resumed,
     objectsDeleted: 0,
     objectsAbsent: 0,
+    orphans: 0,
     linkage: { records: 0, accessionLinks: 0 },
     quarantine: { originals: 0, conflicts: 0 },
+    spooled: 0,
     tombstones: 0,
     sharing: { releasesRevoked: [], cohortsChanged: [], failed: [] },
   };
@@ -103,11 +116,22 @@ async function complete(
     done.objectsDeleted = r.deleted;
     done.objectsAbsent = r.absent;
   });
+  // After the rows: an object no row names is one no commit made
+  // (sweepObjects), so nothing written for the erased patient by a
+  // writer killed before it committed stays, whoever's else goes too.
+  await step('orphans', async () => {
+    done.orphans = (await lake.sweepObjects()).removed;
+  });
   await step('linkage', async () => {
     done.linkage = new LinkageReader(lake.root).forgetErased(plan);
   });
   await step('quarantine', async () => {
     done.quarantine = await eraseQuarantined(lake, plan);
+  });
+  // The lake is held alone: no SCP is running, so every spool is a
+  // stopped one's, which the next serve --dimse-port would ingest.
+  await step('spool', async () => {
+    done.spooled = await eraseSpooled(lake, plan);
   });
   await step('tombstone', async () => {
     if (plan.tombstone)
@@ -136,10 +160,12 @@ async function complete(
       instances: plan.instances.length,
       studies: plan.studies.length,
       objects: done.objectsDeleted,
+      orphansSwept: done.orphans,
       linkageRecords: done.linkage.records,
       accessionLinks: done.linkage.accessionLinks,
       quarantined: done.quarantine.originals,
       conflicts: done.quarantine.conflicts,
+      spooled: done.spooled,
       tombstones: done.tombstones,
       releasesRevoked: done.sharing.releasesRevoked.length,
       cohortsChanged: done.sharing.cohortsChanged.length,
@@ -201,15 +227,22 @@ export async function runErasure(
     plan.conflicts = await conflictVersionsOf(lake, plan);
     if (request.expect) {
       // Originals are parsed only when no row matched.
-      const quarantined = plan.instances.length
-        ? 0
-        : (await quarantinedOriginalsOf(lake, plan)).length;
+      const none = plan.instances.length === 0;
+      const quarantined = none
+        ? (await quarantinedOriginalsOf(lake, plan)).length
+        : 0;
+      const spooled = none ? (await spooledOriginalsOf(lake, plan)).length : 0;
       const conflicts = plan.conflicts.length;
-      const any = plan.instances.length + quarantined + conflicts > 0;
+      const any = plan.instances.length + quarantined + spooled + conflicts > 0;
       if (any !== (request.expect === 'data'))
         return {
           finished,
-          refused: { instances: plan.instances.length, quarantined, conflicts },
+          refused: {
+            instances: plan.instances.length,
+            quarantined,
+            spooled,
+            conflicts,
+          },
         };
     }
     await lake.beginErasure(plan);

@@ -1,4 +1,6 @@
 export { DimseError, DimseErrorCode } from './DimseError';
+export { eraseSpooled, spooledOriginalsOf } from './eraseSpooled';
+export type { SpoolScope } from './eraseSpooled';
 export { startStoreScp } from './startStoreScp';
 export { StoreStatus } from './storeStatus';
 export { ACCEPTED_TRANSFER_SYNTAXES } from './syntaxes';

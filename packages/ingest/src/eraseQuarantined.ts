@@ -92,6 +92,29 @@ async function lakeDeidentifier(lake: Lake): Promise<Deidentifier> {
 }
 
 /**
+ * Who originals the site sent (a spooled C-STORE, say) are in the lake:
+ * a function keying each one's PatientID and StudyInstanceUID with the
+ * site secret as ingest keys them (see quarantineIdentity); undefined for
+ * bytes that do not parse or name no patient. The lake's settings are
+ * read at the first call.
+ */
+export function originalIdentities(
+  lake: Lake,
+): (bytes: Buffer) => Promise<QuarantinedIdentity | undefined> {
+  let deid: Promise<Deidentifier> | undefined;
+  return async (bytes) => {
+    let file;
+    try {
+      file = parseDicom(bytes);
+    } catch {
+      return undefined; // not DICOM enough to name a patient
+    }
+    deid ??= lakeDeidentifier(lake);
+    return quarantineIdentity(file, await deid, false);
+  };
+}
+
+/**
  * The ids of the quarantined originals of the patients or studies of
  * `scope` (see pseudonymsOfQuarantined).
  */

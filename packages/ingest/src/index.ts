@@ -22,6 +22,7 @@ export { pullDicomWeb } from './sources/pullDicomWeb';
 export type { PullQuery, PullProgress } from './sources/pullDicomWeb';
 export {
   eraseQuarantined,
+  originalIdentities,
   pseudonymsOfQuarantined,
   quarantinedOriginalsOf,
 } from './eraseQuarantined';

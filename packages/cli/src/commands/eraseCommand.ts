@@ -183,7 +183,7 @@ export async function eraseCommand(
   if (!r.refused) return printErasure(opts, r);
   if (r.finished) printErasure(opts, { finished: r.finished });
   if (expect === 'none') {
-    const { instances, quarantined, conflicts } = r.refused;
+    const { instances, quarantined, spooled, conflicts } = r.refused;
     await auditRefused(
       opts.lake,
       request,
@@ -195,8 +195,11 @@ export async function eraseCommand(
     const versions = conflicts
       ? `, ${counted(conflicts, 'conflict version')}`
       : '';
+    const waiting = spooled
+      ? `, ${counted(spooled, 'spooled original')} (sent to a C-STORE SCP that stopped)`
+      : '';
     process.stderr.write(
-      `lpacs erase: patient ${request.target} has ${counted(instances, 'instance')}${versions} and ${counted(quarantined, 'quarantined original')} here; --tombstone-only erases nothing: rerun without it to erase them and tombstone the patient\n`,
+      `lpacs erase: patient ${request.target} has ${counted(instances, 'instance')}${versions}${waiting} and ${counted(quarantined, 'quarantined original')} here; --tombstone-only erases nothing: rerun without it to erase them and tombstone the patient\n`,
     );
     return 1;
   }

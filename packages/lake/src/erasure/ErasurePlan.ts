@@ -9,8 +9,10 @@ import { LakeLayout } from '../LakeLayout';
 export const ERASURE_STEPS = [
   'tables',
   'objects',
+  'orphans',
   'linkage',
   'quarantine',
+  'spool',
   'tombstone',
   'sharing',
 ] as const;
