@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, filesUnder, runCli, tempDir } from './helpers';
+import { CLI, filesUnder, runCli, startUntil, tempDir } from './helpers';
 
 // `lpacs serve` on a lake without an admin creates one and printed its
 // password on stdout, which a service manager (systemd's journal) keeps
@@ -11,40 +10,6 @@ import { CLI, filesUnder, runCli, tempDir } from './helpers';
 
 const work = tempDir('first-admin');
 after(() => work.remove());
-
-/**
- * Starts `command args` (a serve), resolves once its output satisfies
- * `ready`, with what it printed and a stop function.
- */
-async function start(
-  command: string,
-  args: string[],
-  ready: (out: string) => boolean,
-): Promise<{ out: string; stop: () => Promise<void> }> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  };
-  let out = '';
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const seen = (d: Buffer) => {
-        out += d.toString();
-        if (ready(out)) resolve();
-      };
-      child.stdout.on('data', seen);
-      child.stderr.on('data', seen);
-      child.once('exit', (code) => reject(new Error(`exit ${code}: ${out}`)));
-    });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { out, stop };
-}
 
 const ADDRESS = /at (http:\/\/127\.0\.0\.1:\d+)\/graphql/;
 
@@ -63,7 +28,7 @@ describe('the first admin made by lpacs serve', () => {
     const lake = join(work.path, 'service');
     const init = await runCli(['init', '--lake', lake]);
     assert.equal(init.code, 0, init.stderr);
-    const serve = await start(
+    const serve = await startUntil(
       process.execPath,
       [CLI, 'serve', '--lake', lake, '--port', '0'],
       (o) => ADDRESS.test(o) && /create an API token/.test(o),
@@ -101,7 +66,7 @@ describe('the first admin made by lpacs serve', () => {
     const init = await runCli(['init', '--lake', lake]);
     assert.equal(init.code, 0, init.stderr);
     // script(1) gives serve a pseudo-terminal as its stdout.
-    const serve = await start(
+    const serve = await startUntil(
       'script',
       [
         '-qec',

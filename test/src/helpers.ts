@@ -284,3 +284,39 @@ export function phiNeedles(truth: {
   for (const p of truth.patients) out.add(p.patientBirthDate);
   return [...out];
 }
+
+/**
+ * Starts `command args` (a `lpacs serve`, say) and resolves once what it
+ * printed on stdout and stderr satisfies `ready`, with that output and a
+ * stop function (SIGTERM, then waits for its exit). Rejects with the
+ * output when it exits first.
+ */
+export async function startUntil(
+  command: string,
+  args: string[],
+  ready: (out: string) => boolean,
+): Promise<{ out: string; stop: () => Promise<void> }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const seen = (d: Buffer) => {
+        out += d.toString();
+        if (ready(out)) resolve();
+      };
+      child.stdout.on('data', seen);
+      child.stderr.on('data', seen);
+      child.once('exit', (code) => reject(new Error(`exit ${code}: ${out}`)));
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { out, stop };
+}

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, SAMPLE, runCli, tempDir } from './helpers';
+import { CLI, SAMPLE, runCli, startUntil, tempDir } from './helpers';
 
 // A C-STORE server killed before its batch committed leaves answered
 // instances in the lake's spool. `status` said nothing of them (instances
@@ -21,32 +21,6 @@ async function deadPid(): Promise<number> {
   const p = spawn('true');
   await once(p, 'exit');
   return p.pid!;
-}
-
-/** Starts a command, resolves with its output once `ready` says so. */
-async function startUntil(
-  args: string[],
-  ready: (out: string) => boolean,
-): Promise<{ out: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, ...args]);
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const seen = (d: Buffer) => {
-      out += d.toString();
-      if (ready(out)) resolve();
-    };
-    child.stdout.on('data', seen);
-    child.stderr.on('data', seen);
-    child.once('exit', (code) => reject(new Error(`exit ${code}: ${out}`)));
-  });
-  return {
-    out: () => out,
-    stop: async () => {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 describe('received instances left in the spool by a stopped C-STORE server', () => {
@@ -98,13 +72,16 @@ describe('received instances left in the spool by a stopped C-STORE server', () 
     );
 
     const plain = await startUntil(
-      ['serve', '--lake', lake, '--port', '0'],
+      process.execPath,
+      [CLI, 'serve', '--lake', lake, '--port', '0'],
       (o) => /WARNING: 2 received instances left in the spool/.test(o),
     );
     await plain.stop();
 
     const scp = await startUntil(
+      process.execPath,
       [
+        CLI,
         'serve',
         '--lake',
         lake,
