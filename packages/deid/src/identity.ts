@@ -286,6 +286,11 @@ export interface NameTerms {
   whole: string[];
 }
 
+/** Letters and digits in a term, separators not counted. */
+function letterCount(term: string): number {
+  return term.replace(/[^\p{L}\p{N}]+/gu, '').length;
+}
+
 /**
  * What of a person name free text may repeat: the whole value, each
  * component ("DE LA CRUZ", which cleanText also matches as DELACRUZ),
@@ -294,8 +299,9 @@ export interface NameTerms {
  * part between NAME_SEPARATORS ("BRIEN", "SMYTHE"), each part starting
  * with a particle spaced (particleSpelling: "OBRIEN" as O'BRIEN), and
  * the family and given names run together in either order ("NGWU",
- * "WU NG"). Latin terms of SHORT_NAME letters or fewer, particle
- * spellings and names run together are matched as whole words; one
+ * "WU NG"). Latin terms of SHORT_NAME letters or fewer and particle
+ * spellings are matched as whole words (names run together too, when
+ * that short); one
  * letter alone is not searched for. In Chinese, Japanese and Korean,
  * where a family or given name is 1 to 3 characters and text runs them
  * together, components of 2 and family and given joined ("山田太郎") are
@@ -309,7 +315,7 @@ export function nameTerms(value: string): NameTerms {
       if (term.length >= 2) anywhere.push(term);
       return;
     }
-    const letters = term.replace(/[^\p{L}\p{N}]+/gu, '').length;
+    const letters = letterCount(term);
     if (letters < 2) return;
     (wholeWord || letters <= SHORT_NAME ? whole : anywhere).push(term);
   };
@@ -331,8 +337,14 @@ export function nameTerms(value: string): NameTerms {
     if (!family || !given) continue;
     if (IDEOGRAPHIC.test(family + given)) add(family + given);
     else {
-      add(`${family} ${given}`, true);
-      add(`${given} ${family}`, true);
+      // Searched anywhere as the longer parts are, longest first, so
+      // "SMITHJOHN" goes whole, not as SMITH leaving JOHN (a part of 4
+      // letters, matched as a word alone). A part of one or two letters
+      // keeps them whole words: "Y ZZPERFDOC" anywhere would take the
+      // "y" of "by".
+      const short = Math.min(letterCount(family), letterCount(given)) < 3;
+      add(`${family} ${given}`, short);
+      add(`${given} ${family}`, short);
     }
   }
   return { anywhere, whole };

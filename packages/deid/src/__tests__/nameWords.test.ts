@@ -98,6 +98,21 @@ describe('Clean Descriptors leaves words that only contain a short name part', (
     assert.equal(read(out, KERNEL), 'B30f');
   });
 
+  it('removes family and given name typed together whole, the short given name too', () => {
+    // Final trial: "BAKERTOM" lost BAKER (5 letters, matched anywhere)
+    // first and left TOM, which as a part of 4 letters or fewer is
+    // matched only as a word of its own.
+    const out = plant('together.dcm', {
+      ...names,
+      [STUDY]: 'BAKERTOM chest',
+      [SERIES]: 'ROSSMARY axial',
+      [PROTOCOL]: 'MARYROSS head',
+    });
+    assert.equal(read(out, STUDY), 'chest');
+    assert.equal(read(out, SERIES), 'axial');
+    assert.equal(read(out, PROTOCOL), 'head');
+  });
+
   it('matches names in kept text as whole words only', () => {
     // A long part glued to another word: gone from a descriptor, kept in
     // a model name, where a name glued in is rarer than a word that
