@@ -59,6 +59,14 @@ describe('the first admin made by lpacs serve', () => {
     );
     assert.deepEqual(holding, []);
     assert.ok(filesUnder(dest).length > 0);
+    // Changing the password spends the file.
+    const change = await runCli(['users', 'password', 'admin', '--lake', lake]);
+    assert.equal(change.code, 0, change.stderr);
+    assert.match(change.stdout, /deleted \S+first-admin-password/);
+    assert.equal(
+      existsSync(join(lake, 'state', 'first-admin-password')),
+      false,
+    );
   });
 
   it('on a terminal: the password is shown once and no file is written', async () => {

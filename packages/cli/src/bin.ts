@@ -30,7 +30,8 @@ commands:
   pull URL         pull studies from another PACS over DICOMweb (QIDO-RS, WADO-RS)
                    [--patient ID] [--study UID] [--date FROM-TO] [--modality M]
                    [--token T | --user NAME:PASSWORD]
-  serve            serve the GraphQL API at /graphql and STOW-RS at /dicomweb/studies;
+  serve            serve the GraphQL API at /graphql, DICOMweb (QIDO-RS, WADO-RS,
+                   STOW-RS) at /dicomweb, /metrics, /healthz and a query page at /;
                    with --dimse-port N [--ae-title T] and --allow-ae A... (the calling
                    AE titles that may send) or --allow-any-ae, a C-STORE SCP;
                    --tls-cert FILE --tls-key FILE for HTTPS; --cors-origin URL...;
@@ -41,7 +42,8 @@ commands:
                    --ohif-url URL (or $LPACS_OHIF_URL) links studies to an OHIF Viewer;
                    --trust-proxy ADDR|RANGE|none (repeatable): whose X-Forwarded-For
                    names a signing-in client (default 127.0.0.1 and ::1, the portal)
-  status           lake contents and quarantined files
+  status           lake contents, batches, the audit head, an unfinished erasure,
+                   received instances waiting in a C-STORE spool, quarantined files
   sql QUERY        run DuckDB SQL over the lake's tables (instances, series,
                    studies, patients, attributes, predictions); --json
   quarantine [list]

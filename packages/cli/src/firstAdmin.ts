@@ -24,11 +24,15 @@ export async function firstAdmin(lake: string): Promise<string | undefined> {
 }
 
 /** What to tell an operator after firstAdmin made the first user. */
-export function firstAdminText(password: string, url: string): string {
+export function firstAdminText(
+  password: string,
+  url: string,
+  lake: string,
+): string {
   return (
     `lpacs: this lake had no admin, so one was created:\n` +
-    `  user admin, password ${password}  (shown only now; change it with: npx lpacs users password admin)\n` +
-    `  sign in at ${url}, or create an API token: npx lpacs tokens create admin\n`
+    `  user admin, password ${password}  (shown only now; change it with: npx lpacs users password admin --lake ${lake})\n` +
+    `  sign in at ${url}, or create an API token: npx lpacs tokens create admin --lake ${lake}\n`
   );
 }
 
@@ -52,13 +56,13 @@ export async function announceFirstAdmin(
   url: string,
   terminal: boolean,
 ): Promise<string> {
-  if (terminal) return firstAdminText(password, url);
+  if (terminal) return firstAdminText(password, url, lake);
   const path = firstAdminPasswordPath(lake);
   await mkdir(join(lake, 'state'), { recursive: true });
   await writeFileAtomic(path, `${password}\n`, 0o600);
   return (
     `lpacs: this lake had no admin, so one was created: user admin; its password is in ${path} (mode 0600, not printed: this output is not a terminal)\n` +
-    `  read it, change it with: npx lpacs users password admin, then delete the file\n` +
-    `  sign in at ${url}, or create an API token: npx lpacs tokens create admin\n`
+    `  read it, then change it with: npx lpacs users password admin --lake ${lake} (which deletes the file)\n` +
+    `  sign in at ${url}, or create an API token: npx lpacs tokens create admin --lake ${lake}\n`
   );
 }

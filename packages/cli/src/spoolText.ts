@@ -15,7 +15,7 @@ export function spoolText(
     );
   if (spool.stopped)
     parts.push(
-      `${spool.stopped} received instance${spool.stopped === 1 ? '' : 's'} left in the spool by a C-STORE server that stopped: not in the lake until lpacs serve --lake ${lake} --dimse-port N starts and commits them`,
+      `${spool.stopped} received instance${spool.stopped === 1 ? '' : 's'} left in the spool by a C-STORE server that stopped: not in the lake until lpacs serve --lake ${lake} --dimse-port N --allow-ae AE starts and commits them`,
     );
   return parts.join('; ');
 }

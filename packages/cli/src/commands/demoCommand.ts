@@ -94,7 +94,11 @@ export async function demoCommand(
   );
   if (password)
     process.stdout.write(
-      `\n${firstAdminText(password, server.url.replace(/graphql$/, ''))}`,
+      `\n${firstAdminText(
+        password,
+        server.url.replace(/graphql$/, ''),
+        opts.lake,
+      )}`,
     );
   // Where the token comes from, and where the query page wants it.
   process.stdout.write(

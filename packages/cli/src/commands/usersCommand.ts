@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { AccessStore, AuditLog, parseRole, ROLES } from '@lpacs/access';
 import { cliActor } from '../cliActor';
+import { firstAdminPasswordPath } from '../firstAdmin';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -97,6 +99,11 @@ export async function usersCommand(
       if (!name) break;
       const secret = password();
       const revoked = await store.setPassword(name, secret);
+      // The first admin's password that serve left for the operator
+      // (firstAdmin) is spent once it is changed.
+      const firstPassword = firstAdminPasswordPath(opts.lake);
+      const spent = name === 'admin' && existsSync(firstPassword);
+      if (spent) await rm(firstPassword, { force: true });
       await audit.append({
         actor: operator,
         action: 'user.password',
@@ -109,7 +116,7 @@ export async function usersCommand(
           flags.passwordStdin
             ? `password of ${name} set`
             : `new password of ${name}: ${secret}`
-        }\n${revokedLine(name, revoked)}\n`,
+        }\n${revokedLine(name, revoked)}\n${spent ? `deleted ${firstPassword}, which held the first password\n` : ''}`,
       );
       return 0;
     }
