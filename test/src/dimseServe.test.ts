@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -28,6 +27,12 @@ import {
   tempDir,
   tokenFor,
 } from './helpers';
+import {
+  killServes,
+  serveDimse as serve,
+  stopServe as stop,
+  track,
+} from './dimseHarness';
 
 // `lpacs serve` with its C-STORE SCP, run as an operator would, pushed to
 // with dcmtk's storescu and echoscu on 127.0.0.1: who may associate, what
@@ -35,65 +40,10 @@ import {
 // behind. What was sent is known by construction and read with dcmdump.
 
 const work = tempDir('dimse-serve');
-const serving = new Set<ChildProcessWithoutNullStreams>();
 after(() => {
-  for (const child of serving) child.kill('SIGKILL');
+  killServes();
   work.remove();
 });
-
-interface Serving {
-  child: ChildProcessWithoutNullStreams;
-  base: string;
-  dimsePort: number;
-  out: () => string;
-  err: () => string;
-}
-
-/** Starts `lpacs serve` on free ports; resolves once both listen. */
-async function serve(lake: string, args: string[]): Promise<Serving> {
-  const child = spawn(process.execPath, [
-    ...[CLI, 'serve', '--lake', lake, '--port', '0'],
-    ...['--dimse-port', '0', ...args],
-  ]);
-  serving.add(child);
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const ready = await new Promise<{ base: string; dimsePort: number }>(
-    (resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const base = /at (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(out)?.[1];
-        const port = /listening on 127\.0\.0\.1:(\d+) for/.exec(out)?.[1];
-        if (base && port) resolve({ base, dimsePort: Number(port) });
-      });
-      child.once('exit', (code) =>
-        reject(new Error(`serve exited ${code}: ${err}`)),
-      );
-      setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`serve did not say it listens: ${out}${err}`));
-      }, 30_000).unref();
-    },
-  );
-  return { child, ...ready, out: () => out, err: () => err };
-}
-
-/** Sends `signal` and resolves with how the process ended. */
-async function stop(
-  child: ChildProcessWithoutNullStreams,
-  signal: NodeJS.Signals,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  serving.delete(child);
-  const exited = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-  }>((resolve) =>
-    child.once('exit', (code, sig) => resolve({ code, signal: sig })),
-  );
-  child.kill(signal);
-  return exited;
-}
 
 /** A dcmtk tool's exit status and output (stdout and stderr). */
 function dcmtk(tool: string, args: string[]): { code: number; out: string } {
@@ -752,7 +702,7 @@ describe('lpacs serve stopped by a signal', () => {
     const child = spawn(process.execPath, [
       ...[CLI, 'serve', '--lake', lake, '--port', '0'],
     ]);
-    serving.add(child);
+    track(child);
     const base = await new Promise<string>((resolve) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import {
   existsSync,
   readFileSync,
@@ -13,6 +12,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { CLI, REPO, dcmdump, parquetRows, runCli, tempDir } from './helpers';
+import { killServes, serveDimse, stopServe } from './dimseHarness';
 
 // A C-STORE SCP killed with SIGKILL mid-association leaves the originals
 // it answered in the lake's spool and the de-identified objects its
@@ -23,9 +23,8 @@ import { CLI, REPO, dcmdump, parquetRows, runCli, tempDir } from './helpers';
 const work = tempDir('erase-spool');
 const corpus = join(work.path, 'ct');
 const kekFile = join(work.path, 'kek');
-const serving = new Set<ChildProcessWithoutNullStreams>();
 after(() => {
-  for (const child of serving) child.kill('SIGKILL');
+  killServes();
   work.remove();
 });
 
@@ -64,56 +63,6 @@ before(() => {
   writeFileSync(kekFile, randomBytes(32).toString('hex') + '\n');
 });
 
-interface Serving {
-  child: ChildProcessWithoutNullStreams;
-  port: number;
-}
-
-/** `lpacs serve --dimse-port 0`; resolves once the SCP listens. */
-async function serve(
-  lake: string,
-  env: Record<string, string>,
-): Promise<Serving> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...[CLI, 'serve', '--lake', lake, '--port', '0'],
-      ...['--dimse-port', '0', '--allow-ae', 'MODALITY1'],
-    ],
-    { env: { ...process.env, ...env } },
-  );
-  serving.add(child);
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+) for/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`serve exited ${code}: ${err}`)),
-    );
-  });
-  return { child, port };
-}
-
-async function stop(
-  child: ChildProcessWithoutNullStreams,
-  signal: NodeJS.Signals,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  serving.delete(child);
-  const exited = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-  }>((resolve) =>
-    child.once('exit', (code, sig) => resolve({ code, signal: sig })),
-  );
-  child.kill(signal);
-  return exited;
-}
-
 /** A process of this pid still exists (not even a zombie). */
 function gone(pid: number): boolean {
   try {
@@ -141,19 +90,19 @@ async function crashedLake(
     env,
   );
   assert.equal(made.code, 0, made.stderr);
-  const s = await serve(lake, env);
+  const s = await serveDimse(lake, ['--allow-ae', 'MODALITY1'], env);
   const first = spawnSync(
     'storescu',
     [
       ...['+sd', '+r', '-aet', 'MODALITY1', '-aec', 'LPACS'],
-      ...['127.0.0.1', `${s.port}`, join(A.dir, 'ST01')],
+      ...['127.0.0.1', `${s.dimsePort}`, join(A.dir, 'ST01')],
     ],
     { encoding: 'latin1', timeout: 60_000 },
   );
   assert.equal(first.status, 0, first.stderr);
   const push = spawn('storescu', [
     ...['-v', '+sd', '+r', '-aet', 'MODALITY1', '-aec', 'LPACS'],
-    ...['127.0.0.1', `${s.port}`],
+    ...['127.0.0.1', `${s.dimsePort}`],
     ...filesIn(B.dir).slice(0, B_SENT),
     join(A.dir, 'ST02'),
   ]);
@@ -165,7 +114,7 @@ async function crashedLake(
   for (let i = 0; i < 3000 && answers() < B_SENT + 20; i++) await sleep(5);
   assert.ok(answers() >= B_SENT + 20, log);
   const pid = s.child.pid!;
-  assert.equal((await stop(s.child, 'SIGKILL')).signal, 'SIGKILL');
+  assert.equal((await stopServe(s.child, 'SIGKILL')).signal, 'SIGKILL');
   await pushed;
   for (let i = 0; i < 100 && !gone(pid); i++) await sleep(50);
   assert.ok(gone(pid));
@@ -256,8 +205,8 @@ describe('lpacs erase after a C-STORE SCP was killed with SIGKILL', () => {
     assert.deepEqual(objectsOf(lake), []);
 
     // The next SCP ingests B's and nothing of A's, and empties the spool.
-    const again = await serve(lake, {});
-    assert.equal((await stop(again.child, 'SIGTERM')).code, 0);
+    const again = await serveDimse(lake, ['--allow-ae', 'MODALITY1']);
+    assert.equal((await stopServe(again.child, 'SIGTERM')).code, 0);
     const after = await rows(lake);
     assert.equal(after.length, spooledB);
     assert.ok(after.every((r) => r.patient !== pseudonym));
@@ -288,8 +237,8 @@ describe('lpacs erase after a C-STORE SCP was killed with SIGKILL', () => {
     assert.equal(report.spooled, spooled - left);
     assert.ok(report.spooled >= 20);
     // What is left is B's: the next SCP ingests exactly that many.
-    const again = await serve(lake, env);
-    assert.equal((await stop(again.child, 'SIGTERM')).code, 0);
+    const again = await serveDimse(lake, ['--allow-ae', 'MODALITY1'], env);
+    assert.equal((await stopServe(again.child, 'SIGTERM')).code, 0);
     const ingested = JSON.parse(
       (await runCli(['audit', '--lake', lake, '--json'], env)).stdout,
     ) as Array<{ detail?: Record<string, unknown> }>;
