@@ -17,7 +17,9 @@ import type { LakeCipher, Logger } from '@lpacs/lake';
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '-') || 'localhost';
 const OWNER = /^scp-(\d+)-[0-9a-f]+@(.+)$/;
 /** `<association>-<n>-<calling AE in hex>.dcm` */
-const FILE = /^([0-9a-f]{12})-(\d+)-([0-9a-f]*)\.dcm$/;
+export const FILE = /^([0-9a-f]{12})-(\d+)-([0-9a-f]*)\.dcm$/;
+/** What a file is called until it is renamed, whole and flushed (see put). */
+export const TEMPORARY_PREFIX = '.tmp-';
 
 /** A received instance waiting in the spool for its batch to commit. */
 export interface Spooled {
@@ -172,7 +174,7 @@ export class Spool {
   ): Promise<Spooled> {
     const name = `${association}-${n}-${Buffer.from(callingAE, 'latin1').toString('hex')}.dcm`;
     const path = join(this.#dir, name);
-    const tmp = join(this.#dir, `.tmp-${name}`);
+    const tmp = join(this.#dir, `${TEMPORARY_PREFIX}${name}`);
     const handle = await open(tmp, 'w', 0o600);
     try {
       await handle.writeFile(this.#cipher?.seal(bytes) ?? bytes);

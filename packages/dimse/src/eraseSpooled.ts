@@ -3,10 +3,7 @@ import { join } from 'node:path';
 import { originalIdentities } from '@lpacs/ingest';
 import { fsyncPath, openLakeCipher } from '@lpacs/lake';
 import type { Lake } from '@lpacs/lake';
-
-/** A spooled instance's name (see Spool.put); `.tmp-` before it until renamed. */
-const FILE = /^[0-9a-f]{12}-\d+-[0-9a-f]*\.dcm$/;
-const TEMPORARY = /^\.tmp-/;
+import { FILE, TEMPORARY_PREFIX } from './Spool';
 
 /** What an erasure covers, by pseudonym and the lake's StudyInstanceUID. */
 export interface SpoolScope {
@@ -86,7 +83,8 @@ export async function eraseSpooled(
   for (const folder of folders) {
     const dir = join(root, folder);
     for (const name of await readdir(dir).catch(() => []))
-      if (TEMPORARY.test(name)) await rm(join(dir, name), { force: true });
+      if (name.startsWith(TEMPORARY_PREFIX))
+        await rm(join(dir, name), { force: true });
     try {
       await rmdir(dir);
     } catch {
