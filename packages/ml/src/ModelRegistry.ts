@@ -28,7 +28,15 @@ interface Registration {
   addedAt: string;
 }
 
-async function readManifest(dir: string): Promise<ModelManifest> {
+/**
+ * Reads and validates dir/manifest.json. `stored`: a manifest already in
+ * the lake, whose fields unknown to this version are passed over (a lake
+ * may hold manifests added before unknown fields were refused).
+ */
+async function readManifest(
+  dir: string,
+  stored = false,
+): Promise<ModelManifest> {
   let text: string;
   try {
     text = await readFile(join(dir, 'manifest.json'), 'utf8');
@@ -47,7 +55,7 @@ async function readManifest(dir: string): Promise<ModelManifest> {
       `${join(dir, 'manifest.json')} is not valid JSON: ${(err as Error).message}`,
     );
   }
-  return validateManifest(json);
+  return validateManifest(json, { ignoreUnknown: stored });
 }
 
 /**
@@ -172,7 +180,7 @@ export class ModelRegistry {
       if (!SHA256.test(name)) continue;
       const dir = this.#layout.model(name);
       try {
-        const manifest = await readManifest(dir);
+        const manifest = await readManifest(dir, true);
         const reg = JSON.parse(
           await readFile(join(dir, 'registration.json'), 'utf8'),
         ) as Registration;

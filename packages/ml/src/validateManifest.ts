@@ -33,17 +33,62 @@ function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
+/**
+ * The fields each object of a manifest may hold. A field not listed is a
+ * mistake: a misspelt optional field ("windw", "normalise") would
+ * otherwise be dropped without a word and the model fed other inputs.
+ */
+const FIELDS = {
+  manifest: [
+    'name',
+    'version',
+    'task',
+    'description',
+    'inputs',
+    'preprocessing',
+    'outputs',
+  ],
+  input: ['name', 'shape', 'dtype'],
+  output: ['name', 'labels'],
+  preprocessing: [
+    'frames',
+    'rescale',
+    'window',
+    'resize',
+    'normalize',
+    'layout',
+    'stack',
+  ],
+  window: ['center', 'width'],
+  resize: ['rows', 'columns', 'method'],
+  normalize: ['mean', 'std'],
+  stack: ['by', 'slices'],
+} as const;
+
 /** Collects every problem rather than stopping at the first. */
 class Problems {
   readonly list: string[] = [];
+  constructor(readonly ignoreUnknown = false) {}
   add(path: string, message: string, value?: unknown): void {
     const got = value === undefined ? ' (missing)' : `, got ${show(value)}`;
     this.list.push(`${path}: ${message}${got}`);
+  }
+  /** Names each field of `v` that `known` does not list. */
+  unknown(v: Json, path: string, known: readonly string[]): void {
+    if (this.ignoreUnknown) return;
+    for (const key of Object.keys(v))
+      if (!known.includes(key))
+        this.add(
+          path ? `${path}.${key}` : key,
+          `is not a manifest field (${path || 'the manifest'} takes ${known.join(', ')})`,
+          v[key],
+        );
   }
 }
 
 function tensorSpec(v: unknown, path: string, p: Problems): void {
   if (!isObject(v)) return p.add(path, 'must be an object', v);
+  p.unknown(v, path, FIELDS.input);
   if (typeof v.name !== 'string' || !v.name)
     p.add(`${path}.name`, 'must be a non-empty string', v.name);
   if (v.dtype !== 'float32')
@@ -66,6 +111,7 @@ function tensorSpec(v: unknown, path: string, p: Problems): void {
 
 function outputSpec(v: unknown, path: string, p: Problems): void {
   if (!isObject(v)) return p.add(path, 'must be an object', v);
+  p.unknown(v, path, FIELDS.output);
   if (typeof v.name !== 'string' || !v.name)
     p.add(`${path}.name`, 'must be a non-empty string', v.name);
   if (
@@ -95,6 +141,7 @@ function numberList(v: unknown, path: string, p: Problems, positive = false) {
 
 function preprocessing(v: unknown, path: string, p: Problems): void {
   if (!isObject(v)) return p.add(path, 'must be an object', v);
+  p.unknown(v, path, FIELDS.preprocessing);
   if (!['each', 'first', 'middle'].includes(v.frames as string))
     p.add(`${path}.frames`, 'must be "each", "first" or "middle"', v.frames);
   if (typeof v.rescale !== 'boolean')
@@ -104,6 +151,7 @@ function preprocessing(v: unknown, path: string, p: Problems): void {
     if (!isObject(w))
       p.add(`${path}.window`, 'must be {center, width} or "dicom"', w);
     else {
+      p.unknown(w, `${path}.window`, FIELDS.window);
       if (!isFiniteNumber(w.center))
         p.add(`${path}.window.center`, 'must be a number', w.center);
       if (!isFiniteNumber(w.width) || w.width <= 0)
@@ -113,6 +161,7 @@ function preprocessing(v: unknown, path: string, p: Problems): void {
   const r = v.resize;
   if (!isObject(r)) p.add(`${path}.resize`, 'must be an object', r);
   else {
+    p.unknown(r, `${path}.resize`, FIELDS.resize);
     if (!isPositiveInt(r.rows))
       p.add(`${path}.resize.rows`, 'must be a positive integer', r.rows);
     if (!isPositiveInt(r.columns))
@@ -127,6 +176,7 @@ function preprocessing(v: unknown, path: string, p: Problems): void {
   const n = v.normalize;
   if (!isObject(n)) p.add(`${path}.normalize`, 'must be {mean, std}', n);
   else {
+    p.unknown(n, `${path}.normalize`, FIELDS.normalize);
     numberList(n.mean, `${path}.normalize.mean`, p);
     numberList(n.std, `${path}.normalize.std`, p, true);
   }
@@ -136,6 +186,7 @@ function preprocessing(v: unknown, path: string, p: Problems): void {
   if (st !== undefined) {
     if (!isObject(st)) p.add(`${path}.stack`, 'must be {by, slices}', st);
     else {
+      p.unknown(st, `${path}.stack`, FIELDS.stack);
       if (st.by !== 'ImagePositionPatient')
         p.add(`${path}.stack.by`, 'must be "ImagePositionPatient"', st.by);
       if (!isPositiveInt(st.slices))
@@ -184,14 +235,20 @@ function consistency(m: ModelManifest, p: Problems): void {
 /**
  * Validates a parsed manifest.json and returns it typed.
  * @param json - the parsed file.
+ * @param options - `ignoreUnknown`: pass over fields the manifest format
+ * does not have (for manifests stored before they were refused).
  * @returns the manifest.
  * @throws MlError MANIFEST_INVALID naming each mistake (in `problems`).
  */
-export function validateManifest(json: unknown): ModelManifest {
-  const p = new Problems();
+export function validateManifest(
+  json: unknown,
+  options: { ignoreUnknown?: boolean } = {},
+): ModelManifest {
+  const p = new Problems(options.ignoreUnknown);
   if (!isObject(json)) {
     p.add('manifest', 'must be a JSON object', json);
   } else {
+    p.unknown(json, '', FIELDS.manifest);
     if (typeof json.name !== 'string' || !NAME.test(json.name))
       p.add(
         'name',
