@@ -680,8 +680,13 @@ export class Deidentifier {
     let action = resolve(listed, el.vr);
     if (listed === 'keep') {
       // Not in Table E.1-1: a person name is emptied, an element PS3.6
-      // does not define is removed (see unlistedAction).
-      const unlisted = unlistedAction(el.tag, el.vr);
+      // does not define is removed, a date follows the longitudinal
+      // option (see unlistedAction).
+      const unlisted = unlistedAction(
+        el.tag,
+        el.vr,
+        this.#options.longitudinal,
+      );
       if (unlisted) {
         this.#count(walk, unlisted.count);
         return this.#apply(w, from, el, unlisted.action, walk, depth, false);
@@ -762,7 +767,7 @@ export class Deidentifier {
         return true;
       case 'C':
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
-        this.#count(walk, 'C');
+        if (count) this.#count(walk, 'C');
         this.#clean(w, el, walk);
         return true;
       case 'U':

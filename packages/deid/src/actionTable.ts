@@ -79,6 +79,9 @@ export class ActionTable {
   }
 }
 
+/** Dates and times, which Retain Longitudinal Temporal Information governs. */
+const TEMPORAL_VRS: ReadonlySet<string> = new Set(['DA', 'DT', 'TM']);
+
 /**
  * What lpacs does with a public element Table E.1-1 does not list (its
  * action is `keep`), which the table would otherwise let through as it
@@ -86,22 +89,37 @@ export class ActionTable {
  * group of the dictionary) is removed (`X`: unknown content cannot be
  * judged), a person name among them, and a person name of a defined
  * element (VR PN as written, or as PS3.6 gives it) is emptied (`Z`: a
- * name is never research data, whatever attribute holds it).
+ * name is never research data, whatever attribute holds it). A date or
+ * time (DA, DT, TM) the table does not list (Study Update DateTime,
+ * Date of Gain Calibration, Expiry Date, ...) follows the lake's
+ * Retain Longitudinal Temporal Information: shifted with the patient's
+ * other dates under modified dates (`C`: an unshifted date beside
+ * shifted ones gives the shift away), kept under full dates, emptied
+ * without the option (`Z`, as the table's own dates are).
  * Undefined for every other element, which stays. Group lengths and
  * private elements are not asked about.
  */
 export function unlistedAction(
   tag: number,
   vr: string,
+  longitudinal: DeidOptions['longitudinal'] = 'off',
 ):
   | { action: 'Z'; count: 'unlistedName' }
   | { action: 'X'; count: 'unknownElement' }
+  | { action: 'C' | 'Z'; count: 'unlistedDate' }
   | undefined {
   const entry = lookupTag(tag);
   // Unknown first: a name in an element PS3.6 does not define goes too.
   if (!entry) return { action: 'X', count: 'unknownElement' };
   if (vr === 'PN' || entry[0] === 'PN')
     return { action: 'Z', count: 'unlistedName' };
+  if (TEMPORAL_VRS.has(vr) || (vr === 'UN' && TEMPORAL_VRS.has(entry[0]))) {
+    if (longitudinal === 'full') return undefined;
+    return {
+      action: longitudinal === 'modified' ? 'C' : 'Z',
+      count: 'unlistedDate',
+    };
+  }
   return undefined;
 }
 

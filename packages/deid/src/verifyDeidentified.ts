@@ -82,8 +82,9 @@ function breach(
   }
   const listed = c.table.actionFor(el.tag);
   const action =
-    (listed === 'keep' ? unlistedAction(el.tag, el.vr)?.action : undefined) ??
-    resolve(listed, el.vr);
+    (listed === 'keep'
+      ? unlistedAction(el.tag, el.vr, c.options.longitudinal)?.action
+      : undefined) ?? resolve(listed, el.vr);
   if (el.tag === Tag.PatientAge && (action === 'K' || action === 'keep')) {
     const value = readString(c.buf, el)?.trim() ?? '';
     const capped = cappedAge(value);
@@ -178,7 +179,8 @@ function firstBreach(
  * its pseudonyms, or (D on dates with a Retain Longitudinal option) a
  * date. What lpacs adds to the table holds too: no person name in an
  * element the table does not list, no public element PS3.6 does not
- * define (unlistedAction), and no PatientAge over 89 years but 090Y. It cannot prove free text clean (C); it does
+ * define, no date or time the table does not list unless a Retain
+ * Longitudinal option is declared (unlistedAction), and no PatientAge over 89 years but 090Y. It cannot prove free text clean (C); it does
  * stop an identified object that merely carries the two attributes.
  * @returns why the object is refused (attributes named, never values), or undefined
  */
