@@ -9,6 +9,8 @@ set -euo pipefail
 # is only a Recommends of python3-pydicom. python3-onnx writes the tiny
 # test models (datasets/make-model.py). python3-botocore signs S3 requests
 # independently of lpacs's own SigV4 code in its tests.
+# python3-prometheus-client reads /metrics as a second parser of the
+# exposition format in test/src/metrics.test.ts.
 TOOLS=(
   'dcmtk:dcmdump'
   'dcmtk:dump2dcm'
@@ -21,6 +23,7 @@ TOOLS=(
   'python3-onnx:'
   'python3-requests:'
   'python3-botocore:'
+  'python3-prometheus-client:'
   'time:/usr/bin/time'
   'openssl:openssl'
   'unzip:unzip'

@@ -30,6 +30,7 @@ import {
 } from '@lpacs/sharing';
 import { downloadRefusal } from './resolvers/SharingResolver';
 import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
+import { metricGauges } from './operations/metricGauges';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
 import { allowRoute } from './access/allowRoute';
@@ -62,6 +63,7 @@ import { newStowTally, stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
 import { Metrics, routeOf } from './http/Metrics';
+import type { Gauge } from './http/Metrics';
 import { limitQuery } from './http/limitQuery';
 import { routeTemplate } from './http/routeTemplate';
 import { readOperations } from './operations/readOperations';
@@ -121,6 +123,11 @@ export interface ServerOptions {
    * download) before it drops their connections; default 5000 ms.
    */
   shutdownGraceMs?: number;
+  /**
+   * More queue depths for /metrics (`lpacs_queue_depth{queue=NAME}`),
+   * sampled at each scrape: `lpacs serve` passes the C-STORE spool's.
+   */
+  queues?: () => Promise<Record<string, number>>;
 }
 
 /** A running API server. */
@@ -403,60 +410,17 @@ export async function startServer(
       session: async () =>
         session ? session.catch(() => undefined) : undefined,
     });
-  const gauges = async () => {
-    const ops = await operations();
-    const jobs = await predictions.list().catch(() => []);
-    const ingest = ops.ingest;
-    return {
-      lpacs_lake_instances: {
-        help: 'Instances in the lake (-1 when it cannot be queried).',
-        value: ops.instances,
-      },
-      lpacs_lake_object_bytes: {
-        help: 'Bytes of the objects the instances table names.',
-        value: ops.objectBytes,
-      },
-      lpacs_disk_free_bytes: {
-        help: 'Free bytes on the lake file system.',
-        value: ops.diskFreeBytes,
-      },
-      lpacs_disk_total_bytes: {
-        help: 'Size of the lake file system, bytes.',
-        value: ops.diskTotalBytes,
-      },
-      lpacs_last_backup_timestamp_seconds: {
-        help: 'When the last backup of the lake finished (0: none recorded).',
-        value: ops.lastBackup ? Date.parse(ops.lastBackup.at) / 1000 : 0,
-      },
-      lpacs_ingest_files_seen: {
-        help: 'Files ingested through this process (STOW-RS, sync, DIMSE).',
-        value: ingest?.filesSeen ?? 0,
-      },
-      lpacs_ingest_files_quarantined: {
-        help: 'Of those, files quarantined.',
-        value: ingest?.quarantined ?? 0,
-      },
-      lpacs_ingest_failed_runs: {
-        help: 'Ingest runs stopped by a lake failure.',
-        value: ingest?.failedRuns ?? 0,
-      },
-      lpacs_ingest_busy_seconds: {
-        help: 'Seconds this process spent ingesting.',
-        value: ingest?.busySeconds ?? 0,
-      },
-      // The count only: the hash of an entry lets whoever can guess its
-      // fields (who, what, when) confirm the guess, and /metrics needs no
-      // sign-in. lpacs status and the Operations page show the hash.
-      lpacs_audit_entries: {
-        help: 'Entries of the audit log as its recorded chain head counts (0: none recorded); appends only raise it, so a drop means the log and its head were replaced.',
-        value: ops.auditHead?.entries ?? 0,
-      },
-      lpacs_jobs_running: {
-        help: 'Prediction jobs queued or running.',
-        value: jobs.filter((j) => j.phase === 'queued' || j.phase === 'running')
-          .length,
-      },
-    };
+  const gauges = async (): Promise<Record<string, Gauge>> => {
+    const [ops, jobs, open, more] = await Promise.all([
+      operations(),
+      predictions.list().catch(() => []),
+      session ? session.catch(() => undefined) : undefined,
+      options.queues ? options.queues().catch(() => ({})) : {},
+    ]);
+    return metricGauges(ops, jobs, {
+      ingest_runs: open?.pendingRuns ?? 0,
+      ...more,
+    });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

@@ -101,6 +101,8 @@ export class IngestSession {
   readonly #others = new Map<string, string>();
   readonly options: DeidOptions;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Runs handed to run() that have not ended: waiting, or under way. */
+  #pendingRuns = 0;
   /** The tombstones the workers were last told of, as sent. */
   #erasedSent = '';
   readonly #totals: IngestTotals = {
@@ -183,6 +185,7 @@ export class IngestSession {
     inputs: AsyncIterable<InputFile> | Iterable<InputFile>,
     hooks: RunHooks = {},
   ): Promise<IngestReport> {
+    this.#pendingRuns++;
     const next = this.#queue
       .then(() => this.#run(inputs, hooks))
       .then(
@@ -191,9 +194,20 @@ export class IngestSession {
           this.#totals.failedRuns++;
           throw err;
         },
-      );
+      )
+      .finally(() => {
+        this.#pendingRuns--;
+      });
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Ingest runs of this session not yet ended: the one under way and those
+   * waiting behind it (runs go one at a time). A monitoring queue depth.
+   */
+  get pendingRuns(): number {
+    return this.#pendingRuns;
   }
 
   /** Every run of this session so far, added up. */

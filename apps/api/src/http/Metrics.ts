@@ -9,6 +9,13 @@ function labels(l: Record<string, string>): string {
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
+/** A gauge sampled at scrape time: one value, or one per set of labels. */
+export interface Gauge {
+  help: string;
+  value:
+    number | ReadonlyArray<{ labels: Record<string, string>; value: number }>;
+}
+
 /** Requests of the recent past, at a glance (see Metrics.recent). */
 export interface RecentRequests {
   windowSeconds: number;
@@ -92,8 +99,12 @@ export class Metrics {
     this.#counters.set(key, (this.#counters.get(key) ?? 0) + by);
   }
 
-  /** The exposition text; `gauges` are sampled by the caller at scrape time. */
-  render(gauges: Record<string, { help: string; value: number }>): string {
+  /**
+   * The exposition text; `gauges` are sampled by the caller at scrape time:
+   * one value, or one sample per set of labels (none: the family is
+   * declared without samples).
+   */
+  render(gauges: Record<string, Gauge>): string {
     const out: string[] = [
       '# HELP lpacs_uptime_seconds Seconds since the API started.',
       '# TYPE lpacs_uptime_seconds gauge',
@@ -127,12 +138,13 @@ export class Metrics {
       for (const [k, v] of this.#counters)
         if (k.split('{')[0] === name) out.push(`${k} ${v}`);
     }
-    for (const [name, g] of Object.entries(gauges))
-      out.push(
-        `# HELP ${name} ${g.help}`,
-        `# TYPE ${name} gauge`,
-        `${name} ${g.value}`,
-      );
+    for (const [name, g] of Object.entries(gauges)) {
+      out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`);
+      if (typeof g.value === 'number') out.push(`${name} ${g.value}`);
+      else
+        for (const sample of g.value)
+          out.push(`${name}${labels(sample.labels)} ${sample.value}`);
+    }
     return `${out.join('\n')}\n`;
   }
 }

@@ -163,6 +163,11 @@ export async function serveCommand(
       ...(dimse.ohifUrl ? { ohifUrl: dimse.ohifUrl } : {}),
       ...(dimse.trustProxy ? { trustProxy: dimse.trustProxy } : {}),
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
+      // /metrics: instances answered to a C-STORE and not yet committed,
+      // this server's and any a stopped one left.
+      queues: async () => ({
+        dimse_spool: (await Spool.waiting(opts.lake)).files,
+      }),
     });
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
