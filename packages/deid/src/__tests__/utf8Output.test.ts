@@ -193,6 +193,47 @@ describe('text the de-identifier writes under the declared character set', () =>
     assert.doesNotMatch(readFileSync(path).toString('latin1'), /\x1b/);
   });
 
+  it('re-encodes a GBK object in UTF-8 when a cleaned descriptor keeps Chinese words', () => {
+    const gbk = (text: string): Piece => ({ text, codec: 'gbk' });
+    const input = fixture('gbk', 'GBK', [
+      ['(0008,0070) LO [', gbk('东芝医疗'), ']'],
+      ['(0008,1030) LO [', gbk('CT 胸部 增强 欧阳'), ']'],
+      ['(0010,0010) PN [', gbk('欧阳^建国'), ']'],
+    ]);
+    assert.equal(readBack(input).StudyDescription, 'CT 胸部 增强 欧阳');
+    const { path, outcome } = deidentified(input);
+    assert.deepEqual(outcome.warnings, []);
+    const after = readBack(path);
+    assert.equal(after.SpecificCharacterSet, 'ISO_IR 192');
+    assert.equal(after.StudyDescription, 'CT 胸部 增强');
+    assert.equal(after.Manufacturer, '东芝医疗');
+    // Python: 'CT 胸部 增强'.encode('utf-8').hex(), 16 bytes, no padding.
+    assert.equal(
+      rawHex(path, 'StudyDescription'),
+      '435420e883b8e983a820e5a29ee5bcba',
+    );
+  });
+
+  it('keeps half-width katakana of ISO_IR 13 (JIS X 0201) in a cleaned descriptor', () => {
+    const sjis = (text: string): Piece => ({ text, codec: 'shift_jis' });
+    const input = fixture('ir13', 'ISO_IR 13', [
+      ['(0008,1030) LO [CT ', sjis('ｷｮｳﾌﾞ ﾔﾏﾀﾞ'), ']'],
+      ['(0010,0010) PN [', sjis('ﾔﾏﾀﾞ^ﾀﾛｳ'), ']'],
+    ]);
+    assert.equal(readBack(input).StudyDescription, 'CT ｷｮｳﾌﾞ ﾔﾏﾀﾞ');
+    const { path, outcome } = deidentified(input);
+    assert.deepEqual(outcome.warnings, []);
+    const after = readBack(path);
+    assert.equal(after.StudyDescription, 'CT ｷｮｳﾌﾞ');
+    // lpacs has no JIS X 0201 encoder: the object goes out in UTF-8.
+    assert.equal(after.SpecificCharacterSet, 'ISO_IR 192');
+    // Python: 'CT ｷｮｳﾌﾞ'.encode('utf-8').hex(), 18 bytes.
+    assert.equal(
+      rawHex(path, 'StudyDescription'),
+      '435420efbdb7efbdaeefbdb3efbe8cefbe9e',
+    );
+  });
+
   it('keeps the label and its own bytes when the cleaned text fits the set (ISO 8859-1)', () => {
     const input = fixture('latin1', 'ISO_IR 100', [
       [
