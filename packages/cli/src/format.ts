@@ -81,6 +81,15 @@ export function reportText(r: IngestReport): string {
     lines.push(`  notice ${shownPath(n.source)}: ${n.message}`);
   if (r.notices.length > 20)
     lines.push(`  ... and ${r.notices.length - 20} more (--json)`);
+  const fallbacks = r.fallbackElements ?? [];
+  if (fallbacks.length)
+    lines.push(
+      `fallbacks   ${fallbacks.length} element(s) removed because their de-identification action failed (files ingested)`,
+    );
+  for (const n of fallbacks.slice(0, 20))
+    lines.push(`  fallback ${shownPath(n.source)}: ${n.message}`);
+  if (fallbacks.length > 20)
+    lines.push(`  ... and ${fallbacks.length - 20} more (--json)`);
   for (const n of r.notRead)
     lines.push(`  not read ${shownPath(n.source)}: ${n.message}`);
   for (const q of r.quarantine.slice(0, 20))

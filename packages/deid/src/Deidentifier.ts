@@ -716,10 +716,13 @@ export class Deidentifier {
     try {
       return this.#apply(w, from, el, action, walk, depth);
     } catch {
+      // Never the whole file for one element: it goes, and the object
+      // says so in its counts (`fallback`, also counted X) and warnings.
       walk.warnings.push(
         `could not apply ${action} to ${tagString(el.tag)}: removed`,
       );
       this.#count(walk, 'X');
+      this.#count(walk, 'fallback');
       return true;
     }
   }
@@ -762,20 +765,21 @@ export class Deidentifier {
         } else w.element(el.tag, el.vr, Buffer.alloc(0));
         return true;
       case 'D':
-        this.#count(walk, 'D');
         this.#dummy(w, el, walk);
+        this.#count(walk, 'D'); // after: a failure is counted X instead
         return true;
       case 'C':
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
-        if (count) this.#count(walk, 'C');
         this.#clean(w, el, walk);
+        if (count) this.#count(walk, 'C');
         return true;
       case 'U':
-        this.#count(walk, 'U');
         this.#remapUids(w, el, walk);
+        this.#count(walk, 'U');
         return true;
       default:
         this.#count(walk, 'X');
+        this.#count(walk, 'fallback');
         walk.warnings.push(
           `unknown action ${action} on ${tagString(el.tag)}: removed`,
         );

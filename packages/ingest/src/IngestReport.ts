@@ -76,6 +76,12 @@ export interface IngestReport {
    * lake, a link to a folder read already.
    */
   notRead: NoticeEntry[];
+  /**
+   * Elements whose de-identification action failed and that were removed
+   * instead, each with its file (tag and action named, never a value);
+   * the file itself was ingested.
+   */
+  fallbackElements: NoticeEntry[];
   deidentification: {
     profile: string;
     edition: string;

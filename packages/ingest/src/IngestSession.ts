@@ -248,6 +248,7 @@ export class IngestSession {
       conflictSources: [],
       notices: [],
       notRead: [],
+      fallbackElements: [],
       deidentification: {
         profile: 'PS3.15 E.1-1 Basic Application Confidentiality Profile',
         edition: PROFILE_EDITION,

@@ -22,9 +22,17 @@ export function tallyIngested(
   }
   d.fallbacks += sign * o.warnings.length;
   d.notices += sign * o.notices.length;
-  if (sign > 0)
+  if (sign > 0) {
     for (const message of o.notices)
       report.notices.push({ source: o.source, message });
-  else if (o.notices.length)
-    report.notices = report.notices.filter((n) => n.source !== o.source);
+    for (const message of o.warnings)
+      report.fallbackElements.push({ source: o.source, message });
+  } else {
+    if (o.notices.length)
+      report.notices = report.notices.filter((n) => n.source !== o.source);
+    if (o.warnings.length)
+      report.fallbackElements = report.fallbackElements.filter(
+        (n) => n.source !== o.source,
+      );
+  }
 }
