@@ -74,9 +74,10 @@ commands:
                    data yet); erase resume finishes an interrupted erasure;
                    erase --replay-from LIVE_LAKE erases again in --lake
                    (a restored lake) what LIVE_LAKE erased
-  retention (--older-than-days N | --before INSTANT) [--modality M]... --reason TEXT [--apply]
-                   erase what was ingested more than N days ago (a dry run
-                   without --apply); audited
+  retention (--older-than-days N | --before INSTANT | --cohort ID) [--modality M]... --reason TEXT [--apply]
+                   erase what was ingested more than N days ago, of some
+                   modalities, of a project (its saved cohort), all given
+                   holding (a dry run without --apply); audited
   sync (--cohort ID | --release ID) --to URL [--token T]
                    send a saved cohort or an approved release to another
                    lpacs, only what it lacks; a rerun resumes
@@ -301,6 +302,7 @@ async function main(argv: string[]): Promise<number> {
           olderThanDays: values['older-than-days'],
           before: values.before,
           modality: values.modality,
+          cohort: values.cohort,
           reason: values.reason,
           apply: values.apply,
         },

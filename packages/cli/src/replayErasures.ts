@@ -1,5 +1,6 @@
 import { AuditLog } from '@lpacs/access';
 import { Catalog, Lake, addTombstones, readTombstones } from '@lpacs/lake';
+import { SharingStore } from '@lpacs/sharing';
 import { hashed } from './erasureTarget';
 import { requireLake } from './requireLake';
 import { retentionWhere } from './retentionWhere';
@@ -114,18 +115,34 @@ export async function replayErasures(
         },
       });
     } else if (e.action === 'retention.apply' && e.target) {
-      const cutoff = e.target.replace(/^before:/, '');
+      const cutoff = e.target.startsWith('before:')
+        ? e.target.slice('before:'.length)
+        : undefined;
       const m = String(e.detail?.modalities ?? 'all');
       const modalities = m === 'all' ? [] : m.split(',');
+      // A project's policy: the cohort as this (restored) lake froze it.
+      const cohort =
+        typeof e.detail?.cohort === 'string' ? e.detail.cohort : undefined;
+      let project: string[] | undefined;
+      if (cohort) {
+        const store = new SharingStore(root);
+        if (!store.cohorts().some((c) => c.id === cohort)) {
+          report.unmatched++;
+          continue;
+        }
+        project = (await store.cohortInstances(cohort)).map(
+          (i) => i.SOPInstanceUID,
+        );
+      }
       requests.push({
         seq: e.seq,
         request: {
           action: e.action,
           target: e.target,
           reason,
-          where: retentionWhere(cutoff, modalities),
+          where: retentionWhere(cutoff, modalities, project),
           tombstone: false,
-          detail: { modalities: m },
+          detail: { modalities: m, ...(cohort ? { cohort } : {}) },
         },
       });
     }

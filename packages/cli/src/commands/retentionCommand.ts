@@ -12,15 +12,19 @@ export interface RetentionFlags {
   /** An ISO 8601 instant instead of a number of days. */
   before?: string | undefined;
   modality?: string[] | undefined;
+  /** A project: the saved cohort whose instances the policy covers. */
+  cohort?: string | undefined;
   reason?: string | undefined;
   apply?: boolean | undefined;
 }
 
 /**
- * `lpacs retention (--older-than-days N | --before INSTANT) [--modality
- * M]... --reason R [--apply]`: erases instances that entered the lake more than N days ago
- * (the lake holds shifted study dates, so the date of ingest is the one
- * date it knows truly), optionally of some modalities only, the way
+ * `lpacs retention (--older-than-days N | --before INSTANT | --cohort ID)
+ * [--modality M]... --reason R [--apply]`: erases instances that entered
+ * the lake more than N days ago (the lake holds shifted study dates, so
+ * the date of ingest is the one date it knows truly), those of a project
+ * (the instances its saved cohort froze), optionally of some modalities
+ * only; what is given must all hold. The erasure goes the way
  * `lpacs erase` does (see runErasure): objects, rows, the linkage of
  * erased studies and of patients left with none, quarantined originals
  * of erased studies, releases, saved cohorts; no tombstone. Without
@@ -33,30 +37,34 @@ export async function retentionCommand(
   const days = Number(flags.olderThanDays);
   const before = flags.before ? Date.parse(flags.before) : NaN;
   const byDays = Number.isInteger(days) && days >= 1;
+  const cohortId = flags.cohort?.trim() || undefined;
   // Say which part is wrong before the usage line.
   const problem =
     flags.olderThanDays !== undefined && !byDays
       ? `--older-than-days must be a whole number of days, 1 or more, got "${flags.olderThanDays}"`
       : flags.before !== undefined && Number.isNaN(before)
         ? `--before must be an ISO date or instant (2024-01-31 or 2024-01-31T12:00:00Z), got "${flags.before}"`
-        : !byDays && Number.isNaN(before)
-          ? 'give --older-than-days N or --before ISO-INSTANT'
-          : !flags.reason?.trim()
-            ? '--reason is required: it is kept in the audit log'
-            : undefined;
+        : flags.cohort !== undefined && !cohortId
+          ? '--cohort needs the id of a saved cohort (co_...)'
+          : !byDays && Number.isNaN(before) && !cohortId
+            ? 'give --older-than-days N, --before ISO-INSTANT or --cohort ID'
+            : !flags.reason?.trim()
+              ? '--reason is required: it is kept in the audit log'
+              : undefined;
   if (problem) {
     process.stderr.write(
-      `lpacs retention: ${problem}\nusage: lpacs retention (--older-than-days N | --before ISO-INSTANT) [--modality M]... --reason "policy" [--apply]\n`,
+      `lpacs retention: ${problem}\nusage: lpacs retention (--older-than-days N | --before ISO-INSTANT | --cohort ID) [--modality M]... --reason "policy" [--apply]\n`,
     );
     return 2;
   }
-  const cutoff = new Date(
-    byDays ? Date.now() - days * 86_400_000 : before,
-  ).toISOString();
+  const cutoff =
+    byDays || !Number.isNaN(before)
+      ? new Date(byDays ? Date.now() - days * 86_400_000 : before).toISOString()
+      : undefined;
   const modalities = (flags.modality ?? []).map((m) => m.trim().toUpperCase());
   // A cutoff after now selects every instance ingested so far: a typo'd
   // year must not empty the lake. The dry run shows it, with a warning.
-  const future = !byDays && before > Date.now();
+  const future = !byDays && before > Date.now() && !cohortId;
   if (future) {
     const what = `everything ingested so far${modalities.length ? ` (of modality ${modalities.join(', ')})` : ''}`;
     if (flags.apply) {
@@ -69,9 +77,28 @@ export async function retentionCommand(
       `warning: --before ${flags.before} is in the future: this selects ${what}; --apply refuses it\n`,
     );
   }
-  const where = retentionWhere(cutoff, modalities);
+  await requireLake(opts.lake);
+  let project: string[] | undefined;
+  if (cohortId) {
+    const { SharingStore } = await import('@lpacs/sharing');
+    const store = new SharingStore(opts.lake);
+    if (!store.cohorts().some((c) => c.id === cohortId)) {
+      const ids = store.cohorts().map((c) => c.id);
+      process.stderr.write(
+        `lpacs retention: no saved cohort "${cohortId}" in ${opts.lake}; ${ids.length ? `saved cohorts: ${ids.join(', ')}` : 'it has none'}\n`,
+      );
+      return 2;
+    }
+    project = (await store.cohortInstances(cohortId)).map(
+      (i) => i.SOPInstanceUID,
+    );
+  }
+  const where = retentionWhere(cutoff, modalities, project);
+  const what = [
+    ...(cohortId ? [`of saved cohort ${cohortId}`] : []),
+    ...(cutoff ? [`ingested before ${cutoff}`] : []),
+  ].join(' ');
   if (!flags.apply) {
-    await requireLake(opts.lake);
     const { Catalog } = await import('@lpacs/lake');
     const catalog = await Catalog.open(opts.lake, { threads: 1 });
     try {
@@ -80,7 +107,7 @@ export async function retentionCommand(
         where.params,
       );
       process.stdout.write(
-        `would erase ${counted(Number(r?.n ?? 0), 'instance')} in ${counted(Number(r?.s ?? 0), 'study', 'studies')} ingested before ${cutoff}; rerun with --apply\n`,
+        `would erase ${counted(Number(r?.n ?? 0), 'instance')} in ${counted(Number(r?.s ?? 0), 'study', 'studies')} ${what}; rerun with --apply\n`,
       );
     } finally {
       await catalog.close();
@@ -91,13 +118,16 @@ export async function retentionCommand(
     opts.lake,
     {
       action: 'retention.apply',
-      target: `before:${cutoff}`,
+      target: cutoff ? `before:${cutoff}` : `cohort:${cohortId}`,
       reason: flags.reason!.trim(),
       where,
       tombstone: false,
-      detail: { modalities: modalities.join(',') || 'all' },
+      detail: {
+        modalities: modalities.join(',') || 'all',
+        ...(cohortId ? { cohort: cohortId } : {}),
+      },
     },
     cliActor(),
   );
-  return printErasure(opts, r, { cutoff });
+  return printErasure(opts, r, cutoff ? { cutoff } : {});
 }
