@@ -5,7 +5,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccessStore, AuditLog, Role } from '@lpacs/access';
-import { DirTarget, backupLake, listSnapshots } from '@lpacs/lake';
+import { Catalog, DirTarget, backupLake, listSnapshots } from '@lpacs/lake';
 import {
   CLI,
   CT,
@@ -86,6 +86,17 @@ describe('backup and restore', () => {
     assert.match(r.stdout, /every checksum verified/);
     assert.deepEqual(await lakeDifferences(restored, lake), []);
     assert.deepEqual(objects(restored), objects(lake));
+    // Every Parquet file of every table, byte for byte (predictions and
+    // batch files included), hashed here.
+    const tableFiles = (root: string) =>
+      new Map(
+        filesUnder(join(root, 'tables')).map((f) => [
+          f.slice(root.length),
+          createHash('sha256').update(readFileSync(f)).digest('hex'),
+        ]),
+      );
+    assert.ok(tableFiles(lake).size >= 10);
+    assert.deepEqual(tableFiles(restored), tableFiles(lake));
     for (const f of ['state/access.json', 'keys/site.key', 'lake.json'])
       assert.deepEqual(
         readFileSync(join(restored, f)),
@@ -128,9 +139,25 @@ describe('backup and restore', () => {
     );
   });
 
-  it('takes a consistent snapshot while an ingest is writing', async () => {
+  it('takes a consistent snapshot while an ingest is writing and queries are answered', async () => {
     const busy = join(work.path, 'busy');
     await cli(['ingest', CT, '--lake', busy]);
+    const ctCount = filesUnder(CT).filter((f) => f.endsWith('.dcm')).length;
+    // Queries through the catalog the API uses, one after another, for as
+    // long as the backup runs.
+    const catalog = await Catalog.open(busy, { threads: 1 });
+    const counts: number[] = [];
+    const failures: string[] = [];
+    let backingUp = true;
+    const querying = (async () => {
+      while (backingUp) {
+        await catalog
+          .query('SELECT count(*)::INT AS n FROM instances')
+          .then(([r]) => counts.push(Number(r?.n)))
+          .catch((err: Error) => failures.push(err.message));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     const ingest = spawn(
       process.execPath,
       [
@@ -147,7 +174,15 @@ describe('backup and restore', () => {
     );
     const snap = join(work.path, 'busy-backup');
     await cli(['backup', snap, '--lake', busy]);
+    backingUp = false;
+    await querying;
+    await catalog.close();
     await new Promise((r) => ingest.once('close', r));
+    // Every query was answered, never with fewer instances than before.
+    assert.deepEqual(failures, []);
+    assert.ok(counts.length > 0);
+    for (let i = 0; i < counts.length; i++)
+      assert.ok(counts[i]! >= (counts[i - 1] ?? ctCount), counts.join(','));
     const restored = join(work.path, 'busy-restored');
     const r = await runCli(['restore', snap, '--lake', restored]);
     assert.equal(r.code, 0, r.stderr);
