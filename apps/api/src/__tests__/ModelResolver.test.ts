@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +31,7 @@ let schema: GraphQLSchema;
 let catalog: Catalog;
 let jobs: PredictionJobs;
 let context: ModelContext;
+let adminContext: ModelContext;
 
 function python(args: string[]): string {
   const r = spawnSync('/usr/bin/python3', args, {
@@ -39,15 +46,19 @@ function python(args: string[]): string {
 async function gql<T>(
   query: string,
   variables?: Record<string, unknown>,
+  as: ModelContext = context,
 ): Promise<{
   data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+  errors?: Array<{
+    message: string;
+    extensions?: { code?: string; mlCode?: string; problems?: string[] };
+  }>;
 }> {
   const r = await graphql({
     schema,
     source: query,
     variableValues: variables,
-    contextValue: context,
+    contextValue: as,
   });
   return JSON.parse(JSON.stringify(r));
 }
@@ -78,6 +89,11 @@ before(async () => {
     logger: silentLogger,
     predictions: jobs,
     gate: new Gate(researcher, new AuditLog(lake), silentLogger),
+  } as unknown as ModelContext;
+  const admin = { userId: 'u0', name: 'ada', role: Role.Admin, tokenId: 't0' };
+  adminContext = {
+    ...context,
+    gate: new Gate(admin, new AuditLog(lake), silentLogger),
   } as unknown as ModelContext;
   schema = await lpacsSchema();
 });
@@ -207,5 +223,126 @@ describe('models over GraphQL', () => {
       '{ job(id: "20260101T000000Z-00000000") { id } }',
     );
     assert.deepEqual(missing.data, { job: null });
+  });
+});
+
+describe('addModel over GraphQL', () => {
+  const ADD =
+    'mutation ($dir: String!) { addModel(dir: $dir) { alreadyStored model { name version task sha256 labels } } }';
+  /** sha256sum's digest of a file. */
+  const sha256sum = (path: string) =>
+    spawnSync('sha256sum', [path], { encoding: 'utf8' }).stdout.split(' ')[0];
+
+  it('stores a model folder for an admin, under the SHA-256 sha256sum gives, once', async () => {
+    const dir = join(work, 'models', 'ct-threshold');
+    type A = {
+      addModel: {
+        alreadyStored: boolean;
+        model: { name: string; sha256: string; task: string; labels: string[] };
+      };
+    };
+    const first = await gql<A>(ADD, { dir }, adminContext);
+    assert.deepEqual(first.errors, undefined);
+    const sha = sha256sum(join(dir, 'model.onnx'));
+    assert.match(sha!, /^[0-9a-f]{64}$/);
+    assert.deepEqual(first.data!.addModel, {
+      alreadyStored: false,
+      model: {
+        name: 'ct-threshold',
+        version: '1.0.0',
+        task: 'segmentation',
+        sha256: sha,
+        labels: ['dense'],
+      },
+    });
+    assert.deepEqual(
+      readFileSync(join(lake, 'models', sha!, 'model.onnx')),
+      readFileSync(join(dir, 'model.onnx')),
+    );
+    const again = await gql<A>(ADD, { dir }, adminContext);
+    assert.equal(again.data!.addModel.alreadyStored, true);
+    const listed = await gql<{
+      models: Array<{ name: string; sha256: string }>;
+    }>('{ models { name sha256 } }');
+    assert.deepEqual(
+      listed.data!.models.find((m) => m.name === 'ct-threshold'),
+      { name: 'ct-threshold', sha256: sha },
+    );
+    // models lists ct-brightness under sha256sum's digest too.
+    assert.equal(
+      listed.data!.models.find((m) => m.name === 'ct-brightness')!.sha256,
+      sha256sum(join(work, 'models', 'ct-brightness', 'model.onnx')),
+    );
+  });
+
+  it('refuses a researcher, a relative path and each kind of bad folder, naming the mistake', async () => {
+    const models = join(work, 'models');
+    // The access error as the gate throws it (the server's formatError
+    // turns its code into extensions.code).
+    const denied = await graphql({
+      schema,
+      source: ADD,
+      variableValues: { dir: join(models, 'ct-brightness') },
+      contextValue: context,
+    });
+    assert.equal(
+      (denied.errors![0]!.originalError as { code?: string }).code,
+      'FORBIDDEN',
+    );
+    assert.equal(denied.data, null);
+    const relative = await gql(ADD, { dir: 'models/x' }, adminContext);
+    assert.deepEqual(relative.errors![0]!.extensions, {
+      code: 'BAD_USER_INPUT',
+      field: 'dir',
+    });
+    // Two manifest mistakes, both named.
+    const bad = join(work, 'bad-manifest');
+    cpSync(join(models, 'ct-brightness'), bad, { recursive: true });
+    const manifest = JSON.parse(
+      readFileSync(join(bad, 'manifest.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    writeFileSync(
+      join(bad, 'manifest.json'),
+      JSON.stringify({ ...manifest, version: '', task: 'detection' }),
+    );
+    const invalid = await gql(ADD, { dir: bad }, adminContext);
+    assert.deepEqual(invalid.errors![0]!.extensions, {
+      code: 'BAD_USER_INPUT',
+      mlCode: 'MANIFEST_INVALID',
+      problems: [
+        'version: must be a non-empty string, got ""',
+        'task: must be one of classification, regression, segmentation, got "detection"',
+      ],
+    });
+    // Three labels for a graph with two scores.
+    writeFileSync(
+      join(bad, 'manifest.json'),
+      JSON.stringify({
+        ...manifest,
+        version: '9',
+        outputs: [{ name: 'scores', labels: ['a', 'b', 'c'] }],
+      }),
+    );
+    const mismatch = await gql(ADD, { dir: bad }, adminContext);
+    assert.equal(mismatch.errors![0]!.extensions!.mlCode, 'MODEL_MISMATCH');
+    // A cut model.onnx.
+    writeFileSync(join(bad, 'manifest.json'), JSON.stringify(manifest));
+    const onnx = join(bad, 'model.onnx');
+    writeFileSync(onnx, readFileSync(onnx).subarray(0, 100));
+    const damaged = await gql(ADD, { dir: bad }, adminContext);
+    assert.equal(damaged.errors![0]!.extensions!.mlCode, 'MODEL_INVALID');
+    // Another graph under ct-brightness 1.0.0, which the lake holds.
+    python([
+      '-c',
+      'import onnx, sys; m = onnx.load(sys.argv[1]); m.doc_string = "other"; onnx.save(m, sys.argv[2])',
+      join(models, 'ct-brightness', 'model.onnx'),
+      onnx,
+    ]);
+    const conflict = await gql(ADD, { dir: bad }, adminContext);
+    assert.equal(conflict.errors![0]!.extensions!.mlCode, 'MODEL_CONFLICT');
+    assert.match(
+      conflict.errors![0]!.message,
+      /^ct-brightness 1\.0\.0 is already stored with model\.onnx [0-9a-f]{12}/,
+    );
   });
 });

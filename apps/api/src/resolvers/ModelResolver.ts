@@ -1,4 +1,5 @@
 import { Action } from '@lpacs/access';
+import { isAbsolute } from 'node:path';
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { MlError, MlErrorCode } from '@lpacs/ml';
@@ -12,7 +13,13 @@ import { ErrorCode, badInput } from '../ApiError';
 import { checkFilter } from '../cohort/checkFilter';
 import { whereOf } from '../cohort/compileFilter';
 import type { ApiContext } from '../context';
-import { Job, Model, Prediction, RunModelInput } from '../schema/ModelTypes';
+import {
+  AddedModel,
+  Job,
+  Model,
+  Prediction,
+  RunModelInput,
+} from '../schema/ModelTypes';
 
 /**
  * The context models need: the server's prediction jobs (one per lake,
@@ -41,6 +48,19 @@ function apiError(err: unknown): unknown {
       });
     case MlErrorCode.BadSelection:
       return badInput(err.message);
+    // A model folder addModel cannot store: the client's mistake, named
+    // with its ML code and, for a manifest, every problem found.
+    case MlErrorCode.ManifestInvalid:
+    case MlErrorCode.ModelInvalid:
+    case MlErrorCode.ModelMismatch:
+    case MlErrorCode.ModelConflict:
+      return new GraphQLError(err.message, {
+        extensions: {
+          code: ErrorCode.BadUserInput,
+          mlCode: err.code,
+          ...(err.problems.length ? { problems: err.problems } : {}),
+        },
+      });
     default:
       return err;
   }
@@ -182,6 +202,33 @@ export class ModelResolver {
         createdAt: r.created_at,
       }),
     );
+  }
+
+  @Authorized(Action.ModelManage)
+  @Mutation(() => AddedModel, {
+    description:
+      "Stores a model folder of the server's file system (model.onnx and manifest.json) in the lake, as lpacs models add DIR does: the manifest validated, then checked against the ONNX graph; the model's identity is the SHA-256 of model.onnx.",
+  })
+  async addModel(
+    @Ctx() ctx: ModelContext,
+    @Arg('dir', { description: 'Absolute path of the folder on the server' })
+    dir: string,
+  ): Promise<AddedModel> {
+    if (!isAbsolute(dir))
+      throw badInput(
+        `dir must be an absolute path on the server, got ${JSON.stringify(dir)}`,
+        'dir',
+      );
+    const added = await api(jobsOf(ctx).registry.add(dir));
+    if (!added.alreadyStored)
+      await ctx.gate.record('model.add', 'ok', added.sha256, {
+        name: added.manifest.name,
+        version: added.manifest.version,
+      });
+    return Object.assign(new AddedModel(), {
+      model: toModel(added),
+      alreadyStored: added.alreadyStored,
+    });
   }
 
   @Authorized(Action.ModelRun)

@@ -18,6 +18,16 @@ export class Model {
   addedAt!: string;
 }
 
+@ObjectType({ description: 'A model addModel stored, or found stored.' })
+export class AddedModel {
+  @Field(() => Model) model!: Model;
+  @Field({
+    description:
+      'True when this model.onnx with this manifest was stored before (nothing changed)',
+  })
+  alreadyStored!: boolean;
+}
+
 @ObjectType({ description: 'Counters of a prediction job.' })
 export class JobProgress {
   @Field(() => Int, { description: 'Instances selected' }) total!: number;
