@@ -30,6 +30,7 @@ import {
 } from '@lpacs/sharing';
 import { downloadRefusal } from './resolvers/SharingResolver';
 import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
+import type { SessionOptions } from '@lpacs/ml';
 import { metricGauges } from './operations/metricGauges';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@lpacs/lake';
@@ -128,6 +129,13 @@ export interface ServerOptions {
    * sampled at each scrape: `lpacs serve` passes the C-STORE spool's.
    */
   queues?: () => Promise<Record<string, number>>;
+  /**
+   * onnxruntime settings of prediction jobs run by this server (execution
+   * providers, intra-op threads, sessions per model, batch); `lpacs serve`
+   * passes `$LPACS_ORT_*` (sessionOptionsFromEnv). Default: CPU, half the
+   * cores per session, one session per model, batches of 8.
+   */
+  modelSession?: SessionOptions;
 }
 
 /** A running API server. */
@@ -202,6 +210,13 @@ function formatError(formatted: GraphQLFormattedError, error: unknown) {
             : code,
         ...(formatted.extensions?.field
           ? { field: formatted.extensions.field }
+          : {}),
+        // addModel's refusals: the ML code and each manifest problem.
+        ...(formatted.extensions?.mlCode
+          ? { mlCode: formatted.extensions.mlCode }
+          : {}),
+        ...(formatted.extensions?.problems
+          ? { problems: formatted.extensions.problems }
           : {}),
       },
     };
@@ -389,6 +404,7 @@ export async function startServer(
   const predictions = new PredictionJobs({
     lakeRoot: options.lake,
     logger,
+    ...(options.modelSession ? { session: options.modelSession } : {}),
     sink: {
       commit: async (rows) => {
         if (!rows.length) return;

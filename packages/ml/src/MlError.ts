@@ -20,6 +20,8 @@ export enum MlErrorCode {
   JobNotFound = 'JOB_NOT_FOUND',
   /** The job selection is empty or malformed. */
   BadSelection = 'BAD_SELECTION',
+  /** An onnxruntime setting ($LPACS_ORT_*) that is not a valid value. */
+  BadSetting = 'BAD_SETTING',
 }
 
 /** An ML failure with a code and a message naming the bad value. */

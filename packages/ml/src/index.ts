@@ -39,6 +39,7 @@ export { preprocessFrame } from './preprocessFrame';
 export { resizePlane } from './resizePlane';
 export { selectInputs } from './selectInputs';
 export { defaultIntraOpThreads, SessionPool } from './SessionPool';
+export { sessionOptionsFromEnv } from './sessionOptionsFromEnv';
 export { slicePosition } from './slicePosition';
 export { sampleSlices, stackSlices } from './stackSlices';
 export type * from './types';

@@ -1,5 +1,5 @@
 import { openLakeCipher } from '@lpacs/lake';
-import { PredictionJobs } from '@lpacs/ml';
+import { PredictionJobs, sessionOptionsFromEnv } from '@lpacs/ml';
 import type { JobSelection, JobState } from '@lpacs/ml';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
@@ -70,19 +70,13 @@ export async function predictCommand(
   const jobs = new PredictionJobs({
     lakeRoot: opts.lake,
     logger: createLogger('ml.jobs', process.env.LPACS_LOG_LEVEL ?? 'error'),
+    // onnxruntime settings from $LPACS_ORT_* (providers in order, e.g.
+    // "cuda,cpu"; CPU only unless asked), --threads over LPACS_ORT_THREADS.
     session: {
+      ...sessionOptionsFromEnv(),
       ...(flags.threads === undefined
         ? {}
         : { intraOpNumThreads: flags.threads }),
-      // onnxruntime execution providers in order, e.g. "cuda,cpu"; CPU only
-      // unless asked (the CUDA provider is not installed by default).
-      ...(process.env.LPACS_ORT_PROVIDERS
-        ? {
-            executionProviders: process.env.LPACS_ORT_PROVIDERS.split(',')
-              .map((p) => p.trim())
-              .filter(Boolean),
-          }
-        : {}),
     },
     onProgress: (job) => {
       const now = Date.now();

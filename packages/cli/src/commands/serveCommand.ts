@@ -4,6 +4,7 @@ import { Spool, startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
 import { IngestSession } from '@lpacs/ingest';
 import { Lake } from '@lpacs/lake';
+import { sessionOptionsFromEnv } from '@lpacs/ml';
 import { announceFirstAdmin, firstAdmin } from '../firstAdmin';
 import { spoolText } from '../spoolText';
 import { createLogger } from '../logger';
@@ -163,6 +164,8 @@ export async function serveCommand(
       ...(dimse.ohifUrl ? { ohifUrl: dimse.ohifUrl } : {}),
       ...(dimse.trustProxy ? { trustProxy: dimse.trustProxy } : {}),
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
+      // Prediction jobs' onnxruntime settings: $LPACS_ORT_PROVIDERS etc.
+      modelSession: sessionOptionsFromEnv(),
       // /metrics: instances answered to a C-STORE and not yet committed,
       // this server's and any a stopped one left.
       queues: async () => ({
