@@ -357,7 +357,11 @@ describe('prediction jobs over a lake', () => {
           equal: true,
           source: readSop(ref.path),
         });
+        // dciodvfy ran (a missing binary gives no output, hence no
+        // "Error" line), recognised the Segmentation IOD, found no error.
         const v = spawnSync('dciodvfy', [seg], { encoding: 'utf8' });
+        assert.equal(v.error, undefined, 'dciodvfy runs');
+        assert.match(v.stderr + v.stdout, /^Segmentation$/m);
         assert.doesNotMatch(v.stderr + v.stdout, /^Error/m);
       }
     } finally {
@@ -544,6 +548,99 @@ describe('a job decoding with @lpacs/pixels', () => {
           `${ref.path}: ${r.score} vs numpy ${ref.scores[0]}`,
         );
       }
+    } finally {
+      await jobs.close();
+    }
+  });
+});
+
+describe('a job meeting an image that does not fit the model', () => {
+  it('records it BAD_INPUT and predicts the others as numpy does', async () => {
+    const root = await makeLake('rgb');
+    await new ModelRegistry(root).add(join(models, 'ct-brightness'));
+    // An 8x8 RGB secondary capture written by pydicom: 3 samples per
+    // pixel, where ct-brightness takes 1 channel.
+    const rgbPath = join(tmp, 'rgb.dcm');
+    python([
+      '-c',
+      [
+        'import sys, numpy as np',
+        'from pydicom.dataset import Dataset, FileMetaDataset',
+        'from pydicom.uid import ExplicitVRLittleEndian',
+        'm = FileMetaDataset(); m.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"; m.MediaStorageSOPInstanceUID = "2.25.6001"; m.TransferSyntaxUID = ExplicitVRLittleEndian',
+        'd = Dataset(); d.file_meta = m; d.is_little_endian = True; d.is_implicit_VR = False',
+        'd.SOPClassUID = m.MediaStorageSOPClassUID; d.SOPInstanceUID = "2.25.6001"; d.Modality = "CT"',
+        'd.SamplesPerPixel = 3; d.PhotometricInterpretation = "RGB"; d.PlanarConfiguration = 0',
+        'd.Rows = 8; d.Columns = 8; d.BitsAllocated = 8; d.BitsStored = 8; d.HighBit = 7; d.PixelRepresentation = 0',
+        'd.PixelData = np.arange(192, dtype=np.uint8).tobytes()',
+        'd.save_as(sys.argv[1], write_like_original=False)',
+      ].join('\n'),
+      rgbPath,
+    ]);
+    const spp = python([
+      '-c',
+      'import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).pixel_array.shape)',
+      rgbPath,
+    ]).trim();
+    assert.equal(spp, '(8, 8, 3)', 'pydicom reads it as RGB');
+    const lake = await Lake.open(root);
+    try {
+      const bytes = readFileSync(rgbPath);
+      await lake.commitBatch(newBatchId(), {
+        instances: [
+          {
+            SOPInstanceUID: '2.25.6001',
+            SeriesInstanceUID: '2.25.6000',
+            StudyInstanceUID: '2.25.7000',
+            Modality: 'CT',
+            InstanceNumber: 1,
+            NumberOfFrames: 1,
+            object_key: lake.putObjectSync(bytes, sha256(bytes)),
+          },
+        ],
+      });
+    } finally {
+      lake.close();
+    }
+    // Decoded by @lpacs/pixels in the frame worker, as lpacs serve does.
+    const jobs = jobsOn(root, { decodeFrame: undefined });
+    try {
+      const { id } = await jobs.create('ct-brightness', {
+        seriesInstanceUIDs: ['2.25.6000', '2.25.1001'],
+      });
+      const job = await jobs.run(id);
+      assert.equal(job.phase, 'done');
+      assert.deepEqual(job.progress, {
+        total: 5,
+        done: 5,
+        predicted: 4,
+        skipped: 0,
+        failed: 1,
+      });
+      assert.deepEqual(
+        job.failures.map((f) => [f.SOPInstanceUID, f.code, f.message]),
+        [
+          [
+            '2.25.6001',
+            MlErrorCode.BadInput,
+            'frame has 3 samples per pixel; the model takes 1 channels',
+          ],
+        ],
+      );
+      const rows = await predictions(
+        root,
+        `SELECT SOPInstanceUID, score FROM predictions WHERE label = 'bright' ORDER BY 1`,
+      );
+      assert.deepEqual(
+        rows.map((r) => r.SOPInstanceUID),
+        ['2.25.5', '2.25.6', '2.25.7', '2.25.8'],
+      );
+      for (const r of rows)
+        assert.ok(
+          Math.abs(
+            Number(r.score) - bySop.get(String(r.SOPInstanceUID))!.scores[0],
+          ) < 1e-5,
+        );
     } finally {
       await jobs.close();
     }
