@@ -100,7 +100,9 @@ export const DUMMY: Readonly<Record<string, string>> = {
   ST: 'ANONYMIZED',
   TM: '000000',
   UC: 'ANONYMIZED',
-  UR: '',
+  // D needs a non-zero length (PS3.15 E.1.1): a relative URI reference
+  // (RFC 3986 4.1) that points nowhere.
+  UR: 'ANONYMIZED',
   UT: 'ANONYMIZED',
 };
 
