@@ -21,6 +21,9 @@ let server: RunningServer;
 const token: Record<string, string> = {};
 let patient = '';
 let patientKeys: string[] = [];
+let patientUids: string[] = [];
+let patientStudy = '';
+let otherStudy = '';
 let total = 0;
 let zipUrl = '';
 let shareId = '';
@@ -48,11 +51,17 @@ before(async () => {
   const run = await runCli(['ingest', CT, '--lake', lake, '--json']);
   assert.equal(run.code, 0, run.stderr);
   const rows = await parquetRows(
-    `SELECT "PatientID" AS p, object_key AS k FROM read_parquet('${lake}/tables/instances/*/*.parquet') ORDER BY 1`,
+    `SELECT "PatientID" AS p, object_key AS k, "SOPInstanceUID" AS i, "SeriesInstanceUID" AS se, "StudyInstanceUID" AS st FROM read_parquet('${lake}/tables/instances/*/*.parquet') ORDER BY 1`,
   );
   total = rows.length;
   patient = String(rows[0]!.p);
-  patientKeys = rows.filter((r) => r.p === patient).map((r) => String(r.k));
+  const mine = rows.filter((r) => r.p === patient);
+  patientKeys = mine.map((r) => String(r.k));
+  patientStudy = String(mine[0]!.st);
+  otherStudy = String(rows.find((r) => r.p !== patient)!.st);
+  patientUids = [
+    ...new Set(mine.flatMap((r) => [r.i, r.se, r.st].map(String))),
+  ];
   for (const [name, role] of [
     ['rita', Role.Researcher],
     ['sam', Role.Steward],
@@ -140,7 +149,56 @@ describe('erasing a patient (withdrawn consent)', () => {
       assert.ok(!readFileSync(f).toString('latin1').includes(patient), f);
   });
 
+  it("leaves none of the patient's UIDs in any Parquet row or other file", async () => {
+    let controls = 0;
+    // Every table's every file, every row read back by the test's DuckDB
+    // and searched as text (a UID in the attributes table's value column
+    // counts too).
+    for (const f of filesUnder(join(lake, 'tables')).filter((x) =>
+      x.endsWith('.parquet'),
+    )) {
+      const text = JSON.stringify(
+        await parquetRows(`SELECT * FROM read_parquet('${f}')`),
+        (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v),
+      );
+      for (const uid of patientUids)
+        assert.ok(!text.includes(uid), `${uid} in ${f}`);
+      if (text.includes(otherStudy)) controls++;
+    }
+    // The same search finds another patient's study, which stays.
+    assert.ok(controls > 0, 'the search finds a UID that is there');
+    const audit = join(lake, 'audit', 'audit.ndjson');
+    for (const f of filesUnder(lake).filter(
+      (x) => !x.endsWith('.parquet') && x !== audit,
+    )) {
+      const text = readFileSync(f).toString('latin1');
+      for (const uid of patientUids)
+        assert.ok(!text.includes(uid), `${uid} in ${f}`);
+    }
+  });
+
   it('answers queries and downloads without the patient at once', async () => {
+    // DICOMweb: the study is not found by QIDO-RS, its objects not by WADO-RS.
+    const dicomweb = server.url.replace(/graphql$/, 'dicomweb');
+    const qido = await fetch(
+      `${dicomweb}/studies?StudyInstanceUID=${patientStudy}`,
+      {
+        headers: {
+          authorization: `Bearer ${token.rita}`,
+          accept: 'application/dicom+json',
+        },
+      },
+    );
+    assert.ok(qido.status === 204 || qido.status === 200, String(qido.status));
+    const found = qido.status === 204 ? [] : ((await qido.json()) as unknown[]);
+    assert.deepEqual(found, []);
+    const wado = await fetch(`${dicomweb}/studies/${patientStudy}`, {
+      headers: {
+        authorization: `Bearer ${token.rita}`,
+        accept: 'multipart/related; type="application/dicom"',
+      },
+    });
+    assert.equal(wado.status, 404);
     const c = await gql<{
       cohort: { counts: { instances: number; patients: number } };
     }>('rita', '{ cohort { counts { instances patients } } }');
