@@ -48,7 +48,7 @@ after(async () => {
 });
 
 describe('portal models page in Chromium', () => {
-  it('runs a model over the lake and shows it done with every CT instance predicted', async () => {
+  it('runs a model over the lake, shows it done with every CT instance predicted, its score in the viewer, and selects a cohort by it', async () => {
     const ct = filesUnder(CT).filter(
       (f) =>
         f.endsWith('.dcm') && dcmdump(f, ['0008,0060'])?.['0008,0060'] === 'CT',
@@ -99,6 +99,57 @@ describe('portal models page in Chromium', () => {
     );
     await page.screenshot({
       path: join(screenshots(), 'viewer-predictions.png'),
+    });
+
+    // The cohort builder's model criterion: the instances whose bright
+    // score numpy puts at or above a threshold of two decimals (the
+    // field's step) that splits the CT cohort, with no score near it.
+    const objects = rows
+      .map((r) => join(lake, String(r.k)))
+      .filter((f) => dcmdump(f, ['0008,0060'])?.['0008,0060'] === 'CT');
+    const all = JSON.parse(
+      (
+        await promisify(execFile)(
+          '/usr/bin/python3',
+          [join(REPO, 'packages', 'ml', 'scripts', 'reference.py'), ...objects],
+          { maxBuffer: 1 << 28 },
+        )
+      ).stdout,
+    ) as Array<{ scores: number[] }>;
+    const bright = all.map((r) => r.scores[0]!);
+    let threshold = 0;
+    let expected = 0;
+    for (let c = 1; c < 100; c++) {
+      const t = c / 100;
+      const n = bright.filter((b) => b >= t).length;
+      if (bright.some((b) => Math.abs(b - t) < 1e-4)) continue;
+      if (
+        n > 0 &&
+        n < bright.length &&
+        Math.abs(2 * n - bright.length) < Math.abs(2 * expected - bright.length)
+      ) {
+        threshold = t;
+        expected = n;
+      }
+    }
+    assert.ok(expected > 0 && expected < bright.length, 'a split');
+    await page.goto(stack.portal);
+    await page.getByLabel('Model', { exact: true }).fill('ct-brightness');
+    await page.getByLabel('Label', { exact: true }).fill('bright');
+    await page.getByLabel('Minimum score').fill(String(threshold));
+    const instances = page.locator(
+      'dl[aria-label="Cohort counts"] dd[data-level="instances"]',
+    );
+    const want = expected.toLocaleString('en');
+    const end = Date.now() + 15_000;
+    let seen = await instances.textContent();
+    while (seen !== want && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await instances.textContent();
+    }
+    assert.equal(seen, want, `score >= ${threshold}`);
+    await page.screenshot({
+      path: join(screenshots(), 'cohort-by-prediction.png'),
     });
   });
 });
