@@ -202,6 +202,22 @@ describe('lpacs sync over HTTPS', () => {
     // Node names the TLS failure by its code.
     assert.match(report.stopped ?? '', /DEPTH_ZERO_SELF_SIGNED_CERT/);
     assert.equal(await rowsOf(lakeB), 0);
+    // Without --json the operator is told how to trust the peer.
+    const text = await runCli([
+      'sync',
+      '--cohort',
+      cohort,
+      '--to',
+      baseB,
+      '--lake',
+      lakeA,
+      '--token',
+      token,
+    ]);
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /DEPTH_ZERO_SELF_SIGNED_CERT/);
+    assert.match(text.stdout, /NODE_EXTRA_CA_CERTS=/);
+    assert.equal(await rowsOf(lakeB), 0);
   });
 
   it('stops when the TLS connection is cut, and a rerun sends only what B lacks', async () => {

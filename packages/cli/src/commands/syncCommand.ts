@@ -39,8 +39,14 @@ function usageProblem(
   return undefined;
 }
 
-/** What to do when the peer's answer, not the network, stopped the run. */
-function stoppedAdvice(status: number | undefined): string {
+/** Node's codes for a peer certificate this machine does not trust. */
+const UNTRUSTED_CERT =
+  /SELF_SIGNED_CERT|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE)|CERT_UNTRUSTED|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID/;
+
+/** What to do about what stopped the run: the peer's answer, or the network. */
+function stoppedAdvice(status: number | undefined, stopped: string): string {
+  if (UNTRUSTED_CERT.test(stopped))
+    return "this machine does not trust the peer's certificate (lpacs never skips the check): give the CA that signed it with NODE_EXTRA_CA_CERTS=/path/ca.pem, or ask the peer's admin for a certificate that matches the host name in --to and has not expired";
   if (status === 401)
     return "the peer refused the token (unknown, expired or revoked): ask the peer's admin for a token of the receiving lake with sync.receive (there: lpacs tokens create USER --scope sync.receive) and give it with --token or $LPACS_SYNC_TOKEN";
   if (status === 403)
@@ -126,7 +132,7 @@ export async function syncCommand(
   if (report.stopped)
     lines.push(
       `not sent        ${report.remaining}: ${report.stopped}`,
-      stoppedAdvice(report.stoppedStatus),
+      stoppedAdvice(report.stoppedStatus, report.stopped),
     );
   process.stdout.write(`${lines.join('\n')}\n`);
   return ok ? 0 : 1;
