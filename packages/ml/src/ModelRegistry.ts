@@ -146,7 +146,9 @@ export class ModelRegistry {
     );
     await mkdir(tmp, { recursive: true });
     try {
-      await copyFile(join(dir, 'model.onnx'), join(tmp, 'model.onnx'));
+      // The bytes hashed above, not the file again: it could have changed
+      // since, and the folder is named by that hash.
+      await writeFile(join(tmp, 'model.onnx'), onnx);
       await copyFile(join(dir, 'manifest.json'), join(tmp, 'manifest.json'));
       const addedAt = new Date().toISOString();
       const reg: Registration = { sha256, addedAt };

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import {
   Catalog,
@@ -15,6 +17,7 @@ import { JobStore } from './JobStore';
 import type { JobInput, JobSelection, JobState } from './jobTypes';
 import { LakePredictionSink } from './LakePredictionSink';
 import type { PredictionSink } from './LakePredictionSink';
+import { MlError, MlErrorCode } from './MlError';
 import { ModelRegistry } from './ModelRegistry';
 import { OnnxModel } from './OnnxModel';
 import { FramePrep } from './FramePrep';
@@ -26,6 +29,24 @@ import { predictVolumes } from './predictVolumes';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
 import { writeMask } from './writeMask';
+
+/**
+ * Checks that a stored model.onnx still has the SHA-256 it is stored
+ * under: predictions carry that hash as the model's identity, so a file
+ * replaced or damaged in the lake must not predict under it.
+ * @throws MlError MODEL_INVALID naming both digests.
+ */
+async function verifyStored(model: RegisteredModel): Promise<void> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(join(model.dir, 'model.onnx')))
+    hash.update(chunk as Buffer);
+  const found = hash.digest('hex');
+  if (found !== model.sha256)
+    throw new MlError(
+      MlErrorCode.ModelInvalid,
+      `the lake's model.onnx of ${model.manifest.name} ${model.manifest.version} has SHA-256 ${found}, not ${model.sha256} it was stored under: it was changed after lpacs models add (add the model again)`,
+    );
+}
 
 /** Failures kept in a job's state; the count goes on past it. */
 const MAX_FAILURES = 1000;
@@ -462,11 +483,13 @@ export class PredictionJobs {
   #model(registered: RegisteredModel): Promise<OnnxModel> {
     let model = this.#models.get(registered.sha256);
     if (!model) {
-      model = OnnxModel.open(
-        registered.dir,
-        registered.manifest,
-        this.#options.session,
-        this.#logger,
+      model = verifyStored(registered).then(() =>
+        OnnxModel.open(
+          registered.dir,
+          registered.manifest,
+          this.#options.session,
+          this.#logger,
+        ),
       );
       model.catch(() => this.#models.delete(registered.sha256));
       this.#models.set(registered.sha256, model);

@@ -646,3 +646,43 @@ describe('a job meeting an image that does not fit the model', () => {
     }
   });
 });
+
+describe('a stored model.onnx changed after it was added', () => {
+  it('fails the job naming both digests, and predicts nothing under the old one', async () => {
+    const root = await makeLake('tampered');
+    const added = await new ModelRegistry(root).add(
+      join(models, 'ct-brightness'),
+    );
+    // The same graph with another doc string: it loads and predicts the
+    // same scores, but it is not the file whose SHA-256 names the model.
+    const stored = join(added.dir, 'model.onnx');
+    python([
+      '-c',
+      'import onnx, sys; m = onnx.load(sys.argv[1]); m.doc_string = "changed"; onnx.save(m, sys.argv[1])',
+      stored,
+    ]);
+    const digest = spawnSync('sha256sum', [stored], {
+      encoding: 'utf8',
+    }).stdout.split(' ')[0]!;
+    assert.notEqual(digest, added.sha256);
+    const jobs = jobsOn(root);
+    try {
+      const { id } = await jobs.create('ct-brightness', {
+        seriesInstanceUIDs: ['2.25.1001'],
+      });
+      const job = await jobs.run(id);
+      assert.equal(job.phase, 'failed');
+      assert.equal(
+        job.phase === 'failed' ? job.error : '',
+        `the lake's model.onnx of ct-brightness 1.0.0 has SHA-256 ${digest}, not ${added.sha256} it was stored under: it was changed after lpacs models add (add the model again)`,
+      );
+      const [n] = await predictions(
+        root,
+        'SELECT count(*) AS n FROM predictions_batches',
+      );
+      assert.equal(n!.n, 0);
+    } finally {
+      await jobs.close();
+    }
+  });
+});
