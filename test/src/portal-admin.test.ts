@@ -23,16 +23,21 @@ const lake = join(work.path, 'lake');
 const shots = screenshots();
 const PASSWORD = 'portal story passphrase';
 let stack: PortalStack;
+/** Around the API's start: its uptime lies between the times since each. */
+let stackStarting = 0;
+let stackReady = 0;
 
 before(async () => {
   const run = await runCli(['ingest', SAMPLE, '--lake', lake]);
   assert.equal(run.code, 0, run.stderr);
+  stackStarting = Date.now();
   stack = await startPortalStack({
     lake,
     password: PASSWORD,
     users: { ada: Role.Admin, rita: Role.Researcher },
     tokens: ['ada'],
   });
+  stackReady = Date.now();
 });
 after(async () => {
   await stack?.close();
@@ -96,6 +101,7 @@ describe('portal admin pages in Chromium', () => {
   });
 
   it('shows operations at a glance: the last backup, ingest through the server, disk', async () => {
+    const testStart = Date.now();
     const backup = await runCli([
       'backup',
       join(work.path, 'backup'),
@@ -138,6 +144,15 @@ describe('portal admin pages in Chromium', () => {
       return dd.getAttribute('data-value');
     };
     assert.equal(await value('last-backup'), snapshot);
+    // The page asked after this test began and the API was up before it:
+    // at least the seconds from ready to this test's start, at most those
+    // since the stack began starting.
+    const uptime = Number(await value('uptime'));
+    assert.ok(
+      uptime >= (testStart - stackReady) / 1000 &&
+        uptime <= Math.ceil((Date.now() - stackStarting) / 1000),
+      `uptime ${uptime} s`,
+    );
     assert.match(
       (await ada.locator('dd[data-ops="last-backup"]').textContent()) ?? '',
       /^\d+ s ago/,
