@@ -324,12 +324,10 @@ try {
     });
     try {
       const model = await jobs.registry.add(dir);
-      // Session creation is outside both timings: an empty job opens the
-      // model's session pool (and the frame worker), which the real job
-      // then reuses.
-      await jobs.run(
-        (await jobs.create(model.sha256, { seriesInstanceUIDs: ['none'] })).id,
-      );
+      // Session creation is outside both timings: warm opens the model's
+      // session pool, the frame worker and the catalog, which the job then
+      // reuses. (An empty job did this until empty selections were refused.)
+      await jobs.warm(model.sha256);
       const { id } = await jobs.create(model.sha256, {});
       // How long the event loop stalls while a job runs: what a GraphQL
       // request served by the same process would wait at worst.

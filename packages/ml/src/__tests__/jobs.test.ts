@@ -686,3 +686,37 @@ describe('a stored model.onnx changed after it was added', () => {
     }
   });
 });
+
+describe('warming a model before its job', () => {
+  it('opens the sessions and frame worker a job then uses, starting no thread of its own', async () => {
+    const root = await makeLake('warm');
+    await new ModelRegistry(root).add(join(models, 'ct-brightness'));
+    const threads = () => new Set(readdirSync('/proc/self/task'));
+    const jobs = jobsOn(root, { decodeFrame: undefined });
+    try {
+      const before = threads();
+      await jobs.warm('ct-brightness');
+      const warmed = [...threads()].filter((t) => !before.has(t));
+      // The session's worker, the frame worker, and threads of the
+      // catalog: all started by warm, each niced or not as it starts.
+      assert.ok(warmed.length >= 2, `threads started: ${warmed.length}`);
+      const afterWarm = threads();
+      const { id } = await jobs.create('ct-brightness', {
+        seriesInstanceUIDs: ['2.25.1001'],
+      });
+      const job = await jobs.run(id);
+      assert.equal(job.phase, 'done');
+      assert.equal(job.progress.predicted, 4);
+      assert.deepEqual(
+        [...threads()].filter((t) => !afterWarm.has(t)),
+        [],
+        'the job started no thread: it used what warm opened',
+      );
+      await assert.rejects(jobs.warm('nope'), {
+        code: MlErrorCode.ModelNotFound,
+      });
+    } finally {
+      await jobs.close();
+    }
+  });
+});
