@@ -384,4 +384,35 @@ describe('models through lpacs serve', () => {
       'lpacs: BAD_SETTING: $LPACS_ORT_THREADS must be a whole number of 1 or more, got "two"\n',
     );
   });
+
+  it('cancels a running job over GraphQL, keeping only what it committed', async () => {
+    const s = await serve();
+    try {
+      const started = await gqlResult<{ runModel: { id: string } }>(
+        s.url,
+        researcher,
+        'mutation { runModel(input: { model: "ct-threshold", filter: { modality: ["CT"] } }) { id } }',
+      );
+      assert.equal(started.errors, undefined, JSON.stringify(started.errors));
+      const id = started.data!.runModel.id;
+      const cancelled = await gqlResult<{ cancelJob: { phase: string } }>(
+        s.url,
+        researcher,
+        'mutation ($id: String!) { cancelJob(id: $id) { phase } }',
+        { id },
+      );
+      assert.equal(cancelled.errors, undefined);
+      const job = await finished(s.url, id);
+      assert.equal(job.phase, 'cancelled');
+      assert.ok(job.progress.done < 400, `stopped early: ${job.progress.done}`);
+      // The rows of the job in the table are those of the inputs its
+      // state counts as predicted (one label each), none of the rest.
+      const [rows] = await parquetRows(
+        `SELECT count(*)::INTEGER AS n FROM ${PREDICTIONS()} WHERE run_id = '${id}'`,
+      );
+      assert.equal(rows!.n, job.progress.predicted);
+    } finally {
+      await stop(s);
+    }
+  });
 });
