@@ -903,18 +903,24 @@ export class Deidentifier {
       return;
     }
     if (CLEANED_TEXT_VRS.has(el.vr)) {
-      if (!keptCleaned(el.tag)) {
-        // Comments, histories, occupations: free text with no clinical
-        // wording worth the risk; removing is always allowed for C.
-        w.element(el.tag, el.vr, Buffer.alloc(0));
+      const cleaned = keptCleaned(el.tag)
+        ? values.map((v) => cleanText(v, walk.identifiers))
+        : // Comments, histories, occupations: free text with no clinical
+          // wording worth the risk; removing is always allowed for C.
+          [];
+      if (
+        cleaned.every((v) => v.trim() === '') &&
+        el.length > 0 &&
+        this.#table.needsValue(el.tag)
+      ) {
+        // A label the Basic Profile would replace with a dummy (D: type 1
+        // in some IOD, as RT Plan Label and Structure Set Label are)
+        // gets the dummy, not an empty value, when cleaning leaves none.
+        this.#dummy(w, el, walk);
         return;
       }
-      this.#text(
-        w,
-        el,
-        walk,
-        values.map((v) => cleanText(v, walk.identifiers)),
-      );
+      if (!keptCleaned(el.tag)) w.element(el.tag, el.vr, Buffer.alloc(0));
+      else this.#text(w, el, walk, cleaned);
       return;
     }
     w.element(el.tag, el.vr, Buffer.alloc(0));

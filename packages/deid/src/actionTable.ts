@@ -36,6 +36,12 @@ export class ActionTable {
     [mask: number, value: number, action: ProfileAction]
   > = [];
   readonly #private: ProfileAction;
+  /**
+   * Exact tags whose Basic Profile code is D or has a D in it (X/D, Z/D,
+   * X/Z/D): a type 1 attribute in some IOD, so an option's C on it must
+   * leave a value (see needsValue).
+   */
+  readonly #needsValue = new Set<number>();
   /** Pattern lookups are memoised: a site sees a few thousand distinct tags. */
   readonly #memo = new Map<number, ElementAction>();
 
@@ -46,8 +52,12 @@ export class ActionTable {
     const columns = selectedOptions(options).map((s) => s.column);
     for (const rule of rules) {
       const action = effective(rule, columns);
-      if (rule.mask === 0xffffffff) this.#exact.set(rule.value, action);
-      else this.#patterns.push([rule.mask, rule.value, action]);
+      if (rule.mask !== 0xffffffff) {
+        this.#patterns.push([rule.mask, rule.value, action]);
+        continue;
+      }
+      this.#exact.set(rule.value, action);
+      if (rule.basic.split('/').includes('D')) this.#needsValue.add(rule.value);
     }
     this.#private = effective(PRIVATE_RULE, columns);
   }
@@ -66,6 +76,16 @@ export class ActionTable {
     }
     if (this.#memo.size < 65536) this.#memo.set(tag, found);
     return found;
+  }
+
+  /**
+   * True when the Basic Profile gives the tag D (alone or combined): the
+   * table asks for a dummy there because some IOD makes the attribute
+   * type 1, so a value cleaned away under an option (C) is written as
+   * the dummy rather than left empty.
+   */
+  needsValue(tag: number): boolean {
+    return this.#needsValue.has(tag);
   }
 
   /** How many rows the table holds, for reports. */

@@ -294,6 +294,11 @@ const heldBy = new WeakMap<RegExp, Map<string, boolean>>();
 function holds(value: string, pattern: RegExp): boolean {
   const folded = fold(value.normalize('NFC'));
   for (const m of folded.matchAll(pattern)) {
+    // A code of one or two letters or digits (CT, SR, MR, a laterality
+    // L) is a defined term, not an echo of a name part or an ID that
+    // happens to read the same (a name CQ500-CT-310, Test^S R): emptying
+    // it would blank Modality and say nothing of the patient.
+    if (m[0].replace(/[^\p{L}\p{N}]/gu, '').length < 3) continue;
     const before = folded[m.index - 1] ?? '';
     const after = folded[m.index + m[0].length] ?? '';
     if (!/[\p{L}\p{N}]/u.test(before + after)) return true;

@@ -102,9 +102,15 @@ function breach(
     // date, long number, phone or e-mail left in it: cleaning it again
     // changes nothing.
     const values = readStrings(c.buf, el, ['ISO_IR 192']);
-    const clean = keptCleaned(el.tag)
-      ? values.every((v) => cleanText(v, undefined) === v)
-      : values.every((v) => v === '');
+    // A label the Basic Profile gives D carries the dummy when cleaning
+    // left nothing of it.
+    const dummy =
+      c.table.needsValue(el.tag) && values.every((v) => v === DUMMY[el.vr]);
+    const clean =
+      dummy ||
+      (keptCleaned(el.tag)
+        ? values.every((v) => cleanText(v, undefined) === v)
+        : values.every((v) => v === ''));
     return clean
       ? undefined
       : `${where} holds text the profile cleans or empties`;

@@ -94,7 +94,9 @@ const CASES: Case[] = [
     typed: [
       [STUDY, 'Müller spine', 'spine'],
       [SERIES, 'MULLER HANS abdomen', 'abdomen'],
-      [PROTOCOL, 'MUELLER', ''],
+      // Nothing left: Protocol Name is X/D in the Basic Profile (type 1
+      // in some IOD), so it gets D's dummy rather than an empty value.
+      [PROTOCOL, 'MUELLER', 'ANONYMIZED'],
     ],
     gone: ['MULLER', 'MUELLER', 'MÜLLER', 'HANS'],
   },
