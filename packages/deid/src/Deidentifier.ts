@@ -150,6 +150,36 @@ export function keptCleaned(tag: number): boolean {
 
 const BACKSLASH = Buffer.from('\\');
 const SPACE = Buffer.from(' ');
+const NUL = Buffer.from([0]);
+
+/**
+ * VRs whose values are bytes in any byte order: strings, and OB and UN.
+ * An odd-length value of one of them is padded when copied; another
+ * binary VR of odd length is malformed beyond padding and copied as is.
+ */
+const BYTE_VRS: ReadonlySet<string> = new Set([
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UI',
+  'UR',
+  'UT',
+  'OB',
+  'UN',
+]);
+/** Padded with NUL rather than a space (PS3.5 6.2): UIDs and bytes. */
+const NUL_PADDED: ReadonlySet<string> = new Set(['UI', 'OB', 'UN']);
 
 const MARKERS = [
   Tag.PatientIdentityRemoved,
@@ -794,6 +824,22 @@ export class Deidentifier {
    * from its own character set; returns whether it changed.
    */
   #copy(w: DicomWriter, from: Encoding, el: DicomElement, walk: Walk): boolean {
+    if (
+      el.length % 2 === 1 &&
+      el.length !== 0xffffffff &&
+      !el.items &&
+      !el.fragments &&
+      BYTE_VRS.has(el.vr) &&
+      !(walk.utf8 && CHARSET_VRS.has(el.vr))
+    ) {
+      // An odd length (PS3.5 7.1.1 wants even ones): the value as it came
+      // and one padding byte, NUL for UI and bytes, a space for text
+      // (PS3.5 6.2). Counted, so a padded object is told from one copied.
+      const pad = NUL_PADDED.has(el.vr) ? NUL : SPACE;
+      w.element(el.tag, el.vr, Buffer.concat([valueBytes(walk.buf, el), pad]));
+      this.#count(walk, 'padded');
+      return true;
+    }
     if (!walk.utf8 || !CHARSET_VRS.has(el.vr) || el.items || el.fragments) {
       w.copy(walk.buf, from, el);
       return false;
