@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -45,6 +51,27 @@ ds.save_as(sys.argv[1])`,
       await session.close();
     }
     assert.equal(report.ingested, 1);
+    // The report names the profile and the edition of the table: the
+    // provenance packages/dicom/standard/README.md gives the source data.
+    const readme = readFileSync(
+      join(REPO, 'packages', 'dicom', 'standard', 'README.md'),
+      'utf8',
+    );
+    const commit = /commit ([0-9a-f]{7,})/.exec(readme)![1]!;
+    assert.equal(
+      report.deidentification.profile,
+      'PS3.15 E.1-1 Basic Application Confidentiality Profile',
+    );
+    assert.ok(
+      report.deidentification.edition.includes(`commit ${commit}`),
+      report.deidentification.edition,
+    );
+    // and the options in force: the lake's, as lake.json records them.
+    assert.deepEqual(
+      report.deidentification.options,
+      JSON.parse(readFileSync(join(lake, 'lake.json'), 'utf8'))
+        .deidentification,
+    );
     assert.equal(report.quarantined, 0);
     assert.equal(report.deidentification.fallbacks, 1);
     assert.equal(report.deidentification.actions.fallback, 1);
