@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Row } from '@lpacs/lake';
 import { buffersOf } from './buffersOf';
 import type { FinishImage, FrameWork } from './FrameWork';
-import type { ImageOutcome, OutcomeContext } from './imageOutcome';
+import type { FrameMask, ImageOutcome, OutcomeContext } from './imageOutcome';
 import { MlError } from './MlError';
 import type { MlErrorCode } from './MlError';
 import type { Preprocessing } from './types';
@@ -31,6 +31,18 @@ export interface FinishRequest {
   values: Float32Array[];
 }
 
+/** A multi-frame image's masks to encode as one SEG. */
+export interface SegmentRequest {
+  kind: 'segment';
+  id: number;
+  /** The lake the source is read from. */
+  root: string;
+  ctx: OutcomeContext;
+  sopInstanceUID: string;
+  sourceKey: string;
+  frames: FrameMask[];
+}
+
 /** What a frame worker answers. */
 export interface PrepReply {
   id: number;
@@ -40,6 +52,8 @@ export interface PrepReply {
     rows: Row[];
     masks: Array<{ key: string; bytes: Uint8Array }>;
   }>;
+  /** A SEG's key and bytes; null when the image cannot have one. */
+  segment?: { key: string; bytes: Uint8Array } | null;
   code?: MlErrorCode;
   message?: string;
 }
@@ -86,7 +100,10 @@ export class FramePrep {
   }
 
   #send(
-    message: Omit<PrepRequest, 'id'> | Omit<FinishRequest, 'id'>,
+    message:
+      | Omit<PrepRequest, 'id'>
+      | Omit<FinishRequest, 'id'>
+      | Omit<SegmentRequest, 'id'>,
     transfer: ArrayBuffer[],
   ): Promise<PrepReply> {
     const id = this.#next++;
@@ -143,12 +160,43 @@ export class FramePrep {
     }));
   }
 
+  /**
+   * A multi-frame image's masks as one DICOM SEG (instanceSegmentation),
+   * its source read from the lake at `root`; undefined when it cannot have
+   * one. The masks are copied to the worker, not transferred.
+   */
+  async segment(
+    root: string,
+    ctx: OutcomeContext,
+    sopInstanceUID: string,
+    sourceKey: string,
+    frames: FrameMask[],
+  ): Promise<{ key: string; bytes: Buffer } | undefined> {
+    const reply = await this.#send(
+      { kind: 'segment', root, ctx, sopInstanceUID, sourceKey, frames },
+      [],
+    );
+    const seg = reply.segment;
+    return seg
+      ? {
+          key: seg.key,
+          bytes: Buffer.from(
+            seg.bytes.buffer,
+            seg.bytes.byteOffset,
+            seg.bytes.length,
+          ),
+        }
+      : undefined;
+  }
+
   /** A job's FrameWork over the lake at `root` for one model's inputs. */
   frameWork(root: string, pre: Preprocessing, channels: number): FrameWork {
     return {
       prepare: (input, frames) =>
         this.prepare(root, input.object_key, [...frames], pre, channels),
       finish: (ctx, images, values) => this.finish(root, ctx, images, values),
+      segment: (ctx, sop, key, frames) =>
+        this.segment(root, ctx, sop, key, frames),
     };
   }
 

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { imageOutcome } from './imageOutcome';
-import type { ImageOutcome, OutcomeContext } from './imageOutcome';
+import { imageOutcome, instanceSegmentation } from './imageOutcome';
+import type { FrameMask, ImageOutcome, OutcomeContext } from './imageOutcome';
 import type { JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { PredictionTarget } from './predictionRows';
@@ -33,6 +33,16 @@ export interface FrameWork {
     images: FinishImage[],
     values: Float32Array[],
   ): Promise<ImageOutcome[]>;
+  /**
+   * A multi-frame image's masks as one DICOM SEG (instanceSegmentation),
+   * its source read from `sourceKey`; undefined when it cannot have one.
+   */
+  segment(
+    ctx: OutcomeContext,
+    sopInstanceUID: string,
+    sourceKey: string,
+    frames: FrameMask[],
+  ): Promise<{ key: string; bytes: Buffer } | undefined>;
 }
 
 /** Decodes (with `decode`) and preprocesses one frame. */
@@ -85,6 +95,10 @@ export function frameWorkHere(
         out.push(imageOutcome(ctx, img.target, values[i]!, source));
       }
       return out;
+    },
+    async segment(ctx, sopInstanceUID, sourceKey, frames) {
+      const source = await readObject(sourceKey);
+      return instanceSegmentation(ctx, sopInstanceUID, source, frames);
     },
   };
 }

@@ -87,8 +87,10 @@ export interface PredictionJobsOptions {
    */
   commitEvery?: number;
   /**
-   * Also write each segmentation mask of a single-frame image as a DICOM
-   * SEG object beside its .npy (default true).
+   * Also write segmentation masks as DICOM SEG objects beside their .npy
+   * (default true): one per single-frame image, one per multi-frame image
+   * over its predicted frames, one per series for a stacking model over
+   * the slices it stacked.
    */
   dicomSeg?: boolean;
   /** Called after every commit with the job's new state. */
@@ -330,6 +332,7 @@ export class PredictionJobs {
               groupBySeries(todo),
               read,
               decode,
+              this.#options.dicomSeg ?? true,
             )
           : predictChunk(
               registered,

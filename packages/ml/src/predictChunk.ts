@@ -1,6 +1,7 @@
 import type { Row } from '@lpacs/lake';
 import { framesOf } from './framesOf';
 import type { FrameWork } from './FrameWork';
+import type { FrameMask, OutcomeContext } from './imageOutcome';
 import { InFlightLimit } from './InFlightLimit';
 import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
@@ -47,7 +48,8 @@ export interface ChunkPipeline {
  * outputs into rows. A bad input is recorded and the rest go on; a batch
  * onnxruntime refuses is retried image by image to find the bad one. With
  * `dicomSeg`, a segmentation mask of a single-frame image is also written
- * as a DICOM Segmentation object. Inputs are read and prepared up to a
+ * as a DICOM Segmentation object, and the masks of a multi-frame image's
+ * frames as one, once all its frames are predicted. Inputs are read and prepared up to a
  * batch ahead, and a batch is sent as soon as `pipeline.slots` has room.
  */
 export async function predictChunk(
@@ -69,11 +71,18 @@ export async function predictChunk(
   const masks: Array<{ uid: string; mask: { key: string; bytes: Buffer } }> =
     [];
   const createdAt = new Date().toISOString();
+  // A multi-frame image's .npy masks, by SOP Instance UID, for its SEG.
+  const frameMasks = new Map<
+    string,
+    { input: JobInput; frames: FrameMask[] }
+  >();
+  let segCtx: OutcomeContext | undefined;
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {
       const out = await model.run(batch.map((b) => b.tensor));
+      const ctx = { registered, runId, dims: out.dims, createdAt };
       const outcomes = await frames.finish(
-        { registered, runId, dims: out.dims, createdAt },
+        ctx,
         batch.map((img) => ({
           target: {
             SOPInstanceUID: img.input.SOPInstanceUID,
@@ -91,9 +100,17 @@ export async function predictChunk(
       // Kept only once the whole batch is made: a batch that fails is
       // tried again image by image.
       outcomes.forEach((o, i) => {
-        const uid = batch[i]!.input.SOPInstanceUID;
+        const { input, frame } = batch[i]!;
+        const uid = input.SOPInstanceUID;
         result.rows.push(...o.rows);
         for (const mask of o.masks) masks.push({ uid, mask });
+        const npy = o.masks[0];
+        if (dicomSeg && input.NumberOfFrames !== 1 && npy) {
+          segCtx ??= ctx;
+          const seen = frameMasks.get(uid) ?? { input, frames: [] };
+          seen.frames.push({ frame, npy: npy.bytes });
+          frameMasks.set(uid, seen);
+        }
       });
     } catch (err) {
       if (batch.length === 1) {
@@ -159,6 +176,18 @@ export async function predictChunk(
     pipeline.onSent?.();
   }
   await Promise.all(sent);
+  // Each multi-frame image predicted whole gets one SEG over its frames,
+  // in frame order; one that cannot have a SEG keeps its .npy masks.
+  await Promise.all(
+    [...frameMasks].map(async ([uid, { input, frames: planes }]) => {
+      if (failed.has(uid) || !segCtx) return;
+      planes.sort((a, b) => a.frame - b.frame);
+      const seg = await frames
+        .segment(segCtx, uid, input.object_key, planes)
+        .catch(() => undefined);
+      if (seg) masks.push({ uid, mask: seg });
+    }),
+  );
   // An input with one failed frame has its other frames' rows dropped, so
   // a rerun predicts it whole.
   result.rows = result.rows.filter(

@@ -2,6 +2,7 @@ import type { JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { OnnxModel } from './OnnxModel';
 import type { ChunkResult } from './predictChunk';
+import { seriesSegmentation } from './imageOutcome';
 import { predictionRows } from './predictionRows';
 import { preprocessFrame } from './preprocessFrame';
 import { slicePosition } from './slicePosition';
@@ -20,13 +21,16 @@ function sliceStep(pre: Preprocessing, k: number): Preprocessing {
   };
 }
 
-/** One series' stacked input; throws naming the instance at fault. */
+/**
+ * One series' stacked input, and the objects of the slices stacked, in
+ * order, each once; throws naming the instance at fault.
+ */
 async function stackSeries(
   instances: readonly JobInput[],
   model: OnnxModel,
   readObject: (key: string) => Promise<Uint8Array>,
   decode: FrameDecoder,
-): Promise<Float32Array> {
+): Promise<{ tensor: Float32Array; slices: Uint8Array[] }> {
   const pre = model.manifest.preprocessing;
   const slices = pre.stack!.slices;
   const placed: Array<{ at: number; input: JobInput; bytes: Uint8Array }> = [];
@@ -39,7 +43,8 @@ async function stackSeries(
     }
   }
   placed.sort((a, b) => a.at - b.at);
-  const picked = sampleSlices(placed.length, slices).map((i) => placed[i]!);
+  const indices = sampleSlices(placed.length, slices);
+  const picked = indices.map((i) => placed[i]!);
   const planes: Float32Array[] = [];
   for (const [k, p] of picked.entries()) {
     try {
@@ -51,7 +56,11 @@ async function stackSeries(
       throw Object.assign(err as Error, { sop: p.input.SOPInstanceUID });
     }
   }
-  return stackSlices(planes, pre.layout);
+  return {
+    tensor: stackSlices(planes, pre.layout),
+    // A short series repeats slices in the input; a SEG names each once.
+    slices: [...new Set(indices)].map((i) => placed[i]!.bytes),
+  };
 }
 
 /**
@@ -59,7 +68,9 @@ async function stackSeries(
  * series: each series' slices sorted by ImagePositionPatient, sampled and
  * stacked into one input, batched through the session pool. Rows are
  * series-level (no SOP Instance UID). A bad series is recorded, naming the
- * instance at fault, and the rest go on.
+ * instance at fault, and the rest go on. With `dicomSeg`, a series'
+ * segmentation mask is also written as one DICOM SEG over the slices it
+ * stacked (seriesSegmentation).
  * @param series - the instances of each series, one list per series.
  * @returns `predicted` lists the instances of predicted series.
  */
@@ -70,6 +81,7 @@ export async function predictVolumes(
   series: readonly (readonly JobInput[])[],
   readObject: (key: string) => Promise<Uint8Array>,
   decode: FrameDecoder,
+  dicomSeg = false,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
     rows: [],
@@ -78,14 +90,17 @@ export async function predictVolumes(
     failures: [],
   };
   const createdAt = new Date().toISOString();
-  const ready: Array<{ instances: readonly JobInput[]; tensor: Float32Array }> =
-    [];
+  const ready: Array<{
+    instances: readonly JobInput[];
+    tensor: Float32Array;
+    slices: Uint8Array[];
+  }> = [];
   for (const instances of series) {
     const first = instances[0]!;
     try {
       ready.push({
         instances,
-        tensor: await stackSeries(instances, model, readObject, decode),
+        ...(await stackSeries(instances, model, readObject, decode)),
       });
     } catch (err) {
       const e = err as Error & { code?: string; sop?: string };
@@ -117,6 +132,16 @@ export async function predictVolumes(
       );
       result.rows.push(...p.rows);
       if (p.mask) result.masks.push(p.mask);
+      const seg =
+        dicomSeg &&
+        p.mask &&
+        seriesSegmentation(
+          { registered, runId, dims: out.dims, createdAt },
+          first.SeriesInstanceUID,
+          b.slices,
+          p.mask,
+        );
+      if (seg) result.masks.push(seg);
       result.predicted.push(...b.instances.map((x) => x.SOPInstanceUID));
     });
   }

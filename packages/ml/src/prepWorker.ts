@@ -6,9 +6,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readObject } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { buffersOf } from './buffersOf';
-import type { FinishRequest, PrepReply, PrepRequest } from './FramePrep';
+import type {
+  FinishRequest,
+  PrepReply,
+  PrepRequest,
+  SegmentRequest,
+} from './FramePrep';
 import { prepareFrame } from './FrameWork';
-import { imageOutcome } from './imageOutcome';
+import { imageOutcome, instanceSegmentation } from './imageOutcome';
 import { lowerPriority } from './lowerPriority';
 import { MlError, MlErrorCode } from './MlError';
 
@@ -61,11 +66,39 @@ async function finish(req: FinishRequest): Promise<PrepReply> {
   }
 }
 
-port.on('message', (req: PrepRequest | FinishRequest) => {
-  void (req.kind === 'finish' ? finish(req) : prepare(req)).then((reply) => {
+async function segment(req: SegmentRequest): Promise<PrepReply> {
+  try {
+    const source = await readObject(req.root, req.sourceKey);
+    const seg = instanceSegmentation(
+      req.ctx,
+      req.sopInstanceUID,
+      source,
+      req.frames,
+    );
+    // Copied into a buffer of its own, to transfer (see finish).
+    return {
+      id: req.id,
+      segment: seg ? { key: seg.key, bytes: new Uint8Array(seg.bytes) } : null,
+    };
+  } catch (err) {
+    return failed(req.id, err, MlErrorCode.InferenceFailed);
+  }
+}
+
+function handle(
+  req: PrepRequest | FinishRequest | SegmentRequest,
+): Promise<PrepReply> {
+  if (req.kind === 'finish') return finish(req);
+  if (req.kind === 'segment') return segment(req);
+  return prepare(req);
+}
+
+port.on('message', (req: PrepRequest | FinishRequest | SegmentRequest) => {
+  void handle(req).then((reply) => {
     const out = [
       ...(reply.tensors ?? []),
       ...(reply.outcomes ?? []).flatMap((o) => o.masks.map((m) => m.bytes)),
+      ...(reply.segment ? [reply.segment.bytes] : []),
     ];
     port.postMessage(reply, buffersOf(out));
   });

@@ -84,6 +84,8 @@ function numbered(finish?: FrameWork['finish']) {
       finish ??
       (async (ctx, images, values) =>
         images.map((img, i) => imageOutcome(ctx, img.target, values[i]!))),
+    // Single-frame inputs only: no multi-frame SEG is asked for.
+    segment: async () => undefined,
   };
   return { work, prepared };
 }
