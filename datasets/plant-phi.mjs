@@ -16,11 +16,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const standard = join(here, '..', 'packages', 'dicom', 'standard');
 const USAGE = `usage: node datasets/plant-phi.mjs --out DIR
 
-Writes 5 DICOM files (dcmtk's dump2dcm) with a unique marker in every
+Writes 6 DICOM files (dcmtk's dump2dcm) with a unique marker in every
 attribute of PS3.15 Table E.1-1 that can hold one: at the top level,
-three sequence levels deep, in private blocks, multi-valued and under two
-character sets; and DIR/markers.json, which says for each marker whether
-it must vanish under lpacs's research de-identification default.
+three sequence levels deep, in private blocks, in overlays and curves,
+multi-valued and under two character sets; and DIR/markers.json, which
+says for each marker whether it must vanish under lpacs's research
+de-identification default.
 
   --out DIR   where to write (required; made if missing)
   -h, --help  print this text`;
@@ -398,6 +399,71 @@ write(
   'utf8',
 );
 
+// 6. Overlays (60xx) and curves (50xx), whose labels, descriptions,
+// comments and bitmaps may all hold text; Table E.1-1 lists Overlay Data,
+// Overlay Comments and the curve group (X), and lpacs removes both kinds
+// of group whole.
+/** Text as OW words in dump2dcm's hex syntax (little-endian byte order). */
+function words(text) {
+  const bytes = Buffer.from(text.length % 2 ? `${text} ` : text, 'latin1');
+  const out = [];
+  for (let i = 0; i < bytes.length; i += 2)
+    out.push(((bytes[i + 1] << 8) | bytes[i]).toString(16).padStart(4, '0'));
+  return out.join('\\');
+}
+const graphics = [];
+for (const [group, kind] of [
+  ['6000', 'OVL'],
+  ['6002', 'OVL'],
+  ['5000', 'CRV'],
+]) {
+  const plant = (element, vr, text) => {
+    const needle = `PHIMK${kind}${group}${element}`;
+    const value = text ?? needle;
+    graphics.push(
+      vr === 'OW'
+        ? `(${group.toLowerCase()},${element}) OW ${words(value)}`
+        : line(`(${group},${element})`, vr, value, 0),
+    );
+    markers.push({
+      file: 'graphics',
+      where: `${kind === 'OVL' ? 'overlay' : 'curve'} group ${group}`,
+      tag: `(${group},${element})`,
+      needle,
+      mustVanish: true,
+      action: 'X',
+    });
+  };
+  if (kind === 'OVL') {
+    graphics.push(
+      line(`(${group},0010)`, 'US', '2', 0),
+      line(`(${group},0011)`, 'US', '8', 0),
+      line(`(${group},0040)`, 'CS', 'G', 0),
+      line(`(${group},0050)`, 'SS', '1\\1', 0),
+      line(`(${group},0100)`, 'US', '1', 0),
+      line(`(${group},0102)`, 'US', '0', 0),
+    );
+    plant('0022', 'LO'); // Overlay Description
+    plant('1500', 'LO'); // Overlay Label
+    plant('4000', 'LT'); // Overlay Comments
+    plant('3000', 'OW'); // Overlay Data: the marker's bytes as the bitmap
+  } else {
+    graphics.push(
+      line(`(${group},0005)`, 'US', '1', 0),
+      line(`(${group},0010)`, 'US', '8', 0),
+      line(`(${group},0020)`, 'CS', 'TAC', 0),
+      line(`(${group},0103)`, 'US', '0', 0),
+    );
+    plant('0022', 'LO'); // Curve Description
+    plant('2500', 'LO'); // Curve Label
+    plant('3000', 'OW'); // Curve Data
+  }
+}
+write(
+  'graphics',
+  sortTop([...header('2.25.1006', null, new Set()), ...graphics]),
+);
+
 for (const file of ['nested', 'private'])
   markers.push({
     file,
@@ -421,5 +487,5 @@ writeFileSync(
   JSON.stringify({ markers }, null, 1) + '\n',
 );
 console.log(
-  `plant-phi: ${markers.length} markers (${markers.filter((m) => m.mustVanish).length} must vanish) in 5 files under ${out}`,
+  `plant-phi: ${markers.length} markers (${markers.filter((m) => m.mustVanish).length} must vanish) in ${new Set(markers.map((m) => m.file)).size} files under ${out}`,
 );

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
@@ -62,9 +62,11 @@ function leaks(text: string | Buffer): string[] {
 }
 
 describe('planted PHI through the whole pipeline', () => {
-  it('ingests all five planted files', () => {
+  it('ingests every planted file (six: overlays and curves among them)', () => {
     const report = JSON.parse(reportJson) as { ingested: number };
-    assert.equal(report.ingested, 5);
+    const planted = readdirSync(PLANT).filter((f) => f.endsWith('.dcm'));
+    assert.ok(planted.includes('graphics.dcm'));
+    assert.equal(report.ingested, planted.length);
   });
 
   it('searches every encoding of every marker', () => {
