@@ -242,7 +242,8 @@ describe('segmentation masks', () => {
 
   it('shows each frame of a multi-frame image the .npy mask of that frame', async () => {
     const { study, series, sop, file } = multiframe;
-    // No SEG for a multi-frame source: only the .npy masks.
+    // No SEG for this multi-frame source, which has no geometry (no
+    // position, orientation, spacing or frame of reference): only .npy.
     assert.equal(
       existsSync(join(lake, 'masks', model, `${sop}-0.seg.dcm`)),
       false,
