@@ -155,16 +155,18 @@ export class StoreScpConnection extends Scp {
 
   override associationReleaseRequested(): void {
     this.#ending = 'released';
-    this.#context.logger.info(
-      { callingAE: this.#callingAE, ...this.#counts },
-      'association released',
-    );
     // Its last instances commit now rather than after the idle wait, and
     // the release is answered once they have: when the sender's release
     // completes, what it sent is in the lake (one commit's wait per
     // association, not per instance).
     this.#context.batcher.flush();
     void Promise.allSettled([...this.#pending]).then(() => {
+      // Counted once its C-STOREs have settled, as the end entry is:
+      // before, most were still pending and the line said 0.
+      this.#context.logger.info(
+        { callingAE: this.#callingAE, ...this.#counts },
+        'association released',
+      );
       try {
         this.sendAssociationReleaseResponse();
       } catch (err) {
