@@ -60,8 +60,9 @@ commands:
   tokens create USER [--label L] [--days N] [--scope ACTION]...
                    print an API token (Authorization: Bearer ...);
                    also: tokens list [USER] | revoke ID
-  audit [--actor A] [--action X] [--limit N]
-                   the audit log, newest first; audit verify [ENTRIES:HASH]
+  audit [--actor A] [--action X] [--limit N | --all]
+                   the audit log, newest first (the last 50 unless told);
+                   audit verify [ENTRIES:HASH]
                    checks its chain, its head and an anchor from lpacs status
   erase (--patient PSEUDONYM | --study UID) --reason TEXT
                    erase one patient (withdrawn consent; their files are
@@ -362,7 +363,12 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/auditCommand.js')).auditCommand(
         rest,
         opts,
-        { actor: values.actor, action: values.action, limit: values.limit },
+        {
+          actor: values.actor,
+          action: values.action,
+          limit: values.limit,
+          all: values.all,
+        },
       );
     case 'models':
       if (rest[0] === 'add')

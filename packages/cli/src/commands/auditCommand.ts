@@ -4,7 +4,7 @@ import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
 const USAGE =
-  'usage: lpacs audit [--actor A] [--action X] [--limit N>=1] [--json] | audit verify [ENTRIES:HASH]';
+  'usage: lpacs audit [--actor A] [--action X] [--limit N>=1 | --all] [--json] | audit verify [ENTRIES:HASH]';
 
 /** An anchor as `ENTRIES:HASH` (what status or /metrics showed), or undefined. */
 function parseAnchor(
@@ -15,7 +15,10 @@ function parseAnchor(
 }
 
 /**
- * `lpacs audit [--actor A] [--action X] [--limit N] [--json]`; `audit
+ * `lpacs audit [--actor A] [--action X] [--limit N | --all] [--json]`:
+ * the newest entries first, 50 unless told; the text output ends with a
+ * line saying how many of how many it showed when it left some out (the
+ * JSON output stays a bare array, as its consumers read it); `audit
  * verify [ENTRIES:HASH]` checks the chain, its recorded head and, when
  * given, an anchor kept off the machine.
  */
@@ -26,16 +29,19 @@ export async function auditCommand(
     actor?: string | undefined;
     action?: string | undefined;
     limit?: string | undefined;
+    all?: boolean | undefined;
   },
 ): Promise<number> {
-  const limit = flags.limit === undefined ? 50 : Number(flags.limit);
+  const DEFAULT_LIMIT = 50;
+  const limit = flags.limit === undefined ? DEFAULT_LIMIT : Number(flags.limit);
   const anchor =
     args[0] === 'verify' && args[1] ? parseAnchor(args[1]) : undefined;
   if (
     (args.length > 0 && args[0] !== 'verify') ||
     args.length > (args[0] === 'verify' ? 2 : 1) ||
     !Number.isInteger(limit) ||
-    limit < 1
+    limit < 1 ||
+    (flags.all && flags.limit !== undefined)
   ) {
     process.stderr.write(
       `${USAGE}${args[0] && args[0] !== 'verify' ? ` (unknown: "${args[0]}")` : ''}\n`,
@@ -72,11 +78,17 @@ export async function auditCommand(
       );
     return 0;
   }
-  const entries = log.query({
-    ...(flags.actor ? { actor: flags.actor } : {}),
-    ...(flags.action ? { action: flags.action } : {}),
-    limit,
-  });
+  // Newest first, as AuditLog.query orders them, with the count of all
+  // that match for the last line.
+  const matching = log
+    .entries()
+    .filter(
+      (e) =>
+        (!flags.actor || e.actor === flags.actor) &&
+        (!flags.action || e.action === flags.action),
+    )
+    .reverse();
+  const entries = flags.all ? matching : matching.slice(0, limit);
   if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
   else if (!entries.length && (flags.actor || flags.action)) {
     // An empty answer to a misspelt filter must not read as "nothing
@@ -87,10 +99,16 @@ export async function auditCommand(
     process.stderr.write(
       `no entries${flags.actor ? ` by actor "${flags.actor}"` : ''}${flags.action ? ` with action "${flags.action}"` : ''}; the log holds ${all.length} entries${flags.actor ? `, actors: ${seen('actor')}` : ''}${flags.action ? `, actions: ${seen('action')}` : ''}\n`,
     );
-  } else
+  } else {
     for (const e of entries)
       process.stdout.write(
         `${String(e.seq).padStart(6)} ${e.at} ${e.actor.padEnd(16)} ${e.action.padEnd(18)} ${e.outcome.padEnd(7)} ${e.target ?? ''}\n`,
       );
+    // A cut list must not read as the whole log.
+    if (entries.length < matching.length)
+      process.stdout.write(
+        `showing the last ${entries.length} of ${matching.length} entries${flags.actor || flags.action ? ' that match' : ''}; --limit N or --all for more\n`,
+      );
+  }
   return 0;
 }
