@@ -11,6 +11,11 @@ export interface InputFile {
   /** Set when the input could not even be read out of its source (a damaged archive). */
   error?: { code: string; message: string };
   /**
+   * Set for an archive entry that is not read at all (a link): why, for
+   * the run's `notRead` list. Such an input carries no bytes.
+   */
+  notRead?: string;
+  /**
    * Set for an object a trusted lpacs peer de-identified (`lpacs sync`):
    * it is stored as received, not de-identified again.
    */

@@ -61,11 +61,17 @@ function memberKey(name: string): string {
 async function* members(
   path: string,
   read: (p: string) => AsyncGenerator<InputFile>,
+  onSkip: WalkOptions['onSkip'],
 ): AsyncGenerator<InputFile> {
   const present = new Set<string>();
   const referenced: Array<{ key: string; fileId: string[] }> = [];
   try {
     for await (const member of read(path)) {
+      if (member.notRead !== undefined) {
+        // A link: named in the run's notRead, as a link on disk is.
+        onSkip?.(member.source, member.notRead);
+        continue;
+      }
       const name = member.source.slice(path.length + 1);
       present.add(memberKey(name));
       if (member.bytes && isNestedArchive(name, member.bytes)) {
@@ -131,9 +137,12 @@ function dicomdirIndex(bytes: Buffer): string[][] | undefined {
   }
 }
 
-function archive(path: string): AsyncGenerator<InputFile> | undefined {
-  if (isZip(path)) return members(path, readZip);
-  if (isTar(path)) return members(path, readTar);
+function archive(
+  path: string,
+  onSkip: WalkOptions['onSkip'],
+): AsyncGenerator<InputFile> | undefined {
+  if (isZip(path)) return members(path, readZip, onSkip);
+  if (isTar(path)) return members(path, readTar, onSkip);
   return undefined;
 }
 
@@ -242,13 +251,13 @@ export async function* expandInputs(
           continue;
         }
         seen.add(resolve(file));
-        yield* archive(file) ?? [input];
+        yield* archive(file, options.onSkip) ?? [input];
       }
     } else if (isDicomdir(path)) {
       yield* outside(readMedia(path, seen), exclude);
     } else if (!seen.has(resolve(path))) {
       seen.add(resolve(path));
-      yield* archive(path) ?? [{ source: path, path }];
+      yield* archive(path, options.onSkip) ?? [{ source: path, path }];
     }
   }
 }

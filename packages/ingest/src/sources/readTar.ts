@@ -52,10 +52,22 @@ function paxPath(data: Buffer): string | undefined {
   return undefined;
 }
 
+/** Entry types that are neither files nor folders (POSIX ustar, GNU). */
+const NOT_FILES: Record<string, string> = {
+  '1': 'a hard link',
+  '2': 'a symbolic link',
+  '3': 'a character device',
+  '4': 'a block device',
+  '6': 'a FIFO',
+  S: 'a GNU sparse file',
+};
+
 /**
  * The regular files of a .tar, .tar.gz or .tgz, streamed: one member in
  * memory at a time, never the archive. Understands ustar prefixes, GNU long
- * names and pax paths.
+ * names and pax paths. A link (or a device, FIFO, sparse file) is not
+ * read: it comes as an input with `notRead` saying so, never silently
+ * dropped; folders and metadata entries are passed over.
  * @throws Error naming the offset when a header is damaged.
  */
 export async function* readTar(path: string): AsyncGenerator<InputFile> {
@@ -91,6 +103,14 @@ export async function* readTar(path: string): AsyncGenerator<InputFile> {
       else if (type === 'x') longName = paxPath(data);
       else if (type === '0' || type === '\0')
         yield { source: `${path}!${name}`, bytes: Buffer.from(data) };
+      else if (NOT_FILES[type])
+        yield {
+          source: `${path}!${name}`,
+          notRead:
+            type === '1' || type === '2'
+              ? `ARCHIVE_LINK: ${NOT_FILES[type]}; links in an archive are not followed (put the file itself in the archive, or unpack it and ingest the folder)`
+              : `ARCHIVE_SPECIAL: ${NOT_FILES[type]}, not a regular file; not read`,
+        };
     }
   } finally {
     file.destroy();
