@@ -45,7 +45,14 @@ async function refusal(...attribute: object[]): Promise<string> {
   return r.errors[0]!.message;
 }
 
-const DUMPED = ['0018,0050', '0018,0060', '0018,1210', '0008,0100'];
+const DUMPED = [
+  '0018,0050',
+  '0018,0060',
+  '0018,1210',
+  '0008,0100',
+  '0008,0020',
+  '0008,0033',
+];
 const dumps = new Map<string, Array<[string, string]>>();
 
 /**
@@ -172,10 +179,102 @@ describe('cohorts by attribute (the attributes table)', () => {
       /op GT compares numbers, got "high"/,
     );
     assert.match(
+      await refusal({ keyword: 'StudyDate', op: 'GT', value: '2019-02-30' }),
+      /StudyDate \(VR DA, VM 1\) compares dates: .*"2019-02-30"/,
+    );
+    assert.match(
       await refusal({ keyword: 'KVP', op: 'EXISTS', value: '1' }),
       /EXISTS takes no value/,
     );
     assert.match(await refusal({ op: 'EXISTS' }), /needs a tag or a keyword/);
+  });
+
+  it('compares DA values as dates and TM values as times', async () => {
+    // PS3.5 6.2: DA is YYYYMMDD, so text order is date order; TM is
+    // HH[MM[SS[.F]]], read here as seconds since midnight.
+    const dates = [...new Set(stored.flatMap((f) => valuesOf(f, '0008,0020')))];
+    assert.ok(dates.length > 2, 'the corpus has several study dates');
+    dates.sort();
+    const mid = dates[dates.length >> 1]!;
+    const iso = `${mid.slice(0, 4)}-${mid.slice(4, 6)}-${mid.slice(6)}`;
+    for (const [op, test] of [
+      ['GT', (d: string) => d > mid],
+      ['GE', (d: string) => d >= mid],
+      ['LT', (d: string) => d < mid],
+      ['LE', (d: string) => d <= mid],
+    ] as const) {
+      const expected = countWhere('0008,0020', (v) => v.some(test));
+      assert.ok(expected > 0, `StudyDate ${op} ${mid}`);
+      for (const value of [mid, iso])
+        assert.equal(
+          await count({ keyword: 'StudyDate', op, value }),
+          expected,
+          `StudyDate ${op} ${value}`,
+        );
+    }
+    const seconds = (tm: string) =>
+      Number(tm.slice(0, 2)) * 3600 +
+      Number(tm.slice(2, 4) || 0) * 60 +
+      Number(tm.slice(4) || 0);
+    const times = stored.flatMap((f) => valuesOf(f, '0008,0033'));
+    assert.ok(
+      times.some((t) => t.includes('.')),
+      'fractions of a second',
+    );
+    const sorted = times.map(seconds).sort((a, b) => a - b);
+    const noon = sorted[sorted.length >> 1]!;
+    // The middle time as HHMM (whole minutes) and as HHMMSS.F.
+    const hhmm = `${String(Math.floor(noon / 3600)).padStart(2, '0')}${String(
+      Math.floor(noon / 60) % 60,
+    ).padStart(2, '0')}`;
+    const exact = times.find((t) => seconds(t) === noon)!;
+    for (const [value, at] of [
+      [hhmm, seconds(hhmm)],
+      [exact, noon],
+    ] as const)
+      for (const [op, test] of [
+        ['GT', (s: number) => s > at],
+        ['LE', (s: number) => s <= at],
+      ] as const) {
+        const expected = countWhere('0008,0033', (v) =>
+          v.some((t) => test(seconds(t))),
+        );
+        assert.ok(expected > 0, `ContentTime ${op} ${value}`);
+        assert.equal(
+          await count({ keyword: 'ContentTime', op, value }),
+          expected,
+          `ContentTime ${op} ${value}`,
+        );
+      }
+  });
+
+  it('refuses comparisons no value can meet, naming the element and what to use', async () => {
+    const refused = async (attribute: object) => {
+      const r = await gql(COUNT, { filter: { attribute: [attribute] } });
+      assert.equal(r.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+      assert.equal(r.data ?? null, null);
+      return r.errors[0]!.message;
+    };
+    assert.match(
+      await refused({ keyword: 'PatientAge', op: 'GT', value: '50' }),
+      /PatientAge \(VR AS, VM 1\).*use ageMin\/ageMax/,
+    );
+    assert.match(
+      await refused({ keyword: 'ImagePositionPatient', op: 'LT', value: '0' }),
+      /ImagePositionPatient \(VR DS, VM 3\) holds 3 values/,
+    );
+    assert.match(
+      await refused({ tag: '00080031', op: 'GE', value: '1' }),
+      /SeriesTime \(VR TM, VM 1\) compares times: .*"1"/,
+    );
+    assert.match(
+      await refused({ keyword: 'ConvolutionKernel', op: 'GT', value: 'B' }),
+      /ConvolutionKernel \(VR SH, VM 1-n\).*not SH values: use EQ, NE or CONTAINS/,
+    );
+    assert.match(
+      await refused({ keyword: 'AcquisitionDateTime', op: 'LT', value: '2' }),
+      /AcquisitionDateTime \(VR DT, VM 1\).*studyDateFrom\/studyDateTo/,
+    );
   });
 
   it('leaves the table to the erased patient no row', async () => {

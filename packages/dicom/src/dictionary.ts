@@ -25,13 +25,20 @@ export function keywordOf(tag: number): string | undefined {
   return lookupTag(tag)?.[1];
 }
 
-let keywords: Set<string> | undefined;
+let keywords: Map<string, DictionaryEntry> | undefined;
+
+/** The PS3.6 entry of a keyword (repeating groups included); undefined if none. */
+export function lookupKeyword(keyword: string): DictionaryEntry | undefined {
+  if (!keywords) {
+    keywords = new Map();
+    for (const e of Object.values(DICTIONARY)) keywords.set(e[1], e);
+    for (const p of DICTIONARY_PATTERNS)
+      if (!keywords.has(p[3])) keywords.set(p[3], [p[2], p[3], p[4], p[5]]);
+  }
+  return keywords.get(keyword);
+}
 
 /** True when `keyword` names a PS3.6 data element (repeating groups included). */
 export function isKeyword(keyword: string): boolean {
-  keywords ??= new Set([
-    ...Object.values(DICTIONARY).map((e) => e[1]),
-    ...DICTIONARY_PATTERNS.map((p) => p[3]),
-  ]);
-  return keywords.has(keyword);
+  return lookupKeyword(keyword) !== undefined;
 }

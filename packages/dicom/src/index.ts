@@ -5,7 +5,13 @@ export {
   isSingleByteLatin,
   plainAscii,
 } from './charset';
-export { implicitVr, isKeyword, keywordOf, lookupTag } from './dictionary';
+export {
+  implicitVr,
+  isKeyword,
+  keywordOf,
+  lookupKeyword,
+  lookupTag,
+} from './dictionary';
 export { DicomWriter, encodeFileMeta, encodeString } from './DicomWriter';
 export type { FileMeta } from './DicomWriter';
 export { DicomError, DicomErrorCode } from './errors';

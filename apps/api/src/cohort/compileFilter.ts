@@ -1,4 +1,4 @@
-import { isKeyword, keywordOf } from '@lpacs/dicom';
+import { isKeyword, keywordOf, lookupKeyword, lookupTag } from '@lpacs/dicom';
 import { predictionClause } from '@lpacs/ml';
 import { badInput } from '../ApiError';
 import type { AttributeFilter, CohortFilter } from '../schema/CohortFilter';
@@ -91,6 +91,118 @@ const COMPARE: Readonly<Record<string, string>> = {
 const TAG = /^\(?([0-9A-F]{4}),?([0-9A-F]{4})\)?$/;
 const PATH = /^(?:[0-9A-F]{8}\[\d{1,4}\]\.)+([0-9A-F]{8})$/;
 
+/** VRs whose values are numbers (PS3.5 6.2): `value_num` holds one. */
+const NUMBER_VRS = new Set([
+  'DS',
+  'IS',
+  'FL',
+  'FD',
+  'SL',
+  'SS',
+  'SV',
+  'UL',
+  'US',
+  'UV',
+]);
+
+/** A DA value (PS3.5 6.2) as the `attributes` table holds it. */
+const DA_SQL = `CAST(try_strptime(CASE WHEN regexp_full_match(a.value, '\\d{8}') THEN a.value END, '%Y%m%d') AS DATE)`;
+
+/** A TM value (PS3.5 6.2: HH[MM[SS[.F{1,6}]]]) as seconds since midnight. */
+const TM_SQL = `CASE WHEN regexp_full_match(a.value, '([01]\\d|2[0-3])([0-5]\\d(([0-5]\\d|60)(\\.\\d{1,6})?)?)?') THEN CAST(substr(a.value, 1, 2) AS INTEGER) * 3600 + coalesce(TRY_CAST(substr(a.value, 3, 2) AS INTEGER), 0) * 60 + coalesce(TRY_CAST(substr(a.value, 5) AS DOUBLE), 0) END`;
+
+/** Seconds since midnight of a TM value, or undefined if it is not one. */
+function tmSeconds(value: string): number | undefined {
+  const m = /^([01]\d|2[0-3])(?:([0-5]\d)(?:([0-5]\d|60)(\.\d{1,6})?)?)?$/.exec(
+    value,
+  );
+  if (!m) return undefined;
+  return (
+    Number(m[1]) * 3600 +
+    Number(m[2] ?? 0) * 60 +
+    Number(`${m[3] ?? '0'}${m[4] ?? ''}`)
+  );
+}
+
+/** A date given as DA (YYYYMMDD) or YYYY-MM-DD, as YYYY-MM-DD if real. */
+function daDate(value: string): string | undefined {
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(value.trim());
+  if (!m) return undefined;
+  const iso = `${m[1]}-${m[2]}-${m[3]}`;
+  const d = new Date(`${iso}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === iso
+    ? iso
+    : undefined;
+}
+
+/**
+ * How LT/LE/GT/GE compare an element, from its PS3.6 VR and VM: as a
+ * number, a date (DA) or a time (TM), or refused with what to use instead,
+ * since a comparison no value can meet would count 0 without saying why.
+ * An element the dictionary does not know (a private tag) compares its
+ * number, if it holds one.
+ */
+function comparison(
+  c: AttributeFilter,
+  op: string,
+  value: string,
+): { sql: string; param: string | number } {
+  const bad = (message: string) => badInput(message, 'attribute');
+  const compare = COMPARE[op]!;
+  const tag = c.tag != null ? TAG.exec(c.tag.trim().toUpperCase()) : null;
+  const entry = tag
+    ? lookupTag(parseInt(`${tag[1]}${tag[2]}`, 16))
+    : lookupKeyword(c.keyword?.trim() ?? '');
+  const shown = value.slice(0, 40);
+  const number = value.trim() === '' ? NaN : Number(value);
+  if (!entry) {
+    if (!Number.isFinite(number))
+      throw bad(`attribute op ${op} compares numbers, got "${shown}"`);
+    return { sql: `a.value_num ${compare} ?`, param: number };
+  }
+  const [vr, name, vm] = entry;
+  const of = `${name} (VR ${vr}, VM ${vm})`;
+  // VM 1-n may hold one value, which compares; VM 2, 3, 2-n never does.
+  if (!/^1(-|$)/.test(vm) && vr !== 'SQ')
+    throw bad(
+      `attribute op ${op} compares one value, and ${of} holds ${vm} values: use EQ or NE with all of them joined by \\, or CONTAINS`,
+    );
+  if (NUMBER_VRS.has(vr)) {
+    if (!Number.isFinite(number))
+      throw bad(
+        `attribute op ${op} compares numbers, got "${shown}" for ${of}`,
+      );
+    return { sql: `a.value_num ${compare} ?`, param: number };
+  }
+  if (vr === 'DA') {
+    const iso = daDate(value);
+    if (iso === undefined)
+      throw bad(
+        `attribute op ${op} on ${of} compares dates: give one as YYYYMMDD or YYYY-MM-DD, got "${shown}"`,
+      );
+    return { sql: `${DA_SQL} ${compare} CAST(? AS DATE)`, param: iso };
+  }
+  if (vr === 'TM') {
+    const seconds = tmSeconds(value.trim());
+    if (seconds === undefined)
+      throw bad(
+        `attribute op ${op} on ${of} compares times: give one as HHMMSS (HH, HHMM or HHMMSS.FFFFFF), got "${shown}"`,
+      );
+    return { sql: `(${TM_SQL}) ${compare} ?`, param: seconds };
+  }
+  const instead =
+    vr === 'AS'
+      ? 'use ageMin/ageMax (the age at the study in whole years, 90 for 90 and over)'
+      : vr === 'DT'
+        ? "use EQ or CONTAINS (a DT starts YYYYMMDD), or studyDateFrom/studyDateTo for the study's date"
+        : vr === 'SQ'
+          ? 'compare an element inside it (its keyword, or its path), or use EXISTS'
+          : 'use EQ, NE or CONTAINS';
+  throw bad(
+    `attribute op ${op} on ${of} compares numbers, dates (DA) or times (TM), not ${vr} values: ${instead}`,
+  );
+}
+
 /** Which elements a criterion names: a tag or a keyword, maybe a path. */
 function attributeTarget(c: AttributeFilter): {
   sql: string;
@@ -167,14 +279,10 @@ function attributeClause(c: AttributeFilter): {
       throw bad(`attribute op ${op} needs a value of 1 to 256 characters`);
     const number = value.trim() === '' ? NaN : Number(value);
     const numeric = Number.isFinite(number);
-    const compare = COMPARE[op];
-    if (compare) {
-      if (!numeric)
-        throw bad(
-          `attribute op ${op} compares numbers, got "${value.slice(0, 40)}"`,
-        );
-      parts.push(`a.value_num ${compare} ?`);
-      params.push(number);
+    if (COMPARE[op]) {
+      const { sql, param } = comparison(c, op, value);
+      parts.push(sql);
+      params.push(param);
     } else if (op === 'CONTAINS') {
       parts.push(`a.value ILIKE ? ESCAPE '\\'`);
       params.push(`%${value.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);

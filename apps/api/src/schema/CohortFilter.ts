@@ -54,7 +54,8 @@ export class AttributeFilter {
   keyword?: string;
 
   @Field({
-    description: 'EQ, NE, LT, LE, GT, GE (numbers), CONTAINS or EXISTS',
+    description:
+      'EQ, NE, LT, LE, GT, GE (numbers; dates for DA, times for TM), CONTAINS or EXISTS',
   })
   op!: string;
 
