@@ -3,12 +3,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AccessStore, Role } from '@lpacs/access';
 import { writeFileAtomic } from '@lpacs/lake';
+import { auditUserAdd } from './accessAudit';
 
 /**
  * On a lake without an active admin, adds `admin` with a generated
  * password and returns the password (shown once); otherwise undefined.
+ * Audited as `user.add` by `actor` (`system:serve`, `system:demo`), with
+ * `first: true`; the password is never written there.
  */
-export async function firstAdmin(lake: string): Promise<string | undefined> {
+export async function firstAdmin(
+  lake: string,
+  actor: string,
+): Promise<string | undefined> {
   const store = new AccessStore(lake);
   const users = store.users();
   if (users.some((u) => u.role === Role.Admin && !u.disabledAt))
@@ -20,6 +26,9 @@ export async function firstAdmin(lake: string): Promise<string | undefined> {
   } catch {
     return undefined; // another process made the first user meanwhile
   }
+  await auditUserAdd(lake, { name: 'admin', role: Role.Admin }, actor, {
+    first: true,
+  });
   return password;
 }
 

@@ -5,8 +5,12 @@ import { EXAMPLE_QUERY, startServer } from '@lpacs/api';
 import { RESEARCH_DEFAULT } from '@lpacs/deid';
 import type { DeidOptions } from '@lpacs/deid';
 import { ingest } from '@lpacs/ingest';
+import type { IngestReport } from '@lpacs/ingest';
 import { LakeLayout } from '@lpacs/lake';
+import { issueTokenAudited } from '../accessAudit';
+import { cliActor } from '../cliActor';
 import { firstAdmin, firstAdminText } from '../firstAdmin';
+import { IngestTally, auditIngest } from '../ingestAudit';
 import { reportText } from '../format';
 import type { Options } from '../options';
 
@@ -55,18 +59,28 @@ export async function demoCommand(
       : `== ${opts.lake} exists: its own de-identification options apply\n`,
   );
   process.stdout.write(`== ingest ${sample} into ${opts.lake}\n`);
-  const report = await ingest([sample], {
-    lake: opts.lake,
-    workers: opts.workers,
-    deid,
-  });
+  // Audited as lpacs ingest is: one `ingest` entry when the run ends.
+  const tally = new IngestTally();
+  let report: IngestReport;
+  try {
+    report = await ingest([sample], {
+      ...tally.hooks,
+      lake: opts.lake,
+      workers: opts.workers,
+      deid,
+    });
+  } catch (error) {
+    await auditIngest(opts.lake, 'cli', tally, { error });
+    throw error;
+  }
+  if (!(await auditIngest(opts.lake, 'cli', tally, undefined))) return 1;
   process.stdout.write(reportText(report) + '\n');
   const server = await startServer({
     lake: opts.lake,
     host: opts.host,
     port: opts.port,
   });
-  const password = await firstAdmin(opts.lake);
+  const password = await firstAdmin(opts.lake, 'system:demo');
   // The demo asks as the first admin, with a token that lives one day.
   const admin = new AccessStore(opts.lake)
     .users()
@@ -76,10 +90,12 @@ export async function demoCommand(
     await server.close();
     return 1;
   }
-  const { token } = await new AccessStore(opts.lake).issueToken(admin.name, {
-    label: 'demo',
-    expiresInDays: 1,
-  });
+  const { token } = await issueTokenAudited(
+    opts.lake,
+    admin.name,
+    { label: 'demo', expiresInDays: 1 },
+    cliActor(),
+  );
   const response = await fetch(server.url, {
     method: 'POST',
     headers: {

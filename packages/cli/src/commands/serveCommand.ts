@@ -175,7 +175,7 @@ export async function serveCommand(
     process.stdout.write(
       `lpacs API serving lake ${opts.lake} at ${server.url}\n`,
     );
-    const password = await firstAdmin(opts.lake);
+    const password = await firstAdmin(opts.lake, 'system:serve');
     if (password)
       process.stdout.write(
         await announceFirstAdmin(

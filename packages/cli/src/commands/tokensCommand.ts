@@ -1,5 +1,6 @@
 import { AccessStore, ACTIONS, AuditLog } from '@lpacs/access';
 import type { Action } from '@lpacs/access';
+import { issueTokenAudited } from '../accessAudit';
 import { cliActor } from '../cliActor';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
@@ -40,18 +41,16 @@ export async function tokensCommand(
       );
       return 2;
     }
-    const issued = await store.issueToken(arg, {
-      label: flags.label ?? 'cli',
-      expiresInDays: days,
-      ...(flags.scope ? { scopes: flags.scope as Action[] } : {}),
-    });
-    await audit.append({
-      actor: operator,
-      action: 'token.issue',
-      target: issued.info.id,
-      outcome: 'ok',
-      detail: { user: arg },
-    });
+    const issued = await issueTokenAudited(
+      opts.lake,
+      arg,
+      {
+        label: flags.label ?? 'cli',
+        expiresInDays: days,
+        ...(flags.scope ? { scopes: flags.scope as Action[] } : {}),
+      },
+      operator,
+    );
     if (opts.json) process.stdout.write(`${JSON.stringify(issued, null, 2)}\n`);
     else
       process.stdout.write(

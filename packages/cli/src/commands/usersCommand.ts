@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { AccessStore, AuditLog, parseRole, ROLES } from '@lpacs/access';
+import { addUserAudited } from '../accessAudit';
 import { cliActor } from '../cliActor';
 import { firstAdminPasswordPath } from '../firstAdmin';
 import type { Options } from '../options';
@@ -67,14 +68,11 @@ export async function usersCommand(
         return 2;
       }
       const secret = password();
-      await store.addUser(name, role, secret);
-      await audit.append({
-        actor: operator,
-        action: 'user.add',
-        target: name,
-        outcome: 'ok',
-        detail: { role },
-      });
+      await addUserAudited(
+        opts.lake,
+        { name, role, password: secret },
+        operator,
+      );
       process.stdout.write(
         flags.passwordStdin
           ? `added ${name} (${role})\n`
