@@ -11,6 +11,9 @@ set -euo pipefail
 # independently of lpacs's own SigV4 code in its tests.
 # python3-prometheus-client reads /metrics as a second parser of the
 # exposition format in test/src/metrics.test.ts.
+# libgdcm-tools brings libgdcm3.0, whose /usr/share/gdcm-3.0/XML/Part3.xml
+# (PS3.3 module tables) packages/dicom/scripts/generate-iod-types.mjs --check
+# regenerates the IOD types from (packages/dicom/src/__tests__/iodTypes.test.ts).
 TOOLS=(
   'dcmtk:dcmdump'
   'dcmtk:dump2dcm'
@@ -18,6 +21,7 @@ TOOLS=(
   'dcmtk:storescp'
   'dicom3tools:dciodvfy'
   'libgdcm-tools:gdcmanon'
+  'libgdcm-tools:/usr/share/gdcm-3.0/XML/Part3.xml'
   'python3-pydicom:'
   'python3-numpy:'
   'python3-onnx:'

@@ -20,6 +20,8 @@ export {
   PROFILE_EDITION,
   PROFILE_RULES,
 } from './generated/confidentialityProfile';
+export { IOD_TYPES_SOURCE, iodOf, iodTypesFor } from './iodTypes';
+export type { IodType } from './iodTypes';
 export { parseDicom, parseDicomLeading } from './parseDicom';
 export { Tag, isPrivateCreator, isPrivateTag, tagHex, tagString } from './tags';
 export {
