@@ -119,7 +119,11 @@ describe('a model over a cohort, its predictions as criteria', () => {
     assert.equal(misspelt.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
     assert.equal(
       misspelt.errors?.[0]?.message,
-      'no predictions from model "ct-brightnes" in this lake (models with predictions: ct-brightness); run it with runModel or lpacs predict first',
+      'in anyOf[1]: no predictions from model "ct-brightnes" in this lake (models with predictions: ct-brightness); run it with runModel or lpacs predict first',
+    );
+    assert.equal(
+      (misspelt.errors?.[0]?.extensions as { field?: string }).field,
+      'anyOf[1].prediction',
     );
     const mislabelled = await gql(q, {
       f: { prediction: [{ model: 'ct-brightness', label: 'brigth' }] },
@@ -194,7 +198,7 @@ describe('a model over a cohort, its predictions as criteria', () => {
       assert.equal(r.data, null, key);
       assert.deepEqual(field(r), {
         code: 'BAD_USER_INPUT',
-        field: `prediction.${key}`,
+        field: `anyOf[1].prediction.${key}`,
       });
       assert.match(r.errors?.[0]?.message ?? '', /use minScore\/maxScore/);
     }
@@ -273,7 +277,7 @@ describe('a model over a cohort, its predictions as criteria', () => {
       [p({ minScore: 0.9, maxScore: 0.1 }), 'prediction.minScore'],
       [
         { anyOf: [{ modality: ['CT'] }, p({ minValue: 0.2, maxValue: 0.1 })] },
-        'prediction.minValue',
+        'anyOf[1].prediction.minValue',
       ],
       [p({ model: 'ct-brightnes' }), 'prediction'],
     ];

@@ -1,6 +1,7 @@
 import type { Catalog } from '@lpacs/lake';
 import { badInput } from '../ApiError';
 import type { CompiledFilter } from './compileFilter';
+import { within } from './compileFilter';
 
 /**
  * Refuses a filter naming a model (by name or SHA-256) that has no
@@ -8,7 +9,8 @@ import type { CompiledFilter } from './compileFilter';
  * name or label would otherwise match nothing and read as a true zero.
  * @throws GraphQLError BAD_USER_INPUT naming the model or label and the
  * known ones, or a score bound on a label that has values (or a value
- * bound on one that has scores), naming that bound.
+ * bound on one that has scores), naming that bound; a criterion inside
+ * allOf/anyOf/not is named by its position (`anyOf[1].prediction`).
  */
 export async function checkModels(
   filter: CompiledFilter,
@@ -21,13 +23,15 @@ export async function checkModels(
             bool_or(value IS NOT NULL) AS valued
      FROM predictions GROUP BY ALL ORDER BY model_name, label`,
   );
-  for (const { model, label, bounds = [] } of filter.models) {
+  for (const { model, label, bounds = [], at } of filter.models) {
+    const bad = (message: string, field: string) =>
+      badInput(at ? `in ${at}: ${message}` : message, within(at, field));
     const own = rows.filter(
       (r) => r.model_name === model || r.model_sha256 === model,
     );
     if (!own.length) {
       const names = [...new Set(rows.map((r) => String(r.model_name)))];
-      throw badInput(
+      throw bad(
         `no predictions from model "${model.slice(0, 80)}" in this lake (${
           names.length
             ? `models with predictions: ${names.join(', ')}`
@@ -37,7 +41,7 @@ export async function checkModels(
       );
     }
     if (!own.some((r) => r.label === label))
-      throw badInput(
+      throw bad(
         `model "${model.slice(0, 80)}" has no predictions labelled "${label.slice(0, 80)}" (its labels: ${[...new Set(own.map((r) => String(r.label)))].join(', ')})`,
         'prediction',
       );
@@ -49,7 +53,7 @@ export async function checkModels(
     for (const key of bounds) {
       const onScore = key.endsWith('Score');
       if (onScore ? scored : valued) continue;
-      throw badInput(
+      throw bad(
         `prediction ${key}: model "${model.slice(0, 80)}" gives label "${label.slice(0, 80)}" ${
           onScore
             ? 'values, not scores (a regression or segmentation model): use minValue/maxValue'

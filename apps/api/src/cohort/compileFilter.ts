@@ -1,6 +1,7 @@
 import { isKeyword, keywordOf, lookupKeyword, lookupTag } from '@lpacs/dicom';
 import { predictionClause } from '@lpacs/ml';
-import { badInput } from '../ApiError';
+import { GraphQLError } from 'graphql';
+import { ErrorCode, badInput } from '../ApiError';
 import type { AttributeFilter, CohortFilter } from '../schema/CohortFilter';
 
 /** A filter turned into SQL clauses over `instances` with their parameters. */
@@ -17,9 +18,52 @@ export interface CompiledFilter {
   perInstance?: boolean;
   /**
    * The prediction models and labels the filter names, at any depth, with
-   * the bounds given for each (`minScore`, `maxValue`, ...).
+   * the bounds given for each (`minScore`, `maxValue`, ...) and, for a
+   * criterion inside allOf/anyOf/not, where it is (`anyOf[1].not`).
    */
-  models?: Array<{ model: string; label: string; bounds?: string[] }>;
+  models?: ModelCriterion[];
+}
+
+/** A prediction criterion's model and label, as checkModels checks them. */
+export interface ModelCriterion {
+  model: string;
+  label: string;
+  bounds?: string[];
+  /** Where in allOf/anyOf/not the criterion is; absent at the top. */
+  at?: string;
+}
+
+/** A nested filter's position prefixed to what its path says. */
+export function within(
+  at: string | undefined,
+  inner: string | undefined,
+): string | undefined {
+  return at && inner ? `${at}.${inner}` : at || inner;
+}
+
+/** The position an error message names: "in anyOf[1].not: ...". */
+const POSITION =
+  /^in ((?:allOf|anyOf)\[\d+\]|not)((?:\.(?:(?:allOf|anyOf)\[\d+\]|not))*): /;
+
+/**
+ * A nested filter's BAD_USER_INPUT error, with its position in front of
+ * the field path (`anyOf[1].sex`) and of the message ("in anyOf[1]: ...").
+ */
+function nestedError(err: unknown, at: string): unknown {
+  if (
+    !(err instanceof GraphQLError) ||
+    err.extensions.code !== ErrorCode.BadUserInput
+  )
+    return err;
+  const field =
+    typeof err.extensions.field === 'string' ? err.extensions.field : undefined;
+  const named = POSITION.exec(err.message);
+  const message = named
+    ? `in ${at}.${named[1]}${named[2]}: ${err.message.slice(named[0].length)}`
+    : `in ${at}: ${err.message}`;
+  return new GraphQLError(message, {
+    extensions: { ...err.extensions, field: within(at, field) },
+  });
 }
 
 /** How deep allOf/anyOf/not may nest, and how many filters one may hold. */
@@ -309,36 +353,33 @@ function attributeClause(c: AttributeFilter): {
 export function compileFilter(
   filter: CohortFilter | undefined | null,
   depth = 0,
-  /** The field that nested this filter, named when it nests too deep. */
-  via: 'allOf' | 'anyOf' | 'not' = 'allOf',
 ): CompiledFilter {
   const clauses: CompiledFilter['clauses'] = {};
   if (!filter) return { clauses };
   let perInstance = false;
-  const models = new Map<
-    string,
-    { model: string; label: string; bounds?: string[] }
-  >();
-  const note = (m: { model: string; label: string; bounds?: string[] }) => {
-    const key = `${m.model}\0${m.label}`;
-    const bounds = [
-      ...new Set([...(models.get(key)?.bounds ?? []), ...(m.bounds ?? [])]),
-    ];
-    models.set(key, {
-      model: m.model,
-      label: m.label,
-      ...(bounds.length ? { bounds } : {}),
-    });
+  const models: ModelCriterion[] = [];
+  const note = (m: ModelCriterion) => models.push(m);
+  /** A nested filter compiled, its errors and models placed at `at`. */
+  const inside = (
+    field: 'allOf' | 'anyOf' | 'not',
+    at: string,
+    inner: CohortFilter,
+  ) => {
+    if (depth + 1 > MAX_DEPTH)
+      throw badInput(
+        `allOf, anyOf and not nest at most ${MAX_DEPTH} levels deep (${field} at level ${depth + 1})`,
+        field,
+      );
+    let compiled: CompiledFilter;
+    try {
+      compiled = compileFilter(inner, depth + 1);
+    } catch (err) {
+      throw nestedError(err, at);
+    }
+    perInstance ||= compiled.perInstance === true;
+    for (const m of compiled.models ?? []) note({ ...m, at: within(at, m.at) });
+    return compiled;
   };
-  const absorb = (inner: CompiledFilter) => {
-    perInstance ||= inner.perInstance === true;
-    for (const m of inner.models ?? []) note(m);
-  };
-  if (depth > MAX_DEPTH)
-    throw badInput(
-      `allOf, anyOf and not nest at most ${MAX_DEPTH} levels deep (${via} at level ${depth})`,
-      via,
-    );
   const nested = (field: 'allOf' | 'anyOf', joiner: string) => {
     const parts = filter[field];
     if (parts == null) return;
@@ -347,11 +388,9 @@ export function compileFilter(
         `${field} must hold 1 to ${MAX_PARTS} filters, got ${parts.length}`,
         field,
       );
-    const compiled = parts.map((p) => {
-      const inner = compileFilter(p, depth + 1, field);
-      absorb(inner);
-      return whereClause(inner);
-    });
+    const compiled = parts.map((p, i) =>
+      whereClause(inside(field, `${field}[${i}]`, p)),
+    );
     clauses[field] = {
       sql: `(${compiled.map((c) => `(${c.sql})`).join(joiner)})`,
       params: compiled.flatMap((c) => c.params),
@@ -360,9 +399,7 @@ export function compileFilter(
   nested('allOf', ' AND ');
   nested('anyOf', ' OR ');
   if (filter.not != null) {
-    const not = compileFilter(filter.not, depth + 1, 'not');
-    absorb(not);
-    const inner = whereClause(not);
+    const inner = whereClause(inside('not', 'not', filter.not));
     // NULL-safe: an instance with no value for a column is "not" matched.
     clauses.not = {
       sql: `NOT coalesce((${inner.sql}), false)`,
@@ -516,7 +553,7 @@ export function compileFilter(
   return {
     clauses,
     ...(perInstance ? { perInstance } : {}),
-    ...(models.size ? { models: [...models.values()] } : {}),
+    ...(models.length ? { models } : {}),
   };
 }
 
