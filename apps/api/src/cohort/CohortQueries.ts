@@ -19,7 +19,9 @@ const FACETS: Record<
   sex: { expr: '"PatientSex"', own: 'sex', order: 'count' },
   manufacturer: { expr: '"Manufacturer"', own: 'manufacturer', order: 'count' },
   ageDecade: {
-    expr: `CAST(floor(age_years / 10) * 10 AS INTEGER) || '-' || CAST(floor(age_years / 10) * 10 + 9 AS INTEGER)`,
+    // Ages over 89 are stored as 90 (HIPAA 164.514(b)(2)(i)(C)), so the
+    // last bucket is every age from 90 up, not 90 to 99.
+    expr: `CASE WHEN age_years >= 90 THEN '90+' ELSE CAST(floor(age_years / 10) * 10 AS INTEGER) || '-' || CAST(floor(age_years / 10) * 10 + 9 AS INTEGER) END`,
     own: 'ageMin',
     order: 'value',
   },

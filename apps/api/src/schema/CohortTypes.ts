@@ -28,7 +28,10 @@ export class Facets {
   @Field(() => [FacetValue]) bodyPart!: FacetValue[];
   @Field(() => [FacetValue]) sex!: FacetValue[];
   @Field(() => [FacetValue]) manufacturer!: FacetValue[];
-  @Field(() => [FacetValue], { description: 'Age at study by decade: "40-49"' })
+  @Field(() => [FacetValue], {
+    description:
+      'Age at study by decade: "40-49", and "90+" (ages over 89 are stored as 90)',
+  })
   ageDecade!: FacetValue[];
   @Field(() => [FacetValue], { description: 'Study year (shifted dates)' })
   studyYear!: FacetValue[];
