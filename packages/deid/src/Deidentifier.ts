@@ -6,6 +6,7 @@ import {
   encodeText,
   encodeTextExactly,
   findElement,
+  iodTypesFor,
   isEncapsulated,
   isPrivateTag,
   readString,
@@ -14,7 +15,7 @@ import {
   topString,
   valueBytes,
 } from '@lpacs/dicom';
-import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
+import type { DicomElement, DicomFile, Encoding, IodType } from '@lpacs/dicom';
 import { ActionTable, resolve, unlistedAction } from './actionTable';
 import {
   blankPixels,
@@ -220,6 +221,12 @@ interface Walk {
   blanking: BlankingRule | undefined;
   /** The object's top-level elements. */
   top: DicomElement[];
+  /**
+   * Types of the combined-code attributes at the top level of this
+   * object's IOD (iodTypesFor its SOP Class UID), undefined when the
+   * table does not know the SOP class.
+   */
+  types: ReadonlyMap<number, IodType> | undefined;
 }
 
 function assemble(
@@ -379,6 +386,10 @@ export class Deidentifier {
       ? identifierPattern(identity.keptIdentifiers, identity.keptWholeWords)
       : undefined;
     const decodedFrom = this.#decodedFrom.get(file);
+    const sopClassUID =
+      readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
+      topString(file.meta, Tag.MediaStorageSOPClassUID);
+    const types = iodTypesFor(sopClassUID);
     const start = (utf8: boolean): Walk => ({
       buf: body.buffer,
       charsets,
@@ -408,10 +419,8 @@ export class Deidentifier {
       accessions: [],
       blanking: rule,
       top,
+      types,
     });
-    const sopClassUID =
-      readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
-      topString(file.meta, Tag.MediaStorageSOPClassUID);
     const sopInstance = readString(
       body.buffer,
       findElement(top, Tag.SOPInstanceUID),
@@ -538,7 +547,7 @@ export class Deidentifier {
     if (walk.utf8 && !findElement(elements, Tag.SpecificCharacterSet))
       pending.push(Tag.SpecificCharacterSet);
     pending.sort((a, b) => a - b);
-    const orphans = this.#orphans(elements);
+    const orphans = this.#orphans(elements, walk.types);
     const safe = this.#safePrivate(walk.buf, elements);
     for (const el of elements) {
       while (pending.length && pending[0]! < el.tag)
@@ -657,12 +666,16 @@ export class Deidentifier {
   }
 
   /** Dependents (REQUIRES) whose required attribute this list loses. */
-  #orphans(elements: readonly DicomElement[]): Set<number> {
+  #orphans(
+    elements: readonly DicomElement[],
+    types?: ReadonlyMap<number, IodType>,
+  ): Set<number> {
     const out = new Set<number>();
     for (const [dependent, required] of REQUIRES) {
       const el = findElement(elements, required);
       if (!findElement(elements, dependent) || !el) continue;
-      if (resolve(this.#table.actionFor(required), el.vr) === 'X')
+      const type = types?.get(required);
+      if (resolve(this.#table.actionFor(required), el.vr, type) === 'X')
         out.add(dependent);
     }
     return out;
@@ -709,7 +722,13 @@ export class Deidentifier {
       return true;
     }
     const listed = this.#table.actionFor(el.tag);
-    let action = resolve(listed, el.vr);
+    // The IOD's type decides a combined code at the top level only: an
+    // item's attributes belong to the sequence's own item description.
+    let action = resolve(
+      listed,
+      el.vr,
+      depth === 0 ? walk.types?.get(el.tag) : undefined,
+    );
     if (listed === 'keep') {
       // Not in Table E.1-1: a person name is emptied, an element PS3.6
       // does not define is removed, a date follows the longitudinal

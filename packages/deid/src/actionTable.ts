@@ -5,7 +5,12 @@ import {
   lookupTag,
   tagHex,
 } from '@lpacs/dicom';
-import type { ProfileAction, ProfileActions, ProfileRule } from '@lpacs/dicom';
+import type {
+  IodType,
+  ProfileAction,
+  ProfileActions,
+  ProfileRule,
+} from '@lpacs/dicom';
 import type { DeidOptions } from './options';
 import { selectedOptions } from './options';
 
@@ -144,14 +149,48 @@ export function unlistedAction(
 }
 
 /**
- * IOD-dependent codes resolved without the IOD's module tables: the choice
- * that keeps a type 1/2 attribute valid for values, and for sequences the
- * one that leaves no empty type 3 sequence behind (dciodvfy flags those).
- * X/Z/U* on a sequence keeps it with its UIDs remapped, so references
- * between objects still resolve (PS3.15 E.1-1 note on U*).
+ * Resolves a combined code of Table E.1-1 (X/Z, X/D, X/Z/D, Z/D, X/Z/U*)
+ * to one action. With the attribute's type in the object's IOD (`type`,
+ * from iodTypesFor: top-level attributes of a SOP class the IOD table
+ * maps), the code's own rule (PS3.15 E.1.1): X where the type is 3, Z
+ * where it is 2 or 2C, D where it is 1 or 1C; X/D gives D on a type 2,
+ * X/Z gives Z on a type 1 and Z/D gives Z on a type 3 (neither code has
+ * the other choice). On a sequence Z is an empty sequence and D one
+ * without items (a dummy item would need the item's content from the
+ * IOD). Without a type (an unknown SOP class, an attribute inside a
+ * sequence, one the IOD's modules do not list) the choice that conforms
+ * whatever the type is: for a value Z for X/Z and D for the others (a
+ * type 3 may be present with any valid value), for a sequence X for X/Z,
+ * X/D and X/Z/D, Z for Z/D. X/Z/U* (Referenced Image Sequence, Source
+ * Image Sequence) keeps the sequence with its UIDs remapped at any type,
+ * so references between objects still resolve: conformant for every
+ * type, though the profile asks X of a type 3 (docs/deid.md, Action
+ * codes).
  */
-export function resolve(action: ElementAction, vr: string): ElementAction {
+export function resolve(
+  action: ElementAction,
+  vr: string,
+  type?: IodType,
+): ElementAction {
   const sequence = vr === 'SQ';
+  if (type) {
+    const three = type === '3';
+    const two = type === '2' || type === '2C';
+    switch (action) {
+      case 'X/Z':
+        return three ? 'X' : 'Z';
+      case 'X/D':
+        return three ? 'X' : 'D';
+      case 'X/Z/D':
+        return three ? 'X' : two ? 'Z' : 'D';
+      case 'Z/D':
+        return three || two ? 'Z' : 'D';
+      case 'X/Z/U*':
+        break; // kept with its UIDs remapped whatever the type: see below
+      default:
+        return action;
+    }
+  }
   switch (action) {
     case 'X/Z':
     case 'X/D':
