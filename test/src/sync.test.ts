@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
+import {
+  copyFileSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccessStore, Action, AuditLog, Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
+import {
+  IMPLEMENTATION_CLASS_UID,
+  IMPLEMENTATION_VERSION_NAME,
+} from '@lpacs/deid';
+import { Tag, encodeFileMeta, parseDicom, topString } from '@lpacs/dicom';
 import type { RunningServer } from '@lpacs/api';
 import {
   CT,
@@ -321,7 +331,13 @@ describe('lpacs sync between two lakes', () => {
       results.sort((x, y) => x.sha256.localeCompare(y.sha256)),
       [
         { sha256: '0'.repeat(64), outcome: 'corrupt', code: 'SHA256_MISMATCH' },
-        { sha256: rawSha, outcome: 'refused', code: 'MISSING_ATTRIBUTE' },
+        {
+          sha256: rawSha,
+          outcome: 'refused',
+          code: 'MISSING_ATTRIBUTE',
+          message:
+            'a synced object must carry PatientIdentityRemoved (0012,0062) YES and a DeidentificationMethod (0012,0063)',
+        },
       ].sort((x, y) => x.sha256.localeCompare(y.sha256)),
     );
     assert.equal((await instanceRows(lakeB)).length, ctFiles.length);
@@ -359,7 +375,13 @@ describe('lpacs sync between two lakes', () => {
       results: Array<{ sha256: string; outcome: string; code?: string }>;
     };
     assert.deepEqual(results, [
-      { sha256: sha, outcome: 'refused', code: 'NOT_DEIDENTIFIED' },
+      {
+        sha256: sha,
+        outcome: 'refused',
+        code: 'NOT_DEIDENTIFIED',
+        message:
+          'a synced object that is not de-identified as it says: its PatientID (0010,0020) is not an lpacs pseudonym',
+      },
     ]);
     assert.equal((await instanceRows(lakeB)).length, ctFiles.length);
   });
@@ -449,6 +471,26 @@ describe('a peer that holds another encoding of an object (same SOP Instance UID
     own = join(lakeA, 'objects', sha.slice(0, 2), `${sha}.dcm`);
     other = join(work.path, 'implicit.dcm');
     execFileSync('dcmconv', ['+ti', own, other]);
+    // dcmconv writes DCMTK's file meta; lpacs writes its own for an
+    // implicit VR object (as ingest does for an implicit VR original).
+    const converted = readFileSync(other);
+    const body = converted.subarray(144 + converted.readUInt32LE(140));
+    writeFileSync(
+      other,
+      Buffer.concat([
+        encodeFileMeta({
+          mediaStorageSOPClassUID: topString(
+            parseDicom(readFileSync(own)).meta,
+            Tag.MediaStorageSOPClassUID,
+          )!,
+          mediaStorageSOPInstanceUID: String(row!.SOPInstanceUID),
+          transferSyntaxUID: '1.2.840.10008.1.2',
+          implementationClassUID: IMPLEMENTATION_CLASS_UID,
+          implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+        }),
+        body,
+      ]),
+    );
     const dump = (f: string) =>
       execFileSync(
         'dcmdump',

@@ -264,6 +264,51 @@ function riskOf(file: DicomFile, options: DeidOptions): Risk {
   return burnedInRisk(factsOf(file), options.acceptUnmarked);
 }
 
+/** The LongitudinalTemporalInformationModified (0028,0303) lpacs writes. */
+export function longitudinalMarker(o: DeidOptions): string {
+  return o.longitudinal === 'modified'
+    ? 'MODIFIED'
+    : o.longitudinal === 'full'
+      ? 'UNMODIFIED'
+      : 'REMOVED';
+}
+
+/** What the admission gates found for an object they let in. */
+export interface Admission {
+  /** Recognizable visual features: `ok`, or `warn` (accepted by the lake). */
+  seen: Risk;
+  /** Burned-in text: `ok`, `warn` (accepted unmarked), or `refuse` with a rule. */
+  risk: Risk;
+  /** The lake's blanking rule that clears the text, when one is needed. */
+  rule: BlankingRule | undefined;
+}
+
+/**
+ * The gates an object passes before a lake takes it, under the lake's
+ * options: no recognizable features (RecognizableVisualFeatures YES, a
+ * photograph) unless the lake accepts them, and no burned-in text
+ * (BurnedInAnnotation YES, the classes and modalities of burnedInRisk,
+ * an unmarked secondary capture) unless the lake accepts it or one of
+ * its blanking rules clears it. Ingest (deidentify) and sync receive
+ * (with no blanking rules: a received object is stored as it came, so
+ * nothing can be blanked) both ask here.
+ * @throws DeidError RECOGNIZABLE_VISUAL_FEATURES or BURNED_IN_ANNOTATION
+ */
+export function admission(file: DicomFile, options: DeidOptions): Admission {
+  // No blanking rule hides a face: checked first, and alone.
+  const seen = recognizableRisk(factsOf(file), options.acceptUnmarked);
+  if (seen.verdict === 'refuse')
+    throw new DeidError(DeidErrorCode.RecognizableVisualFeatures, seen.reason!);
+  const risk = riskOf(file, options);
+  const rule =
+    risk.verdict === 'ok'
+      ? undefined
+      : matchBlankingRule(options.blanking, file.body);
+  if (risk.verdict === 'refuse' && !rule)
+    throw new DeidError(DeidErrorCode.BurnedInAnnotation, risk.reason!);
+  return { seen, risk, rule };
+}
+
 /**
  * True for the repeating groups removed whole: overlays (60xx, PS3.3
  * C.9.2) and the retired curves (50xx, PS3.3 2003 C.10.2), even groups
@@ -271,7 +316,7 @@ function riskOf(file: DicomFile, options: DeidOptions): Risk {
  * and without its points, is left partial (dciodvfy flags it), and their
  * labels, descriptions and bitmaps may all hold text.
  */
-function isOverlayOrCurve(tag: number): boolean {
+export function isOverlayOrCurve(tag: number): boolean {
   const group = tag >>> 16;
   const base = group & 0xff00;
   return (
@@ -344,20 +389,7 @@ export class Deidentifier {
   deidentify(file: DicomFile, into?: Buffer): DeidOutcome {
     const body = file.body;
     const top = body.elements;
-    // No blanking rule hides a face: checked first, and alone.
-    const seen = recognizableRisk(factsOf(file), this.#options.acceptUnmarked);
-    if (seen.verdict === 'refuse')
-      throw new DeidError(
-        DeidErrorCode.RecognizableVisualFeatures,
-        seen.reason!,
-      );
-    const risk = riskOf(file, this.#options);
-    const rule =
-      risk.verdict === 'ok'
-        ? undefined
-        : matchBlankingRule(this.#options.blanking, body);
-    if (risk.verdict === 'refuse' && !rule)
-      throw new DeidError(DeidErrorCode.BurnedInAnnotation, risk.reason!);
+    const { seen, risk, rule } = admission(file, this.#options);
     if (rule) {
       const why = cannotBlank(pixelLayout(body), body.encoding.littleEndian);
       if (why)
@@ -604,13 +636,7 @@ export class Deidentifier {
       }
       w.endSequence();
     } else if (tag === Tag.LongitudinalTemporalInformationModified) {
-      const value =
-        o.longitudinal === 'modified'
-          ? 'MODIFIED'
-          : o.longitudinal === 'full'
-            ? 'UNMODIFIED'
-            : 'REMOVED';
-      w.string(tag, 'CS', value);
+      w.string(tag, 'CS', longitudinalMarker(o));
     }
   }
 
@@ -636,7 +662,8 @@ export class Deidentifier {
       const orphans = this.#orphans(item.elements);
       const safe = this.#safePrivate(walk.buf, item.elements);
       for (const child of item.elements) {
-        if (orphans.has(child.tag)) {
+        // Overlays and curves go whole at every depth, as at the top.
+        if (orphans.has(child.tag) || isOverlayOrCurve(child.tag)) {
           this.#count(walk, 'X');
           changed = true;
           continue;

@@ -13,6 +13,15 @@ export const PATIENT_PSEUDONYM = /^LP[A-Z2-7]{16}$/;
 /** The shape of accession's values: `A` and 15 base32 characters. */
 export const ACCESSION_PSEUDONYM = /^A[A-Z2-7]{15}$/;
 
+/**
+ * True for a UID of the shape uid() writes: `2.25.` and the decimal of a
+ * 128-bit number, without leading zeros (PS3.5 B.2).
+ */
+export function isKeyedUid(uid: string): boolean {
+  const m = /^2\.25\.(0|[1-9]\d{0,38})$/.exec(uid);
+  return m !== null && BigInt(m[1]!) < 2n ** 128n;
+}
+
 function base32(bytes: Buffer, chars: number): string {
   let out = '';
   let bits = 0;

@@ -23,8 +23,9 @@ export {
   Deidentifier,
   IMPLEMENTATION_CLASS_UID,
   IMPLEMENTATION_VERSION_NAME,
+  admission,
 } from './Deidentifier';
-export type { DeidOutcome, LinkageRecord } from './Deidentifier';
+export type { Admission, DeidOutcome, LinkageRecord } from './Deidentifier';
 export { readIdentity } from './identity';
 export type { PatientIdentity } from './identity';
 export {
@@ -41,6 +42,7 @@ export {
   ACCESSION_PSEUDONYM,
   PATIENT_PSEUDONYM,
   SiteKeys,
+  isKeyedUid,
   normalisePersonName,
 } from './SiteKeys';
 export { parseOptions } from './parseOptions';

@@ -1,8 +1,12 @@
 import {
   Tag,
+  TransferSyntax,
+  encodeFileMeta,
   findElement,
   isPrivateTag,
   isStringVr,
+  lookupTag,
+  parseDicom,
   readString,
   readStrings,
   tagString,
@@ -11,13 +15,27 @@ import {
 import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
 import { ActionTable, resolve, unlistedAction } from './actionTable';
 import { cappedAge } from './dates';
-import { DUMMY, keptCleaned } from './Deidentifier';
+import {
+  DEIDENTIFICATION_METHOD,
+  DUMMY,
+  IMPLEMENTATION_CLASS_UID,
+  IMPLEMENTATION_VERSION_NAME,
+  isOverlayOrCurve,
+  keptCleaned,
+  longitudinalMarker,
+} from './Deidentifier';
 import { CLEANED_TEXT_VRS } from './keptText';
 import { cleanText } from './cleanText';
-import { BOOLEAN_KEYS, RESEARCH_DEFAULT, selectedOptions } from './options';
+import {
+  BOOLEAN_KEYS,
+  CLEAN_PIXEL_DATA,
+  RESEARCH_DEFAULT,
+  methodCodes,
+  selectedOptions,
+} from './options';
 import type { DeidOptions } from './options';
 import { safePrivateTags } from './safePrivate';
-import { ACCESSION_PSEUDONYM, PATIENT_PSEUDONYM } from './SiteKeys';
+import { ACCESSION_PSEUDONYM, PATIENT_PSEUDONYM, isKeyedUid } from './SiteKeys';
 
 const CODE_VALUE = 0x00080100;
 const BASIC_PROFILE = '113100';
@@ -75,7 +93,9 @@ function breach(
   el: DicomElement,
   safe?: Set<number>,
 ): string | undefined {
-  const where = tagString(el.tag);
+  const where = named(el.tag);
+  if (isOverlayOrCurve(el.tag))
+    return `${where} is an overlay or curve element, and lpacs removes those groups whole`;
   if (isPrivateTag(el.tag)) {
     if (c.options.retainSafePrivate && safe?.has(el.tag)) return undefined;
     return `${where} is a private element the profile removes`;
@@ -121,7 +141,7 @@ function breach(
     !c.options.retainUIDs
   ) {
     const uids = readStrings(c.buf, el);
-    if (uids.some((u) => u !== '' && !u.startsWith('2.25.')))
+    if (uids.some((u) => u !== '' && !isKeyedUid(u)))
       return `${where} holds a UID the profile would have replaced`;
     return undefined;
   }
@@ -152,6 +172,138 @@ function breach(
     return el.vr === 'PN'
       ? `${where} holds a person name, and the profile replaces it`
       : `${where} holds a value, and the profile replaces it`;
+  return undefined;
+}
+
+/** A tag and, when PS3.6 defines it, its keyword: `(6000,0022) OverlayDescription`. */
+function named(tag: number): string {
+  const keyword = isPrivateTag(tag) ? undefined : lookupTag(tag)?.[1];
+  return keyword ? `${tagString(tag)} ${keyword}` : tagString(tag);
+}
+
+/** The tags of the file meta lpacs writes (encodeFileMeta), read from its output. */
+let metaTags: ReadonlySet<number> | undefined;
+function writtenMetaTags(): ReadonlySet<number> {
+  metaTags ??= new Set(
+    parseDicom(
+      encodeFileMeta({
+        mediaStorageSOPClassUID: '1.2',
+        mediaStorageSOPInstanceUID: '1.2',
+        transferSyntaxUID: TransferSyntax.ExplicitVRLittleEndian,
+        implementationClassUID: IMPLEMENTATION_CLASS_UID,
+        implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      }),
+    ).meta.elements.map((e) => e.tag),
+  );
+  return metaTags;
+}
+
+/**
+ * Why the bytes around the data set are not those lpacs writes, or
+ * undefined: the zero preamble, `DICM`, and the file meta encodeFileMeta
+ * writes for this object (its SOP Class and Instance UIDs, its transfer
+ * syntax, lpacs's implementation), byte for byte, and nothing after the
+ * data set. Any other file meta element (Source Application Entity
+ * Title, Private Information, ...) may name a person or a site.
+ */
+function framingBreach(file: DicomFile): string | undefined {
+  if (!file.hasPreamble)
+    return 'it has no preamble and file meta, which lpacs writes';
+  if (file.transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian)
+    return 'its transfer syntax is deflated, which lpacs never writes';
+  const { buffer: buf, elements: meta } = file.meta;
+  const { buffer: body, elements } = file.body;
+  const written = writtenMetaTags();
+  for (const el of meta)
+    if (!written.has(el.tag))
+      return `its file meta holds ${named(el.tag)}, which lpacs does not write`;
+  const expected = encodeFileMeta({
+    mediaStorageSOPClassUID:
+      readString(body, findElement(elements, Tag.SOPClassUID)) ?? '',
+    mediaStorageSOPInstanceUID:
+      readString(body, findElement(elements, Tag.SOPInstanceUID)) ?? '',
+    transferSyntaxUID: file.transferSyntaxUID,
+    implementationClassUID: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+  });
+  if (buf.subarray(0, 128).some((b) => b !== 0))
+    return 'its 128-byte preamble is not zeros, as lpacs writes it';
+  if (!buf.subarray(0, expected.length).equals(expected)) {
+    const mine = parseDicom(expected).meta;
+    for (const el of mine.elements) {
+      const theirs = findElement(meta, el.tag);
+      if (
+        !theirs ||
+        !valueBytes(buf, theirs).equals(valueBytes(mine.buffer, el))
+      )
+        return `its file meta ${named(el.tag)} is not what lpacs writes for this object`;
+    }
+    return 'its file meta is not encoded as lpacs writes it';
+  }
+  if (file.warnings.length > 0)
+    return 'it has bytes after its data set, which lpacs does not write';
+  return undefined;
+}
+
+/** Every CID 7050 code lpacs writes, with the meaning it writes. */
+const MEANINGS: ReadonlyMap<string, string> = new Map(
+  [
+    ...methodCodes({ ...NONE, longitudinal: 'full' }),
+    ...methodCodes(
+      {
+        ...NONE,
+        ...Object.fromEntries(BOOLEAN_KEYS.map((k) => [k, true])),
+        longitudinal: 'modified',
+      },
+      true,
+    ),
+    CLEAN_PIXEL_DATA,
+  ].map((c) => [c.value, c.meaning]),
+);
+const CODING_SCHEME_DESIGNATOR = 0x00080102;
+const CODE_MEANING = 0x00080104;
+const LongitudinalTemporalInformationModified = 0x00280303;
+
+/**
+ * Why the de-identification markers are not as lpacs writes them, or
+ * undefined: the method (0012,0063) is lpacs's text, each item of the
+ * method code sequence holds a CID 7050 code lpacs writes with its
+ * scheme and meaning and nothing else, and (0028,0303) says what the
+ * declared dates option writes.
+ */
+function markerBreach(
+  file: DicomFile,
+  options: DeidOptions,
+): string | undefined {
+  const { buffer: buf, elements } = file.body;
+  const method = readString(
+    buf,
+    findElement(elements, Tag.DeidentificationMethod),
+  );
+  if (method?.trim() !== DEIDENTIFICATION_METHOD)
+    return `${named(Tag.DeidentificationMethod)} is not the text lpacs writes`;
+  const seq = findElement(elements, Tag.DeidentificationMethodCodeSequence);
+  for (const item of seq?.items ?? []) {
+    const text = (tag: number) =>
+      readString(buf, findElement(item.elements, tag))?.trim();
+    const meaning = MEANINGS.get(text(CODE_VALUE) ?? '');
+    const extra = item.elements.find(
+      (e) =>
+        e.tag !== CODE_VALUE &&
+        e.tag !== CODING_SCHEME_DESIGNATOR &&
+        e.tag !== CODE_MEANING,
+    );
+    if (
+      !meaning ||
+      extra ||
+      text(CODING_SCHEME_DESIGNATOR) !== 'DCM' ||
+      text(CODE_MEANING) !== meaning
+    )
+      return `an item of ${named(Tag.DeidentificationMethodCodeSequence)} is not a code lpacs writes${extra ? ` (it holds ${named(extra.tag)})` : ''}`;
+  }
+  const marker = findElement(elements, LongitudinalTemporalInformationModified);
+  if (marker && readString(buf, marker)?.trim() !== longitudinalMarker(options))
+    return `${named(LongitudinalTemporalInformationModified)} is not what lpacs writes for the declared dates option`;
   return undefined;
 }
 
@@ -186,11 +338,22 @@ function firstBreach(
  * date. What lpacs adds to the table holds too: no person name in an
  * element the table does not list, no public element PS3.6 does not
  * define, no date or time the table does not list unless a Retain
- * Longitudinal option is declared (unlistedAction), and no PatientAge over 89 years but 090Y. It cannot prove free text clean (C); it does
- * stop an identified object that merely carries the two attributes.
+ * Longitudinal option is declared (unlistedAction), and no PatientAge over 89 years but 090Y.
+ * No element of an overlay or curve group (60xx, 50xx) at any depth,
+ * which lpacs removes whole. Around the data set, the bytes lpacs writes
+ * and no others: a zero preamble and exactly the file meta encodeFileMeta
+ * writes for this object (framingBreach); the markers as lpacs writes
+ * them (markerBreach). Given `lake`, the receiving lake's options, the
+ * elements must also be what those would have left: a peer's wider
+ * options do not widen what this lake takes. It cannot prove free text
+ * clean (C); it does stop an identified object that merely carries the
+ * two attributes.
  * @returns why the object is refused (attributes named, never values), or undefined
  */
-export function verifyDeidentified(file: DicomFile): string | undefined {
+export function verifyDeidentified(
+  file: DicomFile,
+  lake?: DeidOptions,
+): string | undefined {
   const { buffer: buf, elements } = file.body;
   const codes = new Set<string>();
   const method = findElement(elements, Tag.DeidentificationMethodCodeSequence);
@@ -203,5 +366,22 @@ export function verifyDeidentified(file: DicomFile): string | undefined {
   const pseudonym = readString(buf, findElement(elements, Tag.PatientID)) ?? '';
   if (!PATIENT_PSEUDONYM.test(pseudonym))
     return 'its PatientID (0010,0020) is not an lpacs pseudonym';
-  return firstBreach({ ...declaredBy(codes), buf, pseudonym }, file.body);
+  const claimed = declaredBy(codes);
+  const markers = markerBreach(file, claimed.options);
+  if (markers) return markers;
+  const asDeclared = firstBreach({ ...claimed, buf, pseudonym }, file.body);
+  if (asDeclared) return asDeclared;
+  if (lake) {
+    // And what this lake's own options would have left: nothing they
+    // remove, empty or replace may stand because the sender's allowed it.
+    const own = declaredBy(
+      new Set([
+        BASIC_PROFILE,
+        ...selectedOptions(lake).map((o) => o.code.value),
+      ]),
+    );
+    const why = firstBreach({ ...own, buf, pseudonym }, file.body);
+    if (why) return `${why} under this lake's options`;
+  }
+  return framingBreach(file);
 }

@@ -6,8 +6,13 @@ import {
   readString,
 } from '@lpacs/dicom';
 import type { DicomFile } from '@lpacs/dicom';
-import { DeidError, DeidErrorCode, verifyDeidentified } from '@lpacs/deid';
-import type { DeidOutcome } from '@lpacs/deid';
+import {
+  DeidError,
+  DeidErrorCode,
+  admission,
+  verifyDeidentified,
+} from '@lpacs/deid';
+import type { DeidOptions, DeidOutcome } from '@lpacs/deid';
 
 /** What a trusted peer says about an object it de-identified. */
 export interface PeerDeidentified {
@@ -22,14 +27,20 @@ export interface PeerDeidentified {
  * rerun could not tell what was already sent. Only an object that says
  * PatientIdentityRemoved (0012,0062) = YES (PS3.15 E.1) and names its
  * DeidentificationMethod (0012,0063), and that verifyDeidentified finds
- * consistent with the profile it declares, passes; anything else is refused.
+ * consistent with the profile it declares and with this lake's own
+ * options, passes; and only one this lake's ingest would admit under its
+ * options (burned-in text, recognizable features: see admission; its
+ * blanking rules cannot apply, since the bytes are stored as received).
  * @throws DicomError MISSING_ATTRIBUTE when it does not say so
  * @throws DeidError NOT_DEIDENTIFIED when it says so but is not
+ * @throws DeidError BURNED_IN_ANNOTATION or RECOGNIZABLE_VISUAL_FEATURES
+ *   when this lake's ingest would refuse it for its pixels
  */
 export function acceptDeidentified(
   bytes: Buffer,
   file: DicomFile,
   peer: PeerDeidentified,
+  lake: DeidOptions,
 ): DeidOutcome {
   const { buffer, elements } = file.body;
   const str = (tag: number) =>
@@ -43,12 +54,14 @@ export function acceptDeidentified(
       'a synced object must carry PatientIdentityRemoved (0012,0062) YES and a DeidentificationMethod (0012,0063)',
     );
   // The markers alone are two attributes anyone can add to an original.
-  const why = verifyDeidentified(file);
+  const why = verifyDeidentified(file, lake);
   if (why)
     throw new DeidError(
       DeidErrorCode.NotDeidentified,
       `a synced object that is not de-identified as it says: ${why}`,
     );
+  // The gates ingest applies here, whatever the sender's lake accepts.
+  admission(file, { ...lake, blanking: [] });
   const sopInstanceUID = str(Tag.SOPInstanceUID);
   const sopClassUID = str(Tag.SOPClassUID);
   if (!sopInstanceUID || !sopClassUID)

@@ -46,8 +46,15 @@ export async function pseudonymsOfQuarantined(
 ): Promise<Map<string, QuarantinedIdentity>> {
   const out = new Map<string, QuarantinedIdentity>();
   const originals = [...(await lake.quarantinedSizes()).keys()];
-  if (!originals.length) return out;
   const entries = new Map((await lake.quarantined()).map((e) => [e.id, e]));
+  // A refused synced object keeps no bytes, only its record, labelled
+  // with its pseudonyms: the record goes with its patient or study too.
+  for (const entry of entries.values())
+    if (entry.patient && entry.source.startsWith('sync:'))
+      out.set(entry.id, {
+        patientID: entry.patient,
+        ...(entry.study ? { studyInstanceUID: entry.study } : {}),
+      });
   let deid: Deidentifier | undefined;
   for (const id of originals) {
     const entry = entries.get(id);

@@ -269,7 +269,12 @@ export async function processFile(
       parsed = await ctx.deidentifier.prepare(parseDicom(bytes));
     }
     outcome = input.deidentified
-      ? acceptDeidentified(bytes, parsed, input.deidentified)
+      ? acceptDeidentified(
+          bytes,
+          parsed,
+          input.deidentified,
+          ctx.deidentifier.options,
+        )
       : ctx.deidentifier.deidentify(parsed, scratch.output);
   } catch (err) {
     const reason = refusal(err);
@@ -282,14 +287,20 @@ export async function processFile(
     const identity =
       parsed &&
       quarantineIdentity(parsed, ctx.deidentifier, !!input.deidentified);
+    // A peer's object this lake refuses is not kept: whatever it holds
+    // that made it fail stays with the sender, who still has it; only the
+    // reason (attributes named, never values) and its pseudonyms are.
     // A copy: the scratch buffer is reused by the next file while this awaits.
-    const entry = await ctx.lake.quarantine(Buffer.from(bytes), {
-      ...reason,
-      source: input.source,
-      at: new Date().toISOString(),
-      ...(identity && { patient: identity.patientID }),
-      ...(identity?.studyInstanceUID && { study: identity.studyInstanceUID }),
-    });
+    const entry = await ctx.lake.quarantine(
+      input.deidentified ? undefined : Buffer.from(bytes),
+      {
+        ...reason,
+        source: input.source,
+        at: new Date().toISOString(),
+        ...(identity && { patient: identity.patientID }),
+        ...(identity?.studyInstanceUID && { study: identity.studyInstanceUID }),
+      },
+    );
     return {
       kind: 'quarantined',
       source: input.source,

@@ -1,5 +1,6 @@
 import { Tag, findElement, readString } from '@lpacs/dicom';
 import type { DicomFile } from '@lpacs/dicom';
+import { PATIENT_PSEUDONYM, isKeyedUid } from '@lpacs/deid';
 import type { Deidentifier } from '@lpacs/deid';
 
 /** Who a quarantined original is in the lake: no PHI, only pseudonyms. */
@@ -24,16 +25,17 @@ export function quarantineIdentity(
 ): QuarantinedIdentity | undefined {
   let of: { patientID: string | undefined; studyInstanceUID?: string };
   if (received) {
+    // Only values of a pseudonym's shape: a refused object may carry an
+    // original MRN or UID, which its record must not keep.
     const { buffer, elements } = file.body;
+    const id = readString(buffer, findElement(elements, Tag.PatientID))?.trim();
+    const study = readString(
+      buffer,
+      findElement(elements, Tag.StudyInstanceUID),
+    )?.trim();
     of = {
-      patientID: readString(
-        buffer,
-        findElement(elements, Tag.PatientID),
-      )?.trim(),
-      studyInstanceUID: readString(
-        buffer,
-        findElement(elements, Tag.StudyInstanceUID),
-      )?.trim(),
+      patientID: id && PATIENT_PSEUDONYM.test(id) ? id : undefined,
+      studyInstanceUID: study && isKeyedUid(study) ? study : undefined,
     };
   } else {
     try {

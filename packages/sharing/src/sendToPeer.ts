@@ -27,7 +27,7 @@ export interface SyncReport {
    */
   conflicts: string[];
   /** Refused by the peer, or unreadable here, with the reason's code. */
-  failed: Array<{ sha256: string; code: string }>;
+  failed: Array<{ sha256: string; code: string; message?: string }>;
   /** Not tried because the connection failed; a rerun sends them. */
   remaining: number;
   /** Why the run stopped early, when it did. */
@@ -61,6 +61,8 @@ interface PartResult {
   sha256: string;
   outcome: 'stored' | 'present' | 'conflict' | 'refused' | 'corrupt';
   code?: string;
+  /** The peer's reason (attributes named, never values). */
+  message?: string;
 }
 
 /** A failed exchange with the peer, named without the token. */
@@ -256,6 +258,7 @@ export async function sendToPeer(
         report.failed.push({
           sha256: r.sha256,
           code: r.code ?? r.outcome.toUpperCase(),
+          ...(typeof r.message === 'string' && { message: r.message }),
         });
     }
     progress('sending', todo.length - report.remaining, todo.length);

@@ -152,6 +152,8 @@ async function objects(
     sha256: string;
     outcome: SyncOutcome;
     code?: string;
+    /** Why it was refused: attributes named, never values. */
+    message?: string;
   }> = [];
   const inputs: InputFile[] = [];
   for (const part of parts) {
@@ -189,7 +191,7 @@ async function objects(
     results.push({
       sha256: o.source.slice('sync:'.length),
       outcome: verdicts[verdict],
-      ...(o.kind === 'quarantined' ? { code: o.code } : {}),
+      ...(o.kind === 'quarantined' ? { code: o.code, message: o.message } : {}),
     });
   // Another writer of the lake committed the object first.
   const onRevised = (o: FileOutcome, verdict: Verdict) => {

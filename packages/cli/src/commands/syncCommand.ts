@@ -127,7 +127,10 @@ export async function syncCommand(
     `failed          ${report.failed.length}`,
     ...report.failed
       .slice(0, 20)
-      .map((f) => `  ${f.sha256.slice(0, 16)}  ${f.code}`),
+      .map(
+        (f) =>
+          `  ${f.sha256.slice(0, 16)}  ${f.code}${f.message ? `  ${f.message}` : ''}`,
+      ),
   ];
   if (report.stopped)
     lines.push(

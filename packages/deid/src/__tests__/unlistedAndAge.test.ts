@@ -111,7 +111,7 @@ describe('PatientAge over 89 years (HIPAA 164.514(b)(2)(i)(C))', () => {
     const aged = modified(['-m', '(0010,1010)=095Y'], out.bytes);
     assert.match(
       verifyDeidentified(parseDicom(aged)) ?? 'accepted',
-      /\(0010,1010\) is an age over 89/,
+      /\(0010,1010\) PatientAge is an age over 89/,
     );
   });
 });
@@ -226,7 +226,7 @@ print('planted', [ds.get(t) is not None for t in (0x00142006, 0x00140104, 0x0040
     const named = modified(['-i', '(0014,2006)=ZZEVAL^PLANTED'], out);
     assert.match(
       verifyDeidentified(parseDicom(named)) ?? 'accepted',
-      /\(0014,2006\) holds a person name/,
+      /\(0014,2006\) EvaluatorName holds a person name/,
     );
     const path = file(out);
     execFileSync(

@@ -37,12 +37,24 @@ function files(d: string): string[] {
   });
 }
 
-/** dcmodify -nb with insert/modify edits on a copy of `source`. */
+/** Where the file meta group ends: its group length (0002,0000) says. */
+const metaEnd = (b: Buffer) => 144 + b.readUInt32LE(140);
+
+/**
+ * dcmodify -nb with insert/modify edits on a copy of `source`. dcmodify
+ * writes its own file meta (DCMTK's implementation UID and name), which
+ * sync refuses on its own; `source`'s preamble and meta are put back, so
+ * only the edited data set differs (the edits leave the SOP UIDs).
+ */
 function edited(source: Buffer, edits: string[]): Buffer {
   const path = join(dir, 'edited.dcm');
   writeFileSync(path, source);
   execFileSync('dcmodify', ['-nb', ...edits, path], { stdio: 'ignore' });
-  return readFileSync(path);
+  const out = readFileSync(path);
+  return Buffer.concat([
+    source.subarray(0, metaEnd(source)),
+    out.subarray(metaEnd(out)),
+  ]);
 }
 
 const OPTION_SETS: Array<[string, Partial<DeidOptions>]> = [
@@ -138,7 +150,7 @@ describe('verifyDeidentified', () => {
     const planted = edited(clean, ['-i', '(0010,1000)=MRN-0001']);
     assert.equal(
       verifyDeidentified(parseDicom(planted)),
-      '(0010,1000) is present, and the profile removes it',
+      '(0010,1000) OtherPatientIDs is present, and the profile removes it',
     );
     // OperatorsName (0008,1070): its dummy, not a name.
     const named = edited(clean, ['-i', '(0008,1070)=Doe^Jane']);
@@ -146,33 +158,33 @@ describe('verifyDeidentified', () => {
     // Values the profile empties or replaces, put back (re-trial: these
     // were stored): AccessionNumber, DeviceSerialNumber, StationName,
     // PatientBirthDate, InstitutionName, StudyID.
-    for (const [tag, value] of [
-      ['(0008,0050)', 'ACC-778812'],
-      ['(0018,1000)', 'SN-44871'],
-      ['(0008,1010)', 'CT-ROOM-3'],
-      ['(0010,0030)', '19610402'],
-      ['(0008,0080)', 'Mercy Valley Hospital'],
-      ['(0020,0010)', 'S-2231'],
+    for (const [tag, value, keyword] of [
+      ['(0008,0050)', 'ACC-778812', 'AccessionNumber'],
+      ['(0018,1000)', 'SN-44871', 'DeviceSerialNumber'],
+      ['(0008,1010)', 'CT-ROOM-3', 'StationName'],
+      ['(0010,0030)', '19610402', 'PatientBirthDate'],
+      ['(0008,0080)', 'Mercy Valley Hospital', 'InstitutionName'],
+      ['(0020,0010)', 'S-2231', 'StudyID'],
     ] as const) {
       const back = edited(clean, ['-i', `${tag}=${value}`]);
       assert.equal(
         verifyDeidentified(parseDicom(back)),
-        `${tag} holds a value, and the profile replaces it`,
+        `${tag} ${keyword} holds a value, and the profile replaces it`,
         tag,
       );
     }
     // Free text (trial 7): lpacs empties comments and histories, and
     // keeps descriptors only with no long number or date left in them.
-    for (const [tag, value] of [
-      ['(0010,4000)', 'MRN6368006 called'],
-      ['(0020,4000)', 'see chart'],
-      ['(0008,1030)', 'CT CHEST MRN6368006'],
-      ['(0018,1030)', 'CHEST 1961-04-02'],
+    for (const [tag, value, keyword] of [
+      ['(0010,4000)', 'MRN6368006 called', 'PatientComments'],
+      ['(0020,4000)', 'see chart', 'ImageComments'],
+      ['(0008,1030)', 'CT CHEST MRN6368006', 'StudyDescription'],
+      ['(0018,1030)', 'CHEST 1961-04-02', 'ProtocolName'],
     ] as const) {
       const back = edited(clean, ['-i', `${tag}=${value}`]);
       assert.equal(
         verifyDeidentified(parseDicom(back)),
-        `${tag} holds text the profile cleans or empties`,
+        `${tag} ${keyword} holds text the profile cleans or empties`,
         tag,
       );
     }
@@ -187,7 +199,7 @@ describe('verifyDeidentified', () => {
     const uid = edited(clean, ['-m', '(0020,000D)=1.2.840.99999.1.2.3']);
     assert.equal(
       verifyDeidentified(parseDicom(uid)),
-      '(0020,000D) holds a UID the profile would have replaced',
+      '(0020,000D) StudyInstanceUID holds a UID the profile would have replaced',
     );
   });
 });
