@@ -1,7 +1,7 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { formatCount } from '../../lib/format';
+import { formatBytes, formatCount } from '../../lib/format';
 import { graphqlRequest } from '../../lib/graphql';
 import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
@@ -10,7 +10,7 @@ import { TableHead } from '../common/TableHead';
 const LAKE_STATUS = `query LakeStatus {
   lakeStatus(limit: 200) {
     patients studies series instances objectBytes batches quarantinedCount
-    quarantined { id code message source at }
+    quarantined { id code message at extension sizeBytes }
   }
 }`;
 
@@ -26,12 +26,17 @@ interface Status {
     id: string;
     code: string;
     message: string;
-    source: string;
     at: string;
+    extension: string | null;
+    sizeBytes: number | null;
   }>;
 }
 
-/** What the lake holds, and every refused file with its reason. */
+/**
+ * What the lake holds, and every refused file with its reason, kind and
+ * size: never its path or name, which can name the patient (the operator
+ * sees those on the machine with `lpacs quarantine list`).
+ */
 export function LakeStatusView() {
   const q = useQuery({
     queryKey: ['lakeStatus'],
@@ -75,14 +80,19 @@ export function LakeStatusView() {
       ) : (
         <div className="table-box">
           <table aria-label="Quarantine">
-            <TableHead columns={['When (UTC)', 'Code', 'Reason', 'Source']} />
+            <TableHead
+              columns={['When (UTC)', 'Code', 'Reason', 'Type', 'Size']}
+            />
             <tbody>
               {s.quarantined.map((e) => (
                 <tr key={e.id} data-code={e.code}>
                   <td>{e.at.replace('T', ' ').slice(0, 19)}</td>
                   <th scope="row">{e.code}</th>
                   <td>{e.message}</td>
-                  <td className="uid">{e.source}</td>
+                  <td>{e.extension ?? '—'}</td>
+                  <td className="num">
+                    {e.sizeBytes === null ? '—' : formatBytes(e.sizeBytes)}
+                  </td>
                 </tr>
               ))}
             </tbody>
