@@ -12,6 +12,7 @@ import {
 import { Spool } from '@lpacs/dimse';
 import { cliActor } from '../cliActor';
 import { counted } from '../format';
+import { naming } from '../kekContext';
 import { copyLine, progressWriter } from '../progress';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
@@ -114,8 +115,13 @@ export async function restoreCommand(
   }
   const from = backupTarget(backup, s3Endpoint);
   const progress = progressWriter(opts.json);
-  const r = await restoreLake(from, opts.lake, snapshot, (p) =>
-    progress.show(() => copyLine('restore', p)),
+  const r = await naming(
+    `snapshot ${snapshot ?? '(the newest)'} of ${from.name}`,
+    'a snapshot opens only with the KEK the lake had when it was taken: one taken before a keys rotate needs the KEK in use then (docs/encryption.md)',
+    () =>
+      restoreLake(from, opts.lake, snapshot, (p) =>
+        progress.show(() => copyLine('restore', p)),
+      ),
   ).finally(progress.clear);
   // Opening it as a writer recreates the table links and checks the layout.
   const lake = await Lake.open(opts.lake);

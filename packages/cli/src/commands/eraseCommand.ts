@@ -101,6 +101,7 @@ async function replay(opts: Options, from: string): Promise<number> {
           from,
           tombstones: r.tombstones,
           unmatched: r.unmatched,
+          notReplayed: r.notReplayed,
           replayed: r.replayed.map((x) => ({
             seq: x.seq,
             action: x.action,
@@ -118,11 +119,16 @@ async function replay(opts: Options, from: string): Promise<number> {
       if (x.done)
         process.stdout.write(`${x.action} ${x.target}: ${erasureLine(x.done)}`);
     }
+    for (const x of r.notReplayed)
+      process.stderr.write(
+        `lpacs erase: not replayed: ${x.action} ${x.target} (audit entry ${x.seq} of ${from}): ${x.why}\n`,
+      );
     process.stdout.write(
-      `replayed ${counted(r.replayed.length, 'erasure')} of ${from}: ${did.length} erased data here, ${r.replayed.length - did.length} found nothing left; ${counted(r.tombstones, 'tombstone')} copied${r.unmatched ? `; ${r.unmatched} erase.study entries name by a hash a study not here` : ''}\n`,
+      `replayed ${counted(r.replayed.length, 'erasure')} of ${from}: ${did.length} erased data here, ${r.replayed.length - did.length} found nothing left; ${counted(r.tombstones, 'tombstone')} copied${r.unmatched ? `; ${counted(r.unmatched, 'erase.study entry', 'erase.study entries')} name${r.unmatched === 1 ? 's' : ''} by a hash a study not here (nothing of it to erase)` : ''}${r.notReplayed.length ? `; ${r.notReplayed.length} not replayed (said above): this lake may still hold what ${r.notReplayed.length === 1 ? 'it' : 'they'} erased` : ''}\n`,
     );
   }
-  return 0;
+  // What could not be replayed may still be here: not a success.
+  return r.notReplayed.length ? 1 : 0;
 }
 
 /**

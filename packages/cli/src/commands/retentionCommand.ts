@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeLakeFile } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import { counted } from '../format';
 import type { Options } from '../options';
@@ -114,6 +118,15 @@ export async function retentionCommand(
     }
     return 0;
   }
+  // The instances it takes from the cohort, kept: the erasure takes them
+  // out of the cohort's frozen list, and erase --replay-from needs them
+  // for a lake restored from a snapshot older than the cohort.
+  let frozenList: string | undefined;
+  if (cohortId && project) {
+    frozenList = `state/retentions/${cohortId}-${Date.now()}-${randomBytes(4).toString('hex')}.json`;
+    await mkdir(join(opts.lake, 'state', 'retentions'), { recursive: true });
+    await writeLakeFile(opts.lake, frozenList, JSON.stringify(project));
+  }
   const r = await runErasure(
     opts.lake,
     {
@@ -125,6 +138,7 @@ export async function retentionCommand(
       detail: {
         modalities: modalities.join(',') || 'all',
         ...(cohortId ? { cohort: cohortId } : {}),
+        ...(frozenList ? { frozenList } : {}),
       },
     },
     cliActor(),
