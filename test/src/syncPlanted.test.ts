@@ -1,0 +1,335 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AccessStore, Action, Role } from '@lpacs/access';
+import { startServer } from '@lpacs/api';
+import type { RunningServer } from '@lpacs/api';
+import {
+  CT,
+  dcmdump,
+  filesUnder,
+  parquetRows,
+  runCli,
+  tempDir,
+} from './helpers';
+
+// New-user trial (HIGH): POST /sync/objects stored lpacs objects with one
+// field planted per copy, Overlay Description/Label, file meta elements
+// lpacs never writes, BurnedInAnnotation YES, byte for byte. Each copy
+// here is a real object of lake A (ingested from the CT corpus) with one
+// element planted by pydicom (Debian python3-pydicom), sent to lake B's
+// server on 127.0.0.1.
+
+const PYTHON = '/usr/bin/python3';
+const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+const work = tempDir('sync-planted');
+const lakeA = join(work.path, 'a');
+const lakeB = join(work.path, 'b');
+const plants = join(work.path, 'plants');
+let server: RunningServer;
+let base = '';
+let token = '';
+
+/** Every planted text value starts with this; none may reach B. */
+const MARK = 'PLNT';
+
+/**
+ * One copy per plant: the pydicom edit on `ds`, the code B must answer,
+ * and the attribute its message must name (tag and PS3.6 keyword).
+ */
+const PLANTS: Array<[name: string, edit: string, code: string, names: RegExp]> =
+  [
+    [
+      'overlay-description',
+      `ds.add_new(0x60000022, 'LO', '${MARK}01 Roe^Jane')`,
+      'NOT_DEIDENTIFIED',
+      /\(6000,0022\) OverlayDescription is an overlay or curve element/,
+    ],
+    [
+      'overlay-label',
+      `ds.add_new(0x60001500, 'LO', '${MARK}02 Roe')`,
+      'NOT_DEIDENTIFIED',
+      /\(6000,1500\) OverlayLabel is an overlay or curve element/,
+    ],
+    [
+      'second-overlay-group',
+      `ds.add_new(0x60020022, 'LO', '${MARK}03 Roe')`,
+      'NOT_DEIDENTIFIED',
+      /\(6002,0022\) OverlayDescription is an overlay or curve element/,
+    ],
+    [
+      'curve-description',
+      `ds.add_new(0x50000022, 'LO', '${MARK}04 Roe')`,
+      'NOT_DEIDENTIFIED',
+      /\(5000,0022\) CurveDescription is an overlay or curve element/,
+    ],
+    [
+      'overlay-in-an-item',
+      `item = Dataset()\nitem.add_new(0x60000022, 'LO', '${MARK}05 Roe')\nds.add_new(0x00081140, 'SQ', Sequence([item]))`,
+      'NOT_DEIDENTIFIED',
+      /\(6000,0022\) OverlayDescription is an overlay or curve element/,
+    ],
+    [
+      'source-ae-title',
+      `ds.file_meta.SourceApplicationEntityTitle = '${MARK}06ROE'`,
+      'NOT_DEIDENTIFIED',
+      /its file meta holds \(0002,0016\) SourceApplicationEntityTitle, which lpacs does not write/,
+    ],
+    [
+      'private-information',
+      `ds.file_meta.PrivateInformationCreatorUID = '1.2.3'\nds.file_meta.PrivateInformation = b'${MARK}07 Roe^Jane '`,
+      'NOT_DEIDENTIFIED',
+      /its file meta holds \(0002,0100\) PrivateInformationCreatorUID, which lpacs does not write/,
+    ],
+    [
+      'private-information-alone',
+      `ds.file_meta.PrivateInformation = b'${MARK}08 Roe^Jane '`,
+      'NOT_DEIDENTIFIED',
+      /its file meta holds \(0002,0102\) PrivateInformation, which lpacs does not write/,
+    ],
+    [
+      'implementation-version-name',
+      `ds.file_meta.ImplementationVersionName = '${MARK}09ROE'`,
+      'NOT_DEIDENTIFIED',
+      /its file meta \(0002,0013\) ImplementationVersionName is not what lpacs writes/,
+    ],
+    [
+      'preamble',
+      `ds.preamble = b'${MARK}10 Roe^Jane'.ljust(128, b'\\0')`,
+      'NOT_DEIDENTIFIED',
+      /its 128-byte preamble is not zeros/,
+    ],
+    [
+      'deidentification-method',
+      `ds.DeidentificationMethod = '${MARK}11 Roe'`,
+      'NOT_DEIDENTIFIED',
+      /\(0012,0063\) DeidentificationMethod is not the text lpacs writes/,
+    ],
+    [
+      'method-code-meaning',
+      `ds.DeidentificationMethodCodeSequence[0].CodeMeaning = '${MARK}12 Roe'`,
+      'NOT_DEIDENTIFIED',
+      /an item of \(0012,0064\) DeidentificationMethodCodeSequence is not a code lpacs writes/,
+    ],
+    [
+      // 2.25. and 2^128: the prefix lpacs writes, a number it cannot.
+      'uid-beyond-128-bits',
+      `ds.SeriesInstanceUID = '2.25.' + str(2**128)`,
+      'NOT_DEIDENTIFIED',
+      /\(0020,000E\) SeriesInstanceUID holds a UID the profile would have replaced/,
+    ],
+    [
+      'burned-in-annotation',
+      `ds.BurnedInAnnotation = 'YES'`,
+      'BURNED_IN_ANNOTATION',
+      /BurnedInAnnotation \(0028,0301\) is YES/,
+    ],
+    [
+      'recognizable-visual-features',
+      `ds.add_new(0x00280302, 'CS', 'YES')`,
+      'RECOGNIZABLE_VISUAL_FEATURES',
+      /RecognizableVisualFeatures \(0028,0302\) is YES/,
+    ],
+    [
+      'ultrasound-modality',
+      `ds.Modality = 'US'`,
+      'BURNED_IN_ANNOTATION',
+      /Modality \(0008,0060\) US \(ultrasound\)/,
+    ],
+    [
+      'secondary-capture-class',
+      `ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.7'`,
+      'BURNED_IN_ANNOTATION',
+      /secondary capture without BurnedInAnnotation \(0028,0301\) NO/,
+    ],
+  ];
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** POSTs objects to B's /sync/objects as `lpacs sync` does. */
+async function send(objects: Buffer[]) {
+  const boundary = 'planted';
+  const res = await fetch(`${base}/sync/objects`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+    },
+    body: Buffer.concat([
+      ...objects.flatMap((b) => [
+        Buffer.from(
+          `--${boundary}\r\ncontent-type: application/dicom\r\nx-lpacs-sha256: ${sha256(b)}\r\n\r\n`,
+        ),
+        b,
+        Buffer.from('\r\n'),
+      ]),
+      Buffer.from(`--${boundary}--\r\n`),
+    ]),
+  });
+  assert.equal(res.status, 200);
+  return (
+    (await res.json()) as {
+      results: Array<{
+        sha256: string;
+        outcome: string;
+        code?: string;
+        message?: string;
+      }>;
+    }
+  ).results;
+}
+
+/** Every file under a folder with the SHA-256 of its bytes. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = sha256(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function instanceCount(lake: string): Promise<number> {
+  const [row] = await parquetRows(
+    `SELECT count(*) AS n FROM read_parquet('${lake}/tables/instances/*/*.parquet')`,
+  );
+  return Number(row!.n);
+}
+
+/** A's object of a CT image, as A stores it. */
+let clean = '';
+
+before(async () => {
+  const ingested = await runCli([
+    'ingest',
+    CT,
+    PYDICOM_FILES,
+    '--lake',
+    lakeA,
+    '--json',
+  ]);
+  assert.ok(ingested.code === 0 || ingested.code === 1, ingested.stderr);
+  clean = filesUnder(join(lakeA, 'objects')).find(
+    (f) => dcmdump(f, ['0008,0060'])?.['0008,0060'] === 'CT',
+  )!;
+  assert.ok(clean, 'a CT object in lake A');
+  execFileSync('mkdir', ['-p', plants]);
+  // One pydicom run writes every planted copy; a copy written without an
+  // edit must be byte for byte A's object, so the plant is the only change.
+  const script = [
+    'import sys',
+    'import pydicom',
+    'from pydicom.dataset import Dataset',
+    'from pydicom.sequence import Sequence',
+    'src, out = sys.argv[1], sys.argv[2]',
+    "pydicom.dcmread(src).save_as(out + '/unchanged.dcm', write_like_original=True)",
+    ...PLANTS.flatMap(([name, edit]) => [
+      'ds = pydicom.dcmread(src)',
+      edit,
+      `ds.save_as(out + '/${name}.dcm', write_like_original=True)`,
+    ]),
+  ].join('\n');
+  execFileSync(PYTHON, ['-c', script, clean, plants]);
+  assert.equal(
+    sha256(readFileSync(join(plants, 'unchanged.dcm'))),
+    sha256(readFileSync(clean)),
+    'pydicom writes the object back unchanged',
+  );
+  assert.equal((await runCli(['init', '--lake', lakeB])).code, 0);
+  const store = new AccessStore(lakeB);
+  await store.addUser('peer-a', Role.Admin);
+  token = (
+    await store.issueToken('peer-a', {
+      label: 'sync from A',
+      scopes: [Action.SyncReceive],
+    })
+  ).token;
+  server = await startServer({ lake: lakeB, port: 0 });
+  base = server.url.replace(/\/graphql$/, '');
+});
+after(async () => {
+  await server?.close();
+  work.remove();
+});
+
+describe('sync receive of lpacs objects with one element planted', () => {
+  it('refuses each copy, naming the attribute and never its value, and keeps nothing of it', async () => {
+    const objectsBefore = snapshot(join(lakeB, 'objects'));
+    const tablesBefore = snapshot(join(lakeB, 'tables'));
+    const copies = PLANTS.map(([name]) =>
+      readFileSync(join(plants, `${name}.dcm`)),
+    );
+    const results = await send(copies);
+    const bySha = new Map(results.map((r) => [r.sha256, r]));
+    PLANTS.forEach(([name, , code, names], i) => {
+      const r = bySha.get(sha256(copies[i]!));
+      assert.ok(r, name);
+      assert.equal(r.outcome, 'refused', name);
+      assert.equal(r.code, code, name);
+      assert.match(r.message ?? '', names, name);
+      assert.ok(!r.message!.includes(MARK), name);
+    });
+    assert.deepEqual(snapshot(join(lakeB, 'objects')), objectsBefore);
+    assert.deepEqual(snapshot(join(lakeB, 'tables')), tablesBefore);
+    // What B did keep: the reasons, as plain JSON, one per copy.
+    const list = await runCli([
+      'quarantine',
+      'list',
+      '--json',
+      '--lake',
+      lakeB,
+    ]);
+    const entries = JSON.parse(list.stdout) as Array<{ code: string }>;
+    assert.equal(entries.length, PLANTS.length);
+  });
+
+  it('stores the object as A wrote it', async () => {
+    const bytes = readFileSync(clean);
+    assert.deepEqual(
+      (await send([bytes])).map((r) => [r.sha256, r.outcome]),
+      [[sha256(bytes), 'stored']],
+    );
+    assert.equal(await instanceCount(lakeB), 1);
+  });
+
+  it('leaves no planted text anywhere under B', () => {
+    let plain = 0;
+    for (const f of filesUnder(lakeB)) {
+      const text = readFileSync(f).toString('latin1');
+      assert.ok(!text.includes(MARK), f);
+      if (text.includes('NOT_DEIDENTIFIED')) plain++;
+    }
+    // The search reads plain bytes: the refusal records are there as text.
+    assert.ok(plain >= 1);
+  });
+
+  it('takes every object of a lake ingested from the CT corpus and pydicom’s test files, refusing none', async () => {
+    const all = filesUnder(join(lakeA, 'objects'));
+    assert.ok(all.length > 48, `${all.length} objects`);
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < all.length; i += 32) {
+      const batch = all.slice(i, i + 32).map((f) => readFileSync(f));
+      for (const r of await send(batch)) {
+        const key = r.code ? `${r.outcome} ${r.code}: ${r.message}` : r.outcome;
+        outcomes[key] = (outcomes[key] ?? 0) + 1;
+      }
+    }
+    // A keeps other versions of some instances beside them (pydicom's
+    // MR_small in several encodings, under one SOP Instance UID): objects
+    // its instances table does not name, which B keeps as conflicts too.
+    const instances = await instanceCount(lakeA);
+    assert.deepEqual(outcomes, {
+      stored: instances - 1,
+      present: 1,
+      conflict: all.length - instances,
+    });
+    assert.equal(await instanceCount(lakeB), instances);
+  });
+});
