@@ -88,12 +88,13 @@ describe('verifyDeidentified', () => {
   ];
 
   for (const [name, options] of OPTION_SETS) {
-    it(`passes every object lpacs de-identified under ${name}`, () => {
-      const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 3)), {
+    it(`passes every object lpacs de-identified under ${name}, checked under the same options`, () => {
+      const lake: DeidOptions = {
         ...RESEARCH_DEFAULT,
         ...options,
         acceptUnmarked: ['secondary-capture'],
-      });
+      };
+      const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 3)), lake);
       let checked = 0;
       for (const path of corpus) {
         let out: Buffer;
@@ -105,12 +106,37 @@ describe('verifyDeidentified', () => {
           if (err instanceof DeidError) continue; // refused, never synced
           throw err;
         }
-        assert.equal(verifyDeidentified(parseDicom(out)), undefined, path);
+        assert.equal(
+          verifyDeidentified(parseDicom(out), lake),
+          undefined,
+          path,
+        );
         checked++;
       }
       assert.ok(checked >= 30, `only ${checked} objects checked`);
     });
   }
+
+  it('holds a peer to the receiving lake’s options, not only to those it declares', () => {
+    // A sender that retains device identity: its object is consistent
+    // with what it declares, and this lake (research default) would have
+    // replaced the CT's StationName (0008,1010), which dcmdump shows as
+    // LMH-CT01 in the original.
+    const retaining = new Deidentifier(new SiteKeys(Buffer.alloc(32, 3)), {
+      ...RESEARCH_DEFAULT,
+      retainDeviceIdentity: true,
+    });
+    const out = parseDicom(
+      Buffer.from(
+        retaining.deidentify(parseDicom(readFileSync(CT_FILE))).bytes,
+      ),
+    );
+    assert.equal(verifyDeidentified(out), undefined);
+    assert.match(
+      verifyDeidentified(out, RESEARCH_DEFAULT) ?? 'accepted',
+      /^\(0008,1010\) StationName holds a value, and the profile replaces it under this lake's options$/,
+    );
+  });
 
   it('refuses an original that only carries the two attributes', () => {
     const original = edited(readFileSync(CT_FILE), [
