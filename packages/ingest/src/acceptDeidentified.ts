@@ -61,7 +61,17 @@ export function acceptDeidentified(
       `a synced object that is not de-identified as it says: ${why}`,
     );
   // The gates ingest applies here, whatever the sender's lake accepts.
-  admission(file, { ...lake, blanking: [] });
+  try {
+    admission(file, { ...lake, blanking: [] });
+  } catch (err) {
+    if (!(err instanceof DeidError)) throw err;
+    // Ingest's advice (a blanking rule, then retry) cannot apply: a
+    // synced object is stored as it came, and its refusal keeps no bytes.
+    throw new DeidError(
+      err.code,
+      `${err.message.split('; ')[0]}: a synced object this lake's ingest would refuse`,
+    );
+  }
   const sopInstanceUID = str(Tag.SOPInstanceUID);
   const sopClassUID = str(Tag.SOPClassUID);
   if (!sopInstanceUID || !sopClassUID)
