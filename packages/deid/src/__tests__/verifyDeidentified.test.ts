@@ -138,6 +138,38 @@ describe('verifyDeidentified', () => {
     );
   });
 
+  it('removes an overlay element inside an item, and refuses one put back there', () => {
+    // dcmodify plants Overlay Description (6000,0022) in an item of
+    // Referenced Image Sequence (0008,1140); dcmdump reads the result.
+    const planted = join(dir, 'nested-overlay.dcm');
+    writeFileSync(
+      planted,
+      edited(readFileSync(CT_FILE), [
+        '-i',
+        '(0008,1140)[0].(6000,0022)=PLNT nested overlay',
+      ]),
+    );
+    const dump = (p: string) =>
+      execFileSync('dcmdump', ['-q', p], { encoding: 'latin1' });
+    assert.match(dump(planted), /\(6000,0022\) LO \[PLNT nested overlay\]/);
+    const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 3)));
+    const out = join(dir, 'nested-overlay-out.dcm');
+    const bytes = Buffer.from(
+      deid.deidentify(parseDicom(readFileSync(planted))).bytes,
+    );
+    writeFileSync(out, bytes);
+    assert.doesNotMatch(dump(out), /6000,0022|PLNT/);
+    assert.equal(verifyDeidentified(parseDicom(bytes)), undefined);
+    assert.equal(
+      verifyDeidentified(
+        parseDicom(
+          edited(bytes, ['-i', '(0008,1140)[0].(6000,0022)=PLNT put back']),
+        ),
+      ),
+      '(6000,0022) OverlayDescription is an overlay or curve element, and lpacs removes those groups whole',
+    );
+  });
+
   it('refuses an original that only carries the two attributes', () => {
     const original = edited(readFileSync(CT_FILE), [
       '-i',
