@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { AccessStore, Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { SAMPLE, runCli, tempDir, tokenFor } from './helpers';
+import { SAMPLE, runCli, selfSignedCert, tempDir, tokenFor } from './helpers';
 
 const work = tempDir('https');
 const lake = join(work.path, 'lake');
@@ -54,31 +53,7 @@ function call(
 before(async () => {
   const run = await runCli(['ingest', SAMPLE, '--lake', lake, '--json']);
   assert.equal(run.code, 0, run.stderr);
-  const key = join(work.path, 'key.pem');
-  const cert = join(work.path, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { cert, key } = selfSignedCert(work.path);
   ca = readFileSync(cert);
   await new AccessStore(lake).addUser(
     'rita',

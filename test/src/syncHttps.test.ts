@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -11,7 +10,14 @@ import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import { SharingStore } from '@lpacs/sharing';
 import type { FrozenInstance } from '@lpacs/sharing';
-import { CT, filesUnder, parquetRows, runCli, tempDir } from './helpers';
+import {
+  CT,
+  filesUnder,
+  parquetRows,
+  runCli,
+  selfSignedCert,
+  tempDir,
+} from './helpers';
 
 // lpacs sync between two lakes on 127.0.0.1 over HTTPS: B serves TLS with
 // a certificate openssl made for 127.0.0.1, A's CLI trusts it through
@@ -21,8 +27,8 @@ import { CT, filesUnder, parquetRows, runCli, tempDir } from './helpers';
 const work = tempDir('sync-https');
 const lakeA = join(work.path, 'a');
 const lakeB = join(work.path, 'b');
-const cert = join(work.path, 'cert.pem');
-const key = join(work.path, 'key.pem');
+let cert = '';
+let key = '';
 let serverB: RunningServer;
 let baseB = '';
 let token = '';
@@ -118,29 +124,7 @@ before(async () => {
   const run = await runCli(['ingest', CT, '--lake', lakeA, '--json']);
   assert.equal(run.code, 0, run.stderr);
   assert.equal((await runCli(['init', '--lake', lakeB])).code, 0);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  ({ cert, key } = selfSignedCert(work.path));
   const store = new AccessStore(lakeB);
   await store.addUser('peer-a', Role.Admin);
   token = (
