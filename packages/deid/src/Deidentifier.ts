@@ -14,6 +14,7 @@ import {
   tagString,
   topString,
   valueBytes,
+  isStringVr,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding, IodType } from '@lpacs/dicom';
 import { ActionTable, resolve, unlistedAction } from './actionTable';
@@ -154,31 +155,12 @@ const SPACE = Buffer.from(' ');
 const NUL = Buffer.from([0]);
 
 /**
- * VRs whose values are bytes in any byte order: strings, and OB and UN.
+ * Whether a VR's values are bytes in any byte order: strings, and OB and UN.
  * An odd-length value of one of them is padded when copied; another
  * binary VR of odd length is malformed beyond padding and copied as is.
  */
-const BYTE_VRS: ReadonlySet<string> = new Set([
-  'AE',
-  'AS',
-  'CS',
-  'DA',
-  'DS',
-  'DT',
-  'IS',
-  'LO',
-  'LT',
-  'PN',
-  'SH',
-  'ST',
-  'TM',
-  'UC',
-  'UI',
-  'UR',
-  'UT',
-  'OB',
-  'UN',
-]);
+const isByteVr = (vr: string): boolean =>
+  isStringVr(vr) || vr === 'OB' || vr === 'UN';
 /** Padded with NUL rather than a space (PS3.5 6.2): UIDs and bytes. */
 const NUL_PADDED: ReadonlySet<string> = new Set(['UI', 'OB', 'UN']);
 
@@ -875,7 +857,7 @@ export class Deidentifier {
       el.length !== 0xffffffff &&
       !el.items &&
       !el.fragments &&
-      BYTE_VRS.has(el.vr) &&
+      isByteVr(el.vr) &&
       !(walk.utf8 && CHARSET_VRS.has(el.vr))
     ) {
       // An odd length (PS3.5 7.1.1 wants even ones): the value as it came

@@ -43,4 +43,4 @@ export {
   trimValue,
   valueBytes,
 } from './values';
-export { isStringVr, wordSize } from './vr';
+export { isNumberVr, isStringVr, wordSize } from './vr';

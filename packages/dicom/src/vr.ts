@@ -92,6 +92,24 @@ export function isStringVr(vr: string): boolean {
   return STRING_VRS.has(vr);
 }
 
+/** VRs whose values are numbers, written as text or binary (PS3.5 6.2). */
+const NUMBER_VRS = new Set([
+  'DS',
+  'IS',
+  'FL',
+  'FD',
+  'SL',
+  'SS',
+  'SV',
+  'UL',
+  'US',
+  'UV',
+]);
+
+export function isNumberVr(vr: string): boolean {
+  return NUMBER_VRS.has(vr);
+}
+
 /** Bytes per word to swap between byte orders; 1 means none. */
 export function wordSize(vr: string): number {
   return WORD_SIZE[vr] ?? 1;

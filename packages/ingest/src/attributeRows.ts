@@ -9,6 +9,7 @@ import {
   readStrings,
   tagHex,
   trimValue,
+  isNumberVr,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding } from '@lpacs/dicom';
 import {
@@ -27,20 +28,6 @@ const MAX_VALUE_CHARS = 256;
 
 /** VRs of bulk data (PS3.5 6.2): pixels, curves, waveforms, unknown. */
 const BULK_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
-
-/** VRs whose single value is a number (`value_num`). */
-const NUMBER_VRS = new Set([
-  'DS',
-  'IS',
-  'FL',
-  'FD',
-  'SL',
-  'SS',
-  'SV',
-  'UL',
-  'US',
-  'UV',
-]);
 
 /** Binary numbers: bytes per value and how to read one. */
 const BINARY: Readonly<
@@ -170,7 +157,7 @@ function walk(
     const path = prefix ? `${prefix}${tagHex(el.tag)}` : '';
     const text = el.items ? undefined : valueText(w.buf, enc, el, charsets);
     const number =
-      text !== undefined && NUMBER_VRS.has(el.vr) && !text.includes('\\')
+      text !== undefined && isNumberVr(el.vr) && !text.includes('\\')
         ? Number(text)
         : NaN;
     w.rows.push(

@@ -1,4 +1,10 @@
-import { isKeyword, keywordOf, lookupKeyword, lookupTag } from '@lpacs/dicom';
+import {
+  isKeyword,
+  isNumberVr,
+  keywordOf,
+  lookupKeyword,
+  lookupTag,
+} from '@lpacs/dicom';
 import { predictionClause } from '@lpacs/ml';
 import { GraphQLError } from 'graphql';
 import { ErrorCode, badInput } from '../ApiError';
@@ -135,20 +141,6 @@ const COMPARE: Readonly<Record<string, string>> = {
 const TAG = /^\(?([0-9A-F]{4}),?([0-9A-F]{4})\)?$/;
 const PATH = /^(?:[0-9A-F]{8}\[\d{1,4}\]\.)+([0-9A-F]{8})$/;
 
-/** VRs whose values are numbers (PS3.5 6.2): `value_num` holds one. */
-const NUMBER_VRS = new Set([
-  'DS',
-  'IS',
-  'FL',
-  'FD',
-  'SL',
-  'SS',
-  'SV',
-  'UL',
-  'US',
-  'UV',
-]);
-
 /** A DA value (PS3.5 6.2) as the `attributes` table holds it. */
 const DA_SQL = `CAST(try_strptime(CASE WHEN regexp_full_match(a.value, '\\d{8}') THEN a.value END, '%Y%m%d') AS DATE)`;
 
@@ -211,7 +203,7 @@ function comparison(
     throw bad(
       `attribute op ${op} compares one value, and ${of} holds ${vm} values: use EQ or NE with all of them joined by \\, or CONTAINS`,
     );
-  if (NUMBER_VRS.has(vr)) {
+  if (isNumberVr(vr)) {
     if (!Number.isFinite(number))
       throw bad(
         `attribute op ${op} compares numbers, got "${shown}" for ${of}`,
