@@ -328,6 +328,22 @@ describe('models and predictions (new-user cases)', () => {
     );
   });
 
+  it('a bad manifest is refused quoting its values, on the command line only', async () => {
+    const bad = join(work.path, 'bad-manifest');
+    cpSync(join(models, 'ct-threshold'), bad, { recursive: true });
+    const file = join(bad, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as object;
+    writeFileSync(file, JSON.stringify({ ...manifest, task: 'detection' }));
+    const r = await runCli(['models', 'add', bad, '--lake', lake]);
+    assert.equal(r.code, 1);
+    // The operator's own command: the value is quoted (GraphQL addModel
+    // says "got a string of 9 characters", apps/api's ModelResolver test).
+    assert.equal(
+      r.stderr,
+      'lpacs: MANIFEST_INVALID: invalid manifest: task: must be one of classification, regression, segmentation, got "detection"\n',
+    );
+  });
+
   it('predict over nothing (a modality or series the lake lacks) is refused, and no job is made', async () => {
     const jobs = () =>
       existsSync(join(lake, 'state', 'jobs'))

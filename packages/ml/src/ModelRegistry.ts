@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import {
-  copyFile,
   mkdir,
+  open,
   readFile,
   readdir,
   rename,
@@ -19,9 +20,13 @@ import type {
   RegisteredModel,
   SessionOptions,
 } from './types';
+import { jsonErrorAt } from './jsonErrorAt';
 import { validateManifest } from './validateManifest';
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/** The largest manifest.json read; real ones are under 2 KB. */
+export const MAX_MANIFEST_BYTES = 1 << 20;
 
 interface Registration {
   sha256: string;
@@ -29,33 +34,71 @@ interface Registration {
 }
 
 /**
- * Reads and validates dir/manifest.json. `stored`: a manifest already in
- * the lake, whose fields unknown to this version are passed over (a lake
- * may hold manifests added before unknown fields were refused).
+ * The bytes of a model folder's file, which must be a regular file in it:
+ * a symbolic link is refused (not followed), so the folder cannot make
+ * lpacs read, and a refusal describe, a file elsewhere (/etc/passwd, a
+ * data set's truth file). A file over `max` bytes is refused before it is
+ * read.
+ */
+async function readOwnFile(
+  dir: string,
+  name: string,
+  max = Infinity,
+): Promise<Buffer> {
+  const path = join(dir, name);
+  const refuse = (why: string): never => {
+    throw new MlError(MlErrorCode.ManifestInvalid, `${path} ${why}`);
+  };
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return code === 'ELOOP'
+      ? refuse(
+          'is a symbolic link: lpacs reads only regular files in a model folder (copy the file there)',
+        )
+      : refuse(`cannot be read (${code})`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) refuse('is not a regular file');
+    if (stat.size > max)
+      refuse(`is ${stat.size} bytes; a manifest is at most ${max} bytes`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads and validates dir/manifest.json, returning it and its text.
+ * `stored`: a manifest already in the lake, whose fields unknown to this
+ * version are passed over (a lake may hold manifests added before unknown
+ * fields were refused). `showValues` false: no refusal quotes the file
+ * (see validateManifest); the file is not JSON is said by line and
+ * column either way.
  */
 async function readManifest(
   dir: string,
-  stored = false,
-): Promise<ModelManifest> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, 'manifest.json'), 'utf8');
-  } catch (err) {
-    throw new MlError(
-      MlErrorCode.ManifestInvalid,
-      `cannot read ${join(dir, 'manifest.json')} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
+  options: { stored?: boolean; showValues?: boolean } = {},
+): Promise<{ manifest: ModelManifest; text: Buffer }> {
+  const text = await readOwnFile(dir, 'manifest.json', MAX_MANIFEST_BYTES);
   let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch (err) {
+    json = JSON.parse(text.toString('utf8'));
+  } catch {
+    const at = jsonErrorAt(text.toString('utf8'));
     throw new MlError(
       MlErrorCode.ManifestInvalid,
-      `${join(dir, 'manifest.json')} is not valid JSON: ${(err as Error).message}`,
+      `${join(dir, 'manifest.json')} is not valid JSON${at ? ` (line ${at.line}, column ${at.column})` : ''}`,
     );
   }
-  return validateManifest(json, { ignoreUnknown: stored });
+  const manifest = validateManifest(json, {
+    ignoreUnknown: options.stored,
+    showValues: options.showValues,
+  });
+  return { manifest, text };
 }
 
 /**
@@ -103,22 +146,26 @@ export class ModelRegistry {
    * Validates a model folder (manifest, then the manifest against the ONNX
    * graph) and copies it into the lake. Adding the same model.onnx with
    * the same manifest again returns the stored one, `alreadyStored`.
-   * @param dir - a folder with model.onnx and manifest.json.
+   * @param dir - a folder with model.onnx and manifest.json, regular
+   * files both (a symbolic link is refused), the manifest at most
+   * MAX_MANIFEST_BYTES.
+   * @param options - `showValues` (default false): whether a refusal may
+   * quote the manifest's values (the operator's own command line) or
+   * only says their types and sizes (a refusal sent over the network).
    * @throws MlError MANIFEST_INVALID, MODEL_INVALID (onnxruntime cannot
    * load model.onnx), MODEL_MISMATCH or MODEL_CONFLICT (the
    * name and version are stored with another model.onnx, or this
    * model.onnx with another manifest).
    */
-  async add(dir: string, options: SessionOptions = {}): Promise<AddedModel> {
-    const manifest = await readManifest(dir);
-    const onnx = await readFile(join(dir, 'model.onnx')).catch((err) => {
-      throw new MlError(
-        MlErrorCode.ManifestInvalid,
-        `cannot read ${join(dir, 'model.onnx')} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    });
+  async add(
+    dir: string,
+    options: SessionOptions & { showValues?: boolean } = {},
+  ): Promise<AddedModel> {
+    const { showValues = false, ...session } = options;
+    const { manifest, text } = await readManifest(dir, { showValues });
+    const onnx = await readOwnFile(dir, 'model.onnx');
     const sha256 = createHash('sha256').update(onnx).digest('hex');
-    await checkModel(dir, manifest, options);
+    await checkModel(dir, manifest, session);
     const existing = await this.list();
     const same = existing.find((m) => m.sha256 === sha256);
     if (same) {
@@ -149,7 +196,8 @@ export class ModelRegistry {
       // The bytes hashed above, not the file again: it could have changed
       // since, and the folder is named by that hash.
       await writeFile(join(tmp, 'model.onnx'), onnx);
-      await copyFile(join(dir, 'manifest.json'), join(tmp, 'manifest.json'));
+      // The manifest validated, not the file again.
+      await writeFile(join(tmp, 'manifest.json'), text);
       const addedAt = new Date().toISOString();
       const reg: Registration = { sha256, addedAt };
       await writeFile(join(tmp, 'registration.json'), JSON.stringify(reg));
@@ -182,7 +230,7 @@ export class ModelRegistry {
       if (!SHA256.test(name)) continue;
       const dir = this.#layout.model(name);
       try {
-        const manifest = await readManifest(dir, true);
+        const { manifest } = await readManifest(dir, { stored: true });
         const reg = JSON.parse(
           await readFile(join(dir, 'registration.json'), 'utf8'),
         ) as Registration;

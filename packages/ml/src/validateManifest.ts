@@ -25,6 +25,42 @@ function show(v: unknown): string {
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
+/**
+ * What a value is, without the value: its type and size. A refusal that
+ * leaves the machine (GraphQL addModel) says this instead of the value,
+ * which could be any file's content (a folder's manifest.json may be a
+ * copy of another file).
+ */
+function kind(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'string')
+    return v.length === 0
+      ? 'an empty string'
+      : `a string of ${v.length} character${v.length === 1 ? '' : 's'}`;
+  if (Array.isArray(v))
+    return `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  const n = Object.keys(v as object).length;
+  return `an object with ${n} field${n === 1 ? '' : 's'}`;
+}
+
+/** Levenshtein distance, for "did you mean" on a misspelt field. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        prev[j]! + 1,
+        row[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 function isPositiveInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0;
 }
@@ -68,21 +104,56 @@ const FIELDS = {
 /** Collects every problem rather than stopping at the first. */
 class Problems {
   readonly list: string[] = [];
-  constructor(readonly ignoreUnknown = false) {}
+  constructor(
+    readonly ignoreUnknown = false,
+    readonly showValues = true,
+  ) {}
   add(path: string, message: string, value?: unknown): void {
-    const got = value === undefined ? ' (missing)' : `, got ${show(value)}`;
+    const got =
+      value === undefined
+        ? ' (missing)'
+        : `, got ${this.showValues ? show(value) : kind(value)}`;
     this.list.push(`${path}: ${message}${got}`);
   }
-  /** Names each field of `v` that `known` does not list. */
+  /** `add` for a value checked already (dimensions, counts). */
+  addChecked(path: string, message: string, value: unknown): void {
+    this.list.push(`${path}: ${message}, got ${this.checked(value)}`);
+  }
+  /** A value checked already (a dimension, a count): shown either way. */
+  checked(v: unknown): string {
+    if (this.showValues) return show(v);
+    return Array.isArray(v)
+      ? `[${v.map((x) => (typeof x === 'number' ? x : 'a name')).join(',')}]`
+      : typeof v === 'number'
+        ? String(v)
+        : kind(v);
+  }
+  /**
+   * Names each field of `v` that `known` does not list; without values,
+   * counts them instead (a field's name is the file's text too) and
+   * suggests a field `known` lists that one of them is a misspelling of.
+   */
   unknown(v: Json, path: string, known: readonly string[]): void {
     if (this.ignoreUnknown) return;
-    for (const key of Object.keys(v))
-      if (!known.includes(key))
+    const extra = Object.keys(v).filter((key) => !known.includes(key));
+    const takes = `${path || 'the manifest'} takes ${known.join(', ')}`;
+    if (this.showValues) {
+      for (const key of extra)
         this.add(
           path ? `${path}.${key}` : key,
-          `is not a manifest field (${path || 'the manifest'} takes ${known.join(', ')})`,
+          `is not a manifest field (${takes})`,
           v[key],
         );
+      return;
+    }
+    if (!extra.length) return;
+    // A misspelling: at most a third of the field's letters changed.
+    const near = (key: string, k: string) =>
+      distance(key.toLowerCase(), k) <= Math.max(1, Math.floor(k.length / 3));
+    const meant = known.filter((k) => extra.some((key) => near(key, k)));
+    this.list.push(
+      `${path || 'manifest'}: has ${extra.length === 1 ? '1 field that is not a manifest field' : `${extra.length} fields that are not manifest fields`} (${takes})${meant.length ? `; did you mean ${meant.join(' or ')}?` : ''}`,
+    );
   }
 }
 
@@ -204,32 +275,33 @@ function consistency(m: ModelManifest, p: Problems): void {
   const nchw = pre.layout === 'NCHW';
   const [, a, b, c] = input.shape;
   const [channels, rows, columns] = nchw ? [a, b, c] : [c, a, b];
-  if (rows !== pre.resize.rows || columns !== pre.resize.columns)
-    p.add(
-      'preprocessing.resize',
-      `must match inputs[0].shape ${show(input.shape)} in ${pre.layout} (rows ${show(rows)}, columns ${show(columns)})`,
-      `${pre.resize.rows}x${pre.resize.columns}`,
+  if (rows !== pre.resize.rows || columns !== pre.resize.columns) {
+    // Positive integers both, checked: shown either way.
+    const size = `${pre.resize.rows}x${pre.resize.columns}`;
+    p.list.push(
+      `preprocessing.resize: must match inputs[0].shape ${p.checked(input.shape)} in ${pre.layout} (rows ${p.checked(rows)}, columns ${p.checked(columns)}), got ${p.showValues ? show(size) : size}`,
     );
+  }
   const slices = pre.stack?.slices;
   if (slices !== undefined && channels !== slices)
-    p.add(
+    p.addChecked(
       'inputs[0].shape',
       `must have one channel per stacked slice (${slices})`,
       channels,
     );
   if (slices === undefined && channels !== 1 && channels !== 3)
-    p.add('inputs[0].shape', 'must have 1 or 3 channels', channels);
+    p.addChecked('inputs[0].shape', 'must have 1 or 3 channels', channels);
   for (const key of ['mean', 'std'] as const) {
     const len = pre.normalize[key].length;
     if (len !== 1 && len !== channels)
       p.add(
         `preprocessing.normalize.${key}`,
-        `must hold 1 value or one per channel (${show(channels)})`,
+        `must hold 1 value or one per channel (${p.checked(channels)})`,
         pre.normalize[key],
       );
   }
   if (m.outputs.length !== 1)
-    p.add('outputs', 'must list exactly one output', m.outputs.length);
+    p.addChecked('outputs', 'must list exactly one output', m.outputs.length);
 }
 
 /**
@@ -237,14 +309,17 @@ function consistency(m: ModelManifest, p: Problems): void {
  * @param json - the parsed file.
  * @param options - `ignoreUnknown`: pass over fields the manifest format
  * does not have (for manifests stored before they were refused).
+ * `showValues` (default true): quote each wrong value found; false says
+ * only its type and size, and counts unknown fields instead of naming
+ * them, for a refusal that leaves the machine.
  * @returns the manifest.
  * @throws MlError MANIFEST_INVALID naming each mistake (in `problems`).
  */
 export function validateManifest(
   json: unknown,
-  options: { ignoreUnknown?: boolean } = {},
+  options: { ignoreUnknown?: boolean; showValues?: boolean } = {},
 ): ModelManifest {
-  const p = new Problems(options.ignoreUnknown);
+  const p = new Problems(options.ignoreUnknown, options.showValues ?? true);
   if (!isObject(json)) {
     p.add('manifest', 'must be a JSON object', json);
   } else {

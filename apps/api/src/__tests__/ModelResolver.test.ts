@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -309,9 +310,10 @@ describe('addModel over GraphQL', () => {
     assert.deepEqual(invalid.errors![0]!.extensions, {
       code: 'BAD_USER_INPUT',
       mlCode: 'MANIFEST_INVALID',
+      // The types found, not the values: the file may be any file.
       problems: [
-        'version: must be a non-empty string, got ""',
-        'task: must be one of classification, regression, segmentation, got "detection"',
+        'version: must be a non-empty string, got an empty string',
+        'task: must be one of classification, regression, segmentation, got a string of 9 characters',
       ],
     });
     // Three labels for a graph with two scores.
@@ -344,5 +346,54 @@ describe('addModel over GraphQL', () => {
       conflict.errors![0]!.message,
       /^ct-brightness 1\.0\.0 is already stored with model\.onnx [0-9a-f]{12}/,
     );
+  });
+  it("quotes nothing of the file at dir/manifest.json: a link to /etc/passwd, a copy of it, a data set's truth file", async () => {
+    const models = join(work, 'models');
+    const dir = join(work, 'planted');
+    cpSync(join(models, 'ct-brightness'), dir, { recursive: true });
+    const manifest = join(dir, 'manifest.json');
+    const passwd = readFileSync('/etc/passwd', 'utf8');
+    /** Every string of the API's answer, messages and extensions. */
+    const answer = async () =>
+      JSON.stringify((await gql(ADD, { dir }, adminContext)).errors);
+    rmSync(manifest);
+    symlinkSync('/etc/passwd', manifest);
+    const linked = await answer();
+    assert.match(linked, /manifest\.json is a symbolic link/);
+    assert.ok(!linked.includes(passwd.slice(0, 10)), linked);
+    rmSync(manifest);
+    writeFileSync(manifest, passwd);
+    const copied = await answer();
+    assert.match(
+      copied,
+      /manifest\.json is not valid JSON \(line 1, column 1\)/,
+    );
+    assert.ok(!copied.includes(passwd.slice(0, 10)), copied);
+    // A truth file's keys and values, planted.
+    const planted = [
+      'patients',
+      'datasets/generate-ct.mjs',
+      'PLANTED^NAME',
+      'seriesPerStudy',
+    ];
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        patients: 3,
+        generator: 'datasets/generate-ct.mjs',
+        name: 'PLANTED^NAME',
+        version: { seriesPerStudy: 2 },
+        task: ['PLANTED^NAME'],
+      }),
+    );
+    const truth = await answer();
+    for (const s of planted) assert.ok(!truth.includes(s), `${s} in ${truth}`);
+    // Still named clearly: the fields and what was expected.
+    assert.match(truth, /manifest: has 2 fields that are not manifest fields/);
+    assert.match(
+      truth,
+      /name: must be 1-64 of .*, got a string of 12 characters/,
+    );
+    assert.match(truth, /task: must be one of .*, got a list of 1 item/);
   });
 });

@@ -219,7 +219,11 @@ export class ModelResolver {
         `dir must be an absolute path on the server, got ${JSON.stringify(dir)}`,
         'dir',
       );
-    const added = await api(jobsOf(ctx).registry.add(dir));
+    // showValues false: a refusal names fields and the types found, never
+    // the text of the file at dir/manifest.json, which may be any file.
+    const added = await api(
+      jobsOf(ctx).registry.add(dir, { showValues: false }),
+    );
     if (!added.alreadyStored)
       await ctx.gate.record('model.add', 'ok', added.sha256, {
         name: added.manifest.name,

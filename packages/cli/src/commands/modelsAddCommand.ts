@@ -20,7 +20,9 @@ export async function modelsAddCommand(
     opts.lake,
     createLogger('ml.registry', process.env.LPACS_LOG_LEVEL ?? 'error'),
   );
-  const model = await registry.add(resolve(dirs[0]!));
+  // The operator's own command on this machine: a refusal may quote the
+  // manifest's values (addModel over GraphQL only says their types).
+  const model = await registry.add(resolve(dirs[0]!), { showValues: true });
   const m = model.manifest;
   process.stdout.write(
     opts.json

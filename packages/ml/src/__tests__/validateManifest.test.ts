@@ -357,3 +357,98 @@ describe('validateManifest, one mistake at a time', () => {
     );
   });
 });
+
+/** The problems found with values hidden (showValues false). */
+function hidden(json: unknown): readonly string[] {
+  try {
+    validateManifest(json, { showValues: false });
+  } catch (err) {
+    assert.equal((err as { code: string }).code, MlErrorCode.ManifestInvalid);
+    return (err as { problems: string[] }).problems;
+  }
+  assert.fail('the manifest was accepted');
+}
+
+describe('validateManifest without values (showValues false)', () => {
+  it("says each wrong value's type and size, never the value", () => {
+    const bad = {
+      ...good,
+      name: 'CT Brightness',
+      task: 'detection',
+      version: '',
+      inputs: [{ name: 'image', shape: ['N', 1, 32, 0], dtype: 3 }],
+      outputs: [{ name: 'scores', labels: ['a', 'a'] }],
+    };
+    assert.deepEqual(hidden(bad), [
+      'name: must be 1-64 of a-z 0-9 . _ - starting with a letter or digit, got a string of 13 characters',
+      'version: must be a non-empty string, got an empty string',
+      'task: must be one of classification, regression, segmentation, got a string of 9 characters',
+      'inputs[0].dtype: must be "float32", got a number',
+      'inputs[0].shape[3]: must be a positive integer, got a number',
+      'outputs[0].labels: must not repeat a label, got a list of 2 items',
+    ]);
+  });
+
+  it('counts unknown fields instead of naming them, and suggests the field a misspelling meant', () => {
+    assert.deepEqual(hidden(changed('preprocessing.windw', 1)), [
+      `preprocessing: has 1 field that is not a manifest field (preprocessing takes ${PRE_FIELDS}); did you mean window?`,
+    ]);
+  });
+
+  it('shows checked dimensions, not a symbolic batch name', () => {
+    const bad = {
+      ...good,
+      inputs: [
+        { name: 'image', shape: ['batch', 2, 48, 32], dtype: 'float32' },
+      ],
+    };
+    assert.deepEqual(hidden(bad), [
+      'preprocessing.resize: must match inputs[0].shape [a name,2,48,32] in NCHW (rows 48, columns 32), got 32x32',
+      'inputs[0].shape: must have 1 or 3 channels, got 2',
+    ]);
+  });
+
+  it('quotes none of the strings of a file that is not a manifest (a data set truth file)', () => {
+    // A copy of a data set's truth.json in place of a manifest: keys and
+    // values that must not leave the machine.
+    const planted = [
+      'patients',
+      'datasets/generate-ct.mjs',
+      'DOE^JANE',
+      '1.2.826.0.1.3680043.8.498.1',
+      'seed',
+    ];
+    const truth = {
+      patients: 3,
+      generator: 'datasets/generate-ct.mjs',
+      names: ['DOE^JANE'],
+      name: 'DOE^JANE',
+      version: { seed: 7 },
+      task: '1.2.826.0.1.3680043.8.498.1',
+    };
+    const found = hidden(truth);
+    const text = found.join('\n');
+    for (const s of planted) assert.ok(!text.includes(s), `${s} in ${text}`);
+    assert.deepEqual(found, [
+      // "names" is one letter from "name".
+      'manifest: has 3 fields that are not manifest fields (the manifest takes name, version, task, description, inputs, preprocessing, outputs); did you mean name?',
+      'name: must be 1-64 of a-z 0-9 . _ - starting with a letter or digit, got a string of 8 characters',
+      'version: must be a non-empty string, got an object with 1 field',
+      'task: must be one of classification, regression, segmentation, got a string of 27 characters',
+      'inputs: must list exactly one input (missing)',
+      'preprocessing: must be an object (missing)',
+      'outputs: must list at least one output (missing)',
+    ]);
+    // The same file when values may be shown names them.
+    assert.match(problems(truth).join('\n'), /DOE\^JANE/);
+  });
+
+  it('refuses something other than an object by its type', () => {
+    assert.deepEqual(hidden(['root:x:0:0']), [
+      'manifest: must be a JSON object, got a list of 1 item',
+    ]);
+    assert.deepEqual(hidden('root:x:0:0'), [
+      'manifest: must be a JSON object, got a string of 10 characters',
+    ]);
+  });
+});
