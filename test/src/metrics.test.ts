@@ -41,6 +41,7 @@ let base = '';
 let token = '';
 let startedAt = 0;
 let backupAt = 0;
+let neverBackedUp: Map<string, Family> = new Map();
 const SPOOLED = 3;
 after(async () => serve?.stop());
 
@@ -98,15 +99,6 @@ before(async () => {
     '--json',
   ]);
   assert.equal(ingest.code, 0, ingest.stderr);
-  const t0 = Date.now();
-  const backup = await runCli([
-    'backup',
-    join(work.path, 'bk'),
-    '--lake',
-    lake,
-  ]);
-  assert.equal(backup.code, 0, backup.stderr);
-  backupAt = (t0 + Date.now()) / 2;
   // The spool a killed C-STORE server leaves (packages/dimse Spool):
   // answered instances no batch committed.
   const host = hostname().replace(/[^A-Za-z0-9.-]/g, '-') || 'localhost';
@@ -123,6 +115,17 @@ before(async () => {
     (o) => /serving lake .* at http:\/\/127\.0\.0\.1:\d+\/graphql/.test(o),
   );
   base = /at (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(serve.out)![1]!;
+  // Scraped before the lake's first backup, then backed up while serving.
+  neverBackedUp = (await scrape()).families;
+  const t0 = Date.now();
+  const backup = await runCli([
+    'backup',
+    join(work.path, 'bk'),
+    '--lake',
+    lake,
+  ]);
+  assert.equal(backup.code, 0, backup.stderr);
+  backupAt = (t0 + Date.now()) / 2;
 });
 
 describe('/metrics of lpacs serve', () => {
@@ -229,6 +232,16 @@ describe('/metrics of lpacs serve', () => {
       uptime > 0 && uptime <= (afterScrape - startedAt) / 1000,
       `${uptime}`,
     );
+  });
+
+  it('says a lake never backed up has timestamp 0, so the documented alert fires', () => {
+    // The Prometheus convention for "never": 0, the epoch. The age gauge
+    // says -1, which an age > N alert would never catch.
+    const ts = value(neverBackedUp, 'lpacs_last_backup_timestamp_seconds');
+    assert.equal(ts, 0);
+    assert.equal(value(neverBackedUp, 'lpacs_last_backup_age_seconds'), -1);
+    // docs/ops.md's rule: time() - lpacs_last_backup_timestamp_seconds > 93600.
+    assert.ok(Date.now() / 1000 - ts > 93600);
   });
 
   it('keeps a latency histogram of the queries it answered, every one counted', async () => {

@@ -138,6 +138,11 @@ describe('metricGauges: queue depths, job progress, ingest rate, backup age', ()
     assert.deepEqual(samples(none, 'lpacs_last_backup_age_seconds'), [
       'lpacs_last_backup_age_seconds -1',
     ]);
+    // 0, the epoch: time() - lpacs_last_backup_timestamp_seconds is then
+    // huge, so an alert on it fires for a lake never backed up too.
+    assert.deepEqual(samples(none, 'lpacs_last_backup_timestamp_seconds'), [
+      'lpacs_last_backup_timestamp_seconds 0',
+    ]);
     assert.deepEqual(samples(none, 'lpacs_ingest_files_per_second'), [
       'lpacs_ingest_files_per_second 0',
     ]);
