@@ -459,6 +459,55 @@ for (const [group, kind] of [
     plant('3000', 'OW'); // Curve Data
   }
 }
+// Even groups outside the standard's 00-1E (PS3.5 7.6): no standard
+// element is there, but dcmtk's dictionary reads 6000-60FF as overlays
+// and a writer may number its overlay or curve so; lpacs removes them as
+// the same kind, at the top level and inside a sequence item.
+for (const [group, kind] of [
+  ['6020', 'OVL'],
+  ['60FE', 'OVL'],
+  ['5020', 'CRV'],
+  ['50FE', 'CRV'],
+]) {
+  for (const element of ['0022', kind === 'OVL' ? '1500' : '2500']) {
+    const needle = `PHIMK${kind}${group}${element}`;
+    graphics.push(line(`(${group},${element})`, 'LO', needle, 0));
+    markers.push({
+      file: 'graphics',
+      where: `${kind === 'OVL' ? 'overlay' : 'curve'} group ${group}`,
+      tag: `(${group},${element})`,
+      needle,
+      mustVanish: true,
+      action: 'X',
+    });
+  }
+}
+const inItem = [];
+for (const group of ['6000', '6020', '60FE', '50FE']) {
+  const needle = `PHIMKITEM${group}0022`;
+  inItem.push(line(`(${group},0022)`, 'LO', needle, 2));
+  markers.push({
+    file: 'graphics',
+    where: `Referenced Image Sequence item, group ${group}`,
+    tag: `(0008,1140)[0].(${group},0022)`,
+    needle,
+    mustVanish: true,
+    action: 'X',
+  });
+}
+graphics.push(
+  ...sequence(
+    '(0008,1140)',
+    [
+      [
+        line('(0008,1150)', 'UI', '1.2.840.10008.5.1.4.1.1.2', 2),
+        line('(0008,1155)', 'UI', '2.25.1007', 2),
+        ...inItem,
+      ],
+    ],
+    0,
+  ),
+);
 write(
   'graphics',
   sortTop([...header('2.25.1006', null, new Set()), ...graphics]),

@@ -73,6 +73,26 @@ const PLANTS: Array<[name: string, edit: string, code: string, names: RegExp]> =
       /\(6000,0022\) OverlayDescription is an overlay or curve element/,
     ],
     [
+      // Even groups above 1E: no standard element (PS3.5 7.6), but
+      // dcmtk's dictionary reads them as overlays; lpacs removes them.
+      'overlay-group-6020',
+      `ds.add_new(0x60200022, 'LO', '${MARK}18 Roe')`,
+      'NOT_DEIDENTIFIED',
+      /: \(6020,0022\) is an overlay or curve element/,
+    ],
+    [
+      'overlay-group-60fe',
+      `ds.add_new(0x60fe1500, 'LO', '${MARK}19 Roe')`,
+      'NOT_DEIDENTIFIED',
+      /: \(60FE,1500\) is an overlay or curve element/,
+    ],
+    [
+      'curve-group-50fe-in-an-item',
+      `item = Dataset()\nitem.add_new(0x50fe2500, 'LO', '${MARK}20 Roe')\nds.add_new(0x00081140, 'SQ', Sequence([item]))`,
+      'NOT_DEIDENTIFIED',
+      /: \(50FE,2500\) is an overlay or curve element/,
+    ],
+    [
       'source-ae-title',
       `ds.file_meta.SourceApplicationEntityTitle = '${MARK}06ROE'`,
       'NOT_DEIDENTIFIED',

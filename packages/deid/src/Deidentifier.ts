@@ -292,20 +292,23 @@ export function admission(file: DicomFile, options: DeidOptions): Admission {
 }
 
 /**
- * True for the repeating groups removed whole: overlays (60xx, PS3.3
- * C.9.2) and the retired curves (50xx, PS3.3 2003 C.10.2), even groups
- * 00-1E. An overlay plane without its data, or a curve with its label
- * and without its points, is left partial (dciodvfy flags it), and their
- * labels, descriptions and bitmaps may all hold text.
+ * True for an element of an overlay or curve group, removed whole: every
+ * even group 6000-60FE and 5000-50FE. The standard defines overlays
+ * (60xx, PS3.3 C.9.2) and the retired curves (50xx, PS3.3 2003 C.10.2)
+ * only in the even groups 00-1E (PS3.5 7.6), and the dictionary knows
+ * only those (lookupTag); the even groups 20-FE hold no standard element,
+ * but a writer whose dictionary reads them as overlays (dcmtk's reads
+ * 6000-60FF) may put an overlay's text there, so they go as the same kind.
+ * An overlay plane without its data, or a curve with its label and
+ * without its points, is left partial (dciodvfy flags it), and their
+ * labels, descriptions and bitmaps may all hold text. lpacs has no option
+ * that keeps overlays. Odd groups are private (isPrivateTag). The
+ * de-identifier and verifyDeidentified both ask this.
  */
 export function isOverlayOrCurve(tag: number): boolean {
   const group = tag >>> 16;
   const base = group & 0xff00;
-  return (
-    (base === 0x6000 || base === 0x5000) &&
-    (group & 0xff) <= 0x1e &&
-    (group & 1) === 0
-  );
+  return (base === 0x6000 || base === 0x5000) && (group & 1) === 0;
 }
 
 /**

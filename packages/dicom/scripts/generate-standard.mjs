@@ -34,7 +34,15 @@ function fail(message) {
   process.exit(1);
 }
 
-/** '(0010,0010)' -> { mask, value } with X digits as wildcards. */
+/**
+ * '(0010,0010)' -> { mask, value } with X digits as wildcards. A group
+ * written `ggXX` (50XX, 60XX, 7FXX) is a repeating group: PS3.5 7.6 allows
+ * those only in the even groups gg00-gg1E, so its low byte must have bit 0
+ * and bits 5-7 clear (mask 0xE1); (6020,0022) or (60FE,1500) is then no
+ * element of the dictionary but an unknown public one. Other X digits
+ * (0020,31XX), (0028,04X0), (1000,XXX0), (1010,XXXX) are in the element
+ * number, which PS3.6 leaves free.
+ */
 function parseTag(text) {
   const m = /^\(([0-9A-FX]{4}),([0-9A-FX]{4})\)$/i.exec(text.trim());
   if (!m) return undefined;
@@ -45,6 +53,7 @@ function parseTag(text) {
     mask = mask * 16 + (ch === 'X' ? 0 : 15);
     value = value * 16 + (ch === 'X' ? 0 : parseInt(ch, 16));
   }
+  if (/^[0-9A-F]{2}XX$/.test(hex.slice(0, 4))) mask += 0xe1 << 16;
   return { mask: mask >>> 0, value: value >>> 0, hex };
 }
 

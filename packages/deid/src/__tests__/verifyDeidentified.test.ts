@@ -170,6 +170,60 @@ describe('verifyDeidentified', () => {
     );
   });
 
+  it('removes the even groups 20-FE of 50xx and 60xx too, outside PS3.5 7.6, and refuses them put back', () => {
+    // Re-trial: (6020,0022) was read as OverlayDescription by the
+    // dictionary, which matched every 60xx, but was no overlay to the
+    // de-identifier (00-1E only), so it was kept. dcmodify plants each;
+    // dcmdump (dcmtk's own dictionary) reads the result.
+    const plants = [
+      '(6020,0022)',
+      '(60FE,0022)',
+      '(60FE,1500)',
+      '(5020,0022)',
+      '(50FE,2500)',
+      '(0008,1140)[0].(6020,0022)',
+      '(0008,1140)[0].(50FE,0022)',
+    ];
+    const planted = edited(
+      readFileSync(CT_FILE),
+      plants.flatMap((t, i) => ['-i', `${t}=PLNT${i} Roe`]),
+    );
+    const dump = (b: Buffer) => {
+      const p = join(dir, 'groups.dcm');
+      writeFileSync(p, b);
+      return execFileSync('dcmdump', ['-q', p], { encoding: 'latin1' });
+    };
+    const before = dump(planted);
+    for (const [i, t] of plants.entries())
+      assert.ok(
+        before.includes(`${t.slice(-11).toLowerCase()} LO [PLNT${i} Roe]`),
+        t,
+      );
+    for (const options of [
+      RESEARCH_DEFAULT,
+      { ...RESEARCH_DEFAULT, cleanGraphics: true },
+    ]) {
+      const bytes = Buffer.from(
+        new Deidentifier(new SiteKeys(Buffer.alloc(32, 3)), options).deidentify(
+          parseDicom(planted),
+        ).bytes,
+      );
+      const after = dump(bytes);
+      assert.doesNotMatch(after, /^\s*\((50|60)[0-9a-f]{2},/m);
+      assert.doesNotMatch(after, /PLNT/);
+      assert.ok(!bytes.toString('latin1').includes('PLNT'));
+      assert.equal(verifyDeidentified(parseDicom(bytes), options), undefined);
+      for (const t of plants) {
+        const back = edited(bytes, ['-i', `${t}=PLNT put back`]);
+        assert.equal(
+          verifyDeidentified(parseDicom(back), options),
+          `${t.slice(-11).toUpperCase()} is an overlay or curve element, and lpacs removes those groups whole`,
+          t,
+        );
+      }
+    }
+  });
+
   it('refuses an original that only carries the two attributes', () => {
     const original = edited(readFileSync(CT_FILE), [
       '-i',
