@@ -94,6 +94,11 @@ function breach(
   safe?: Set<number>,
 ): string | undefined {
   const where = named(el.tag);
+  if ((el.tag & 0xffff) === 0)
+    // The de-identifier drops every group length (its edits would make
+    // them wrong), so one here was not written by lpacs, and its value
+    // may be anything: read as UL in implicit VR, text in explicit.
+    return `${where} is a group length, which lpacs does not write in the data set`;
   if (isOverlayOrCurve(el.tag))
     return `${where} is an overlay or curve element, and lpacs removes those groups whole`;
   if (isPrivateTag(el.tag)) {
@@ -315,7 +320,6 @@ function firstBreach(
     ? safePrivateTags(c.buf, ds.elements)
     : undefined;
   for (const el of ds.elements) {
-    if ((el.tag & 0xffff) === 0) continue; // group lengths
     const why = breach(c, el, safe);
     if (why) return why;
     for (const item of el.items ?? []) {
@@ -340,7 +344,8 @@ function firstBreach(
  * define, no date or time the table does not list unless a Retain
  * Longitudinal option is declared (unlistedAction), and no PatientAge over 89 years but 090Y.
  * No element of an overlay or curve group (60xx, 50xx) at any depth,
- * which lpacs removes whole. Around the data set, the bytes lpacs writes
+ * which lpacs removes whole, and no group length (gggg,0000) at any
+ * depth, which it drops. Around the data set, the bytes lpacs writes
  * and no others: a zero preamble and exactly the file meta encodeFileMeta
  * writes for this object (framingBreach); the markers as lpacs writes
  * them (markerBreach). Given `lake`, the receiving lake's options, the

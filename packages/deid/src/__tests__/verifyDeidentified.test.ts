@@ -224,6 +224,53 @@ describe('verifyDeidentified', () => {
     }
   });
 
+  it('refuses a group length (gggg,0000) put back at the top level, whatever its VR', () => {
+    // Re-trial: the check skipped every (gggg,0000), so text planted as a
+    // group length was stored by the sync receiver. The de-identifier
+    // drops them; each is spliced here, in explicit VR little endian,
+    // right before the first element of its group.
+    const clean = Buffer.from(
+      new Deidentifier(new SiteKeys(Buffer.alloc(32, 3))).deidentify(
+        parseDicom(readFileSync(CT_FILE)),
+      ).bytes,
+    );
+    const parsed = parseDicom(clean);
+    assert.equal(verifyDeidentified(parsed), undefined);
+    const head = clean.length - parsed.body.buffer.length;
+    const element = (tag: number, vr: string, value: Buffer) => {
+      const b = Buffer.alloc(8);
+      b.writeUInt16LE(tag >>> 16, 0);
+      b.writeUInt16LE(tag & 0xffff, 2);
+      b.write(vr, 4, 'latin1');
+      b.writeUInt16LE(value.length, 6);
+      return Buffer.concat([b, value]);
+    };
+    const cases: Array<[number, string, Buffer]> = [
+      [0x00100000, 'UL', Buffer.from([4, 0, 0, 0])],
+      [0x00100000, 'LO', Buffer.from('PLNT Roe^Jane ')],
+      [0x00080000, 'LT', Buffer.from('PLNT 1 Main St')],
+      [0x00200000, 'UL', Buffer.from([0, 0, 0, 0])],
+    ];
+    for (const [tag, vr, value] of cases) {
+      const first = parsed.body.elements.find(
+        (e) => e.tag >>> 16 === tag >>> 16,
+      );
+      assert.ok(first, `the object has group ${(tag >>> 16).toString(16)}`);
+      const at = head + first.start;
+      const planted = Buffer.concat([
+        clean.subarray(0, at),
+        element(tag, vr, value),
+        clean.subarray(at),
+      ]);
+      const group = (tag >>> 16).toString(16).toUpperCase().padStart(4, '0');
+      assert.equal(
+        verifyDeidentified(parseDicom(planted)),
+        `(${group},0000) is a group length, which lpacs does not write in the data set`,
+        `${group} ${vr}`,
+      );
+    }
+  });
+
   it('refuses an original that only carries the two attributes', () => {
     const original = edited(readFileSync(CT_FILE), [
       '-i',
