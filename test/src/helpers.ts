@@ -323,11 +323,18 @@ export async function startUntil(
 
 /**
  * A self-signed certificate for 127.0.0.1 (P-256, one day) made by
- * openssl into DIR: its key and certificate files' paths.
+ * openssl into DIR: its key and certificate files' paths. `altName`
+ * gives the subjectAltName instead (`DNS:peer.example`), for a
+ * certificate that is not for 127.0.0.1; the files then carry its name.
  */
-export function selfSignedCert(dir: string): { key: string; cert: string } {
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
+export function selfSignedCert(
+  dir: string,
+  altName = 'IP:127.0.0.1',
+): { key: string; cert: string } {
+  const stem =
+    altName === 'IP:127.0.0.1' ? '' : `${altName.replace(/\W/g, '-')}-`;
+  const key = join(dir, `${stem}key.pem`);
+  const cert = join(dir, `${stem}cert.pem`);
   execFileSync(
     'openssl',
     [
@@ -345,9 +352,9 @@ export function selfSignedCert(dir: string): { key: string; cert: string } {
       '-days',
       '1',
       '-subj',
-      '/CN=127.0.0.1',
+      `/CN=${altName.replace(/^\w+:/, '')}`,
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      `subjectAltName=${altName}`,
     ],
     { stdio: 'ignore' },
   );

@@ -204,6 +204,50 @@ describe('lpacs sync over HTTPS', () => {
     assert.equal(await rowsOf(lakeB), 0);
   });
 
+  it('names the host a certificate is for when it is trusted but for another name', async () => {
+    // A lake serving a certificate for peer.example, trusted through
+    // NODE_EXTRA_CA_CERTS but reached as 127.0.0.1: trusting its CA
+    // cannot help, so the advice is about the name, not the CA.
+    const other = selfSignedCert(work.path, 'DNS:peer.example');
+    const lakeC = join(work.path, 'c');
+    assert.equal((await runCli(['init', '--lake', lakeC])).code, 0);
+    const serverC = await startServer({
+      lake: lakeC,
+      port: 0,
+      tls: { cert: readFileSync(other.cert), key: readFileSync(other.key) },
+    });
+    try {
+      const to = serverC.url.replace(/\/graphql$/, '');
+      const r = await runCli(
+        [
+          'sync',
+          '--cohort',
+          cohort,
+          '--to',
+          to,
+          '--lake',
+          lakeA,
+          '--token',
+          token,
+        ],
+        { NODE_EXTRA_CA_CERTS: other.cert },
+      );
+      assert.equal(r.code, 1);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(
+        lines.at(-2),
+        `not sent        ${total}: cannot reach ${to}: ERR_TLS_CERT_ALTNAME_INVALID (the certificate is for DNS:peer.example)`,
+      );
+      assert.equal(
+        lines.at(-1),
+        'the certificate is not for the host in --to: use the name it was issued for, or ask for one that names this host',
+      );
+      assert.equal(await rowsOf(lakeC), 0);
+    } finally {
+      await serverC.close();
+    }
+  });
+
   it('stops when the TLS connection is cut, and a rerun sends only what B lacks', async () => {
     const bytes = filesUnder(join(lakeA, 'objects')).reduce(
       (n, f) => n + readFileSync(f).length,

@@ -38,7 +38,17 @@ export interface SyncReport {
    * token cannot help then. Undefined for a lost connection.
    */
   stoppedStatus: number | undefined;
+  /** Bytes of the objects in requests the peer answered, whatever it did with them. */
   bytesSent: number;
+  /** Of those, the bytes of the objects it stored (`sent`). */
+  bytesStored: number;
+  /**
+   * The peer's de-identification options (lake.json's `deidentification`,
+   * the profile's options only), when its answer named them: an object it
+   * refused "under this lake's options" was de-identified more widely
+   * than those allow.
+   */
+  peerOptions?: Record<string, unknown>;
   seconds: number;
 }
 
@@ -93,10 +103,23 @@ async function call(
       body: init.body,
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } })
-      .cause;
+    const cause = (
+      err as {
+        cause?: {
+          code?: string;
+          message?: string;
+          cert?: { subjectaltname?: string };
+        };
+      }
+    ).cause;
+    // A certificate for another host: say which names it is for.
+    const names =
+      cause?.code === 'ERR_TLS_CERT_ALTNAME_INVALID' &&
+      cause.cert?.subjectaltname
+        ? ` (the certificate is for ${cause.cert.subjectaltname})`
+        : '';
     throw new PeerError(
-      `cannot reach ${o.url}: ${cause?.code ?? cause?.message ?? String(err)}`,
+      `cannot reach ${o.url}: ${cause?.code ?? cause?.message ?? String(err)}${names}`,
       true,
     );
   }
@@ -173,6 +196,7 @@ export async function sendToPeer(
     stopped: undefined,
     stoppedStatus: undefined,
     bytesSent: 0,
+    bytesStored: 0,
     seconds: 0,
   };
   const stop = (err: unknown) => {
@@ -235,7 +259,7 @@ export async function sendToPeer(
       }
     }
     if (!parts.length) continue;
-    let answer: { results: PartResult[] };
+    let answer: { results: PartResult[]; options?: unknown };
     try {
       const body = multipart(parts, boundary);
       answer = (await withRetries(o, () =>
@@ -243,16 +267,23 @@ export async function sendToPeer(
           body,
           type: `multipart/related; type="application/dicom"; boundary=${boundary}`,
         }),
-      )) as { results: PartResult[] };
+      )) as { results: PartResult[]; options?: unknown };
     } catch (err) {
       stop(err);
       return finish();
     }
     report.bytesSent += size;
     report.remaining -= parts.length;
+    const sizes = new Map(parts.map((p) => [p.item.sha256, p.bytes.length]));
+    // A peer before options were answered sends none.
+    const options = answer.options;
+    if (typeof options === 'object' && options && !Array.isArray(options))
+      report.peerOptions = options as Record<string, unknown>;
     for (const r of answer.results) {
-      if (r.outcome === 'stored') report.sent++;
-      else if (r.outcome === 'present') report.alreadyPresent++;
+      if (r.outcome === 'stored') {
+        report.sent++;
+        report.bytesStored += sizes.get(r.sha256) ?? 0;
+      } else if (r.outcome === 'present') report.alreadyPresent++;
       else if (r.outcome === 'conflict') report.conflicts.push(r.sha256);
       else
         report.failed.push({

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Action } from '@lpacs/access';
+import { parseOptions } from '@lpacs/deid';
 import type {
   FileOutcome,
   IngestSession,
@@ -60,6 +62,37 @@ async function keptAsConflicts(
     return new Set(stored.filter((s) => kept.has(key(s))));
   } finally {
     lake.close();
+  }
+}
+
+/**
+ * The profile options of the lake's de-identification (lake.json), which
+ * an object must not exceed: the sender names them beside its own when
+ * it reports objects refused "under this lake's options". Blanking rules
+ * and accepted kinds are left out (they are this site's). Undefined when
+ * lake.json cannot be read.
+ */
+async function profileOptions(
+  lakeRoot: string,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const settings = JSON.parse(
+      await readFile(new LakeLayout(lakeRoot).settings, 'utf8'),
+    ) as { deidentification?: unknown };
+    const o = parseOptions(settings.deidentification);
+    return {
+      longitudinal: o.longitudinal,
+      retainPatientCharacteristics: o.retainPatientCharacteristics,
+      retainDeviceIdentity: o.retainDeviceIdentity,
+      retainUIDs: o.retainUIDs,
+      retainInstitutionIdentity: o.retainInstitutionIdentity,
+      retainSafePrivate: o.retainSafePrivate,
+      cleanDescriptors: o.cleanDescriptors,
+      cleanStructuredContent: o.cleanStructuredContent,
+      cleanGraphics: o.cleanGraphics,
+    };
+  } catch {
+    return undefined;
   }
 }
 
@@ -123,6 +156,8 @@ async function have(
  * its name is not stored. The rest go through the ingest pipeline as one
  * run, stored as received (see acceptDeidentified), and are committed
  * before the answer: a dropped connection loses at most this request.
+ * The answer: `results`, one per part, and `options`, this lake's
+ * de-identification profile options.
  */
 async function objects(
   req: IncomingMessage,
@@ -215,7 +250,8 @@ async function objects(
   for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
   await gate.record(Action.SyncReceive, 'ok', undefined, counts);
   ctx.logger.info({ parts: parts.length, ...counts }, 'sync objects');
-  json(res, 200, { results });
+  const options = await profileOptions(ctx.lakeRoot);
+  json(res, 200, { results, ...(options ? { options } : {}) });
 }
 
 /**

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { AuditLog } from '@lpacs/access';
+import { parseOptions } from '@lpacs/deid';
+import { LakeLayout } from '@lpacs/lake';
 import { sendToPeer, syncItems } from '@lpacs/sharing';
-import type { SyncProgress, SyncSelection } from '@lpacs/sharing';
+import type { SyncProgress, SyncReport, SyncSelection } from '@lpacs/sharing';
 import { cliActor } from '../cliActor';
 import { megabytes } from '../format';
 import type { Options } from '../options';
@@ -41,10 +44,14 @@ function usageProblem(
 
 /** Node's codes for a peer certificate this machine does not trust. */
 const UNTRUSTED_CERT =
-  /SELF_SIGNED_CERT|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE)|CERT_UNTRUSTED|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID/;
+  /SELF_SIGNED_CERT|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE)|CERT_UNTRUSTED|CERT_HAS_EXPIRED/;
 
 /** What to do about what stopped the run: the peer's answer, or the network. */
 function stoppedAdvice(status: number | undefined, stopped: string): string {
+  // Trusted or not, a certificate for another name: trusting its CA
+  // would not help.
+  if (/ERR_TLS_CERT_ALTNAME_INVALID/.test(stopped))
+    return 'the certificate is not for the host in --to: use the name it was issued for, or ask for one that names this host';
   if (UNTRUSTED_CERT.test(stopped))
     return "this machine does not trust the peer's certificate (lpacs never skips the check): give the CA that signed it with NODE_EXTRA_CA_CERTS=/path/ca.pem, or ask the peer's admin for a certificate that matches the host name in --to and has not expired";
   if (status === 401)
@@ -54,6 +61,80 @@ function stoppedAdvice(status: number | undefined, stopped: string): string {
   if (status !== undefined && status !== 503)
     return 'the peer refused the request; a rerun sends the rest once that is fixed';
   return 'rerun the same command to send the rest';
+}
+
+/** The end of the peer's message for an object its options would have stripped more. */
+const UNDER_PEER_OPTIONS = "under this lake's options";
+
+/**
+ * De-identification options as the lpacs init flags that make them, e.g.
+ * `--dates modified --retain patient-characteristics`.
+ */
+function initFlags(o: Record<string, unknown>): string {
+  const flags = [`--dates ${String(o.longitudinal)}`];
+  for (const [key, name] of [
+    ['retainPatientCharacteristics', 'patient-characteristics'],
+    ['retainDeviceIdentity', 'device-identity'],
+    ['retainInstitutionIdentity', 'institution-identity'],
+    ['retainUIDs', 'uids'],
+    ['retainSafePrivate', 'safe-private'],
+  ])
+    if (o[key!] === true) flags.push(`--retain ${name}`);
+  if (o.cleanDescriptors === false) flags.push('--no-clean-descriptors');
+  if (o.cleanStructuredContent === true)
+    flags.push('--clean structured-content');
+  if (o.cleanGraphics === true) flags.push('--clean graphics');
+  return flags.join(' ');
+}
+
+/** This lake's de-identification options, or undefined when unreadable. */
+function ownOptions(lake: string): Record<string, unknown> | undefined {
+  try {
+    const settings = JSON.parse(
+      readFileSync(new LakeLayout(lake).settings, 'utf8'),
+    ) as { deidentification?: unknown };
+    return { ...parseOptions(settings.deidentification) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One line for the objects the peer refused because its options keep
+ * less than this lake's: naming both, and what to do.
+ */
+function narrowerPeerLine(
+  count: number,
+  own: Record<string, unknown> | undefined,
+  peer: Record<string, unknown> | undefined,
+): string {
+  const both = [
+    own ? `this lake: lpacs init ${initFlags(own)}` : undefined,
+    peer
+      ? `the peer: lpacs init ${initFlags(peer)}`
+      : 'the peer did not say its options',
+  ].filter(Boolean);
+  return `refused         ${count} under the peer's de-identification options, which keep less than this lake's (${both.join('; ')}): sync only to a lake whose options keep at least what this lake's do (a lake's options are set when lpacs init makes it)`;
+}
+
+/** How many conflicts or failures the report lists one by one. */
+const LISTED = 20;
+
+/** The line after a list cut at LISTED: how many it left out, and where they are. */
+function more(count: number): string[] {
+  return count > LISTED
+    ? [`  ... and ${count - LISTED} more (--json lists every one)`]
+    : [];
+}
+
+/** The `sent` line: the objects the peer stored and their bytes. */
+function sentLine(r: SyncReport): string {
+  const time = `${r.seconds.toFixed(2)} s`;
+  if (r.bytesStored === r.bytesSent)
+    return `sent            ${r.sent} (${megabytes(r.bytesStored)} in ${time})`;
+  if (r.sent === 0)
+    return `sent            0 (${megabytes(r.bytesSent)} offered, none accepted, in ${time})`;
+  return `sent            ${r.sent} (${megabytes(r.bytesStored)} of ${megabytes(r.bytesSent)} offered, in ${time})`;
 }
 
 /**
@@ -114,24 +195,33 @@ export async function syncCommand(
   const lines = [
     `to              ${report.to}`,
     `objects         ${report.total}`,
-    `sent            ${report.sent} (${megabytes(report.bytesSent)} in ${report.seconds.toFixed(2)} s)`,
+    sentLine(report),
     `already present ${report.alreadyPresent}`,
     ...(report.conflicts.length
       ? [
           `conflicts       ${report.conflicts.length} (the peer holds other content under the same SOP Instance UID and keeps this version beside it; later runs do not send it again)`,
           ...report.conflicts
-            .slice(0, 20)
+            .slice(0, LISTED)
             .map((sha) => `  ${sha.slice(0, 16)}  CONFLICT`),
+          ...more(report.conflicts.length),
         ]
       : []),
     `failed          ${report.failed.length}`,
     ...report.failed
-      .slice(0, 20)
+      .slice(0, LISTED)
       .map(
         (f) =>
           `  ${f.sha256.slice(0, 16)}  ${f.code}${f.message ? `  ${f.message}` : ''}`,
       ),
+    ...more(report.failed.length),
   ];
+  const narrower = report.failed.filter((f) =>
+    f.message?.endsWith(UNDER_PEER_OPTIONS),
+  ).length;
+  if (narrower)
+    lines.push(
+      narrowerPeerLine(narrower, ownOptions(opts.lake), report.peerOptions),
+    );
   if (report.stopped)
     lines.push(
       `not sent        ${report.remaining}: ${report.stopped}`,
