@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { AccessStore } from '@lpacs/access';
-import type { Role } from '@lpacs/access';
+import { AccessStore, Action, Role } from '@lpacs/access';
+import { SharingStore } from '@lpacs/sharing';
+import type { FrozenInstance } from '@lpacs/sharing';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
@@ -359,4 +360,40 @@ export function selfSignedCert(
     { stdio: 'ignore' },
   );
   return { key, cert };
+}
+
+/**
+ * For `lpacs sync` tests: in lake `from`, a saved cohort of every
+ * instance its Parquet files hold (frozen as the portal freezes one),
+ * and in lake `to` an admin `peer-a` with a token scoped to
+ * sync.receive. Returns the cohort's id, its instance count and the
+ * token.
+ */
+export async function syncSetup(
+  from: string,
+  to: string,
+): Promise<{ cohort: string; total: number; token: string }> {
+  const store = new AccessStore(to);
+  await store.addUser('peer-a', Role.Admin);
+  const { token } = await store.issueToken('peer-a', {
+    label: 'sync from A',
+    scopes: [Action.SyncReceive],
+  });
+  const list = (
+    await parquetRows(
+      `SELECT "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", object_key, sha256, size_bytes
+         FROM read_parquet('${from}/tables/instances/*/*.parquet') ORDER BY 1`,
+    )
+  ).map((r) => ({ ...r, size_bytes: Number(r.size_bytes) }) as FrozenInstance);
+  const saved = await new SharingStore(from).saveCohort(
+    {
+      name: 'all',
+      owner: 'rita',
+      filter: '{}',
+      lakeVersion: 'test',
+      counts: { patients: 0, studies: 0, series: 0, instances: list.length },
+    },
+    list,
+  );
+  return { cohort: saved.id, total: list.length, token };
 }

@@ -5,17 +5,15 @@ import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AccessStore, Action, Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { SharingStore } from '@lpacs/sharing';
-import type { FrozenInstance } from '@lpacs/sharing';
 import {
   CT,
   filesUnder,
   parquetRows,
   runCli,
   selfSignedCert,
+  syncSetup,
   tempDir,
 } from './helpers';
 
@@ -125,34 +123,7 @@ before(async () => {
   assert.equal(run.code, 0, run.stderr);
   assert.equal((await runCli(['init', '--lake', lakeB])).code, 0);
   ({ cert, key } = selfSignedCert(work.path));
-  const store = new AccessStore(lakeB);
-  await store.addUser('peer-a', Role.Admin);
-  token = (
-    await store.issueToken('peer-a', {
-      label: 'sync from A',
-      scopes: [Action.SyncReceive],
-    })
-  ).token;
-  // A's cohort of every instance, frozen as the portal freezes one.
-  const list = (
-    await parquetRows(
-      `SELECT "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", object_key, sha256, size_bytes
-         FROM read_parquet('${lakeA}/tables/instances/*/*.parquet') ORDER BY 1`,
-    )
-  ).map((r) => ({ ...r, size_bytes: Number(r.size_bytes) }) as FrozenInstance);
-  total = list.length;
-  cohort = (
-    await new SharingStore(lakeA).saveCohort(
-      {
-        name: 'all',
-        owner: 'rita',
-        filter: '{}',
-        lakeVersion: 'test',
-        counts: { patients: 0, studies: 0, series: 0, instances: total },
-      },
-      list,
-    )
-  ).id;
+  ({ cohort, total, token } = await syncSetup(lakeA, lakeB));
   serverB = await startServer({
     lake: lakeB,
     port: 0,

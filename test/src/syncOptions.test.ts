@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AccessStore, Action, Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { SharingStore } from '@lpacs/sharing';
-import type { FrozenInstance } from '@lpacs/sharing';
-import { CT, filesUnder, parquetRows, runCli, tempDir } from './helpers';
+import { CT, filesUnder, runCli, syncSetup, tempDir } from './helpers';
 
 // lpacs sync from a lake that keeps (shifted) dates to one made with
 // --dates off: the peer refuses every object "under this lake's options",
@@ -32,37 +29,11 @@ before(async () => {
   assert.equal(run.code, 0, run.stderr);
   const init = await runCli(['init', '--lake', lakeB, '--dates', 'off']);
   assert.equal(init.code, 0, init.stderr);
-  const store = new AccessStore(lakeB);
-  await store.addUser('peer-a', Role.Admin);
-  token = (
-    await store.issueToken('peer-a', {
-      label: 'sync from A',
-      scopes: [Action.SyncReceive],
-    })
-  ).token;
-  const list = (
-    await parquetRows(
-      `SELECT "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", object_key, sha256, size_bytes
-         FROM read_parquet('${lakeA}/tables/instances/*/*.parquet') ORDER BY 1`,
-    )
-  ).map((r) => ({ ...r, size_bytes: Number(r.size_bytes) }) as FrozenInstance);
-  total = list.length;
+  ({ cohort, total, token } = await syncSetup(lakeA, lakeB));
   bytes = filesUnder(join(lakeA, 'objects')).reduce(
     (n, f) => n + readFileSync(f).length,
     0,
   );
-  cohort = (
-    await new SharingStore(lakeA).saveCohort(
-      {
-        name: 'all',
-        owner: 'rita',
-        filter: '{}',
-        lakeVersion: 'test',
-        counts: { patients: 0, studies: 0, series: 0, instances: total },
-      },
-      list,
-    )
-  ).id;
   serverB = await startServer({ lake: lakeB, port: 0 });
   baseB = serverB.url.replace(/\/graphql$/, '');
 });
