@@ -465,7 +465,7 @@ export class Deidentifier {
     }
     let walk = start(false);
     let writer = new DicomWriter(body.encoding);
-    this.#writeTop(writer, top, walk);
+    this.#writeTop(writer, top, body.unordered, walk);
     if (walk.lossy) {
       // A cleaned value holds characters its set cannot (lpacs has no
       // GB18030 or ISO 2022 encoder): the object is written again with
@@ -473,7 +473,7 @@ export class Deidentifier {
       // under the label of another.
       const again = start(true);
       const utf8 = new DicomWriter(body.encoding);
-      this.#writeTop(utf8, top, again);
+      this.#writeTop(utf8, top, body.unordered, again);
       if (!again.undecodable) [walk, writer] = [again, utf8];
       else
         walk.notices.push(
@@ -554,7 +554,43 @@ export class Deidentifier {
     return this.#keys.sealLinkage(plain);
   }
 
-  #writeTop(w: DicomWriter, elements: DicomElement[], walk: Walk): void {
+  /**
+   * A data set's or item's elements each tag once, as lpacs writes every
+   * data set (PS3.5 7.1). parseDicom sorts elements it read out of order
+   * (`unordered`), twins in the order read: of a tag found more than once
+   * the first stays, as the rest of lpacs reads it (findElement), and
+   * each later one is removed, counted X and `duplicate`, with a notice
+   * naming its tag. `changed`: the bytes were out of order or held twins,
+   * so they are written anew, never copied.
+   */
+  #inTagOrder(
+    elements: readonly DicomElement[],
+    unordered: boolean | undefined,
+    walk: Walk,
+  ): { ordered: readonly DicomElement[]; changed: boolean } {
+    if (!unordered) return { ordered: elements, changed: false };
+    const ordered: DicomElement[] = [];
+    for (const el of elements) {
+      if (ordered.length && ordered[ordered.length - 1]!.tag === el.tag) {
+        walk.notices.push(
+          `${tagString(el.tag)} appears more than once in one data set or item: the first kept, a later one removed`,
+        );
+        this.#count(walk, 'X');
+        this.#count(walk, 'duplicate');
+        continue;
+      }
+      ordered.push(el);
+    }
+    return { ordered, changed: true };
+  }
+
+  #writeTop(
+    w: DicomWriter,
+    all: DicomElement[],
+    unordered: boolean | undefined,
+    walk: Walk,
+  ): void {
+    const { ordered: elements } = this.#inTagOrder(all, unordered, walk);
     // PatientID is added when absent, so every object carries its pseudonym.
     const pending: number[] = [Tag.PatientID, ...MARKERS].filter(
       (tag) => tag !== Tag.PatientID || !findElement(elements, tag),
@@ -644,9 +680,15 @@ export class Deidentifier {
       // items it holds (PS3.5 7.5.3).
       const own = findElement(item.elements, Tag.SpecificCharacterSet);
       walk.charsets = own ? readStrings(walk.buf, own) : outer;
-      const orphans = this.#orphans(item.elements);
-      const safe = this.#safePrivate(walk.buf, item.elements);
-      for (const child of item.elements) {
+      const { ordered, changed: reordered } = this.#inTagOrder(
+        item.elements,
+        item.unordered,
+        walk,
+      );
+      if (reordered) changed = true;
+      const orphans = this.#orphans(ordered);
+      const safe = this.#safePrivate(walk.buf, ordered);
+      for (const child of ordered) {
         // Overlays and curves go whole at every depth, as at the top.
         if (orphans.has(child.tag) || isOverlayOrCurve(child.tag)) {
           this.#count(walk, 'X');

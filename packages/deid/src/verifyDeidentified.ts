@@ -312,10 +312,34 @@ function markerBreach(
   return undefined;
 }
 
+/**
+ * Why a data set or item parseDicom read out of tag order or with a tag
+ * twice is not one lpacs wrote, naming the element, or undefined.
+ */
+function orderBreach(ds: {
+  elements: readonly DicomElement[];
+  unordered?: true;
+}): string | undefined {
+  if (!ds.unordered) return undefined;
+  const els = ds.elements;
+  for (let i = 1; i < els.length; i++)
+    if (els[i]!.tag === els[i - 1]!.tag)
+      return `${named(els[i]!.tag)} appears twice in one data set or item, which lpacs never writes`;
+  // In the order of the bytes, the first element with a lower tag than
+  // the one before it.
+  const read = [...els].sort((a, b) => a.start - b.start);
+  for (let i = 1; i < read.length; i++)
+    if (read[i]!.tag < read[i - 1]!.tag)
+      return `${named(read[i]!.tag)} comes after ${tagString(read[i - 1]!.tag)}, and lpacs writes elements in ascending tag order`;
+  return 'its elements are not in ascending tag order, as lpacs writes them';
+}
+
 function firstBreach(
   c: Check,
-  ds: DataSet | { elements: readonly DicomElement[] },
+  ds: DataSet | { elements: readonly DicomElement[]; unordered?: true },
 ): string | undefined {
+  const order = orderBreach(ds);
+  if (order) return order;
   const safe = c.options.retainSafePrivate
     ? safePrivateTags(c.buf, ds.elements)
     : undefined;
@@ -345,7 +369,8 @@ function firstBreach(
  * Longitudinal option is declared (unlistedAction), and no PatientAge over 89 years but 090Y.
  * No element of an overlay or curve group (60xx, 50xx) at any depth,
  * which lpacs removes whole, and no group length (gggg,0000) at any
- * depth, which it drops. Around the data set, the bytes lpacs writes
+ * depth, which it drops. Every data set and item in ascending tag
+ * order, each tag once (PS3.5 7.1), as lpacs writes them. Around the data set, the bytes lpacs writes
  * and no others: a zero preamble and exactly the file meta encodeFileMeta
  * writes for this object (framingBreach); the markers as lpacs writes
  * them (markerBreach). Given `lake`, the receiving lake's options, the

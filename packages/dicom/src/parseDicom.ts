@@ -62,11 +62,11 @@ function itemToSequenceEnd(
   at: number,
   limit: number,
   depth: number,
-): DicomElement[] | undefined {
+): ReturnType<typeof parseElements> | undefined {
   if (limit > buf.length) return undefined;
   try {
-    const { elements, next } = parseElements(buf, enc, at, limit, depth, false);
-    return next === limit ? elements : undefined;
+    const read = parseElements(buf, enc, at, limit, depth, false);
+    return read.next === limit ? read : undefined;
   } catch {
     return undefined;
   }
@@ -96,16 +96,10 @@ function parseItems(
     const length = u32(buf, enc, at + 4);
     const start = at;
     at += 8;
-    let elements: DicomElement[];
+    let read: ReturnType<typeof parseElements>;
     if (length === UNDEFINED) {
-      ({ elements, next: at } = parseElements(
-        buf,
-        enc,
-        at,
-        bound,
-        depth,
-        true,
-      ));
+      read = parseElements(buf, enc, at, bound, depth, true);
+      at = read.next;
     } else if (limit !== undefined && at + length > limit) {
       // The item says it runs past the end of its defined-length sequence:
       // a writer that removed elements from the last item updated the
@@ -113,22 +107,28 @@ function parseItems(
       // The sequence's length is the outer frame, so the item is read up
       // to it when its elements end exactly there, as dcmdump reads it;
       // anything else is the error it was.
-      const read = itemToSequenceEnd(buf, enc, at, limit, depth);
-      if (!read) {
+      const whole = itemToSequenceEnd(buf, enc, at, limit, depth);
+      if (!whole) {
         need(buf, at, length, () => `an item of ${tagString(owner)}`);
         throw new DicomError(
           DicomErrorCode.Malformed,
           `an item of ${tagString(owner)} at byte ${start} overruns its sequence`,
         );
       }
-      elements = read;
+      read = whole;
       at = limit;
     } else {
       need(buf, at, length, () => `an item of ${tagString(owner)}`);
-      ({ elements } = parseElements(buf, enc, at, at + length, depth, false));
+      read = parseElements(buf, enc, at, at + length, depth, false);
       at += length;
     }
-    items.push({ start, end: at, encoding: enc, elements });
+    items.push({
+      start,
+      end: at,
+      encoding: enc,
+      elements: read.elements,
+      ...(read.unordered && { unordered: true }),
+    });
   }
   if (limit !== undefined && at !== limit) {
     throw new DicomError(
@@ -266,27 +266,47 @@ function parseElements(
   limit: number,
   depth: number,
   untilDelimiter: boolean,
-): { elements: DicomElement[]; next: number } {
+): { elements: DicomElement[]; next: number; unordered?: true } {
   const elements: DicomElement[] = [];
+  let unordered = false;
+  const done = (next: number) =>
+    unordered
+      ? { elements: inTagOrder(elements), next, unordered: true as const }
+      : { elements, next };
   while (at < limit) {
     if (depth === 0 && buf[at] === 0 && isZeroFrom(buf, at, limit)) {
-      return { elements, next: at }; // trailing zero padding after the data set
+      return done(at); // trailing zero padding after the data set
     }
     need(buf, at, 4, 'an element tag');
     const tag = readTag(buf, enc, at);
     if (tag === Tag.ItemDelimitationItem) {
-      if (untilDelimiter) return { elements, next: at + 8 };
+      if (untilDelimiter) return done(at + 8);
       throw new DicomError(
         DicomErrorCode.Malformed,
         `item delimiter outside an item at byte ${at}`,
       );
     }
     const el = parseElement(buf, enc, at, depth);
+    const last = elements[elements.length - 1];
+    if (last && last.tag >= el.tag) unordered = true;
     elements.push(el);
     at = el.end;
   }
   if (untilDelimiter) throw truncated('an item without its delimiter', at);
-  return { elements, next: at };
+  return done(at);
+}
+
+/**
+ * Elements read out of ascending tag order or more than once (PS3.5 7.1
+ * forbids both), sorted by tag, stably: of a tag found twice the first
+ * read comes first, and findElement, which stops at a higher tag, finds
+ * every element and the first of twins.
+ */
+function inTagOrder(elements: DicomElement[]): DicomElement[] {
+  return elements
+    .map((el, i) => ({ el, i }))
+    .sort((a, b) => a.el.tag - b.el.tag || a.i - b.i)
+    .map((e) => e.el);
 }
 
 /** True when byte 0 starts a plausible element (files without preamble). */
@@ -436,6 +456,7 @@ function parseFile(input: Buffer, leading: boolean): DicomFile {
   const warnings: string[] = [];
   let elements: DicomElement[];
   let bodyEnd: number;
+  let unordered: true | undefined;
   if (leading) {
     const read = leadingElements(body, encoding, bodyStart);
     ({ elements, next: bodyEnd } = read);
@@ -445,14 +466,11 @@ function parseFile(input: Buffer, leading: boolean): DicomFile {
       );
   } else {
     try {
-      ({ elements, next: bodyEnd } = parseElements(
-        body,
-        encoding,
-        bodyStart,
-        body.length,
-        0,
-        false,
-      ));
+      ({
+        elements,
+        next: bodyEnd,
+        unordered,
+      } = parseElements(body, encoding, bodyStart, body.length, 0, false));
     } catch (err) {
       // The deflate stream inflated to its end, so the file is whole: a
       // data set that ends inside an element was deflated wrong or its
@@ -481,7 +499,7 @@ function parseFile(input: Buffer, leading: boolean): DicomFile {
   };
   return {
     meta: metaSet,
-    body: { buffer: body, encoding, elements },
+    body: { buffer: body, encoding, elements, ...(unordered && { unordered }) },
     transferSyntaxUID,
     hasPreamble,
     warnings,

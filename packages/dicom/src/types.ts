@@ -90,6 +90,12 @@ export interface DicomItem {
   end: number;
   encoding: Encoding;
   elements: DicomElement[];
+  /**
+   * True when the bytes held elements out of ascending tag order or one
+   * tag more than once (PS3.5 7.1 forbids both): `elements` is then
+   * sorted by tag, twins in the order read.
+   */
+  unordered?: true;
 }
 
 /** A parsed data set: its bytes, its encoding and its top-level elements. */
@@ -97,6 +103,8 @@ export interface DataSet {
   buffer: Buffer;
   encoding: Encoding;
   elements: DicomElement[];
+  /** As DicomItem's: the data set's top-level elements were read out of order or twice. */
+  unordered?: true;
 }
 
 /** A parsed DICOM file (PS3.10): file meta information and data set. */
