@@ -362,6 +362,26 @@ export function selfSignedCert(
   return { key, cert };
 }
 
+/** `lpacs sync` arguments: a saved cohort of `lake` sent to `to` with `token`. */
+export function syncArgs(s: {
+  cohort: string;
+  to: string;
+  lake: string;
+  token: string;
+}): string[] {
+  return [
+    'sync',
+    '--cohort',
+    s.cohort,
+    '--to',
+    s.to,
+    '--lake',
+    s.lake,
+    '--token',
+    s.token,
+  ];
+}
+
 /**
  * For `lpacs sync` tests: in lake `from`, a saved cohort of every
  * instance its Parquet files hold (frozen as the portal freezes one),

@@ -13,6 +13,7 @@ import {
   parquetRows,
   runCli,
   selfSignedCert,
+  syncArgs,
   syncSetup,
   tempDir,
 } from './helpers';
@@ -45,15 +46,7 @@ interface Report {
 async function sync(to: string): Promise<Report & { code: number | null }> {
   const r = await runCli(
     [
-      'sync',
-      '--cohort',
-      cohort,
-      '--to',
-      to,
-      '--lake',
-      lakeA,
-      '--token',
-      token,
+      ...syncArgs({ cohort, to, lake: lakeA, token }),
       '--batch-size',
       '4',
       '--json',
@@ -140,15 +133,7 @@ after(async () => {
 describe('lpacs sync over HTTPS', () => {
   it('refuses a peer whose certificate it does not trust, sending nothing', async () => {
     const r = await runCli([
-      'sync',
-      '--cohort',
-      cohort,
-      '--to',
-      baseB,
-      '--lake',
-      lakeA,
-      '--token',
-      token,
+      ...syncArgs({ cohort, to: baseB, lake: lakeA, token }),
       '--json',
     ]);
     assert.equal(r.code, 1);
@@ -159,15 +144,7 @@ describe('lpacs sync over HTTPS', () => {
     assert.equal(await rowsOf(lakeB), 0);
     // Without --json the operator is told how to trust the peer.
     const text = await runCli([
-      'sync',
-      '--cohort',
-      cohort,
-      '--to',
-      baseB,
-      '--lake',
-      lakeA,
-      '--token',
-      token,
+      ...syncArgs({ cohort, to: baseB, lake: lakeA, token }),
     ]);
     assert.equal(text.code, 1);
     assert.match(text.stdout, /DEPTH_ZERO_SELF_SIGNED_CERT/);
@@ -190,17 +167,7 @@ describe('lpacs sync over HTTPS', () => {
     try {
       const to = serverC.url.replace(/\/graphql$/, '');
       const r = await runCli(
-        [
-          'sync',
-          '--cohort',
-          cohort,
-          '--to',
-          to,
-          '--lake',
-          lakeA,
-          '--token',
-          token,
-        ],
+        [...syncArgs({ cohort, to, lake: lakeA, token })],
         { NODE_EXTRA_CA_CERTS: other.cert },
       );
       assert.equal(r.code, 1);

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import { CT, filesUnder, runCli, syncSetup, tempDir } from './helpers';
+import {
+  CT,
+  filesUnder,
+  runCli,
+  syncArgs,
+  syncSetup,
+  tempDir,
+} from './helpers';
 
 // lpacs sync from a lake that keeps (shifted) dates to one made with
 // --dates off: the peer refuses every object "under this lake's options",
@@ -42,17 +49,7 @@ after(async () => {
   work.remove();
 });
 
-const args = () => [
-  'sync',
-  '--cohort',
-  cohort,
-  '--to',
-  baseB,
-  '--lake',
-  lakeA,
-  '--token',
-  token,
-];
+const args = () => syncArgs({ cohort, to: baseB, lake: lakeA, token });
 
 describe('lpacs sync to a peer whose options keep less', () => {
   it('reports no bytes accepted and the peer options it had', async () => {
