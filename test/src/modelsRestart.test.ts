@@ -144,9 +144,12 @@ describe('models through lpacs serve', () => {
       assert.deepEqual(refused.errors?.[0]?.extensions, {
         code: 'BAD_USER_INPUT',
         mlCode: 'MANIFEST_INVALID',
+        // Over the API a manifest's text is never quoted (a manifest.json
+        // may be a link to any file): a field by count and a suggestion,
+        // a value by type and size.
         problems: [
-          'preprocessing.windw: is not a manifest field (preprocessing takes frames, rescale, window, resize, normalize, layout, stack), got {"center":40,"width":400}',
-          'preprocessing.layout: must be "NCHW" or "NHWC", got "CHW"',
+          'preprocessing: has 1 field that is not a manifest field (preprocessing takes frames, rescale, window, resize, normalize, layout, stack); did you mean window?',
+          'preprocessing.layout: must be "NCHW" or "NHWC", got a string of 3 characters',
         ],
       });
       const dir = join(models, 'ct-brightness');
