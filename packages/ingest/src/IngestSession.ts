@@ -321,10 +321,15 @@ export class IngestSession {
       if (!pending.length) return commits;
       const batch = pending;
       pending = [];
-      const batchId = newBatchId();
+      // The batch's rows say when it was committed (its id names the same
+      // second): a server's session stays open for days, and retention
+      // --before / --older-than-days goes by ingested_at.
+      const now = new Date();
+      const batchId = newBatchId(now);
+      const ingestedAt = now.toISOString();
       const rowsOf = (files: Ingested[]) =>
         levelRows(
-          files.map((o) => o.row),
+          files.map((o) => ({ ...o.row, ingested_at: ingestedAt })),
           files.map((o) => o.attributes),
         );
       commits = commits
