@@ -224,20 +224,22 @@ function assemble(
 
 const RecognizableVisualFeatures = 0x00280302;
 
-/** What the object says of its class, modality and pixels. */
+/**
+ * What the object says of its class, modality and pixels: every value
+ * of each statement (a gate must see `NO\\YES`, not its first value).
+ */
 function factsOf(file: DicomFile): RiskFacts {
   const { buffer, elements } = file.body;
+  const all = (tag: number) =>
+    readStrings(buffer, findElement(elements, tag)).join('\\') || undefined;
   return {
     sopClassUID:
       readString(buffer, findElement(elements, Tag.SOPClassUID))?.trim() ??
       topString(file.meta, Tag.MediaStorageSOPClassUID)?.trim() ??
       '',
-    burnedIn: readString(buffer, findElement(elements, Tag.BurnedInAnnotation)),
-    recognizable: readString(
-      buffer,
-      findElement(elements, RecognizableVisualFeatures),
-    ),
-    modality: readString(buffer, findElement(elements, Tag.Modality)),
+    burnedIn: all(Tag.BurnedInAnnotation),
+    recognizable: all(RecognizableVisualFeatures),
+    modality: all(Tag.Modality),
   };
 }
 

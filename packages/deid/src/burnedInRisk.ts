@@ -101,7 +101,10 @@ export interface Risk {
   reason?: string;
 }
 
-/** What an object says of itself that decides its risk. */
+/**
+ * What an object says of itself that decides its risk: each statement
+ * with all its values as written, joined by backslashes.
+ */
 export interface RiskFacts {
   sopClassUID: string;
   /** BurnedInAnnotation (0028,0301). */
@@ -110,6 +113,25 @@ export interface RiskFacts {
   recognizable?: string | undefined;
   /** Modality (0008,0060). */
   modality?: string | undefined;
+}
+
+/**
+ * A YES/NO statement (CS, VM 1): `NO` only when it is exactly one value
+ * NO (CS spaces around it are padding, PS3.5 6.2; CS is upper case, so
+ * `no` is no NO); `YES` when any value reads yes in any case; else
+ * `unclear` (absent, empty, several values, or another word), which the
+ * gates treat as not saying NO.
+ */
+function statement(value: string | undefined): 'YES' | 'NO' | 'unclear' {
+  const values = (value ?? '').split('\\').map((v) => v.trim());
+  if (values.some((v) => v.toUpperCase() === 'YES')) return 'YES';
+  return values.length === 1 && values[0] === 'NO' ? 'NO' : 'unclear';
+}
+
+/** The first of an object's modalities that marks a burned-in kind (any value, any case). */
+function riskyModality(value: string | undefined): string {
+  const values = (value ?? '').split('\\').map((v) => v.trim().toUpperCase());
+  return values.find((v) => BURNED_IN_MODALITIES[v]) ?? values[0] ?? '';
 }
 
 const BLANKING_ADVICE =
@@ -126,7 +148,7 @@ export function burnedInRisk(
   facts: RiskFacts,
   acceptUnmarked: readonly UnmarkedKind[] = [],
 ): Risk {
-  const stated = facts.burnedIn?.trim().toUpperCase();
+  const stated = statement(facts.burnedIn);
   if (stated === 'YES')
     return {
       verdict: 'refuse',
@@ -139,7 +161,7 @@ export function burnedInRisk(
       verdict: 'refuse',
       reason: `${name} objects often show identifying text in their pixels; refused unless BurnedInAnnotation (0028,0301) is NO: ${BLANKING_ADVICE}`,
     };
-  const modality = facts.modality?.trim().toUpperCase() ?? '';
+  const modality = riskyModality(facts.modality);
   const kind = BURNED_IN_MODALITIES[modality];
   if (kind)
     return {
@@ -175,9 +197,13 @@ export function recognizableRisk(
   facts: RiskFacts,
   acceptUnmarked: readonly UnmarkedKind[] = [],
 ): Risk {
-  const stated = facts.recognizable?.trim().toUpperCase();
+  const stated = statement(facts.recognizable);
   if (stated === 'NO') return { verdict: 'ok' };
-  const modality = facts.modality?.trim().toUpperCase() ?? '';
+  const values = (facts.modality ?? '')
+    .split('\\')
+    .map((v) => v.trim().toUpperCase());
+  const modality =
+    values.find((v) => PHOTOGRAPH_MODALITIES.has(v)) ?? values[0] ?? '';
   let why: string;
   if (stated === 'YES')
     why =

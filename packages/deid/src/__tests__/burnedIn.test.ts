@@ -182,4 +182,36 @@ describe('burned-in text policy', () => {
       /is YES/,
     );
   });
+
+  it('takes NO only as one value NO: several values, lower case or another word do not say NO', () => {
+    // Trial (session 9): the gate read only the first value, upper-cased,
+    // so NO\YES and no admitted secondary captures in a lake that
+    // does not accept them unmarked. BurnedInAnnotation is CS, VM 1
+    // (PS3.3 C.7.6.1); spaces around a CS value are padding (PS3.5 6.2).
+    const SC = '1.2.840.10008.5.1.4.1.1.7';
+    for (const said of ['NO\\YES', 'YES\\NO', 'yes']) {
+      const why = refusal(asClass('sc-multi', SC, said)) ?? 'accepted';
+      assert.match(why, /is YES/, said);
+    }
+    for (const said of ['no', 'NO\\NO', 'NONE'])
+      assert.match(
+        refusal(asClass('sc-unclear', SC, said)) ?? 'accepted',
+        /^secondary capture without BurnedInAnnotation/,
+        said,
+      );
+    for (const said of [' NO', 'NO '])
+      assert.equal(refusal(asClass('sc-padded', SC, said)), undefined, said);
+  });
+
+  it('treats an object as ultrasound when any of its Modality values is US', () => {
+    const path = join(dir, 'ct-us.dcm');
+    copyFileSync(CT_FILE, path);
+    execFileSync('dcmodify', ['-nb', '-m', '(0008,0060)=CT\\US', path], {
+      stdio: 'ignore',
+    });
+    assert.match(
+      refusal(readFileSync(path)) ?? 'accepted',
+      /^Modality \(0008,0060\) US \(ultrasound\)/,
+    );
+  });
 });
