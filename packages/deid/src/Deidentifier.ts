@@ -36,6 +36,8 @@ import { readIdentity, retainedIdentifierTags } from './identity';
 import { CLEANED_TEXT_VRS, KEPT_TEXT_VRS, cleanKept } from './keptText';
 import { RESEARCH_DEFAULT, methodCodes } from './options';
 import type { DeidOptions } from './options';
+import { codestreamFamily, holdsContent, pixelTextSegments } from './pixelText';
+import type { PixelTextSegment } from './pixelText';
 import { safePrivateTags } from './safePrivate';
 import type { SiteKeys } from './SiteKeys';
 import { CHARSET_VRS, utf8Value } from './utf8Value';
@@ -201,6 +203,10 @@ interface Walk {
   accessions: Array<[string, string]>;
   /** The rule whose rectangles are zeroed in this object's pixels. */
   blanking: BlankingRule | undefined;
+  /** Codestream segments of encapsulated Pixel Data that hold text (pixelText). */
+  pixelText: PixelTextSegment[];
+  /** The codestream family of the transfer syntax (codestreamFamily). */
+  codestream: string | undefined;
   /** The object's top-level elements. */
   top: DicomElement[];
   /**
@@ -437,6 +443,8 @@ export class Deidentifier {
       ],
       accessions: [],
       blanking: rule,
+      pixelText,
+      codestream: codestreamFamily(file.transferSyntaxUID),
       top,
       types,
     });
@@ -465,6 +473,16 @@ export class Deidentifier {
         'SOPClassUID or SOPInstanceUID (0008,0016/0018) is missing',
       );
     }
+    // Text a JPEG-family codestream carries in its comment and application
+    // segments (throws MALFORMED when a codestream cannot be walked).
+    const pixels = findElement(top, Tag.PixelData);
+    const pixelText = pixels?.fragments
+      ? pixelTextSegments(
+          body.buffer,
+          pixels.fragments,
+          file.transferSyntaxUID,
+        ).filter((seg) => holdsContent(body.buffer, seg))
+      : [];
     let walk = start(false);
     let writer = new DicomWriter(body.encoding);
     this.#writeTop(writer, top, body.unordered, walk);
@@ -616,6 +634,8 @@ export class Deidentifier {
         this.#writeMarker(w, el.tag, walk);
       else if (walk.blanking && el.tag === Tag.PixelData)
         this.#writeBlanked(w, el, walk);
+      else if (walk.pixelText.length > 0 && el.tag === Tag.PixelData)
+        this.#writePixelText(w, el, walk);
       else this.#writeElement(w, w.encoding, el, walk, 0, safe);
     }
     for (const tag of pending) this.#writeMarker(w, tag, walk);
@@ -637,6 +657,39 @@ export class Deidentifier {
     walk.actions.blanked = (walk.actions.blanked ?? 0) + rectangles;
     walk.notices.push(
       `burned-in text blanked: ${rectangles} rectangle(s) over ${layout.frames} frame(s) by the rule for this device`,
+    );
+  }
+
+  /**
+   * Encapsulated Pixel Data with its text segments' payloads blanked in a
+   * copy, each the same length: every other byte, fragment and offset
+   * table as it came. Counted `pixelText`, one notice naming the kinds.
+   */
+  #writePixelText(w: DicomWriter, el: DicomElement, walk: Walk): void {
+    const copy = Buffer.from(walk.buf.subarray(el.start, el.end));
+    const kinds = new Map<string, number>();
+    const frames = new Set<number>();
+    for (const seg of walk.pixelText) {
+      for (const r of seg.ranges)
+        copy.fill(
+          seg.fill,
+          r.offset - el.start,
+          r.offset - el.start + r.length,
+        );
+      kinds.set(seg.kind, (kinds.get(seg.kind) ?? 0) + 1);
+      frames.add(seg.frame);
+    }
+    w.copy(copy, w.encoding, { ...el, start: 0, end: copy.length });
+    walk.actions.pixelText =
+      (walk.actions.pixelText ?? 0) + walk.pixelText.length;
+    const where =
+      frames.size === 1
+        ? `frame ${[...frames][0]}`
+        : frames.size <= 4
+          ? `frames ${[...frames].join(', ')}`
+          : `${frames.size} frames`;
+    walk.notices.push(
+      `text segments blanked in place in the ${walk.codestream ?? 'encapsulated'} pixel data (same lengths, same pixels): ${[...kinds].map(([k, n]) => `${k} x${n}`).join(', ')} in ${where}`,
     );
   }
 

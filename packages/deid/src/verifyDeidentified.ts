@@ -1,4 +1,5 @@
 import {
+  DicomError,
   Tag,
   TransferSyntax,
   encodeFileMeta,
@@ -25,6 +26,7 @@ import {
   longitudinalMarker,
 } from './Deidentifier';
 import { CLEANED_TEXT_VRS } from './keptText';
+import { holdsContent, pixelTextSegments } from './pixelText';
 import { cleanText } from './cleanText';
 import {
   BOOLEAN_KEYS,
@@ -355,6 +357,32 @@ function firstBreach(
 }
 
 /**
+ * Why the codestreams of encapsulated Pixel Data are not as lpacs
+ * writes them, or undefined: a JPEG-family segment that may hold text
+ * (pixelTextSegments) holds anything but its blank, or a codestream
+ * cannot be walked. Names the segment kind and the frame, never bytes.
+ */
+function pixelBreach(file: DicomFile): string | undefined {
+  const { buffer, elements } = file.body;
+  const el = findElement(elements, Tag.PixelData);
+  if (!el?.fragments) return undefined;
+  const where = named(Tag.PixelData);
+  try {
+    const found = pixelTextSegments(
+      buffer,
+      el.fragments,
+      file.transferSyntaxUID,
+    ).find((seg) => holdsContent(buffer, seg));
+    return found
+      ? `${where} holds content in frame ${found.frame}'s ${found.kind}, which lpacs blanks`
+      : undefined;
+  } catch (err) {
+    if (err instanceof DicomError) return `${where}: ${err.message}`;
+    throw err;
+  }
+}
+
+/**
  * Checks an object another lpacs says it de-identified (`lpacs sync`)
  * against what that says: the Basic Profile and the options of its
  * DeidentificationMethodCodeSequence (0012,0064). An lpacs pseudonym as
@@ -369,7 +397,8 @@ function firstBreach(
  * Longitudinal option is declared (unlistedAction), and no PatientAge over 89 years but 090Y.
  * No element of an overlay or curve group (60xx, 50xx) at any depth,
  * which lpacs removes whole, and no group length (gggg,0000) at any
- * depth, which it drops. Every data set and item in ascending tag
+ * depth, which it drops. In JPEG-family Pixel Data, no comment or
+ * application segment with content, which it blanks (pixelBreach). Every data set and item in ascending tag
  * order, each tag once (PS3.5 7.1), as lpacs writes them. Around the data set, the bytes lpacs writes
  * and no others: a zero preamble and exactly the file meta encodeFileMeta
  * writes for this object (framingBreach); the markers as lpacs writes
@@ -401,6 +430,8 @@ export function verifyDeidentified(
   if (markers) return markers;
   const asDeclared = firstBreach({ ...claimed, buf, pseudonym }, file.body);
   if (asDeclared) return asDeclared;
+  const pixels = pixelBreach(file);
+  if (pixels) return pixels;
   if (lake) {
     // And what this lake's own options would have left: nothing they
     // remove, empty or replace may stand because the sender's allowed it.
