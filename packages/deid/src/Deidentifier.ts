@@ -17,7 +17,12 @@ import {
   isStringVr,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding, IodType } from '@lpacs/dicom';
-import { ActionTable, resolve, unlistedAction } from './actionTable';
+import {
+  ActionTable,
+  isStandardUid,
+  resolve,
+  unlistedAction,
+} from './actionTable';
 import {
   blankPixels,
   cannotBlank,
@@ -840,13 +845,17 @@ export class Deidentifier {
     );
     if (listed === 'keep') {
       // Not in Table E.1-1: a person name is emptied, an element PS3.6
-      // does not define is removed, a date follows the longitudinal
-      // option (see unlistedAction).
+      // does not define or gives another VR is removed, a date follows
+      // the longitudinal option, a UID is remapped, a URI removed (see
+      // unlistedAction).
       const unlisted = unlistedAction(
         el.tag,
         el.vr,
         this.#options.longitudinal,
+        this.#options.retainUIDs,
       );
+      if (unlisted?.action === 'U')
+        return this.#remapUnlisted(w, from, el, walk);
       if (unlisted) {
         this.#count(walk, unlisted.count);
         return this.#apply(w, from, el, unlisted.action, walk, depth, false);
@@ -1098,6 +1107,29 @@ export class Deidentifier {
       return;
     }
     w.element(el.tag, el.vr, Buffer.alloc(0));
+  }
+
+  /**
+   * A UID the table does not list: each value remapped with the keyed
+   * map as the table's own UIDs are, so a reference to another object
+   * follows its new UID, but a UID the standard defines (isStandardUid).
+   * Copied as it came, and not counted, when no value changes.
+   */
+  #remapUnlisted(
+    w: DicomWriter,
+    from: Encoding,
+    el: DicomElement,
+    walk: Walk,
+  ): boolean {
+    const values = readStrings(walk.buf, el);
+    const mapped = values.map((v) =>
+      v === '' || isStandardUid(v) ? v : this.#keys.uid(v),
+    );
+    if (mapped.every((v, i) => v === values[i]))
+      return this.#copy(w, from, el, walk);
+    this.#count(walk, 'unlistedUid');
+    w.string(el.tag, 'UI', mapped.join('\\'));
+    return true;
   }
 
   #remapUids(w: DicomWriter, el: DicomElement, walk: Walk): void {

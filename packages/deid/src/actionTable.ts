@@ -11,6 +11,7 @@ import type {
   ProfileActions,
   ProfileRule,
 } from '@lpacs/dicom';
+import { CLEANED_TEXT_VRS } from './keptText';
 import type { DeidOptions } from './options';
 import { selectedOptions } from './options';
 
@@ -108,43 +109,116 @@ export class ActionTable {
 const TEMPORAL_VRS: ReadonlySet<string> = new Set(['DA', 'DT', 'TM']);
 
 /**
+ * VRs whose values the de-identifier reads as what they are when the
+ * table does not list the element: text cleaned of identifiers, dates
+ * shifted or emptied, UIDs remapped, URIs removed. An element PS3.6
+ * gives one of them but written with another VR escapes that reading.
+ */
+const JUDGED_VRS: ReadonlySet<string> = new Set([
+  ...CLEANED_TEXT_VRS,
+  ...TEMPORAL_VRS,
+  'UI',
+  'UR',
+]);
+
+/** The root of every UID the standard itself defines (PS3.5 9.1, PS3.6 A). */
+const STANDARD_ROOT = '1.2.840.10008.';
+
+/**
+ * True for a UID the standard defines (a SOP class, a transfer syntax,
+ * a coding scheme, a well-known frame of reference, ...): the same in
+ * every object of every site, so it identifies nothing.
+ */
+export function isStandardUid(uid: string): boolean {
+  return uid.startsWith(STANDARD_ROOT);
+}
+
+/**
+ * The PS3.6 keywords of UI elements whose values name a SOP class or a
+ * transfer syntax (SOPClassUID, ReferencedSOPClassUID,
+ * AvailableTransferSyntaxUID, ...): a definition of how an object is
+ * read, the standard's or a vendor's, never a patient's, study's or
+ * site's instance. Such values stay, private ones too: SOPClassUID must
+ * still equal the file meta's, and a vendor's class names the product,
+ * as Manufacturer (kept) does.
+ */
+const CLASS_KEYWORD = /SOPClass|TransferSyntax/;
+
+/**
+ * URIs the table does not list that are kept: parts of a code (PS3.3
+ * 8.8, C.12.1.1.x), the coding scheme's address and a code in URN form,
+ * which name a published definition, as Code Value and Coding Scheme
+ * Designator (kept) do, and are cleaned as codes under Clean
+ * Descriptors. Every other URI points at a place (a retrieve URL, a
+ * file, a contact): it goes.
+ */
+const KEPT_URIS: ReadonlySet<number> = new Set([
+  0x0008010e, // CodingSchemeURL
+  0x00080120, // URNCodeValue
+]);
+
+/**
  * What lpacs does with a public element Table E.1-1 does not list (its
  * action is `keep`), which the table would otherwise let through as it
  * is: an element PS3.6 does not define (an even group, not a repeating
  * group of the dictionary) is removed (`X`: unknown content cannot be
  * judged), a person name among them, and a person name of a defined
  * element (VR PN as written, or as PS3.6 gives it) is emptied (`Z`: a
- * name is never research data, whatever attribute holds it). A date or
- * time (DA, DT, TM) the table does not list (Study Update DateTime,
- * Date of Gain Calibration, Expiry Date, ...) follows the lake's
- * Retain Longitudinal Temporal Information: shifted with the patient's
- * other dates under modified dates (`C`: an unshifted date beside
- * shifted ones gives the shift away), kept under full dates, emptied
- * without the option (`Z`, as the table's own dates are).
- * Undefined for every other element, which stays. Group lengths and
- * private elements are not asked about.
+ * name is never research data, whatever attribute holds it). An element
+ * PS3.6 gives a VR of JUDGED_VRS (text, a date or time, a UID, a URI)
+ * written with a VR that contradicts it (a model name as OB, a date as
+ * LO; text VRs among themselves do not contradict) is removed (`X`,
+ * `wrongVr`): read by the VR written, its value would escape what its
+ * own VR gets. A date or time (DA, DT, TM) the table does not list
+ * (Study Update DateTime, Date of Gain Calibration, Expiry Date, ...)
+ * follows the lake's Retain Longitudinal Temporal Information: shifted
+ * with the patient's other dates under modified dates (`C`: an unshifted
+ * date beside shifted ones gives the shift away), kept under full dates,
+ * emptied without the option (`Z`, as the table's own dates are). A UID
+ * (UI) is remapped with the keyed map (`U`: a reference to another
+ * object must follow that object's new UID), each value but one the
+ * standard defines (isStandardUid), unless the element names a SOP class
+ * or transfer syntax (CLASS_KEYWORD) or Retain UIDs is on. A URI (UR) is
+ * removed (`X`), but a code's (KEPT_URIS). Undefined for every other
+ * element, which stays. Group lengths and private elements are not
+ * asked about.
  */
 export function unlistedAction(
   tag: number,
   vr: string,
   longitudinal: DeidOptions['longitudinal'] = 'off',
+  retainUIDs = false,
 ):
   | { action: 'Z'; count: 'unlistedName' }
-  | { action: 'X'; count: 'unknownElement' }
+  | { action: 'X'; count: 'unknownElement' | 'wrongVr' | 'unlistedUri' }
   | { action: 'C' | 'Z'; count: 'unlistedDate' }
+  | { action: 'U'; count: 'unlistedUid' }
   | undefined {
   const entry = lookupTag(tag);
   // Unknown first: a name in an element PS3.6 does not define goes too.
   if (!entry) return { action: 'X', count: 'unknownElement' };
-  if (vr === 'PN' || entry[0] === 'PN')
+  const own = entry[0];
+  if (vr === 'PN' || own === 'PN')
     return { action: 'Z', count: 'unlistedName' };
-  if (TEMPORAL_VRS.has(vr) || (vr === 'UN' && TEMPORAL_VRS.has(entry[0]))) {
+  if (
+    vr !== own &&
+    JUDGED_VRS.has(own) &&
+    !(CLEANED_TEXT_VRS.has(own) && CLEANED_TEXT_VRS.has(vr))
+  )
+    return { action: 'X', count: 'wrongVr' };
+  if (TEMPORAL_VRS.has(vr)) {
     if (longitudinal === 'full') return undefined;
     return {
       action: longitudinal === 'modified' ? 'C' : 'Z',
       count: 'unlistedDate',
     };
   }
+  if (vr === 'UI')
+    return retainUIDs || CLASS_KEYWORD.test(entry[1])
+      ? undefined
+      : { action: 'U', count: 'unlistedUid' };
+  if (vr === 'UR' && !KEPT_URIS.has(tag))
+    return { action: 'X', count: 'unlistedUri' };
   return undefined;
 }
 

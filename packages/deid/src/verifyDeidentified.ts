@@ -14,8 +14,13 @@ import {
   valueBytes,
 } from '@lpacs/dicom';
 import type { DataSet, DicomElement, DicomFile } from '@lpacs/dicom';
-import { ActionTable, resolve, unlistedAction } from './actionTable';
-import { cappedAge } from './dates';
+import {
+  ActionTable,
+  isStandardUid,
+  resolve,
+  unlistedAction,
+} from './actionTable';
+import { cappedAge, isTime, shiftDA, shiftDT } from './dates';
 import {
   DEIDENTIFICATION_METHOD,
   DUMMY,
@@ -108,10 +113,16 @@ function breach(
     return `${where} is a private element the profile removes`;
   }
   const listed = c.table.actionFor(el.tag);
-  const action =
-    (listed === 'keep'
-      ? unlistedAction(el.tag, el.vr, c.options.longitudinal)?.action
-      : undefined) ?? resolve(listed, el.vr);
+  const unlisted =
+    listed === 'keep'
+      ? unlistedAction(
+          el.tag,
+          el.vr,
+          c.options.longitudinal,
+          c.options.retainUIDs,
+        )
+      : undefined;
+  const action = unlisted?.action ?? resolve(listed, el.vr);
   if (el.tag === Tag.PatientAge && (action === 'K' || action === 'keep')) {
     const value = readString(c.buf, el)?.trim() ?? '';
     const capped = cappedAge(value);
@@ -120,11 +131,25 @@ function breach(
   }
   const filled = el.items ? el.items.length > 0 : el.length > 0;
   if (action === 'X' && filled)
-    return `${where} is present, and the profile removes it`;
+    return unlisted?.count === 'wrongVr'
+      ? `${where} is written as ${el.vr}, not the VR PS3.6 gives it, and lpacs removes such an element the table does not list`
+      : unlisted?.count === 'unlistedUri'
+        ? `${where} is a URI the table does not list, and lpacs removes it`
+        : `${where} is present, and the profile removes it`;
   if ((action === 'Z' || action === 'D') && el.items && el.items.length > 0)
     return `${where} has items, and the profile empties it`;
   if (el.items) return undefined;
-  if (action === 'C' && CLEANED_TEXT_VRS.has(el.vr)) {
+  if (action === 'C' && !CLEANED_TEXT_VRS.has(el.vr)) {
+    // As the de-identifier cleans them: a date shifted (a readable date
+    // may stand), a time kept when it is one, any other VR (OB, UR, PN,
+    // AE, ...) emptied, whatever the attribute's own VR.
+    if (el.vr === 'DA' || el.vr === 'DT' || el.vr === 'TM')
+      return datesBreach(c, el, where);
+    return el.length > 0
+      ? `${where} holds a value, and the profile empties it`
+      : undefined;
+  }
+  if (action === 'C') {
     // lpacs empties free text it does not keep, and what it keeps has no
     // date, long number, phone or e-mail left in it: cleaning it again
     // changes nothing.
@@ -147,8 +172,19 @@ function breach(
     (action === 'U' || (replaced && el.vr === 'UI')) &&
     !c.options.retainUIDs
   ) {
+    // U empties a value of another VR, having no UID to map.
+    if (el.vr !== 'UI')
+      return el.length > 0
+        ? `${where} holds a value, and the profile replaces it`
+        : undefined;
+    // A UID the table does not list keeps the standard's own UIDs.
+    const standard = unlisted !== undefined;
     const uids = readStrings(c.buf, el);
-    if (uids.some((u) => u !== '' && !isKeyedUid(u)))
+    if (
+      uids.some(
+        (u) => u !== '' && !isKeyedUid(u) && !(standard && isStandardUid(u)),
+      )
+    )
       return `${where} holds a UID the profile would have replaced`;
     return undefined;
   }
@@ -158,7 +194,7 @@ function breach(
     (el.vr === 'DA' || el.vr === 'DT') &&
     c.options.longitudinal !== 'off'
   )
-    return undefined; // shifted or kept: any date may stand
+    return datesBreach(c, el, where); // shifted or kept: any date may stand
   if (!isStringVr(el.vr)) {
     // D writes zeros of the same length, Z nothing.
     const bytes = valueBytes(c.buf, el);
@@ -180,6 +216,29 @@ function breach(
       ? `${where} holds a person name, and the profile replaces it`
       : `${where} holds a value, and the profile replaces it`;
   return undefined;
+}
+
+/**
+ * Why a date or time the de-identifier shifted or kept (C, or D under a
+ * Retain Longitudinal option) is not one it writes, or undefined: any
+ * readable date may stand (the shift is the sender's), a time stays
+ * when it is one; anything else it empties.
+ */
+function datesBreach(
+  c: Check,
+  el: DicomElement,
+  where: string,
+): string | undefined {
+  const readable = (v: string): boolean =>
+    v === '' ||
+    (el.vr === 'DA'
+      ? shiftDA(v, 0) !== undefined
+      : el.vr === 'DT'
+        ? shiftDT(v, 0) !== undefined
+        : isTime(v));
+  return readStrings(c.buf, el).every(readable)
+    ? undefined
+    : `${where} holds a value that is not a ${el.vr === 'TM' ? 'time' : 'date'}, which the profile empties`;
 }
 
 /** A tag and, when PS3.6 defines it, its keyword: `(6000,0022) OverlayDescription`. */
@@ -394,7 +453,10 @@ function pixelBreach(file: DicomFile): string | undefined {
  * date. What lpacs adds to the table holds too: no person name in an
  * element the table does not list, no public element PS3.6 does not
  * define, no date or time the table does not list unless a Retain
- * Longitudinal option is declared (unlistedAction), and no PatientAge over 89 years but 090Y.
+ * Longitudinal option is declared, no element written with a VR that
+ * contradicts PS3.6's, no URI but a code's, and no UID the table does not
+ * list that is neither keyed nor the standard's (unlistedAction), and no
+ * PatientAge over 89 years but 090Y.
  * No element of an overlay or curve group (60xx, 50xx) at any depth,
  * which lpacs removes whole, and no group length (gggg,0000) at any
  * depth, which it drops. In JPEG-family Pixel Data, no comment or

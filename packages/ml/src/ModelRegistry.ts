@@ -28,13 +28,6 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** The largest manifest.json read; real ones are under 2 KB. */
 export const MAX_MANIFEST_BYTES = 1 << 20;
 
-/** The UTF-8 byte-order mark (U+FEFF). */
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-
-function hasBom(bytes: Buffer): boolean {
-  return bytes.subarray(0, BOM.length).equals(BOM);
-}
-
 interface Registration {
   sha256: string;
   addedAt: string;
@@ -45,21 +38,16 @@ interface Registration {
  * a symbolic link is refused (not followed), so the folder cannot make
  * lpacs read, and a refusal describe, a file elsewhere (/etc/passwd, a
  * data set's truth file). A file over `max` bytes is refused before it is
- * read. A refusal is the file's own: MANIFEST_INVALID for manifest.json,
- * MODEL_INVALID for model.onnx (missing, a link, not a file).
+ * read.
  */
 async function readOwnFile(
   dir: string,
-  name: 'manifest.json' | 'model.onnx',
+  name: string,
   max = Infinity,
 ): Promise<Buffer> {
   const path = join(dir, name);
-  const code =
-    name === 'model.onnx'
-      ? MlErrorCode.ModelInvalid
-      : MlErrorCode.ManifestInvalid;
   const refuse = (why: string): never => {
-    throw new MlError(code, `${path} ${why}`);
+    throw new MlError(MlErrorCode.ManifestInvalid, `${path} ${why}`);
   };
   let handle;
   try {
@@ -89,16 +77,13 @@ async function readOwnFile(
  * version are passed over (a lake may hold manifests added before unknown
  * fields were refused). `showValues` false: no refusal quotes the file
  * (see validateManifest); the file is not JSON is said by line and
- * column either way. A leading UTF-8 byte-order mark is dropped.
+ * column either way.
  */
 async function readManifest(
   dir: string,
   options: { stored?: boolean; showValues?: boolean } = {},
 ): Promise<{ manifest: ModelManifest; text: Buffer }> {
-  const read = await readOwnFile(dir, 'manifest.json', MAX_MANIFEST_BYTES);
-  // A UTF-8 byte-order mark, which some editors write first, is not part
-  // of the JSON: it is dropped, and the text stored is the one validated.
-  const text = hasBom(read) ? read.subarray(BOM.length) : read;
+  const text = await readOwnFile(dir, 'manifest.json', MAX_MANIFEST_BYTES);
   let json: unknown;
   try {
     json = JSON.parse(text.toString('utf8'));
@@ -167,8 +152,8 @@ export class ModelRegistry {
    * @param options - `showValues` (default false): whether a refusal may
    * quote the manifest's values (the operator's own command line) or
    * only says their types and sizes (a refusal sent over the network).
-   * @throws MlError MANIFEST_INVALID, MODEL_INVALID (model.onnx missing,
-   * not a regular file, or not one onnxruntime can load), MODEL_MISMATCH or MODEL_CONFLICT (the
+   * @throws MlError MANIFEST_INVALID, MODEL_INVALID (onnxruntime cannot
+   * load model.onnx), MODEL_MISMATCH or MODEL_CONFLICT (the
    * name and version are stored with another model.onnx, or this
    * model.onnx with another manifest).
    */
