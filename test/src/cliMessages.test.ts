@@ -20,6 +20,7 @@ import {
   makeModels,
   parquetRows,
   runCli,
+  selfSignedCert,
   tempDir,
 } from './helpers';
 
@@ -85,6 +86,29 @@ describe('options that name a bad value', () => {
       r.stderr,
       'lpacs: --port must be 1-65535 (or 0 for any free port), got "99999"\n',
     );
+  });
+
+  it('a certificate and key that are not a pair, or swapped, name the file at fault (trial: only OpenSSL codes)', async () => {
+    const a = selfSignedCert(work.path);
+    const b = selfSignedCert(work.path, 'DNS:other.example');
+    const serve = (cert: string, key: string) =>
+      runCli(['serve', '--lake', lake, '--tls-cert', cert, '--tls-key', key]);
+    for (const [cert, key, message] of [
+      [
+        a.cert,
+        b.key,
+        `--tls-key ${b.key} is not the private key of the certificate in --tls-cert ${a.cert} (ERR_OSSL_X509_KEY_VALUES_MISMATCH)`,
+      ],
+      [
+        a.key,
+        a.cert,
+        `--tls-cert ${a.key} is not a PEM certificate (ERR_OSSL_PEM_NO_START_LINE): it holds a private key; are --tls-cert and --tls-key swapped?`,
+      ],
+    ] as const) {
+      const r = await serve(cert, key);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `lpacs: ${message}\n`);
+    }
   });
 
   it('a file option that cannot be read names the option and the file, once', async () => {

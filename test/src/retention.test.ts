@@ -147,7 +147,12 @@ describe('lpacs retention', () => {
       [[], 'give --older-than-days N, --before ISO-INSTANT or --cohort ID'],
       [
         ['--older-than-days', '0', '--reason', 'x'],
-        '--older-than-days must be a whole number of days, 1 or more, got "0"',
+        '--older-than-days must be a whole number of days from 1 to 100000, got "0"',
+      ],
+      [
+        // Trial: this gave "lpacs: Invalid time value".
+        ['--older-than-days', '99999999999', '--reason', 'x'],
+        '--older-than-days must be a whole number of days from 1 to 100000, got "99999999999"',
       ],
       [
         ['--before', 'yesterday', '--reason', 'x'],

@@ -8,6 +8,8 @@ export enum LakeErrorCode {
   KekRequired = 'KEK_REQUIRED',
   /** A key-encryption key that does not open the lake's data keys. */
   KekWrong = 'KEK_WRONG',
+  /** A key-encryption key given that is no key (not 32 bytes), or a key file that cannot be read. */
+  KekInvalid = 'KEK_INVALID',
   /** An id that names nothing the lake holds (a quarantine entry). */
   NotFound = 'NOT_FOUND',
   /** An erasure was interrupted; it must finish before data is added. */

@@ -28,6 +28,13 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** The largest manifest.json read; real ones are under 2 KB. */
 export const MAX_MANIFEST_BYTES = 1 << 20;
 
+/** The UTF-8 byte-order mark (U+FEFF). */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+function hasBom(bytes: Buffer): boolean {
+  return bytes.subarray(0, BOM.length).equals(BOM);
+}
+
 interface Registration {
   sha256: string;
   addedAt: string;
@@ -38,16 +45,21 @@ interface Registration {
  * a symbolic link is refused (not followed), so the folder cannot make
  * lpacs read, and a refusal describe, a file elsewhere (/etc/passwd, a
  * data set's truth file). A file over `max` bytes is refused before it is
- * read.
+ * read. A refusal is the file's own: MANIFEST_INVALID for manifest.json,
+ * MODEL_INVALID for model.onnx (missing, a link, not a file).
  */
 async function readOwnFile(
   dir: string,
-  name: string,
+  name: 'manifest.json' | 'model.onnx',
   max = Infinity,
 ): Promise<Buffer> {
   const path = join(dir, name);
+  const code =
+    name === 'model.onnx'
+      ? MlErrorCode.ModelInvalid
+      : MlErrorCode.ManifestInvalid;
   const refuse = (why: string): never => {
-    throw new MlError(MlErrorCode.ManifestInvalid, `${path} ${why}`);
+    throw new MlError(code, `${path} ${why}`);
   };
   let handle;
   try {
@@ -77,13 +89,16 @@ async function readOwnFile(
  * version are passed over (a lake may hold manifests added before unknown
  * fields were refused). `showValues` false: no refusal quotes the file
  * (see validateManifest); the file is not JSON is said by line and
- * column either way.
+ * column either way. A leading UTF-8 byte-order mark is dropped.
  */
 async function readManifest(
   dir: string,
   options: { stored?: boolean; showValues?: boolean } = {},
 ): Promise<{ manifest: ModelManifest; text: Buffer }> {
-  const text = await readOwnFile(dir, 'manifest.json', MAX_MANIFEST_BYTES);
+  const read = await readOwnFile(dir, 'manifest.json', MAX_MANIFEST_BYTES);
+  // A UTF-8 byte-order mark, which some editors write first, is not part
+  // of the JSON: it is dropped, and the text stored is the one validated.
+  const text = hasBom(read) ? read.subarray(BOM.length) : read;
   let json: unknown;
   try {
     json = JSON.parse(text.toString('utf8'));
@@ -152,8 +167,8 @@ export class ModelRegistry {
    * @param options - `showValues` (default false): whether a refusal may
    * quote the manifest's values (the operator's own command line) or
    * only says their types and sizes (a refusal sent over the network).
-   * @throws MlError MANIFEST_INVALID, MODEL_INVALID (onnxruntime cannot
-   * load model.onnx), MODEL_MISMATCH or MODEL_CONFLICT (the
+   * @throws MlError MANIFEST_INVALID, MODEL_INVALID (model.onnx missing,
+   * not a regular file, or not one onnxruntime can load), MODEL_MISMATCH or MODEL_CONFLICT (the
    * name and version are stored with another model.onnx, or this
    * model.onnx with another manifest).
    */

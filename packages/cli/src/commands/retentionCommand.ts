@@ -22,6 +22,9 @@ export interface RetentionFlags {
   apply?: boolean | undefined;
 }
 
+/** The most --older-than-days takes: about 274 years. */
+const MAX_DAYS = 100_000;
+
 /**
  * `lpacs retention (--older-than-days N | --before INSTANT | --cohort ID)
  * [--modality M]... --reason R [--apply]`: erases instances that entered
@@ -40,12 +43,14 @@ export async function retentionCommand(
 ): Promise<number> {
   const days = Number(flags.olderThanDays);
   const before = flags.before ? Date.parse(flags.before) : NaN;
-  const byDays = Number.isInteger(days) && days >= 1;
+  // At most MAX_DAYS: more reaches before any date a JavaScript Date holds
+  // (and before any DICOM study).
+  const byDays = Number.isInteger(days) && days >= 1 && days <= MAX_DAYS;
   const cohortId = flags.cohort?.trim() || undefined;
   // Say which part is wrong before the usage line.
   const problem =
     flags.olderThanDays !== undefined && !byDays
-      ? `--older-than-days must be a whole number of days, 1 or more, got "${flags.olderThanDays}"`
+      ? `--older-than-days must be a whole number of days from 1 to ${MAX_DAYS}, got "${flags.olderThanDays}"`
       : flags.before !== undefined && Number.isNaN(before)
         ? `--before must be an ISO date or instant (2024-01-31 or 2024-01-31T12:00:00Z), got "${flags.before}"`
         : flags.cohort !== undefined && !cohortId

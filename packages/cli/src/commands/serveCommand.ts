@@ -10,6 +10,7 @@ import { spoolText } from '../spoolText';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
 import { readOptionFile } from '../readOptionFile';
+import { checkTlsPair } from '../tlsPair';
 
 /** DICOM flags of `lpacs serve`. */
 export interface DimseFlags {
@@ -94,6 +95,21 @@ function dimseFlagsProblem(dimse: DimseFlags): string | undefined {
   return undefined;
 }
 
+/** `PREFIX-cert` and `PREFIX-key` read and checked as a pair (checkTlsPair). */
+function pemPair(
+  prefix: string,
+  certPath: string,
+  keyPath: string,
+): { cert: Buffer; key: Buffer } {
+  const cert = readOptionFile(`${prefix}-cert`, certPath);
+  const key = readOptionFile(`${prefix}-key`, keyPath);
+  checkTlsPair(
+    { flag: `${prefix}-cert`, path: certPath, pem: cert },
+    { flag: `${prefix}-key`, path: keyPath, pem: key },
+  );
+  return { cert, key };
+}
+
 /**
  * `lpacs serve`: the API (GraphQL, STOW-RS) and, with --dimse-port, a
  * C-STORE SCP, all ingesting through one session, until SIGINT or
@@ -138,16 +154,12 @@ export async function serveCommand(
     // with no half-started service behind it.
     const tls =
       dimse.tlsCert && dimse.tlsKey
-        ? {
-            cert: readOptionFile('--tls-cert', dimse.tlsCert),
-            key: readOptionFile('--tls-key', dimse.tlsKey),
-          }
+        ? pemPair('--tls', dimse.tlsCert, dimse.tlsKey)
         : undefined;
     const dimseTls =
       dimse.dimseTlsCert && dimse.dimseTlsKey
         ? {
-            cert: readOptionFile('--dimse-tls-cert', dimse.dimseTlsCert),
-            key: readOptionFile('--dimse-tls-key', dimse.dimseTlsKey),
+            ...pemPair('--dimse-tls', dimse.dimseTlsCert, dimse.dimseTlsKey),
             ...(dimse.dimseTlsCa
               ? { ca: readOptionFile('--dimse-tls-ca', dimse.dimseTlsCa) }
               : {}),

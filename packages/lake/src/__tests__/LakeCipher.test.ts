@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LakeCipher, LakeErrorCode, parseKek } from '../index';
+import { LakeCipher, LakeErrorCode, parseKek, readKek } from '../index';
 
 const root = mkdtempSync(join(tmpdir(), 'lpacs-cipher-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -103,8 +103,20 @@ describe('LakeCipher', () => {
       key,
     ])
       assert.deepEqual(parseKek(form, 't').key, key);
-    assert.throws(() => parseKek(randomBytes(31), 'short'), /short.*32 bytes/);
-    assert.throws(() => parseKek(Buffer.from('00'.repeat(31)), 'hex'), /hex/);
+    assert.throws(() => parseKek(randomBytes(31), 'short'), {
+      code: LakeErrorCode.KekInvalid,
+      message: /short.*32 bytes/,
+    });
+    assert.throws(() => parseKek(Buffer.from('00'.repeat(31)), 'hex'), {
+      code: LakeErrorCode.KekInvalid,
+      message: /hex/,
+    });
+    // A key file that is not there: named, with the system's code.
+    const missing = join(root, 'no.kek');
+    assert.throws(() => readKek({ LPACS_KEK_FILE: missing }), {
+      code: LakeErrorCode.KekInvalid,
+      message: `cannot read the key-encryption key file ${missing} (--kek-file or LPACS_KEK_FILE): ENOENT`,
+    });
   });
 
   it('fails a wrong KEK with KEK_WRONG and a missing one with KEK_REQUIRED', async () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { LakeError, LakeErrorCode } from '../LakeError';
 
 /** A key-encryption key and where it came from (for messages, never the key). */
 export interface Kek {
@@ -16,7 +17,7 @@ export const KEK_HELP =
 /**
  * Reads a 256-bit key from text (64 hex digits or base64 of 32 bytes) or
  * from exactly 32 raw bytes.
- * @throws Error naming where the key came from, never its value.
+ * @throws LakeError KEK_INVALID naming where the key came from, never its value.
  */
 export function parseKek(data: Buffer, source: string): Kek {
   const text = data.toString('latin1').trim();
@@ -25,7 +26,8 @@ export function parseKek(data: Buffer, source: string): Kek {
   else if (/^[A-Za-z0-9+/]{43}=$/.test(text)) key = Buffer.from(text, 'base64');
   else if (data.length === 32) key = Buffer.from(data);
   if (key?.length !== 32)
-    throw new Error(
+    throw new LakeError(
+      LakeErrorCode.KekInvalid,
       `the key-encryption key from ${source} is not 32 bytes (64 hex digits, base64, or 32 raw bytes)`,
     );
   return { key, source };
@@ -47,7 +49,8 @@ export function readKek(env: NodeJS.ProcessEnv = process.env): Kek | undefined {
   try {
     data = readFileSync(file);
   } catch (err) {
-    throw new Error(
+    throw new LakeError(
+      LakeErrorCode.KekInvalid,
       `cannot read the key-encryption key file ${file} (--kek-file or LPACS_KEK_FILE): ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }

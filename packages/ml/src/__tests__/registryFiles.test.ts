@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MlError, MlErrorCode } from '../MlError';
 import { MAX_MANIFEST_BYTES, ModelRegistry } from '../ModelRegistry';
+import { makeModels } from './helpers';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lpacs-registry-files-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -114,21 +115,53 @@ describe("the registry reads a model folder's own regular files only", () => {
     );
   });
 
-  it('refuses model.onnx that is a symbolic link, or not a file', async () => {
+  it('refuses model.onnx that is missing, a symbolic link, or not a file as MODEL_INVALID (trial: a folder without model.onnx was MANIFEST_INVALID)', async () => {
     const link = folder({
       'manifest.json': JSON.stringify(manifest),
       'model.onnx': { link: '/etc/passwd' },
     });
-    assert.match(
-      (await refusal(link)).message,
-      /model\.onnx is a symbolic link/,
-    );
+    const linked = await refusal(link);
+    assert.equal(linked.code, MlErrorCode.ModelInvalid);
+    assert.match(linked.message, /model\.onnx is a symbolic link/);
     const dir = folder({ 'manifest.json': JSON.stringify(manifest) });
-    mkdirSync(join(dir, 'model.onnx'));
-    assert.match(
-      (await refusal(dir)).message,
-      /model\.onnx is not a regular file$/,
+    const missing = await refusal(dir);
+    assert.equal(missing.code, MlErrorCode.ModelInvalid);
+    assert.equal(
+      missing.message,
+      `${join(dir, 'model.onnx')} cannot be read (ENOENT)`,
     );
+    mkdirSync(join(dir, 'model.onnx'));
+    const notFile = await refusal(dir);
+    assert.equal(notFile.code, MlErrorCode.ModelInvalid);
+    assert.match(notFile.message, /model\.onnx is not a regular file$/);
+  });
+
+  it('reads a manifest that starts with a UTF-8 byte-order mark, storing the text after it (trial: "not valid JSON (line 1, column 1)")', async () => {
+    const models = makeModels();
+    try {
+      const src = join(models, 'ct-brightness');
+      const text = readFileSync(join(src, 'manifest.json'));
+      const dir = folder({});
+      writeFileSync(
+        join(dir, 'manifest.json'),
+        Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text]),
+      );
+      writeFileSync(
+        join(dir, 'model.onnx'),
+        readFileSync(join(src, 'model.onnx')),
+      );
+      const registry = new ModelRegistry(join(tmp, 'bom-lake'));
+      const added = await registry.add(dir);
+      assert.equal(added.alreadyStored, false);
+      assert.deepEqual(added.manifest, JSON.parse(text.toString('utf8')));
+      // What is stored starts with the JSON itself.
+      assert.deepEqual(readFileSync(join(added.dir, 'manifest.json')), text);
+      // The same folder without the mark is the same model and manifest.
+      const plain = await registry.add(src);
+      assert.equal(plain.alreadyStored, true);
+    } finally {
+      rmSync(models, { recursive: true, force: true });
+    }
   });
 
   it('quotes values on the command line (showValues), not otherwise', async () => {
