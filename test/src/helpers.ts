@@ -3,7 +3,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { AccessStore, Action, Role } from '@lpacs/access';
 import { SharingStore } from '@lpacs/sharing';
 import type { FrozenInstance } from '@lpacs/sharing';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -246,6 +246,26 @@ export function independentCounts(files: string[]) {
     series: series.size,
     instances: instances.size,
   };
+}
+
+/**
+ * dciodvfy's errors (dicom3tools) with values blanked (UIDs, dates and
+ * names change by design) but element and module names kept, so an
+ * input's and its de-identified output's compare.
+ */
+export function dciodvfyErrors(file: string): Set<string> {
+  const r = spawnSync('dciodvfy', [file], { encoding: 'latin1' });
+  const lines = `${r.stdout}${r.stderr}`
+    .split('\n')
+    .filter((l) => l.startsWith('Error'));
+  return new Set(
+    lines.map((l) =>
+      l
+        .replace(/(?<![=])<[^>]*>/g, '<v>')
+        .replace(/"[^"]*"/g, '"v"')
+        .replace(/\[\d+\] = <v>/g, '[n] = <v>'),
+    ),
+  );
 }
 
 /** Rows of SQL over a lake's Parquet files, through a DuckDB of the test's own. */
