@@ -198,6 +198,26 @@ const PLANTS: Array<[name: string, edit: string, code: string, names: RegExp]> =
       'BURNED_IN_ANNOTATION',
       /secondary capture without BurnedInAnnotation \(0028,0301\) NO/,
     ],
+    [
+      // A's CT compressed by dcmcjpeg (JPEG Lossless), a COM segment
+      // naming the patient put in its frame: lpacs blanks those.
+      'jpeg-comment-segment',
+      [
+        'import subprocess',
+        'from pydicom.encaps import encapsulate, generate_pixel_data_frame',
+        "subprocess.run(['dcmcjpeg', src, out + '/jpeg.tmp'], check=True)",
+        "jpeg = pydicom.dcmread(out + '/jpeg.tmp')",
+        'frame = next(generate_pixel_data_frame(jpeg.PixelData, 1))',
+        `com = b'${MARK}40 Roe^Jane '`,
+        "frame = frame[:2] + b'\\xff\\xfe' + (len(com) + 2).to_bytes(2, 'big') + com + frame[2:]",
+        'ds.file_meta.TransferSyntaxUID = jpeg.file_meta.TransferSyntaxUID',
+        'ds.PixelData = encapsulate([frame])',
+        "ds['PixelData'].VR = 'OB'",
+        "ds['PixelData'].is_undefined_length = True",
+      ].join('\n'),
+      'NOT_DEIDENTIFIED',
+      /: \(7FE0,0010\) PixelData holds content in frame 1's COM segment, which lpacs blanks$/,
+    ],
   ];
 
 /**
