@@ -64,6 +64,11 @@ import { newStowTally, stowRs } from './dicomweb/stowRs';
 import { readBody } from './http/readBody';
 import { landingPage } from './http/landingPage';
 import { Metrics, routeOf } from './http/Metrics';
+import {
+  countGraphqlErrors,
+  describeGraphqlErrors,
+} from './http/graphqlErrors';
+import { Readiness, readyAnswer } from './http/Readiness';
 import type { Gauge } from './http/Metrics';
 import { limitQuery } from './http/limitQuery';
 import { routeTemplate } from './http/routeTemplate';
@@ -353,6 +358,7 @@ export async function startServer(
               response.body.kind === 'single'
                 ? (response.body.singleResult.errors ?? [])
                 : [];
+            countGraphqlErrors(metrics, errors);
             await contextValue.gate.settle(
               errors.map((e) => ({
                 path: e.path,
@@ -418,6 +424,8 @@ export async function startServer(
 
   const images = new RenderedCache();
   const metrics = new Metrics();
+  describeGraphqlErrors(metrics);
+  const readiness = new Readiness(catalog, { logger });
   const operations = () =>
     readOperations({
       lakeRoot: options.lake,
@@ -427,16 +435,23 @@ export async function startServer(
         session ? session.catch(() => undefined) : undefined,
     });
   const gauges = async (): Promise<Record<string, Gauge>> => {
-    const [ops, jobs, open, more] = await Promise.all([
+    const [ops, jobs, open, more, ready] = await Promise.all([
       operations(),
       predictions.list().catch(() => []),
       session ? session.catch(() => undefined) : undefined,
       options.queues ? options.queues().catch(() => ({})) : {},
+      readiness.state(),
     ]);
-    return metricGauges(ops, jobs, {
-      ingest_runs: open?.pendingRuns ?? 0,
-      ...more,
-    });
+    return {
+      ...metricGauges(ops, jobs, {
+        ingest_runs: open?.pendingRuns ?? 0,
+        ...more,
+      }),
+      lpacs_lake_ready: {
+        help: 'What /readyz answers: 1 when every table of the lake reads, 0 when not (/readyz says why).',
+        value: ready.ready ? 1 : 0,
+      },
+    };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -449,13 +464,10 @@ export async function startServer(
       return;
     }
     if (url.pathname === '/readyz') {
-      const ready = await catalog
-        .query('SELECT 1 AS ok')
-        .then(() => true)
-        .catch(() => false);
+      const answer = readyAnswer(await readiness.state());
       res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
-        .end(ready ? 'ready\n' : 'not ready: the lake cannot be queried\n');
+        .writeHead(answer.status, { 'content-type': 'text/plain' })
+        .end(answer.body);
       return;
     }
     let gate: Gate;

@@ -50,6 +50,8 @@ export class Metrics {
     { buckets: number[]; sum: number; count: number }
   >();
   readonly #counters = new Map<string, number>();
+  /** The HELP text of counters that have one (see describe). */
+  readonly #help = new Map<string, string>();
   /** [end time ms, seconds, status] of the latest requests, oldest first. */
   #recent: Array<[number, number, number]> = [];
 
@@ -100,6 +102,19 @@ export class Metrics {
   }
 
   /**
+   * Gives a counter its HELP line, and samples at 0 for `zero` (label
+   * sets), so a rate or increase() over them sees their first rise.
+   */
+  describe(
+    name: string,
+    help: string,
+    zero: ReadonlyArray<Record<string, string>> = [],
+  ): void {
+    this.#help.set(name, help);
+    for (const l of zero) this.count(name, l, 0);
+  }
+
+  /**
    * The exposition text; `gauges` are sampled by the caller at scrape time:
    * one value, or one sample per set of labels (none: the family is
    * declared without samples).
@@ -134,6 +149,8 @@ export class Metrics {
       [...this.#counters.keys()].map((k) => k.split('{')[0]!),
     );
     for (const name of names) {
+      const help = this.#help.get(name);
+      if (help) out.push(`# HELP ${name} ${help}`);
       out.push(`# TYPE ${name} counter`);
       for (const [k, v] of this.#counters)
         if (k.split('{')[0] === name) out.push(`${k} ${v}`);
