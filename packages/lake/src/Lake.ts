@@ -19,7 +19,7 @@ import {
   rm,
   stat,
 } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import {
   createFileAtomic,
@@ -39,6 +39,7 @@ import type { Compaction } from './compactTable';
 import { openDuckDB } from './openDuckDB';
 import { LakeCipher } from './encryption/LakeCipher';
 import { openLakeCipher } from './encryption/openLakeCipher';
+import { masksMadeFrom, prepareMaskNaming } from './encryption/maskNames';
 import { packAttributeRows } from './packedAttributes';
 import type { PackedAttributes } from './packedAttributes';
 import { ParquetWriter } from './ParquetWriter';
@@ -129,17 +130,6 @@ interface Journal {
   /** The batch's staging folder (absent in journals of older versions). */
   staging?: string;
   moves: Array<{ from: string; to: string }>;
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(path)));
-    else out.push(path);
-  }
-  return out;
 }
 
 /** What an erasure removed: instances, and the levels left empty. */
@@ -1073,18 +1063,18 @@ export class Lake {
         absent++;
       }
     }
-    // Masks and SEG objects are named <SOP Instance UID>-<frame>, a
-    // series-level one <Series Instance UID>-0 (see eraseRows).
+    // Masks and SEG objects are made from an instance, a series-level one
+    // from a series (see eraseRows), and named through maskNames: after
+    // the UID in a lake in the clear (any form: a lake that retains UIDs
+    // holds them as sent), keyed in an encrypted one.
     const made = new Set([
       ...plan.instances,
       ...plan.series,
       ...(plan.kept?.series ?? []),
     ]);
-    for (const file of await listFiles(join(this.root, 'masks'))) {
-      // Any form: a lake that retains UIDs holds them as sent.
-      const uid = /^(.+)-\d+\.(?:npy|seg\.dcm)$/.exec(basename(file))?.[1];
-      if (uid && made.has(uid)) await rm(file, { force: true });
-    }
+    const naming = await prepareMaskNaming(this.root);
+    for (const file of await masksMadeFrom(this.root, naming, made))
+      await rm(file, { force: true });
     await syncFileSystem(this.root);
     return { deleted, absent };
   }

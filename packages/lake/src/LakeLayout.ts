@@ -15,9 +15,11 @@ import type { TableName } from './types';
  * keys/site.key                     the site secret (0600)
  * keys/data-keys.json               data keys wrapped by the KEK (encrypted lakes)
  * keys/linkage/<batch>.ndjson       encrypted original -> pseudonym links
+ * keys/mask-names.key               the key of mask names (encrypted lakes)
  * models/<sha256>/                  a registered model (model.onnx, manifest.json)
  * masks/<model sha256>/<uid>-<f>.npy segmentation masks (uint8, NumPy .npy)
  * masks/<model sha256>/<uid>-<f>.seg.dcm the same mask as DICOM SEG
+ *                                   (<uid> keyed in an encrypted lake: maskNames)
  * state/jobs/<id>.json               a prediction job and its progress
  * state/erasure.json                an erasure under way (ErasurePlan)
  * state/erased-patients.json        patients erased on request (tombstones)
@@ -122,7 +124,11 @@ export class LakeLayout {
   jobInputs(id: string): string {
     return join(this.jobs, `${id}.inputs.json`);
   }
-  /** The object key of a mask as a DICOM Segmentation object. */
+  /**
+   * The object key of a mask as a DICOM Segmentation object, named after
+   * `sopInstanceUID` as given: callers go through maskNames (maskKey),
+   * which gives the keyed stand-in of the UID in an encrypted lake.
+   */
   segmentationKey(
     modelSha256: string,
     sopInstanceUID: string,
@@ -130,7 +136,7 @@ export class LakeLayout {
   ): string {
     return `masks/${modelSha256}/${sopInstanceUID}-${frame}.seg.dcm`;
   }
-  /** The object key (relative path) of a segmentation mask. */
+  /** The object key (relative path) of a segmentation mask (as above). */
   maskKey(modelSha256: string, sopInstanceUID: string, frame: number): string {
     return `masks/${modelSha256}/${sopInstanceUID}-${frame}.npy`;
   }

@@ -64,6 +64,15 @@ export {
   sealObject,
   writeLakeFile,
 } from './encryption/objectFiles';
+export {
+  MASK_NAMES_IN_THE_CLEAR,
+  maskKey,
+  maskKeysToRead,
+  maskNaming,
+  masksMadeFrom,
+  prepareMaskNaming,
+} from './encryption/maskNames';
+export type { MaskKind, MaskNaming } from './encryption/maskNames';
 export { startS3Peer } from './s3/startS3Peer';
 export type { S3Peer } from './s3/startS3Peer';
 export {
