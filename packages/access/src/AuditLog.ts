@@ -3,6 +3,7 @@ import {
   closeSync,
   existsSync,
   fdatasyncSync,
+  ftruncateSync,
   openSync,
   readFileSync,
   readSync,
@@ -10,10 +11,15 @@ import {
   writeSync,
 } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { AccessError, AccessErrorCode } from './AccessError';
 import { withFileLock } from './JsonDocument';
-import { openLakeCipher, readObjectSync, writeLakeFile } from '@lpacs/lake';
+import {
+  createFileAtomic,
+  openLakeCipher,
+  readObjectSync,
+  writeLakeFile,
+} from '@lpacs/lake';
 
 /** What happened, as the caller reports it (never PHI: ids and counts). */
 export interface AuditEvent {
@@ -65,6 +71,26 @@ export interface AuditVerified {
    * deleted. The log may be ahead of it (see append).
    */
   recorded: AuditHead | null;
+  /**
+   * Bytes after the log's last newline, when there are any: a write cut
+   * short (see TornTail), not an entry; the next append sets them aside.
+   */
+  torn?: TornTail;
+}
+
+/**
+ * What follows the last newline of the log: an append that never
+ * completed (the process killed, the disk full mid-write), since each
+ * entry is written with its newline in one piece. It is not an entry:
+ * readers leave it out, and the next append moves it to a file of its
+ * own beside the log and records an `audit.recovered` entry.
+ */
+export interface TornTail {
+  /** The line it would have been (1-based). */
+  line: number;
+  /** Where it starts in the log, and its length. */
+  offset: number;
+  bytes: number;
 }
 
 /** Filters for reading the log; all optional. */
@@ -80,6 +106,14 @@ const GENESIS = '0'.repeat(64);
 
 /** The chain's head, by its key under the lake (see AuditHead). */
 const HEAD_KEY = 'state/audit-head.json';
+
+/** The log's end as an append sees it: its size and last entry. */
+interface Tip {
+  size: number;
+  seq: number;
+  hash: string;
+  torn?: TornTail;
+}
 
 function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
   const { seq, at, prev, actor, role, action, target, outcome, detail } = entry;
@@ -97,18 +131,78 @@ function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** The last line of a file, read from its end. */
-function lastLine(path: string, size: number): string {
+/**
+ * The end of a log of `size` bytes, read backwards: `end`, the offset
+ * just past its last newline (0 without one; anything after it is a torn
+ * write), and `last`, its last non-empty whole line (undefined when there
+ * is none).
+ */
+function readEnd(
+  path: string,
+  size: number,
+): { end: number; last: string | undefined } {
   const fd = openSync(path, 'r');
   try {
-    const length = Math.min(size, 64 * 1024);
-    const buf = Buffer.alloc(length);
-    readSync(fd, buf, 0, length, size - length);
-    const lines = buf.toString('utf8').trimEnd().split('\n');
-    return lines[lines.length - 1] ?? '';
+    let pos = size;
+    let buf = Buffer.alloc(0);
+    for (;;) {
+      const found = scanEnd(buf, pos === 0);
+      if (found) return { end: pos + found.end, last: found.last };
+      const length = Math.min(pos, 64 * 1024);
+      const chunk = Buffer.alloc(length);
+      readSync(fd, chunk, 0, length, pos - length);
+      pos -= length;
+      buf = Buffer.concat([chunk, buf]);
+    }
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * readEnd over the last bytes of a log, `buf`: undefined when they do not
+ * reach back far enough to tell (and `atStart` is false: more can be read).
+ */
+function scanEnd(
+  buf: Buffer,
+  atStart: boolean,
+): { end: number; last: string | undefined } | undefined {
+  const nl = buf.lastIndexOf(0x0a);
+  if (nl < 0) return atStart ? { end: 0, last: undefined } : undefined;
+  // The whole lines are buf[0, nl]; empty ones at their end are skipped.
+  let stop = nl;
+  while (stop > 0 && buf[stop - 1] === 0x0a) stop--;
+  if (stop === 0) return atStart ? { end: nl + 1, last: undefined } : undefined;
+  const start = buf.lastIndexOf(0x0a, stop - 1);
+  if (start < 0 && !atStart) return undefined;
+  return { end: nl + 1, last: buf.toString('utf8', start + 1, stop) };
+}
+
+/** The 1-based line numbers of a log's non-empty lines up to `end`. */
+function lineCount(path: string, end: number): number {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(end);
+    readSync(fd, buf, 0, end, 0);
+    return buf.toString('utf8').split('\n').filter(Boolean).length;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A log's bytes up to its last newline: its whole lines. */
+function wholeText(path: string): { text: string; size: number } {
+  const bytes = readFileSync(path);
+  return {
+    text: bytes.toString('utf8', 0, bytes.lastIndexOf(0x0a) + 1),
+    size: bytes.length,
+  };
+}
+
+/** A set-aside file's name: the time, to the millisecond. */
+function tornName(at: Date, n: number): string {
+  const stamp = at.toISOString().replace(/[-:.]/g, '');
+  return `torn-${stamp}${n ? `-${n}` : ''}.part`;
 }
 
 /**
@@ -124,7 +218,7 @@ export class AuditLog {
   /** Where the chain's head is kept (see AuditHead). */
   readonly headPath: string;
   readonly #root: string;
-  #tip: { size: number; seq: number; hash: string } | undefined;
+  #tip: Tip | undefined;
 
   constructor(lakeRoot: string) {
     this.#root = lakeRoot;
@@ -189,38 +283,113 @@ export class AuditLog {
   async append(event: AuditEvent): Promise<AuditEntry> {
     await mkdir(dirname(this.path), { recursive: true });
     return withFileLock(this.path, async () => {
-      const tip = this.#currentTip();
-      const body = {
-        seq: tip.seq + 1,
-        at: new Date().toISOString(),
-        prev: tip.hash,
-        ...event,
-      };
-      const entry: AuditEntry = { ...body, hash: entryHash(body) };
-      const line = `${this.#encode(JSON.stringify(entry))}\n`;
-      const recorded = this.#recordedOrUndefined();
-      const fd = openSync(this.path, 'a', 0o600);
-      try {
-        writeSync(fd, line);
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      this.#tip = {
-        size: tip.size + Buffer.byteLength(line),
-        seq: entry.seq,
-        hash: entry.hash,
-      };
-      // No head yet (a new log, or one from before heads were kept): one
-      // is recorded. One that does not read is left for verify to report.
-      if (recorded === undefined || this.#extends(tip, recorded))
-        await writeLakeFile(
-          this.#root,
-          HEAD_KEY,
-          `${JSON.stringify({ entries: entry.seq, hash: entry.hash, at: entry.at } satisfies AuditHead)}\n`,
-        );
-      return entry;
+      let tip = this.#currentTip();
+      if (tip.torn) tip = await this.#setAside(tip, tip.torn, event);
+      return this.#write(tip, event);
     });
+  }
+
+  /**
+   * Checks, before an action is taken, that its entry could be appended:
+   * a command that acts first and appends after would otherwise act and
+   * then fail unaudited. A torn tail passes (append sets it aside).
+   * @throws AccessError AUDIT_BROKEN as append would.
+   */
+  assertAppendable(): void {
+    this.#currentTip();
+  }
+
+  /**
+   * Moves a torn tail (see TornTail) to `audit/torn-<time>.part`, kept
+   * for inspection, cuts the log back to its last newline and records
+   * an `audit.recovered` entry naming the file, the line, its size and
+   * SHA-256. Returns the tip after that entry. Called under the lock.
+   */
+  async #setAside(tip: Tip, torn: TornTail, by: AuditEvent): Promise<Tip> {
+    // The head is rewritten only after a line is on disk whole: a head
+    // that names the torn entry says it was written, then cut.
+    const named = (this.#recordedOrUndefined()?.entries ?? 0) > tip.seq;
+    const bytes = Buffer.alloc(torn.bytes);
+    const fd = openSync(this.path, 'r+');
+    try {
+      readSync(fd, bytes, 0, torn.bytes, torn.offset);
+      const at = new Date();
+      let name = tornName(at, 0);
+      for (
+        let n = 1;
+        !(await createFileAtomic(join(dirname(this.path), name), bytes, 0o600));
+        n++
+      )
+        name = tornName(at, n);
+      ftruncateSync(fd, torn.offset);
+      fdatasyncSync(fd);
+      const kept = `${basename(dirname(this.path))}/${name}`;
+      await this.#write(
+        { size: torn.offset, seq: tip.seq, hash: tip.hash },
+        {
+          actor: by.actor,
+          ...(by.role ? { role: by.role } : {}),
+          action: 'audit.recovered',
+          target: kept,
+          outcome: 'ok',
+          detail: {
+            why: named
+              ? `entry ${tip.seq + 1}, which the chain's head records, cut short after it was written`
+              : 'a write cut short (no newline at the end of the log)',
+            line: torn.line,
+            bytes: torn.bytes,
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+          },
+        },
+      );
+    } finally {
+      closeSync(fd);
+    }
+    return this.#tip!;
+  }
+
+  /** Appends `event` after `tip` (the log's end, under the lock). */
+  async #write(tip: Tip, event: AuditEvent): Promise<AuditEntry> {
+    const body = {
+      seq: tip.seq + 1,
+      at: new Date().toISOString(),
+      prev: tip.hash,
+      ...event,
+    };
+    const entry: AuditEntry = { ...body, hash: entryHash(body) };
+    const line = Buffer.from(`${this.#encode(JSON.stringify(entry))}\n`);
+    const recorded = this.#recordedOrUndefined();
+    const fd = openSync(this.path, 'a', 0o600);
+    try {
+      // A write may be short (a disk filling up): the rest is written
+      // after it, and a line that cannot be finished is taken back, so
+      // no torn line is left behind a process that goes on.
+      let done = 0;
+      try {
+        while (done < line.length)
+          done += writeSync(fd, line, done, line.length - done);
+        fdatasyncSync(fd);
+      } catch (err) {
+        if (done > 0) ftruncateSync(fd, tip.size);
+        throw err;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.#tip = {
+      size: tip.size + line.length,
+      seq: entry.seq,
+      hash: entry.hash,
+    };
+    // No head yet (a new log, or one from before heads were kept): one
+    // is recorded. One that does not read is left for verify to report.
+    if (recorded === undefined || this.#extends(tip, recorded))
+      await writeLakeFile(
+        this.#root,
+        HEAD_KEY,
+        `${JSON.stringify({ entries: entry.seq, hash: entry.hash, at: entry.at } satisfies AuditHead)}\n`,
+      );
+    return entry;
   }
 
   /** The recorded head: undefined when there is none, null when it does not read. */
@@ -258,24 +427,86 @@ export class AuditLog {
     }
   }
 
-  #currentTip(): { size: number; seq: number; hash: string } {
+  /**
+   * The log's last entry and size, and its torn tail when it has one.
+   * @throws AccessError AUDIT_BROKEN when its last whole line is not an
+   * entry: damage or an edit, not a write cut short (see TornTail).
+   */
+  #currentTip(): Tip {
     if (!existsSync(this.path)) return { size: 0, seq: 0, hash: GENESIS };
     const size = statSync(this.path).size;
     if (this.#tip?.size === size) return this.#tip;
     if (size === 0) return { size: 0, seq: 0, hash: GENESIS };
-    const last = JSON.parse(
-      this.#decode(lastLine(this.path, size)),
-    ) as AuditEntry;
-    return { size, seq: last.seq, hash: last.hash };
+    const { end, last } = readEnd(this.path, size);
+    const torn =
+      end < size
+        ? {
+            line: lineCount(this.path, end) + 1,
+            offset: end,
+            bytes: size - end,
+          }
+        : undefined;
+    if (last === undefined)
+      return { size, seq: 0, hash: GENESIS, ...(torn ? { torn } : {}) };
+    const entry = this.#entryOf(last);
+    if (!entry) throw this.#damaged(lineCount(this.path, end), true);
+    return {
+      size,
+      seq: entry.seq,
+      hash: entry.hash,
+      ...(torn ? { torn } : {}),
+    };
   }
 
-  /** Every entry, oldest first. */
+  /** The entry a stored line holds, or undefined when it holds none. */
+  #entryOf(line: string): AuditEntry | undefined {
+    try {
+      const e = JSON.parse(this.#decode(line)) as AuditEntry;
+      return Number.isInteger(e.seq) &&
+        typeof e.hash === 'string' &&
+        /^[0-9a-f]{64}$/.test(e.hash)
+        ? e
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** AUDIT_BROKEN for whole line `line`, which is not an entry. */
+  #damaged(line: number, appending: boolean): AccessError {
+    const what = openLakeCipher(this.#root)
+      ? "an entry sealed under this lake's key"
+      : 'an audit entry';
+    return new AccessError(
+      AccessErrorCode.AuditBroken,
+      `${this.path} line ${line} is not ${what}: a whole line (ended by a newline), so damage or an edit, not a write cut short${appending ? '; nothing is appended after it' : ''}. Keep a copy of the file; the log and its head (state/audit-head.json) of the last backup verify (lpacs restore into a new directory), without the entries since`,
+    );
+  }
+
+  /** The whole lines of the log (not a torn tail), and its torn tail. */
+  #lines(): { lines: string[]; torn?: TornTail } {
+    if (!existsSync(this.path)) return { lines: [] };
+    const { text, size } = wholeText(this.path);
+    const end = Buffer.byteLength(text);
+    const lines = text.split('\n').filter(Boolean);
+    return end < size
+      ? {
+          lines,
+          torn: { line: lines.length + 1, offset: end, bytes: size - end },
+        }
+      : { lines };
+  }
+
+  /**
+   * Every entry, oldest first (a torn tail left out).
+   * @throws AccessError AUDIT_BROKEN naming the first line that is not one.
+   */
   entries(): AuditEntry[] {
-    if (!existsSync(this.path)) return [];
-    return readFileSync(this.path, 'utf8')
-      .split('\n')
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(this.#decode(l)) as AuditEntry);
+    return this.#lines().lines.map((l, i) => {
+      const e = this.#entryOf(l);
+      if (!e) throw this.#damaged(i + 1, false);
+      return e;
+    });
   }
 
   /** Entries matching `q`, newest first. */
@@ -309,20 +540,11 @@ export class AuditLog {
     const recorded = this.head() ?? null;
     let prev = GENESIS;
     let seq = 0;
-    const lines = existsSync(this.path)
-      ? readFileSync(this.path, 'utf8').split('\n').filter(Boolean)
-      : [];
-    const hashes: string[] = [];
+    const { lines, torn } = this.#lines();
+    const parsed: AuditEntry[] = [];
     for (const [i, line] of lines.entries()) {
-      let entry: AuditEntry;
-      try {
-        entry = JSON.parse(this.#decode(line)) as AuditEntry;
-      } catch {
-        throw new AccessError(
-          AccessErrorCode.AuditBroken,
-          `audit line ${i + 1} is not ${openLakeCipher(this.#root) ? "an entry sealed under this lake's key" : 'JSON'}`,
-        );
-      }
+      const entry = this.#entryOf(line);
+      if (!entry) throw this.#damaged(i + 1, false);
       const { hash, ...body } = entry;
       if (
         entry.seq !== seq + 1 ||
@@ -335,7 +557,7 @@ export class AuditLog {
         );
       prev = hash;
       seq = entry.seq;
-      hashes.push(hash);
+      parsed.push(entry);
     }
     const check = (
       held: { entries: number; hash: string },
@@ -344,16 +566,32 @@ export class AuditLog {
       if (lines.length < held.entries)
         throw new AccessError(
           AccessErrorCode.AuditBroken,
-          `the audit log holds ${lines.length} ${lines.length === 1 ? 'entry' : 'entries'} but ${what} names entry ${held.entries}: ${existsSync(this.path) ? (lines.length ? 'entries were deleted from its end' : 'it was emptied') : 'it was deleted'}`,
+          `the audit log holds ${lines.length} ${lines.length === 1 ? 'entry' : 'entries'} but ${what} names entry ${held.entries}: ${
+            torn
+              ? `line ${torn.line} is cut short (${torn.bytes} bytes, no newline), so entries written in whole were cut from its end, in the middle of one (damage or an edit: a write cut short by a crash leaves the head behind it)`
+              : existsSync(this.path)
+                ? lines.length
+                  ? 'entries were deleted from its end'
+                  : 'it was emptied'
+                : 'it was deleted'
+          }`,
         );
-      if (hashes[held.entries - 1] !== held.hash)
+      const at = held.entries ? parsed[held.entries - 1] : undefined;
+      if (at?.hash !== held.hash)
         throw new AccessError(
           AccessErrorCode.AuditBroken,
-          `audit entry ${held.entries} is not the one ${what} names (hash ${held.hash.slice(0, 16)}…): the log was rewritten`,
+          at?.action === 'audit.recovered'
+            ? `audit entry ${held.entries} is the audit.recovered entry that set aside ${at.target ?? 'a torn line'}, not the one ${what} names (hash ${held.hash.slice(0, 16)}…): the line it set aside had been written in whole and was then cut short (damage or an edit); its bytes are in that file`
+            : `audit entry ${held.entries} is not the one ${what} names (hash ${held.hash.slice(0, 16)}…): the log was rewritten`,
         );
     };
     if (recorded) check(recorded, `its head (${HEAD_KEY})`);
     if (anchor) check(anchor, 'the anchor given');
-    return { entries: lines.length, head: prev, recorded };
+    return {
+      entries: lines.length,
+      head: prev,
+      recorded,
+      ...(torn ? { torn } : {}),
+    };
   }
 }

@@ -11,6 +11,7 @@ export async function addUserAudited(
   actor: string,
   detail: Record<string, string | number | boolean> = {},
 ): Promise<void> {
+  new AuditLog(lake).assertAppendable();
   await new AccessStore(lake).addUser(user.name, user.role, user.password);
   await auditUserAdd(lake, user, actor, detail);
 }
@@ -41,6 +42,7 @@ export async function issueTokenAudited(
   options: Parameters<AccessStore['issueToken']>[1],
   actor: string,
 ): Promise<IssuedToken> {
+  new AuditLog(lake).assertAppendable();
   const issued = await new AccessStore(lake).issueToken(user, options);
   await new AuditLog(lake).append({
     actor,

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { AuditLog } from '@lpacs/access';
 import { counted } from '../format';
 import type { Options } from '../options';
@@ -57,7 +58,7 @@ export async function auditCommand(
   await requireLake(opts.lake);
   const log = new AuditLog(opts.lake);
   if (args[0] === 'verify') {
-    const { entries, head, recorded } = log.verify(anchor);
+    const { entries, head, recorded, torn } = log.verify(anchor);
     const ahead = recorded ? entries - recorded.entries : 0;
     process.stdout.write(
       `audit log intact: ${counted(entries, 'entry', 'entries')}, head ${head}${anchor ? `; holds the anchored entry ${anchor.entries}` : ''}\n`,
@@ -75,6 +76,10 @@ export async function auditCommand(
     else if (ahead)
       process.stdout.write(
         `${counted(ahead, 'entry', 'entries')} past the recorded head (entry ${recorded!.entries}): appended by a process stopped before it updated the head, or copied by a backup after it; the next audited action records the head\n`,
+      );
+    if (torn)
+      process.stdout.write(
+        `line ${torn.line} (${counted(torn.bytes, 'byte', 'bytes')}, no newline at the end of the log) is a write cut short (a crash or a full disk), not an entry: the next audited action moves it to ${join(dirname(log.path), 'torn-<time>.part')} and records audit.recovered\n`,
       );
     return 0;
   }
