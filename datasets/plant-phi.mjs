@@ -190,7 +190,69 @@ function plantedLines(file, where, depth) {
       action,
     });
   }
+  lines.push(...unlistedLines(file, where, depth));
   return lines;
+}
+
+/**
+ * Elements the table does not list that lpacs does not keep as they came
+ * (docs/deid.md, "Elements the table does not list"): every UI element but
+ * those whose keyword names a SOP class or transfer syntax (remapped),
+ * every UR element but a code's, Coding Scheme URL and URN Code Value
+ * (removed), and text and a date written as OB, a VR PS3.6 does not
+ * give them (removed).
+ */
+function unlistedLines(file, where, depth) {
+  const lines = [];
+  const plant = (tag, vr, value, needle, action) => {
+    lines.push(
+      vr === 'OB'
+        ? `${'  '.repeat(depth)}${tag.toLowerCase()} OB ${hexBytes(value)}`
+        : line(tag, vr, value, depth),
+    );
+    markers.push({
+      file,
+      where: `${where} ${tag} (not in the table)`,
+      tag,
+      needle,
+      mustVanish: true,
+      action,
+    });
+  };
+  for (const [tag, entry] of dictionary) {
+    if (profileTags.has(tag) || !/^\([0-9A-F]{4},[0-9A-F]{4}\)$/.test(tag))
+      continue;
+    if (tag.startsWith('(0000') || tag.startsWith('(0002')) continue;
+    // Pixel Data Provider URL stands for Pixel Data (PS3.3 C.7.6.3, 1C):
+    // removed, it leaves an image without pixels, an error dciodvfy
+    // would add to these files.
+    if (tag === '(0028,7FE0)') continue;
+    const vr = entry.valueRepresentation;
+    const kept =
+      vr === 'UI'
+        ? /SOPClass|TransferSyntax/.test(entry.keyword)
+        : ['(0008,010E)', '(0008,0120)'].includes(tag);
+    if ((vr !== 'UI' && vr !== 'UR') || kept) continue;
+    const m = markerFor(vr, 'U');
+    plant(tag, vr, m.value, m.needle, vr === 'UI' ? 'U' : 'X');
+  }
+  // PS3.6 gives Manufacturer's Model Name and Software Versions LO, Date
+  // of Gain Calibration DA.
+  for (const [tag, text] of [
+    ['(0008,1090)', `SOMATOM ${PATIENT} `],
+    ['(0018,1020)', 'VA40A\\'],
+    ['(0014,3076)', ''],
+  ]) {
+    const needle = `PHIMK${String(++counter).padStart(5, '0')}`;
+    plant(tag, 'OB', `${text}${needle}`, needle, 'X');
+  }
+  return lines;
+}
+
+/** Bytes of latin1 text in dump2dcm's OB syntax, padded to an even length. */
+function hexBytes(text) {
+  const bytes = Buffer.from(text.length % 2 ? `${text} ` : text, 'latin1');
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('\\');
 }
 
 const BASE = [

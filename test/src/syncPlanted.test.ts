@@ -126,6 +126,39 @@ const PLANTS: Array<[name: string, edit: string, code: string, names: RegExp]> =
       /: \(0040,0000\) is a group length/,
     ],
     [
+      // Elements the table does not list: text with a VR PS3.6 does not
+      // give it, C's text whatever its VR, a UID naming an original, a
+      // URI to the source site (docs/deid.md).
+      'model-name-as-ob',
+      `ds.add_new(0x00081090, 'OB', b'${MARK}28 Roe^Jane ')`,
+      'NOT_DEIDENTIFIED',
+      /: \(0008,1090\) ManufacturerModelName is written as OB, not the VR PS3.6 gives it/,
+    ],
+    [
+      'unlisted-date-as-ob',
+      `ds.add_new(0x00143076, 'OB', b'19440604${MARK}29')`,
+      'NOT_DEIDENTIFIED',
+      /: \(0014,3076\) DateOfGainCalibration is written as OB, not the VR PS3.6 gives it/,
+    ],
+    [
+      'patient-comments-as-ob',
+      `ds.add_new(0x00104000, 'OB', b'${MARK}30 Roe HIV+ ')`,
+      'NOT_DEIDENTIFIED',
+      /: \(0010,4000\) PatientComments holds a value, and the profile empties it/,
+    ],
+    [
+      'unlisted-uid',
+      `ds.add_new(0x00081167, 'UI', '1.2.826.0.1.3680043.99.6.3')`,
+      'NOT_DEIDENTIFIED',
+      /: \(0008,1167\) MultiFrameSourceSOPInstanceUID holds a UID the profile would have replaced/,
+    ],
+    [
+      'retrieve-uri',
+      `ds.add_new(0x0040E010, 'UR', 'https://pacs.${MARK}31.example/studies/1.2.826.0.1.3680043.99.6.1')`,
+      'NOT_DEIDENTIFIED',
+      /: \(0040,E010\) RetrieveURI is a URI the table does not list/,
+    ],
+    [
       'source-ae-title',
       `ds.file_meta.SourceApplicationEntityTitle = '${MARK}06ROE'`,
       'NOT_DEIDENTIFIED',
