@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   Catalog,
   newBatchId,
+  prepareMaskNaming,
   readObject,
   sealObject,
   silentLogger,
@@ -297,12 +298,14 @@ export class PredictionJobs {
       // the lake is read, rather than at the first frame.
       const prep =
         stacked || this.#options.decodeFrame ? undefined : this.#framePrep();
-      const [model, inputs, seen] = await Promise.all([
+      const [model, inputs, seen, names] = await Promise.all([
         this.#model(registered),
         this.#store.inputs(id),
         this.#catalog().then((c) =>
           alreadyPredicted(c, registered.sha256, stacked),
         ),
+        // Keyed mask names in an encrypted lake, its old names renamed.
+        prepareMaskNaming(root),
       ]);
       const inference0 = model.inferenceSeconds;
       job = await this.#save({ ...job, phase: 'running' });
@@ -332,6 +335,7 @@ export class PredictionJobs {
               groupBySeries(todo),
               read,
               decode,
+              names,
               this.#options.dicomSeg ?? true,
             )
           : predictChunk(
@@ -340,6 +344,7 @@ export class PredictionJobs {
               id,
               todo,
               frames,
+              names,
               this.#options.dicomSeg ?? true,
               { slots, onSent },
             );

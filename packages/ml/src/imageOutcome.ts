@@ -1,5 +1,5 @@
-import { LakeLayout } from '@lpacs/lake';
-import type { Row } from '@lpacs/lake';
+import { maskKey } from '@lpacs/lake';
+import type { MaskNaming, Row } from '@lpacs/lake';
 import { decodeNpy } from './decodeNpy';
 import {
   encodeSegmentation,
@@ -23,6 +23,8 @@ export interface OutcomeContext {
   /** The output's shape without the batch axis. */
   dims: readonly number[];
   createdAt: string;
+  /** How the lake names masks (maskNaming; keyed when encrypted). */
+  names: MaskNaming;
 }
 
 /**
@@ -51,10 +53,12 @@ function segmentationOf(
       },
       createdAt: new Date(ctx.createdAt),
     });
-    const key = new LakeLayout('').segmentationKey(
+    const key = maskKey(
+      ctx.names,
       registered.sha256,
       target.SOPInstanceUID!,
       target.frame_index ?? 0,
+      'seg',
     );
     return { key, bytes };
   } catch {
@@ -80,6 +84,7 @@ export function imageOutcome(
     values,
     ctx.dims,
     ctx.createdAt,
+    ctx.names,
   );
   if (!p.mask) return { rows: p.rows, masks: [] };
   const masks = [{ key: p.mask.key, bytes: p.mask.bytes }];
@@ -136,10 +141,12 @@ export function instanceSegmentation(
       maskRows: rows,
       maskColumns: columns,
     });
-    const key = new LakeLayout('').segmentationKey(
+    const key = maskKey(
+      ctx.names,
       ctx.registered.sha256,
       sopInstanceUID,
       frames[0]!.frame,
+      'seg',
     );
     return { key, bytes };
   } catch {
@@ -170,10 +177,12 @@ export function seriesSegmentation(
       maskColumns: columns,
       uidSeed: `series ${seriesInstanceUID}`,
     });
-    const key = new LakeLayout('').segmentationKey(
+    const key = maskKey(
+      ctx.names,
       ctx.registered.sha256,
       seriesInstanceUID,
       0,
+      'seg',
     );
     return { key, bytes };
   } catch {

@@ -1,4 +1,4 @@
-import type { Row } from '@lpacs/lake';
+import type { MaskNaming, Row } from '@lpacs/lake';
 import { framesOf } from './framesOf';
 import type { FrameWork } from './FrameWork';
 import type { FrameMask, OutcomeContext } from './imageOutcome';
@@ -51,6 +51,7 @@ export interface ChunkPipeline {
  * as a DICOM Segmentation object, and the masks of a multi-frame image's
  * frames as one, once all its frames are predicted. Inputs are read and prepared up to a
  * batch ahead, and a batch is sent as soon as `pipeline.slots` has room.
+ * Masks are named as `names` says (maskNaming of the job's lake).
  */
 export async function predictChunk(
   registered: RegisteredModel,
@@ -58,6 +59,7 @@ export async function predictChunk(
   runId: string,
   inputs: readonly JobInput[],
   frames: FrameWork,
+  names: MaskNaming,
   dicomSeg = false,
   pipeline: ChunkPipeline = {},
 ): Promise<ChunkResult> {
@@ -80,7 +82,7 @@ export async function predictChunk(
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {
       const out = await model.run(batch.map((b) => b.tensor));
-      const ctx = { registered, runId, dims: out.dims, createdAt };
+      const ctx = { registered, runId, dims: out.dims, createdAt, names };
       const outcomes = await frames.finish(
         ctx,
         batch.map((img) => ({

@@ -1,3 +1,4 @@
+import type { MaskNaming } from '@lpacs/lake';
 import type { JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { OnnxModel } from './OnnxModel';
@@ -70,7 +71,7 @@ async function stackSeries(
  * series-level (no SOP Instance UID). A bad series is recorded, naming the
  * instance at fault, and the rest go on. With `dicomSeg`, a series'
  * segmentation mask is also written as one DICOM SEG over the slices it
- * stacked (seriesSegmentation).
+ * stacked (seriesSegmentation). Masks are named as `names` says.
  * @param series - the instances of each series, one list per series.
  * @returns `predicted` lists the instances of predicted series.
  */
@@ -81,6 +82,7 @@ export async function predictVolumes(
   series: readonly (readonly JobInput[])[],
   readObject: (key: string) => Promise<Uint8Array>,
   decode: FrameDecoder,
+  names: MaskNaming,
   dicomSeg = false,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
@@ -129,6 +131,7 @@ export async function predictVolumes(
         out.values[j]!,
         out.dims,
         createdAt,
+        names,
       );
       result.rows.push(...p.rows);
       if (p.mask) result.masks.push(p.mask);
@@ -136,7 +139,7 @@ export async function predictVolumes(
         dicomSeg &&
         p.mask &&
         seriesSegmentation(
-          { registered, runId, dims: out.dims, createdAt },
+          { registered, runId, dims: out.dims, createdAt, names },
           first.SeriesInstanceUID,
           b.slices,
           p.mask,

@@ -1,5 +1,5 @@
-import type { Row } from '@lpacs/lake';
-import { LakeLayout } from '@lpacs/lake';
+import type { MaskNaming, Row } from '@lpacs/lake';
+import { maskKey } from '@lpacs/lake';
 import { encodeNpy } from './encodeNpy';
 import type { RegisteredModel } from './types';
 
@@ -28,8 +28,9 @@ function assertNever(task: never): never {
  * its score (classification) or value (regression); for a segmentation a
  * uint8 mask object (`.npy`, [labels, rows, columns], 1 where the output
  * exceeds 0.5) and a row per label whose value is that label's fraction of
- * mask pixels. A series-level mask is keyed by the SeriesInstanceUID.
+ * mask pixels. A series-level mask is made from the SeriesInstanceUID.
  * @param dims - the output's shape without the batch axis.
+ * @param names - how the lake names masks (maskNaming).
  */
 export function predictionRows(
   model: RegisteredModel,
@@ -38,6 +39,7 @@ export function predictionRows(
   values: Float32Array,
   dims: readonly number[],
   createdAt: string,
+  names: MaskNaming,
 ): ImagePrediction {
   const m = model.manifest;
   const labels = m.outputs[0]!.labels;
@@ -73,10 +75,12 @@ export function predictionRows(
             counts[k]!++;
           }
         }
-      const key = new LakeLayout('').maskKey(
+      const key = maskKey(
+        names,
         model.sha256,
         target.SOPInstanceUID ?? target.SeriesInstanceUID,
         target.frame_index ?? 0,
+        'npy',
       );
       return {
         rows: labels.map((label, i) => ({

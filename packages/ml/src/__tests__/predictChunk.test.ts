@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { MASK_NAMES_IN_THE_CLEAR } from '@lpacs/lake';
 import { InFlightLimit } from '../InFlightLimit';
 import type { JobInput } from '../jobTypes';
 import type { OnnxModel } from '../OnnxModel';
@@ -108,6 +109,7 @@ describe('chunks sharing a model', () => {
       'run',
       inputs('2.25.10', 4),
       work,
+      MASK_NAMES_IN_THE_CLEAR,
       false,
       { slots, onSent: startB },
     );
@@ -120,6 +122,7 @@ describe('chunks sharing a model', () => {
       'run',
       inputs('2.25.20', 2),
       work,
+      MASK_NAMES_IN_THE_CLEAR,
       false,
       { slots },
     );
@@ -159,6 +162,7 @@ describe('chunks sharing a model', () => {
       'run',
       inputs('2.25.30', 10),
       work,
+      MASK_NAMES_IN_THE_CLEAR,
     );
     await settle();
     // Batches 0-1 and 2-3 are sent; 4-5 waits for room; 6 and 7 are a
@@ -189,6 +193,7 @@ describe('chunks sharing a model', () => {
       'run',
       inputs('2.25.40', 2),
       work,
+      MASK_NAMES_IN_THE_CLEAR,
     );
     for (let k = 0; k < 3; k++) {
       await settle();
