@@ -1,23 +1,32 @@
-import { LakeLayout, readObject } from '@lpacs/lake';
+import { maskKeysToRead, maskNaming, readObject } from '@lpacs/lake';
+import type { MaskKind } from '@lpacs/lake';
 import type { InstanceRow } from './instanceRows';
 import { npyMask } from './npyMask';
 import { segmentationMask } from './segmentationMask';
 import type { FrameMask } from './segmentationMask';
 import type { WadoContext } from './wadoShared';
 
-const layout = new LakeLayout('');
-
-/** A lake object, or undefined when there is none at that key. */
-async function readIfPresent(
+/**
+ * The mask `model` made over frame `frame` (0-based) of the instance or
+ * series `of`, or undefined when there is none: looked for where
+ * maskNames says (a keyed name in an encrypted lake).
+ */
+async function readMask(
   ctx: WadoContext,
-  key: string,
+  model: string,
+  of: string,
+  frame: number,
+  kind: MaskKind,
 ): Promise<Buffer | undefined> {
-  try {
-    return await readObject(ctx.lake, key);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+  const naming = maskNaming(ctx.lake);
+  for (const key of maskKeysToRead(naming, model, of, frame, kind)) {
+    try {
+      return await readObject(ctx.lake, key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
+  return undefined;
 }
 
 /** The instance's Rows and Columns, from the catalog. */
@@ -36,6 +45,8 @@ async function imageSize(
 /**
  * What a segmentation model's job left over one frame of an instance, in
  * the order it is looked for:
+ * (names as in a lake in the clear; an encrypted lake's are keyed, see
+ * the lake's maskNames):
  * 1. the DICOM SEG (`<SOP>-<frame index>.seg.dcm`; single-frame sources
  *    with full geometry), read through its own references;
  * 2. the frame's `.npy` (`<SOP>-<frame index>.npy`; any per-frame model,
@@ -55,14 +66,11 @@ export async function frameMask(
   frame: number,
 ): Promise<FrameMask | undefined> {
   const sop = row.SOPInstanceUID;
-  const seg = await readIfPresent(
-    ctx,
-    layout.segmentationKey(model, sop, frame - 1),
-  );
+  const seg = await readMask(ctx, model, sop, frame - 1, 'seg');
   if (seg) return segmentationMask(seg, sop, frame);
   const npy =
-    (await readIfPresent(ctx, layout.maskKey(model, sop, frame - 1))) ??
-    (await readIfPresent(ctx, layout.maskKey(model, row.SeriesInstanceUID, 0)));
+    (await readMask(ctx, model, sop, frame - 1, 'npy')) ??
+    (await readMask(ctx, model, row.SeriesInstanceUID, 0, 'npy'));
   if (!npy) return undefined;
   const [rows, columns] = await imageSize(ctx, row);
   return npyMask(npy, rows, columns);

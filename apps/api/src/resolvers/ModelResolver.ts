@@ -1,6 +1,7 @@
 import { Action } from '@lpacs/access';
 import { isAbsolute } from 'node:path';
 import { GraphQLError } from 'graphql';
+import { maskKeysToRead, maskNaming } from '@lpacs/lake';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { MlError, MlErrorCode } from '@lpacs/ml';
 import type {
@@ -185,6 +186,19 @@ export class ModelResolver {
        LIMIT 100000`,
       params,
     );
+    const naming = maskNaming(ctx.lakeRoot);
+    // Where the mask is now: a row written before an encrypted lake's
+    // masks were renamed to keyed names still holds the old name.
+    const maskNow = (r: (typeof rows)[number]) =>
+      r.mask_key == null
+        ? null
+        : (maskKeysToRead(
+            naming,
+            String(r.model_sha256),
+            String(r.SOPInstanceUID ?? r.SeriesInstanceUID),
+            Number(r.frame_index ?? 0),
+            'npy',
+          ).at(-1) ?? r.mask_key);
     return rows.map((r) =>
       Object.assign(new Prediction(), {
         modelName: r.model_name,
@@ -198,7 +212,7 @@ export class ModelResolver {
         label: r.label,
         score: r.score,
         value: r.value,
-        maskKey: r.mask_key,
+        maskKey: maskNow(r),
         createdAt: r.created_at,
       }),
     );
