@@ -56,7 +56,8 @@ commands:
   demo             ingest the bundled sample, serve, and run a sample query
   users add NAME --role ROLE [--password-stdin]
                    add a user (admin, steward, researcher, collaborator);
-                   also: users list | disable NAME | password NAME
+                   also: users list | disable NAME | password NAME |
+                   first-password (what serve left off a terminal)
   tokens create USER [--label L] [--days N] [--scope ACTION]...
                    print an API token (Authorization: Bearer ...);
                    also: tokens list [USER] | revoke ID

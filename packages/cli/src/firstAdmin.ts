@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AccessStore, Role } from '@lpacs/access';
-import { writeFileAtomic } from '@lpacs/lake';
+import { encryptionSettings, readObject, writeLakeFile } from '@lpacs/lake';
 import { auditUserAdd } from './accessAudit';
 
 /**
@@ -45,19 +45,39 @@ export function firstAdminText(
   );
 }
 
+/** firstAdminPasswordPath, relative to the lake. */
+const PASSWORD_KEY = 'state/first-admin-password';
+
 /**
  * Where `serve` leaves the first admin's password when its output is not
  * a terminal (a service: systemd's journal and log collectors keep
- * stdout), readable by the lake's owner only.
+ * stdout), readable by the lake's owner only; sealed in an encrypted lake.
  */
 export function firstAdminPasswordPath(lake: string): string {
-  return join(lake, 'state', 'first-admin-password');
+  return join(lake, PASSWORD_KEY);
+}
+
+/**
+ * The password serve left in firstAdminPasswordPath (opened with the KEK
+ * in an encrypted lake), or undefined when there is none.
+ */
+export async function readFirstAdminPassword(
+  lake: string,
+): Promise<string | undefined> {
+  try {
+    return (await readObject(lake, PASSWORD_KEY)).toString('utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /**
  * Tells the operator the first admin's password: on a terminal, shown
- * once; otherwise written to firstAdminPasswordPath (0600) and only the
- * path is printed, so no log keeps the password.
+ * once; otherwise written to firstAdminPasswordPath (0600; sealed like
+ * the lake's other state in an encrypted lake, where `lpacs users
+ * first-password` prints it) and only the path is printed, so no log
+ * keeps the password.
  */
 export async function announceFirstAdmin(
   lake: string,
@@ -68,10 +88,13 @@ export async function announceFirstAdmin(
   if (terminal) return firstAdminText(password, url, lake);
   const path = firstAdminPasswordPath(lake);
   await mkdir(join(lake, 'state'), { recursive: true });
-  await writeFileAtomic(path, `${password}\n`, 0o600);
+  await writeLakeFile(lake, PASSWORD_KEY, `${password}\n`, 0o600);
+  const sealed = encryptionSettings(lake) !== undefined;
   return (
-    `lpacs: this lake had no admin, so one was created: user admin; its password is in ${path} (mode 0600, not printed: this output is not a terminal)\n` +
-    `  read it, then change it with: npx lpacs users password admin --lake ${lake} (which deletes the file)\n` +
+    `lpacs: this lake had no admin, so one was created: user admin; its password is in ${path} (mode 0600${sealed ? ', sealed with the lake key' : ''}, not printed: this output is not a terminal)\n` +
+    (sealed
+      ? `  print it with: npx lpacs users first-password --lake ${lake}, then change it with: npx lpacs users password admin --lake ${lake} (which deletes the file)\n`
+      : `  read it, then change it with: npx lpacs users password admin --lake ${lake} (which deletes the file)\n`) +
     `  sign in at ${url}, or create an API token: npx lpacs tokens create admin --lake ${lake}\n`
   );
 }

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { AccessStore, AuditLog, parseRole, ROLES } from '@lpacs/access';
 import { addUserAudited } from '../accessAudit';
 import { cliActor } from '../cliActor';
-import { firstAdminPasswordPath } from '../firstAdmin';
+import { firstAdminPasswordPath, readFirstAdminPassword } from '../firstAdmin';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -31,7 +31,8 @@ function revokedLine(
 
 /**
  * `lpacs users add NAME --role ROLE [--password-stdin]`, `users list`,
- * `users disable NAME`, `users password NAME [--password-stdin]`.
+ * `users disable NAME`, `users password NAME [--password-stdin]`,
+ * `users first-password`.
  */
 export async function usersCommand(
   args: string[],
@@ -93,6 +94,19 @@ export async function usersCommand(
         `disabled ${name}; their tokens and sessions are revoked\n`,
       );
       return 0;
+    case 'first-password': {
+      // What serve left in the lake (sealed in an encrypted one) when it
+      // made the first admin off a terminal.
+      const first = await readFirstAdminPassword(opts.lake);
+      if (first === undefined) {
+        process.stderr.write(
+          `lpacs users: ${firstAdminPasswordPath(opts.lake)} does not exist: serve leaves the first admin's password there only when its output is not a terminal, and users password admin deletes it\n`,
+        );
+        return 1;
+      }
+      process.stdout.write(`${first}\n`);
+      return 0;
+    }
     case 'password': {
       if (!name) break;
       const secret = password();
@@ -121,7 +135,7 @@ export async function usersCommand(
     default:
   }
   process.stderr.write(
-    'usage: lpacs users add NAME --role ROLE | list | disable NAME | password NAME [--password-stdin]\n',
+    'usage: lpacs users add NAME --role ROLE | list | disable NAME | password NAME [--password-stdin] | first-password\n',
   );
   return 2;
 }
