@@ -7,6 +7,7 @@ import {
   backupLake,
   backupTarget,
   encryptionSettings,
+  prepareMaskNaming,
   restoreLake,
 } from '@lpacs/lake';
 import { Spool } from '@lpacs/dimse';
@@ -71,6 +72,9 @@ export async function backupCommand(
   // down once (into this snapshot too) so lpacs status need not read it.
   // An encrypted lake is backed up without its KEK, which the log needs.
   await recordLastErasureIfUnknown(opts.lake).catch(() => undefined);
+  // No snapshot names a mask after its UID: an encrypted lake's masks
+  // written before keyed names are renamed first.
+  await prepareMaskNaming(opts.lake);
   const progress = progressWriter(opts.json);
   const r = await backupLake(opts.lake, to, {
     verify,
@@ -136,6 +140,8 @@ export async function restoreCommand(
   } finally {
     lake.close();
   }
+  // A snapshot taken before keyed mask names holds masks named after UIDs.
+  await prepareMaskNaming(opts.lake);
   // The restored log goes on from the snapshot's last entry.
   await audit(opts.lake, {
     action: 'restore',

@@ -3,7 +3,7 @@ import { startServer } from '@lpacs/api';
 import { Spool, startStoreScp } from '@lpacs/dimse';
 import type { StoreScp } from '@lpacs/dimse';
 import { IngestSession } from '@lpacs/ingest';
-import { Lake } from '@lpacs/lake';
+import { Lake, prepareMaskNaming } from '@lpacs/lake';
 import { sessionOptionsFromEnv } from '@lpacs/ml';
 import { announceFirstAdmin, firstAdmin } from '../firstAdmin';
 import { spoolText } from '../spoolText';
@@ -131,6 +131,9 @@ export async function serveCommand(
   const logger = createLogger('api');
   // A typo'd --lake is an error, not an empty lake.
   (await Lake.open(opts.lake, logger, 'read')).close();
+  // An encrypted lake's masks still named after their UIDs (written before
+  // keyed names) are renamed before anything is served.
+  await prepareMaskNaming(opts.lake);
   // A C-STORE SCP needs the lake's write lock for as long as it runs;
   // without one, STOW-RS takes it on its first request.
   const session =
