@@ -441,7 +441,10 @@ export async function listSnapshots(
 /**
  * Rebuilds a lake in `root` (which must not exist or be empty) from a
  * snapshot of a backup (default: the newest), checking the SHA-256 of
- * every file before it is placed.
+ * every file before it is placed. The source lake's backup records
+ * (state/last-backup.json, state/backups/) are checked, then left out:
+ * they are the source's, so the new lake starts never backed up (its
+ * /metrics, lpacs status) until its own first backup.
  * @throws Error naming the first file that is missing or does not match.
  */
 export async function restoreLake(
@@ -498,6 +501,8 @@ export async function restoreLake(
         elapsedSeconds: (Date.now() - started) / 1000,
       });
     });
+    await rm(layout.lastBackup, { force: true });
+    await rm(layout.backupLedgers, { recursive: true, force: true });
     await rmdir(root).catch(() => undefined); // an empty target, if given
     await rename(work, root);
   } catch (err) {
