@@ -16,6 +16,13 @@ export enum MlErrorCode {
   Undecodable = 'UNDECODABLE',
   /** onnxruntime refused to run a batch. */
   InferenceFailed = 'INFERENCE_FAILED',
+  /**
+   * An input's object is no longer in the lake (erased, or removed by
+   * hand, after the job selected it).
+   */
+  ObjectMissing = 'OBJECT_MISSING',
+  /** An input's object is there but the file system would not read it. */
+  ObjectUnreadable = 'OBJECT_UNREADABLE',
   /** No job has that id. */
   JobNotFound = 'JOB_NOT_FOUND',
   /** The job selection is empty or malformed. */

@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import {
-  Catalog,
-  newBatchId,
-  prepareMaskNaming,
-  readObject,
-  sealObject,
-  silentLogger,
-} from '@lpacs/lake';
+import { Catalog, newBatchId, sealObject, silentLogger } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { alreadyPredicted } from './alreadyPredicted';
@@ -27,6 +20,7 @@ import { frameWorkHere } from './FrameWork';
 import { predictChunk } from './predictChunk';
 import type { ChunkResult } from './predictChunk';
 import { predictVolumes } from './predictVolumes';
+import { readInputObject } from './readInputObject';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
 import { writeMask } from './writeMask';
@@ -153,17 +147,24 @@ export class PredictionJobs {
 
   /**
    * Creates a queued job: resolves the model (name or SHA-256) and the
-   * selection's instances now, so the job's inputs never change.
+   * selection's images now, so the job's inputs never change.
+   * @param options - `owner`: who starts it (a user name, or
+   * `cli:<login>`), kept in the job's state.
    * @throws MlError MODEL_NOT_FOUND, or BAD_SELECTION when the selection
-   * is malformed, selects nothing, or lists a series with no instance.
+   * is malformed, selects nothing, or lists a series with no image.
    */
-  async create(model: string, selection: JobSelection): Promise<JobState> {
+  async create(
+    model: string,
+    selection: JobSelection,
+    options: { owner?: string } = {},
+  ): Promise<JobState> {
     const registered = await this.#registry.get(model);
     const inputs = await selectInputs(await this.#catalog(), selection);
     checkSelected(selection, inputs);
     const now = new Date().toISOString();
     const job: JobState = {
       id: newBatchId(),
+      ...(options.owner === undefined ? {} : { owner: options.owner }),
       phase: 'queued',
       model: {
         name: registered.manifest.name,
@@ -190,9 +191,13 @@ export class PredictionJobs {
     return job;
   }
 
-  /** Creates a job and runs it in the background. */
-  async start(model: string, selection: JobSelection): Promise<JobState> {
-    const job = await this.create(model, selection);
+  /** Creates a job (see create) and runs it in the background. */
+  async start(
+    model: string,
+    selection: JobSelection,
+    options: { owner?: string } = {},
+  ): Promise<JobState> {
+    const job = await this.create(model, selection, options);
     this.#background(job.id);
     return job;
   }
@@ -298,18 +303,16 @@ export class PredictionJobs {
       // the lake is read, rather than at the first frame.
       const prep =
         stacked || this.#options.decodeFrame ? undefined : this.#framePrep();
-      const [model, inputs, seen, names] = await Promise.all([
+      const [model, inputs, seen] = await Promise.all([
         this.#model(registered),
         this.#store.inputs(id),
         this.#catalog().then((c) =>
           alreadyPredicted(c, registered.sha256, stacked),
         ),
-        // Keyed mask names in an encrypted lake, its old names renamed.
-        prepareMaskNaming(root),
       ]);
       const inference0 = model.inferenceSeconds;
       job = await this.#save({ ...job, phase: 'running' });
-      const read = (key: string) => readObject(root, key);
+      const read = (key: string) => readInputObject(root, key);
       const decode = this.#options.decodeFrame ?? decodeFrame;
       const pre = model.manifest.preprocessing;
       const frames = prep
@@ -335,7 +338,6 @@ export class PredictionJobs {
               groupBySeries(todo),
               read,
               decode,
-              names,
               this.#options.dicomSeg ?? true,
             )
           : predictChunk(
@@ -344,7 +346,6 @@ export class PredictionJobs {
               id,
               todo,
               frames,
-              names,
               this.#options.dicomSeg ?? true,
               { slots, onSent },
             );

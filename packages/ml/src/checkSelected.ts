@@ -12,7 +12,8 @@ function listed(values: readonly string[]): string {
 /**
  * Refuses a selection that leaves a job nothing to do, or that names a
  * series the job would silently skip: a mistyped UID or modality would
- * otherwise give an empty job marked done.
+ * otherwise give an empty job marked done. A series of no image (a
+ * structured report's, see IMAGES_ONLY) is refused like a missing one.
  * @param inputs - what selectInputs found for `selection`.
  * @throws MlError BAD_SELECTION naming the series or modality.
  */
@@ -34,14 +35,14 @@ export function checkSelected(
     if (missing.length)
       throw new MlError(
         MlErrorCode.BadSelection,
-        `no instance of series ${listed(missing)} in the lake${also}`,
+        `no image of series ${listed(missing)} in the lake${also}`,
       );
   }
   if (!inputs.length)
     throw new MlError(
       MlErrorCode.BadSelection,
       filters.length
-        ? `no instance in the lake${also}`
-        : 'the lake holds no instances to predict on',
+        ? `no image in the lake${also}`
+        : 'the lake holds no images to predict on',
     );
 }

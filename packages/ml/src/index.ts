@@ -9,6 +9,7 @@ export { encodeNpy } from './encodeNpy';
 export { encodeSegmentation } from './encodeSegmentation';
 export type { SegmentationSource } from './encodeSegmentation';
 export { framesOf } from './framesOf';
+export { jobAuditDetail } from './jobAuditDetail';
 export { JobStore } from './JobStore';
 export type {
   InputFailure,
@@ -37,7 +38,7 @@ export { PredictionJobs } from './PredictionJobs';
 export type { PredictionJobsOptions } from './PredictionJobs';
 export { preprocessFrame } from './preprocessFrame';
 export { resizePlane } from './resizePlane';
-export { selectInputs } from './selectInputs';
+export { IMAGES_ONLY, selectInputs } from './selectInputs';
 export { defaultIntraOpThreads, SessionPool } from './SessionPool';
 export { sessionOptionsFromEnv } from './sessionOptionsFromEnv';
 export { slicePosition } from './slicePosition';

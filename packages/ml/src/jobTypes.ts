@@ -8,12 +8,20 @@ export interface JobInput {
   NumberOfFrames: number;
 }
 
-/** An input the model could not read, and why; the job goes on. */
+/**
+ * An input the model could not read, and why; the job goes on. For a
+ * model that stacks series the input is a series, named with how many of
+ * its instances failed with it: a job's `failed` counts instances, and is
+ * the sum of its failures' `instances` (1 when absent) while every
+ * failure is kept.
+ */
 export interface InputFailure {
   /** The instance at fault, when one is. */
   SOPInstanceUID?: string;
   /** The series, for a model that stacks series. */
   SeriesInstanceUID?: string;
+  /** The series' instances, for a model that stacks series. */
+  instances?: number;
   /** An MlErrorCode. */
   code: string;
   message: string;
@@ -40,12 +48,20 @@ export interface JobProgress {
   predicted: number;
   /** Inputs the same model (same SHA-256) had already predicted. */
   skipped: number;
-  /** Inputs that failed (see failures). */
+  /**
+   * Inputs that failed (see failures): instances, a failed series
+   * counting each of its instances.
+   */
   failed: number;
 }
 
 interface JobBase {
   id: string;
+  /**
+   * Who started it: the API user's name, or `cli:<login>` for `lpacs
+   * predict`. Absent on a job from before jobs had owners.
+   */
+  owner?: string;
   model: { name: string; version: string; sha256: string };
   selection: JobSelection;
   createdAt: string;

@@ -1,5 +1,4 @@
-import type { MaskNaming } from '@lpacs/lake';
-import type { JobInput } from './jobTypes';
+import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { OnnxModel } from './OnnxModel';
 import type { ChunkResult } from './predictChunk';
@@ -36,8 +35,8 @@ async function stackSeries(
   const slices = pre.stack!.slices;
   const placed: Array<{ at: number; input: JobInput; bytes: Uint8Array }> = [];
   for (const input of instances) {
-    const bytes = await readObject(input.object_key);
     try {
+      const bytes = await readObject(input.object_key);
       placed.push({ at: slicePosition(bytes), input, bytes });
     } catch (err) {
       throw Object.assign(err as Error, { sop: input.SOPInstanceUID });
@@ -64,14 +63,32 @@ async function stackSeries(
   };
 }
 
+/** A series that could not be predicted, for the job's failures. */
+function seriesFailure(
+  instances: readonly JobInput[],
+  err: unknown,
+  code: MlErrorCode,
+): InputFailure {
+  const e = err as Error & { sop?: string };
+  return {
+    SeriesInstanceUID: instances[0]!.SeriesInstanceUID,
+    ...(e.sop ? { SOPInstanceUID: e.sop } : {}),
+    instances: instances.length,
+    code: err instanceof MlError ? err.code : code,
+    message: String(e.message ?? err).slice(0, 300),
+  };
+}
+
 /**
  * Runs a stacking model (manifest `preprocessing.stack`) over whole
  * series: each series' slices sorted by ImagePositionPatient, sampled and
  * stacked into one input, batched through the session pool. Rows are
  * series-level (no SOP Instance UID). A bad series is recorded, naming the
- * instance at fault, and the rest go on. With `dicomSeg`, a series'
+ * series, the instance at fault when one is, and how many instances the
+ * series has (a job counts instances), and the rest go on; a batch
+ * onnxruntime refuses is retried series by series. With `dicomSeg`, a series'
  * segmentation mask is also written as one DICOM SEG over the slices it
- * stacked (seriesSegmentation). Masks are named as `names` says.
+ * stacked (seriesSegmentation).
  * @param series - the instances of each series, one list per series.
  * @returns `predicted` lists the instances of predicted series.
  */
@@ -82,7 +99,6 @@ export async function predictVolumes(
   series: readonly (readonly JobInput[])[],
   readObject: (key: string) => Promise<Uint8Array>,
   decode: FrameDecoder,
-  names: MaskNaming,
   dicomSeg = false,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
@@ -98,25 +114,30 @@ export async function predictVolumes(
     slices: Uint8Array[];
   }> = [];
   for (const instances of series) {
-    const first = instances[0]!;
     try {
       ready.push({
         instances,
         ...(await stackSeries(instances, model, readObject, decode)),
       });
     } catch (err) {
-      const e = err as Error & { code?: string; sop?: string };
-      result.failures.push({
-        SeriesInstanceUID: first.SeriesInstanceUID,
-        ...(e.sop ? { SOPInstanceUID: e.sop } : {}),
-        code: err instanceof MlError ? err.code : MlErrorCode.Undecodable,
-        message: e.message.slice(0, 300),
-      });
+      result.failures.push(
+        seriesFailure(instances, err, MlErrorCode.Undecodable),
+      );
     }
   }
-  for (let i = 0; i < ready.length; i += model.maxBatch) {
-    const batch = ready.slice(i, i + model.maxBatch);
-    const out = await model.run(batch.map((b) => b.tensor));
+  type Ready = (typeof ready)[number];
+  const runBatch = async (batch: Ready[]): Promise<void> => {
+    let out;
+    try {
+      out = await model.run(batch.map((b) => b.tensor));
+    } catch (err) {
+      if (batch.length === 1)
+        result.failures.push(
+          seriesFailure(batch[0]!.instances, err, MlErrorCode.InferenceFailed),
+        );
+      else for (const one of batch) await runBatch([one]);
+      return;
+    }
     batch.forEach((b, j) => {
       const first = b.instances[0]!;
       const p = predictionRows(
@@ -131,7 +152,6 @@ export async function predictVolumes(
         out.values[j]!,
         out.dims,
         createdAt,
-        names,
       );
       result.rows.push(...p.rows);
       if (p.mask) result.masks.push(p.mask);
@@ -139,7 +159,7 @@ export async function predictVolumes(
         dicomSeg &&
         p.mask &&
         seriesSegmentation(
-          { registered, runId, dims: out.dims, createdAt, names },
+          { registered, runId, dims: out.dims, createdAt },
           first.SeriesInstanceUID,
           b.slices,
           p.mask,
@@ -147,6 +167,8 @@ export async function predictVolumes(
       if (seg) result.masks.push(seg);
       result.predicted.push(...b.instances.map((x) => x.SOPInstanceUID));
     });
-  }
+  };
+  for (let i = 0; i < ready.length; i += model.maxBatch)
+    await runBatch(ready.slice(i, i + model.maxBatch));
   return result;
 }

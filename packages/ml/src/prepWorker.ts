@@ -3,7 +3,6 @@
 // sessions: a job's per-image work then no longer queues an API's
 // requests on the event loop they share.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readObject } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { buffersOf } from './buffersOf';
 import type {
@@ -16,6 +15,7 @@ import { prepareFrame } from './FrameWork';
 import { imageOutcome, instanceSegmentation } from './imageOutcome';
 import { lowerPriority } from './lowerPriority';
 import { MlError, MlErrorCode } from './MlError';
+import { readInputObject } from './readInputObject';
 
 lowerPriority((workerData as { niceness: number }).niceness);
 const port = parentPort!;
@@ -30,7 +30,7 @@ function failed(id: number, err: unknown, code: MlErrorCode): PrepReply {
 
 async function prepare(req: PrepRequest): Promise<PrepReply> {
   try {
-    const bytes = await readObject(req.root, req.key);
+    const bytes = await readInputObject(req.root, req.key);
     const tensors: Float32Array[] = [];
     for (const frame of req.frames)
       tensors.push(
@@ -47,7 +47,7 @@ async function finish(req: FinishRequest): Promise<PrepReply> {
     const outcomes = [];
     for (const [i, img] of req.images.entries()) {
       const source = img.segSource
-        ? await readObject(req.root, img.segSource)
+        ? await readInputObject(req.root, img.segSource)
         : undefined;
       const o = imageOutcome(req.ctx, img.target, req.values[i]!, source);
       // Each mask copied into a buffer of its own, to transfer: a small
@@ -68,7 +68,7 @@ async function finish(req: FinishRequest): Promise<PrepReply> {
 
 async function segment(req: SegmentRequest): Promise<PrepReply> {
   try {
-    const source = await readObject(req.root, req.sourceKey);
+    const source = await readInputObject(req.root, req.sourceKey);
     const seg = instanceSegmentation(
       req.ctx,
       req.sopInstanceUID,

@@ -18,8 +18,16 @@ function inList(column: string, values: string[] | undefined, name: string) {
 }
 
 /**
- * The instances a selection names, in series then instance order. An
- * empty selection means every instance of the lake.
+ * What makes an instance a model input: an image, whose Image Pixel
+ * module gives it Rows and Columns. Structured reports, encapsulated
+ * documents, key object selections and presentation states have none, so
+ * a job never selects them (they would fail UNDECODABLE on every run).
+ */
+export const IMAGES_ONLY = '"Rows" > 0 AND "Columns" > 0';
+
+/**
+ * The images (IMAGES_ONLY) a selection names, in series then instance
+ * order. An empty selection means every image of the lake.
  */
 export async function selectInputs(
   catalog: Catalog,
@@ -37,10 +45,9 @@ export async function selectInputs(
       'modalities',
     ),
     selection.where,
+    { sql: IMAGES_ONLY, params: [] },
   ].filter((c) => c !== undefined);
-  const where = clauses.length
-    ? `WHERE ${clauses.map((c) => `(${c.sql})`).join(' AND ')}`
-    : '';
+  const where = `WHERE ${clauses.map((c) => `(${c.sql})`).join(' AND ')}`;
   const rows = await catalog.query(
     `SELECT SOPInstanceUID, any_value(SeriesInstanceUID) AS SeriesInstanceUID,
        any_value(StudyInstanceUID) AS StudyInstanceUID,

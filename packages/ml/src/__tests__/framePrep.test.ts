@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MASK_NAMES_IN_THE_CLEAR } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { FramePrep } from '../FramePrep';
 import { imageOutcome } from '../imageOutcome';
@@ -53,7 +52,7 @@ describe('frame preparation in a worker thread', () => {
     }
   });
 
-  it('names an undecodable frame or a missing object UNDECODABLE, and goes on', async () => {
+  it('names an undecodable frame UNDECODABLE and a missing object OBJECT_MISSING (without its path), and goes on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lpacs-frameprep-'));
     writeFileSync(join(dir, 'junk.dcm'), 'not DICOM at all');
     const prep = new FramePrep(1, 5);
@@ -67,7 +66,9 @@ describe('frame preparation in a worker thread', () => {
       await assert.rejects(
         prep.prepare(dir, 'gone.dcm', [0], PRE, 1),
         (err: Error & { code?: string }) =>
-          err.code === MlErrorCode.Undecodable && /ENOENT/.test(err.message),
+          err.code === MlErrorCode.ObjectMissing &&
+          err.message ===
+            'its object is no longer in the lake (erased or removed after the job selected it)',
       );
       const [ok] = await prep.prepare(repo, MR, [0], PRE, 1);
       assert.equal(ok!.length, 32 * 32);
@@ -99,7 +100,6 @@ describe('frame preparation in a worker thread', () => {
       runId: 'run-1',
       dims: [2, 16, 16],
       createdAt: '2026-12-04T12:34:56.000Z',
-      names: MASK_NAMES_IN_THE_CLEAR,
     };
     // One run's output buffer, three images' views over it, values spread
     // around the 0.5 threshold.

@@ -68,6 +68,8 @@ describe('frames and channels', () => {
           SeriesInstanceUID: '2.25.2',
           StudyInstanceUID: '2.25.3',
           Modality: 'CT',
+          Rows: 64,
+          Columns: 64,
           NumberOfFrames: 3,
           object_key: l.putObjectSync(
             bytes,

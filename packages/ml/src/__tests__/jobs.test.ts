@@ -84,6 +84,8 @@ async function makeLake(name: string): Promise<string> {
         PatientID: 'LPTEST',
         Modality: mr ? 'MR' : 'CT',
         InstanceNumber: (i % 4) + 1,
+        Rows: r.rows,
+        Columns: r.columns,
         NumberOfFrames: 1,
         object_key: lake.putObjectSync(bytes, sha256(bytes)),
       };
@@ -95,6 +97,9 @@ async function makeLake(name: string): Promise<string> {
       StudyInstanceUID: '2.25.7000',
       Modality: 'CT',
       InstanceNumber: 99,
+      // Indexed as an image (so selected), its bytes are not one.
+      Rows: 64,
+      Columns: 64,
       object_key: lake.putObjectSync(junk, sha256(junk)),
     });
     await lake.commitBatch(newBatchId(), { instances: rows });
@@ -594,6 +599,8 @@ describe('a job meeting an image that does not fit the model', () => {
             StudyInstanceUID: '2.25.7000',
             Modality: 'CT',
             InstanceNumber: 1,
+            Rows: 8,
+            Columns: 8,
             NumberOfFrames: 1,
             object_key: lake.putObjectSync(bytes, sha256(bytes)),
           },

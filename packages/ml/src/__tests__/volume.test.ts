@@ -37,7 +37,13 @@ before(async () => {
   const l = await Lake.open(lake);
   try {
     const rows: Row[] = [];
-    const add = (path: string | Buffer, series: string, n: number) => {
+    const add = (
+      path: string | Buffer,
+      series: string,
+      n: number,
+      size: number | null,
+      gone = false,
+    ) => {
       const bytes = Buffer.isBuffer(path)
         ? path
         : readFileSync(join(repo, path));
@@ -49,13 +55,26 @@ before(async () => {
         Modality: 'MR',
         // Numbered against file order: only positions give the true order.
         InstanceNumber: 100 - n,
-        object_key: l.putObjectSync(bytes, sha),
+        Rows: size,
+        Columns: size,
+        // A key no object has: the object erased since it was indexed.
+        object_key: gone
+          ? `objects/00/${'0'.repeat(64)}.dcm`
+          : l.putObjectSync(bytes, sha),
       });
     };
-    files(BRAIN).forEach((f, i) => add(f, '2.25.10', i));
-    files(CT).forEach((f, i) => add(f, '2.25.20', i));
-    files(CT).forEach((f, i) => add(f, '2.25.30', i));
-    add(Buffer.from('no pixels here'), '2.25.30', 9);
+    files(BRAIN).forEach((f, i) => add(f, '2.25.10', i, 256));
+    files(CT).forEach((f, i) => add(f, '2.25.20', i, 64));
+    // Not an image (no Rows, as a structured report): never an input.
+    add(Buffer.from('a report'), '2.25.20', 8, null);
+    files(CT).forEach((f, i) => add(f, '2.25.30', i, 64));
+    // Indexed as an image, its bytes are not one.
+    add(Buffer.from('no pixels here'), '2.25.30', 9, 64);
+    // A series one of whose objects is gone from the lake.
+    files(CT)
+      .slice(0, 2)
+      .forEach((f, i) => add(f, '2.25.40', i, 64));
+    add(Buffer.from('erased'), '2.25.40', 2, 64, true);
     await l.commitBatch(newBatchId(), { instances: rows });
   } finally {
     l.close();
@@ -84,21 +103,37 @@ describe('a model over series stacked by ImagePositionPatient', () => {
       await jobs.registry.add(join(models, 'ct-volume-trend'));
       const job = await jobs.run((await jobs.create('ct-volume-trend', {})).id);
       assert.equal(job.phase, 'done');
+      // 20 + 4 images of the predicted series, 5 and 3 of the failed
+      // ones; the report in 2.25.20 is not an input.
       assert.deepEqual(job.progress, {
-        total: 29,
-        done: 29,
+        total: 32,
+        done: 32,
         predicted: 24,
         skipped: 0,
-        failed: 5,
+        failed: 8,
       });
       assert.deepEqual(job.failures, [
         {
           SeriesInstanceUID: '2.25.30',
           SOPInstanceUID: '2.25.30.9',
+          instances: 5,
           code: MlErrorCode.Undecodable,
           message: job.failures[0]!.message,
         },
+        {
+          SeriesInstanceUID: '2.25.40',
+          SOPInstanceUID: '2.25.40.2',
+          instances: 3,
+          code: MlErrorCode.ObjectMissing,
+          message:
+            'its object is no longer in the lake (erased or removed after the job selected it)',
+        },
       ]);
+      // The failures account for every failed instance.
+      assert.equal(
+        job.failures.reduce((n, f) => n + (f.instances ?? 1), 0),
+        job.progress.failed,
+      );
       const catalog = await Catalog.open(lake, { threads: 1 });
       const rows = await catalog.query(
         `SELECT "SeriesInstanceUID" AS s, "SOPInstanceUID" AS sop, label, value
@@ -119,6 +154,7 @@ describe('a model over series stacked by ImagePositionPatient', () => {
         (await jobs.create('ct-volume-trend', {})).id,
       );
       assert.equal(again.progress.skipped, 24);
+      assert.equal(again.progress.failed, 8);
       assert.equal(again.failures[0]!.code, MlErrorCode.Undecodable);
     } finally {
       await jobs.close();
