@@ -186,14 +186,13 @@ export class ModelResolver {
        LIMIT 100000`,
       params,
     );
-    const naming = maskNaming(ctx.lakeRoot);
     // Where the mask is now: a row written before an encrypted lake's
     // masks were renamed to keyed names still holds the old name.
     const maskNow = (r: (typeof rows)[number]) =>
       r.mask_key == null
         ? null
         : (maskKeysToRead(
-            naming,
+            maskNaming(ctx.lakeRoot),
             String(r.model_sha256),
             String(r.SOPInstanceUID ?? r.SeriesInstanceUID),
             Number(r.frame_index ?? 0),
