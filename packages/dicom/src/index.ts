@@ -1,10 +1,15 @@
 export {
   decodeText,
+  decodesAsDeclared,
+  definedCharsets,
   encodeText,
   encodeTextExactly,
   isSingleByteLatin,
+  likelyCharsets,
+  misreadings,
   plainAscii,
 } from './charset';
+export type { DefinedCharsets } from './charset';
 export {
   implicitVr,
   isKeyword,
