@@ -2,6 +2,8 @@ import {
   DicomWriter,
   Tag,
   TransferSyntax,
+  decodesAsDeclared,
+  definedCharsets,
   encodeFileMeta,
   encodeText,
   encodeTextExactly,
@@ -15,6 +17,7 @@ import {
   topString,
   valueBytes,
   isStringVr,
+  plainAscii,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding, IodType } from '@lpacs/dicom';
 import {
@@ -909,6 +912,7 @@ export class Deidentifier {
       case 'keep':
       case 'K':
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
+        this.#checkDeclared(el, walk);
         if (action === 'keep' && walk.kept && KEPT_TEXT_VRS.has(el.vr)) {
           // Clean Descriptors: no text the table does not list repeats
           // this object's own identifiers (see keptText). What the table
@@ -939,6 +943,7 @@ export class Deidentifier {
         return true;
       case 'C':
         if (el.items) return this.#writeSequence(w, from, el, walk, depth);
+        if (keptCleaned(el.tag)) this.#checkDeclared(el, walk);
         this.#clean(w, el, walk);
         if (count) this.#count(walk, 'C');
         return true;
@@ -954,6 +959,27 @@ export class Deidentifier {
         );
         return true;
     }
+  }
+
+  /**
+   * A notice, once per tag, when a kept text value's bytes are not text of
+   * the character set in force (decodesAsDeclared: UTF-8 under ISO_IR 100,
+   * Latin-1 under ISO_IR 192, anything beyond ASCII without a set): the
+   * value is read, cleaned and written as that set says, and the names it
+   * is cleaned of are matched also in such misreadings (see readIdentity),
+   * but a reader may show it otherwise. The tag and set, never the value.
+   */
+  #checkDeclared(el: DicomElement, walk: Walk): void {
+    if (!CHARSET_VRS.has(el.vr) || el.length === 0 || el.fragments) return;
+    // Most values are ASCII, which every set reads alike: no view made.
+    const end = el.valueOffset + el.length;
+    if (plainAscii(walk.buf, el.valueOffset, end)) return;
+    if (decodesAsDeclared(valueBytes(walk.buf, el), walk.charsets)) return;
+    const set =
+      definedCharsets(walk.charsets).charsets.join('\\') ||
+      'the default repertoire';
+    const notice = `${tagString(el.tag)} holds bytes that are not text of ${set}, the character set (0008,0005) declares: read as declared, and cleaned of names in their mis-encoded forms too`;
+    if (!walk.notices.includes(notice)) walk.notices.push(notice);
   }
 
   /**

@@ -3,9 +3,12 @@ import {
   Tag,
   findElement,
   implicitVr,
+  likelyCharsets,
   lookupTag,
+  misreadings,
   readString,
   readStrings,
+  valueBytes,
 } from '@lpacs/dicom';
 import type { DataSet, DicomElement } from '@lpacs/dicom';
 import { fold } from './cleanText';
@@ -497,6 +500,23 @@ function gather(
   }
 }
 
+/**
+ * A value and what it reads as when written in one set and read under
+ * another (misreadings: UTF-8 bytes under the single-byte set declared or
+ * Latin-1, and that set's bytes under ISO_IR 192), as typed, in capitals
+ * and in small letters, since each case of a letter beyond ASCII has
+ * other bytes (Ü is C3 9C in UTF-8, ü C3 BC): a descriptor written in
+ * UTF-8 under ISO_IR 100 loses the patient's name as it would in the
+ * declared set. ASCII values have no other form.
+ */
+function misEncoded(value: string, charsets: string[]): string[] {
+  if (!/[^\x00-\x7f]/.test(value)) return [value];
+  const out = new Set([value]);
+  for (const cased of [value, value.toUpperCase(), value.toLowerCase()])
+    for (const form of misreadings(cased, charsets)) out.add(form);
+  return [...out];
+}
+
 /** What identifiersOf gathers: names apart, as they are matched two ways. */
 interface Sets {
   identifiers: Set<string>;
@@ -544,22 +564,30 @@ function identifiersOf(
     const id = (v: string) => to.forEach((s) => s.identifiers.add(v));
     const word = (v: string) => to.forEach((s) => s.wholeWords.add(v));
     const name = (v: string) => to.forEach((s) => s.names.add(v));
-    for (const value of readStrings(buf, el, charsets)) {
+    // Read as labelled, and, when the bytes are not text of that set, as
+    // the set they most likely are in (a name in UTF-8 under ISO_IR 100).
+    const likely = likelyCharsets(valueBytes(buf, el), charsets);
+    const readings = likely ? [charsets, likely] : [charsets];
+    const values = readings.flatMap((cs) => readStrings(buf, el, cs));
+    for (const value of new Set(values)) {
       const v = value.trim();
       if (kind === Kind.Name) {
         if (v.length === 0) continue;
         const terms = nameTerms(v);
-        for (const t of terms.anywhere) (IDEOGRAPHIC.test(t) ? id : name)(t);
-        terms.whole.forEach(word);
+        for (const t of terms.anywhere)
+          misEncoded(t, charsets).forEach(IDEOGRAPHIC.test(t) ? id : name);
+        for (const t of terms.whole) misEncoded(t, charsets).forEach(word);
         continue;
       }
-      if (!identifying(v, kind === Kind.Place)) continue;
-      if (v.length < SHORT_ID) word(v);
-      else id(v);
-      // "LMH-CT01" is written "LMHCT01" too.
-      const bare = v.replace(/[\s_./-]+/g, '');
-      if (bare !== v && bare.length >= SHORT_ID) id(bare);
-      if (kind === Kind.Place) placeWords(v).forEach(word);
+      for (const form of misEncoded(v, charsets)) {
+        if (!identifying(form, kind === Kind.Place)) continue;
+        if (form.length < SHORT_ID) word(form);
+        else id(form);
+        // "LMH-CT01" is written "LMHCT01" too.
+        const bare = form.replace(/[\s_./-]+/g, '');
+        if (bare !== form && bare.length >= SHORT_ID) id(bare);
+        if (kind === Kind.Place) placeWords(form).forEach(word);
+      }
     }
   }
   // Descriptors match the longer name parts anywhere; kept text, where
