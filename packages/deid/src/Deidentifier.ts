@@ -829,6 +829,8 @@ export class Deidentifier {
       w.string(el.tag, 'CS', UTF8[0]!);
       return true;
     }
+    if (el.tag === Tag.SpecificCharacterSet)
+      return this.#characterSet(w, from, el, walk);
     if (safe?.has(el.tag)) {
       // On the safe list (or the creator of a block that is): PS3.15 E.3.10.
       this.#count(walk, 'safePrivate');
@@ -959,6 +961,34 @@ export class Deidentifier {
         );
         return true;
     }
+  }
+
+  /**
+   * Specific Character Set as lpacs reads it (definedCharsets): as it came
+   * when each value is a Defined Term of PS3.3 C.12.1.1.2 in the
+   * standard's spelling; else written with those alone, or removed when
+   * none is left (the text is then read as the default repertoire, as
+   * decodeText reads it). A value that is no Defined Term may be an ID or a
+   * name: the notice says how many went, never what. Counted
+   * `characterSet`. Returns whether it changed.
+   */
+  #characterSet(
+    w: DicomWriter,
+    from: Encoding,
+    el: DicomElement,
+    walk: Walk,
+  ): boolean {
+    const values = readStrings(walk.buf, el);
+    const { charsets, dropped } = definedCharsets(values);
+    if (charsets.join('\\') === values.join('\\'))
+      return this.#copy(w, from, el, walk);
+    this.#count(walk, 'characterSet');
+    if (dropped > 0)
+      walk.notices.push(
+        `${tagString(el.tag)} SpecificCharacterSet held ${dropped} value(s) that are no Defined Term of PS3.3 C.12.1.1.2: removed, its text read as ${charsets.join('\\') || 'the default repertoire'}`,
+      );
+    if (charsets.length > 0) w.string(el.tag, 'CS', charsets.join('\\'));
+    return true;
   }
 
   /**

@@ -2,6 +2,7 @@ import {
   DicomError,
   Tag,
   TransferSyntax,
+  definedCharsets,
   encodeFileMeta,
   findElement,
   isPrivateTag,
@@ -108,6 +109,13 @@ function breach(
     return `${where} is a group length, which lpacs does not write in the data set`;
   if (isOverlayOrCurve(el.tag))
     return `${where} is an overlay or curve element, and lpacs removes those groups whole`;
+  if (el.tag === Tag.SpecificCharacterSet) {
+    // lpacs writes Defined Terms alone, in the standard's spelling
+    // (definedCharsets): any other value names no set, and may be text.
+    const values = readStrings(c.buf, el);
+    if (definedCharsets(values).charsets.join('\\') !== values.join('\\'))
+      return `${where} holds a value that is not a Defined Term of PS3.3 C.12.1.1.2 as lpacs writes them`;
+  }
   if (isPrivateTag(el.tag)) {
     if (c.options.retainSafePrivate && safe?.has(el.tag)) return undefined;
     return `${where} is a private element the profile removes`;
@@ -459,7 +467,9 @@ function pixelBreach(file: DicomFile): string | undefined {
  * PatientAge over 89 years but 090Y.
  * No element of an overlay or curve group (60xx, 50xx) at any depth,
  * which lpacs removes whole, and no group length (gggg,0000) at any
- * depth, which it drops. In JPEG-family Pixel Data, no comment or
+ * depth, which it drops. Specific Character Set (0008,0005), at any
+ * depth, only Defined Terms as lpacs writes them (definedCharsets).
+ * In JPEG-family Pixel Data, no comment or
  * application segment with content, which it blanks (pixelBreach). Every data set and item in ascending tag
  * order, each tag once (PS3.5 7.1), as lpacs writes them. Around the data set, the bytes lpacs writes
  * and no others: a zero preamble and exactly the file meta encodeFileMeta

@@ -13,12 +13,15 @@ import { after, describe, it } from 'node:test';
 import { parseDicom } from '@lpacs/dicom';
 import { Deidentifier } from '../Deidentifier';
 import { SiteKeys } from '../SiteKeys';
+import { verifyDeidentified } from '../verifyDeidentified';
 import { CT_FILE } from './fixtures';
 
 // Trial: a patient name in ISO 8859-1 under ISO_IR 100 and a Study
 // Description holding it in UTF-8 bytes (a common mislabelling) kept the
-// name. Planted with dcmodify in a CT of the generated corpus (ISO_IR
-// 100), raw bytes from files; the bytes are written out by hand from the ISO 8859-1 table and UTF-8 (Ü is
+// name; a Specific Character Set `ISO_IR 100\ZQMRN77001` was kept as it
+// came, and a receiving lake took it over sync. Planted with dcmodify in
+// a CT of the generated corpus (ISO_IR 100), raw bytes from files; the
+// bytes are written out by hand from the ISO 8859-1 table and UTF-8 (Ü is
 // DC, and C3 9C; ü is FC, and C3 BC; Ö is D6, and C3 96; Å is C5, and C3
 // 85). Outputs are read by dcmdump, which prints values as raw bytes.
 
@@ -152,5 +155,100 @@ describe('names in mislabelled bytes', () => {
       notices.filter((n) => n.includes('not text of')),
       [],
     );
+  });
+});
+
+describe('Specific Character Set values that are no Defined Term', () => {
+  const removed = (n: number, as: string) =>
+    `(0008,0005) SpecificCharacterSet held ${n} value(s) that are no Defined Term of PS3.3 C.12.1.1.2: removed, its text read as ${as}`;
+
+  it('keeps the Defined Terms alone, and reads the text by them', () => {
+    const input = planted(
+      'term-id',
+      'ISO_IR 100\\ZQMRN77001',
+      {
+        '(0010,0010)': NAME_LATIN1,
+        '(0008,1030)': Buffer.concat([
+          DESC_LATIN1,
+          hex('20 74 68 6f 72 61 78'),
+        ]),
+      },
+      ['-m', '(0010,0020)=ZQMRN77001'],
+    );
+    assert.equal(value(input, '0008,0005'), 'ISO_IR 100\\ZQMRN77001');
+    const { out, bytes, notices } = run(input);
+    assert.equal(value(out, '0008,0005'), 'ISO_IR 100');
+    assert.equal(value(out, '0008,1030'), 'CT thorax');
+    assert.ok(!bytes.toString('latin1').includes('ZQMRN77001'));
+    assert.ok(notices.includes(removed(1, 'ISO_IR 100')), notices.join('\n'));
+    assert.ok(!notices.join('\n').includes('ZQMRN77001'));
+    assert.equal(verifyDeidentified(parseDicom(bytes)), undefined);
+  });
+
+  it('removes one that names no set at all: the text is the default repertoire', () => {
+    const input = planted('term-name', 'ZQFAMKOV', {}, [
+      '-m',
+      '(0010,0010)=ZQFAMKOV^ZQGIVNEL',
+    ]);
+    const { out, bytes, notices } = run(input);
+    assert.equal(value(out, '0008,0005'), undefined);
+    assert.ok(!bytes.toString('latin1').includes('ZQFAMKOV'));
+    assert.ok(notices.includes(removed(1, 'the default repertoire')));
+    assert.equal(verifyDeidentified(parseDicom(bytes)), undefined);
+  });
+
+  it('does the same in a sequence item, and writes a loose spelling as the standard does', () => {
+    const input = planted('term-item', 'iso_ir 100', {}, [
+      '-i',
+      '(0008,1140)[0].(0008,0005)=ISO_IR 192\\ZQITEM77',
+    ]);
+    const { out, bytes, notices } = run(input);
+    assert.equal(value(out, '0008,0005'), 'ISO_IR 100');
+    assert.equal(value(out, '0008,1140[0].0008,0005'), 'ISO_IR 192');
+    assert.ok(!bytes.toString('latin1').includes('ZQITEM77'));
+    // Respelt, nothing dropped: no notice for the top level.
+    assert.deepEqual(
+      notices.filter((n) => n.includes('Defined Term')),
+      [removed(1, 'ISO_IR 192')],
+    );
+    assert.equal(verifyDeidentified(parseDicom(bytes)), undefined);
+  });
+});
+
+describe('verifyDeidentified and Specific Character Set', () => {
+  const original = run(planted('verify', 'ISO_IR 100', {})).bytes;
+  /** The output with dcmodify's edits, its file meta and preamble as lpacs wrote them. */
+  function edited(edits: string[]): Buffer {
+    const path = join(dir, 'verify-edited.dcm');
+    writeFileSync(path, original);
+    execFileSync('dcmodify', ['-nb', ...edits, path], { stdio: 'ignore' });
+    const out = readFileSync(path);
+    const end = (b: Buffer) => 144 + b.readUInt32LE(140);
+    return Buffer.concat([
+      original.subarray(0, end(original)),
+      out.subarray(end(out)),
+    ]);
+  }
+  const WHY =
+    '(0008,0005) SpecificCharacterSet holds a value that is not a Defined Term of PS3.3 C.12.1.1.2 as lpacs writes them';
+
+  it('passes the Defined Terms lpacs writes', () => {
+    assert.equal(verifyDeidentified(parseDicom(original)), undefined);
+    for (const set of ['ISO_IR 192', '\\ISO 2022 IR 87', 'GB18030'])
+      assert.equal(
+        verifyDeidentified(parseDicom(edited(['-m', `(0008,0005)=${set}`]))),
+        undefined,
+        set,
+      );
+  });
+
+  it('refuses any other value, naming the attribute and never the value', () => {
+    for (const edit of [
+      ['-m', '(0008,0005)=ISO_IR 100\\PLNT77001'],
+      ['-m', '(0008,0005)=PLNTROE'],
+      ['-m', '(0008,0005)=iso_ir 100'],
+      ['-i', '(0008,1140)[0].(0008,0005)=ISO_IR 100\\PLNT'],
+    ])
+      assert.equal(verifyDeidentified(parseDicom(edited(edit))), WHY, edit[1]);
   });
 });
