@@ -16,12 +16,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const standard = join(here, '..', 'packages', 'dicom', 'standard');
 const USAGE = `usage: node datasets/plant-phi.mjs --out DIR
 
-Writes 6 DICOM files (dcmtk's dump2dcm) with a unique marker in every
+Writes 8 DICOM files (dcmtk's dump2dcm) with a unique marker in every
 attribute of PS3.15 Table E.1-1 that can hold one: at the top level,
 three sequence levels deep, in private blocks, in overlays and curves,
-multi-valued and under two character sets; and DIR/markers.json, which
-says for each marker whether it must vanish under lpacs's research
-de-identification default.
+multi-valued, under two character sets, in mislabelled bytes and in
+character set terms; and DIR/markers.json, which says for each marker
+whether it must vanish under lpacs's research de-identification default.
 
   --out DIR   where to write (required; made if missing)
   -h, --help  print this text`;
@@ -573,6 +573,60 @@ graphics.push(
 write(
   'graphics',
   sortTop([...header('2.25.1006', null, new Set()), ...graphics]),
+);
+
+// 7. Mislabelled text: a name in Latin-1 under ISO_IR 100 that the Study
+// Description repeats in UTF-8 bytes, a common mislabelling.
+/** UTF-8 bytes as the latin1 characters write() writes them out as. */
+const utf8Bytes = (text) => Buffer.from(text, 'utf8').toString('latin1');
+markers.push({
+  file: 'mislabelled',
+  where: 'UTF-8 under ISO_IR 100 (0008,1030)',
+  tag: '(0008,1030)',
+  needle: 'PHIMKMOJI',
+  mustVanish: true,
+  action: 'C',
+});
+write(
+  'mislabelled',
+  sortTop([
+    ...header('2.25.1008', 'ISO_IR 100', new Set(['(0010,0010)'])),
+    line('(0008,1030)', 'LO', utf8Bytes('CT DÜRRPHIMKMOJI'), 0),
+    line('(0010,0010)', 'PN', 'DÜRRPHIMKMOJI^JÜRGEN', 0),
+  ]),
+  'latin1',
+);
+
+// 8. Specific Character Set values that are no Defined Term of PS3.3
+// C.12.1.1.2, at the top level and in an item: text, not a set.
+for (const [tag, needle] of [
+  ['(0008,0005)', 'PHIMKCHARSET'],
+  ['(0008,1140)[0].(0008,0005)', 'PHIMKITEMCS'],
+])
+  markers.push({
+    file: 'charset-terms',
+    where: `Specific Character Set ${tag}`,
+    tag,
+    needle,
+    mustVanish: true,
+    action: 'keep',
+  });
+write(
+  'charset-terms',
+  sortTop([
+    ...header('2.25.1009', 'ISO_IR 100\\PHIMKCHARSET', new Set()),
+    ...sequence(
+      '(0008,1140)',
+      [
+        [
+          line('(0008,0005)', 'CS', 'ISO_IR 192\\PHIMKITEMCS', 2),
+          line('(0008,1150)', 'UI', '1.2.840.10008.5.1.4.1.1.2', 2),
+          line('(0008,1155)', 'UI', '2.25.1010', 2),
+        ],
+      ],
+      0,
+    ),
+  ]),
 );
 
 for (const file of ['nested', 'private'])

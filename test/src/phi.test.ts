@@ -62,10 +62,12 @@ function leaks(text: string | Buffer): string[] {
 }
 
 describe('planted PHI through the whole pipeline', () => {
-  it('ingests every planted file (six: overlays and curves among them)', () => {
+  it('ingests every planted file (eight: overlays, curves, mislabelled text and unknown character set terms among them)', () => {
     const report = JSON.parse(reportJson) as { ingested: number };
     const planted = readdirSync(PLANT).filter((f) => f.endsWith('.dcm'));
     assert.ok(planted.includes('graphics.dcm'));
+    assert.ok(planted.includes('mislabelled.dcm'));
+    assert.ok(planted.includes('charset-terms.dcm'));
     assert.equal(report.ingested, planted.length);
   });
 

@@ -26,8 +26,12 @@ export const CODECS = [
 /**
  * Every form each text could survive in: as is and upper-case, in each
  * codec that can encode it (Python's codecs, independent of lpacs and
- * Node), and JSON-escaped (`\u00fc`), as an API or a report may send it.
- * Forms under `minBytes` are left out: they occur by chance in binary data.
+ * Node), mis-decoded as a mislabelled value reads (its UTF-8 bytes read as
+ * Latin-1, "MÃ\x9cLLER" for "MÜLLER", and its Latin-1 bytes read as
+ * UTF-8 with replacement characters, "M\ufffdLLER"), each of those in
+ * every codec too (a table stores the misreading in UTF-8), and
+ * JSON-escaped (`\u00fc`), as an API or a report may send it. Forms under
+ * `minBytes` are left out: they occur by chance in binary data.
  */
 export function needlesOf(
   texts: Array<{ what: string; text: string }>,
@@ -44,11 +48,19 @@ export function needlesOf(
         `import json,sys
 texts, codecs = json.load(sys.stdin)
 out = []
+def misread(t):
+    out = [t]
+    if t.isascii(): return out
+    out.append(t.encode('utf-8').decode('latin-1'))
+    try: out.append(t.encode('latin-1').decode('utf-8', 'replace'))
+    except UnicodeError: pass
+    return out
 for t in texts:
     forms = set()
-    for c in codecs:
-        try: forms.add(t.encode(c).hex())
-        except UnicodeError: pass
+    for m in misread(t):
+        for c in codecs:
+            try: forms.add(m.encode(c).hex())
+            except UnicodeError: pass
     out.append(sorted(forms))
 print(json.dumps(out))`,
       ],

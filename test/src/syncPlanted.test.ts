@@ -208,6 +208,20 @@ const PLANTS: Array<[name: string, edit: string, code: string, names: RegExp]> =
       /\(0020,000E\) SeriesInstanceUID holds a UID the profile would have replaced/,
     ],
     [
+      // Specific Character Set: lpacs writes Defined Terms alone, so a
+      // value that is none (an ID, a name) is text lpacs never wrote.
+      'character-set-term',
+      `ds.SpecificCharacterSet = ['ISO_IR 100', '${MARK}26ROE']`,
+      'NOT_DEIDENTIFIED',
+      /^a synced object that is not de-identified as it says: \(0008,0005\) SpecificCharacterSet holds a value that is not a Defined Term/,
+    ],
+    [
+      'character-set-term-in-an-item',
+      `item = Dataset()\nitem.SpecificCharacterSet = '${MARK}27ROE'\nds.add_new(0x00081140, 'SQ', Sequence([item]))`,
+      'NOT_DEIDENTIFIED',
+      /\(0008,0005\) SpecificCharacterSet holds a value that is not a Defined Term/,
+    ],
+    [
       'burned-in-annotation',
       `ds.BurnedInAnnotation = 'YES'`,
       'BURNED_IN_ANNOTATION',
