@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Catalog, newBatchId, sealObject, silentLogger } from '@lpacs/lake';
+import {
+  Catalog,
+  newBatchId,
+  prepareMaskNaming,
+  sealObject,
+  silentLogger,
+} from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { alreadyPredicted } from './alreadyPredicted';
@@ -303,12 +309,14 @@ export class PredictionJobs {
       // the lake is read, rather than at the first frame.
       const prep =
         stacked || this.#options.decodeFrame ? undefined : this.#framePrep();
-      const [model, inputs, seen] = await Promise.all([
+      const [model, inputs, seen, names] = await Promise.all([
         this.#model(registered),
         this.#store.inputs(id),
         this.#catalog().then((c) =>
           alreadyPredicted(c, registered.sha256, stacked),
         ),
+        // Keyed mask names in an encrypted lake, its old names renamed.
+        prepareMaskNaming(root),
       ]);
       const inference0 = model.inferenceSeconds;
       job = await this.#save({ ...job, phase: 'running' });
@@ -338,6 +346,7 @@ export class PredictionJobs {
               groupBySeries(todo),
               read,
               decode,
+              names,
               this.#options.dicomSeg ?? true,
             )
           : predictChunk(
@@ -346,6 +355,7 @@ export class PredictionJobs {
               id,
               todo,
               frames,
+              names,
               this.#options.dicomSeg ?? true,
               { slots, onSent },
             );

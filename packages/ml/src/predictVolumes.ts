@@ -1,3 +1,4 @@
+import type { MaskNaming } from '@lpacs/lake';
 import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 import type { OnnxModel } from './OnnxModel';
@@ -88,7 +89,7 @@ function seriesFailure(
  * series has (a job counts instances), and the rest go on; a batch
  * onnxruntime refuses is retried series by series. With `dicomSeg`, a series'
  * segmentation mask is also written as one DICOM SEG over the slices it
- * stacked (seriesSegmentation).
+ * stacked (seriesSegmentation). Masks are named as `names` says.
  * @param series - the instances of each series, one list per series.
  * @returns `predicted` lists the instances of predicted series.
  */
@@ -99,6 +100,7 @@ export async function predictVolumes(
   series: readonly (readonly JobInput[])[],
   readObject: (key: string) => Promise<Uint8Array>,
   decode: FrameDecoder,
+  names: MaskNaming,
   dicomSeg = false,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
@@ -152,6 +154,7 @@ export async function predictVolumes(
         out.values[j]!,
         out.dims,
         createdAt,
+        names,
       );
       result.rows.push(...p.rows);
       if (p.mask) result.masks.push(p.mask);
@@ -159,7 +162,7 @@ export async function predictVolumes(
         dicomSeg &&
         p.mask &&
         seriesSegmentation(
-          { registered, runId, dims: out.dims, createdAt },
+          { registered, runId, dims: out.dims, createdAt, names },
           first.SeriesInstanceUID,
           b.slices,
           p.mask,

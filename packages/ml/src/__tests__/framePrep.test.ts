@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { MASK_NAMES_IN_THE_CLEAR } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { FramePrep } from '../FramePrep';
 import { imageOutcome } from '../imageOutcome';
@@ -100,6 +101,7 @@ describe('frame preparation in a worker thread', () => {
       runId: 'run-1',
       dims: [2, 16, 16],
       createdAt: '2026-12-04T12:34:56.000Z',
+      names: MASK_NAMES_IN_THE_CLEAR,
     };
     // One run's output buffer, three images' views over it, values spread
     // around the 0.5 threshold.
