@@ -11,6 +11,11 @@ export enum Action {
   ReleaseList = 'release.list',
   ReleaseDownload = 'release.download',
   ModelRun = 'model.run',
+  /**
+   * Cancels a prediction job; a researcher only their own (the resolver
+   * checks the job's owner), a steward or an admin any.
+   */
+  ModelCancel = 'model.cancel',
   ModelManage = 'model.manage',
   Ingest = 'ingest',
   /**

@@ -20,6 +20,7 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   [Action.ReleaseList]: [Admin, Steward, Collaborator],
   [Action.ReleaseDownload]: [Admin, Steward, Collaborator],
   [Action.ModelRun]: [Admin, Researcher],
+  [Action.ModelCancel]: [Admin, Steward, Researcher],
   [Action.ModelManage]: [Admin],
   [Action.Ingest]: [Admin],
   [Action.SyncReceive]: [Admin],

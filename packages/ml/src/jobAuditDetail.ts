@@ -3,8 +3,9 @@ import type { JobState } from './jobTypes';
 /**
  * What an audit entry of a job says about it (`model.run`,
  * `model.cancel`): the model's identity, what was selected as counts
- * (series listed, modalities listed, whether a cohort filter was given;
- * never a UID, modality or filter value) and how many images that made.
+ * (series listed, modalities listed, whether a cohort filter was given,
+ * or `all` for a job over every image of the lake; never a UID, modality
+ * or filter value) and how many images that made.
  * The entry's target is the job's id, whose state holds the rest.
  */
 export function jobAuditDetail(
@@ -18,6 +19,9 @@ export function jobAuditDetail(
     ...(s.seriesInstanceUIDs ? { series: s.seriesInstanceUIDs.length } : {}),
     ...(s.modalities ? { modalities: s.modalities.length } : {}),
     ...(s.where ? { filter: true } : {}),
+    ...(!s.seriesInstanceUIDs && !s.modalities && !s.where
+      ? { all: true }
+      : {}),
     inputs: job.progress.total,
   };
 }

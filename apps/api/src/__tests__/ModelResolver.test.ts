@@ -33,6 +33,8 @@ let catalog: Catalog;
 let jobs: PredictionJobs;
 let context: ModelContext;
 let adminContext: ModelContext;
+let bobContext: ModelContext;
+let stewardContext: ModelContext;
 
 function python(args: string[]): string {
   const r = spawnSync('/usr/bin/python3', args, {
@@ -96,6 +98,17 @@ before(async () => {
     ...context,
     gate: new Gate(admin, new AuditLog(lake), silentLogger),
   } as unknown as ModelContext;
+  const as = (name: string, role: Role) =>
+    ({
+      ...context,
+      gate: new Gate(
+        { userId: name, name, role, tokenId: `t-${name}` },
+        new AuditLog(lake),
+        silentLogger,
+      ),
+    }) as unknown as ModelContext;
+  bobContext = as('bob', Role.Researcher);
+  stewardContext = as('sam', Role.Steward);
   schema = await lpacsSchema();
 });
 
@@ -209,7 +222,7 @@ describe('models over GraphQL', () => {
     assert.equal(noSeries.errors![0]!.extensions!.code, 'BAD_USER_INPUT');
     assert.equal(
       noSeries.errors![0]!.message,
-      'no instance of series 2.25.1 in the lake',
+      'no image of series 2.25.1 in the lake',
     );
     const noMatch = await gql(
       'mutation { runModel(input: { model: "ct-brightness", filter: { modality: ["MR"] } }) { id } }',
@@ -217,13 +230,67 @@ describe('models over GraphQL', () => {
     assert.equal(noMatch.errors![0]!.extensions!.code, 'BAD_USER_INPUT');
     assert.equal(
       noMatch.errors![0]!.message,
-      'no instance in the lake with the cohort filter',
+      'no image in the lake with the cohort filter',
     );
     assert.equal(await count(), before);
     const missing = await gql(
       '{ job(id: "20260101T000000Z-00000000") { id } }',
     );
     assert.deepEqual(missing.data, { job: null });
+  });
+
+  it("keeps a job's owner; only the owner, a steward or an admin cancels it (trial: researcher bob cancelled rita's job)", async () => {
+    const [series] = await catalog.query(
+      'SELECT "SeriesInstanceUID" AS uid FROM instances ORDER BY 1 LIMIT 1',
+    );
+    // Jobs a model already ran end at once: cancelling them still tells
+    // who may. Each runs over one series.
+    const start = async () => {
+      const r = await gql<{ runModel: { id: string; owner: string } }>(
+        'mutation ($s: [String!]) { runModel(input: { model: "ct-brightness", seriesInstanceUIDs: $s }) { id owner } }',
+        { s: [series!.uid] },
+      );
+      assert.deepEqual(r.errors, undefined);
+      return r.data!.runModel;
+    };
+    const job = await start();
+    assert.equal(job.owner, 'rita');
+    // bob sees it, and whose it is.
+    const listed = await gql<{ jobs: Array<{ id: string; owner: string }> }>(
+      '{ jobs { id owner } }',
+      undefined,
+      bobContext,
+    );
+    assert.equal(listed.data!.jobs.find((j) => j.id === job.id)?.owner, 'rita');
+    const CANCEL =
+      'mutation ($id: String!) { cancelJob(id: $id) { id owner phase } }';
+    const bob = await graphql({
+      schema,
+      source: CANCEL,
+      variableValues: { id: job.id },
+      contextValue: bobContext,
+    });
+    assert.equal(bob.data, null);
+    assert.equal(
+      (bob.errors![0]!.originalError as { code?: string }).code,
+      'FORBIDDEN',
+    );
+    assert.equal(
+      bob.errors![0]!.message,
+      `job ${job.id} was started by rita: only the user who started a job, a steward or an admin may cancel it`,
+    );
+    for (const who of [context, stewardContext, adminContext]) {
+      const r = await gql<{ cancelJob: { id: string; owner: string } }>(
+        CANCEL,
+        { id: job.id },
+        who,
+      );
+      assert.deepEqual(r.errors, undefined);
+      assert.deepEqual(
+        { id: r.data!.cancelJob.id, owner: r.data!.cancelJob.owner },
+        { id: job.id, owner: 'rita' },
+      );
+    }
   });
 });
 

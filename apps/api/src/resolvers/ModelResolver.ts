@@ -1,9 +1,10 @@
-import { Action } from '@lpacs/access';
+import { AccessError, AccessErrorCode, Action, Role } from '@lpacs/access';
+import type { Principal } from '@lpacs/access';
 import { isAbsolute } from 'node:path';
 import { GraphQLError } from 'graphql';
 import { maskKeysToRead, maskNaming } from '@lpacs/lake';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { MlError, MlErrorCode } from '@lpacs/ml';
+import { MlError, MlErrorCode, jobAuditDetail } from '@lpacs/ml';
 import type {
   JobSelection,
   JobState,
@@ -14,6 +15,7 @@ import { ErrorCode, badInput } from '../ApiError';
 import { checkFilter } from '../cohort/checkFilter';
 import { whereOf } from '../cohort/compileFilter';
 import type { ApiContext } from '../context';
+import { JOB_ID } from '../sharing/idShapes';
 import {
   AddedModel,
   Job,
@@ -88,10 +90,24 @@ function toModel(m: RegisteredModel): Model {
   });
 }
 
+/**
+ * Why `who` may not cancel `job`, or undefined when they may: stewards
+ * and admins cancel any job, a researcher only one they started.
+ */
+function cancelRefusal(who: Principal, job: JobState): string | undefined {
+  if (who.role === Role.Admin || who.role === Role.Steward) return undefined;
+  if (job.owner === undefined)
+    return `job ${job.id} has no owner on record (it was started before jobs had owners): only a steward or an admin may cancel it`;
+  if (job.owner !== who.name)
+    return `job ${job.id} was started by ${job.owner}: only the user who started a job, a steward or an admin may cancel it`;
+  return undefined;
+}
+
 function toJob(j: JobState): Job {
   const p = j.progress;
   return Object.assign(new Job(), {
     id: j.id,
+    owner: j.owner ?? null,
     phase: j.phase,
     modelName: j.model.name,
     modelVersion: j.model.version,
@@ -104,6 +120,7 @@ function toJob(j: JobState): Job {
     failures: j.failures.map((f) => ({
       sopInstanceUID: f.SOPInstanceUID ?? null,
       seriesInstanceUID: f.SeriesInstanceUID ?? null,
+      instances: f.instances ?? 1,
       code: f.code,
       message: f.message,
     })),
@@ -141,7 +158,10 @@ export class ModelResolver {
   }
 
   @Authorized(Action.CohortQuery)
-  @Query(() => [Job], { description: 'Prediction jobs, newest first.' })
+  @Query(() => [Job], {
+    description:
+      "Prediction jobs, newest first: every job of the lake, whoever started it (jobs run over the lake's shared images, which any cohort query shows; only cancelling is kept to a job's owner, stewards and admins).",
+  })
   async jobs(@Ctx() ctx: ModelContext): Promise<Job[]> {
     return (await jobsOf(ctx).list()).map(toJob);
   }
@@ -281,17 +301,57 @@ export class ModelResolver {
       throw badInput(
         'give seriesInstanceUIDs or a non-empty filter (a model over the whole lake is a CLI job: lpacs predict)',
       );
-    return toJob(await api(jobsOf(ctx).start(input.model, selection)));
+    const jobs = jobsOf(ctx);
+    const model = await api(jobs.registry.get(input.model));
+    // The request's one model.run entry: the model and selection, a run
+    // refused too (a selection of no image), then the job it started.
+    await ctx.gate.record(Action.ModelRun, 'ok', undefined, {
+      model: model.manifest.name,
+      version: model.manifest.version,
+      sha256: model.sha256,
+      ...(series != null ? { series: series.length } : {}),
+      ...(selection.where ? { filter: true } : {}),
+    });
+    const job = await api(
+      jobs.start(model.sha256, selection, { owner: ctx.gate.principal!.name }),
+    );
+    await ctx.gate.record(Action.ModelRun, 'ok', job.id, jobAuditDetail(job));
+    return toJob(job);
   }
 
-  @Authorized(Action.ModelRun)
+  @Authorized(Action.ModelCancel)
   @Mutation(() => Job, {
-    description: 'Cancels a job; a running one stops after its current chunk.',
+    description:
+      'Cancels a job; a running one stops after its current chunk. A researcher may cancel the jobs they started; stewards and admins any job.',
   })
   async cancelJob(
     @Ctx() ctx: ModelContext,
     @Arg('id') id: string,
   ): Promise<Job> {
-    return toJob(await api(jobsOf(ctx).cancel(id)));
+    const jobs = jobsOf(ctx);
+    // An id of a job's shape is named in the entry even when no job has
+    // it; anything else the caller typed stays out of the log.
+    if (JOB_ID.test(id)) await ctx.gate.record(Action.ModelCancel, 'ok', id);
+    const job = await api(jobs.get(id));
+    const detail = {
+      ...jobAuditDetail(job),
+      ...(job.owner === undefined ? {} : { owner: job.owner }),
+    };
+    const refusal = cancelRefusal(ctx.gate.principal!, job);
+    if (refusal) {
+      await ctx.gate.record(Action.ModelCancel, 'ok', id, {
+        ...detail,
+        why: 'not your job',
+      });
+      throw new AccessError(AccessErrorCode.Forbidden, refusal);
+    }
+    const cancelled = await api(jobs.cancel(id));
+    // The phase the job is in now: cancelled, or the end it had reached.
+    await ctx.gate.record(Action.ModelCancel, 'ok', id, {
+      ...detail,
+      phase: cancelled.phase,
+      done: cancelled.progress.done,
+    });
+    return toJob(cancelled);
   }
 }

@@ -37,7 +37,11 @@ export class JobProgress {
   predicted!: number;
   @Field(() => Int, { description: 'Already predicted by this model' })
   skipped!: number;
-  @Field(() => Int, { description: 'Instances that failed' }) failed!: number;
+  @Field(() => Int, {
+    description:
+      'Instances that failed, a failed series counting each of its instances',
+  })
+  failed!: number;
   @Field(() => Float, { description: 'done / total, 1 when empty' })
   fraction!: number;
 }
@@ -51,7 +55,15 @@ export class JobFailure {
     description: 'The series, for a model that stacks series',
   })
   seriesInstanceUID!: string | null;
-  @Field({ description: 'BAD_INPUT, UNDECODABLE or INFERENCE_FAILED' })
+  @Field(() => Int, {
+    description:
+      "Instances it stands for: 1, or the series' instances for a model that stacks series (the job's failed count is their sum)",
+  })
+  instances!: number;
+  @Field({
+    description:
+      'BAD_INPUT, UNDECODABLE, INFERENCE_FAILED, OBJECT_MISSING (erased after the job selected it) or OBJECT_UNREADABLE',
+  })
   code!: string;
   @Field() message!: string;
 }
@@ -59,6 +71,12 @@ export class JobFailure {
 @ObjectType({ description: 'A model run over a set of instances.' })
 export class Job {
   @Field() id!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Who started it: a user name, or cli:<login> for lpacs predict; null for a job from before jobs had owners',
+  })
+  owner!: string | null;
   @Field({ description: 'queued, running, done, cancelled or failed' })
   phase!: string;
   @Field() modelName!: string;

@@ -4,16 +4,19 @@ import { Action } from '@lpacs/access';
 export const SHARE_ID = /^sh_[0-9a-f]{16}$/;
 /** The ids buildRelease gives releases. */
 export const RELEASE_ID = /^rel_[0-9a-f]{16}$/;
+/** The ids PredictionJobs gives jobs (newBatchId's). */
+export const JOB_ID = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
-/** Which argument names the share or release an action is about. */
+/** Which argument names the share, release or job an action is about. */
 const NAMED_BY: Partial<Record<Action, RegExp>> = {
   [Action.ShareDecide]: SHARE_ID,
   [Action.ShareRevoke]: SHARE_ID,
   [Action.ReleaseDownload]: RELEASE_ID,
+  [Action.ModelCancel]: JOB_ID,
 };
 
 /**
- * The share or release id an action's `id` argument names, for its audit
+ * The share, release or job id an action's `id` argument names, for its audit
  * entry; undefined for any other action or an argument of another shape
  * (free text the caller typed, which stays out of the log).
  */
