@@ -1,10 +1,15 @@
+import { openLakeCipher } from '@lpacs/lake';
 import { ModelRegistry } from '@lpacs/ml';
 import { resolve } from 'node:path';
 import { createLogger } from '../logger';
+import { auditModelAdd } from '../modelAudit';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
-/** `lpacs models add DIR [--lake DIR] [--json]`: stores a model folder. */
+/**
+ * `lpacs models add DIR [--lake DIR] [--json]`: stores a model folder,
+ * audited as `model.add` under the OS user (`cli:<login>`).
+ */
 export async function modelsAddCommand(
   dirs: string[],
   opts: Options,
@@ -15,6 +20,9 @@ export async function modelsAddCommand(
     );
     return 2;
   }
+  // An encrypted lake's KEK first: its audit entry is sealed, and a
+  // model stored without one would be on no record.
+  openLakeCipher(opts.lake);
   await requireLake(opts.lake);
   const registry = new ModelRegistry(
     opts.lake,
@@ -23,6 +31,7 @@ export async function modelsAddCommand(
   // The operator's own command on this machine: a refusal may quote the
   // manifest's values (addModel over GraphQL only says their types).
   const model = await registry.add(resolve(dirs[0]!), { showValues: true });
+  await auditModelAdd(opts.lake, model);
   const m = model.manifest;
   process.stdout.write(
     opts.json

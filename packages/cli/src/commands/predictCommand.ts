@@ -1,7 +1,9 @@
 import { openLakeCipher } from '@lpacs/lake';
 import { PredictionJobs, sessionOptionsFromEnv } from '@lpacs/ml';
-import type { JobSelection, JobState } from '@lpacs/ml';
+import type { InputFailure, JobSelection, JobState } from '@lpacs/ml';
+import { cliActor } from '../cliActor';
 import { createLogger } from '../logger';
+import { auditJob } from '../modelAudit';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -22,24 +24,52 @@ function progressText(job: JobState, seconds: number): string {
   return `  ${p.done}/${p.total} ${pct}%  ${rate.toFixed(1)} instances/s  predicted ${p.predicted}  skipped ${p.skipped}  failed ${p.failed}`;
 }
 
+/**
+ * What failed: the instance, or for a model that stacks series the series
+ * with its instance count (and the instance at fault, when one is).
+ */
+function failureText(f: InputFailure): string {
+  const what =
+    f.SeriesInstanceUID !== undefined && f.instances !== undefined
+      ? `series ${f.SeriesInstanceUID} (${f.instances} instance${f.instances === 1 ? '' : 's'}${f.SOPInstanceUID ? `; at ${f.SOPInstanceUID}` : ''})`
+      : (f.SOPInstanceUID ?? f.SeriesInstanceUID ?? '-');
+  return `${what}  ${f.code}  ${f.message}`;
+}
+
 function reportText(job: JobState, seconds: number): string {
   const p = job.progress;
   const lines = [
     `job         ${job.id}`,
+    ...(job.owner ? [`owner       ${job.owner}`] : []),
     `model       ${job.model.name} ${job.model.version} (${job.model.sha256.slice(0, 12)})`,
     `phase       ${job.phase}${job.phase === 'failed' ? `: ${job.error}` : ''}`,
     `inputs      ${p.total}`,
     `predicted   ${p.predicted}`,
     `skipped     ${p.skipped} (already predicted by this model)`,
     `failed      ${p.failed}`,
-    ...job.failures
-      .slice(0, 10)
-      .map((f) => `  ${f.SOPInstanceUID}  ${f.code}  ${f.message}`),
+    ...job.failures.slice(0, 10).map((f) => `  ${failureText(f)}`),
     `time        ${seconds.toFixed(2)} s`,
   ];
   if (job.phase === 'cancelled' && p.done < p.total)
     lines.push(`            stopped at ${p.done}/${p.total}`);
   return lines.join('\n');
+}
+
+/**
+ * Audits a job this command just created (`model.run`); one that cannot
+ * be audited does not run: it is marked cancelled and the error thrown.
+ */
+async function auditOrCancel(
+  jobs: PredictionJobs,
+  lake: string,
+  job: JobState,
+): Promise<void> {
+  try {
+    await auditJob(lake, 'model.run', job);
+  } catch (err) {
+    await jobs.cancel(job.id).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
@@ -90,6 +120,12 @@ export async function predictCommand(
   try {
     if (flags.cancel) {
       const job = await jobs.cancel(flags.cancel);
+      // The operator's command may cancel any job; the entry says whose.
+      await auditJob(opts.lake, 'model.cancel', job, {
+        ...(job.owner === undefined ? {} : { owner: job.owner }),
+        phase: job.phase,
+        done: job.progress.done,
+      });
       process.stdout.write(`job ${job.id} ${job.phase}\n`);
       return 0;
     }
@@ -104,7 +140,20 @@ export async function predictCommand(
       const selection: JobSelection = {};
       if (flags.modality?.length) selection.modalities = flags.modality;
       if (flags.series?.length) selection.seriesInstanceUIDs = flags.series;
-      id = (await jobs.create(flags.model, selection)).id;
+      const created = await jobs.create(flags.model, selection, {
+        owner: cliActor(),
+      });
+      id = created.id;
+      await auditOrCancel(jobs, opts.lake, created);
+    } else {
+      // A resume that will run is audited first (and does not run when it
+      // cannot be); a job already ended runs nothing.
+      const resumed = await jobs.get(id);
+      if (!['done', 'cancelled', 'failed'].includes(resumed.phase))
+        await auditJob(opts.lake, 'model.run', resumed, {
+          resume: true,
+          done: resumed.progress.done,
+        });
     }
     const jobId = id;
     const onSigint = () => {
