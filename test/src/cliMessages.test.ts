@@ -386,7 +386,7 @@ describe('models and predictions (new-user cases)', () => {
     assert.equal(byModality.code, 1);
     assert.equal(
       byModality.stderr,
-      'lpacs: BAD_SELECTION: no instance in the lake with modality XX\n',
+      'lpacs: BAD_SELECTION: no image in the lake with modality XX\n',
     );
     const bySeries = await runCli([
       'predict',
@@ -400,7 +400,7 @@ describe('models and predictions (new-user cases)', () => {
     assert.equal(bySeries.code, 1);
     assert.equal(
       bySeries.stderr,
-      'lpacs: BAD_SELECTION: no instance of series 2.25.1 in the lake\n',
+      'lpacs: BAD_SELECTION: no image of series 2.25.1 in the lake\n',
     );
     assert.deepEqual(jobs(), before);
   });
