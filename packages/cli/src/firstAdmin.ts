@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AccessStore, Role } from '@lpacs/access';
-import { encryptionSettings, readObject, writeLakeFile } from '@lpacs/lake';
+import {
+  LakeError,
+  LakeErrorCode,
+  encryptionSettings,
+  readObject,
+  writeLakeFile,
+} from '@lpacs/lake';
 import { auditUserAdd } from './accessAudit';
 
 /**
@@ -58,12 +64,41 @@ export function firstAdminPasswordPath(lake: string): string {
 }
 
 /**
+ * Seals the first admin's password that serve left in the clear in an
+ * encrypted lake before it sealed that file (an older lpacs); true when
+ * it did. Nothing to do in a lake in the clear, or when there is none.
+ */
+export async function sealFirstAdminPassword(lake: string): Promise<boolean> {
+  if (!encryptionSettings(lake)) return false;
+  let raw: Buffer;
+  try {
+    raw = await readFile(firstAdminPasswordPath(lake));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    await readObject(lake, PASSWORD_KEY);
+    return false; // sealed already
+  } catch (err) {
+    if (!(err instanceof LakeError && err.code === LakeErrorCode.Corrupt))
+      throw err;
+  }
+  // Only what serve wrote: one generated password (base64url), a newline.
+  if (!/^[A-Za-z0-9_-]+\n?$/.test(raw.toString('latin1'))) return false;
+  await writeLakeFile(lake, PASSWORD_KEY, raw, 0o600);
+  return true;
+}
+
+/**
  * The password serve left in firstAdminPasswordPath (opened with the KEK
- * in an encrypted lake), or undefined when there is none.
+ * in an encrypted lake; one an older lpacs left there in the clear is
+ * sealed first), or undefined when there is none.
  */
 export async function readFirstAdminPassword(
   lake: string,
 ): Promise<string | undefined> {
+  await sealFirstAdminPassword(lake);
   try {
     return (await readObject(lake, PASSWORD_KEY)).toString('utf8').trim();
   } catch (err) {

@@ -5,7 +5,11 @@ import type { StoreScp } from '@lpacs/dimse';
 import { IngestSession } from '@lpacs/ingest';
 import { Lake, prepareMaskNaming } from '@lpacs/lake';
 import { sessionOptionsFromEnv } from '@lpacs/ml';
-import { announceFirstAdmin, firstAdmin } from '../firstAdmin';
+import {
+  announceFirstAdmin,
+  firstAdmin,
+  sealFirstAdminPassword,
+} from '../firstAdmin';
 import { spoolText } from '../spoolText';
 import { createLogger } from '../logger';
 import type { Options } from '../options';
@@ -131,9 +135,11 @@ export async function serveCommand(
   const logger = createLogger('api');
   // A typo'd --lake is an error, not an empty lake.
   (await Lake.open(opts.lake, logger, 'read')).close();
-  // An encrypted lake's masks still named after their UIDs (written before
-  // keyed names) are renamed before anything is served.
+  // Before anything is served, an encrypted lake's masks still named after
+  // their UIDs (written before keyed names) are renamed, and a first
+  // admin's password an older lpacs left there in the clear is sealed.
   await prepareMaskNaming(opts.lake);
+  await sealFirstAdminPassword(opts.lake);
   // A C-STORE SCP needs the lake's write lock for as long as it runs;
   // without one, STOW-RS takes it on its first request.
   const session =
