@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  existsSync,
   lstatSync,
   readFileSync,
   readdirSync,
@@ -25,6 +26,7 @@ import {
   tempDir,
   tokenFor,
 } from './helpers';
+import { keyedMaskPath } from './maskNamesTruth';
 import { readSeg } from './segTruth';
 
 // An encrypted lake (lpacs init --encrypt): the API reads through it as
@@ -415,7 +417,7 @@ describe('an encrypted lake', () => {
     }
     let marked = 0;
     for (const { study, sop } of sops) {
-      const seg = join(lake, 'masks', model, `${sop}-0.seg.dcm`);
+      const seg = keyedMaskPath(lake, cipher, model, sop, 0, 'seg.dcm');
       const plain = join(work.path, `${sop}.seg.dcm`);
       writeFileSync(plain, cipher.open(readFileSync(seg), seg));
       const want = await readSeg(plain);
@@ -595,6 +597,25 @@ describe('an encrypted lake', () => {
     assert.equal(await count(), total);
     const victim = instances[0]!.patient;
     const own = instances.filter((i) => i.patient === victim).length;
+    // The masks the model job made of the victim's instances, at the names
+    // the lake's names key gives them.
+    const cipher = LakeCipher.load(
+      join(lake, 'keys', 'data-keys.json'),
+      parseKek(readFileSync(newKekFile), 'test'),
+    );
+    const model = readdirSync(join(lake, 'masks'))[0]!;
+    const masks = instances
+      .filter((i) => i.patient === victim && i.series === instances[0]!.series)
+      .flatMap((i) =>
+        (['npy', 'seg.dcm'] as const).map((kind) =>
+          keyedMaskPath(lake, cipher, model, i.sop, 0, kind),
+        ),
+      );
+    assert.ok(masks.length > 0);
+    assert.deepEqual(
+      masks.filter((m) => !existsSync(m)),
+      [],
+    );
     const erase = await runCli(
       [
         'erase',
@@ -609,6 +630,11 @@ describe('an encrypted lake', () => {
     );
     assert.equal(erase.code, 0, erase.stderr);
     assert.equal(await count(), total - own);
+    assert.deepEqual(
+      masks.filter((m) => existsSync(m)),
+      [],
+      'masks erased',
+    );
     for (const f of walk(join(lake, 'tables')).filter((p) =>
       p.endsWith('.parquet'),
     ))

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI, filesUnder, runCli, startUntil, tempDir } from './helpers';
@@ -89,5 +90,62 @@ describe('the first admin made by lpacs serve', () => {
       existsSync(join(lake, 'state', 'first-admin-password')),
       false,
     );
+  });
+
+  it('in an encrypted lake: the file is sealed, users first-password prints it, and one an older lpacs left in the clear is sealed', async () => {
+    const lake = join(work.path, 'sealed');
+    const kekFile = join(work.path, 'kek.hex');
+    writeFileSync(kekFile, randomBytes(32).toString('hex') + '\n');
+    const env = { LPACS_KEK_FILE: kekFile, LPACS_KEK: '' };
+    const init = await runCli(['init', '--lake', lake, '--encrypt'], env);
+    assert.equal(init.code, 0, init.stderr);
+    const serve = await startUntil(
+      process.execPath,
+      [CLI, 'serve', '--lake', lake, '--port', '0', '--kek-file', kekFile],
+      (o) => ADDRESS.test(o) && /create an API token/.test(o),
+    );
+    const file = join(lake, 'state', 'first-admin-password');
+    let password: string;
+    try {
+      assert.match(serve.out, /sealed with the lake key/);
+      assert.match(serve.out, /lpacs users first-password --lake/);
+      const shown = await runCli(
+        ['users', 'first-password', '--lake', lake],
+        env,
+      );
+      assert.equal(shown.code, 0, shown.stderr);
+      password = shown.stdout.trim();
+      assert.ok(password.length >= 16);
+      const sealed = readFileSync(file);
+      assert.equal(sealed.subarray(0, 4).toString('latin1'), 'LPE1');
+      assert.equal(sealed.includes(password), false);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const base = ADDRESS.exec(serve.out)![1]!;
+      assert.equal(await signIn(base, password), 200);
+    } finally {
+      await serve.stop();
+    }
+    // An older lpacs left it in the clear: the next serve seals it, and
+    // it still prints.
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+    const again = await startUntil(
+      process.execPath,
+      [CLI, 'serve', '--lake', lake, '--port', '0', '--kek-file', kekFile],
+      (o) => ADDRESS.test(o),
+    );
+    await again.stop();
+    assert.equal(readFileSync(file).includes(password), false);
+    const shown = await runCli(
+      ['users', 'first-password', '--lake', lake],
+      env,
+    );
+    assert.equal(shown.stdout.trim(), password);
+    // Changing the password spends the file, as in a lake in the clear.
+    const change = await runCli(
+      ['users', 'password', 'admin', '--lake', lake],
+      env,
+    );
+    assert.equal(change.code, 0, change.stderr);
+    assert.equal(existsSync(file), false);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -20,6 +20,7 @@ import {
   tempDir,
   tokenFor,
 } from './helpers';
+import { keyedMaskPath } from './maskNamesTruth';
 import { npyOverImage, stackedThreshold } from './npyTruth';
 import { readSeg } from './segTruth';
 
@@ -381,8 +382,16 @@ describe('masks of an encrypted lake', () => {
       const at = server.url.replace(/graphql$/, 'dicomweb');
       const auth = await tokenFor(sealedLake, Role.Researcher, 'rita');
       for (const frame of [1, 9, 16]) {
+        const npy = keyedMaskPath(
+          sealedLake,
+          cipher,
+          model,
+          sop,
+          frame - 1,
+          'npy',
+        );
         const truth = await npyOverImage(
-          opened(`masks/${model}/${sop}-${frame - 1}.npy`),
+          opened(relative(sealedLake, npy)),
           image,
         );
         const res = await fetch(
