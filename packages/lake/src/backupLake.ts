@@ -97,8 +97,9 @@ const STATE_DIRS = [
 
 /**
  * Files of those folders a backup leaves out: the first admin's password,
- * which `serve` leaves there in the clear for the operator to read once
- * (see the CLI's firstAdmin), has no place in copies kept for years.
+ * which `serve` leaves there for the operator to read once (sealed in an
+ * encrypted lake; see the CLI's firstAdmin), has no place in copies kept
+ * for years.
  */
 const NOT_BACKED_UP: ReadonlySet<string> = new Set([
   'state/first-admin-password',
