@@ -30,7 +30,7 @@ import {
 } from './fsutil';
 import { LakeError, LakeErrorCode } from './LakeError';
 import { LakeLayout } from './LakeLayout';
-import { LakeLocks, busyError, isLive } from './LakeLocks';
+import { LakeLocks, busyError, isLive, isMine } from './LakeLocks';
 import { checkLakeRoot } from './lakeListing';
 import { sweepObjects } from './sweepObjects';
 import type { Sweep } from './sweepObjects';
@@ -174,6 +174,12 @@ export function quarantineId(kept: Uint8Array | string): string {
   return createHash('sha256').update(kept).digest('hex').slice(0, 32);
 }
 
+/** A process's hold on a lake (see Lake.hold). */
+export interface LakeHold {
+  /** Gives the hold up; safe to call again. */
+  release(): void;
+}
+
 /**
  * A lake directory: objects, Parquet tables, quarantine and keys. Batches
  * commit atomically: Parquet is staged and fsynced, a journal naming every
@@ -293,6 +299,39 @@ export class Lake {
       }
     });
     return lake;
+  }
+
+  /**
+   * Holds the lake for a process that may commit to it at any time while
+   * it runs, without keeping a writer open in between (`lpacs serve` and
+   * its prediction jobs, STOW-RS and sync receive; `lpacs predict`): a
+   * `hold` entry in `locks/` keeps out what needs the lake alone
+   * (compaction, erasure, key rotation get LAKE_BUSY naming `what`) and
+   * lets writers append beside it. It goes with release() or when the
+   * process exits; one a killed process left counts for nothing.
+   * @throws LakeError LAKE_BUSY while a process has the lake to itself.
+   */
+  static async hold(root: string, what: string): Promise<LakeHold> {
+    const dir = new LakeLayout(root).locks;
+    await makeDirectories(dir);
+    const locks = new LakeLocks(dir, root);
+    const name = await locks.withMutex(async () => {
+      const alone = locks
+        .entries()
+        .filter((e) => e.kind === 'exclusive' && isLive(e));
+      if (alone.length) throw busyError(root, alone);
+      return locks.add('hold', what);
+    });
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      process.off('exit', release);
+      locks.remove(name);
+    };
+    // A second Ctrl-C exits at once: the entry goes all the same.
+    process.on('exit', release);
+    return { release };
   }
 
   /**
@@ -797,9 +836,10 @@ export class Lake {
   /**
    * Compacts as `compact` does from a handle opened to append, when no
    * other process holds the lake: under the mutex it checks that no live
-   * entry but its own is in `locks/` and adds an `exclusive` one, which
-   * keeps other writers out (they get LAKE_BUSY, as beside `lpacs
-   * compact`) until the compaction is done. Undefined, changing nothing,
+   * entry but its own (and its process's holds) is in `locks/` and adds
+   * an `exclusive` one, which keeps other writers out (they get
+   * LAKE_BUSY, as beside `lpacs compact`) until the compaction is done.
+   * Undefined, changing nothing,
    * when another process (or another handle of this one) holds the lake.
    * The caller must not commit through this handle meanwhile. Lets a
    * long-running writer (`lpacs serve`'s C-STORE SCP) merge its own
@@ -816,7 +856,13 @@ export class Lake {
     const exclusive = await locks.withMutex(async () => {
       const others = locks
         .entries()
-        .filter((e) => e.kind !== 'mutex' && e.name !== writer && isLive(e));
+        .filter(
+          (e) =>
+            e.kind !== 'mutex' &&
+            e.name !== writer &&
+            !(e.kind === 'hold' && isMine(e)) &&
+            isLive(e),
+        );
       return others.length ? undefined : locks.add('exclusive');
     });
     if (!exclusive) return undefined;

@@ -4,27 +4,36 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LakeError, LakeErrorCode } from './LakeError';
-import { processAlive } from './processAlive';
+import { processAlive, processStart } from './processAlive';
 
 /**
  * What a lock entry stands for: a process appending batches (`writer`,
  * any number at once), one needing the lake to itself (`exclusive`:
- * compaction, erasure, key rotation, recovery after a restore), or a
- * short hold of the lake's mutex (`mutex`).
+ * compaction, erasure, key rotation, recovery after a restore), a short
+ * hold of the lake's mutex (`mutex`), or a process that may commit at any
+ * time while it runs without keeping a writer open (`hold`: a server, a
+ * prediction run), which keeps `exclusive` ones out but not writers.
  */
-export type LockKind = 'writer' | 'exclusive' | 'mutex';
+export type LockKind = 'writer' | 'exclusive' | 'mutex' | 'hold';
 
-/** One entry of `locks/`, read from its name. */
+/** One entry of `locks/`, read from its name and its text. */
 export interface LockEntry {
   name: string;
   kind: LockKind;
   pid: number;
   host: string;
+  /**
+   * When its process started (see processStart), if the entry says: a
+   * process of that pid started at another time is not its holder.
+   */
+  started?: string;
+  /** What holds it (`lpacs serve`), if the entry says. */
+  what?: string;
 }
 
 // The host goes into file names: keep it to a safe alphabet.
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '-') || 'localhost';
-const ENTRY = /^(writer|exclusive|mutex)-(\d+)-[0-9a-f]+@(.+)$/;
+const ENTRY = /^(writer|exclusive|mutex|hold)-(\d+)-[0-9a-f]+@(.+)$/;
 
 function parse(name: string): LockEntry | undefined {
   const m = ENTRY.exec(name);
@@ -37,7 +46,33 @@ function parse(name: string): LockEntry | undefined {
  * another host cannot be checked from here, so it counts as running.
  */
 export function isLive(entry: LockEntry): boolean {
-  return entry.host !== HOST || processAlive(entry.pid);
+  return entry.host !== HOST || processAlive(entry.pid, entry.started);
+}
+
+/** True for an entry of this process's own (same pid, this host). */
+export function isMine(entry: LockEntry): boolean {
+  return entry.host === HOST && entry.pid === process.pid;
+}
+
+/** An entry's text: `PID HOST`, then `started=` and `what=` lines. */
+function entryText(what: string | undefined): string {
+  const started = processStart(process.pid);
+  return [
+    `${process.pid} ${HOST}`,
+    ...(started ? [`started=${started}`] : []),
+    ...(what ? [`what=${what.replace(/[\r\n]/g, ' ')}`] : []),
+    '',
+  ].join('\n');
+}
+
+/** The `started=` and `what=` of an entry's text (older entries have none). */
+function readText(path: string): { started?: string; what?: string } {
+  const out: { started?: string; what?: string } = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.startsWith('started=')) out.started = line.slice(8);
+    else if (line.startsWith('what=')) out.what = line.slice(5);
+  }
+  return out;
 }
 
 /**
@@ -61,7 +96,7 @@ export function busyError(root: string, holders: LockEntry[]): LakeError {
     ...new Set(
       holders.map((e) => {
         if (e.host !== HOST) return `process ${e.pid} on ${e.host}`;
-        const command = commandOf(e.pid);
+        const command = commandOf(e.pid) ?? e.what;
         return command ? `${command} (process ${e.pid})` : `process ${e.pid}`;
       }),
     ),
@@ -69,9 +104,12 @@ export function busyError(root: string, holders: LockEntry[]): LakeError {
   const many = who.length > 1;
   // A server holds the lake for as long as it runs: waiting never ends.
   const serving = who.some((w) => w.startsWith('lpacs serve'));
+  // A server or prediction run that writes nothing yet holds it all
+  // the same: it may commit at any time.
+  const held = holders.some((e) => e.kind === 'hold');
   return new LakeError(
     LakeErrorCode.Busy,
-    `lake ${root} is being written by ${who.join(', ')}; ${
+    `lake ${root} is ${held ? 'in use' : 'being written'} by ${who.join(', ')}; ${
       serving
         ? 'a running server keeps the lake until it stops: stop it for this command'
         : `wait for ${many ? 'them' : 'it'} to finish`
@@ -105,20 +143,37 @@ export class LakeLocks {
     this.#waitMs = waitMs;
   }
 
-  /** Every entry, whether its process runs or not. */
+  /**
+   * Every entry, whether its process runs or not; one removed while they
+   * are read is left out (its holder let it go).
+   */
   entries(): LockEntry[] {
     const out: LockEntry[] = [];
     for (const name of readdirSync(this.dir)) {
       const entry = parse(name);
-      if (entry) out.push(entry);
+      if (!entry) continue;
+      // A mutex entry is short-lived and its name is all that counts.
+      if (entry.kind !== 'mutex') {
+        try {
+          Object.assign(entry, readText(join(this.dir, name)));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw err;
+        }
+      }
+      out.push(entry);
     }
     return out;
   }
 
-  /** Adds an entry for this process; its name also names its folders. */
-  add(kind: LockKind): string {
+  /**
+   * Adds an entry for this process; its name also names its folders.
+   * `what` names the holder in others' LAKE_BUSY when its command line
+   * does not (a server started from a script).
+   */
+  add(kind: LockKind, what?: string): string {
     const name = `${kind}-${process.pid}-${randomBytes(4).toString('hex')}@${HOST}`;
-    writeFileSync(join(this.dir, name), `${process.pid} ${HOST}\n`, {
+    writeFileSync(join(this.dir, name), entryText(what), {
       flag: 'wx',
     });
     return name;

@@ -2,7 +2,7 @@ export { Catalog, QueryTimeoutError, ROLLUP_COLUMNS } from './Catalog';
 export type { CatalogOptions, Plain } from './Catalog';
 export { createFileAtomic, fsyncPath, writeFileAtomic } from './fsutil';
 export { Lake, newBatchId, quarantineId, unreadableText } from './Lake';
-export type { Erased } from './Lake';
+export type { Erased, LakeHold } from './Lake';
 export type {
   BatchRows,
   LakeMode,
