@@ -308,15 +308,15 @@ export function phiNeedles(truth: {
 
 /**
  * Starts `command args` (a `lpacs serve`, say) and resolves once what it
- * printed on stdout and stderr satisfies `ready`, with that output and a
- * stop function (SIGTERM, then waits for its exit). Rejects with the
- * output when it exits first.
+ * printed on stdout and stderr satisfies `ready`, with that output, its
+ * pid and a stop function (SIGTERM, then waits for its exit). Rejects
+ * with the output when it exits first.
  */
 export async function startUntil(
   command: string,
   args: string[],
   ready: (out: string) => boolean,
-): Promise<{ out: string; stop: () => Promise<void> }> {
+): Promise<{ out: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -339,7 +339,7 @@ export async function startUntil(
     await stop();
     throw err;
   }
-  return { out, stop };
+  return { out, pid: child.pid!, stop };
 }
 
 /**

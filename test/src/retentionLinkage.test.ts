@@ -75,6 +75,8 @@ after(async () => {
 
 describe('lpacs retention --apply and the linkage', () => {
   it('forgets a patient it leaves with no instance, and the accessions of the studies it erases', async () => {
+    // It needs the lake alone: the server stops for it and starts again.
+    await server.close();
     const r = await runCli([
       'retention',
       '--before',
@@ -87,6 +89,7 @@ describe('lpacs retention --apply and the linkage', () => {
       '--json',
     ]);
     assert.equal(r.code, 0, r.stderr);
+    server = await startServer({ lake, port: 0 });
     const report = JSON.parse(r.stdout) as {
       patients: number;
       studies: number;

@@ -17,6 +17,7 @@ import {
 } from '@lpacs/access';
 import {
   Catalog,
+  Lake,
   LakeLayout,
   QueryTimeoutError,
   silentLogger,
@@ -251,10 +252,37 @@ async function bounded(
     logger.warn({ step: what, ms }, 'shutdown step did not finish in time');
 }
 
-/** Starts the GraphQL API over a lake at http://host:port/graphql. */
+/**
+ * Starts the GraphQL API over a lake at http://host:port/graphql. The
+ * server holds the lake (Lake.hold) until close() is done: it may commit
+ * at any time (STOW-RS, sync receive, prediction jobs) and its queries
+ * read tables an erasure or compaction would rewrite, so those are
+ * refused with LAKE_BUSY meanwhile, and it does not start beside one.
+ */
 export async function startServer(
   options: ServerOptions,
 ): Promise<RunningServer> {
+  const hold = await Lake.hold(options.lake, 'lpacs serve');
+  let running: RunningServer;
+  try {
+    running = await listen(options);
+  } catch (err) {
+    hold.release();
+    throw err;
+  }
+  return {
+    url: running.url,
+    close: async () => {
+      try {
+        await running.close();
+      } finally {
+        hold.release();
+      }
+    },
+  };
+}
+
+async function listen(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
   const proxies = trustedProxies(options.trustProxy ?? DEFAULT_TRUSTED_PROXIES);
   const ohifUrl = options.ohifUrl ? viewerUrl(options.ohifUrl) : undefined;

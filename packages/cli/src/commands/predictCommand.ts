@@ -1,4 +1,5 @@
-import { openLakeCipher } from '@lpacs/lake';
+import { Lake, openLakeCipher } from '@lpacs/lake';
+import type { LakeHold } from '@lpacs/lake';
 import { PredictionJobs, sessionOptionsFromEnv } from '@lpacs/ml';
 import type { InputFailure, JobSelection, JobState } from '@lpacs/ml';
 import { cliActor } from '../cliActor';
@@ -117,6 +118,7 @@ export async function predictCommand(
       );
     },
   });
+  let hold: LakeHold | undefined;
   try {
     if (flags.cancel) {
       const job = await jobs.cancel(flags.cancel);
@@ -129,6 +131,9 @@ export async function predictCommand(
       process.stdout.write(`job ${job.id} ${job.phase}\n`);
       return 0;
     }
+    // The run commits chunk by chunk: an erasure or compaction in between
+    // would find no writer open, and is kept out until it ends.
+    hold = await Lake.hold(opts.lake, 'lpacs predict');
     let id = flags.resume;
     if (!id) {
       if (!flags.model) {
@@ -173,5 +178,6 @@ export async function predictCommand(
     return job.phase === 'failed' ? 1 : 0;
   } finally {
     await jobs.close();
+    hold?.release();
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeLakeFile } from '@lpacs/lake';
+import { LakeError, LakeErrorCode, writeLakeFile } from '@lpacs/lake';
 import { cliActor } from '../cliActor';
 import { counted } from '../format';
 import type { Options } from '../options';
@@ -147,6 +147,16 @@ export async function retentionCommand(
       },
     },
     cliActor(),
-  );
+  ).catch(async (err: unknown) => {
+    // Refused before it began (a server holds the lake): no audit entry
+    // will name the list, so it goes.
+    if (
+      frozenList &&
+      err instanceof LakeError &&
+      err.code === LakeErrorCode.Busy
+    )
+      await rm(join(opts.lake, frozenList), { force: true });
+    throw err;
+  });
   return printErasure(opts, r, cutoff ? { cutoff } : {});
 }
