@@ -30,7 +30,7 @@ import {
   releaseInstanceUIDs,
 } from '@lpacs/sharing';
 import { downloadRefusal } from './resolvers/SharingResolver';
-import { LakePredictionSink, PredictionJobs } from '@lpacs/ml';
+import { LakePredictionSink, PredictionJobs, keepPresent } from '@lpacs/ml';
 import type { SessionOptions } from '@lpacs/ml';
 import { metricGauges } from './operations/metricGauges';
 import { readFileSync } from 'node:fs';
@@ -440,10 +440,19 @@ async function listen(options: ServerOptions): Promise<RunningServer> {
     logger,
     ...(options.modelSession ? { session: options.modelSession } : {}),
     sink: {
-      commit: async (rows) => {
-        if (!rows.length) return;
-        if (session) await (await session).commitRows({ predictions: rows });
-        else await direct.commit(rows);
+      // Either way only for instances still in the lake (keepPresent).
+      commit: async (rows, masks = []) => {
+        if (!rows.length && !masks.length) return [];
+        if (!session) return direct.commit(rows, masks);
+        let erased: string[] = [];
+        await (
+          await session
+        ).commitRows(async (lake) => {
+          const kept = await keepPresent(lake, rows, masks);
+          erased = kept.erased;
+          return { predictions: kept.rows };
+        });
+        return erased;
       },
     },
   });

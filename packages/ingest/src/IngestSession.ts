@@ -502,12 +502,17 @@ export class IngestSession {
   /**
    * Commits rows that did not come from files (model predictions) as one
    * batch through this session's write lock, after any run under way.
+   * `rows` may be a function making them from the session's open lake
+   * (a prediction job's keepPresent), called in turn like the commit.
    * Returns the batch id.
    */
-  commitRows(rows: BatchRows): Promise<string> {
+  commitRows(
+    rows: BatchRows | ((lake: Lake) => Promise<BatchRows>),
+  ): Promise<string> {
     const next = this.#queue.then(async () => {
       const batchId = newBatchId();
-      await this.#lake.commitBatch(batchId, rows);
+      const batch = typeof rows === 'function' ? await rows(this.#lake) : rows;
+      await this.#lake.commitBatch(batchId, batch);
       return batchId;
     });
     this.#queue = next.catch(() => undefined);

@@ -880,6 +880,63 @@ export class Lake {
   }
 
   /**
+   * Which of `sops` (SOP Instance UIDs) and `series` (Series Instance
+   * UIDs) the `instances` table holds now. Through a handle open for
+   * writing, so no erasure can run until it is closed: what it says
+   * present stays so for a commit made through it (a prediction job's
+   * chunk drops the rows and masks of instances erased since it selected
+   * them).
+   */
+  async presentUIDs(
+    sops: Iterable<string>,
+    series: Iterable<string> = [],
+  ): Promise<{ sops: Set<string>; series: Set<string> }> {
+    if (!this.#writer)
+      throw new LakeError(
+        LakeErrorCode.Unwritable,
+        `lake ${this.root} is not open for writing`,
+      );
+    const out = { sops: new Set<string>(), series: new Set<string>() };
+    const asked = {
+      sops: [...new Set(sops)],
+      series: [...new Set(series)],
+    };
+    if (!asked.sops.length && !asked.series.length) return out;
+    const db = await openDuckDB(1);
+    const conn = await db.connect();
+    try {
+      const source = await tableSource(
+        this.root,
+        this.layout.table('instances'),
+        conn,
+      );
+      if (!source) return out;
+      // Quoted literals, as eraseRows writes them, a thousand at a time.
+      for (const [column, values, found] of [
+        ['SOPInstanceUID', asked.sops, out.sops],
+        ['SeriesInstanceUID', asked.series, out.series],
+      ] as const) {
+        for (let i = 0; i < values.length; i += 1000) {
+          const list = values
+            .slice(i, i + 1000)
+            .map(sqlString)
+            .join(', ');
+          const rows = (
+            await conn.runAndReadAll(
+              `SELECT DISTINCT "${column}" AS uid FROM ${source} WHERE "${column}" IN (${list})`,
+            )
+          ).getRowObjectsJS();
+          for (const r of rows) found.add(String(r.uid));
+        }
+      }
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+    return out;
+  }
+
+  /**
    * Deletes the objects that no instance row and no quarantine record
    * names (see sweepObjects): what a killed writer stored ahead of a
    * commit it never made. Needs the write lock this handle holds, so no

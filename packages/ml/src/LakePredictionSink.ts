@@ -7,16 +7,24 @@ import {
   silentLogger,
 } from '@lpacs/lake';
 import type { Logger, Row } from '@lpacs/lake';
+import { keepPresent } from './keepPresent';
+import type { MaskFile } from './keepPresent';
 
-/** Where a job's prediction rows go, one commit per chunk of inputs. */
+/**
+ * Where a job's prediction rows and masks go, one commit per chunk of
+ * inputs. A sink that writes to a lake leaves out the rows and masks of
+ * instances erased meanwhile (keepPresent) and returns their UIDs.
+ */
 export interface PredictionSink {
-  commit(rows: Row[]): Promise<void>;
+  commit(rows: Row[], masks?: MaskFile[]): Promise<string[] | void>;
 }
 
 /**
- * Commits prediction rows as a lake batch, appending beside ingests. While
- * another process has the lake to itself (a compaction or erasure:
- * LAKE_BUSY) the sink waits and retries, up to `maxWaitMs`.
+ * Commits prediction rows as a lake batch, appending beside ingests, with
+ * their masks written first, both only for instances still in the lake
+ * (keepPresent). While another process has the lake to itself (a
+ * compaction or erasure: LAKE_BUSY) the sink waits and retries, up to
+ * `maxWaitMs`.
  */
 export class LakePredictionSink implements PredictionSink {
   readonly #root: string;
@@ -35,8 +43,8 @@ export class LakePredictionSink implements PredictionSink {
     this.#maxWaitMs = options.maxWaitMs ?? 10 * 60_000;
   }
 
-  async commit(rows: Row[]): Promise<void> {
-    if (!rows.length) return;
+  async commit(rows: Row[], masks: MaskFile[] = []): Promise<string[]> {
+    if (!rows.length && !masks.length) return [];
     const started = Date.now();
     let warned = false;
     for (;;) {
@@ -57,8 +65,10 @@ export class LakePredictionSink implements PredictionSink {
         continue;
       }
       try {
-        await lake.commitBatch(newBatchId(), { predictions: rows });
-        return;
+        const kept = await keepPresent(lake, rows, masks);
+        if (kept.rows.length)
+          await lake.commitBatch(newBatchId(), { predictions: kept.rows });
+        return kept.erased;
       } finally {
         lake.close();
       }

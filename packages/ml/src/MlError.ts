@@ -17,6 +17,11 @@ export enum MlErrorCode {
   /** onnxruntime refused to run a batch. */
   InferenceFailed = 'INFERENCE_FAILED',
   /**
+   * Inputs erased from the lake after they were predicted, before their
+   * rows were committed: none of their rows or masks is kept.
+   */
+  InputErased = 'INPUT_ERASED',
+  /**
    * An input's object is no longer in the lake (erased, or removed by
    * hand, after the job selected it).
    */

@@ -5,7 +5,6 @@ import {
   Catalog,
   newBatchId,
   prepareMaskNaming,
-  sealObject,
   silentLogger,
 } from '@lpacs/lake';
 import type { Logger } from '@lpacs/lake';
@@ -29,7 +28,6 @@ import { predictVolumes } from './predictVolumes';
 import { readInputObject } from './readInputObject';
 import { selectInputs } from './selectInputs';
 import type { FrameDecoder, RegisteredModel, SessionOptions } from './types';
-import { writeMask } from './writeMask';
 
 /**
  * Checks that a stored model.onnx still has the SHA-256 it is stored
@@ -51,9 +49,6 @@ async function verifyStored(model: RegisteredModel): Promise<void> {
 
 /** Failures kept in a job's state; the count goes on past it. */
 const MAX_FAILURES = 1000;
-
-/** Mask files written at once. */
-const MASK_WRITES = 8;
 
 /** How chunks are sized without PredictionJobsOptions.commitEvery. */
 const CHUNKS = {
@@ -443,6 +438,8 @@ export class PredictionJobs {
   /**
    * Writes a predicted chunk's masks, commits its rows and saves the job's
    * progress; a cancel that came meanwhile ends the job, keeping the rows.
+   * Inputs erased from the lake since the job selected them get neither
+   * (see keepPresent): they count as failed.
    */
   async #persist(
     id: string,
@@ -452,27 +449,41 @@ export class PredictionJobs {
     r: ChunkResult,
     signal: AbortSignal,
   ): Promise<JobState> {
-    const root = this.#options.lakeRoot;
-    // Several mask files at once: one after another, a chunk's masks (a
-    // .npy and a SEG per image) took longer to write than its commit.
-    for (let i = 0; i < r.masks.length; i += MASK_WRITES)
-      await Promise.all(
-        r.masks
-          .slice(i, i + MASK_WRITES)
-          .map((m) => writeMask(join(root, m.key), sealObject(root, m.bytes))),
+    const erased = new Set((await this.#sink.commit(r.rows, r.masks)) ?? []);
+    // An input is gone with its instance, or (a stacking model's) series.
+    const byUid = new Map(chunk.map((i) => [i.SOPInstanceUID, i]));
+    const predicted = r.predicted.filter((uid) => {
+      const input = byUid.get(uid);
+      return !(
+        erased.has(uid) ||
+        (input !== undefined && erased.has(input.SeriesInstanceUID))
       );
-    await this.#sink.commit(r.rows);
+    });
+    const lost = r.predicted.length - predicted.length;
     const p = job.progress;
     const next: JobState = {
       ...job,
       progress: {
         total: p.total,
         done: p.done + chunk.length,
-        predicted: p.predicted + r.predicted.length,
+        predicted: p.predicted + predicted.length,
         skipped: p.skipped + chunk.length - todo,
-        failed: p.failed + todo - r.predicted.length,
+        failed: p.failed + todo - predicted.length,
       },
-      failures: [...job.failures, ...r.failures].slice(0, MAX_FAILURES),
+      failures: [
+        ...job.failures,
+        ...r.failures,
+        // Counted, not named: the instances are erased.
+        ...(lost
+          ? [
+              {
+                code: MlErrorCode.InputErased,
+                ...(lost === 1 ? {} : { instances: lost }),
+                message: `${lost} input${lost === 1 ? ' was' : 's were'} erased from the lake since the job selected them; no prediction or mask of ${lost === 1 ? 'it' : 'them'} was kept`,
+              },
+            ]
+          : []),
+      ].slice(0, MAX_FAILURES),
     };
     // Checked again after the commit, so a cancel written meanwhile by
     // another process is not overwritten with "running".

@@ -19,6 +19,8 @@ export type {
   JobSelection,
   JobState,
 } from './jobTypes';
+export { keepPresent } from './keepPresent';
+export type { MaskFile } from './keepPresent';
 export { LakePredictionSink } from './LakePredictionSink';
 export type { PredictionSink } from './LakePredictionSink';
 export { lowerPriority } from './lowerPriority';

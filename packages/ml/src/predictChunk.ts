@@ -11,7 +11,11 @@ import type { RegisteredModel } from './types';
 /** What a chunk of inputs gave. */
 export interface ChunkResult {
   rows: Row[];
-  masks: Array<{ key: string; bytes: Buffer }>;
+  /**
+   * Mask files, each with the UID of the instance (a stacking model's:
+   * the series) it was made from, which its name may not tell (keyed).
+   */
+  masks: Array<{ key: string; bytes: Buffer; uid: string }>;
   /** SOP Instance UIDs with every selected frame predicted. */
   predicted: string[];
   failures: InputFailure[];
@@ -195,7 +199,9 @@ export async function predictChunk(
   result.rows = result.rows.filter(
     (r) => !failed.has(r.SOPInstanceUID as string),
   );
-  result.masks = masks.filter((m) => !failed.has(m.uid)).map((m) => m.mask);
+  result.masks = masks
+    .filter((m) => !failed.has(m.uid))
+    .map((m) => ({ ...m.mask, uid: m.uid }));
   result.predicted = inputs
     .map((i) => i.SOPInstanceUID)
     .filter((uid) => !failed.has(uid));

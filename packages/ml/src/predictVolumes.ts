@@ -157,7 +157,8 @@ export async function predictVolumes(
         names,
       );
       result.rows.push(...p.rows);
-      if (p.mask) result.masks.push(p.mask);
+      const uid = first.SeriesInstanceUID;
+      if (p.mask) result.masks.push({ ...p.mask, uid });
       const seg =
         dicomSeg &&
         p.mask &&
@@ -167,7 +168,7 @@ export async function predictVolumes(
           b.slices,
           p.mask,
         );
-      if (seg) result.masks.push(seg);
+      if (seg) result.masks.push({ ...seg, uid });
       result.predicted.push(...b.instances.map((x) => x.SOPInstanceUID));
     });
   };

@@ -62,7 +62,7 @@ export class JobFailure {
   instances!: number;
   @Field({
     description:
-      'BAD_INPUT, UNDECODABLE, INFERENCE_FAILED, OBJECT_MISSING (erased after the job selected it) or OBJECT_UNREADABLE',
+      'BAD_INPUT, UNDECODABLE, INFERENCE_FAILED, OBJECT_MISSING (erased after the job selected it), OBJECT_UNREADABLE or INPUT_ERASED (erased after it was predicted: no row or mask kept; counted, not named)',
   })
   code!: string;
   @Field() message!: string;
