@@ -276,7 +276,7 @@ describe('lpacs erase after a C-STORE SCP was killed with SIGKILL', () => {
     child.kill('SIGKILL');
     await exited;
     assert.deepEqual(steps(), [
-      ...['tables', 'objects', 'orphans', 'linkage', 'quarantine'],
+      ...['tables', 'objects', 'orphans', 'leftovers', 'linkage', 'quarantine'],
     ]);
     rmSync(fifo);
     assert.equal(holding(join(lake, 'spool'), A.id).length, spooledA);

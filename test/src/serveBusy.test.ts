@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Role } from '@lpacs/access';
+import { Lake, newBatchId } from '@lpacs/lake';
 import { SharingStore } from '@lpacs/sharing';
 import type { FrozenInstance, SavedCohort } from '@lpacs/sharing';
 import {
@@ -274,5 +281,89 @@ describe('an erasure and a model job', () => {
       [],
     );
     assert.deepEqual(filesHolding(lake, patient), KEEPS_PSEUDONYM);
+  });
+
+  it('erases, when run again, prediction rows and masks left of instances it erased before', async () => {
+    const lake = await ingestedLake('leftovers');
+    const [patient, sops] = [...(await patients(lake))][0]!;
+    const [study] = await parquetRows(
+      `SELECT "SeriesInstanceUID" AS se, "StudyInstanceUID" AS st FROM read_parquet('${lake}/tables/instances/*/*.parquet') WHERE "SOPInstanceUID" = '${sops[0]}'`,
+    );
+    const first = await runCli([
+      'erase',
+      '--patient',
+      patient,
+      '--reason',
+      'consent withdrawn',
+      '--lake',
+      lake,
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    // What the trial found after an erase beside a model job (an lpacs
+    // before this fix): the job's commit of the erased instance's row, and
+    // its masks, the SEG naming the patient.
+    const model = 'a'.repeat(64);
+    const mask = `masks/${model}/${sops[0]}-0`;
+    mkdirSync(join(lake, 'masks', model), { recursive: true });
+    writeFileSync(join(lake, `${mask}.npy`), 'NUMPY');
+    writeFileSync(join(lake, `${mask}.seg.dcm`), `SEG of ${patient}`);
+    const writer = await Lake.open(lake, undefined, 'append');
+    try {
+      await writer.commitBatch(newBatchId(), {
+        predictions: [
+          {
+            model_name: 'ct-threshold',
+            model_version: '1.0.0',
+            model_sha256: model,
+            run_id: 'job',
+            SOPInstanceUID: sops[0]!,
+            frame_index: 0,
+            SeriesInstanceUID: String(study!.se),
+            StudyInstanceUID: String(study!.st),
+            label: 'dense',
+            score: null,
+            value: 0.5,
+            mask_key: `${mask}.npy`,
+            created_at: new Date().toISOString(),
+          },
+        ],
+      });
+    } finally {
+      writer.close();
+    }
+    const again = await runCli([
+      'erase',
+      '--patient',
+      patient,
+      '--reason',
+      'consent withdrawn',
+      '--lake',
+      lake,
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stdout,
+      /^erased 0 instances in 0 series \(.*, 1 prediction row and 2 mask files of instances erased before swept\)/,
+    );
+    assert.deepEqual(
+      await parquetRows(
+        `SELECT * FROM read_parquet('${lake}/tables/predictions/*/*.parquet')`,
+      ),
+      [],
+    );
+    assert.deepEqual(filesUnder(join(lake, 'masks')), []);
+    assert.deepEqual(filesHolding(lake, patient), KEEPS_PSEUDONYM);
+    // Nothing left now: the third run says so.
+    const third = await runCli([
+      'erase',
+      '--patient',
+      patient,
+      '--reason',
+      'consent withdrawn',
+      '--lake',
+      lake,
+    ]);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stdout, /already erased on .*; nothing left\n$/);
   });
 });

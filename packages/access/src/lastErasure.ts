@@ -20,13 +20,22 @@ const ERASURES = new Set(['erase.patient', 'erase.study', 'retention.apply']);
 
 /**
  * True when an erasure's audit detail says it removed something: rows,
- * objects, quarantined originals, conflict versions or linkage records
- * (a patient tombstoned with no data removed nothing a backup holds).
+ * objects, quarantined originals, conflict versions, linkage records, or
+ * predictions and masks left of instances erased before (a patient
+ * tombstoned with no data removed nothing a backup holds).
  */
 export function erasedSomething(
   detail: Record<string, string | number | boolean> | undefined,
 ): boolean {
-  return ['instances', 'objects', 'quarantined', 'conflicts', 'linkageRecords']
+  return [
+    'instances',
+    'objects',
+    'quarantined',
+    'conflicts',
+    'linkageRecords',
+    'leftoverPredictions',
+    'leftoverMasks',
+  ]
     .map((k) => Number(detail?.[k] ?? 0))
     .some((n) => n > 0);
 }

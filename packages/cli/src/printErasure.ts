@@ -43,8 +43,13 @@ export function erasureLine(d: ErasureDone): string {
   const orphans = d.orphans
     ? `, ${counted(d.orphans, 'object')} no row named swept`
     : '';
+  const { predictions, masks } = d.leftovers;
+  const leftovers =
+    predictions || masks
+      ? `, ${counted(predictions, 'prediction row')} and ${counted(masks, 'mask file')} of instances erased before swept`
+      : '';
   const parts = [
-    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(series, 'series', 'series')}${keeps} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts}${spooled}${orphans})`,
+    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(series, 'series', 'series')}${keeps} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts}${spooled}${orphans}${leftovers})`,
     `revoked ${counted(d.sharing.releasesRevoked.length, 'release')}`,
     `removed them from ${counted(d.sharing.cohortsChanged.length, 'saved cohort')}`,
   ];
@@ -72,6 +77,8 @@ export function erasureReport(d: ErasureDone): Record<string, unknown> {
     objects: d.objectsDeleted,
     objectsAlreadyGone: d.objectsAbsent,
     orphansSwept: d.orphans,
+    leftoverPredictions: d.leftovers.predictions,
+    leftoverMasks: d.leftovers.masks,
     linkageRecords: d.linkage.records,
     accessionLinks: d.linkage.accessionLinks,
     quarantined: d.quarantine.originals,

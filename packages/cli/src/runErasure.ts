@@ -39,6 +39,13 @@ export interface ErasureRequest {
    * `none`: refuse when any does (a tombstone alone was asked for).
    */
   expect?: 'data' | 'none';
+  /**
+   * An earlier erasure removed the target: with `expect: 'data'` and
+   * nothing of it left, prediction rows and masks still made from
+   * instances no longer in the lake (see Lake.sweepLeftovers) are
+   * erased instead of refusing.
+   */
+  erasedBefore?: boolean;
 }
 
 /** What an erasure refused for its `expect`: what matched. */
@@ -72,6 +79,11 @@ export interface ErasureDone {
    * written ahead of its rows), the erased patient's among them.
    */
   orphans: number;
+  /**
+   * Prediction rows, and mask files, made from instances no longer in
+   * the lake (a job that committed after an erasure), swept.
+   */
+  leftovers: { predictions: number; masks: number };
   /** Linkage records removed, accession links taken out of the others. */
   linkage: { records: number; accessionLinks: number };
   quarantine: QuarantineErased;
@@ -100,6 +112,7 @@ async function complete(
     objectsDeleted: 0,
     objectsAbsent: 0,
     orphans: 0,
+    leftovers: { predictions: 0, masks: 0 },
     linkage: { records: 0, accessionLinks: 0 },
     quarantine: { originals: 0, conflicts: 0 },
     spooled: 0,
@@ -121,6 +134,11 @@ async function complete(
   // writer killed before it committed stays, whoever's else goes too.
   await step('orphans', async () => {
     done.orphans = (await lake.sweepObjects()).removed;
+  });
+  // Likewise a prediction row or mask of an instance gone before now,
+  // whoever's it was: erased data.
+  await step('leftovers', async () => {
+    done.leftovers = await lake.sweepLeftovers();
   });
   await step('linkage', async () => {
     done.linkage = new LinkageReader(lake.root).forgetErased(plan);
@@ -161,6 +179,8 @@ async function complete(
       studies: plan.studies.length,
       objects: done.objectsDeleted,
       orphansSwept: done.orphans,
+      leftoverPredictions: done.leftovers.predictions,
+      leftoverMasks: done.leftovers.masks,
       linkageRecords: done.linkage.records,
       accessionLinks: done.linkage.accessionLinks,
       quarantined: done.quarantine.originals,
@@ -234,7 +254,12 @@ export async function runErasure(
       const spooled = none ? (await spooledOriginalsOf(lake, plan)).length : 0;
       const conflicts = plan.conflicts.length;
       const any = plan.instances.length + quarantined + spooled + conflicts > 0;
-      if (any !== (request.expect === 'data'))
+      // Found erased, yet something made from erased instances is left.
+      const leftovers =
+        !any && request.expect === 'data' && request.erasedBefore
+          ? await lake.leftoverPredictions()
+          : 0;
+      if (!leftovers && any !== (request.expect === 'data'))
         return {
           finished,
           refused: {

@@ -132,6 +132,20 @@ interface Journal {
   moves: Array<{ from: string; to: string }>;
 }
 
+/** The files below `dir`, or undefined when there is no such folder. */
+async function countFiles(dir: string): Promise<number | undefined> {
+  try {
+    const entries = await readdir(dir, {
+      recursive: true,
+      withFileTypes: true,
+    });
+    return entries.filter((e) => e.isFile()).length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** What an erasure removed: instances, and the levels left empty. */
 export interface Erased {
   instances: string[];
@@ -949,6 +963,104 @@ export class Lake {
         'sweeping objects needs a lake opened for writing alone',
       );
     return sweepObjects(this.layout);
+  }
+
+  /**
+   * What was made from instances no longer in the lake: the prediction
+   * rows whose instance (a series-level row: whose series) no instance
+   * row holds, by UID. A prediction job that committed after an erasure
+   * of its inputs, before jobs checked their inputs at commit, left them.
+   */
+  async #leftovers(): Promise<{
+    sops: string[];
+    series: string[];
+    rows: number;
+  }> {
+    const out = { sops: [] as string[], series: [] as string[], rows: 0 };
+    const db = await openDuckDB(1);
+    const conn = await db.connect();
+    try {
+      const predictions = await tableSource(
+        this.root,
+        this.layout.table('predictions'),
+        conn,
+      );
+      if (!predictions) return out;
+      const instances =
+        (await tableSource(this.root, this.layout.table('instances'), conn)) ??
+        `(SELECT NULL::VARCHAR AS "SOPInstanceUID", NULL::VARCHAR AS "SeriesInstanceUID" WHERE false)`;
+      const rows = (
+        await conn.runAndReadAll(
+          `SELECT p."SOPInstanceUID" AS sop, p."SeriesInstanceUID" AS series, count(*) AS n FROM ${predictions} p
+           WHERE CASE WHEN p."SOPInstanceUID" IS NOT NULL
+             THEN NOT EXISTS (SELECT 1 FROM ${instances} i WHERE i."SOPInstanceUID" = p."SOPInstanceUID")
+             ELSE NOT EXISTS (SELECT 1 FROM ${instances} i WHERE i."SeriesInstanceUID" = p."SeriesInstanceUID") END
+           GROUP BY 1, 2`,
+        )
+      ).getRowObjectsJS();
+      for (const r of rows) {
+        if (r.sop !== null) out.sops.push(String(r.sop));
+        else out.series.push(String(r.series));
+        out.rows += Number(r.n);
+      }
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+    out.sops = [...new Set(out.sops)];
+    out.series = [...new Set(out.series)];
+    return out;
+  }
+
+  /** How many prediction rows were made from instances no longer here. */
+  async leftoverPredictions(): Promise<number> {
+    return (await this.#leftovers()).rows;
+  }
+
+  /**
+   * Removes what was made from instances no longer in the lake (see
+   * #leftovers): those prediction rows (the table rewritten, older
+   * versions deleted, as an erasure does) and the masks and SEG objects
+   * made from the same instances or series. Needs the lake alone.
+   * @returns the prediction rows and mask files removed.
+   */
+  async sweepLeftovers(): Promise<{ predictions: number; masks: number }> {
+    this.#mustWriteAlone();
+    const found = await this.#leftovers();
+    if (!found.rows) return { predictions: 0, masks: 0 };
+    const list = (values: string[]) => values.map(sqlString).join(', ');
+    const drop = [
+      ...(found.sops.length
+        ? [`"SOPInstanceUID" IN (${list(found.sops)})`]
+        : []),
+      ...(found.series.length
+        ? [
+            `("SOPInstanceUID" IS NULL AND "SeriesInstanceUID" IN (${list(found.series)}))`,
+          ]
+        : []),
+    ].join(' OR ');
+    await compactTable(this.layout, 'predictions', newBatchId(), drop);
+    // The masks go as an erasure's do, whatever their names (eraseObjects).
+    const masks = join(this.root, 'masks');
+    const before = (await countFiles(masks)) ?? 0;
+    await this.eraseObjects({
+      action: 'leftovers',
+      target: '',
+      reason: '',
+      begun: new Date().toISOString(),
+      tombstone: false,
+      instances: found.sops,
+      series: found.series,
+      studies: [],
+      patients: [],
+      accessions: [],
+      objects: [],
+      done: [],
+    });
+    return {
+      predictions: found.rows,
+      masks: before - ((await countFiles(masks)) ?? 0),
+    };
   }
 
   /**

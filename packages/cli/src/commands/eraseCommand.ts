@@ -174,6 +174,7 @@ export async function eraseCommand(
       ...request,
       reason,
       expect,
+      ...(before ? { erasedBefore: true } : {}),
       ...(byOriginal ? { detail: { by: 'original identifier' } } : {}),
     },
     operator,

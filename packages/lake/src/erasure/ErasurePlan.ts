@@ -10,6 +10,7 @@ export const ERASURE_STEPS = [
   'tables',
   'objects',
   'orphans',
+  'leftovers',
   'linkage',
   'quarantine',
   'spool',
