@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Action } from '@lpacs/access';
-import { parseOptions } from '@lpacs/deid';
+import type { DeidOptions } from '@lpacs/deid';
 import type {
   FileOutcome,
   IngestSession,
@@ -66,34 +65,14 @@ async function keptAsConflicts(
 }
 
 /**
- * The profile options of the lake's de-identification (lake.json), which
- * an object must not exceed: the sender names them beside its own when
- * it reports objects refused "under this lake's options". Blanking rules
- * and accepted kinds are left out (they are this site's). Undefined when
- * lake.json cannot be read.
+ * The profile options an object must not exceed (the session's, as it
+ * verified the objects): the sender names them beside its own when it
+ * reports objects refused "under this lake's options". Blanking rules
+ * and accepted kinds are left out (they are this site's).
  */
-async function profileOptions(
-  lakeRoot: string,
-): Promise<Record<string, unknown> | undefined> {
-  try {
-    const settings = JSON.parse(
-      await readFile(new LakeLayout(lakeRoot).settings, 'utf8'),
-    ) as { deidentification?: unknown };
-    const o = parseOptions(settings.deidentification);
-    return {
-      longitudinal: o.longitudinal,
-      retainPatientCharacteristics: o.retainPatientCharacteristics,
-      retainDeviceIdentity: o.retainDeviceIdentity,
-      retainUIDs: o.retainUIDs,
-      retainInstitutionIdentity: o.retainInstitutionIdentity,
-      retainSafePrivate: o.retainSafePrivate,
-      cleanDescriptors: o.cleanDescriptors,
-      cleanStructuredContent: o.cleanStructuredContent,
-      cleanGraphics: o.cleanGraphics,
-    };
-  } catch {
-    return undefined;
-  }
+function profileOptions(options: DeidOptions): Record<string, unknown> {
+  const { blanking: _b, acceptUnmarked: _a, ...profile } = options;
+  return profile;
 }
 
 /**
@@ -234,8 +213,8 @@ async function objects(
     const r = results.find((x) => x.sha256 === sha256);
     if (r) r.outcome = verdicts[verdict];
   };
+  let session: IngestSession | undefined;
   if (inputs.length) {
-    let session: IngestSession;
     try {
       session = await ctx.ingestSession();
     } catch (err) {
@@ -250,8 +229,10 @@ async function objects(
   for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
   await gate.record(Action.SyncReceive, 'ok', undefined, counts);
   ctx.logger.info({ parts: parts.length, ...counts }, 'sync objects');
-  const options = await profileOptions(ctx.lakeRoot);
-  json(res, 200, { results, ...(options ? { options } : {}) });
+  json(res, 200, {
+    results,
+    ...(session ? { options: profileOptions(session.options) } : {}),
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { RESEARCH_DEFAULT, UNMARKED_KINDS, parseOptions } from '@lpacs/deid';
 import type { DeidOptions } from '@lpacs/deid';
 import {
@@ -7,13 +7,13 @@ import {
   LakeCipher,
   LakeError,
   LakeErrorCode,
-  LakeLayout,
   encryptionSettings,
   readKek,
   writeFileAtomic,
 } from '@lpacs/lake';
 import type { EncryptionSettings } from '@lpacs/lake';
 import type { Options } from '../options';
+import { CLEAN, RETAIN, existingOptions } from '../lakeOptions';
 import { readOptionFile } from '../readOptionFile';
 
 /** What `lpacs init` accepts besides the shared flags. */
@@ -30,37 +30,7 @@ export interface InitFlags {
   encrypt?: boolean;
 }
 
-const RETAIN: Record<string, string> = {
-  'patient-characteristics': 'retainPatientCharacteristics',
-  'device-identity': 'retainDeviceIdentity',
-  'institution-identity': 'retainInstitutionIdentity',
-  uids: 'retainUIDs',
-  'safe-private': 'retainSafePrivate',
-};
-
 const DATES = ['off', 'full', 'modified'];
-
-/**
- * The de-identification options of the lake at `root` as its lake.json
- * holds them, or undefined when it has none yet (a new lake).
- */
-function existingOptions(root: string): Record<string, unknown> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(new LakeLayout(root).settings, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let settings: { deidentification?: unknown };
-  try {
-    settings = JSON.parse(text) as { deidentification?: unknown };
-  } catch {
-    return undefined; // Lake.settings reports it as corrupt
-  }
-  return settings.deidentification === undefined
-    ? undefined
-    : { ...parseOptions(settings.deidentification) };
-}
 
 /** Which of the options that may change under stored data differ. */
 function admissionChanges(now: DeidOptions, asked: DeidOptions): string {
@@ -72,11 +42,6 @@ function admissionChanges(now: DeidOptions, asked: DeidOptions): string {
   ];
   return changed.join(' and ');
 }
-
-const CLEAN: Record<string, string> = {
-  'structured-content': 'cleanStructuredContent',
-  graphics: 'cleanGraphics',
-};
 
 /**
  * `lpacs init [--dates off|full|modified] [--retain NAME]...

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { AuditLog } from '@lpacs/access';
-import { parseOptions } from '@lpacs/deid';
-import { LakeLayout } from '@lpacs/lake';
 import { sendToPeer, syncItems } from '@lpacs/sharing';
 import type { SyncProgress, SyncReport, SyncSelection } from '@lpacs/sharing';
 import { cliActor } from '../cliActor';
 import { megabytes } from '../format';
+import { existingOptions, initFlags } from '../lakeOptions';
 import type { Options } from '../options';
 import { requireLake } from '../requireLake';
 
@@ -65,39 +63,6 @@ function stoppedAdvice(status: number | undefined, stopped: string): string {
 
 /** The end of the peer's message for an object its options would have stripped more. */
 const UNDER_PEER_OPTIONS = "under this lake's options";
-
-/**
- * De-identification options as the lpacs init flags that make them, e.g.
- * `--dates modified --retain patient-characteristics`.
- */
-function initFlags(o: Record<string, unknown>): string {
-  const flags = [`--dates ${String(o.longitudinal)}`];
-  for (const [key, name] of [
-    ['retainPatientCharacteristics', 'patient-characteristics'],
-    ['retainDeviceIdentity', 'device-identity'],
-    ['retainInstitutionIdentity', 'institution-identity'],
-    ['retainUIDs', 'uids'],
-    ['retainSafePrivate', 'safe-private'],
-  ])
-    if (o[key!] === true) flags.push(`--retain ${name}`);
-  if (o.cleanDescriptors === false) flags.push('--no-clean-descriptors');
-  if (o.cleanStructuredContent === true)
-    flags.push('--clean structured-content');
-  if (o.cleanGraphics === true) flags.push('--clean graphics');
-  return flags.join(' ');
-}
-
-/** This lake's de-identification options, or undefined when unreadable. */
-function ownOptions(lake: string): Record<string, unknown> | undefined {
-  try {
-    const settings = JSON.parse(
-      readFileSync(new LakeLayout(lake).settings, 'utf8'),
-    ) as { deidentification?: unknown };
-    return { ...parseOptions(settings.deidentification) };
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * One line for the objects the peer refused because its options keep
@@ -220,7 +185,11 @@ export async function syncCommand(
   ).length;
   if (narrower)
     lines.push(
-      narrowerPeerLine(narrower, ownOptions(opts.lake), report.peerOptions),
+      narrowerPeerLine(
+        narrower,
+        existingOptions(opts.lake),
+        report.peerOptions,
+      ),
     );
   if (report.stopped)
     lines.push(
