@@ -155,7 +155,6 @@ export class IngestSession {
           objectStaging: lake.objectStaging,
           secretHex: secret.toString('hex'),
           options: deid,
-          ingestedAt: new Date().toISOString(),
         },
       );
       // DuckDB's writer starts meanwhile too; the first commit awaits it

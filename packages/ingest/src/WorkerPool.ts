@@ -11,7 +11,6 @@ export interface WorkerSetup {
   objectStaging: string;
   secretHex: string;
   options: DeidOptions;
-  ingestedAt: string;
 }
 
 export type WorkerRequest =

@@ -27,7 +27,6 @@ export interface StoredObject {
   sha256: string;
   sizeBytes: number;
   ageYears: number | undefined;
-  ingestedAt: string;
 }
 
 /**
@@ -64,7 +63,8 @@ export function indexRow(file: DicomFile, stored: StoredObject): Row {
     object_key: stored.objectKey,
     sha256: stored.sha256,
     size_bytes: stored.sizeBytes,
-    ingested_at: stored.ingestedAt,
+    // Stamped with its batch's commit time when the session commits it.
+    ingested_at: '',
     SeriesInstanceUID: str(Tag.SeriesInstanceUID),
     Modality: str(Tag.Modality),
     SeriesDescription: str(Tag.SeriesDescription),

@@ -69,7 +69,6 @@ export interface FileContext {
   deidentifier: Deidentifier;
   /** SHA-256 of every stored object by its (de-identified) SOP Instance UID. */
   storedShaBySop: ReadonlyMap<string, string>;
-  ingestedAt: string;
   /**
    * Why each patient erased on request is refused, by pseudonym (see
    * erasedMessage): their files must not enter again.
@@ -345,7 +344,6 @@ export async function processFile(
     sha256,
     sizeBytes: outcome.bytes.length,
     ageYears: outcome.ageYears,
-    ingestedAt: ctx.ingestedAt,
   });
   // Assigned, not spread: copying a row of 30 keys costs 5 us a file.
   row.deid_actions = JSON.stringify(outcome.actions);

@@ -20,7 +20,6 @@ function essence(bytes: Buffer): string | undefined {
     sha256: '',
     sizeBytes: 0,
     ageYears: undefined,
-    ingestedAt: '',
   });
   const { TransferSyntaxUID: _ts, PatientAge: age, ...values } = row;
   // An age over 89 written as it came by an lpacs before 090Y was, and

@@ -11,7 +11,6 @@ const ctx: FileContext = {
   lake: Lake.attach(setup.lakeRoot, setup.objectStaging),
   deidentifier: new Deidentifier(keys, setup.options),
   storedShaBySop: new Map(),
-  ingestedAt: setup.ingestedAt,
 };
 
 /**
