@@ -7,14 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { AccessStore, Action, Role } from '@lpacs/access';
 import { startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
-import {
-  CT,
-  dcmdump,
-  filesUnder,
-  parquetRows,
-  runCli,
-  tempDir,
-} from './helpers';
+import { CT, filesUnder, parquetRows, runCli, tempDir } from './helpers';
 
 // New-user trial (HIGH): POST /sync/objects stored lpacs objects with one
 // field planted per copy, Overlay Description/Label, file meta elements
@@ -379,9 +372,21 @@ before(async () => {
     '--json',
   ]);
   assert.ok(ingested.code === 0 || ingested.code === 1, ingested.stderr);
-  clean = filesUnder(join(lakeA, 'objects')).find(
-    (f) => dcmdump(f, ['0008,0060'])?.['0008,0060'] === 'CT',
-  )!;
+  // A CT of the generated corpus (64 x 64, uncompressed): pydicom's test
+  // files hold CTs without Pixel Data or compressed, and which object a
+  // listing yields first depends on the lake's keyed UIDs.
+  clean = filesUnder(join(lakeA, 'objects')).find((f) => {
+    const dump = execFileSync(
+      'dcmdump',
+      ['-q', '+P', '0002,0010', '+P', '0008,0060', '+P', '7fe0,0010', f],
+      { encoding: 'latin1' },
+    );
+    return (
+      /\(0002,0010\) UI =LittleEndianExplicit /.test(dump) &&
+      /\(0008,0060\) CS \[CT\]/.test(dump) &&
+      /\(7fe0,0010\) OW .*# 8192, 1 PixelData/.test(dump)
+    );
+  })!;
   assert.ok(clean, 'a CT object in lake A');
   execFileSync('mkdir', ['-p', plants]);
   // One pydicom run writes every planted copy; a copy written without an
