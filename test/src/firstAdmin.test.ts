@@ -140,6 +140,14 @@ describe('the first admin made by lpacs serve', () => {
       env,
     );
     assert.equal(shown.stdout.trim(), password);
+    // Each reading of the credential is in the audit log, without it.
+    const audit = await runCli(['audit', '--lake', lake, '--json'], env);
+    const reads = (
+      JSON.parse(audit.stdout) as Array<{ action: string; target?: string }>
+    ).filter((e) => e.action === 'user.first-password');
+    assert.equal(reads.length, 2);
+    assert.ok(reads.every((e) => e.target === 'admin'));
+    assert.equal(audit.stdout.includes(password), false);
     // Changing the password spends the file, as in a lake in the clear.
     const change = await runCli(
       ['users', 'password', 'admin', '--lake', lake],

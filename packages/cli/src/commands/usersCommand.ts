@@ -104,6 +104,14 @@ export async function usersCommand(
         );
         return 1;
       }
+      // Reading a credential is audited, and before it is shown: a log
+      // that cannot take the entry reveals nothing.
+      await audit.append({
+        actor: operator,
+        action: 'user.first-password',
+        target: 'admin',
+        outcome: 'ok',
+      });
       process.stdout.write(`${first}\n`);
       return 0;
     }
