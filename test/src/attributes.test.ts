@@ -8,6 +8,7 @@ import type { RunningServer } from '@lpacs/api';
 import { Role } from '@lpacs/access';
 import {
   CT,
+  erasePatient,
   gqlResult,
   parquetRows,
   runCli,
@@ -285,16 +286,7 @@ describe('cohorts by attribute (the attributes table)', () => {
     assert.ok(Number(row!.n) > 0);
     await server.close();
     serving = false;
-    const run = await runCli([
-      'erase',
-      '--patient',
-      patient,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-      '--json',
-    ]);
+    const run = await erasePatient(lake, patient, { json: true });
     assert.equal(run.code, 0, run.stderr);
     const [left] = await parquetRows(
       `SELECT count(*) AS n FROM read_parquet('${lake}/tables/attributes/*/*.parquet') WHERE "PatientID" = '${patient}'`,

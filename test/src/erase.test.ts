@@ -7,6 +7,7 @@ import { LinkageReader, startServer } from '@lpacs/api';
 import type { RunningServer } from '@lpacs/api';
 import {
   CT,
+  erasePatient,
   filesUnder,
   gqlAs,
   gqlResult,
@@ -111,16 +112,7 @@ describe('erasing a patient (withdrawn consent)', () => {
     // An erasure needs the lake alone: the server is stopped for it, as
     // docs/ops.md says, and started again after.
     await server.close();
-    const run = await runCli([
-      'erase',
-      '--patient',
-      patient,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-      '--json',
-    ]);
+    const run = await erasePatient(lake, patient, { json: true });
     assert.equal(run.code, 0, run.stderr);
     server = await startServer({ lake, port: 0 });
     const report = JSON.parse(run.stdout) as {

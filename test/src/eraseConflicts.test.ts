@@ -4,7 +4,14 @@ import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuditLog } from '@lpacs/access';
-import { CT, dcmdump, parquetRows, runCli, tempDir } from './helpers';
+import {
+  CT,
+  dcmdump,
+  erasePatient,
+  parquetRows,
+  runCli,
+  tempDir,
+} from './helpers';
 
 // A file sent again with another patient's identity but its old SOP
 // Instance UID is a conflict: that version is kept beside the lake's, and
@@ -130,15 +137,9 @@ describe('erasure of conflict versions', () => {
     );
     // P0003's own instances of those SOP Instance UIDs stay.
     assert.equal(await instanceCount(), n);
-    const again = await runCli([
-      'erase',
-      '--patient',
-      audit.target!,
-      '--reason',
-      'withdrawn',
-      '--lake',
-      lake,
-    ]);
+    const again = await erasePatient(lake, audit.target!, {
+      reason: 'withdrawn',
+    });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already erased/);
   });

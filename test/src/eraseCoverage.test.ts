@@ -10,6 +10,7 @@ import type { RunningServer } from '@lpacs/api';
 import {
   CT,
   dcmdump,
+  erasePatient,
   filesUnder,
   parquetRows,
   runCli,
@@ -140,16 +141,7 @@ describe('erasing a patient (finding 3: quarantine; finding 8: tombstone)', () =
   it("deletes the patient's quarantined originals and reports and audits the count", async () => {
     const mrn = dcmdump(ctFiles('P0001')[0]!, ['0010,0020'])!['0010,0020']!;
     assert.ok(burnedFirst.toString('latin1').includes(mrn));
-    const r = await runCli([
-      'erase',
-      '--patient',
-      first,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-      '--json',
-    ]);
+    const r = await erasePatient(lake, first, { json: true });
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as {
       quarantined: number;

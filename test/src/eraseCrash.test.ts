@@ -12,7 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import { LinkageReader } from '@lpacs/api';
 import { SharingStore } from '@lpacs/sharing';
 import type { FrozenInstance } from '@lpacs/sharing';
-import { CLI, REPO, filesUnder, parquetRows, runCli, tempDir } from './helpers';
+import {
+  CLI,
+  erasePatient,
+  filesUnder,
+  parquetRows,
+  REPO,
+  runCli,
+  tempDir,
+} from './helpers';
 
 // Finding 2: kill -9 at any moment of an erasure, then the same command
 // again, must leave nothing of the patient, and say what it finished.
@@ -154,16 +162,7 @@ describe('kill -9 during lpacs erase, then the same command again', () => {
       assert.equal(how, 'SIGKILL', 'killed before it finished');
       for (const s of expected ?? [])
         assert.ok(state.includes(s), `${s}: ${state}`);
-      const rerun = await runCli([
-        'erase',
-        '--patient',
-        erased,
-        '--reason',
-        'consent withdrawn',
-        '--lake',
-        lake,
-        '--json',
-      ]);
+      const rerun = await erasePatient(lake, erased, { json: true });
       assert.equal(rerun.code, 0, rerun.stderr);
       const report = JSON.parse(rerun.stdout) as {
         resumed: boolean;

@@ -154,6 +154,22 @@ export function runCli(
   });
 }
 
+/**
+ * `lpacs erase --patient PSEUDONYM --reason ... --lake LAKE`, as an
+ * operator withdrawing a patient's consent runs it; `--json` when asked.
+ */
+export function erasePatient(
+  lake: string,
+  patient: string,
+  o: { reason?: string; json?: boolean } = {},
+): Promise<CliRun> {
+  return runCli([
+    ...['erase', '--patient', patient],
+    ...['--reason', o.reason ?? 'consent withdrawn', '--lake', lake],
+    ...(o.json ? ['--json'] : []),
+  ]);
+}
+
 /** Attribute values as dcmtk's dcmdump reads them (the independent reader). */
 export function dcmdump(
   file: string,

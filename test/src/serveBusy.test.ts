@@ -13,9 +13,10 @@ import { Lake, newBatchId } from '@lpacs/lake';
 import { SharingStore } from '@lpacs/sharing';
 import type { FrozenInstance, SavedCohort } from '@lpacs/sharing';
 import {
+  addModel,
   CLI,
   CT,
-  addModel,
+  erasePatient,
   filesUnder,
   gqlAs,
   makeModels,
@@ -153,15 +154,7 @@ describe('lpacs serve holds the lake', () => {
       await server.stop();
     }
     assert.deepEqual(readdirSync(join(lake, 'locks')), []);
-    const erased = await runCli([
-      'erase',
-      '--patient',
-      patient,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-    ]);
+    const erased = await erasePatient(lake, patient);
     assert.equal(erased.code, 0, erased.stderr);
     assert.match(
       erased.stdout,
@@ -221,15 +214,7 @@ describe('an erasure and a model job', () => {
         token,
         'mutation { runModel(input: { model: "ct-threshold", filter: { modality: ["CT"] } }) { id } }',
       );
-      const erase = await runCli([
-        'erase',
-        '--patient',
-        patient,
-        '--reason',
-        'consent withdrawn',
-        '--lake',
-        lake,
-      ]);
+      const erase = await erasePatient(lake, patient);
       assert.deepEqual(
         { code: erase.code, stderr: erase.stderr },
         { code: 1, stderr: busy(lake, server.pid) },
@@ -258,15 +243,7 @@ describe('an erasure and a model job', () => {
       ).map((r) => String(r.sop));
     // ct-threshold: one row per CT slice, and a mask of each.
     assert.equal((await predicted()).length, ctFiles.length);
-    const erase = await runCli([
-      'erase',
-      '--patient',
-      patient,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-    ]);
+    const erase = await erasePatient(lake, patient);
     assert.equal(erase.code, 0, erase.stderr);
     const left = await predicted();
     assert.equal(left.length, ctFiles.length - sops.length);
@@ -289,15 +266,7 @@ describe('an erasure and a model job', () => {
     const [study] = await parquetRows(
       `SELECT "SeriesInstanceUID" AS se, "StudyInstanceUID" AS st FROM read_parquet('${lake}/tables/instances/*/*.parquet') WHERE "SOPInstanceUID" = '${sops[0]}'`,
     );
-    const first = await runCli([
-      'erase',
-      '--patient',
-      patient,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-    ]);
+    const first = await erasePatient(lake, patient);
     assert.equal(first.code, 0, first.stderr);
     // What the trial found after an erase beside a model job (an lpacs
     // before this fix): the job's commit of the erased instance's row, and
@@ -331,15 +300,7 @@ describe('an erasure and a model job', () => {
     } finally {
       writer.close();
     }
-    const again = await runCli([
-      'erase',
-      '--patient',
-      patient,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-    ]);
+    const again = await erasePatient(lake, patient);
     assert.equal(again.code, 0, again.stderr);
     assert.match(
       again.stdout,
@@ -354,15 +315,7 @@ describe('an erasure and a model job', () => {
     assert.deepEqual(filesUnder(join(lake, 'masks')), []);
     assert.deepEqual(filesHolding(lake, patient), KEEPS_PSEUDONYM);
     // Nothing left now: the third run says so.
-    const third = await runCli([
-      'erase',
-      '--patient',
-      patient,
-      '--reason',
-      'consent withdrawn',
-      '--lake',
-      lake,
-    ]);
+    const third = await erasePatient(lake, patient);
     assert.equal(third.code, 0, third.stderr);
     assert.match(third.stdout, /already erased on .*; nothing left\n$/);
   });
