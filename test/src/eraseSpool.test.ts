@@ -318,7 +318,8 @@ describe('lpacs erase after a C-STORE SCP was killed with SIGKILL', () => {
     child.kill('SIGKILL');
     await exited;
     assert.deepEqual(steps(), [
-      ...['tables', 'objects', 'orphans', 'leftovers', 'linkage', 'quarantine'],
+      ...['tables', 'objects', 'orphans', 'leftovers', 'jobs', 'linkage'],
+      'quarantine',
     ]);
     rmSync(fifo);
     assert.equal(holding(join(lake, 'spool'), A.id).length, spooledA);

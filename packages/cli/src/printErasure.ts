@@ -48,8 +48,12 @@ export function erasureLine(d: ErasureDone): string {
     predictions || masks
       ? `, ${counted(predictions, 'prediction row')} and ${counted(masks, 'mask file')} of instances erased before swept`
       : '';
+  // Shown when there were some, as the leftovers are.
+  const jobs = d.jobs.jobs
+    ? `, ${counted(d.jobs.inputs, 'input')} taken out of ${counted(d.jobs.jobs, 'prediction job')}`
+    : '';
   const parts = [
-    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(series, 'series', 'series')}${keeps} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts}${spooled}${orphans}${leftovers})`,
+    `${head}erased ${counted(p.instances.length, 'instance')} in ${counted(series, 'series', 'series')}${keeps} (${objects}, ${linkageText(d)}, ${counted(d.quarantine.originals, 'quarantined original')}${conflicts}${spooled}${orphans}${leftovers}${jobs})`,
     `revoked ${counted(d.sharing.releasesRevoked.length, 'release')}`,
     `removed them from ${counted(d.sharing.cohortsChanged.length, 'saved cohort')}`,
   ];
@@ -79,6 +83,8 @@ export function erasureReport(d: ErasureDone): Record<string, unknown> {
     orphansSwept: d.orphans,
     leftoverPredictions: d.leftovers.predictions,
     leftoverMasks: d.leftovers.masks,
+    jobs: d.jobs.jobs,
+    jobInputs: d.jobs.inputs,
     linkageRecords: d.linkage.records,
     accessionLinks: d.linkage.accessionLinks,
     quarantined: d.quarantine.originals,

@@ -9,6 +9,7 @@ import {
 import type { QuarantineErased } from '@lpacs/ingest';
 import { Lake, addTombstones } from '@lpacs/lake';
 import type { ErasurePlan, ErasureStep } from '@lpacs/lake';
+import { JobStore } from '@lpacs/ml';
 import { eraseFromSharing } from './eraseFromSharing';
 import type { SharingErased } from './eraseFromSharing';
 import { requireLake } from './requireLake';
@@ -84,6 +85,11 @@ export interface ErasureDone {
    * the lake (a job that committed after an erasure), swept.
    */
   leftovers: { predictions: number; masks: number };
+  /**
+   * Prediction jobs whose files named erased instances, and the inputs
+   * taken out of them (redacted in place in an unfinished job's list).
+   */
+  jobs: { jobs: number; inputs: number };
   /** Linkage records removed, accession links taken out of the others. */
   linkage: { records: number; accessionLinks: number };
   quarantine: QuarantineErased;
@@ -113,6 +119,7 @@ async function complete(
     objectsAbsent: 0,
     orphans: 0,
     leftovers: { predictions: 0, masks: 0 },
+    jobs: { jobs: 0, inputs: 0 },
     linkage: { records: 0, accessionLinks: 0 },
     quarantine: { originals: 0, conflicts: 0 },
     spooled: 0,
@@ -139,6 +146,16 @@ async function complete(
   // whoever's it was: erased data.
   await step('leftovers', async () => {
     done.leftovers = await lake.sweepLeftovers();
+  });
+  // Job files list their inputs' UIDs and object keys, and name failed
+  // ones: an unfinished job keeps each erased input's place (its
+  // progress is an index into the list), as a redacted entry it counts
+  // as failed when it resumes.
+  await step('jobs', async () => {
+    done.jobs = await new JobStore(lake.root).forgetErased({
+      ...plan,
+      objects: [...plan.objects, ...(plan.conflicts ?? [])],
+    });
   });
   await step('linkage', async () => {
     done.linkage = new LinkageReader(lake.root).forgetErased(plan);
@@ -181,6 +198,8 @@ async function complete(
       orphansSwept: done.orphans,
       leftoverPredictions: done.leftovers.predictions,
       leftoverMasks: done.leftovers.masks,
+      jobs: done.jobs.jobs,
+      jobInputs: done.jobs.inputs,
       linkageRecords: done.linkage.records,
       accessionLinks: done.linkage.accessionLinks,
       quarantined: done.quarantine.originals,

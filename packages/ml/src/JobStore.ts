@@ -1,10 +1,28 @@
-import { readdir } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { LakeLayout, readObject, writeLakeFile } from '@lpacs/lake';
-import type { JobInput, JobState } from './jobTypes';
+import { forgetErasedInJob } from './forgetErased';
+import type { ErasedIdentifiers } from './forgetErased';
+import type { JobInput, JobState, StoredInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
 
 const ID = /^[0-9A-Za-z-]{1,64}$/;
+
+/** A finished job's state for an inputs file no state was written for. */
+function orphanState(id: string): JobState {
+  const at = new Date(0).toISOString();
+  return {
+    id,
+    phase: 'cancelled',
+    model: { name: '', version: '', sha256: '' },
+    selection: {},
+    createdAt: at,
+    updatedAt: at,
+    finishedAt: at,
+    progress: { total: 0, done: 0, predicted: 0, skipped: 0, failed: 0 },
+    failures: [],
+  };
+}
 
 /**
  * Prediction jobs on disk: `state/jobs/<id>.json` (state and progress,
@@ -67,7 +85,11 @@ export class JobStore {
     }
   }
 
-  async inputs(id: string): Promise<JobInput[]> {
+  /**
+   * A job's inputs, in the order it runs them; an erasure since its
+   * creation left an ErasedInput in place of each erased one.
+   */
+  async inputs(id: string): Promise<StoredInput[]> {
     this.#check(id);
     return JSON.parse(
       (
@@ -76,7 +98,69 @@ export class JobStore {
           this.#key(this.#layout.jobInputs(id)),
         )
       ).toString('utf8'),
-    ) as JobInput[];
+    ) as StoredInput[];
+  }
+
+  /** Replaces a job's inputs (atomically). */
+  async #saveInputs(id: string, inputs: readonly StoredInput[]): Promise<void> {
+    await writeLakeFile(
+      this.#layout.root,
+      this.#key(this.#layout.jobInputs(id)),
+      JSON.stringify(inputs),
+    );
+  }
+
+  /**
+   * Takes the erased instances out of every job file (see
+   * forgetErasedInJob): inputs first, then the state, so a process killed
+   * in between leaves what a rerun finishes. An inputs file with no state
+   * (a creation killed between the two) loses the erased inputs; partial
+   * files a killed writer left (`.tmp-…`) are deleted. Run with the lake
+   * held alone (an erasure), so no job is writing its files meanwhile.
+   * @returns the jobs changed and the inputs removed or redacted.
+   */
+  async forgetErased(
+    erased: ErasedIdentifiers,
+  ): Promise<{ jobs: number; inputs: number }> {
+    let names: string[];
+    try {
+      names = await readdir(this.#layout.jobs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return { jobs: 0, inputs: 0 };
+      throw err;
+    }
+    const out = { jobs: 0, inputs: 0 };
+    const ids = new Set<string>();
+    for (const name of names) {
+      if (name.startsWith('.tmp-'))
+        await rm(join(this.#layout.jobs, name), { force: true });
+      else if (name.endsWith('.inputs.json')) ids.add(name.slice(0, -12));
+      else if (name.endsWith('.json')) ids.add(name.slice(0, -5));
+    }
+    for (const id of [...ids].sort()) {
+      if (!ID.test(id)) continue;
+      const inputs = names.includes(`${id}.inputs.json`)
+        ? await this.inputs(id)
+        : [];
+      if (!names.includes(`${id}.json`)) {
+        // Never a job anyone could run or see: its erased inputs go.
+        const left = forgetErasedInJob(orphanState(id), inputs, erased);
+        if (left.inputsForgotten) {
+          await this.#saveInputs(id, left.inputs);
+          out.jobs++;
+          out.inputs += left.inputsForgotten;
+        }
+        continue;
+      }
+      const left = forgetErasedInJob(await this.get(id), inputs, erased);
+      if (!left.inputsForgotten && !left.otherForgotten) continue;
+      if (left.inputsForgotten) await this.#saveInputs(id, left.inputs);
+      await this.save(left.state);
+      out.jobs++;
+      out.inputs += left.inputsForgotten;
+    }
+    return out;
   }
 
   /** Every job, newest first. */

@@ -13,6 +13,7 @@ import { alreadyPredicted } from './alreadyPredicted';
 import { checkSelected } from './checkSelected';
 import { chunkEnd, groupBySeries, nextChunkSize } from './chunkInputs';
 import { JobStore } from './JobStore';
+import { isErasedInput } from './jobTypes';
 import type { JobInput, JobSelection, JobState } from './jobTypes';
 import { LakePredictionSink } from './LakePredictionSink';
 import type { PredictionSink } from './LakePredictionSink';
@@ -95,7 +96,10 @@ export interface PredictionJobsOptions {
 
 /** A chunk being predicted. */
 interface StartedChunk {
+  /** Its inputs left in the lake. */
   chunk: JobInput[];
+  /** Inputs an erasure redacted in the job's list (see ErasedInput). */
+  erased: number;
   /** Inputs not skipped. */
   todo: number;
   /** Settles once the chunk's last batch is sent. */
@@ -328,8 +332,11 @@ export class PredictionJobs {
       const begin = (): StartedChunk => {
         const startedAt = performance.now();
         const end = chunkEnd(inputs, cursor, every, stacked, model.maxBatch);
-        const chunk = inputs.slice(cursor, end);
+        const all = inputs.slice(cursor, end);
         cursor = end;
+        // An erasure since the job was created took their identifiers.
+        const chunk = all.filter((i): i is JobInput => !isErasedInput(i));
+        const erased = all.length - chunk.length;
         const todo = chunk.filter((i) => !seen.has(unit(i)));
         let onSent = () => {};
         const sent = new Promise<void>((r) => (onSent = r));
@@ -358,7 +365,7 @@ export class PredictionJobs {
         // Awaited in turn; until then its failure must not count as
         // unhandled.
         result.catch(() => undefined);
-        return { chunk, todo: todo.length, sent, result, startedAt };
+        return { chunk, erased, todo: todo.length, sent, result, startedAt };
       };
       const stopping = async () =>
         signal.aborted || (await this.#cancelledElsewhere(id));
@@ -381,7 +388,7 @@ export class PredictionJobs {
           if (fixed === undefined)
             every = nextChunkSize(
               {
-                inputs: current.chunk.length,
+                inputs: current.chunk.length + current.erased,
                 seconds: (performance.now() - current.startedAt) / 1000,
                 maskBytes: r.masks.reduce((n, m) => n + m.bytes.length, 0),
               },
@@ -391,14 +398,7 @@ export class PredictionJobs {
           persisting = undefined;
           if (terminal(job)) return job;
           if (await stopping()) return await this.#finish(job, 'cancelled');
-          persisting = this.#persist(
-            id,
-            job,
-            current.chunk,
-            current.todo,
-            r,
-            signal,
-          );
+          persisting = this.#persist(id, job, current, r, signal);
           persisting.catch(() => undefined);
         }
         if (persisting) job = await persisting;
@@ -439,13 +439,13 @@ export class PredictionJobs {
    * Writes a predicted chunk's masks, commits its rows and saves the job's
    * progress; a cancel that came meanwhile ends the job, keeping the rows.
    * Inputs erased from the lake since the job selected them get neither
-   * (see keepPresent): they count as failed.
+   * (see keepPresent): they count as failed, as do those an erasure
+   * redacted in the job's list before the chunk began.
    */
   async #persist(
     id: string,
     job: JobState,
-    chunk: readonly JobInput[],
-    todo: number,
+    { chunk, erased: redacted, todo }: StartedChunk,
     r: ChunkResult,
     signal: AbortSignal,
   ): Promise<JobState> {
@@ -459,16 +459,16 @@ export class PredictionJobs {
         (input !== undefined && erased.has(input.SeriesInstanceUID))
       );
     });
-    const lost = r.predicted.length - predicted.length;
+    const lost = r.predicted.length - predicted.length + redacted;
     const p = job.progress;
     const next: JobState = {
       ...job,
       progress: {
         total: p.total,
-        done: p.done + chunk.length,
+        done: p.done + chunk.length + redacted,
         predicted: p.predicted + predicted.length,
         skipped: p.skipped + chunk.length - todo,
-        failed: p.failed + todo - predicted.length,
+        failed: p.failed + todo - predicted.length + redacted,
       },
       failures: [
         ...job.failures,

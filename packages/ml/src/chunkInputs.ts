@@ -1,4 +1,10 @@
-import type { JobInput } from './jobTypes';
+import { isErasedInput } from './jobTypes';
+import type { JobInput, StoredInput } from './jobTypes';
+
+/** An input's series; none for one an erasure redacted. */
+function seriesOf(i: StoredInput): string | undefined {
+  return isErasedInput(i) ? undefined : i.SeriesInstanceUID;
+}
 
 /**
  * The end (exclusive) of the chunk of `inputs` starting at `start`: about
@@ -8,10 +14,11 @@ import type { JobInput } from './jobTypes';
  * ends short of it at a multiple of `lastBatch` from `start` (so its
  * batches are the same), leaving a last chunk of at most `lastBatch`:
  * what the job does after its last inference is then one batch's masks
- * and commit, not a whole chunk's.
+ * and commit, not a whole chunk's. Entries an erasure redacted (see
+ * ErasedInput) go with the series around them, so they never split one.
  */
 export function chunkEnd(
-  inputs: readonly JobInput[],
+  inputs: readonly StoredInput[],
   start: number,
   every: number,
   bySeries: boolean,
@@ -22,12 +29,16 @@ export function chunkEnd(
     const batches = Math.ceil((end - start) / lastBatch);
     if (batches > 1) return start + (batches - 1) * lastBatch;
   }
-  while (
-    bySeries &&
-    end < inputs.length &&
-    inputs[end]!.SeriesInstanceUID === inputs[end - 1]!.SeriesInstanceUID
-  )
+  if (!bySeries) return end;
+  // The series the chunk ends in: its last input's not redacted.
+  let last: string | undefined;
+  for (let k = end - 1; k >= start && last === undefined; k--)
+    last = seriesOf(inputs[k]!);
+  while (end < inputs.length) {
+    const next = seriesOf(inputs[end]!);
+    if (next !== undefined && next !== last) break;
     end++;
+  }
   return end;
 }
 

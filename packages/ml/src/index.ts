@@ -8,16 +8,21 @@ export type { TensorSignature } from './checkModelSignature';
 export { encodeNpy } from './encodeNpy';
 export { encodeSegmentation } from './encodeSegmentation';
 export type { SegmentationSource } from './encodeSegmentation';
+export { forgetErasedInJob } from './forgetErased';
+export type { ErasedIdentifiers, ForgottenInJob } from './forgetErased';
 export { framesOf } from './framesOf';
 export { jobAuditDetail } from './jobAuditDetail';
 export { JobStore } from './JobStore';
+export { isErasedInput } from './jobTypes';
 export type {
+  ErasedInput,
   InputFailure,
   JobInput,
   JobPhase,
   JobProgress,
   JobSelection,
   JobState,
+  StoredInput,
 } from './jobTypes';
 export { keepPresent } from './keepPresent';
 export type { MaskFile } from './keepPresent';

@@ -9,6 +9,24 @@ export interface JobInput {
 }
 
 /**
+ * What an erasure leaves of an input of an unfinished job in place of an
+ * erased instance: nothing that names it, at its index (a job's
+ * `progress.done` is a cursor into its inputs), so the job counts it as
+ * failed (`INPUT_ERASED`) when it gets there.
+ */
+export interface ErasedInput {
+  erased: true;
+}
+
+/** An entry of a job's stored inputs (`<id>.inputs.json`). */
+export type StoredInput = JobInput | ErasedInput;
+
+/** Whether a stored input is one an erasure redacted. */
+export function isErasedInput(i: StoredInput): i is ErasedInput {
+  return (i as ErasedInput).erased === true;
+}
+
+/**
  * An input the model could not read, and why; the job goes on. For a
  * model that stacks series the input is a series, named with how many of
  * its instances failed with it: a job's `failed` counts instances, and is

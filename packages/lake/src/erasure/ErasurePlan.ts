@@ -5,12 +5,16 @@ import { fsyncPath } from '../fsutil';
 import { LakeError, LakeErrorCode } from '../LakeError';
 import { LakeLayout } from '../LakeLayout';
 
-/** The steps of an erasure, in the order they run. */
+/**
+ * The steps of an erasure, in the order they run. A plan an older lpacs
+ * wrote lacks the newer ones in `done`: they run when it is finished.
+ */
 export const ERASURE_STEPS = [
   'tables',
   'objects',
   'orphans',
   'leftovers',
+  'jobs',
   'linkage',
   'quarantine',
   'spool',

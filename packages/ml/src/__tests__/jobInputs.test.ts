@@ -8,6 +8,7 @@ import { Lake, newBatchId } from '@lpacs/lake';
 import type { Row } from '@lpacs/lake';
 import { decodeFrame } from '@lpacs/pixels';
 import { JobStore } from '../JobStore';
+import type { JobInput } from '../jobTypes';
 import { MlError, MlErrorCode } from '../MlError';
 import { PredictionJobs } from '../PredictionJobs';
 import { makeModels, repo } from './helpers';
@@ -115,7 +116,7 @@ describe("a job's inputs", () => {
         // The slices and the erased image; the report is not an input.
         const inputs = await new JobStore(lake).inputs(created.id);
         assert.deepEqual(
-          inputs.map((i) => i.SOPInstanceUID).sort(),
+          (inputs as JobInput[]).map((i) => i.SOPInstanceUID).sort(),
           [...slices.map((_, i) => `2.25.40.${i}`), GONE].sort(),
         );
         const job = await jobs.run(created.id);
