@@ -61,7 +61,26 @@ export function erasureLine(d: ErasureDone): string {
     parts.push(
       `${counted(d.tombstones, 'patient')} tombstoned: their files are refused if sent again`,
     );
-  return `${parts.join('; ')}\n`;
+  return `${parts.join('; ')}\n${peerLines(d)}`;
+}
+
+/**
+ * One line per peer lake that lpacs sync sent a changed cohort or release
+ * to: its copies are out of this erasure's reach. A patient's objects
+ * keep their pseudonym there (sync sends the bytes as stored), so the
+ * same --patient erases them.
+ */
+function peerLines(d: ErasureDone): string {
+  const there =
+    d.plan.action === 'erase.patient'
+      ? `lpacs erase --patient ${d.plan.target} --reason ... on that lake`
+      : 'an erasure of the same instances on that lake';
+  return d.peers
+    .map(
+      (p) =>
+        `sent to ${p.to} by lpacs sync (${p.targets.join(', ')}, last ${p.last}): that lake may hold copies, which this erasure cannot reach; remove them with ${there}\n`,
+    )
+    .join('');
 }
 
 /**
@@ -93,6 +112,7 @@ export function erasureReport(d: ErasureDone): Record<string, unknown> {
     tombstones: d.tombstones,
     releasesRevoked: d.sharing.releasesRevoked,
     cohortsChanged: d.sharing.cohortsChanged,
+    syncedTo: d.peers,
   };
 }
 

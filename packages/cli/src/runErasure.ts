@@ -13,6 +13,8 @@ import { JobStore } from '@lpacs/ml';
 import { eraseFromSharing } from './eraseFromSharing';
 import type { SharingErased } from './eraseFromSharing';
 import { requireLake } from './requireLake';
+import { peersSentTo } from './syncedPeers';
+import type { SyncedPeer } from './syncedPeers';
 
 /** An erasure asked for (`lpacs erase`, `lpacs retention --apply`). */
 export interface ErasureRequest {
@@ -97,6 +99,11 @@ export interface ErasureDone {
   spooled: number;
   tombstones: number;
   sharing: SharingErased;
+  /**
+   * Peer lakes `lpacs sync` sent a cohort or release this run changed:
+   * they may hold copies, which only an erasure there removes.
+   */
+  peers: SyncedPeer[];
 }
 
 /**
@@ -125,6 +132,7 @@ async function complete(
     spooled: 0,
     tombstones: 0,
     sharing: { releasesRevoked: [], cohortsChanged: [], failed: [] },
+    peers: [],
   };
   const step = async (name: ErasureStep, run: () => Promise<unknown>) => {
     if (plan.done.includes(name)) return;
@@ -183,6 +191,10 @@ async function complete(
     );
     return done.sharing.failed.length === 0;
   });
+  done.peers = peersSentTo(lake.root, {
+    cohorts: done.sharing.cohortsChanged,
+    releases: done.sharing.releasesRevoked,
+  });
   const entry = await new AuditLog(lake.root).append({
     actor: operator,
     action: plan.action,
@@ -208,6 +220,9 @@ async function complete(
       tombstones: done.tombstones,
       releasesRevoked: done.sharing.releasesRevoked.length,
       cohortsChanged: done.sharing.cohortsChanged.length,
+      ...(done.peers.length
+        ? { syncedTo: done.peers.map((p) => p.to).join(', ') }
+        : {}),
       ...(done.sharing.failed.length
         ? { sharingNotUpdated: done.sharing.failed.join(', ') }
         : {}),
