@@ -1,10 +1,22 @@
 const MONTH =
   '(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC)[A-Z]*\\.?';
 
+/** A month's name in full or in three letters (SEPT too), as a word. */
+const MONTH_WORD =
+  '(?:JAN(?:UARY)?|FEB(?:RUARY)?|MAR(?:CH)?|APR(?:IL)?|MAY|JUNE?|JULY?|AUG(?:UST)?|SEPT?(?:EMBER)?|OCT(?:OBER)?|NOV(?:EMBER)?|DEC(?:EMBER)?)(?![A-Z])\\.?';
+/** Day and month numbers: 1 to 31 and 1 to 12, with or without a 0. */
+const DAY = '(?:0?[1-9]|[12]\\d|3[01])';
+const MON = '(?:0?[1-9]|1[0-2])';
+/** A day number written as one: 15, 15th, 1st. */
+const DAY_TH = `${DAY}(?:ST|ND|RD|TH)?`;
+/** Units a count or a ratio of two is given in ("5/10 mm", "1/2 mGy"). */
+const UNIT =
+  '\\s*(?:%|°|[mµuk]?(?:m|g|l|s|gy|sv|bq|ci|a|as|hz|ev|mol)|cc|sec|min|hrs?|h|kvp?|hu|t|deg|fps|px|slices?|cm[23]?|mm[23]?)(?![A-Z])';
+
 /**
  * Shapes of identifiers in free text: dates in numeric and month-name
- * forms, phone and social security numbers, e-mail addresses, URLs, and
- * any run of 5 or more digits.
+ * forms, with a year and without one, phone and social security numbers,
+ * e-mail addresses, URLs, ages, and any run of 5 or more digits.
  */
 const PATTERNS = [
   /\b\d{4}[-./]\d{1,2}[-./]\d{1,2}\b/g,
@@ -14,14 +26,43 @@ const PATTERNS = [
     `\\b${MONTH}[-\\s./]*\\d{1,2}(?:st|nd|rd|th)?[-\\s.,/]*\\d{2,4}\\b`,
     'gi',
   ),
+  // Month and day without a year: 3/15 and 15/3 (not the fractions 1/2,
+  // 1/3, 2/3, 1/4, 3/4, nor a ratio with a unit, 5/10 mm, nor T1/T2),
+  // 15.03. and 15.3. (a day or month of two digits and the dot after,
+  // not a decimal 1.5.), 15 Mar, 15th of March, 15-MAR, Mar 15, March
+  // 15th (not O-MAR 2, Smart MAR 3: metal artifact reduction). 03-15
+  // goes as a token of four digits (below); 3-15 stays (a range).
+  new RegExp(
+    `(?<![\\w./])(?!(?:1/[234]|2/[34]|3/4)(?!\\d))(?:${MON}/${DAY}|${DAY}/${MON})(?![\\w/]|[.,]\\d|${UNIT})`,
+    'gi',
+  ),
+  new RegExp(
+    `(?<![\\w.])(?=\\d\\d|\\d\\.\\d\\d)${DAY}\\.${MON}\\.(?![\\w])`,
+    'gi',
+  ),
+  new RegExp(`\\b${DAY_TH}[-\\s./]*(?:OF\\s+)?${MONTH_WORD}`, 'gi'),
+  new RegExp(
+    `(?<![\\w-]|SMART\\s)${MONTH_WORD}[-\\s/]*${DAY_TH}(?![\\w]|[.,]\\d)`,
+    'gi',
+  ),
   /\b\d{3}-\d{2}-\d{4}\b/g,
   /(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b/g,
   /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g,
   /@[\w-]+(?:\.[\w-]+)+/g,
   /\bhttps?:\/\/\S+/gi,
-  // Street addresses, and ages over 89 (identifying under HIPAA 164.514).
+  // Street addresses.
   /\b\d{1,5}\s+(?:\w+\s+){1,3}(?:ROAD|RD|STREET|ST|AVENUE|AVE|LANE|LN|DRIVE|DR|BLVD|BOULEVARD|WAY|COURT|CT|PLACE|PL)\b\.?/gi,
-  /\b(?:9\d|1[0-4]\d)\s*(?:YEARS?|YRS?|Y\/?O)\b/gi,
+  // Ages, whatever the number, where the words say it is one: 93-year-old,
+  // 93 years old, 93-yr-old, 93yo, 93 y/o, 93 y.o., 93yoF, age 93, aged
+  // 93, 93Y and 093Y (a Patient's Age as DICOM writes it, PS3.5 6.2).
+  // Years alone (93 years, 93 yrs, 93 y) only over 89: fewer are a
+  // follow-up or a history as often, and only ages over 89 identify the
+  // patient among all (HIPAA 164.514(b)(2)(i)(C)).
+  /\b\d{1,3}\s*-?\s*(?:YEARS?|YRS?|Y)\s*-?\s*OLD\b/gi,
+  /\b\d{1,3}\s*(?:Y\/O|Y\.\s?O\b\.?|YO)(?:\s?[MF])?(?![A-Z\d])/gi,
+  /\bAGED?\s*[:=]?\s*\d{1,3}(?!\d|[.,]\d)(?:\s*(?:YEARS?|YRS?|Y)\b)?/gi,
+  /\b\d{1,3}Y\b/gi,
+  /\b(?:9\d|1[0-4]\d)\s*(?:YEARS?|YRS?|Y)\b/gi,
   // Identifiers: a token with four digits or more, digits spaced out.
   /[\w-]*\d[\w-]*\d[\w-]*\d[\w-]*\d[\w-]*/g,
   /\b(?:\d\s){3,}\d\b/g,
@@ -32,10 +73,7 @@ function escape(term: string): string {
   return term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Latin letters with marks (Latin-1 Supplement to Latin Extended Additional). */
-const LATIN_MARKED = /[\u00c0-\u024f\u1e00-\u1eff]/;
-
-/** Latin letters NFD does not split into a base letter and marks. */
+/** Letters NFKD does not split into a base letter and marks. */
 const STROKES: Readonly<Record<string, string>> = {
   Ø: 'O',
   ø: 'o',
@@ -47,38 +85,84 @@ const STROKES: Readonly<Record<string, string>> = {
   ł: 'l',
   Ħ: 'H',
   ħ: 'h',
+  // Turkish dotless i, which no case folding makes i (İ NFKD splits).
   ı: 'i',
   Ŧ: 'T',
   ŧ: 't',
 };
 
-/** Each Latin letter's fold, or itself: computed once per letter. */
+/**
+ * Combining marks a fold drops: all but the kana voicing marks (a kana
+ * with them is another syllable, and names of two kana are matched
+ * anywhere: ガ and カ are not one name).
+ */
+const MARKS = /(?![\u3099\u309a])\p{M}/gu;
+
+/**
+ * A letter with the marks that follow it (halfwidth kana voicing marks
+ * too: ﾀﾞ folds to ダ), or marks alone.
+ */
+const CLUSTER =
+  /[^\p{M}\uff9e\uff9f][\p{M}\uff9e\uff9f]*|[\p{M}\uff9e\uff9f]+/gsu;
+
+/** Each cluster's fold, computed once per cluster. */
 const folds = new Map<string, string>();
 
-function foldLetter(c: string): string {
+function foldCluster(c: string): string {
   let f = folds.get(c);
   if (f === undefined) {
-    f = STROKES[c] ?? c.normalize('NFD').replace(/\p{M}+/gu, '');
-    // One letter for one, so a match in the fold is a match in the text.
-    if (f.length !== 1) f = c;
+    f =
+      STROKES[c] ??
+      // NFKD then NFC again: a Hangul syllable comes back whole.
+      c.normalize('NFKD').replace(MARKS, '').normalize('NFC');
+    if (folds.size >= 4096) folds.clear();
     folds.set(c, f);
   }
   return f;
 }
 
 /**
- * A text as a person typing on an ASCII keyboard would write it: each
- * Latin letter without its marks (Ü U, É E, Ñ N, Ễ E, Ă A, Ø O, Đ D, Ł L),
- * one UTF-16 unit for one, so indices into the fold are indices into the
- * text. Letters that are not one letter plus marks (ß, Æ, Œ, Þ) stay, as
- * do all other scripts (a kana's voicing mark changes the syllable).
+ * A text folded for matching, and where each of its UTF-16 units comes
+ * from: unit i of `text` comes from `from[i]` to `to[i]` of the input
+ * (undefined when the fold is the input itself; empty when not asked
+ * for, as fold does not).
+ */
+interface Folded {
+  text: string;
+  from?: number[];
+  to?: number[];
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+function foldWithOrigin(text: string, origin = true): Folded {
+  if (ASCII.test(text)) return { text };
+  let out = '';
+  const from: number[] = [];
+  const to: number[] = [];
+  for (const m of text.matchAll(CLUSTER)) {
+    const f = foldCluster(m[0]);
+    out += f;
+    if (origin)
+      for (let i = 0; i < f.length; i++) {
+        from.push(m.index);
+        to.push(m.index + m[0].length);
+      }
+  }
+  return out === text ? { text } : { text: out, from, to };
+}
+
+/**
+ * A text as a person may type it, in any script: each letter without its
+ * combining marks (Ü U, É E, Ñ N, Ễ E, Ø O, Đ D, Ł L, ı i, İ I; Greek ό ο,
+ * ΐ ι; Cyrillic ё е, й и, а́ а), and compatibility forms as their letters
+ * (ﬁ fi, fullwidth Ａ A, halfwidth ｶ カ). Case is left to the patterns'
+ * i flag (Unicode simple case folding: Σ, σ and ς alike). Letters that
+ * are not one letter plus marks (ß, Æ, Œ, Þ) stay, as do kana voicing
+ * marks (see MARKS) and Hangul syllables.
  */
 export function fold(text: string): string {
-  if (!LATIN_MARKED.test(text)) return text;
-  let out = '';
-  for (const c of text)
-    out += c.length === 1 && LATIN_MARKED.test(c) ? foldLetter(c) : c;
-  return out;
+  return foldWithOrigin(text, false).text;
 }
 
 /** Transliterations of two letters: German, Danish, Norwegian, French, Icelandic. */
@@ -200,7 +284,8 @@ function buildPattern(
  * The Clean (C) action for free-text descriptors (PS3.15 E.3.5): removes
  * every identifying value the object itself carries (names and their
  * parts, IDs, the birth date in any common form), then anything shaped like
- * a date, a phone or social security number, an address on the internet or
+ * a date (with or without a year), an age, a phone or social security
+ * number, an address on the internet or
  * a long number. Identifiers are matched in every spelling a person may
  * type (see spellings and fold). What remains is the clinical wording ("CT CHEST W/O
  * CONTRAST"). Free text can still hold identifiers of no known shape, which
@@ -234,15 +319,22 @@ function clean(text: string, pattern: RegExp | undefined): string {
   return out.replace(/\s+/g, ' ').trim();
 }
 
-/** The NFC text with what the pattern matches in its fold made spaces. */
+/**
+ * The NFC text with what the pattern matches in its fold made spaces:
+ * the input's own characters go, each with its marks (a match in the
+ * fold of Ива́нов cuts the stress mark too).
+ */
 function removeMatches(text: string, pattern: RegExp): string {
-  const folded = fold(text);
-  if (folded === text) return text.replace(pattern, ' ');
+  const folded = foldWithOrigin(text);
+  if (!folded.from || !folded.to) return text.replace(pattern, ' ');
   let out = '';
   let at = 0;
-  for (const m of folded.matchAll(pattern)) {
-    out += text.slice(at, m.index) + ' ';
-    at = m.index + m[0].length;
+  for (const m of folded.text.matchAll(pattern)) {
+    if (!m[0].length) continue;
+    const start = folded.from[m.index]!;
+    if (start < at) continue;
+    out += text.slice(at, start) + ' ';
+    at = folded.to[m.index + m[0].length - 1]!;
   }
   return out + text.slice(at);
 }
