@@ -17,6 +17,7 @@ import {
   topString,
   valueBytes,
   isStringVr,
+  lookupTag,
   plainAscii,
 } from '@lpacs/dicom';
 import type { DicomElement, DicomFile, Encoding, IodType } from '@lpacs/dicom';
@@ -36,7 +37,7 @@ import type { BlankingRule } from './blanking';
 import { decodeForBlanking } from './decodeForBlanking';
 import type { ElementAction } from './actionTable';
 import { cleanText, identifierPattern } from './cleanText';
-import { cappedAge, isTime, shiftDA, shiftDT } from './dates';
+import { CAPPED_AGE, isTime, shiftDA, shiftDT } from './dates';
 import { burnedInRisk, recognizableRisk } from './burnedInRisk';
 import type { Risk, RiskFacts } from './burnedInRisk';
 import { DeidError, DeidErrorCode } from './DeidError';
@@ -46,6 +47,13 @@ import { RESEARCH_DEFAULT, methodCodes } from './options';
 import type { DeidOptions } from './options';
 import { codestreamFamily, holdsContent, pixelTextSegments } from './pixelText';
 import type { PixelTextSegment } from './pixelText';
+import {
+  PREGNANCY_STATUS,
+  PREGNANCY_STATUS_VALUES,
+  isValidUid,
+  keptAge,
+  retainedFault,
+} from './retainedValues';
 import { safePrivateTags } from './safePrivate';
 import type { SiteKeys } from './SiteKeys';
 import { CHARSET_VRS, utf8Value } from './utf8Value';
@@ -205,6 +213,11 @@ interface Walk {
    * keptText), undefined without the option or without identifiers.
    */
   kept: RegExp | undefined;
+  /**
+   * What text a retain option keeps (K) is cleaned of, whatever Clean
+   * Descriptors says: the same identifiers as `kept` (see #retain).
+   */
+  retainedText: RegExp | undefined;
   actions: Record<string, number>;
   warnings: string[];
   notices: string[];
@@ -237,6 +250,32 @@ function assemble(
 }
 
 const RecognizableVisualFeatures = 0x00280302;
+
+/**
+ * Refuses an object whose transfer syntax or SOP class (file meta and
+ * body) is not a valid UID (PS3.5 9.1: digits and dots, no component
+ * with a leading zero, 64 characters at most). Those values are written
+ * as they came, not remapped, since they name how the object is read:
+ * one that is no UID may hold anything, a name or an ID. An unknown but
+ * valid UID passes. The message names the attribute, never the value.
+ * @throws DeidError INVALID_UID
+ */
+function refuseInvalidClassUids(file: DicomFile): void {
+  const checks: Array<[string, string | undefined]> = [
+    ['TransferSyntaxUID (0002,0010)', file.transferSyntaxUID],
+    ['SOPClassUID (0008,0016)', topString(file.body, Tag.SOPClassUID)],
+    [
+      'MediaStorageSOPClassUID (0002,0002)',
+      topString(file.meta, Tag.MediaStorageSOPClassUID),
+    ],
+  ];
+  for (const [name, value] of checks)
+    if (value !== undefined && !isValidUid(value))
+      throw new DeidError(
+        DeidErrorCode.InvalidUID,
+        `${name} is not a valid UID (PS3.5 9.1: digits and dots, no leading zeros, at most 64 characters); lpacs writes it as it came, so the file is refused`,
+      );
+}
 
 /**
  * What the object says of its class, modality and pixels: every value
@@ -390,6 +429,7 @@ export class Deidentifier {
   deidentify(file: DicomFile, into?: Buffer): DeidOutcome {
     const body = file.body;
     const top = body.elements;
+    refuseInvalidClassUids(file);
     const { seen, risk, rule } = admission(file, this.#options);
     if (rule) {
       const why = cannotBlank(pixelLayout(body), body.encoding.littleEndian);
@@ -415,9 +455,11 @@ export class Deidentifier {
       identity.identifiers,
       identity.wholeWords,
     );
-    const kept = this.#options.cleanDescriptors
-      ? identifierPattern(identity.keptIdentifiers, identity.keptWholeWords)
-      : undefined;
+    const retainedText = identifierPattern(
+      identity.keptIdentifiers,
+      identity.keptWholeWords,
+    );
+    const kept = this.#options.cleanDescriptors ? retainedText : undefined;
     const decodedFrom = this.#decodedFrom.get(file);
     const sopClassUID =
       readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??
@@ -433,6 +475,7 @@ export class Deidentifier {
       pseudonym,
       identifiers,
       kept,
+      retainedText,
       // Counted so a release manifest says how many objects entered
       // unchecked under the lake's acceptUnmarked option.
       actions: {
@@ -508,9 +551,11 @@ export class Deidentifier {
           `cleaned text kept only what ${charsets.join('\\') || 'the default repertoire'} can hold: some text does not decode under it, so the object was not re-encoded as UTF-8`,
         );
     }
-    const sopInstanceUID = this.#options.retainUIDs
-      ? sopInstance
-      : this.#keys.uid(sopInstance);
+    // Retain UIDs keeps a UID, not a value that is none (see #retain).
+    const sopInstanceUID =
+      this.#options.retainUIDs && isValidUid(sopInstance)
+        ? sopInstance
+        : this.#keys.uid(sopInstance);
     const transferSyntaxUID =
       file.transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian
         ? TransferSyntax.ExplicitVRLittleEndian
@@ -569,7 +614,9 @@ export class Deidentifier {
     return {
       patientID: this.#keys.patientPseudonym(identity.key),
       studyInstanceUID:
-        study && !this.#options.retainUIDs ? this.#keys.uid(study) : study,
+        study && !(this.#options.retainUIDs && isValidUid(study))
+          ? this.#keys.uid(study)
+          : study,
     };
   }
 
@@ -865,16 +912,7 @@ export class Deidentifier {
         this.#count(walk, unlisted.count);
         return this.#apply(w, from, el, unlisted.action, walk, depth, false);
       }
-    }
-    if ((action === 'K' || action === 'keep') && el.tag === Tag.PatientAge) {
-      // Kept by Retain Patient Characteristics: an age over 89 becomes
-      // 090Y (HIPAA 164.514(b)(2)(i)(C), as the index's age_years).
-      const capped = cappedAge(readString(walk.buf, el) ?? '');
-      if (capped && capped !== readString(walk.buf, el)?.trim()) {
-        this.#count(walk, 'ageCapped');
-        w.string(el.tag, el.vr, capped);
-        return true;
-      }
+      if (el.vr === 'UI') return this.#keptUids(w, from, el, walk);
     }
     if (
       (el.tag === TextValue && this.#options.cleanStructuredContent) ||
@@ -888,7 +926,9 @@ export class Deidentifier {
     )
       action = 'D';
     try {
-      return this.#apply(w, from, el, action, walk, depth);
+      return action === 'K' && !el.items
+        ? this.#retain(w, from, el, walk, depth)
+        : this.#apply(w, from, el, action, walk, depth);
     } catch {
       // Never the whole file for one element: it goes, and the object
       // says so in its counts (`fallback`, also counted X) and warnings.
@@ -919,7 +959,7 @@ export class Deidentifier {
           // Clean Descriptors: no text the table does not list repeats
           // this object's own identifiers (see keptText). What the table
           // keeps (K: an option the lake chose, such as Retain Device
-          // Identity's StationName) stays as it came, as PS3.15 E.3 says.
+          // Identity's StationName) is judged by #retain.
           const values = readStrings(walk.buf, el, walk.charsets);
           const cleaned = cleanKept(el.tag, el.vr, values, walk.kept);
           if (cleaned) {
@@ -961,6 +1001,114 @@ export class Deidentifier {
         );
         return true;
     }
+  }
+
+  /**
+   * An element a retain option keeps (K: Retain Patient Characteristics,
+   * Device Identity, Institution Identity, UIDs, Full Dates), kept only
+   * with values the attribute can hold. An age (AS) is kept in AS's form,
+   * `090Y` over 89 years (see keptAge). A value without its VR's form (a
+   * number, date, time, code or UID that is none) or outside the
+   * attribute's Enumerated Values (retainedFault) may be anything, a name
+   * or an ID: the element gets the Basic Profile's action instead (X, Z or
+   * D as the table gives it), counted `unretained`, with a notice naming
+   * the tag and the kind of fault, never the value. Text (SH, LO, ST, LT,
+   * UT, UC) and codes (CS) are cleaned of this object's identifiers as
+   * kept text is under Clean Descriptors (cleanKept), counted
+   * `retainedCleaned`; a value cleaned to nothing gets the Basic
+   * Profile's action too.
+   */
+  #retain(
+    w: DicomWriter,
+    from: Encoding,
+    el: DicomElement,
+    walk: Walk,
+    depth: number,
+  ): boolean {
+    const basic = (fault: string): boolean => {
+      const action = resolve(
+        this.#table.basicFor(el.tag),
+        el.vr,
+        depth === 0 ? walk.types?.get(el.tag) : undefined,
+      );
+      this.#count(walk, 'unretained');
+      const notice = `${tagString(el.tag)} ${lookupTag(el.tag)?.[1] ?? ''} is kept by a retain option, but its value is ${fault}: the Basic Profile's ${action} applied instead`;
+      if (!walk.notices.includes(notice)) walk.notices.push(notice);
+      return this.#apply(w, from, el, action, walk, depth);
+    };
+    if (el.tag === PREGNANCY_STATUS && el.vr === 'US') {
+      const bytes = valueBytes(walk.buf, el);
+      for (let at = 0; at + 2 <= bytes.length; at += 2) {
+        const n = from.littleEndian
+          ? bytes.readUInt16LE(at)
+          : bytes.readUInt16BE(at);
+        if (!PREGNANCY_STATUS_VALUES.includes(n))
+          return basic('not one of its Enumerated Values (0001-0004, PS3.3)');
+      }
+      return this.#apply(w, from, el, 'K', walk, depth);
+    }
+    if (!isStringVr(el.vr) || el.length === 0)
+      return this.#apply(w, from, el, 'K', walk, depth);
+    const values = readStrings(walk.buf, el, walk.charsets);
+    if (el.vr === 'AS') {
+      const ages = values.map((v) => (v === '' ? '' : keptAge(v)));
+      if (ages.some((a) => a === undefined))
+        return basic(
+          'not an age (PS3.5 6.2: nnnD, nnnW, nnnM or nnnY, or a number of them)',
+        );
+      if (ages.join('\\') === values.join('\\'))
+        return this.#apply(w, from, el, 'K', walk, depth);
+      // Over 89 years: 090Y (HIPAA 164.514(b)(2)(i)(C), as age_years).
+      this.#count(
+        walk,
+        ages.includes(CAPPED_AGE) && !values.includes(CAPPED_AGE)
+          ? 'ageCapped'
+          : 'ageRewritten',
+      );
+      w.string(el.tag, el.vr, ages.join('\\'));
+      return true;
+    }
+    const fault = retainedFault(el.tag, el.vr, values);
+    if (fault) return basic(fault);
+    if (!walk.retainedText || !KEPT_TEXT_VRS.has(el.vr))
+      return this.#apply(w, from, el, 'K', walk, depth);
+    const cleaned = cleanKept(el.tag, el.vr, values, walk.retainedText);
+    if (!cleaned) return this.#apply(w, from, el, 'K', walk, depth);
+    if (cleaned.every((v) => v.trim() === ''))
+      return basic("the patient's own names or IDs and nothing else");
+    this.#checkDeclared(el, walk);
+    this.#count(walk, 'retainedCleaned');
+    this.#text(w, el, walk, cleaned);
+    return true;
+  }
+
+  /**
+   * A UID element the table does not list that is kept as it came (one
+   * that names a SOP class or transfer syntax, or any under Retain UIDs):
+   * a value that is no UID (PS3.5 9.1) may hold anything, so it is
+   * remapped with the keyed map as other UIDs are, counted `invalidUid`,
+   * with a notice naming the tag. Returns whether it changed.
+   */
+  #keptUids(
+    w: DicomWriter,
+    from: Encoding,
+    el: DicomElement,
+    walk: Walk,
+  ): boolean {
+    const values = readStrings(walk.buf, el);
+    if (values.every((v) => v === '' || isValidUid(v)))
+      return this.#apply(w, from, el, 'keep', walk, 0);
+    this.#count(walk, 'invalidUid');
+    const notice = `${tagString(el.tag)} holds a value that is not a UID (PS3.5 9.1): remapped`;
+    if (!walk.notices.includes(notice)) walk.notices.push(notice);
+    w.string(
+      el.tag,
+      'UI',
+      values
+        .map((v) => (v === '' || isValidUid(v) ? v : this.#keys.uid(v)))
+        .join('\\'),
+    );
+    return true;
   }
 
   /**

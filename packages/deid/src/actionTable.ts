@@ -12,6 +12,7 @@ import type {
   ProfileRule,
 } from '@lpacs/dicom';
 import { CLEANED_TEXT_VRS } from './keptText';
+import { isValidUid } from './retainedValues';
 import type { DeidOptions } from './options';
 import { selectedOptions } from './options';
 
@@ -42,6 +43,8 @@ export class ActionTable {
     [mask: number, value: number, action: ProfileAction]
   > = [];
   readonly #private: ProfileAction;
+  /** The Basic Profile's own code of each exact tag, without the options. */
+  readonly #basic = new Map<number, ProfileAction>();
   /**
    * Exact tags whose Basic Profile code is D or has a D in it (X/D, Z/D,
    * X/Z/D): a type 1 attribute in some IOD, so an option's C on it must
@@ -63,6 +66,7 @@ export class ActionTable {
         continue;
       }
       this.#exact.set(rule.value, action);
+      this.#basic.set(rule.value, rule.basic);
       if (rule.basic.split('/').includes('D')) this.#needsValue.add(rule.value);
     }
     this.#private = effective(PRIVATE_RULE, columns);
@@ -82,6 +86,16 @@ export class ActionTable {
     }
     if (this.#memo.size < 65536) this.#memo.set(tag, found);
     return found;
+  }
+
+  /**
+   * The Basic Profile's code for a tag the table lists by its exact tag,
+   * whatever the options say (X when it lists none: a retain option's K
+   * is on exact tags only); what an element a retain option keeps gets
+   * when its value is not one the attribute can hold (see retainedFault).
+   */
+  basicFor(tag: number): ProfileAction {
+    return this.#basic.get(tag) ?? 'X';
   }
 
   /**
@@ -127,10 +141,12 @@ const STANDARD_ROOT = '1.2.840.10008.';
 /**
  * True for a UID the standard defines (a SOP class, a transfer syntax,
  * a coding scheme, a well-known frame of reference, ...): the same in
- * every object of every site, so it identifies nothing.
+ * every object of every site, so it identifies nothing. A value under the
+ * standard's root that is no UID (PS3.5 9.1: `1.2.840.10008.SMITH`) is
+ * not one: it may hold anything.
  */
 export function isStandardUid(uid: string): boolean {
-  return uid.startsWith(STANDARD_ROOT);
+  return uid.startsWith(STANDARD_ROOT) && isValidUid(uid);
 }
 
 /**

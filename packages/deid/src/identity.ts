@@ -13,6 +13,7 @@ import {
 import type { DataSet, DicomElement } from '@lpacs/dicom';
 import { fold } from './cleanText';
 import { ageFromAS, yearsBetween } from './dates';
+import { keptAge } from './retainedValues';
 import { normalisePersonName } from './SiteKeys';
 
 /** What de-identification must know about the patient before removing it. */
@@ -408,8 +409,10 @@ export function readIdentity(
   const found = identifiersOf(ds.buffer, hits, birth, raw.join(''), retained);
   const studyDate =
     str(Tag.StudyDate) ?? str(Tag.SeriesDate) ?? str(Tag.AcquisitionDate);
+  // As the object keeps it (keptAge): an age that is no AS value leaves
+  // the object, and gives no age_years either.
   const age =
-    ageFromAS(str(Tag.PatientAge) ?? '') ??
+    ageFromAS(keptAge(str(Tag.PatientAge) ?? '') ?? '') ??
     (studyDate ? yearsBetween(birth, studyDate) : undefined);
   return {
     key,

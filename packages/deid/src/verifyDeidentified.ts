@@ -21,7 +21,8 @@ import {
   resolve,
   unlistedAction,
 } from './actionTable';
-import { cappedAge, isTime, shiftDA, shiftDT } from './dates';
+import { CAPPED_AGE, isTime, shiftDA, shiftDT } from './dates';
+import { keptAge, retainedFault } from './retainedValues';
 import {
   DEIDENTIFICATION_METHOD,
   DUMMY,
@@ -131,11 +132,20 @@ function breach(
         )
       : undefined;
   const action = unlisted?.action ?? resolve(listed, el.vr);
-  if (el.tag === Tag.PatientAge && (action === 'K' || action === 'keep')) {
-    const value = readString(c.buf, el)?.trim() ?? '';
-    const capped = cappedAge(value);
-    if (capped && capped !== value)
-      return `${where} is an age over 89, which lpacs writes as ${capped}`;
+  if (action === 'K' && !el.items && isStringVr(el.vr)) {
+    // What a retain option keeps holds values the attribute can hold
+    // (see the de-identifier's #retain): an age in AS form, 090Y over 89.
+    const values = readStrings(c.buf, el);
+    if (el.vr === 'AS') {
+      const kept = values.map((v) => (v === '' ? '' : keptAge(v)));
+      if (kept.join('\\') !== values.join('\\'))
+        return kept.includes(CAPPED_AGE)
+          ? `${where} is an age over 89, which lpacs writes as ${CAPPED_AGE}`
+          : `${where} is not an age in AS form (PS3.5 6.2), which lpacs does not keep`;
+    }
+    const fault = retainedFault(el.tag, el.vr, values);
+    if (fault)
+      return `${where} is kept by a retain option, but its value is ${fault}, which lpacs does not keep`;
   }
   const filled = el.items ? el.items.length > 0 : el.length > 0;
   if (action === 'X' && filled)

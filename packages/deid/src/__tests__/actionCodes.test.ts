@@ -152,6 +152,21 @@ const DEPARTURES: Record<string, { outcome: Outcome; why: string }> = {
  */
 const RETAINED_UIDS = new Set(['04000100', '0040A124']);
 
+/**
+ * A planted value no retain option keeps as it came (docs/deid.md,
+ * Values a retain option keeps), judged here on its own: a UID that
+ * breaks PS3.5 9.1 (the corpus writes components with leading zeros),
+ * or text that holds the planted patient name.
+ */
+function notHeld(planted: Read): boolean {
+  const values = planted.values ?? [];
+  if (planted.vr === 'UI')
+    return values.some(
+      (u) => u.length > 64 || !/^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(u),
+    );
+  return values.some((v) => v.includes('PHIMKNAME'));
+}
+
 const OPTIONS: Record<string, Partial<DeidOptions>> = {
   basicProfile: {},
   rtnLongFullDatesOpt: { longitudinal: 'full' },
@@ -202,6 +217,10 @@ describe('every action code of Table E.1-1, row by row, as PS3.15 E.1.1 defines 
           (sequence && code === 'D' ? DEPARTURES.SQ_D : undefined);
         if (departure) ok.push(departure.outcome);
         if (column === 'rtnUIDsOpt' && RETAINED_UIDS.has(key)) ok.push('same');
+        if (code === 'K' && !sequence && notHeld(planted))
+          // A retain option keeps values the attribute can hold: this one
+          // gets the Basic Profile's code, or is cleaned of the name.
+          ok.push(...allowed(row.basicProfile, false, planted.vr), 'changed');
         const got = outcomes(planted, output[key]);
         judged++;
         if (!ok.some((o) => got.has(o)))

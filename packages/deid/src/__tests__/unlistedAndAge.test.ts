@@ -51,23 +51,26 @@ function pydicom(path: string, script: string): string {
 }
 
 describe('PatientAge over 89 years (HIPAA 164.514(b)(2)(i)(C))', () => {
-  it('writes 090Y in the object for an age over 89, counts it, and keeps younger ages as they are', () => {
-    for (const [value, over] of [
-      ['095Y', true],
-      ['090Y', false], // already what it would become: kept, not counted
-      ['089Y', false],
-      ['1100M', true], // not a valid AS, as devices write: 91 years
-      ['1079M', false], // 89 years and 11 months
-      ['5000W', true], // 95 years
-      ['100', true], // no unit: read as years
+  it('writes 090Y in the object for an age over 89, counts it, and keeps younger ages in AS form', () => {
+    // [as written, as kept]: AS is nnnD/W/M/Y (PS3.5 6.2).
+    for (const [value, kept] of [
+      ['095Y', '090Y'],
+      ['090Y', '090Y'], // already what it would become: kept, not counted
+      ['089Y', '089Y'],
+      ['1100M', '090Y'], // not a valid AS, as devices write: 91 years
+      ['1079M', '089Y'], // 89 years and 11 months: whole years in AS form
+      ['5000W', '090Y'], // 95 years
+      ['100', '090Y'], // no unit: read as years
+      ['45Y', '045Y'], // three digits, as AS writes them
     ] as const) {
+      const over = kept === '090Y' && value !== '090Y';
       const bytes = modified(['-m', `(0010,1010)=${value}`]);
       const out = deid.deidentify(parseDicom(bytes));
       const age = pydicom(
         file(out.bytes),
         'print(pydicom.dcmread(path).PatientAge)',
       );
-      assert.equal(age, over ? '090Y' : value, value);
+      assert.equal(age, kept, value);
       assert.equal(out.actions.ageCapped, over ? 1 : undefined, value);
       assert.equal(verifyDeidentified(parseDicom(out.bytes)), undefined, value);
     }
