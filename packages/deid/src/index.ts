@@ -12,6 +12,7 @@ export {
   yearsBetween,
 } from './dates';
 export { DeidError, DeidErrorCode } from './DeidError';
+export { isValidUid, keptAge } from './retainedValues';
 export {
   BURNED_IN_CLASSES,
   BURNED_IN_MODALITIES,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Tag, findElement, parseDicom } from '@lpacs/dicom';
-import { cappedAge } from '@lpacs/deid';
+import { keptAge } from '@lpacs/deid';
 import { readObjectSync } from '@lpacs/lake';
 import type { Lake } from '@lpacs/lake';
 import { indexRow } from './indexRow';
@@ -22,9 +22,10 @@ function essence(bytes: Buffer): string | undefined {
     ageYears: undefined,
   });
   const { TransferSyntaxUID: _ts, PatientAge: age, ...values } = row;
-  // An age over 89 written as it came by an lpacs before 090Y was, and
-  // the same age written 090Y now, are one instance.
-  const ageKept = typeof age === 'string' ? (cappedAge(age) ?? age) : age;
+  // An age written as it came by an earlier lpacs (over 89, or outside
+  // AS's form: `45Y`) and the same age written as lpacs keeps it now
+  // (`090Y`, `045Y`; see keptAge) are one instance.
+  const ageKept = typeof age === 'string' ? (keptAge(age) ?? age) : age;
   return JSON.stringify([pixels, ageKept, values]);
 }
 

@@ -56,4 +56,19 @@ describe('sameInstance across de-identification changes', () => {
     const younger = modified(now, ['-m', '(0010,1010)=075Y']);
     assert.equal(sameInstance(lake, sha(before), younger), false);
   });
+
+  it('takes an age an earlier lpacs kept outside AS form (45Y) and the one written now (045Y, PS3.5 6.2) as one instance', async () => {
+    const lake = await Lake.open(join(work, 'lake-as'));
+    const source = modified(readFileSync(join(CT, 'CT000001.dcm')), [
+      '-m',
+      '(0010,1010)=45Y',
+    ]);
+    const now = new Deidentifier(new SiteKeys(Buffer.alloc(32, 3))).deidentify(
+      parseDicom(source),
+    ).bytes;
+    const before = modified(now, ['-m', '(0010,1010)=45Y']);
+    assert.notEqual(sha(before), sha(now));
+    lake.putObjectSync(before, sha(before));
+    assert.equal(sameInstance(lake, sha(before), now), true);
+  });
 });
