@@ -33,7 +33,7 @@ export interface ModelInfo {
 
 export interface JobInfo {
   id: string;
-  phase: 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
+  phase: 'queued' | 'running' | 'interrupted' | 'done' | 'cancelled' | 'failed';
   modelName: string;
   modelVersion: string;
   createdAt: string;

@@ -17,6 +17,11 @@ export enum MlErrorCode {
   /** onnxruntime refused to run a batch. */
   InferenceFailed = 'INFERENCE_FAILED',
   /**
+   * The model's output for an input holds NaN or an infinity: a score or
+   * mask made of it would mean nothing, so the input gets no row or mask.
+   */
+  NonFiniteOutput = 'NON_FINITE_OUTPUT',
+  /**
    * Inputs erased from the lake after they were predicted, before their
    * rows were committed: none of their rows or masks is kept.
    */

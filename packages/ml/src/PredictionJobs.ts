@@ -115,6 +115,16 @@ function terminal(job: JobState): boolean {
   );
 }
 
+/** Why a running job's controller was aborted. */
+const CANCEL = 'cancel';
+/** Its process stops (close, interrupt): the job is resumable. */
+const SHUTDOWN = 'shutdown';
+
+/** Whether a run stops here: the job ended, or was interrupted. */
+function stopped(job: JobState): boolean {
+  return terminal(job) || job.phase === 'interrupted';
+}
+
 /**
  * Runs models over lake instances as persisted jobs: create one from a
  * selection, run or resume it (it goes on after the last committed chunk),
@@ -251,14 +261,16 @@ export class PredictionJobs {
   }
 
   /**
-   * Cancels a job: a running one stops after its current chunk (whose rows
-   * are kept); one not running here is marked cancelled on disk, which a
-   * runner in another process sees before its next chunk.
+   * Cancels a job, for good: a running one stops after the batches under
+   * way (the chunk being committed is kept, the one being predicted is
+   * not); one not running here (queued, interrupted, or running in
+   * another process) is marked cancelled on disk, which a runner in
+   * another process sees before its next chunk.
    */
   async cancel(id: string): Promise<JobState> {
     const here = this.#running.get(id);
     if (here) {
-      here.controller.abort();
+      here.controller.abort(CANCEL);
       return here.done;
     }
     const job = await this.#store.get(id);
@@ -272,6 +284,18 @@ export class PredictionJobs {
     };
     await this.#store.save(cancelled);
     return cancelled;
+  }
+
+  /**
+   * Interrupts a job running here, as close does: it stops like a cancel
+   * but is left `interrupted`, to be resumed (resumeUnfinished, run).
+   * @returns its state once stopped; a job not running here as it is.
+   */
+  async interrupt(id: string): Promise<JobState> {
+    const here = this.#running.get(id);
+    if (!here) return this.#store.get(id);
+    here.controller.abort(SHUTDOWN);
+    return here.done;
   }
 
   /**
@@ -350,6 +374,7 @@ export class PredictionJobs {
               decode,
               names,
               this.#options.dicomSeg ?? true,
+              signal,
             )
           : predictChunk(
               registered,
@@ -359,7 +384,7 @@ export class PredictionJobs {
               frames,
               names,
               this.#options.dicomSeg ?? true,
-              { slots, onSent },
+              { slots, onSent, signal },
             );
         result.then(onSent, onSent);
         // Awaited in turn; until then its failure must not count as
@@ -374,7 +399,10 @@ export class PredictionJobs {
       // so onnxruntime is not left idle at a chunk's end. Chunk k+1 is
       // persisted only after chunk k, so what is committed is never ahead
       // of the saved progress by more than one chunk; its rows are dropped
-      // if the job was cancelled meanwhile.
+      // if the job was cancelled or interrupted meanwhile. An abort stops
+      // the chunk being predicted between batches (its rows dropped, so
+      // the job's progress stays a cursor over its inputs), and the chunk
+      // being committed is committed with its progress.
       let persisting: Promise<JobState> | undefined;
       let next: StartedChunk | undefined;
       try {
@@ -396,17 +424,19 @@ export class PredictionJobs {
             );
           if (persisting) job = await persisting;
           persisting = undefined;
-          if (terminal(job)) return job;
-          if (await stopping()) return await this.#finish(job, 'cancelled');
+          if (stopped(job)) return job;
+          if (await stopping()) return await this.#stop(job, signal);
           persisting = this.#persist(id, job, current, r, signal);
           persisting.catch(() => undefined);
         }
         if (persisting) job = await persisting;
         persisting = undefined;
-        if (terminal(job)) return job;
+        if (stopped(job)) return job;
+        if (job.progress.done < inputs.length)
+          return await this.#stop(job, signal);
         return await this.#finish(
           job,
-          job.progress.done < inputs.length ? 'cancelled' : 'done',
+          'done',
           model.inferenceSeconds - inference0,
         );
       } finally {
@@ -488,7 +518,7 @@ export class PredictionJobs {
     // Checked again after the commit, so a cancel written meanwhile by
     // another process is not overwritten with "running".
     if (signal.aborted || (await this.#cancelledElsewhere(id)))
-      return this.#finish(next, 'cancelled');
+      return this.#stop(next, signal);
     return this.#save(next);
   }
 
@@ -516,6 +546,31 @@ export class PredictionJobs {
     this.#logger.info(
       { job: job.id, phase, ...job.progress, inferenceSeconds },
       'ml.jobs ended',
+    );
+    return out;
+  }
+
+  /**
+   * Ends a run that was told to stop: `interrupted` (resumable) when its
+   * process is stopping and no cancel was written meanwhile, else
+   * `cancelled`.
+   */
+  async #stop(job: JobState, signal: AbortSignal): Promise<JobState> {
+    if (
+      !(signal.aborted && signal.reason === SHUTDOWN) ||
+      (await this.#cancelledElsewhere(job.id))
+    )
+      return this.#finish(job, 'cancelled');
+    const out: JobState = {
+      ...job,
+      phase: 'interrupted',
+      updatedAt: new Date().toISOString(),
+    };
+    await this.#store.save(out);
+    this.#options.onProgress?.(out);
+    this.#logger.info(
+      { job: job.id, phase: out.phase, ...job.progress },
+      'ml.jobs interrupted: its process is stopping; it resumes after its last commit',
     );
     return out;
   }
@@ -568,9 +623,13 @@ export class PredictionJobs {
     return this.#prep;
   }
 
-  /** Stops running jobs (after their current chunk) and releases sessions. */
+  /**
+   * Interrupts running jobs (see interrupt: they stop after the batches
+   * under way, resumable) and releases sessions.
+   */
   async close(): Promise<void> {
-    for (const { controller } of this.#running.values()) controller.abort();
+    for (const { controller } of this.#running.values())
+      controller.abort(SHUTDOWN);
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
     await this.#prep?.close();
     this.#prep = undefined;

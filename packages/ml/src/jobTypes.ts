@@ -91,11 +91,14 @@ interface JobBase {
 
 /**
  * A prediction job as persisted in `state/jobs/<id>.json`, keyed on its
- * phase. `running` is also what a job stopped by a crash shows; resuming
- * it continues after the last committed input.
+ * phase. `running` is also what a job stopped by a crash shows;
+ * `interrupted` one its process stopped on purpose (a server's shutdown,
+ * `lpacs predict` getting SIGINT or SIGTERM), not a cancel. Either is
+ * resumed after the last committed input (resumeUnfinished, `lpacs
+ * predict --resume`).
  */
 export type JobState =
-  | (JobBase & { phase: 'queued' | 'running' })
+  | (JobBase & { phase: 'queued' | 'running' | 'interrupted' })
   | (JobBase & { phase: 'done'; finishedAt: string })
   | (JobBase & { phase: 'cancelled'; finishedAt: string })
   | (JobBase & { phase: 'failed'; finishedAt: string; error: string });

@@ -5,6 +5,7 @@ import type { FrameMask, OutcomeContext } from './imageOutcome';
 import { InFlightLimit } from './InFlightLimit';
 import type { InputFailure, JobInput } from './jobTypes';
 import { MlError, MlErrorCode } from './MlError';
+import { nonFinite } from './nonFinite';
 import type { OnnxModel } from './OnnxModel';
 import type { RegisteredModel } from './types';
 
@@ -44,6 +45,11 @@ export interface ChunkPipeline {
   slots?: InFlightLimit;
   /** Called once the chunk's last batch is sent (or it had none). */
   onSent?: () => void;
+  /**
+   * Once aborted, no further batch is sent: the chunk ends after the
+   * batches under way, its result partial (the caller drops it).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -85,11 +91,35 @@ export async function predictChunk(
   let segCtx: OutcomeContext | undefined;
   const runBatch = async (batch: Image[]): Promise<void> => {
     try {
-      const out = await model.run(batch.map((b) => b.tensor));
+      const all = await model.run(batch.map((b) => b.tensor));
+      // An image whose output is not all finite fails its input; the rest
+      // of the batch goes on.
+      const kept: Image[] = [];
+      const values: Float32Array[] = [];
+      batch.forEach((img, i) => {
+        const v = all.values[i]!;
+        const bad = nonFinite(v);
+        if (bad === undefined) {
+          kept.push(img);
+          values.push(v);
+          return;
+        }
+        const uid = img.input.SOPInstanceUID;
+        if (failed.has(uid)) return;
+        failed.add(uid);
+        result.failures.push({
+          SOPInstanceUID: uid,
+          code: MlErrorCode.NonFiniteOutput,
+          message:
+            img.input.NumberOfFrames === 1 ? bad : `frame ${img.frame}: ${bad}`,
+        });
+      });
+      if (!kept.length) return;
+      const out = { dims: all.dims, values };
       const ctx = { registered, runId, dims: out.dims, createdAt, names };
       const outcomes = await frames.finish(
         ctx,
-        batch.map((img) => ({
+        kept.map((img) => ({
           target: {
             SOPInstanceUID: img.input.SOPInstanceUID,
             frame_index: img.frame,
@@ -106,7 +136,7 @@ export async function predictChunk(
       // Kept only once the whole batch is made: a batch that fails is
       // tried again image by image.
       outcomes.forEach((o, i) => {
-        const { input, frame } = batch[i]!;
+        const { input, frame } = kept[i]!;
         const uid = input.SOPInstanceUID;
         result.rows.push(...o.rows);
         for (const mask of o.masks) masks.push({ uid, mask });
@@ -137,6 +167,10 @@ export async function predictChunk(
     const batch = pending;
     pending = [];
     await slots.acquire();
+    if (pipeline.signal?.aborted) {
+      slots.release();
+      return;
+    }
     sent.push(runBatch(batch).finally(() => slots.release()));
   };
   // Reads and preparations run up to a batch of inputs ahead of the one
@@ -161,6 +195,7 @@ export async function predictChunk(
   };
   try {
     for (const [k, input] of inputs.entries()) {
+      if (pipeline.signal?.aborted) break;
       for (let j = k; j <= k + ahead; j++) load(j);
       let imgs: Image[];
       try {

@@ -5,6 +5,7 @@ import type { OnnxModel } from './OnnxModel';
 import type { ChunkResult } from './predictChunk';
 import { seriesSegmentation } from './imageOutcome';
 import { predictionRows } from './predictionRows';
+import { nonFinite } from './nonFinite';
 import { preprocessFrame } from './preprocessFrame';
 import { slicePosition } from './slicePosition';
 import { sampleSlices, stackSlices } from './stackSlices';
@@ -91,6 +92,8 @@ function seriesFailure(
  * segmentation mask is also written as one DICOM SEG over the slices it
  * stacked (seriesSegmentation). Masks are named as `names` says.
  * @param series - the instances of each series, one list per series.
+ * @param signal - once aborted, no further series is read or batch run:
+ * the result is partial (the caller drops it).
  * @returns `predicted` lists the instances of predicted series.
  */
 export async function predictVolumes(
@@ -102,6 +105,7 @@ export async function predictVolumes(
   decode: FrameDecoder,
   names: MaskNaming,
   dicomSeg = false,
+  signal?: AbortSignal,
 ): Promise<ChunkResult> {
   const result: ChunkResult = {
     rows: [],
@@ -116,6 +120,7 @@ export async function predictVolumes(
     slices: Uint8Array[];
   }> = [];
   for (const instances of series) {
+    if (signal?.aborted) break;
     try {
       ready.push({
         instances,
@@ -142,6 +147,17 @@ export async function predictVolumes(
     }
     batch.forEach((b, j) => {
       const first = b.instances[0]!;
+      const bad = nonFinite(out.values[j]!);
+      if (bad !== undefined) {
+        result.failures.push(
+          seriesFailure(
+            b.instances,
+            new MlError(MlErrorCode.NonFiniteOutput, bad),
+            MlErrorCode.NonFiniteOutput,
+          ),
+        );
+        return;
+      }
       const p = predictionRows(
         registered,
         runId,
@@ -172,7 +188,7 @@ export async function predictVolumes(
       result.predicted.push(...b.instances.map((x) => x.SOPInstanceUID));
     });
   };
-  for (let i = 0; i < ready.length; i += model.maxBatch)
+  for (let i = 0; i < ready.length && !signal?.aborted; i += model.maxBatch)
     await runBatch(ready.slice(i, i + model.maxBatch));
   return result;
 }

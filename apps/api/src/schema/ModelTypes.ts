@@ -62,7 +62,7 @@ export class JobFailure {
   instances!: number;
   @Field({
     description:
-      'BAD_INPUT, UNDECODABLE, INFERENCE_FAILED, OBJECT_MISSING (erased after the job selected it), OBJECT_UNREADABLE or INPUT_ERASED (erased after it was predicted: no row or mask kept; counted, not named)',
+      'BAD_INPUT, UNDECODABLE, INFERENCE_FAILED, NON_FINITE_OUTPUT (NaN or an infinity in the model output: no row or mask kept), OBJECT_MISSING (erased after the job selected it), OBJECT_UNREADABLE or INPUT_ERASED (erased after it was predicted: no row or mask kept; counted, not named)',
   })
   code!: string;
   @Field() message!: string;
@@ -77,7 +77,10 @@ export class Job {
       'Who started it: a user name, or cli:<login> for lpacs predict; null for a job from before jobs had owners',
   })
   owner!: string | null;
-  @Field({ description: 'queued, running, done, cancelled or failed' })
+  @Field({
+    description:
+      'queued, running, interrupted (its server or lpacs predict stopped; resumed by the next one, or by lpacs predict --resume), done, cancelled or failed',
+  })
   phase!: string;
   @Field() modelName!: string;
   @Field() modelVersion!: string;

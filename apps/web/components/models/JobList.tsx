@@ -8,7 +8,8 @@ import { ErrorAlert } from '../common/ErrorAlert';
 import { Loading } from '../common/Loading';
 import { TableHead } from '../common/TableHead';
 
-const ACTIVE = new Set(['queued', 'running']);
+// An interrupted job is resumed when its server starts again.
+const ACTIVE = new Set(['queued', 'running', 'interrupted']);
 
 /** Prediction jobs with live progress (polled while any runs) and cancel. */
 export function JobList() {

@@ -53,6 +53,10 @@ function reportText(job: JobState, seconds: number): string {
   ];
   if (job.phase === 'cancelled' && p.done < p.total)
     lines.push(`            stopped at ${p.done}/${p.total}`);
+  if (job.phase === 'interrupted')
+    lines.push(
+      `            stopped at ${p.done}/${p.total}; go on with lpacs predict --resume ${job.id}`,
+    );
   return lines.join('\n');
 }
 
@@ -77,7 +81,9 @@ async function auditOrCancel(
  * `lpacs predict --model NAME [--modality M]... [--series UID]...`: runs a
  * model over the lake's matching instances as a job; `--resume ID` goes on
  * with a job a stopped process left, `--cancel ID` cancels one. Ctrl-C
- * cancels after the running chunk. `$LPACS_ORT_PROVIDERS` (e.g.
+ * (SIGINT) or SIGTERM interrupts the job after the batches under way,
+ * committing what was predicted before: it is left `interrupted`, for
+ * `--resume`; a second one exits at once. `$LPACS_ORT_PROVIDERS` (e.g.
  * `cuda,cpu`) picks onnxruntime's execution providers.
  */
 export async function predictCommand(
@@ -161,13 +167,31 @@ export async function predictCommand(
         });
     }
     const jobId = id;
-    const onSigint = () => {
-      process.stderr.write('\nlpacs predict: cancelling after this chunk\n');
-      void jobs.cancel(jobId);
+    let signalled: NodeJS.Signals | undefined;
+    const again = (s: NodeJS.Signals) =>
+      process.exit(s === 'SIGINT' ? 130 : 143);
+    const onSignal = (s: NodeJS.Signals) => {
+      signalled = s;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.once('SIGINT', again);
+      process.once('SIGTERM', again);
+      process.stderr.write(
+        `\nlpacs predict: ${s}: interrupting job ${jobId} after the batches under way (resume it with lpacs predict --resume ${jobId}; lpacs predict --cancel ${jobId} ends it)\n`,
+      );
+      void jobs.interrupt(jobId);
     };
-    process.once('SIGINT', onSigint);
-    const job = await jobs.run(jobId);
-    process.off('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let job: JobState;
+    try {
+      job = await jobs.run(jobId);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', again);
+      process.off('SIGTERM', again);
+    }
     if (tty) process.stderr.write('\r\x1b[K');
     const seconds = (Date.now() - started) / 1000;
     process.stdout.write(
@@ -175,6 +199,8 @@ export async function predictCommand(
         ? JSON.stringify(job, null, 2) + '\n'
         : reportText(job, seconds) + '\n',
     );
+    if (job.phase === 'interrupted' && signalled)
+      return signalled === 'SIGINT' ? 130 : 143;
     return job.phase === 'failed' ? 1 : 0;
   } finally {
     await jobs.close();
