@@ -19,11 +19,25 @@ import { selectedOptions } from './options';
 /** What happens to one element; `keep` covers tags the table does not list. */
 export type ElementAction = ProfileAction | 'keep';
 
-/** Picks the action of a row under the options in force (K beats C beats basic). */
+/**
+ * Picks the action of a row under the options in force: K beats C beats
+ * basic, except that the Modified Dates option's C beats another
+ * option's K. Table E.1-1 gives eleven device dates (DateOfLastCalibration,
+ * DateOfManufacture, ...) K under Retain Device Identity and C under
+ * Retain Longitudinal Temporal Information with Modified Dates: with both
+ * on, the date is kept, as the device option asks, and shifted like every
+ * other date of the patient, as the dates option asks; kept unshifted
+ * beside shifted dates it would tell the patient's shift.
+ */
 function effective(
   row: ProfileActions,
   columns: readonly string[],
 ): ProfileAction {
+  if (
+    columns.includes('rtnLongModifDatesOpt') &&
+    row.options.rtnLongModifDatesOpt === 'C'
+  )
+    return 'C';
   let best: ProfileAction = row.basic;
   for (const column of columns) {
     const code = row.options[column as keyof ProfileActions['options']];

@@ -25,6 +25,31 @@ describe('ActionTable', () => {
     assert.equal(research.actionFor(0x00081030), 'C');
   });
 
+  it('shifts the device dates Retain Device Identity keeps when dates are modified', () => {
+    // Table E.1-1: DateOfLastCalibration (0018,1200), DateOfManufacture
+    // (0018,1204): K under Retain Device Identity, C under Modified Dates.
+    const both = new ActionTable({
+      ...RESEARCH_DEFAULT,
+      longitudinal: 'modified',
+      retainDeviceIdentity: true,
+    });
+    assert.equal(both.actionFor(0x00181200), 'C');
+    assert.equal(both.actionFor(0x00181204), 'C');
+    assert.equal(both.actionFor(0x00181000), 'K'); // DeviceSerialNumber
+    const full = new ActionTable({
+      ...RESEARCH_DEFAULT,
+      longitudinal: 'full',
+      retainDeviceIdentity: true,
+    });
+    assert.equal(full.actionFor(0x00181200), 'K');
+    const deviceOnly = new ActionTable({
+      ...RESEARCH_DEFAULT,
+      longitudinal: 'off',
+      retainDeviceIdentity: true,
+    });
+    assert.equal(deviceOnly.actionFor(0x00181200), 'K');
+  });
+
   it('removes private attributes and matches repeating groups', () => {
     assert.equal(research.actionFor(0x00291010), 'X');
     assert.equal(research.actionFor(0x00090010), 'X'); // private creator

@@ -237,4 +237,30 @@ describe('Deidentifier on the generated CT corpus', () => {
     assert.ok(!text.includes('(0012,0081)'));
     assert.ok(!text.includes('(0012,0082)'));
   });
+
+  it("shifts a device date Retain Device Identity keeps by the patient's shift, under Modified Dates", () => {
+    // DateOfLastCalibration (0018,1200) planted with dcmodify in a CT.
+    const planted = join(out, 'calibrated.dcm');
+    writeFileSync(planted, readFileSync(inputs[0]!));
+    execFileSync('dcmodify', ['-nb', '-i', '(0018,1200)=20200110', planted]);
+    const study = dump(planted, '0008,0020')!;
+    const result = new Deidentifier(keys, {
+      ...RESEARCH_DEFAULT,
+      retainDeviceIdentity: true,
+    }).deidentify(parseDicom(readFileSync(planted)));
+    const path = join(out, 'calibrated-out.dcm');
+    writeFileSync(path, result.bytes);
+    const day = (d: string) =>
+      Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8)) / 86_400_000;
+    assert.notEqual(result.dateShiftDays, 0);
+    // Both dates moved by the same days: the interval between them kept.
+    assert.equal(
+      day(dump(path, '0018,1200')!) - day('20200110'),
+      result.dateShiftDays,
+    );
+    assert.equal(
+      day(dump(path, '0008,0020')!) - day(study),
+      result.dateShiftDays,
+    );
+  });
 });
