@@ -135,6 +135,8 @@ export interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The signal that ended it, when one did (code is null then). */
+  signal?: NodeJS.Signals | null;
 }
 
 /** Runs `lpacs` as a user would, in its own process. */
@@ -150,7 +152,15 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        stdout,
+        // A run killed by a signal says which, where tests print stderr.
+        stderr: signal ? `${stderr}[lpacs ended by ${signal}]` : stderr,
+        signal,
+      }),
+    );
   });
 }
 
