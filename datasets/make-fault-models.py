@@ -17,6 +17,12 @@ ct-nonfinite-mask (segmentation): mask = (image > 0.5) + 0 * sqrt(m - T),
 label "dense": NaN in every pixel for a frame with m < T, otherwise
 ct-threshold's mask.
 
+ct-volume-nonfinite (regression over a series, with --volume-threshold V):
+the four slices ct-volume-trend stacks, value = 1 / relu(M - V) where M is
+the mean of the stacked input (the mean of its four slices' means),
+labelled "inverse": +Infinity for a series with M <= V, so the whole
+series fails.
+
 So which inputs fail and what the others get follows from the frame means
 alone (packages/ml/scripts/reference.py computes them with numpy).
 
@@ -121,6 +127,37 @@ def nan_mask_model(threshold):
 SLOW_LAYERS = 120
 
 
+def volume_nonfinite_model(threshold):
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["mean4"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("Flatten", ["mean4"], ["mean"], axis=1),
+        helper.make_node("Sub", ["mean", "threshold"], ["above"]),
+        helper.make_node("Relu", ["above"], ["positive"]),
+        helper.make_node("Div", ["one", "positive"], ["value"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ct_volume_nonfinite",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 4, SIZE, SIZE])],
+        [helper.make_tensor_value_info("value", TensorProto.FLOAT, ["N", 1])],
+        initializer=[scalar("threshold", threshold), scalar("one", 1.0)],
+    )
+    manifest = {
+        "name": "ct-volume-nonfinite",
+        "version": "1.0.0",
+        "task": "regression",
+        "description": f"1 / relu(mean of four stacked slices - {threshold}): +Infinity at or below it (test model).",
+        "inputs": [{"name": "image", "shape": ["N", 4, SIZE, SIZE], "dtype": "float32"}],
+        "preprocessing": {
+            **PREPROCESSING,
+            "frames": "first",
+            "stack": {"by": "ImagePositionPatient", "slices": 4},
+        },
+        "outputs": [{"name": "value", "labels": ["inverse"]}],
+    }
+    return graph, manifest
+
+
 def slow_brightness_model():
     nodes = [
         helper.make_node("ReduceMean", ["image"], ["mean4"], axes=[1, 2, 3], keepdims=1),
@@ -188,13 +225,17 @@ def write(out, graph, manifest):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threshold", type=float, required=True)
+    parser.add_argument("--volume-threshold", type=float)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    for graph, manifest in (
+    models = [
         inverse_model(args.threshold),
         nan_mask_model(args.threshold),
         slow_brightness_model(),
-    ):
+    ]
+    if args.volume_threshold is not None:
+        models.append(volume_nonfinite_model(args.volume_threshold))
+    for graph, manifest in models:
         write(args.out, graph, manifest)
 
 

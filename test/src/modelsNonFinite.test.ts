@@ -26,6 +26,31 @@ const models = join(work.path, 'models');
 /** numpy's frame mean and mask fraction of each CT instance, by UID. */
 const refs = new Map<string, { mean: number; maskFraction: number }>();
 let threshold = 0;
+/** Each series' instance UIDs, and the threshold between two series means. */
+const seriesOf = new Map<string, string[]>();
+let volumeThreshold = 0;
+
+/** Halfway across the widest gap between two sorted values near the median. */
+function between(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  let best = 0;
+  let at = 0;
+  for (let i = Math.floor(sorted.length / 4); i < (3 * sorted.length) / 4; i++)
+    if (sorted[i + 1]! - sorted[i]! > best) {
+      best = sorted[i + 1]! - sorted[i]!;
+      at = (sorted[i]! + sorted[i + 1]!) / 2;
+    }
+  // Far enough apart that float32 and float64 agree on each side.
+  assert.ok(best > 1e-3, 'two values far enough apart');
+  return at;
+}
+
+/** numpy's mean of a series' stacked input: its four slices' means averaged. */
+function seriesMean(series: string): number {
+  const uids = seriesOf.get(series)!;
+  assert.equal(uids.length, 4); // ct-test: 4 slices a series, all stacked
+  return uids.reduce((n, u) => n + refs.get(u)!.mean, 0) / uids.length;
+}
 
 interface JobJson {
   id: string;
@@ -51,22 +76,18 @@ before(async () => {
     maskFraction: number;
   }>;
   for (const r of out) {
-    const uid = dcmdump(r.path, ['0008,0018'])!['0008,0018']!;
+    const ids = dcmdump(r.path, ['0008,0018', '0020,000e'])!;
+    const uid = ids['0008,0018']!;
     refs.set(uid, r);
+    const series = ids['0020,000e']!;
+    seriesOf.set(series, [...(seriesOf.get(series) ?? []), uid]);
   }
-  // Halfway across the widest gap between two means near the median, so
-  // float32 and float64 agree on each side.
-  const means = out.map((r) => r.mean).sort((a, b) => a - b);
-  let best = 0;
-  for (let i = Math.floor(means.length / 4); i < (3 * means.length) / 4; i++)
-    if (means[i + 1]! - means[i]! > best) {
-      best = means[i + 1]! - means[i]!;
-      threshold = (means[i]! + means[i + 1]!) / 2;
-    }
-  assert.ok(best > 1e-3, 'two means far enough apart');
+  threshold = between(out.map((r) => r.mean));
+  volumeThreshold = between([...seriesOf.keys()].map(seriesMean));
   await run('/usr/bin/python3', [
     join(REPO, 'datasets', 'make-fault-models.py'),
     ...['--threshold', String(threshold), '--out', models],
+    ...['--volume-threshold', String(volumeThreshold)],
   ]);
 });
 after(() => work.remove());
@@ -175,5 +196,47 @@ describe('a model whose output is not finite', () => {
         .map((f) => f.slice(lake.length + 1))
         .sort(),
     );
+  });
+
+  it('fails a whole series a stacking model gives +Infinity, naming the series and its instances', async () => {
+    const series = [...seriesOf.keys()];
+    const low = series.filter((u) => seriesMean(u) < volumeThreshold).sort();
+    const high = series.filter((u) => seriesMean(u) > volumeThreshold).sort();
+    assert.ok(low.length > 0 && high.length > 0, 'the threshold splits them');
+    const { job } = await predict('ct-volume-nonfinite');
+    assert.equal(job.phase, 'done');
+    // A stacking model counts instances: four a series.
+    assert.equal(job.progress.predicted, 4 * high.length);
+    assert.equal(job.progress.failed, 4 * low.length);
+    const failures = job.failures as Array<{
+      SeriesInstanceUID?: string;
+      instances?: number;
+      code: string;
+      message: string;
+    }>;
+    assert.deepEqual(failures.map((f) => f.SeriesInstanceUID).sort(), low);
+    for (const f of failures) {
+      assert.equal(f.instances, 4);
+      assert.equal(f.code, 'NON_FINITE_OUTPUT');
+      assert.equal(
+        f.message,
+        "the model's output has 1 +Infinity of its 1 values; no prediction or mask was kept",
+      );
+    }
+    const rows = await parquetRows(
+      `SELECT "SeriesInstanceUID" AS series, "SOPInstanceUID" AS sop, value FROM read_parquet('${lake}/tables/predictions/**/*.parquet', union_by_name = true, hive_partitioning = false) WHERE run_id = '${job.id}' ORDER BY series`,
+    );
+    assert.deepEqual(
+      rows.map((r) => String(r.series)),
+      high,
+    );
+    for (const r of rows) {
+      assert.equal(r.sop, null);
+      const expected = 1 / (seriesMean(String(r.series)) - volumeThreshold);
+      assert.ok(
+        Math.abs(Number(r.value) - expected) <= 1e-4 * Math.abs(expected),
+        `${String(r.value)} vs numpy ${expected}`,
+      );
+    }
   });
 });
