@@ -33,15 +33,13 @@ scores (adding zero changes no float), some milliseconds per image.
 """
 
 import argparse
-import json
-import os
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from onnx_folder import write_model_folder
+
 SIZE = 32
-OPSET = 13
 
 PREPROCESSING = {
     "frames": "each",
@@ -205,21 +203,7 @@ def slow_brightness_model():
 
 
 def write(out, graph, manifest):
-    model = helper.make_model(
-        graph,
-        producer_name="lpacs datasets/make-fault-models.py",
-        opset_imports=[helper.make_opsetid("", OPSET)],
-    )
-    model.ir_version = 7
-    onnx.checker.check_model(model)
-    folder = os.path.join(out, manifest["name"])
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    with open(os.path.join(folder, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    print(f"make-fault-models: {folder}")
+    write_model_folder(out, graph, manifest, "make-fault-models.py")
 
 
 def main():

@@ -28,15 +28,13 @@ timestamps), so their SHA-256, the model's identity in a lake, is stable.
 """
 
 import argparse
-import json
-import os
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from onnx_folder import write_model_folder
+
 SIZE = 32
-OPSET = 13
 
 PREPROCESSING = {
     "frames": "each",
@@ -202,21 +200,7 @@ def volume_threshold_model():
 
 
 def write(out, graph, manifest):
-    model = helper.make_model(
-        graph,
-        producer_name="lpacs datasets/make-model.py",
-        opset_imports=[helper.make_opsetid("", OPSET)],
-    )
-    model.ir_version = 7
-    onnx.checker.check_model(model)
-    folder = os.path.join(out, manifest["name"])
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    with open(os.path.join(folder, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    print(f"make-model: {folder}")
+    write_model_folder(out, graph, manifest, "make-model.py")
 
 
 def main():
