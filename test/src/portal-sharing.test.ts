@@ -93,7 +93,14 @@ describe('portal sharing story in Chromium', () => {
   let cole: Page;
 
   it('shows a researcher the builder, saved cohorts and tokens only', async () => {
-    rita = (await stack.signIn('rita')).page;
+    // The browser's first page: the one Chromium asks for a favicon on.
+    const signedIn = await stack.signIn('rita');
+    rita = signedIn.page;
+    await rita
+      .locator('dd[data-level="instances"]')
+      .waitFor({ timeout: 15_000 });
+    await rita.waitForLoadState('networkidle');
+    assert.deepEqual(signedIn.consoleErrors, []);
     assert.deepEqual(await navLabels(rita), [
       'Cohort builder',
       'Saved cohorts',
@@ -395,13 +402,45 @@ describe('portal sharing story in Chromium', () => {
     );
     assert.equal(said[1], said[0]);
     await tab.screenshot({ path: join(shots, 'story-6b-not-shared.png') });
-    // A study of his release opens on its first frame.
+    // A study of his release opens on its first frame, with no error: the
+    // portal does not ask for what his role may not have (predictions need
+    // cohort.query), and nothing the page loads fails (a favicon neither).
+    const problems: string[] = [];
+    const graphql: string[] = [];
+    tab.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    tab.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`);
+    });
+    tab.on('request', (r) => {
+      if (r.url().endsWith('/api/graphql')) graphql.push(r.postData() ?? '');
+    });
     await tab.goto(`${stack.portal}studies/${shared[0]}`);
     await tab.getByTestId('frame-position').waitFor({ timeout: 15_000 });
     assert.match(
       (await tab.getByTestId('frame-position').textContent()) ?? '',
       /^1 \/ \d+ /,
     );
+    await tab.getByRole('table', { name: 'Header' }).waitFor({
+      timeout: 15_000,
+    });
+    // A refused query shows its alert after one retry, a second later;
+    // give it three, with the network quiet.
+    await tab.waitForLoadState('networkidle');
+    await new Promise((r) => setTimeout(r, 3_000));
+    const alerts = (await tab.getByRole('alert').allTextContents()).filter(
+      (t) => t.trim() !== '',
+    );
+    assert.deepEqual(alerts, []);
+    assert.equal(await tab.getByText('Could not').count(), 0);
+    assert.equal(await tab.getByText('does not allow').count(), 0);
+    assert.deepEqual(
+      graphql.filter((body) => body.includes('predictions')),
+      [],
+    );
+    assert.deepEqual(problems, []);
+    await tab.screenshot({ path: join(shots, 'story-6c-shared-study.png') });
     await tab.close();
   });
 

@@ -89,18 +89,35 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** What a signed-in page of the portal is, with what it logged. */
+export interface SignedIn {
+  context: BrowserContext;
+  page: Page;
+  /**
+   * The errors the page's console logged from its first load on; Chromium
+   * logs there a resource that failed, the favicon too (which it asks for
+   * once per browser, on its first page, and no response event shows).
+   */
+  consoleErrors: string[];
+}
+
 /** A fresh browser context signed in to the portal as `name`. */
 export async function signInAs(
   browser: Browser,
   portal: string,
   name: string,
   password: string,
-): Promise<{ context: BrowserContext; page: Page }> {
+): Promise<SignedIn> {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 800 },
     acceptDownloads: true,
   });
   const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error')
+      consoleErrors.push(`${m.text()} (${m.location().url})`);
+  });
   await page.goto(portal);
   await page.getByLabel('User name').fill(name);
   await page.getByLabel('Password').fill(password);
@@ -109,7 +126,7 @@ export async function signInAs(
     .getByTestId('me-name')
     .filter({ hasText: name })
     .waitFor({ timeout: 15_000 });
-  return { context, page };
+  return { context, page, consoleErrors };
 }
 
 /** A link of the portal's navigation bar. */
@@ -136,7 +153,7 @@ export interface PortalStack {
   /** The API tokens made for the users asked for, by user name. */
   token: Record<string, string>;
   /** A fresh browser context signed in as `name`. */
-  signIn(name: string): Promise<{ context: BrowserContext; page: Page }>;
+  signIn(name: string): Promise<SignedIn>;
   /** GraphQL as `name`, with their token: the data, or a failed assert. */
   gql<T>(name: string, query: string, variables?: object): Promise<T>;
   /** Closes Chromium, then stops the portal and the API. */

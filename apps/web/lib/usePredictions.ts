@@ -2,6 +2,8 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { graphqlRequest } from './graphql';
+import { mayQueryCohorts } from './permissions';
+import { useMe } from './useMe';
 
 const PREDICTIONS = `query Predictions($series: String!) {
   predictions(seriesInstanceUID: $series) {
@@ -25,11 +27,16 @@ export interface Prediction {
   maskKey: string | null;
 }
 
-/** The predictions models made on a series. */
+/**
+ * The predictions models made on a series. Asked only of a role that may
+ * query the lake (cohort.query): a collaborator viewing a study of their
+ * release has none to see, and no refusal is shown to them.
+ */
 export function usePredictions(series: string) {
+  const me = useMe();
   return useQuery({
     queryKey: ['predictions', series],
-    enabled: series !== '',
+    enabled: series !== '' && mayQueryCohorts(me.data?.role),
     queryFn: ({ signal }) =>
       graphqlRequest<{ predictions: Prediction[] }>(
         PREDICTIONS,
