@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { Role } from '@lpacs/access';
-import { CT, SAMPLE, runCli, tempDir } from './helpers';
+import { CT, SAMPLE, parquetRows, runCli, tempDir } from './helpers';
 import { screenshots, startPortalStack } from './portalHarness';
 import type { PortalStack } from './portalHarness';
 
@@ -170,6 +170,59 @@ describe('portal in Chromium', () => {
     await page
       .getByText('No study matches these filters.')
       .waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expectCounts(whole);
+  });
+
+  it('keeps the filters when the API refuses one, names the problem, and recovers', async () => {
+    // The counts of ages 20 to 70 read from the lake's Parquet by a DuckDB
+    // of the test's own, not from the API.
+    const [row] = await parquetRows(
+      `SELECT count(DISTINCT PatientID)::INTEGER AS patients,
+              count(DISTINCT StudyInstanceUID)::INTEGER AS studies,
+              count(DISTINCT SeriesInstanceUID)::INTEGER AS series,
+              count(DISTINCT SOPInstanceUID)::INTEGER AS instances
+         FROM read_parquet('${lake}/tables/instances/*/*.parquet')
+        WHERE age_years BETWEEN 20 AND 70`,
+    );
+    const aged = row as unknown as Counts;
+    const whole = await countsFromApi(null);
+    assert.ok(aged.studies > 0 && aged.studies < whole.studies);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expectCounts(whole);
+    await page.getByLabel('From age').fill('70');
+    await page.getByLabel('To age').fill('20');
+    // The API's reason, beside the filters, which stay there to correct.
+    const filters = page.getByRole('form', { name: 'Filters' });
+    const refused = filters
+      .getByRole('alert')
+      .filter({ hasText: 'ageMin (70) is greater than ageMax (20)' });
+    await refused.waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByLabel('From age').inputValue(), '70');
+    assert.equal(await page.getByLabel('To age').inputValue(), '20');
+    assert.equal(
+      await page.getByRole('button', { name: 'Clear filters' }).count(),
+      1,
+    );
+    // The counts still shown are the last accepted ones, and say so.
+    await page
+      .getByText('Counts not current', { exact: false })
+      .waitFor({ timeout: 10_000 });
+    assert.equal(
+      await page
+        .locator('dl[aria-label="Cohort counts"]')
+        .getAttribute('data-stale'),
+      'true',
+    );
+    await page.screenshot({ path: join(artefacts, 'cohort-refused.png') });
+    await page.getByLabel('From age').fill('20');
+    await page.getByLabel('To age').fill('70');
+    await expectCounts(aged);
+    assert.equal(await refused.count(), 0);
+    assert.equal(
+      await page.getByText('Counts not current', { exact: false }).count(),
+      0,
+    );
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await expectCounts(whole);
   });

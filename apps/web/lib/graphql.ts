@@ -3,14 +3,21 @@ export const API_URL = '/api/graphql';
 
 interface GraphQLResponse<T> {
   data?: T | null;
-  errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }>;
+  errors?: ReadonlyArray<{
+    message: string;
+    extensions?: { code?: string; field?: string };
+  }>;
 }
 
-/** A GraphQL error with its `extensions.code` (UNAUTHENTICATED, ...). */
+/**
+ * A GraphQL error with its `extensions.code` (UNAUTHENTICATED, ...) and,
+ * for a refused input, the `extensions.field` it names (ageMin, ...).
+ */
 export class GraphQLRequestError extends Error {
   constructor(
     message: string,
     readonly code?: string,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -40,7 +47,11 @@ export async function graphqlRequest<T>(
   }
   const first = body.errors?.[0];
   if (first)
-    throw new GraphQLRequestError(first.message, first.extensions?.code);
+    throw new GraphQLRequestError(
+      first.message,
+      first.extensions?.code,
+      first.extensions?.field,
+    );
   if (!res.ok || body.data == null) {
     throw new Error(`GraphQL request failed: HTTP ${res.status}`);
   }

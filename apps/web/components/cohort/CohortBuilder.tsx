@@ -5,7 +5,7 @@ import { useMemo, useState } from 'react';
 import { COHORT_SUMMARY } from '../../lib/cohortOperations';
 import { NO_CRITERIA, toCohortFilter } from '../../lib/CohortCriteria';
 import type { CohortCriteria, ListCriterion } from '../../lib/CohortCriteria';
-import { graphqlRequest } from '../../lib/graphql';
+import { GraphQLRequestError, graphqlRequest } from '../../lib/graphql';
 import { useDebounced } from '../../lib/useDebounced';
 import type { CohortFilter, Counts, Facets } from '../../lib/types';
 import { ErrorAlert } from '../common/ErrorAlert';
@@ -27,6 +27,34 @@ const CHECKBOX_FACETS: ReadonlyArray<readonly [ListCriterion, string]> = [
   ['sex', 'Sex'],
   ['manufacturer', 'Manufacturer'],
 ];
+
+/** The filter panel's names of the fields the API names in a refusal. */
+const FIELD_LABELS: Record<string, string> = {
+  ageMin: 'From age',
+  ageMax: 'To age',
+  studyDateFrom: 'From date',
+  studyDateTo: 'To date',
+  text: 'Words in study or series description',
+  attribute: 'Any DICOM attribute',
+  prediction: 'Model prediction',
+  sex: 'Sex',
+  modality: 'Modality',
+  bodyPart: 'Body part',
+  manufacturer: 'Manufacturer',
+};
+
+/**
+ * What the panel says of a filter the API refused (BAD_USER_INPUT), naming
+ * its field as the panel labels it; null for any other error.
+ */
+function refusal(error: unknown): string | null {
+  if (!(error instanceof GraphQLRequestError)) return null;
+  if (error.code !== 'BAD_USER_INPUT') return null;
+  const label = error.field ? FIELD_LABELS[error.field] : undefined;
+  return label
+    ? `The filter “${label}” was not accepted`
+    : 'The filters were not accepted';
+}
 
 /**
  * The cohort builder: a filter panel whose counts follow every other
@@ -51,7 +79,20 @@ export function CohortBuilder({ canSave }: { canSave: boolean }) {
     queryFn: ({ signal }) =>
       graphqlRequest<Summary>(COHORT_SUMMARY, { filter }, signal),
     placeholderData: keepPreviousData,
+    // A filter the API refused is refused again: say so at once.
+    retry: (count, error) => !refusal(error) && count < 1,
   });
+  // The last counts and facets the API gave, kept while it refuses a
+  // filter so that the panel stays there to correct it.
+  const [accepted, setAccepted] = useState<Summary | undefined>(undefined);
+  if (
+    summary.isSuccess &&
+    !summary.isPlaceholderData &&
+    summary.data !== accepted
+  )
+    setAccepted(summary.data);
+  const refused = summary.isError ? refusal(summary.error) : null;
+  const shown = summary.data ?? accepted;
   const toggle = (key: ListCriterion, value: string) => {
     setTyping(false);
     setCriteria((c) => ({
@@ -62,12 +103,12 @@ export function CohortBuilder({ canSave }: { canSave: boolean }) {
     }));
   };
 
-  if (summary.isPending) return <Loading what="the lake" />;
-  if (summary.isError && !summary.data)
+  if (summary.isPending && !shown) return <Loading what="the lake" />;
+  if (!shown)
     return (
       <ErrorAlert what="Could not load the cohort" error={summary.error} />
     );
-  const { counts, facets } = summary.data.cohort;
+  const { counts, facets } = shown.cohort;
   return (
     <section aria-labelledby="cohort-heading">
       <h1 id="cohort-heading">Cohort</h1>
@@ -77,6 +118,12 @@ export function CohortBuilder({ canSave }: { canSave: boolean }) {
           aria-label="Filters"
           onSubmit={(e) => e.preventDefault()}
         >
+          {/* Held at the top of the panel as it scrolls, above its fields. */}
+          {refused !== null ? (
+            <div className="refused">
+              <ErrorAlert what={refused} error={summary.error} />
+            </div>
+          ) : null}
           {CHECKBOX_FACETS.map(([key, legend]) => (
             <FacetFilter
               key={key}
@@ -104,29 +151,37 @@ export function CohortBuilder({ canSave }: { canSave: boolean }) {
           </button>
         </form>
         <div aria-busy={summary.isFetching}>
-          <CohortCounts counts={counts} />
-          <p role="status" className="muted">
-            {summary.isFetching ? 'Updating counts…' : '\u00a0'}
+          <CohortCounts counts={counts} stale={summary.isError} />
+          <p role="status" className={summary.isError ? 'error' : 'muted'}>
+            {summary.isError
+              ? 'Counts not current: they are those of the last filters the API answered.'
+              : summary.isFetching
+                ? 'Updating counts…'
+                : '\u00a0'}
           </p>
-          {summary.isError ? (
+          {summary.isError && refused === null ? (
             <ErrorAlert
               what="Could not update the cohort"
               error={summary.error}
             />
           ) : null}
-          {canSave ? <SaveCohortForm filter={filter} /> : null}
-          <div className="charts">
-            <FacetBars
-              title="Age at study by decade"
-              values={facets.ageDecade}
-            />
-            <FacetBars title="Study year" values={facets.studyYear} />
-          </div>
-          <StudyTable
-            key={filterKey}
-            filter={filter}
-            after={summary.isFetching}
-          />
+          {summary.isError ? null : (
+            <>
+              {canSave ? <SaveCohortForm filter={filter} /> : null}
+              <div className="charts">
+                <FacetBars
+                  title="Age at study by decade"
+                  values={facets.ageDecade}
+                />
+                <FacetBars title="Study year" values={facets.studyYear} />
+              </div>
+              <StudyTable
+                key={filterKey}
+                filter={filter}
+                after={summary.isFetching}
+              />
+            </>
+          )}
         </div>
       </div>
     </section>

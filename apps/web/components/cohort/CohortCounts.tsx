@@ -12,12 +12,19 @@ const LEVELS: ReadonlyArray<readonly [keyof Counts, string]> = [
 export function CohortCounts({
   counts,
   label = 'Cohort counts',
+  stale = false,
 }: {
   counts: Counts;
   label?: string;
+  /** The counts are not those of the filters on screen (greyed). */
+  stale?: boolean;
 }) {
   return (
-    <dl aria-label={label} className="counts">
+    <dl
+      aria-label={label}
+      className={stale ? 'counts stale' : 'counts'}
+      data-stale={stale ? 'true' : undefined}
+    >
       {LEVELS.map(([key, name]) => (
         <div key={key}>
           <dt>{name}</dt>

@@ -16,7 +16,7 @@ export function ErrorAlert({ what, error }: { what: string; error: unknown }) {
   return (
     <p role="alert" className="error">
       {what}: {message}
-      {hint ? ` ${hint}` : null}
+      {hint ? `${/[.!?]$/.test(message) ? '' : '.'} ${hint}` : null}
     </p>
   );
 }
