@@ -84,6 +84,27 @@ describe('planted PHI through the whole pipeline', () => {
     const chinese = forms('ISO_IR 192: 张伟PHIMK');
     assert.ok(chinese.includes('e5bca0e4bc9f5048494d4b'));
     assert.ok(chinese.some((h) => h.startsWith('1b24')));
+    // A planted date inside a UID lpacs made is chance (CI once found
+    // 19310711 there), anywhere else a leak: beside such a UID, after a
+    // length, in a DT or a text.
+    const date = [{ what: 'date', bytes: Buffer.from('19310711') }];
+    assert.deepEqual(
+      leaksIn(Buffer.from('\x002.25.81931071123\x00'), date),
+      [],
+    );
+    for (const text of [
+      '2.25.8 19310711',
+      '2.25.81\\19310711',
+      '\x08\x0019310711',
+      '19310711101010',
+      'seen 19310711.',
+      '1.2.826.19310711',
+    ])
+      assert.deepEqual(
+        leaksIn(Buffer.from(text, 'latin1'), date),
+        ['date'],
+        text,
+      );
   });
 
   it('leaves no marker in any object or Parquet file, Parquet read row by row', async () => {

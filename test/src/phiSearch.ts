@@ -86,13 +86,39 @@ print(json.dumps(out))`,
   return out.filter((n) => n.bytes.length >= minBytes);
 }
 
-/** The planted values whose forms occur in a haystack, case-blind. */
+/**
+ * True when the text at `at` lies inside a UID lpacs made: a run of
+ * digits and dots that begins `2.25.` (a keyed UID's 39 or so decimal
+ * digits hold a given 8-digit date now and then, by chance).
+ */
+function insideMadeUid(text: string, at: number, length: number): boolean {
+  const uidChar = (c: string | undefined) =>
+    c !== undefined && /[0-9.]/.test(c);
+  for (let i = at; i < at + length; i++) if (!uidChar(text[i])) return false;
+  let start = at;
+  while (start > 0 && uidChar(text[start - 1])) start--;
+  return text.startsWith('2.25.', start) && start + 5 <= at;
+}
+
+/**
+ * The planted values whose forms occur in a haystack, case-blind; a
+ * numeric form found only inside UIDs lpacs made does not count.
+ */
 export function leaksIn(haystack: Buffer, needles: Needle[]): string[] {
   const upper = haystack.toString('latin1').toUpperCase();
   const found = new Set<string>();
-  for (const n of needles)
-    if (upper.includes(n.bytes.toString('latin1').toUpperCase()))
-      found.add(n.what);
+  for (const n of needles) {
+    const needle = n.bytes.toString('latin1').toUpperCase();
+    for (
+      let at = upper.indexOf(needle);
+      at !== -1;
+      at = upper.indexOf(needle, at + 1)
+    )
+      if (!insideMadeUid(upper, at, needle.length)) {
+        found.add(n.what);
+        break;
+      }
+  }
   return [...found];
 }
 
