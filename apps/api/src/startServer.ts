@@ -740,7 +740,30 @@ async function listen(options: ServerOptions): Promise<RunningServer> {
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers))
       if (typeof v === 'string') headers.set(k, v);
-    const raw = req.method === 'POST' ? await readBody(req, MAX_BODY) : '';
+    let raw = '';
+    try {
+      if (req.method === 'POST') raw = await readBody(req, MAX_BODY);
+    } catch (err) {
+      if ((err as { status?: number }).status !== 413) throw err;
+      // Answered as GraphQL answers its other refusals, so a client reads
+      // errors[0].message whatever went wrong.
+      res
+        .writeHead(413, {
+          'content-type': 'application/json',
+          connection: 'close',
+        })
+        .end(
+          JSON.stringify({
+            errors: [
+              {
+                message: `request body too large: a GraphQL request may have at most ${MAX_BODY} bytes`,
+                extensions: { code: 'PAYLOAD_TOO_LARGE' },
+              },
+            ],
+          }),
+        );
+      return;
+    }
     let body: unknown = raw;
     if (raw && (headers.get('content-type') ?? '').includes('json')) {
       try {

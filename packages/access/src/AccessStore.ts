@@ -4,6 +4,7 @@ import type { Action } from './Action';
 import { AccessError, AccessErrorCode } from './AccessError';
 import { JsonDocument } from './JsonDocument';
 import { hashPassword, verifyPassword } from './passwords';
+import { scopeRefusal } from './permissions';
 import type { Role } from './Role';
 import type { IssuedToken, Principal, TokenInfo, User } from './types';
 
@@ -169,6 +170,8 @@ export class AccessStore {
           AccessErrorCode.NotFound,
           `no active user "${userName}"`,
         );
+      const refusal = options.scopes && scopeRefusal(user.role, options.scopes);
+      if (refusal) throw new AccessError(AccessErrorCode.BadInput, refusal);
       const token: StoredToken = {
         id,
         userId: user.id,

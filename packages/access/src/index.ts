@@ -22,6 +22,6 @@ export {
 export type { ErasureMark, SnapshotsBeforeErasure } from './lastErasure';
 export { hashPassword, verifyPassword } from './passwords';
 export { typedTarget } from './typedTarget';
-export { PERMISSIONS, roleAllows } from './permissions';
+export { PERMISSIONS, roleAllows, scopeRefusal } from './permissions';
 export { parseRole, Role, ROLES } from './Role';
 export type { IssuedToken, Principal, TokenInfo, User } from './types';

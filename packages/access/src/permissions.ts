@@ -36,3 +36,21 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
 export function roleAllows(role: Role, action: Action): boolean {
   return PERMISSIONS[action].includes(role);
 }
+
+/**
+ * Why a token of a `role` user cannot carry `scopes`: the first scope the
+ * role may never use, named with the role and what it may use; undefined
+ * when every scope is one the role has. A scope only narrows a token, so
+ * one outside the role would fail every request it was meant for.
+ */
+export function scopeRefusal(
+  role: Role,
+  scopes: readonly Action[],
+): string | undefined {
+  const bad = scopes.find((s) => !roleAllows(role, s));
+  if (bad === undefined) return undefined;
+  const usable = (Object.keys(PERMISSIONS) as Action[]).filter((a) =>
+    roleAllows(role, a),
+  );
+  return `scope "${bad}" is not allowed for role ${role}: a token of that role may have ${usable.join(', ')}`;
+}

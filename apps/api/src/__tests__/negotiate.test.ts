@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { negotiate, negotiateMultipart } from '../dicomweb/negotiate';
+import {
+  negotiate,
+  negotiateDicomJson,
+  negotiateMultipart,
+} from '../dicomweb/negotiate';
 
 const RLE = '1.2.840.10008.1.2.5';
 
@@ -78,5 +82,51 @@ describe('content negotiation', () => {
       status(() => negotiateMultipart(octets, octets, ['1.2.840.10008.1.2.1'])),
       406,
     );
+  });
+
+  it('lets the most specific range decide, so q=0 refuses what */* takes (RFC 9110 12.5.1)', () => {
+    assert.equal(
+      status(() => negotiate('*/*, image/png;q=0', ['image/png'])),
+      406,
+    );
+    assert.equal(
+      negotiate('image/*;q=0, image/png', ['image/jpeg', 'image/png']),
+      'image/png',
+    );
+    assert.equal(
+      negotiate('image/png;q=0.1, */*;q=0.5', ['image/png', 'image/jpeg']),
+      'image/jpeg',
+    );
+    const part = 'application/dicom';
+    assert.equal(
+      status(() =>
+        negotiateMultipart(
+          `multipart/related; type="${part}"; q=0, */*`,
+          part,
+          [RLE],
+        ),
+      ),
+      406,
+    );
+  });
+
+  it('answers DICOM JSON as dicom+json or json, never for XML alone', () => {
+    assert.equal(negotiateDicomJson(undefined), 'application/dicom+json');
+    assert.equal(negotiateDicomJson('*/*'), 'application/dicom+json');
+    assert.equal(negotiateDicomJson('application/json'), 'application/json');
+    assert.equal(
+      negotiateDicomJson('application/dicom+json; q=0, */*'),
+      'application/json',
+    );
+    for (const accept of [
+      'multipart/related; type="application/dicom+xml"',
+      'application/dicom+xml',
+      'application/dicom+json;q=0, application/json;q=0, */*',
+    ])
+      assert.equal(
+        status(() => negotiateDicomJson(accept)),
+        406,
+        accept,
+      );
   });
 });

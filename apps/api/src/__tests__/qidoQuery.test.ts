@@ -45,8 +45,9 @@ describe('qidoQuery', () => {
     assert.deepEqual(tags, [...tags].sort());
     assert.ok(tags.includes('00180015') && tags.includes('00080070'));
     assert.ok(!tags.includes('00201208'), 'no study counts at series level');
-    assert.deepEqual(query('series', 'includefield=Nope').warnings, [
-      'includefield Nope is not available',
+    // AccessionNumber (0008,0050) is a PS3.6 attribute the catalog lacks.
+    assert.deepEqual(query('series', 'includefield=AccessionNumber').warnings, [
+      'includefield AccessionNumber is not available',
     ]);
   });
 
@@ -57,6 +58,8 @@ describe('qidoQuery', () => {
       ['StudyDate=2020', 'StudyDate'],
       ['StudyInstanceUID=1.2.a', 'StudyInstanceUID'],
       ['limit=ten', 'limit'],
+      ['includefield=Nope', 'includefield'],
+      ['includefield=PatientAge,0008005X', 'includefield'],
       ['offset=-1', 'offset'],
       ['NumberOfStudyRelatedInstances=3', 'NumberOfStudyRelatedInstances'],
     ]) {
@@ -67,8 +70,12 @@ describe('qidoQuery', () => {
     assert.equal(status(() => query('study', 'Modality=CT')).status, 400);
   });
 
-  it('caps limit at the maximum', () => {
+  it('caps limit at the maximum, with a warning saying so', () => {
     const q = query('instance', 'limit=999999');
     assert.equal(q.limit, MAX_LIMIT);
+    assert.deepEqual(q.warnings, [
+      `limit 999999 is over this server's maximum: at most ${MAX_LIMIT} results per response`,
+    ]);
+    assert.deepEqual(query('instance', `limit=${MAX_LIMIT}`).warnings, []);
   });
 });

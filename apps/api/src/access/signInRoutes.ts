@@ -45,15 +45,25 @@ export async function signInRoutes(
   if (path === '/auth/sign-in' && req.method === 'POST') {
     let name = '';
     let password = '';
+    let body: { name?: unknown; password?: unknown };
     try {
-      const body = JSON.parse(await readBody(req, 10_000)) as {
-        name?: unknown;
-        password?: unknown;
-      };
+      body = JSON.parse(await readBody(req, 10_000)) as typeof body;
       if (typeof body.name === 'string') name = body.name;
       if (typeof body.password === 'string') password = body.password;
     } catch {
       json(res, 400, { error: 'send JSON {"name": "...", "password": "..."}' });
+      return true;
+    }
+    // A body without both fields is malformed, not a failed sign-in: it is
+    // neither counted against a name nor audited. Empty ones (a form sent
+    // blank, a password typed as the name) are tried and fail as usual.
+    const missing = (['name', 'password'] as const).filter(
+      (field) => typeof body[field] !== 'string',
+    );
+    if (missing.length) {
+      json(res, 400, {
+        error: `${missing.join(' and ')} missing: send JSON {"name": "...", "password": "..."}`,
+      });
       return true;
     }
     const from = clientAddress(req, deps.trustedProxies);

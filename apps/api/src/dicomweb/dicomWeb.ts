@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Catalog, Logger } from '@lpacs/lake';
-import { DicomWebError } from './DicomWebError';
+import { DicomWebError, sendError } from './DicomWebError';
 import type { RenderedCache } from './RenderedCache';
 import { qidoRs } from './qidoRs';
 import type { QidoLevel } from './qidoAttributes';
@@ -95,16 +95,6 @@ function route(segments: string[]): Route | undefined {
   return undefined;
 }
 
-function fail(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res
-    .writeHead(status, { 'content-type': 'text/plain; charset=utf-8' })
-    .end(`${message}\n`);
-}
-
 /**
  * Answers DICOMweb reads, QIDO-RS and WADO-RS (PS3.18 10.4, 10.6), under
  * `/dicomweb/`.
@@ -129,6 +119,7 @@ export async function dicomWeb(
       );
     if (found.kind === 'qido') {
       await qidoRs(
+        req,
         res,
         ctx.catalog,
         found.level,
@@ -143,10 +134,10 @@ export async function dicomWeb(
     if (err instanceof DicomWebError) {
       if (err.status >= 500)
         ctx.logger.error({ err: err.message }, 'dicomweb request failed');
-      fail(res, err.status, err.message);
+      sendError(res, err.status, err.message);
     } else {
       ctx.logger.error({ err: String(err) }, 'dicomweb request failed');
-      fail(res, 500, 'internal error (see the server log)');
+      sendError(res, 500, 'internal error (see the server log)');
     }
   }
   return true;

@@ -26,14 +26,14 @@ function splitOutsideQuotes(text: string, sep: string): string[] {
 }
 
 /**
- * The media ranges of an Accept header, most preferred first; an absent
- * header accepts anything.
+ * The media ranges of an Accept header in the order sent, q=0 ones
+ * included (they refuse what they name); an absent header accepts anything.
  * @throws DicomWebError 400 when a q value is not a number from 0 to 1.
  */
 export function mediaRanges(accept: string | undefined): MediaRange[] {
   if (!accept || accept.trim() === '')
     return [{ type: '*/*', params: {}, q: 1 }];
-  const ranges = splitOutsideQuotes(accept, ',').map((entry) => {
+  return splitOutsideQuotes(accept, ',').map((entry) => {
     const [type = '', ...rest] = splitOutsideQuotes(entry, ';');
     const params: Record<string, string> = {};
     for (const p of rest) {
@@ -55,7 +55,6 @@ export function mediaRanges(accept: string | undefined): MediaRange[] {
     delete params.q;
     return { type: type.toLowerCase(), params, q };
   });
-  return ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q);
 }
 
 /** True when a range such as `image/*` or `*` + `/*` covers `type`. */

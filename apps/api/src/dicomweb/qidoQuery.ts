@@ -1,3 +1,4 @@
+import { isKeyword, lookupTag } from '@lpacs/dicom';
 import { DicomWebError, badParameter } from './DicomWebError';
 import {
   DEFAULT_FIELDS,
@@ -141,6 +142,14 @@ function condition(
   }
 }
 
+/** True for a PS3.6 keyword, or a tag `ggggeeee` the dictionary knows. */
+function isAttribute(text: string): boolean {
+  if (isKeyword(text)) return true;
+  return (
+    /^[0-9a-f]{8}$/i.test(text) && lookupTag(parseInt(text, 16)) !== undefined
+  );
+}
+
 function count(name: string, text: string, max: number): number {
   if (!/^\d{1,9}$/.test(text))
     throw badParameter(name, `"${text.slice(0, 20)}" is not a whole number`);
@@ -201,13 +210,26 @@ export function qidoQuery(
     } else {
       const attr = findAttribute(level, include);
       if (attr) fieldNames.add(attr.keyword);
-      else
+      else if (isAttribute(include))
+        // A real attribute the catalog does not hold: the answer goes on
+        // without it, and says so.
         warnings.push(`includefield ${include.slice(0, 64)} is not available`);
+      else
+        throw badParameter(
+          'includefield',
+          `"${include.slice(0, 64)}" is neither a DICOM keyword nor a tag (PS3.6), nor "all"`,
+        );
     }
   }
   const limitText = search.get('limit');
   const limit =
     limitText === null ? MAX_LIMIT : count('limit', limitText, MAX_LIMIT);
+  // PS3.18 8.3.4.4.1: a response carries at most the server's maximum,
+  // whatever the limit asked; the client is told it was cut down.
+  if (limitText !== null && Number(limitText) > MAX_LIMIT)
+    warnings.push(
+      `limit ${limitText} is over this server's maximum: at most ${MAX_LIMIT} results per response`,
+    );
   const offsetText = search.get('offset');
   const offset =
     offsetText === null

@@ -1,6 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Catalog, Plain } from '@lpacs/lake';
 import type { QidoAttribute, QidoLevel } from './qidoAttributes';
+import { negotiateDicomJson } from './negotiate';
 import { qidoQuery } from './qidoQuery';
 import type { DicomJson, JsonAttribute } from './toDicomJson';
 
@@ -20,10 +21,13 @@ function jsonAttribute(
 
 /**
  * QIDO-RS (PS3.18 10.6): searches studies, series or instances in the
- * catalog and answers in the DICOM JSON model (`application/dicom+json`).
+ * catalog and answers in the DICOM JSON model (`application/dicom+json`,
+ * or `application/json` when the client prefers it).
  * @param fixed UIDs from the path, e.g. `{ StudyInstanceUID: '1.2.3' }`
+ * @throws DicomWebError 406 when the Accept header takes neither.
  */
 export async function qidoRs(
+  req: IncomingMessage,
   res: ServerResponse,
   catalog: Catalog,
   level: QidoLevel,
@@ -31,6 +35,7 @@ export async function qidoRs(
   fixed: Record<string, string>,
   scope?: readonly string[],
 ): Promise<void> {
+  const type = negotiateDicomJson(req.headers.accept);
   const query = qidoQuery(level, search, fixed, scope);
   const rows = await catalog.query(query.sql, query.params);
   const warnings = [...query.warnings];
@@ -45,7 +50,7 @@ export async function qidoRs(
     return item;
   });
   const headers: Record<string, string> = {
-    'content-type': 'application/dicom+json',
+    'content-type': type,
   };
   if (warnings.length) {
     headers.warning = warnings.map((w) => `299 lpacs "${w}"`).join(', ');

@@ -9,6 +9,8 @@ import type {
 import type { Catalog, Logger } from '@lpacs/lake';
 import { readBodyBuffer } from '../http/readBody';
 import { headerParam, parseMultipart } from '@lpacs/ingest';
+import { DicomWebError, sendError } from './DicomWebError';
+import { negotiateDicomJson } from './negotiate';
 import { sopUidsAsSent, studyUidAsSent } from './sopUidsAsSent';
 import type { SopUids } from './sopUidsAsSent';
 
@@ -144,10 +146,14 @@ function sopItem(
   return item;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res
-    .writeHead(status, { 'content-type': 'application/dicom+json' })
-    .end(JSON.stringify(body));
+/** A response in the DICOM JSON model, as the client's Accept allows. */
+function send(
+  res: ServerResponse,
+  type: string,
+  status: number,
+  body: unknown,
+): void {
+  res.writeHead(status, { 'content-type': type }).end(JSON.stringify(body));
 }
 
 /**
@@ -199,28 +205,46 @@ export async function stowRs(
   ctx: StowContext,
 ): Promise<void> {
   const { baseUrl, logger, tally } = ctx;
+  // What the response can be sent as is settled before anything is read
+  // or stored: a client that takes no DICOM JSON is told so (406) with
+  // nothing stored.
+  let json: string;
+  try {
+    json = negotiateDicomJson(req.headers.accept);
+  } catch (err) {
+    if (!(err instanceof DicomWebError)) throw err;
+    tally.error = err.status === 406 ? 'NOT_ACCEPTABLE' : 'BAD_REQUEST';
+    sendError(res, (tally.status = err.status), err.message);
+    return;
+  }
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/related/i.test(type)) {
     tally.error = 'UNSUPPORTED_MEDIA_TYPE';
-    send(res, (tally.status = 415), {
-      error: `Content-Type must be multipart/related; type="application/dicom", got "${type.slice(0, 80)}"`,
-    });
+    sendError(
+      res,
+      (tally.status = 415),
+      `Content-Type must be multipart/related; type="application/dicom", got "${type.slice(0, 80)}"`,
+    );
     return;
   }
   const partType = headerParam(type, 'type');
   if (partType && partType.toLowerCase() !== 'application/dicom') {
     tally.error = 'UNSUPPORTED_MEDIA_TYPE';
-    send(res, (tally.status = 415), {
-      error: `only application/dicom parts are accepted, got type="${partType.slice(0, 60)}"`,
-    });
+    sendError(
+      res,
+      (tally.status = 415),
+      `only application/dicom parts are accepted, got type="${partType.slice(0, 60)}"`,
+    );
     return;
   }
   const boundary = headerParam(type, 'boundary');
   if (!boundary) {
     tally.error = 'BAD_MULTIPART';
-    send(res, (tally.status = 400), {
-      error: 'the multipart/related Content-Type has no boundary parameter',
-    });
+    sendError(
+      res,
+      (tally.status = 400),
+      'the multipart/related Content-Type has no boundary parameter',
+    );
     return;
   }
   let parts;
@@ -229,17 +253,21 @@ export async function stowRs(
   } catch (err) {
     const status = (err as { status?: number }).status ?? 400;
     tally.error = status === 413 ? 'TOO_LARGE' : 'BAD_MULTIPART';
-    send(res, (tally.status = status), {
-      error: `cannot read the multipart body: ${(err as Error).message}`,
-    });
+    sendError(
+      res,
+      (tally.status = status),
+      `cannot read the multipart body: ${(err as Error).message}`,
+    );
     return;
   }
   tally.parts = parts.length;
   if (!parts.length) {
     tally.error = 'BAD_MULTIPART';
-    send(res, (tally.status = 400), {
-      error: 'the multipart body holds no part: nothing to store',
-    });
+    sendError(
+      res,
+      (tally.status = 400),
+      'the multipart body holds no part: nothing to store',
+    );
     return;
   }
   const stamp = Date.now().toString(36);
@@ -330,7 +358,7 @@ export async function stowRs(
   let open: IngestSession;
   if (!inputs.length) {
     tally.status = 409;
-    send(res, tally.status, {
+    send(res, json, tally.status, {
       '00081190': { vr: 'UR' },
       '00081198': {
         vr: 'SQ',
@@ -345,7 +373,7 @@ export async function stowRs(
     const e = err as { code?: string; message?: string };
     tally.error = codeOf(err, 'INGEST_UNAVAILABLE');
     if (e.code !== 'LAKE_BUSY') throw err;
-    send(res, (tally.status = 503), { error: e.message });
+    sendError(res, (tally.status = 503), e.message ?? 'the lake is busy');
     return;
   }
   let report: IngestReport;
@@ -404,5 +432,5 @@ export async function stowRs(
       Value: failed.map((r) => sopItem(r, '00081197')),
     };
   tally.status = failed.length === 0 ? 200 : stored.length ? 202 : 409;
-  send(res, tally.status, body);
+  send(res, json, tally.status, body);
 }

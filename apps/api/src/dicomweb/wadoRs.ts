@@ -3,7 +3,7 @@ import { parseDicom } from '@lpacs/dicom';
 import { DicomWebError, badParameter } from './DicomWebError';
 import { describe, instanceRows } from './instanceRows';
 import type { InstanceRow, ResourcePath } from './instanceRows';
-import { negotiate, negotiateMultipart } from './negotiate';
+import { negotiateDicomJson, negotiateMultipart } from './negotiate';
 import { retrieveFrames } from './retrieveFrames';
 import { retrieveMask } from './retrieveMask';
 import { retrieveRendered } from './retrieveRendered';
@@ -34,7 +34,7 @@ async function metadata(
   ctx: WadoContext,
   rows: InstanceRow[],
 ): Promise<void> {
-  negotiate(req.headers.accept, ['application/dicom+json', 'application/json']);
+  const type = negotiateDicomJson(req.headers.accept);
   const out = [];
   for (const row of rows) {
     const file = parseDicom(await readObject(ctx, row));
@@ -42,9 +42,7 @@ async function metadata(
     const pixelDataUri = `${baseUrl(req)}/studies/${row.StudyInstanceUID}/series/${row.SeriesInstanceUID}/instances/${row.SOPInstanceUID}/frames/${frames.join(',')}`;
     out.push(toDicomJson({ ...file.body, pixelDataUri }, file.body.elements));
   }
-  res
-    .writeHead(200, { 'content-type': 'application/dicom+json' })
-    .end(JSON.stringify(out));
+  res.writeHead(200, { 'content-type': type }).end(JSON.stringify(out));
 }
 
 /**

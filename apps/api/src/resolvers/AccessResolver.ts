@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Action, ACTIONS, parseRole, typedTarget } from '@lpacs/access';
+import {
+  Action,
+  ACTIONS,
+  parseRole,
+  scopeRefusal,
+  typedTarget,
+} from '@lpacs/access';
 import type { AuditEntry, TokenInfo, User } from '@lpacs/access';
 import {
   Arg,
@@ -116,6 +122,9 @@ export class AccessResolver {
         `unknown scope "${bad}"; scopes are actions such as cohort.query`,
         'scopes',
       );
+    const refusal =
+      scopes && scopeRefusal(ctx.gate.principal!.role, scopes as Action[]);
+    if (refusal) throw badInput(refusal, 'scopes');
     const issued = await ctx.access.issueToken(ctx.gate.principal!.name, {
       label,
       expiresInDays: days,

@@ -21,7 +21,7 @@ import { checkFilter } from '../cohort/checkFilter';
 import { compileFilter } from '../cohort/compileFilter';
 import type { ApiContext } from '../context';
 import { CohortFilter } from '../schema/CohortFilter';
-import { RELEASE_ID, SHARE_ID } from '../sharing/idShapes';
+import { COHORT_ID, RELEASE_ID, SHARE_ID } from '../sharing/idShapes';
 import {
   DownloadLink,
   ReleaseType,
@@ -193,12 +193,22 @@ export class SharingResolver {
     expiresAt: string,
   ): Promise<ShareRequestType> {
     const p = ctx.gate.principal!;
-    const cohort = ctx.sharing.cohort(cohortId);
-    if (cohort.owner !== p.name)
-      throw new AccessError(
-        AccessErrorCode.Forbidden,
-        'you may share only cohorts you saved',
+    const cohort = ctx.sharing.cohorts().find((c) => c.id === cohortId);
+    if (cohort?.owner !== p.name) {
+      // An id of no cohort's shape is free text the caller typed: kept out.
+      await ctx.gate.record(
+        Action.ShareRequest,
+        'ok',
+        cohort || COHORT_ID.test(cohortId) ? cohortId : undefined,
+        { why: cohort ? 'not your cohort' : 'no such cohort' },
       );
+      // Another user's cohort is answered as one that does not exist, so
+      // the answer tells no one its id is taken; the audit says why.
+      throw new AccessError(
+        AccessErrorCode.NotFound,
+        `no saved cohort "${cohortId.slice(0, 64)}"`,
+      );
+    }
     const target = ctx.access.user(collaborator);
     if (!target || target.disabledAt || target.role !== Role.Collaborator)
       throw badInput(

@@ -2,6 +2,8 @@ import { Action } from '@lpacs/access';
 
 /** The ids SharingStore gives share requests. */
 export const SHARE_ID = /^sh_[0-9a-f]{16}$/;
+/** The ids SharingStore gives saved cohorts. */
+export const COHORT_ID = /^co_[0-9a-f]{16}$/;
 /** The ids buildRelease gives releases. */
 export const RELEASE_ID = /^rel_[0-9a-f]{16}$/;
 /** The ids PredictionJobs gives jobs (newBatchId's). */

@@ -1,4 +1,4 @@
-import { AccessStore, ACTIONS, AuditLog } from '@lpacs/access';
+import { AccessStore, ACTIONS, AuditLog, scopeRefusal } from '@lpacs/access';
 import type { Action } from '@lpacs/access';
 import { issueTokenAudited } from '../accessAudit';
 import { cliActor } from '../cliActor';
@@ -30,6 +30,15 @@ export async function tokensCommand(
       process.stderr.write(
         `lpacs tokens: unknown scope "${bad}"; one of ${ACTIONS.join(', ')}\n`,
       );
+      return 2;
+    }
+    // A scope the user's role can never use is refused here, not by every
+    // request the token makes later.
+    const role = store.user(arg)?.role;
+    const refusal =
+      role && flags.scope && scopeRefusal(role, flags.scope as Action[]);
+    if (refusal) {
+      process.stderr.write(`lpacs tokens: ${refusal} (user "${arg}")\n`);
       return 2;
     }
     const days = flags.days === undefined ? 90 : Number(flags.days);
