@@ -215,7 +215,8 @@ interface Walk {
   kept: RegExp | undefined;
   /**
    * What text a retain option keeps (K) is cleaned of, whatever Clean
-   * Descriptors says: the same identifiers as `kept` (see #retain).
+   * Descriptors says: the patient's names, IDs and birth date, not the
+   * places `kept` has too (see PatientIdentity.retainedIdentifiers).
    */
   retainedText: RegExp | undefined;
   actions: Record<string, number>;
@@ -455,11 +456,15 @@ export class Deidentifier {
       identity.identifiers,
       identity.wholeWords,
     );
-    const retainedText = identifierPattern(
+    const keptText = identifierPattern(
       identity.keptIdentifiers,
       identity.keptWholeWords,
     );
-    const kept = this.#options.cleanDescriptors ? retainedText : undefined;
+    const kept = this.#options.cleanDescriptors ? keptText : undefined;
+    const retainedText = identifierPattern(
+      identity.retainedIdentifiers,
+      identity.retainedWholeWords,
+    );
     const decodedFrom = this.#decodedFrom.get(file);
     const sopClassUID =
       readString(body.buffer, findElement(top, Tag.SOPClassUID)) ??

@@ -39,6 +39,15 @@ export interface PatientIdentity {
    */
   keptIdentifiers: readonly string[];
   keptWholeWords: readonly string[];
+  /**
+   * What a value an option keeps (K) is cleaned of (see the
+   * Deidentifier's #retain): keptIdentifiers less every place word, so a
+   * station name `LMH-CT01` kept under Retain Device Identity keeps its
+   * site code (the initials of InstitutionName, a place) while losing
+   * the patient's names, IDs and birth date.
+   */
+  retainedIdentifiers: readonly string[];
+  retainedWholeWords: readonly string[];
   /** Age at the study in whole years, capped at 90 (HIPAA 164.514(b)(2)). */
   ageYears: number | undefined;
 }
@@ -420,6 +429,8 @@ export function readIdentity(
     wholeWords: found.wholeWords,
     keptIdentifiers: found.keptIdentifiers,
     keptWholeWords: found.keptWholeWords,
+    retainedIdentifiers: found.retainedIdentifiers,
+    retainedWholeWords: found.retainedWholeWords,
     ageYears: age === undefined ? undefined : Math.min(age, 90),
   };
 }
@@ -536,6 +547,8 @@ interface Found {
   wholeWords: readonly string[];
   keptIdentifiers: readonly string[];
   keptWholeWords: readonly string[];
+  retainedIdentifiers: readonly string[];
+  retainedWholeWords: readonly string[];
 }
 
 /** Identifiers by the bytes they were read from (gather's raw); cleared when full. */
@@ -560,9 +573,12 @@ function identifiersOf(
   if (known) return known;
   const all = sets();
   const kept = retained.size ? sets() : all;
+  // Names and IDs alone (no place), less the retained tags' values.
+  const persons = sets();
   let partial = false;
   for (const { el, charsets, kind, rule } of hits) {
     const to = kept === all || retained.has(rule) ? [all] : [all, kept];
+    if (kind !== Kind.Place && !retained.has(rule)) to.push(persons);
     if (kept !== all && retained.has(rule)) partial = true;
     const id = (v: string) => to.forEach((s) => s.identifiers.add(v));
     const word = (v: string) => to.forEach((s) => s.wholeWords.add(v));
@@ -609,10 +625,13 @@ function identifiersOf(
   };
   const whole = lists(all, false);
   const less = lists(partial ? kept : all, true);
+  const own = lists(persons, true);
   const found: Found = {
     ...whole,
     keptIdentifiers: less.identifiers,
     keptWholeWords: less.wholeWords,
+    retainedIdentifiers: own.identifiers,
+    retainedWholeWords: own.wholeWords,
   };
   if (memo.size >= MEMO_SIZE) memo.clear();
   memo.set(raw, found);
