@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Catalog, Lake, newBatchId } from '@lpacs/lake';
-import type { Row } from '@lpacs/lake';
+import { Catalog, Lake } from '@lpacs/lake';
 import { LakePredictionSink } from '../LakePredictionSink';
 import { ModelRegistry } from '../ModelRegistry';
 import { PredictionJobs } from '../PredictionJobs';
-import { makeModels, repo } from './helpers';
+import { GONE, SERIES, makeModels, twelveSliceLake } from './helpers';
 
 // A job predicts instances it selected at its start; an erasure that
 // runs between a chunk's prediction and its commit (nothing in the ml
@@ -26,42 +24,6 @@ after(() => {
   rmSync(models, { recursive: true, force: true });
 });
 
-const KEPT = 'LPAAAAAAAAAAAAAAAA';
-const GONE = 'LPBBBBBBBBBBBBBBBB';
-const SERIES = ['2.25.1000', '2.25.1001', '2.25.1002'];
-
-/** Twelve CT slices of the corpus: two series of KEPT, one of GONE. */
-async function makeLake(root: string): Promise<void> {
-  const dir = join(repo, 'datasets/cache/ct-test/P0001');
-  const files: string[] = [];
-  for (const study of readdirSync(dir).sort())
-    for (const series of readdirSync(join(dir, study)).sort())
-      for (const f of readdirSync(join(dir, study, series)).sort())
-        files.push(join(dir, study, series, f));
-  const lake = await Lake.open(root);
-  try {
-    const rows: Row[] = files.slice(0, 12).map((path, i) => {
-      const bytes = readFileSync(path);
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      return {
-        SOPInstanceUID: `2.25.${i + 1}`,
-        SeriesInstanceUID: SERIES[Math.floor(i / 4)]!,
-        StudyInstanceUID: '2.25.7000',
-        PatientID: i < 8 ? KEPT : GONE,
-        Modality: 'CT',
-        InstanceNumber: (i % 4) + 1,
-        Rows: 64,
-        Columns: 64,
-        NumberOfFrames: 1,
-        object_key: lake.putObjectSync(bytes, sha),
-      };
-    });
-    await lake.commitBatch(newBatchId(), { instances: rows });
-  } finally {
-    lake.close();
-  }
-}
-
 function filesUnder(dir: string): string[] {
   try {
     return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -75,7 +37,7 @@ function filesUnder(dir: string): string[] {
 describe('a job whose inputs are erased before their chunk commits', () => {
   it('commits no prediction row and writes no mask of them, and counts them failed', async () => {
     const root = join(tmp, 'lake');
-    await makeLake(root);
+    await twelveSliceLake(root);
     await new ModelRegistry(root).add(join(models, 'ct-threshold'));
     const real = new LakePredictionSink(root);
     let erased = 0;

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import {
   mkdtempSync,
   readFileSync,
@@ -10,15 +9,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Lake, newBatchId } from '@lpacs/lake';
-import type { ErasurePlan, Row } from '@lpacs/lake';
+import { Lake } from '@lpacs/lake';
+import type { ErasurePlan } from '@lpacs/lake';
 import { chunkEnd } from '../chunkInputs';
 import { forgetErasedInJob } from '../forgetErased';
 import { JobStore } from '../JobStore';
 import type { JobInput, JobState, StoredInput } from '../jobTypes';
 import { ModelRegistry } from '../ModelRegistry';
 import { PredictionJobs } from '../PredictionJobs';
-import { makeModels, repo } from './helpers';
+import { GONE, makeModels, twelveSliceLake } from './helpers';
 
 // An erasure takes the erased instances out of every prediction job's
 // files: a finished job's inputs lose them, an unfinished one keeps their
@@ -222,40 +221,6 @@ describe('JobStore.forgetErased', () => {
   });
 });
 
-const GONE = 'LPBBBBBBBBBBBBBBBB';
-
-/** Twelve CT slices of the corpus in three series; the third is GONE's. */
-async function makeLake(root: string): Promise<void> {
-  const dir = join(repo, 'datasets/cache/ct-test/P0001');
-  const files: string[] = [];
-  for (const study of readdirSync(dir).sort())
-    for (const series of readdirSync(join(dir, study)).sort())
-      for (const f of readdirSync(join(dir, study, series)).sort())
-        files.push(join(dir, study, series, f));
-  const lake = await Lake.open(root);
-  try {
-    const rows: Row[] = files.slice(0, 12).map((path, i) => {
-      const bytes = readFileSync(path);
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      return {
-        SOPInstanceUID: `2.25.${i + 1}`,
-        SeriesInstanceUID: `2.25.100${Math.floor(i / 4)}`,
-        StudyInstanceUID: '2.25.7000',
-        PatientID: i < 8 ? 'LPAAAAAAAAAAAAAAAA' : GONE,
-        Modality: 'CT',
-        InstanceNumber: (i % 4) + 1,
-        Rows: 64,
-        Columns: 64,
-        NumberOfFrames: 1,
-        object_key: lake.putObjectSync(bytes, sha),
-      };
-    });
-    await lake.commitBatch(newBatchId(), { instances: rows });
-  } finally {
-    lake.close();
-  }
-}
-
 /** Erases GONE's instances as lpacs erase does, up to the jobs step. */
 async function eraseGone(root: string): Promise<ErasurePlan> {
   const lake = await Lake.open(root);
@@ -279,7 +244,7 @@ describe('a job resumed after an erasure redacted its inputs', () => {
   for (const model of ['ct-threshold', 'ct-volume-threshold'])
     it(`counts the redacted inputs failed, INPUT_ERASED, and predicts the rest (${model})`, async () => {
       const root = join(tmp, `lake-${model}`);
-      await makeLake(root);
+      await twelveSliceLake(root);
       await new ModelRegistry(root).add(join(models, model));
       const jobs = new PredictionJobs({
         lakeRoot: root,

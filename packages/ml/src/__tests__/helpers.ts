@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Lake, newBatchId } from '@lpacs/lake';
+import type { Row } from '@lpacs/lake';
 import type { DecodedFrame, FrameDecoder } from '../types';
 
 /** The repository root, from dist/__tests__. */
@@ -96,4 +98,45 @@ export function numpyLoad(path: string): { shape: number[]; values: number[] } {
       path,
     ]),
   ) as { shape: number[]; values: number[] };
+}
+
+/** The patients of twelveSliceLake: two series of KEPT, one of GONE. */
+export const KEPT = 'LPAAAAAAAAAAAAAAAA';
+export const GONE = 'LPBBBBBBBBBBBBBBBB';
+export const SERIES = ['2.25.1000', '2.25.1001', '2.25.1002'];
+
+/**
+ * A lake at `root` of twelve CT slices of the corpus (P0001's first, in
+ * path order) in the three SERIES of four, the third GONE's, committed
+ * as one batch with SOP Instance UIDs 2.25.1 to 2.25.12.
+ */
+export async function twelveSliceLake(root: string): Promise<void> {
+  const dir = join(repo, 'datasets/cache/ct-test/P0001');
+  const files: string[] = [];
+  for (const study of readdirSync(dir).sort())
+    for (const series of readdirSync(join(dir, study)).sort())
+      for (const f of readdirSync(join(dir, study, series)).sort())
+        files.push(join(dir, study, series, f));
+  const lake = await Lake.open(root);
+  try {
+    const rows: Row[] = files.slice(0, 12).map((path, i) => {
+      const bytes = readFileSync(path);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      return {
+        SOPInstanceUID: `2.25.${i + 1}`,
+        SeriesInstanceUID: SERIES[Math.floor(i / 4)]!,
+        StudyInstanceUID: '2.25.7000',
+        PatientID: i < 8 ? KEPT : GONE,
+        Modality: 'CT',
+        InstanceNumber: (i % 4) + 1,
+        Rows: 64,
+        Columns: 64,
+        NumberOfFrames: 1,
+        object_key: lake.putObjectSync(bytes, sha),
+      };
+    });
+    await lake.commitBatch(newBatchId(), { instances: rows });
+  } finally {
+    lake.close();
+  }
 }
