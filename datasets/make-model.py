@@ -32,25 +32,7 @@ import argparse
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from onnx_folder import write_model_folder
-
-SIZE = 32
-
-PREPROCESSING = {
-    "frames": "each",
-    "rescale": True,
-    "window": {"center": 40, "width": 400},
-    "resize": {"rows": SIZE, "columns": SIZE, "method": "bilinear"},
-    "normalize": {"mean": [0], "std": [1]},
-    "layout": "NCHW",
-}
-
-
-def image_input():
-    return helper.make_tensor_value_info(
-        "image", TensorProto.FLOAT, ["N", 1, SIZE, SIZE]
-    )
-
+from onnx_folder import PREPROCESSING, SIZE, image_input, write_model_folder
 
 def brightness_model():
     weight = numpy_helper.from_array(

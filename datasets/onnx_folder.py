@@ -1,15 +1,34 @@
-"""A model folder as `lpacs models add` reads one: model.onnx and
-manifest.json, written by datasets/make-model.py and
-datasets/make-fault-models.py (which import it from their own folder).
+"""What datasets/make-model.py and datasets/make-fault-models.py share
+(they import it from their own folder): the input their CT models take
+(a frame windowed to [0, 1], centre 40, width 400, resized to 32x32) and
+a model folder written as `lpacs models add` reads one (model.onnx and
+manifest.json).
 """
 
 import json
 import os
 
 import onnx
-from onnx import helper
+from onnx import TensorProto, helper
 
 OPSET = 13
+
+SIZE = 32
+
+PREPROCESSING = {
+    "frames": "each",
+    "rescale": True,
+    "window": {"center": 40, "width": 400},
+    "resize": {"rows": SIZE, "columns": SIZE, "method": "bilinear"},
+    "normalize": {"mean": [0], "std": [1]},
+    "layout": "NCHW",
+}
+
+
+def image_input():
+    return helper.make_tensor_value_info(
+        "image", TensorProto.FLOAT, ["N", 1, SIZE, SIZE]
+    )
 
 
 def write_model_folder(out, graph, manifest, script):
