@@ -1,3 +1,4 @@
+import { COHORT_QUERY_ROLES } from './permissions';
 import type { Role } from './types';
 
 /** A page of the portal and the roles whose rights it serves. */
@@ -13,16 +14,8 @@ export interface NavLink {
  * role could not use.
  */
 export const NAV_LINKS: readonly NavLink[] = [
-  {
-    href: '/',
-    label: 'Cohort builder',
-    roles: ['admin', 'steward', 'researcher'],
-  },
-  {
-    href: '/cohorts',
-    label: 'Saved cohorts',
-    roles: ['admin', 'steward', 'researcher'],
-  },
+  { href: '/', label: 'Cohort builder', roles: COHORT_QUERY_ROLES },
+  { href: '/cohorts', label: 'Saved cohorts', roles: COHORT_QUERY_ROLES },
   { href: '/models', label: 'Models', roles: ['admin', 'researcher'] },
   { href: '/inbox', label: 'Share requests', roles: ['admin', 'steward'] },
   { href: '/releases', label: 'Releases', roles: ['admin', 'steward'] },

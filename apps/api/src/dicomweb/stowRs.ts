@@ -205,6 +205,12 @@ export async function stowRs(
   ctx: StowContext,
 ): Promise<void> {
   const { baseUrl, logger, tally } = ctx;
+  /** Answers a request refused before any ingest, tallied with its code. */
+  const refuse = (status: number, code: string, message: string): void => {
+    tally.error = code;
+    tally.status = status;
+    sendError(res, status, message);
+  };
   // What the response can be sent as is settled before anything is read
   // or stored: a client that takes no DICOM JSON is told so (406) with
   // nothing stored.
@@ -213,62 +219,51 @@ export async function stowRs(
     json = negotiateDicomJson(req.headers.accept);
   } catch (err) {
     if (!(err instanceof DicomWebError)) throw err;
-    tally.error = err.status === 406 ? 'NOT_ACCEPTABLE' : 'BAD_REQUEST';
-    sendError(res, (tally.status = err.status), err.message);
-    return;
+    const code = err.status === 406 ? 'NOT_ACCEPTABLE' : 'BAD_REQUEST';
+    return refuse(err.status, code, err.message);
   }
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/related/i.test(type)) {
-    tally.error = 'UNSUPPORTED_MEDIA_TYPE';
-    sendError(
-      res,
-      (tally.status = 415),
+    return refuse(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
       `Content-Type must be multipart/related; type="application/dicom", got "${type.slice(0, 80)}"`,
     );
-    return;
   }
   const partType = headerParam(type, 'type');
   if (partType && partType.toLowerCase() !== 'application/dicom') {
-    tally.error = 'UNSUPPORTED_MEDIA_TYPE';
-    sendError(
-      res,
-      (tally.status = 415),
+    return refuse(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
       `only application/dicom parts are accepted, got type="${partType.slice(0, 60)}"`,
     );
-    return;
   }
   const boundary = headerParam(type, 'boundary');
   if (!boundary) {
-    tally.error = 'BAD_MULTIPART';
-    sendError(
-      res,
-      (tally.status = 400),
+    return refuse(
+      400,
+      'BAD_MULTIPART',
       'the multipart/related Content-Type has no boundary parameter',
     );
-    return;
   }
   let parts;
   try {
     parts = parseMultipart(await readBodyBuffer(req, ctx.maxBytes), boundary);
   } catch (err) {
     const status = (err as { status?: number }).status ?? 400;
-    tally.error = status === 413 ? 'TOO_LARGE' : 'BAD_MULTIPART';
-    sendError(
-      res,
-      (tally.status = status),
+    return refuse(
+      status,
+      status === 413 ? 'TOO_LARGE' : 'BAD_MULTIPART',
       `cannot read the multipart body: ${(err as Error).message}`,
     );
-    return;
   }
   tally.parts = parts.length;
   if (!parts.length) {
-    tally.error = 'BAD_MULTIPART';
-    sendError(
-      res,
-      (tally.status = 400),
+    return refuse(
+      400,
+      'BAD_MULTIPART',
       'the multipart body holds no part: nothing to store',
     );
-    return;
   }
   const stamp = Date.now().toString(36);
   const stored: ItemResult[] = [];
@@ -373,8 +368,7 @@ export async function stowRs(
     const e = err as { code?: string; message?: string };
     tally.error = codeOf(err, 'INGEST_UNAVAILABLE');
     if (e.code !== 'LAKE_BUSY') throw err;
-    sendError(res, (tally.status = 503), e.message ?? 'the lake is busy');
-    return;
+    return refuse(503, tally.error, e.message ?? 'the lake is busy');
   }
   let report: IngestReport;
   try {
