@@ -52,11 +52,7 @@ export class JobStore {
   /** Writes a new job: its inputs first, then its state. */
   async create(state: JobState, inputs: readonly JobInput[]): Promise<void> {
     this.#check(state.id);
-    await writeLakeFile(
-      this.#layout.root,
-      this.#key(this.#layout.jobInputs(state.id)),
-      JSON.stringify(inputs),
-    );
+    await this.#saveInputs(state.id, inputs);
     await this.save(state);
   }
 
@@ -101,7 +97,7 @@ export class JobStore {
     ) as StoredInput[];
   }
 
-  /** Replaces a job's inputs (atomically). */
+  /** Writes a job's inputs, or replaces them (atomically). */
   async #saveInputs(id: string, inputs: readonly StoredInput[]): Promise<void> {
     await writeLakeFile(
       this.#layout.root,
