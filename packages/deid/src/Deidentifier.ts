@@ -367,6 +367,11 @@ export function isOverlayOrCurve(tag: number): boolean {
   return (base === 0x6000 || base === 0x5000) && (group & 1) === 0;
 }
 
+/** Adds a notice to an object's list unless the same one is there already. */
+function noticeOnce(walk: Walk, notice: string): void {
+  if (!walk.notices.includes(notice)) walk.notices.push(notice);
+}
+
 /**
  * De-identifies DICOM objects by PS3.15 Annex E: the Basic Profile with the
  * options given, keyed pseudonyms, UIDs remapped at every depth, dates
@@ -1038,7 +1043,7 @@ export class Deidentifier {
       );
       this.#count(walk, 'unretained');
       const notice = `${tagString(el.tag)} ${lookupTag(el.tag)?.[1] ?? ''} is kept by a retain option, but its value is ${fault}: the Basic Profile's ${action} applied instead`;
-      if (!walk.notices.includes(notice)) walk.notices.push(notice);
+      noticeOnce(walk, notice);
       return this.#apply(w, from, el, action, walk, depth);
     };
     if (el.tag === PREGNANCY_STATUS && el.vr === 'US') {
@@ -1105,7 +1110,7 @@ export class Deidentifier {
       return this.#apply(w, from, el, 'keep', walk, 0);
     this.#count(walk, 'invalidUid');
     const notice = `${tagString(el.tag)} holds a value that is not a UID (PS3.5 9.1): remapped`;
-    if (!walk.notices.includes(notice)) walk.notices.push(notice);
+    noticeOnce(walk, notice);
     w.string(
       el.tag,
       'UI',
@@ -1162,7 +1167,7 @@ export class Deidentifier {
       definedCharsets(walk.charsets).charsets.join('\\') ||
       'the default repertoire';
     const notice = `${tagString(el.tag)} holds bytes that are not text of ${set}, the character set (0008,0005) declares: read as declared, and cleaned of names in their mis-encoded forms too`;
-    if (!walk.notices.includes(notice)) walk.notices.push(notice);
+    noticeOnce(walk, notice);
   }
 
   /**
